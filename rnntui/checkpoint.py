@@ -1,0 +1,242 @@
+"""Checkpoints: one file, written atomically, read without unpickling arbitrary objects.
+
+Layout::
+
+    RNNTUI-CHECKPOINT\n
+    {"format_version": 1, "sha256": ..., "payload_bytes": ..., <summary>}\n
+    <payload: a torch.save archive of tensors, numbers, strings, lists and dicts>
+
+The JSON header lets the picker list checkpoints without reading their weights. The payload's
+sha256 is checked before it is parsed, and it is parsed with ``torch.load(weights_only=True)``,
+which refuses any pickled object that is not plain data.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from rnntui.errors import CheckpointError
+from rnntui.model import CharRNN, ModelConfig
+from rnntui.vocab import Vocab
+
+MAGIC = b"RNNTUI-CHECKPOINT\n"
+FORMAT_VERSION = 1
+MAX_HEADER = 1 << 20
+SUFFIX = ".ckpt"
+
+
+@dataclass
+class Checkpoint:
+    """Everything needed to sample from a model, evaluate it, or resume training exactly."""
+
+    model_config: ModelConfig
+    vocab: Vocab
+    model_state: dict[str, torch.Tensor]
+    step: int = 0
+    optimizer_state: dict | None = None
+    rng_state: dict | None = None
+    history: dict = field(default_factory=lambda: {"train": [], "val": []})
+    corpus: dict | None = None  # name, sha256, characters
+    train_config: dict | None = None
+    elapsed: float = 0.0
+    provenance: dict = field(default_factory=dict)  # how it was made (command, machine, ...)
+    created: str = ""
+
+    def build_model(self, device: torch.device | str = "cpu") -> CharRNN:
+        model = CharRNN(self.model_config)
+        try:
+            model.load_state_dict(self.model_state)
+        except RuntimeError as error:
+            first = str(error).splitlines()[0]
+            raise CheckpointError(f"the checkpoint's weights do not fit its model: {first}") from None
+        return model.to(device)
+
+    def summary(self) -> dict:
+        val = [v for _, v in self.history.get("val", [])]
+        return {
+            "step": self.step,
+            "best_val_loss": min(val) if val else None,
+            "last_val_loss": val[-1] if val else None,
+            "model": self.model_config.to_dict(),
+            "vocab_size": len(self.vocab),
+            "corpus": self.corpus,
+            "created": self.created,
+            "provenance": self.provenance,
+        }
+
+
+def save_checkpoint(checkpoint: Checkpoint, path: str | Path, half: bool = False) -> Path:
+    """Write ``checkpoint`` atomically: a temporary file beside ``path``, fsync, rename.
+
+    ``half`` stores floating-point weights as float16 (they load back as float32) and drops
+    the optimizer state: for shipping a model, not for resuming.
+    """
+    path = Path(path)
+    if not checkpoint.created:
+        checkpoint.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    weights = {k: v.detach().cpu() for k, v in checkpoint.model_state.items()}
+    if half:
+        weights = {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
+    payload = {
+        "model_config": checkpoint.model_config.to_dict(),
+        "vocab": list(checkpoint.vocab.char_array),
+        "model_state": weights,
+        "step": checkpoint.step,
+        "optimizer_state": None if half else _to_cpu(checkpoint.optimizer_state),
+        "rng_state": None if half else _to_cpu(checkpoint.rng_state),
+        "history": checkpoint.history,
+        "corpus": checkpoint.corpus,
+        "train_config": checkpoint.train_config,
+        "elapsed": float(checkpoint.elapsed),
+        "provenance": checkpoint.provenance,
+        "created": checkpoint.created,
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    body = buffer.getvalue()
+    header = {"format_version": FORMAT_VERSION, "sha256": hashlib.sha256(body).hexdigest(),
+              "payload_bytes": len(body), **checkpoint.summary()}
+    data = MAGIC + json.dumps(header).encode("utf-8") + b"\n" + body
+    write_atomically(path, data)
+    return path
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a crash or a full disk leaves the old file whole."""
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise CheckpointError(f"cannot write in {folder}: {_reason(error)}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except OSError as error:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise CheckpointError(f"cannot write {path}: {_reason(error)}; "
+                              "the previous file, if any, is unchanged") from None
+    try:  # make the rename itself durable
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+def _reason(error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return "the disk is full"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "permission denied (read-only folder?)"
+    return error.strerror or str(error)
+
+
+def _to_cpu(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(v) for v in value)
+    return value
+
+
+def read_header(path: str | Path) -> tuple[dict, int]:
+    """The JSON header of a checkpoint and the offset where its payload starts."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a directory, not a file")
+    try:
+        with path.open("rb") as f:
+            magic = f.read(len(MAGIC))
+            if magic != MAGIC:
+                raise CheckpointError(f"{path} is not an rnntui checkpoint (no rnntui header)")
+            line = f.readline(MAX_HEADER)
+    except OSError as error:
+        raise CheckpointError(f"cannot read checkpoint {path}: {_reason(error)}") from None
+    try:
+        header = json.loads(line)
+        version = int(header["format_version"])
+    except (ValueError, KeyError, TypeError):
+        raise CheckpointError(f"checkpoint {path} has a damaged header") from None
+    if version > FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint {path} uses format {version}, newer than this rnntui "
+                              f"reads ({FORMAT_VERSION}); upgrade rnntui")
+    return header, len(MAGIC) + len(line)
+
+
+def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Checkpoint:
+    """Read and verify a checkpoint; tensors land on ``device`` (a GPU file loads on a CPU)."""
+    path = Path(path)
+    header, offset = read_header(path)
+    with path.open("rb") as f:
+        f.seek(offset)
+        body = f.read()
+    if len(body) != header.get("payload_bytes"):
+        raise CheckpointError(f"checkpoint {path} is truncated ({len(body)} of "
+                              f"{header.get('payload_bytes')} payload bytes)")
+    if hashlib.sha256(body).hexdigest() != header.get("sha256"):
+        raise CheckpointError(f"checkpoint {path} is corrupt (its checksum does not match)")
+    try:
+        payload = torch.load(io.BytesIO(body), map_location=device, weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any parse failure means the same to the user
+        first = (str(error).splitlines() or [type(error).__name__])[0][:200]
+        raise CheckpointError(f"checkpoint {path} cannot be loaded safely: {first}") from None
+    try:
+        model_config = ModelConfig(**payload["model_config"])
+        vocab = Vocab(tuple(payload["vocab"]))
+        weights = {k: v.float() if v.is_floating_point() else v
+                   for k, v in payload["model_state"].items()}
+        return Checkpoint(
+            model_config=model_config,
+            vocab=vocab,
+            model_state=weights,
+            step=int(payload["step"]),
+            optimizer_state=payload.get("optimizer_state"),
+            rng_state=payload.get("rng_state"),
+            history=payload.get("history") or {"train": [], "val": []},
+            corpus=payload.get("corpus"),
+            train_config=payload.get("train_config"),
+            elapsed=float(payload.get("elapsed", 0.0)),
+            provenance=payload.get("provenance") or {},
+            created=payload.get("created", ""),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise CheckpointError(f"checkpoint {path} is missing or has bad fields ({error})") from None
+
+
+def list_checkpoints(folder: str | Path) -> list[tuple[Path, dict]]:
+    """Checkpoints in ``folder`` (newest first) with their headers; unreadable files skipped."""
+    folder = Path(folder)
+    found = []
+    if not folder.is_dir():
+        return found
+    for path in folder.glob(f"*{SUFFIX}"):
+        try:
+            header, _ = read_header(path)
+        except CheckpointError:
+            continue
+        found.append((path, header))
+    found.sort(key=lambda item: item[0].stat().st_mtime, reverse=True)
+    return found

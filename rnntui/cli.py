@@ -1,0 +1,355 @@
+"""The command line: ``rnntui [train|generate|evaluate|corpus]``; no command opens the app.
+
+Heavy imports (torch) happen inside the commands, so ``--help`` and the app's first frame
+do not wait for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from rnntui import __version__
+from rnntui.errors import RnntuiError
+
+DEFAULT_SEED_TEXT = "The island"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2), like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="rnntui", description="Train a character-level RNN on a book and talk "
+                    "to it. With no command, opens the app.")
+    parser.add_argument("--version", action="version", version=f"rnntui {__version__}")
+    parser.add_argument("--checkpoint", type=Path, help="open the app with this checkpoint")
+    parser.add_argument("--corpus", type=Path, help="train on this text file in the app")
+    commands = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model (headless)",
+                                description="Train a model. --steps is the total to train to, "
+                                "so a resumed run continues to it.")
+    train.add_argument("--corpus", type=Path, help="UTF-8 text file (default: The Mysterious "
+                       "Island, downloaded once from Project Gutenberg)")
+    train.add_argument("--encoding", help="read the corpus in this encoding instead of UTF-8")
+    train.add_argument("--steps", type=int, help="total steps to train to (default 10000)")
+    train.add_argument("--out", type=Path, help="checkpoint file to write (default: a new file "
+                       "in the data folder, or the --resume file)")
+    train.add_argument("--resume", type=Path, help="continue training this checkpoint")
+    for flag, kind, text in [
+        ("--batch-size", int, "windows per step (64)"),
+        ("--seq-length", int, "characters per window (40)"),
+        ("--lr", float, "Adam learning rate (0.005)"),
+        ("--lr-decay-steps", int, "cosine-decay the rate to a tenth over this many steps (0: constant)"),
+        ("--grad-clip", float, "clip the gradient norm to this (5.0)"),
+        ("--val-fraction", float, "held-out tail of the text (0.1)"),
+        ("--eval-every", int, "estimate validation loss every N steps (100; 0: never)"),
+        ("--save-every", int, "save a checkpoint every N steps (0: only at the end)"),
+        ("--random-seed", int, "seed for weights and windows (1)"),
+        ("--device", str, "auto, cpu, cuda or mps (auto)"),
+        ("--precision", str, "auto, fp32 or bf16 (auto: bf16 only where it is native and fast)"),
+    ]:
+        train.add_argument(flag, type=kind, help=text)
+    model = train.add_argument_group("model (new models only)")
+    model.add_argument("--embed-dim", type=int, default=256)
+    model.add_argument("--hidden-size", type=int, default=512)
+    model.add_argument("--layers", type=int, default=1)
+    model.add_argument("--cell", choices=["lstm", "gru", "rnn"], default="lstm")
+    model.add_argument("--dropout", type=float, default=0.0)
+    train.add_argument("--keep", type=int, default=1, help="also keep the last N step-numbered "
+                       "checkpoints beside --out (1: only --out)")
+    train.add_argument("--json", action="store_true", help="print one JSON object per step")
+    train.add_argument("--log-every", type=int, default=10, help="plain progress line every N steps")
+
+    generate = commands.add_parser("generate", help="stream text from a model",
+                                   description="Stream text: the seed text, then each sampled character.")
+    generate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled model)")
+    generate.add_argument("--seed-text", default=DEFAULT_SEED_TEXT, help=f"(default {DEFAULT_SEED_TEXT!r})")
+    generate.add_argument("--scale-factor", type=float, default=1.0,
+                          help="logits are multiplied by this: above 1 is bolder, below 1 wilder")
+    generate.add_argument("--length", type=int, default=500, help="characters to generate (500)")
+    generate.add_argument("--random-seed", type=int, help="make the output repeatable")
+
+    evaluate = commands.add_parser("evaluate", help="validation loss on a corpus's held-out tail")
+    evaluate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled model)")
+    evaluate.add_argument("--corpus", type=Path, help="text file (default: The Mysterious Island)")
+    evaluate.add_argument("--encoding", help="read the corpus in this encoding instead of UTF-8")
+    evaluate.add_argument("--val-fraction", type=float, help="(default: the checkpoint's, or 0.1)")
+    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    corpus = commands.add_parser("corpus", help="where files live; fetch the default corpus")
+    corpus.add_argument("--fetch", action="store_true", help="download the default corpus now")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "train":
+            return cmd_train(args)
+        if args.command == "generate":
+            return cmd_generate(args)
+        if args.command == "evaluate":
+            return cmd_evaluate(args)
+        if args.command == "corpus":
+            return cmd_corpus(args)
+        return run_app(args)
+    except RnntuiError as error:
+        print(f"rnntui: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rnntui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def run_app(args: argparse.Namespace) -> int:
+    from rnntui.tui.app import RnntuiApp
+
+    RnntuiApp(checkpoint=args.checkpoint, corpus=args.corpus).run()
+    return 0
+
+
+# -- shared helpers ----------------------------------------------------------------------------
+
+def corpus_path(path: Path | None, quiet: bool = False) -> Path:
+    """``path``, or the default book (downloaded with a progress bar the first time)."""
+    if path is not None:
+        return path
+    from rnntui.download import ensure_default_corpus
+
+    if quiet or not sys.stderr.isatty():
+        return ensure_default_corpus()
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    with Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
+                  transient=True) as bar:
+        task = bar.add_task("The Mysterious Island", total=None)
+        return ensure_default_corpus(lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def load_model_checkpoint(path: Path | None, device: str = "cpu"):
+    from rnntui.checkpoint import load_checkpoint
+    from rnntui.paths import bundled_model_path
+
+    if path is None:
+        path = bundled_model_path()
+        if not path.is_file():
+            raise RnntuiError("no bundled model in this installation; pass --checkpoint PATH")
+    return load_checkpoint(path, device)
+
+
+# -- train -------------------------------------------------------------------------------------
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from rnntui.checkpoint import load_checkpoint
+    from rnntui.corpus import load_corpus
+    from rnntui.paths import checkpoints_dir
+    from rnntui.session import new_trainer, resume_trainer, resumed_config, trainer_checkpoint
+    from rnntui.training import TrainConfig, TrainingDiverged
+
+    overrides = {name: getattr(args, name) for name in (
+        "steps", "batch_size", "seq_length", "lr", "lr_decay_steps", "grad_clip", "val_fraction",
+        "eval_every", "save_every", "random_seed", "device", "precision")}
+    if args.keep < 1:
+        raise RnntuiError(f"--keep must be at least 1, got {args.keep}")
+    if args.resume is not None:
+        checkpoint = load_checkpoint(args.resume)
+        config = resumed_config(checkpoint, **overrides)
+        corpus = load_corpus(corpus_path(args.corpus, args.json), args.encoding)
+        trainer = resume_trainer(checkpoint, corpus, config)
+        out = args.out or args.resume
+    else:
+        config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
+        config.validate()
+        corpus = load_corpus(corpus_path(args.corpus, args.json), args.encoding)
+        trainer = new_trainer(corpus, config, args.embed_dim, args.hidden_size, args.layers,
+                              args.cell, args.dropout)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = args.out or checkpoints_dir() / f"{Path(corpus.name).stem}-{args.cell}{args.hidden_size}-{stamp}.ckpt"
+    out = Path(out)
+    provenance = {"command": "rnntui " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rnntui")
+                  else " ".join(sys.argv)}
+
+    def save() -> None:
+        from rnntui.checkpoint import save_checkpoint
+        save_checkpoint(trainer_checkpoint(trainer, corpus, provenance), out)
+        if args.keep > 1:
+            keep_snapshots(out, trainer.step, args.keep)
+
+    # Ctrl+C and SIGTERM finish the step in flight, then save and exit cleanly.
+    def request_stop(signum, frame) -> None:
+        trainer.stop()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    report = Reporter(args, trainer, out)
+    started_step = trainer.step
+    try:
+        with report:
+            for event in trainer.run():
+                report.event(event)
+                if config.save_every and event.step % config.save_every == 0:
+                    save()
+    except TrainingDiverged as error:
+        report.close()
+        print(f"rnntui: {error}", file=sys.stderr)
+        if out.exists():
+            print(f"rnntui: the last good checkpoint is {out}", file=sys.stderr)
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if trainer.step > started_step or not out.exists():
+        save()
+    report.done(trainer.stopping)
+    return 0
+
+
+def keep_snapshots(out: Path, step: int, keep: int) -> None:
+    """Copy ``out`` to ``out.stepNNNNNNN.ckpt`` and delete all but the newest ``keep`` copies."""
+    from rnntui.checkpoint import write_atomically
+
+    snapshot = out.with_name(f"{out.stem}.step{step:07d}{out.suffix}")
+    write_atomically(snapshot, out.read_bytes())
+    snapshots = sorted(out.parent.glob(f"{out.stem}.step*{out.suffix}"))
+    for old in snapshots[:-keep]:
+        old.unlink(missing_ok=True)
+
+
+class Reporter:
+    """Progress for ``rnntui train``: a rich bar on a terminal, plain lines or JSON otherwise.
+    Every step also goes to ``<out>.metrics.jsonl`` for ``rnntui watch`` and plotting."""
+
+    def __init__(self, args: argparse.Namespace, trainer, out: Path) -> None:
+        self.args, self.trainer, self.out = args, trainer, out
+        self.bar = None
+        self.metrics = None
+        self.last_val = None
+
+    def __enter__(self) -> Reporter:
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.metrics = open(self.out.with_name(self.out.name + ".metrics.jsonl"), "a", encoding="utf-8")
+        if not self.args.json and sys.stdout.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
+                                TimeRemainingColumn(), TextColumn("{task.fields[info]}"))
+            self.bar.start()
+            self.task = self.bar.add_task("train", total=self.trainer.config.steps,
+                                          completed=self.trainer.step, info="")
+        else:
+            t = self.trainer
+            print(f"training {t.model.config.cell} on {t.device} ({t.precision}) from step {t.step} "
+                  f"to {t.config.steps}; checkpoint {self.out}", file=sys.stderr if self.args.json else sys.stdout,
+                  flush=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+        if self.metrics is not None:
+            self.metrics.close()
+            self.metrics = None
+
+    def event(self, e) -> None:
+        record = {"step": e.step, "train_loss": round(e.train_loss, 5),
+                  "val_loss": None if e.val_loss is None else round(e.val_loss, 5),
+                  "chars_per_s": round(e.chars_per_s, 1), "elapsed": round(e.elapsed, 3),
+                  "lr": e.lr, "ranks": 1}
+        if e.val_loss is not None:
+            self.last_val = e.val_loss
+        if self.metrics is not None:
+            self.metrics.write(json.dumps(record) + "\n")
+            if e.val_loss is not None:
+                self.metrics.flush()
+        if self.args.json:
+            print(json.dumps(record), flush=True)
+        elif self.bar is not None:
+            val = f"  val~ {self.last_val:.4f}" if self.last_val is not None else ""
+            self.bar.update(self.task, completed=e.step,
+                            info=f"loss {e.train_loss:.4f}{val}  {e.chars_per_s:,.0f} chars/s")
+        elif e.step % max(self.args.log_every, 1) == 0 or e.val_loss is not None or e.step == e.total_steps:
+            val = f"  val_loss~ {e.val_loss:.4f}" if e.val_loss is not None else ""
+            print(f"step {e.step}/{e.total_steps}  loss {e.train_loss:.4f}{val}  "
+                  f"{e.chars_per_s:,.0f} chars/s  {e.elapsed:.1f}s", flush=True)
+
+    def done(self, interrupted: bool) -> None:
+        self.close()
+        word = "stopped" if interrupted else "done"
+        stream = sys.stderr if self.args.json else sys.stdout
+        print(f"{word} at step {self.trainer.step}; saved {self.out}", file=stream, flush=True)
+
+
+# -- generate / evaluate / corpus --------------------------------------------------------------
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from rnntui.sampling import Sampler, check_scale_factor
+
+    check_scale_factor(args.scale_factor)
+    if args.length < 0:
+        raise RnntuiError(f"--length must be 0 or more, got {args.length}")
+    checkpoint = load_model_checkpoint(args.checkpoint)
+    checkpoint.vocab.check(args.seed_text)
+    sampler = Sampler(checkpoint.build_model(), checkpoint.vocab, args.scale_factor, args.random_seed)
+    out = sys.stdout
+    out.write(args.seed_text)
+    out.flush()
+    for sampled in sampler.stream(args.seed_text, args.length):
+        out.write(sampled.char)
+        out.flush()
+    out.write("\n")
+    out.flush()
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from rnntui.corpus import load_corpus
+    from rnntui.device import resolve_device
+    from rnntui.evaluate import evaluate_ids
+
+    checkpoint = load_model_checkpoint(args.checkpoint)
+    corpus = load_corpus(corpus_path(args.corpus, args.json), args.encoding, vocab=checkpoint.vocab)
+    fraction = args.val_fraction
+    if fraction is None:
+        fraction = (checkpoint.train_config or {}).get("val_fraction", 0.1)
+    if not 0.0 < fraction < 1.0:
+        raise RnntuiError(f"--val-fraction must be in (0, 1) to evaluate, got {fraction}")
+    device = resolve_device(args.device)
+    _, tail = corpus.split(fraction)
+    started = time.perf_counter()
+    loss, count = evaluate_ids(checkpoint.build_model(device), tail, device)
+    result = {"val_loss": loss, "characters": count, "val_fraction": fraction,
+              "corpus": corpus.name, "step": checkpoint.step,
+              "seconds": round(time.perf_counter() - started, 2)}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"validation loss {loss:.4f} nats/char ({loss / 0.6931471805599453:.4f} bits/char) "
+              f"over the last {count:,} characters of {corpus.name} (step {checkpoint.step})")
+    return 0
+
+
+def cmd_corpus(args: argparse.Namespace) -> int:
+    from rnntui import paths
+
+    if args.fetch:
+        corpus_path(None)
+    corpus = paths.default_corpus_path()
+    print(f"default corpus:  {corpus} ({'present' if corpus.is_file() else 'not downloaded yet'})")
+    print(f"checkpoints:     {paths.checkpoints_dir()}")
+    print(f"bundled model:   {paths.bundled_model_path()}")
+    return 0

@@ -1,0 +1,142 @@
+"""Reading a training text: Gutenberg stripping, encoding to a compact id array, the split."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rnntui.errors import CorpusError
+from rnntui.vocab import Vocab
+
+_START = re.compile(r"^[ \t]*\*\*\*[ \t]*START OF (?:THE|THIS) PROJECT GUTENBERG EBOOK.*$",
+                    re.IGNORECASE | re.MULTILINE)
+_END = re.compile(r"^[ \t]*(?:\*\*\*[ \t]*END OF (?:THE|THIS) PROJECT GUTENBERG EBOOK"
+                  r"|End of (?:the |this )?Project Gutenberg).*$",
+                  re.IGNORECASE | re.MULTILINE)
+# Encode in slices so a 200 MB text never needs a 4-bytes-per-character copy of itself.
+_CHUNK = 8_000_000
+
+
+def strip_gutenberg(text: str) -> str:
+    """The book between Project Gutenberg's START and END marker lines, trimmed.
+
+    Text without markers is returned unchanged (apart from trimming).
+    """
+    start = _START.search(text)
+    begin = start.end() if start else 0
+    end = _END.search(text, begin)
+    finish = end.start() if end else len(text)
+    return text[begin:finish].strip()
+
+
+def decode_bytes(raw: bytes, name: str, encoding: str | None = None) -> str:
+    """Decode a corpus file: UTF-8 (BOM tolerated) unless ``encoding`` says otherwise."""
+    if encoding is None:
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise CorpusError(f"{name} looks like UTF-16 text; pass --encoding utf-16 to read it")
+        if b"\x00" in raw[:65536]:
+            raise CorpusError(f"{name} looks like a binary file (it contains NUL bytes), not text")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise CorpusError(
+                f"{name} is not UTF-8 (bad byte at offset {error.start}); "
+                "pass --encoding latin-1 (or the file's real encoding) to read it anyway"
+            ) from None
+    else:
+        try:
+            text = raw.decode(encoding)
+        except LookupError:
+            raise CorpusError(f"unknown encoding {encoding!r}") from None
+        except UnicodeDecodeError as error:
+            raise CorpusError(f"{name} is not valid {encoding} (offset {error.start})") from None
+        text = text.lstrip("\ufeff")
+    # Normalise line endings so a CRLF copy of a book trains the same model.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_text(path: str | Path, encoding: str | None = None) -> tuple[str, str]:
+    """The cleaned text of a corpus file, and the sha256 of the file's bytes."""
+    path = Path(path)
+    if not path.exists():
+        raise CorpusError(f"corpus {path} does not exist")
+    if path.is_dir():
+        raise CorpusError(f"corpus {path} is a directory; pass a text file")
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise CorpusError(f"cannot read corpus {path}: {error.strerror}") from None
+    digest = hashlib.sha256(raw).hexdigest()
+    text = decode_bytes(raw, str(path), encoding)
+    del raw
+    return strip_gutenberg(text), digest
+
+
+def encode_text(text: str) -> tuple[Vocab, np.ndarray]:
+    """The vocabulary of ``text`` and its ids as the smallest unsigned integer array that fits."""
+    codepoints = set()
+    for i in range(0, len(text), _CHUNK):
+        codepoints.update(np.unique(_codepoints(text[i:i + _CHUNK])).tolist())
+    table = np.array(sorted(codepoints), dtype=np.uint32)
+    dtype = np.uint8 if len(table) <= 256 else np.uint16 if len(table) <= 65536 else np.int32
+    ids = np.empty(len(text), dtype=dtype)
+    for i in range(0, len(text), _CHUNK):
+        ids[i:i + _CHUNK] = np.searchsorted(table, _codepoints(text[i:i + _CHUNK]))
+    return Vocab(tuple(chr(c) for c in table.tolist())), ids
+
+
+def _codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+@dataclass
+class Corpus:
+    """An encoded training text and where it came from."""
+
+    name: str
+    sha256: str
+    vocab: Vocab
+    ids: np.ndarray  # character ids, uint8 for books (compact: 1 byte per character)
+
+    @property
+    def characters(self) -> int:
+        return int(self.ids.shape[0])
+
+    def split(self, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+        """Training head and held-out validation tail (the last ``val_fraction`` of the text)."""
+        if not 0.0 <= val_fraction < 1.0:
+            raise CorpusError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+        cut = self.characters - int(round(self.characters * val_fraction))
+        return self.ids[:cut], self.ids[cut:]
+
+    def identity(self) -> dict:
+        return {"name": self.name, "sha256": self.sha256, "characters": self.characters}
+
+
+def load_corpus(path: str | Path, encoding: str | None = None, vocab: Vocab | None = None) -> Corpus:
+    """Read, strip and encode a corpus file. With ``vocab``, the text must fit that vocabulary
+    (resuming or evaluating a model trained on another text)."""
+    path = Path(path)
+    text, digest = read_text(path, encoding)
+    if not text.strip():
+        raise CorpusError(f"corpus {path} has no text (empty, or only Gutenberg boilerplate)")
+    found, ids = encode_text(text)
+    if len(found) < 2:
+        raise CorpusError(f"corpus {path} has only one distinct character; nothing to learn")
+    if vocab is not None and found.char_array != vocab.char_array:
+        if not set(found.char_array) <= set(vocab.char_array):
+            extra = sorted(set(found.char_array) - set(vocab.char_array))
+            shown = ", ".join(repr(c) for c in extra[:8])
+            raise CorpusError(
+                f"corpus {path.name} has {len(extra)} character(s) the model's vocabulary lacks "
+                f"({shown}); it was trained on a different text. Train a new model for this corpus"
+            )
+        remap = np.array([vocab.char2int[c] for c in found.char_array], dtype=np.int64)
+        ids = remap[ids].astype(ids.dtype if len(vocab) <= 256 else np.uint16)
+        found = vocab
+    del text
+    return Corpus(name=path.name, sha256=digest, vocab=found, ids=ids)

@@ -1,0 +1,87 @@
+"""The character-level recurrent language model: Embedding -> RNN -> Linear (the book's)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Defaults are chapter 15's: ``Embedding(V, 256) -> LSTM(256, 512) -> Linear(512, V)``."""
+
+    vocab_size: int
+    embed_dim: int = 256
+    hidden_size: int = 512
+    layers: int = 1
+    cell: str = "lstm"
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
+        for name in ("vocab_size", "embed_dim", "hidden_size", "layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# The recurrent state: (h, c) for an LSTM, h for a GRU or plain RNN.
+State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+
+class CharRNN(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.vocab_size, config.embed_dim)
+        kwargs = {"nonlinearity": "tanh"} if config.cell == "rnn" else {}
+        self.rnn = CELLS[config.cell](
+            config.embed_dim,
+            config.hidden_size,
+            num_layers=config.layers,
+            batch_first=True,
+            # nn.LSTM applies dropout between stacked layers only; one layer would warn.
+            dropout=config.dropout if config.layers > 1 else 0.0,
+            **kwargs,
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.fc = nn.Linear(config.hidden_size, config.vocab_size)
+
+    def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """``x``: ``(batch, time)`` character ids. Returns ``(batch, time, V)`` logits and the
+        state after the last character, so a long text can be fed in pieces."""
+        out, state = self.rnn(self.embedding(x), state)
+        return self.fc(self.dropout(out)), state
+
+    def init_state(self, batch_size: int, device: torch.device | str = "cpu") -> State:
+        shape = (self.config.layers, batch_size, self.config.hidden_size)
+        zeros = torch.zeros(shape, device=device)
+        return (zeros, zeros.clone()) if self.config.cell == "lstm" else zeros
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def training_flops_per_char(config: ModelConfig) -> int:
+    """Matrix-multiply FLOPs to train on one character (forward + backward = 3x forward).
+
+    Forward per character: the recurrent layers' input and hidden projections plus the output
+    layer, 2 FLOPs per multiply-add. The embedding is a lookup and costs nothing.
+    """
+    gates = {"lstm": 4, "gru": 3, "rnn": 1}[config.cell]
+    forward = 0
+    for layer in range(config.layers):
+        inputs = config.embed_dim if layer == 0 else config.hidden_size
+        forward += 2 * gates * config.hidden_size * (inputs + config.hidden_size)
+    forward += 2 * config.hidden_size * config.vocab_size
+    return 3 * forward

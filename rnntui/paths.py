@@ -1,0 +1,38 @@
+"""Where rnntui keeps its files. Environment variables override every default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "rnntui"
+# Environment overrides, documented in the README.
+ENV_DATA_DIR = "RNNTUI_DATA_DIR"
+ENV_CACHE_DIR = "RNNTUI_CACHE_DIR"
+ENV_CORPUS_URL = "RNNTUI_CORPUS_URL"
+
+
+def data_dir() -> Path:
+    override = os.environ.get(ENV_DATA_DIR)
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def checkpoints_dir() -> Path:
+    """Default folder for checkpoints: ``user_data_dir("rnntui")/checkpoints``."""
+    return data_dir() / "checkpoints"
+
+
+def cache_dir() -> Path:
+    override = os.environ.get(ENV_CACHE_DIR)
+    return Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def default_corpus_path() -> Path:
+    return cache_dir() / "mysterious-island-1268-0.txt"
+
+
+def bundled_model_path() -> Path:
+    """The pretrained default model shipped inside the package."""
+    return Path(__file__).parent / "assets" / "mysterious-island-lstm.ckpt"

@@ -1,0 +1,154 @@
+"""Sampling one character at a time, with the book's semantics and without its overhead.
+
+The book warms the state on all but the last character of the seed text, then repeatedly
+samples from ``softmax(logits * scale_factor)`` and feeds the sample back. ``Sampler`` does
+exactly that; for an LSTM it folds the embedding and the input projection into one lookup
+table per character and reuses its buffers, so each character costs one matrix-vector
+product per layer plus the output layer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from rnntui.errors import RnntuiError
+from rnntui.model import CharRNN
+from rnntui.vocab import Vocab
+
+MAX_SCALE_FACTOR = 1000.0
+
+
+def check_scale_factor(scale_factor: float) -> float:
+    try:
+        value = float(scale_factor)
+    except (TypeError, ValueError):
+        raise RnntuiError(f"the scale factor must be a number, got {scale_factor!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise RnntuiError(f"the scale factor must be a finite number above 0, got {scale_factor}")
+    if value > MAX_SCALE_FACTOR:
+        raise RnntuiError(f"the scale factor must be at most {MAX_SCALE_FACTOR:g}, got {value:g}")
+    return value
+
+
+@dataclass(frozen=True)
+class SampledChar:
+    char: str
+    probability: float  # of this character under softmax(logits * scale_factor)
+    top: tuple[tuple[str, float], ...]  # the most likely candidates, best first
+
+
+class Sampler:
+    """Streams characters from a copy of a model's weights (training may go on meanwhile).
+
+    ``scale_factor`` may be changed between two characters; the next one uses the new value.
+    """
+
+    def __init__(self, model: CharRNN, vocab: Vocab, scale_factor: float = 1.0,
+                 random_seed: int | None = None, top_k: int = 0) -> None:
+        self.vocab = vocab
+        self.scale_factor = check_scale_factor(scale_factor)
+        self.top_k = min(top_k, len(vocab))
+        self.generator = torch.Generator()
+        if random_seed is None:
+            self.generator.seed()
+        else:
+            self.generator.manual_seed(random_seed)
+        self.config = model.config
+        # A float32 CPU copy: batch-1 steps are latency-bound, the CPU does them best.
+        state = {k: v.detach().to("cpu", torch.float32).clone() for k, v in model.state_dict().items()}
+        self._build(state)
+
+    def _build(self, state: dict[str, torch.Tensor]) -> None:
+        config = self.config
+        # The module warms the state on the seed text and steps GRUs and plain RNNs.
+        self.model = CharRNN(config)
+        self.model.load_state_dict(state)
+        self.model.eval()
+        self.fc_weight = state["fc.weight"].contiguous()
+        self.fc_bias = state["fc.bias"]
+        embedding = state["embedding.weight"]
+        if config.cell == "lstm":
+            self.w_hh_t, self.w_ih_t, self.bias = [], [], []
+            for layer in range(config.layers):
+                w_ih, w_hh = state[f"rnn.weight_ih_l{layer}"], state[f"rnn.weight_hh_l{layer}"]
+                bias = state[f"rnn.bias_ih_l{layer}"] + state[f"rnn.bias_hh_l{layer}"]
+                if layer == 0:
+                    # Embedding then input projection: one (V, 4H) row per character.
+                    self.input_table = embedding @ w_ih.t() + bias
+                self.w_ih_t.append(w_ih.t().contiguous())
+                self.w_hh_t.append(w_hh.t().contiguous())
+                self.bias.append(bias)
+
+    @torch.inference_mode()
+    def warm(self, ids: torch.Tensor):
+        """The state after reading ``ids`` in one full-sequence call (None for no ids)."""
+        if len(ids) == 0:
+            return None
+        _, state = self.model(ids.view(1, -1))
+        return state
+
+    def stream(self, seed_text: str, length: int) -> Iterator[SampledChar]:
+        """Yield ``length`` characters continuing ``seed_text`` (which is not yielded)."""
+        if length < 0:
+            raise RnntuiError(f"the length must be 0 or more, got {length}")
+        ids = torch.from_numpy(self.vocab.encode(seed_text))
+        return self._stream(ids, length)
+
+    @torch.inference_mode()
+    def _stream(self, ids: torch.Tensor, length: int) -> Iterator[SampledChar]:
+        state = self.warm(ids[:-1])
+        last = int(ids[-1])
+        step = self._lstm_step if self.config.cell == "lstm" else self._module_step
+        if self.config.cell == "lstm":
+            layers, hidden = self.config.layers, self.config.hidden_size
+            if state is None:
+                h = torch.zeros(layers, hidden)
+                c = torch.zeros(layers, hidden)
+            else:
+                h, c = state[0][:, 0].clone(), state[1][:, 0].clone()
+            state = (h, c)
+        chars = self.vocab.char_array
+        uniform = torch.empty(1)
+        for _ in range(length):
+            logits, state = step(last, state)
+            probs = torch.softmax(logits * self.scale_factor, dim=-1)
+            # Inverse-CDF sampling: one uniform draw, no distribution object per character.
+            uniform.uniform_(generator=self.generator)
+            cdf = probs.cumsum(0)
+            last = min(int(torch.searchsorted(cdf, uniform * cdf[-1])), len(chars) - 1)
+            top = ()
+            if self.top_k:
+                values, indices = probs.topk(self.top_k)
+                top = tuple(zip((chars[i] for i in indices.tolist()), values.tolist(), strict=True))
+            yield SampledChar(chars[last], float(probs[last]), top)
+
+    def _lstm_step(self, char_id: int, state):
+        h, c = state
+        x = None
+        for layer in range(self.config.layers):
+            if layer == 0:
+                gates = torch.addmm(self.input_table[char_id:char_id + 1], h[0:1], self.w_hh_t[0])
+            else:
+                gates = torch.addmm(self.bias[layer].view(1, -1), x, self.w_ih_t[layer])
+                gates.addmm_(h[layer:layer + 1], self.w_hh_t[layer])
+            i, f, g, o = gates.view(4, -1)  # PyTorch's gate order
+            c_new = torch.sigmoid(f) * c[layer] + torch.sigmoid(i) * torch.tanh(g)
+            h_new = torch.sigmoid(o) * torch.tanh(c_new)
+            c[layer] = c_new
+            h[layer] = h_new
+            x = h_new.view(1, -1)
+        logits = torch.addmv(self.fc_bias, self.fc_weight, x[0])
+        return logits, (h, c)
+
+    def _module_step(self, char_id: int, state):
+        logits, state = self.model(torch.tensor([[char_id]]), state)
+        return logits[0, 0], state
+
+
+def generate_text(sampler: Sampler, seed_text: str, length: int) -> str:
+    """The book's ``sample()``: the seed text followed by ``length`` sampled characters."""
+    return seed_text + "".join(s.char for s in sampler.stream(seed_text, length))

@@ -1,0 +1,80 @@
+"""Glue shared by the CLI and the app: fresh or resumed trainers, and their checkpoints."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+
+from rnntui.checkpoint import Checkpoint
+from rnntui.corpus import Corpus
+from rnntui.device import resolve_device, resolve_precision
+from rnntui.errors import RnntuiError
+from rnntui.model import CharRNN, ModelConfig
+from rnntui.training import History, TrainConfig, Trainer, make_optimizer
+
+
+def new_trainer(corpus: Corpus, config: TrainConfig, embed_dim: int = 256, hidden_size: int = 512,
+                layers: int = 1, cell: str = "lstm", dropout: float = 0.0) -> Trainer:
+    """A fresh model (the book's by default) ready to train on ``corpus``."""
+    config.validate()
+    device = resolve_device(config.device)
+    try:
+        model_config = ModelConfig(len(corpus.vocab), embed_dim, hidden_size, layers, cell, dropout)
+    except ValueError as error:
+        raise RnntuiError(str(error)) from None
+    # Seed before building the model, so the initial weights follow --random-seed too.
+    torch.manual_seed(config.random_seed)
+    model = CharRNN(model_config)
+    train_ids, val_ids = corpus.split(config.val_fraction)
+    return Trainer(model, train_ids, val_ids, config, device, resolve_precision(config.precision, device))
+
+
+def resume_trainer(checkpoint: Checkpoint, corpus: Corpus, config: TrainConfig) -> Trainer:
+    """Continue ``checkpoint``'s run on ``corpus`` (which must fit its vocabulary)."""
+    if corpus.vocab.char_array != checkpoint.vocab.char_array:
+        raise RnntuiError(
+            f"the corpus {corpus.name} has a different character set ({len(corpus.vocab)} "
+            f"characters) from the checkpoint's ({len(checkpoint.vocab)}, trained on "
+            f"{(checkpoint.corpus or {}).get('name', 'another text')}); resume on the same corpus"
+        )
+    config.validate()
+    device = resolve_device(config.device)
+    model = checkpoint.build_model(device)
+    optimizer = make_optimizer(model, config.lr)
+    if checkpoint.optimizer_state:
+        optimizer.load_state_dict(checkpoint.optimizer_state)
+    train_ids, val_ids = corpus.split(config.val_fraction)
+    trainer = Trainer(model, train_ids, val_ids, config, device,
+                      resolve_precision(config.precision, device), optimizer=optimizer,
+                      step=checkpoint.step, history=History.from_dict(checkpoint.history),
+                      elapsed=checkpoint.elapsed)
+    if checkpoint.rng_state:
+        trainer.set_rng_state(checkpoint.rng_state)
+    return trainer
+
+
+def resumed_config(checkpoint: Checkpoint, **overrides) -> TrainConfig:
+    """The checkpoint's training settings with ``overrides`` (those not None) applied."""
+    base = TrainConfig.from_dict(checkpoint.train_config or {})
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def trainer_checkpoint(trainer: Trainer, corpus: Corpus, provenance: dict | None = None) -> Checkpoint:
+    """Everything needed to resume ``trainer`` exactly."""
+    with trainer.lock:
+        model_state = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+        optimizer_state = trainer.optimizer.state_dict()
+    return Checkpoint(
+        model_config=trainer.model.config,
+        vocab=corpus.vocab,
+        model_state=model_state,
+        step=trainer.step,
+        optimizer_state=optimizer_state,
+        rng_state=trainer.rng_state(),
+        history=trainer.history.to_dict(),
+        corpus=corpus.identity(),
+        train_config=trainer.config.to_dict(),
+        elapsed=trainer.elapsed,
+        provenance=provenance or {},
+    )

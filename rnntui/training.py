@@ -1,0 +1,272 @@
+"""Training: random windows, full-sequence forward, Adam, clipping; a stream of events."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rnntui.errors import RnntuiError
+from rnntui.model import CharRNN
+
+
+@dataclass
+class TrainConfig:
+    """The book's settings by default: batch 64 x 40 characters, Adam at 0.005."""
+
+    steps: int = 10_000
+    batch_size: int = 64
+    seq_length: int = 40
+    lr: float = 0.005
+    # Cosine decay from lr to lr * lr_min_ratio over this many steps; 0 keeps lr constant.
+    lr_decay_steps: int = 0
+    lr_min_ratio: float = 0.1
+    grad_clip: float = 5.0
+    val_fraction: float = 0.1
+    eval_every: int = 100
+    # The periodic validation estimate uses this many fixed windows of eval_length characters.
+    eval_windows: int = 32
+    eval_length: int = 256
+    save_every: int = 0
+    random_seed: int = 1
+    device: str = "auto"
+    precision: str = "auto"
+
+    def validate(self) -> None:
+        checks = [
+            (self.steps >= 1, f"--steps must be at least 1, got {self.steps}"),
+            (self.batch_size >= 1, f"--batch-size must be at least 1, got {self.batch_size}"),
+            (self.seq_length >= 1, f"--seq-length must be at least 1, got {self.seq_length}"),
+            (math.isfinite(self.lr) and self.lr > 0, f"--lr must be a positive number, got {self.lr}"),
+            (0.0 <= self.val_fraction < 1.0, f"--val-fraction must be in [0, 1), got {self.val_fraction}"),
+            (self.eval_every >= 0, f"--eval-every must be 0 or more, got {self.eval_every}"),
+            (self.save_every >= 0, f"--save-every must be 0 or more, got {self.save_every}"),
+            (self.lr_decay_steps >= 0, f"--lr-decay-steps must be 0 or more, got {self.lr_decay_steps}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise RnntuiError(message)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class TrainingDiverged(RnntuiError):
+    """The loss or the gradient became NaN or infinite; the weights are the last good ones."""
+
+
+@dataclass
+class TrainEvent:
+    step: int
+    total_steps: int
+    train_loss: float
+    val_loss: float | None  # set on evaluation steps (a sampled estimate, see TrainConfig)
+    chars_per_s: float
+    elapsed: float  # seconds of training, across resumes, pauses excluded
+    lr: float
+
+
+@dataclass
+class History:
+    """Loss per step: ``train`` every step, ``val`` every evaluation."""
+
+    train: list[tuple[int, float]] = field(default_factory=list)
+    val: list[tuple[int, float]] = field(default_factory=list)
+
+    def best_val(self) -> float | None:
+        return min((v for _, v in self.val), default=None)
+
+    def to_dict(self) -> dict:
+        return {"train": [list(p) for p in self.train], "val": [list(p) for p in self.val]}
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> History:
+        values = values or {}
+        return cls([(int(s), float(v)) for s, v in values.get("train", [])],
+                   [(int(s), float(v)) for s, v in values.get("val", [])])
+
+
+def make_optimizer(model: CharRNN, lr: float) -> torch.optim.Adam:
+    return torch.optim.Adam(model.parameters(), lr=lr)
+
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """The rate for training step ``step`` (0-based): constant, or cosine decay."""
+    if config.lr_decay_steps <= 0:
+        return config.lr
+    progress = min(step / config.lr_decay_steps, 1.0)
+    low = config.lr * config.lr_min_ratio
+    return low + 0.5 * (config.lr - low) * (1.0 + math.cos(math.pi * progress))
+
+
+def check_trainable(ids: np.ndarray, config: TrainConfig, what: str = "training text") -> None:
+    if len(ids) < config.seq_length + 1:
+        raise RnntuiError(
+            f"the {what} has {len(ids)} characters, fewer than --seq-length + 1 = "
+            f"{config.seq_length + 1}; use a longer corpus or a shorter --seq-length"
+        )
+
+
+class Trainer:
+    """Trains ``model`` on ``train_ids``; ``run()`` yields one ``TrainEvent`` per step.
+
+    ``pause()``, ``resume()`` and ``stop()`` may be called from another thread; they take
+    effect between steps, so the step in flight always completes.
+    """
+
+    def __init__(self, model: CharRNN, train_ids: np.ndarray, val_ids: np.ndarray,
+                 config: TrainConfig, device: torch.device, precision: str = "fp32",
+                 optimizer: torch.optim.Optimizer | None = None, step: int = 0,
+                 history: History | None = None, elapsed: float = 0.0) -> None:
+        config.validate()
+        check_trainable(train_ids, config)
+        self.model = model.to(device)
+        self.config = config
+        self.device = device
+        self.precision = precision
+        self.optimizer = optimizer or make_optimizer(model, config.lr)
+        self.step = step
+        self.history = history or History()
+        self.elapsed = elapsed
+        # The text stays a compact uint8/uint16 array; windows are gathered by tensor indexing.
+        self.train_data = torch.from_numpy(np.ascontiguousarray(train_ids)).to(device)
+        self.val_windows = self._fixed_val_windows(val_ids)
+        self.window_rng = torch.Generator().manual_seed(config.random_seed)
+        self._offsets = torch.arange(config.seq_length + 1, device=device)
+        # Held while the weights change, so a copy taken for sampling or saving is consistent.
+        self.lock = threading.RLock()
+        self._run = threading.Event()
+        self._run.set()
+        self._stop = threading.Event()
+
+    # -- control from other threads -------------------------------------------------------
+    def pause(self) -> None:
+        self._run.clear()
+
+    def resume(self) -> None:
+        self._run.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._run.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._run.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    # -- RNG state, for exact resume --------------------------------------------------------
+    def snapshot(self) -> dict[str, torch.Tensor]:
+        """A consistent copy of the current weights."""
+        with self.lock:
+            return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def rng_state(self) -> dict:
+        return {"windows": self.window_rng.get_state(), "torch": torch.get_rng_state()}
+
+    def set_rng_state(self, state: dict) -> None:
+        self.window_rng.set_state(state["windows"])
+        torch.set_rng_state(state["torch"])
+
+    # -- the work ---------------------------------------------------------------------------
+    def batch(self) -> torch.Tensor:
+        """``(batch, seq_length + 1)`` random windows of the training text, as int64 ids."""
+        high = len(self.train_data) - self.config.seq_length
+        starts = torch.randint(0, high, (self.config.batch_size,), generator=self.window_rng)
+        index = starts.to(self.device)[:, None] + self._offsets
+        return self.train_data[index].long()
+
+    def train_step(self, window: torch.Tensor) -> float:
+        model, config = self.model, self.config
+        model.train()
+        lr = learning_rate(config, self.step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        inputs, targets = window[:, :-1], window[:, 1:]
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            logits, _ = model(inputs)
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        loss_value = loss.item()
+        # A uniform guess costs ln(V) nats; far above that the run has blown up even if finite.
+        if not math.isfinite(loss_value) or loss_value > self.explode_at:
+            raise TrainingDiverged(self._diverged("loss", loss_value))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        if not math.isfinite(norm.item()):
+            self.optimizer.zero_grad(set_to_none=True)
+            raise TrainingDiverged(self._diverged("gradient norm", norm.item()))
+        with self.lock:
+            try:
+                self.optimizer.step()
+            except RuntimeError as error:  # e.g. an lr so large the update overflows
+                raise TrainingDiverged(self._diverged("update", str(error))) from None
+            self.step += 1
+        return loss_value
+
+    @property
+    def explode_at(self) -> float:
+        return max(100.0, 20.0 * math.log(self.model.config.vocab_size))
+
+    def _diverged(self, what: str, value: object) -> str:
+        return (f"training diverged at step {self.step + 1} (the {what} became {value}); "
+                f"the checkpoint file keeps the last saved state. Try a lower --lr (now {self.config.lr:g})")
+
+    def _fixed_val_windows(self, val_ids: np.ndarray) -> torch.Tensor | None:
+        length = min(self.config.eval_length, len(val_ids))
+        if length < 2 or self.config.eval_windows < 1:
+            return None
+        starts = np.linspace(0, len(val_ids) - length, self.config.eval_windows).astype(np.int64)
+        starts = np.unique(starts)
+        windows = np.stack([val_ids[s:s + length] for s in starts]).astype(np.int64)
+        return torch.from_numpy(windows).to(self.device)
+
+    @torch.inference_mode()
+    def estimate_val_loss(self) -> float | None:
+        """Mean cross-entropy (nats/char) over fixed windows of the held-out tail: a sampled
+        estimate; ``evaluate.evaluate_ids`` gives the exact figure."""
+        if self.val_windows is None:
+            return None
+        self.model.eval()
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            logits, _ = self.model(self.val_windows[:, :-1])
+        targets = self.val_windows[:, 1:]
+        return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1)).item()
+
+    def run(self) -> Iterator[TrainEvent]:
+        """Train until ``config.steps`` (a total, so a resumed run continues to it) or ``stop()``."""
+        config = self.config
+        chars_per_step = config.batch_size * config.seq_length
+        speed = None
+        while self.step < config.steps:
+            self._run.wait()
+            if self._stop.is_set():
+                return
+            started = time.perf_counter()
+            train_loss = self.train_step(self.batch())
+            self.history.train.append((self.step, train_loss))
+            val_loss = None
+            if config.eval_every and (self.step % config.eval_every == 0 or self.step == config.steps):
+                val_loss = self.estimate_val_loss()
+                if val_loss is not None:
+                    self.history.val.append((self.step, val_loss))
+            spent = time.perf_counter() - started
+            self.elapsed += spent
+            rate = chars_per_step / max(spent, 1e-9)
+            speed = rate if speed is None else 0.9 * speed + 0.1 * rate
+            yield TrainEvent(self.step, config.steps, train_loss, val_loss, speed, self.elapsed,
+                             learning_rate(config, self.step - 1))

@@ -1,0 +1,143 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from rnntui.checkpoint import load_checkpoint
+from rnntui.cli import main
+
+TINY = ["--embed-dim", "16", "--hidden-size", "32", "--batch-size", "8", "--seq-length", "16",
+        "--eval-every", "5", "--device", "cpu"]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def trained(capsys, corpus_file, tmp_path):
+    out = tmp_path / "m.ckpt"
+    code, stdout, _ = run(capsys, "train", "--corpus", str(corpus_file), "--steps", "10", "--out", str(out), *TINY)
+    assert code == 0, stdout
+    return out
+
+
+def test_train_plain_lines_and_checkpoint(trained, capsys):
+    ckpt = load_checkpoint(trained)
+    assert ckpt.step == 10 and len(ckpt.history["train"]) == 10 and len(ckpt.history["val"]) == 2
+    metrics = (trained.parent / "m.ckpt.metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in metrics] == list(range(1, 11))
+
+
+def test_train_json_and_resume_continues_the_count(trained, corpus_file, capsys):
+    code, out, _ = run(capsys, "train", "--corpus", str(corpus_file), "--resume", str(trained),
+                       "--steps", "14", "--json")
+    assert code == 0
+    steps = [json.loads(line)["step"] for line in out.splitlines()]
+    assert steps == [11, 12, 13, 14]
+    assert load_checkpoint(trained).step == 14
+
+
+def test_generate_streams_seed_then_text(trained, capsys):
+    code, out, _ = run(capsys, "generate", "--checkpoint", str(trained), "--seed-text", "The island",
+                       "--length", "50", "--random-seed", "1")
+    assert code == 0 and out.startswith("The island") and len(out.rstrip("\n")) >= 60
+    again = run(capsys, "generate", "--checkpoint", str(trained), "--seed-text", "The island",
+                "--length", "50", "--random-seed", "1")[1]
+    assert again == out
+
+
+def test_evaluate_json(trained, corpus_file, capsys):
+    code, out, _ = run(capsys, "evaluate", "--checkpoint", str(trained), "--corpus", str(corpus_file), "--json")
+    result = json.loads(out)
+    assert code == 0 and 0 < result["val_loss"] < 4 and result["characters"] == 2000 - 1
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["generate", "--seed-text", "The \u00eesland"], "'î'"),
+    (["generate", "--seed-text", ""], "empty"),
+    (["generate", "--scale-factor", "0"], "scale factor"),
+    (["generate", "--scale-factor", "-1"], "scale factor"),
+    (["generate", "--scale-factor", "nan"], "scale factor"),
+    (["generate", "--scale-factor", "inf"], "scale factor"),
+    (["generate", "--length", "-5"], "--length"),
+    (["train", "--steps", "0"], "--steps"),
+    (["train", "--batch-size", "0"], "--batch-size"),
+    (["train", "--seq-length", "100000"], "--seq-length"),
+    (["train", "--cell", "lstm", "--dropout", "2"], "dropout"),
+    (["evaluate", "--checkpoint", "/nonexistent.ckpt"], "does not exist"),
+])
+def test_bad_input_is_one_line_exit_2(trained, corpus_file, capsys, argv, match):
+    if argv[0] == "generate" and "--checkpoint" not in argv:
+        argv = [*argv, "--checkpoint", str(trained)]
+    if argv[0] in ("train", "evaluate") and "--corpus" not in argv:
+        argv = [*argv, "--corpus", str(corpus_file)]
+    before = trained.read_bytes()
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("rnntui: error:") and match in err
+    assert "Traceback" not in err
+    assert trained.read_bytes() == before
+
+
+def test_usage_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--steps", "many"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1 and "--steps" in err
+
+
+def test_resume_on_another_corpus_explains(trained, tmp_path, capsys):
+    other = tmp_path / "other.txt"
+    other.write_text("ZZZ yyy xxx QQQ " * 100, encoding="utf-8")
+    code, _, err = run(capsys, "train", "--corpus", str(other), "--resume", str(trained), "--steps", "20")
+    assert code == 2 and "different character set" in err
+
+
+def test_diverging_run_keeps_the_last_checkpoint(trained, corpus_file, capsys):
+    before = trained.read_bytes()
+    code, _, err = run(capsys, "train", "--corpus", str(corpus_file), "--resume", str(trained),
+                       "--steps", "60", "--lr", "1e6")
+    assert code == 1 and "diverged" in err and "Traceback" not in err
+    assert trained.read_bytes() == before
+
+
+def test_keep_n_snapshots(capsys, corpus_file, tmp_path):
+    out = tmp_path / "k.ckpt"
+    code, _, _ = run(capsys, "train", "--corpus", str(corpus_file), "--steps", "8", "--save-every", "2",
+                     "--keep", "2", "--out", str(out), *TINY)
+    assert code == 0
+    snapshots = sorted(p.name for p in tmp_path.glob("k.step*.ckpt"))
+    assert snapshots == ["k.step0000006.ckpt", "k.step0000008.ckpt"]
+    assert load_checkpoint(tmp_path / snapshots[-1]).step == 8
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 0), (signal.SIGTERM, 0)])
+def test_interrupt_saves_and_exits_cleanly(corpus_file, tmp_path, sig, code):
+    out = tmp_path / "int.ckpt"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "rnntui", "train", "--corpus", str(corpus_file),
+                             "--steps", "1000000", "--out", str(out), "--log-every", "1", *TINY],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    for line in proc.stdout:
+        if line.startswith("step 3/"):
+            break
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    assert "Traceback" not in stderr
+    step = load_checkpoint(out).step
+    assert step >= 3 and f"stopped at step {step}" in stdout
+
+
+def test_help_and_version():
+    result = subprocess.run([sys.executable, "-m", "rnntui", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("rnntui ")
+    for command in ("train", "generate", "evaluate", "corpus"):
+        result = subprocess.run([sys.executable, "-m", "rnntui", command, "--help"], capture_output=True, text=True)
+        assert result.returncode == 0 and "usage:" in result.stdout

@@ -1,0 +1,104 @@
+import math
+
+import pytest
+import torch
+
+from rnntui.errors import RnntuiError, SeedTextError
+from rnntui.model import CharRNN, ModelConfig
+from rnntui.sampling import Sampler, generate_text
+from rnntui.vocab import Vocab
+
+VOCAB = Vocab(tuple(sorted(set("The island is a rock.\nWho?"))))
+
+
+def model(cell="lstm", layers=1, seed=0):
+    torch.manual_seed(seed)
+    return CharRNN(ModelConfig(len(VOCAB), 12, 24, layers=layers, cell=cell))
+
+
+def test_scale_factor_sharpens_like_the_books_example():
+    """The book: logits [1, 1, 3] give probabilities [0.106, 0.106, 0.787]; x2 sharpens,
+    x0.5 flattens."""
+    logits = torch.tensor([1.0, 1.0, 3.0])
+    base = torch.softmax(logits, 0)
+    assert base.tolist() == pytest.approx([0.1065, 0.1065, 0.7870], abs=1e-4)
+    assert torch.softmax(logits * 2.0, 0)[2] > base[2] > torch.softmax(logits * 0.5, 0)[2]
+    # And the sampler really samples from softmax(logits * scale_factor).
+    m = model()
+    for scale in (0.5, 1.0, 2.0):
+        sampler = Sampler(m, VOCAB, scale, random_seed=1, top_k=len(VOCAB))
+        first = next(sampler.stream("The", 1))
+        with torch.inference_mode():
+            logits, _ = m.eval()(torch.from_numpy(VOCAB.encode("The")).view(1, -1))
+        expected = torch.softmax(logits[0, -1] * scale, 0)
+        reported = {c: p for c, p in first.top}
+        for char, p in reported.items():
+            assert p == pytest.approx(expected[VOCAB.char2int[char]].item(), abs=1e-5)
+        assert first.probability == pytest.approx(reported[first.char], abs=1e-6)
+
+
+@pytest.mark.parametrize("cell, layers", [("lstm", 1), ("lstm", 2), ("gru", 1), ("rnn", 2)])
+def test_fast_step_matches_the_model(cell, layers):
+    """Character by character, the sampler's probabilities equal a full-sequence forward."""
+    m = model(cell, layers)
+    sampler = Sampler(m, VOCAB, 1.0, random_seed=3, top_k=len(VOCAB))
+    text = "The is"
+    produced = list(sampler.stream(text, 30))
+    full = text + "".join(s.char for s in produced)
+    with torch.inference_mode():
+        logits, _ = m.eval()(torch.from_numpy(VOCAB.encode(full)).view(1, -1))
+    probs = torch.softmax(logits[0], -1)
+    for i, s in enumerate(produced):
+        expected = probs[len(text) - 1 + i, VOCAB.char2int[s.char]].item()
+        assert s.probability == pytest.approx(expected, abs=1e-5)
+
+
+def test_same_seed_same_text_and_output_starts_with_seed():
+    m = model()
+    a = generate_text(Sampler(m, VOCAB, 1.0, random_seed=7), "The island", 200)
+    b = generate_text(Sampler(m, VOCAB, 1.0, random_seed=7), "The island", 200)
+    c = generate_text(Sampler(m, VOCAB, 1.0, random_seed=8), "The island", 200)
+    assert a == b != c
+    assert a.startswith("The island") and len(a) == len("The island") + 200
+
+
+def test_one_character_seed_and_zero_length():
+    sampler = Sampler(model(), VOCAB, 1.0, random_seed=1)
+    assert len(generate_text(sampler, "T", 10)) == 11
+    assert generate_text(sampler, "The", 0) == "The"
+
+
+def test_scale_factor_changes_mid_stream():
+    m = model()
+    sampler = Sampler(m, VOCAB, 1.0, random_seed=1, top_k=3)
+    stream = sampler.stream("The island", 50)
+    before = [next(stream) for _ in range(5)]
+    sampler.scale_factor = 1000.0
+    after = [next(stream) for _ in range(20)]
+    # An untrained model is near uniform at 1.0; at 1000 it is near greedy from the next
+    # character on (ties between two near-equal logits aside).
+    assert max(s.probability for s in before) < 0.2
+    assert sum(s.probability for s in after) / len(after) > 0.8
+    assert all(s.char in (s.top[0][0], s.top[1][0]) for s in after)
+
+
+def test_errors():
+    sampler = Sampler(model(), VOCAB, 1.0)
+    with pytest.raises(SeedTextError, match="'é'"):
+        list(sampler.stream("The é", 5))
+    with pytest.raises(SeedTextError, match="empty"):
+        list(sampler.stream("", 5))
+    for bad in (0, -1, math.nan, math.inf, 1e6):
+        with pytest.raises(RnntuiError, match="scale factor"):
+            Sampler(model(), VOCAB, bad)
+
+
+def test_sampler_copies_the_weights():
+    m = model()
+    sampler = Sampler(m, VOCAB, 1.0, random_seed=1)
+    before = generate_text(sampler, "The", 40)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(1.0)
+    sampler.generator.manual_seed(1)
+    assert generate_text(sampler, "The", 40) == before

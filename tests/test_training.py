@@ -1,0 +1,135 @@
+import math
+import threading
+
+import pytest
+import torch
+
+from rnntui.checkpoint import load_checkpoint, save_checkpoint
+from rnntui.corpus import load_corpus
+from rnntui.session import new_trainer, resume_trainer, resumed_config, trainer_checkpoint
+from rnntui.training import TrainConfig, TrainingDiverged, learning_rate
+
+from .conftest import TINY_MODEL
+
+
+def tiny_config(**overrides) -> TrainConfig:
+    values = dict(steps=40, batch_size=16, seq_length=20, lr=0.01, eval_every=10, device="cpu",
+                  precision="fp32", eval_windows=4, eval_length=64)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def test_loss_falls_well_below_uniform(corpus_file):
+    corpus = load_corpus(corpus_file)
+    trainer = new_trainer(corpus, tiny_config(steps=60), **TINY_MODEL)
+    events = list(trainer.run())
+    uniform = math.log(len(corpus.vocab))
+    assert len(events) == 60 and events[-1].step == 60
+    assert sum(e.train_loss for e in events[-10:]) / 10 < 0.75 * uniform
+    vals = [e.val_loss for e in events if e.val_loss is not None]
+    assert len(vals) == 6 and vals[-1] < 0.8 * uniform
+    assert all(e.chars_per_s > 0 and e.elapsed > 0 for e in events)
+
+
+def test_same_seed_same_weights_and_windows(corpus_file):
+    corpus = load_corpus(corpus_file)
+    runs = []
+    for _ in range(2):
+        trainer = new_trainer(corpus, tiny_config(steps=5), **TINY_MODEL)
+        losses = [e.train_loss for e in trainer.run()]
+        runs.append((losses, trainer.model.fc.weight.detach().clone()))
+    assert runs[0][0] == runs[1][0]
+    assert torch.equal(runs[0][1], runs[1][1])
+    other = new_trainer(corpus, tiny_config(steps=5, random_seed=2), **TINY_MODEL)
+    assert [e.train_loss for e in other.run()] != runs[0][0]
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_resume_is_exact(corpus_file, tmp_path, dropout):
+    corpus = load_corpus(corpus_file)
+    model = dict(TINY_MODEL, layers=2, dropout=dropout)
+    straight = new_trainer(corpus, tiny_config(steps=40), **model)
+    list(straight.run())
+
+    first = new_trainer(corpus, tiny_config(steps=20), **model)
+    list(first.run())
+    path = save_checkpoint(trainer_checkpoint(first, corpus), tmp_path / "half.ckpt")
+    torch.manual_seed(12345)  # disturb the global RNG: resume must restore it
+    checkpoint = load_checkpoint(path)
+    second = resume_trainer(checkpoint, corpus, resumed_config(checkpoint, steps=40))
+    assert second.step == 20
+    list(second.run())
+    for key, value in straight.model.state_dict().items():
+        assert torch.equal(value, second.model.state_dict()[key]), key
+    assert second.history.train == straight.history.train
+    assert second.history.val == straight.history.val
+
+
+def test_nan_loss_stops_with_last_good_weights(corpus_file):
+    corpus = load_corpus(corpus_file)
+    trainer = new_trainer(corpus, tiny_config(steps=50, lr=1e6), **TINY_MODEL)
+    with pytest.raises(TrainingDiverged, match="lower --lr") as info:
+        for _ in trainer.run():
+            pass
+    assert trainer.step < 50
+    assert f"diverged at step {trainer.step + 1}" in str(info.value)
+
+
+def test_pause_resume_and_stop_from_another_thread(corpus_file):
+    corpus = load_corpus(corpus_file)
+    trainer = new_trainer(corpus, tiny_config(steps=10_000), **TINY_MODEL)
+    seen = []
+    paused = threading.Event()
+    go_on = threading.Event()
+
+    def consume():
+        for event in trainer.run():
+            seen.append(event.step)
+            if event.step == 3:
+                trainer.pause()
+                paused.set()
+                go_on.wait(5)
+
+    worker = threading.Thread(target=consume)
+    worker.start()
+    assert paused.wait(10)
+    go_on.set()
+    # Paused: no step happens however long we wait.
+    worker.join(0.3)
+    assert seen == [1, 2, 3] and trainer.paused
+    trainer.resume()
+    while len(seen) < 6:
+        worker.join(0.01)
+    trainer.stop()
+    worker.join(10)
+    assert not worker.is_alive()
+    # Every step that started finished and was reported; none was lost.
+    assert seen == list(range(1, trainer.step + 1))
+
+
+def test_cosine_schedule():
+    config = TrainConfig(lr=0.01, lr_decay_steps=100, lr_min_ratio=0.1)
+    assert learning_rate(config, 0) == pytest.approx(0.01)
+    assert learning_rate(config, 50) == pytest.approx(0.0055)
+    assert learning_rate(config, 100) == learning_rate(config, 500) == pytest.approx(0.001)
+    assert learning_rate(TrainConfig(lr=0.005), 1234) == 0.005
+
+
+@pytest.mark.parametrize("field, value, match", [
+    ("steps", 0, "--steps"), ("steps", -3, "--steps"), ("batch_size", 0, "--batch-size"),
+    ("lr", float("nan"), "--lr"), ("val_fraction", 1.0, "--val-fraction"),
+])
+def test_bad_settings(corpus_file, field, value, match):
+    from rnntui.errors import RnntuiError
+
+    with pytest.raises(RnntuiError, match=match):
+        new_trainer(load_corpus(corpus_file), tiny_config(**{field: value}), **TINY_MODEL)
+
+
+def test_seq_length_longer_than_text(tmp_path):
+    from rnntui.errors import RnntuiError
+
+    path = tmp_path / "short.txt"
+    path.write_text("a short text, but two words", encoding="utf-8")
+    with pytest.raises(RnntuiError, match="--seq-length"):
+        new_trainer(load_corpus(path), tiny_config(seq_length=100), **TINY_MODEL)
