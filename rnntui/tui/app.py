@@ -1,0 +1,441 @@
+"""rnntui's Textual app: chat with a character-level RNN while it trains."""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from pathlib import Path
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, get_current_worker
+
+from rnntui.errors import RnntuiError
+from rnntui.tui.messages import (
+    DownloadProgress,
+    EngineFailed,
+    EngineReady,
+    GenerationChunk,
+    GenerationDone,
+    Saved,
+    StreamedChar,
+    TrainingProgress,
+    TrainingStopped,
+)
+from rnntui.tui.screens.dialogs import LengthScreen, QuitScreen
+from rnntui.tui.screens.help import HelpScreen
+from rnntui.tui.screens.picker import CheckpointPicker
+from rnntui.tui.widgets.candidates import CandidateBars
+from rnntui.tui.widgets.loss_panel import LossPanel
+from rnntui.tui.widgets.seed_input import SeedInput
+from rnntui.tui.widgets.transcript import Exchange, Transcript
+
+# The scale factor moves along round values that include the book's examples (0.5, 1, 2, 3).
+SCALE_LADDER = (0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0,
+                4.0, 5.0, 7.5, 10.0)
+FRAME = 1 / 30  # how often a streaming reply or the trainer reports to the UI
+TRAIN_REPORT = 0.1
+
+
+def next_scale(current: float, direction: int) -> float:
+    if direction > 0:
+        return next((s for s in SCALE_LADDER if s > current + 1e-9), SCALE_LADDER[-1])
+    return next((s for s in reversed(SCALE_LADDER) if s < current - 1e-9), SCALE_LADDER[0])
+
+
+class RnntuiApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "rnntui"
+    BINDINGS = [
+        Binding("enter", "generate", "Generate"),
+        Binding("escape", "stop_stream", "Stop"),
+        Binding("ctrl+r", "regenerate", "Again"),
+        Binding("ctrl+up", "scale(1)", "Scale ↑"),
+        Binding("ctrl+down", "scale(-1)", "Scale ↓"),
+        Binding("ctrl+t", "toggle_training", "Train/pause"),
+        Binding("ctrl+s", "save", "Save"),
+        Binding("ctrl+o", "open_picker", "Open"),
+        Binding("ctrl+l", "set_length", "Length"),
+        Binding("f1", "help", "Help"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+    KEY_HELP = {
+        "generate": "generate a reply from the seed text",
+        "stop_stream": "stop the reply that is streaming",
+        "regenerate": "generate again from the last seed text",
+        "scale(1)": "raise the scale factor (bolder, more predictable text)",
+        "scale(-1)": "lower the scale factor (wilder text)",
+        "toggle_training": "start / pause training (resumes from the current step)",
+        "save": "save a checkpoint in the data folder",
+        "open_picker": "load a checkpoint (replaces the model and its loss history)",
+        "set_length": "set how many characters each reply has",
+        "help": "this help",
+        "quit": "quit (asks first if training progress is unsaved)",
+    }
+
+    def __init__(self, checkpoint: Path | None = None, corpus: Path | None = None,
+                 random_seed: int | None = None, train_config=None, model_options: dict | None = None,
+                 scale_factor: float = 1.0, length: int = 500) -> None:
+        super().__init__()
+        self.start_checkpoint, self.start_corpus = checkpoint, corpus
+        self.random_seed = random_seed
+        self.train_config, self.model_options = train_config, model_options
+        self.scale_factor, self.length = scale_factor, length
+        self.workbench = None  # created in a worker, so torch loads off the event loop
+        self.info = None
+        self.sampler = None
+        self.training = "idle"  # idle, starting, running, paused
+        self.exchanges: dict[int, Exchange] = {}
+        self.last_seed: str | None = None
+        self.streaming = False
+
+    # -- layout -----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with Vertical(id="chat"):
+                yield Transcript(id="transcript")
+                yield CandidateBars(id="candidates")
+                yield SeedInput(placeholder="Type a seed text, e.g. The island, and press enter",
+                                id="seed-input", value="")
+            yield LossPanel(id="loss-panel")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#candidates").border_title = "next character"
+        seed_input = self.query_one(SeedInput)
+        seed_input.focus()
+        if self.is_headless:
+            seed_input.cursor_blink = False  # nobody to see it; keeps screenshots stable
+        self.query_one(Transcript).note("Loading torch and the model…")
+        self.update_status()
+        self.load_engine()
+
+    def get_system_commands(self, screen: Screen):
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if binding.action != "quit":
+                yield SystemCommand(binding.description, self.KEY_HELP[binding.action],
+                                    partial(self.run_action, binding.action))
+
+    def key_help(self) -> list[tuple[str, str]]:
+        keys = [(b.key.replace("ctrl+", "ctrl+"), self.KEY_HELP[b.action]) for b in self.BINDINGS]
+        return keys + [("up / down", "recall earlier seed texts"), ("ctrl+p", "command palette")]
+
+    def update_status(self) -> None:
+        model = f"{self.info.name} · step {self.info.step:,}" if self.info else "loading…"
+        state = {"idle": "stopped", "starting": "starting…", "running": "running", "paused": "paused"}
+        self.query_one("#status", Static).update(
+            f" scale factor [b]{self.scale_factor:.2f}[/] │ length [b]{self.length:,}[/] │ "
+            f"model [b]{model}[/] │ training [b]{state[self.training]}[/]"
+        )
+
+    # -- engine start and loading -----------------------------------------------------------
+    @work(thread=True, exclusive=True, group="engine")
+    def load_engine(self) -> None:
+        try:
+            from rnntui.workbench import Workbench
+
+            workbench = Workbench(self.train_config, self.model_options)
+            info = workbench.open(self.start_checkpoint, self.start_corpus)
+        except RnntuiError as error:
+            self.post_message(EngineFailed(str(error)))
+            return
+        self.workbench = workbench
+        self.post_message(EngineReady(info, workbench.history, f"Ready: {info.name}."))
+
+    def on_engine_ready(self, message: EngineReady) -> None:
+        self.info = message.info
+        self.sub_title = message.info.name
+        history = message.history
+        self.query_one(LossPanel).set_history(history.train, history.val, message.info.step,
+                                              getattr(self.workbench.checkpoint, "elapsed", 0.0) or 0.0)
+        self.query_one(LossPanel).set_device(message.info.device)
+        self.query_one(Transcript).note(message.note + " Type a seed text and press enter; f1 for keys.")
+        self.update_status()
+
+    def on_engine_failed(self, message: EngineFailed) -> None:
+        self.notify(message.error, title="Could not load", severity="error", timeout=10)
+        self.query_one(Transcript).note(f"Could not load: {message.error}")
+
+    def ready(self) -> bool:
+        if self.workbench is None or self.info is None:
+            self.notify("The model is still loading.", severity="warning")
+            return False
+        return True
+
+    # -- generation -------------------------------------------------------------------------
+    def on_input_submitted(self, event: SeedInput.Submitted) -> None:
+        if isinstance(event.input, SeedInput):
+            self.action_generate()
+
+    def action_generate(self) -> None:
+        seed_input = self.query_one(SeedInput)
+        self.start_generation(seed_input.value)
+
+    def action_regenerate(self) -> None:
+        if self.last_seed is None:
+            self.notify("Nothing to repeat yet: type a seed text and press enter.")
+            return
+        self.start_generation(self.last_seed)
+
+    def start_generation(self, seed_text: str) -> None:
+        if not self.ready():
+            return
+        if not seed_text:
+            self.notify("Type a seed text first, e.g. The island.", severity="warning")
+            return
+        try:
+            self.workbench.vocab.check(seed_text)
+        except RnntuiError as error:
+            self.notify(str(error), title="Seed text", severity="error", timeout=8)
+            return
+        seed_input = self.query_one(SeedInput)
+        seed_input.remember(seed_text)
+        seed_input.value = ""
+        self.last_seed = seed_text
+        number = len(self.exchanges) + 1
+        header = f"#{number} · scale factor {self.scale_factor:.2f} · {self.info.name} · step {self.workbench.step:,}"
+        exchange = self.query_one(Transcript).add_exchange(Exchange(number, seed_text, header))
+        self.exchanges[number] = exchange
+        self.streaming = True
+        self.generate(number, seed_text, self.length)
+
+    @work(thread=True, exclusive=True, group="generate")
+    def generate(self, number: int, seed_text: str, length: int) -> None:
+        worker = get_current_worker()
+        seed = None if self.random_seed is None else self.random_seed + number
+        count, started = 0, time.perf_counter()
+        try:
+            self.sampler = sampler = self.workbench.sampler(self.scale_factor, seed, top_k=5)
+            sampler.scale_factor = self.scale_factor
+            pending, top, last_post = [], (), time.monotonic()
+            for sampled in sampler.stream(seed_text, length):
+                if worker.is_cancelled:
+                    break
+                pending.append(StreamedChar(sampled.char, sampled.probability))
+                top = sampled.top
+                count += 1
+                now = time.monotonic()
+                # One message per frame however fast the model is, so the UI never floods.
+                if now - last_post >= FRAME:
+                    self.post_message(GenerationChunk(number, pending, top))
+                    pending, last_post = [], now
+            if pending:
+                self.post_message(GenerationChunk(number, pending, top))
+        except RnntuiError as error:
+            self.post_message(GenerationDone(number, count, 0.0, True, str(error)))
+            return
+        self.post_message(GenerationDone(number, count, time.perf_counter() - started, worker.is_cancelled))
+
+    def on_generation_chunk(self, message: GenerationChunk) -> None:
+        exchange = self.exchanges.get(message.exchange)
+        if exchange is not None:
+            exchange.append(message.chars)
+        if message.top:
+            self.query_one(CandidateBars).show_top(message.top)
+
+    def on_generation_done(self, message: GenerationDone) -> None:
+        exchange = self.exchanges.get(message.exchange)
+        if message.exchange == len(self.exchanges):
+            self.streaming = False
+        if message.error:
+            self.notify(message.error, title="Generation failed", severity="error")
+        if exchange is None:
+            return
+        exchange.finish(f"stopped after {message.count:,} characters" if message.stopped
+                        else f"{message.count:,} characters")
+
+    def action_stop_stream(self) -> None:
+        for worker in self.workers:
+            if worker.group == "generate" and worker.is_running:
+                worker.cancel()
+
+    def action_scale(self, direction: int) -> None:
+        self.scale_factor = next_scale(self.scale_factor, direction)
+        if self.sampler is not None:
+            self.sampler.scale_factor = self.scale_factor  # applies from the next character
+        self.update_status()
+
+    def action_set_length(self) -> None:
+        def chosen(value: int | None) -> None:
+            if value:
+                self.length = value
+                self.update_status()
+                self.notify(f"Replies will be {value:,} characters long.")
+
+        self.push_screen(LengthScreen(self.length), chosen)
+
+    # -- training ---------------------------------------------------------------------------
+    def action_toggle_training(self) -> None:
+        if not self.ready():
+            return
+        if self.training == "idle":
+            self.training = "starting"
+            self.train()
+        elif self.training == "running":
+            self.workbench.trainer.pause()
+            self.training = "paused"
+            self.notify(f"Training paused at step {self.workbench.step:,}.")
+        elif self.training == "paused":
+            self.workbench.trainer.resume()
+            self.training = "running"
+        self.update_status()
+
+    @work(thread=True, exclusive=True, group="train")
+    def train(self) -> None:
+        try:
+            if self.workbench.needs_download():
+                from rnntui.download import ensure_default_corpus
+
+                ensure_default_corpus(lambda done, total: self.post_message(DownloadProgress(done, total)))
+            trainer = self.workbench.ensure_trainer()
+        except RnntuiError as error:
+            self.post_message(TrainingStopped(str(error)))
+            return
+        self.post_message(TrainingProgress([]))
+        pending, last_post = [], time.monotonic()
+        error = None
+        try:
+            for event in trainer.run():
+                pending.append(event)
+                now = time.monotonic()
+                if now - last_post >= TRAIN_REPORT:
+                    self.post_message(TrainingProgress(pending))
+                    pending, last_post = [], now
+        except RnntuiError as exc:
+            error = str(exc)
+        if pending:
+            self.post_message(TrainingProgress(pending))
+        self.post_message(TrainingStopped(error))
+
+    def on_download_progress(self, message: DownloadProgress) -> None:
+        total = f" of {message.total / 1e6:.1f} MB" if message.total else ""
+        self.query_one("#status", Static).update(
+            f" downloading The Mysterious Island from Project Gutenberg: {message.done / 1e6:.1f} MB{total}")
+
+    def on_training_progress(self, message: TrainingProgress) -> None:
+        if self.training == "starting":
+            self.training = "running"
+            self.query_one(LossPanel).set_device(f"{self.workbench.trainer.device} "
+                                                 f"({self.workbench.trainer.precision})")
+        if message.events:
+            self.query_one(LossPanel).add_events(message.events)
+            self.info.step = message.events[-1].step
+        self.update_status()
+
+    def on_training_stopped(self, message: TrainingStopped) -> None:
+        self.training = "idle"
+        if message.error:
+            self.notify(message.error, title="Training stopped", severity="error", timeout=10)
+        self.update_status()
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def action_save(self) -> None:
+        if self.ready():
+            self.save()
+
+    @work(thread=True, exclusive=True, group="save")
+    def save(self) -> None:
+        try:
+            path = self.workbench.save()
+        except RnntuiError as error:
+            self.post_message(Saved(None, str(error)))
+            return
+        self.post_message(Saved(str(path)))
+
+    def on_saved(self, message: Saved) -> None:
+        if message.error:
+            self.notify(message.error, title="Save failed", severity="error", timeout=10)
+            return
+        self.info.name = Path(message.path).name
+        self.sub_title = self.info.name
+        self.notify(f"Saved {Path(message.path).name} (step {self.workbench.saved_step:,})", title="Checkpoint saved")
+        self.update_status()
+
+    def action_open_picker(self) -> None:
+        if not self.ready():
+            return
+        from rnntui.checkpoint import list_checkpoints, read_header
+        from rnntui.paths import bundled_model_path, checkpoints_dir
+
+        folder = checkpoints_dir()
+        entries = list_checkpoints(folder)
+        if bundled_model_path().is_file():
+            entries.append((bundled_model_path(), read_header(bundled_model_path())[0]))
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.load_checkpoint(path)
+
+        self.push_screen(CheckpointPicker(entries, folder), chosen)
+
+    @work(thread=True, exclusive=True, group="engine")
+    def load_checkpoint(self, path: Path) -> None:
+        workbench = self.workbench
+        try:
+            checkpoint, model = workbench.read(path)
+        except RnntuiError as error:
+            self.post_message(EngineFailed(str(error)))
+            return
+        self.stop_training_and_wait()
+        info = workbench.install(checkpoint, model, path)
+        self.post_message(EngineReady(info, workbench.history, f"Loaded {info.name} (step {info.step:,})."))
+
+    def stop_training_and_wait(self) -> None:
+        """Stop the trainer (the step in flight completes) and wait for its worker to end."""
+        if self.workbench is not None and self.workbench.trainer is not None:
+            self.workbench.trainer.stop()
+        for worker in list(self.workers):
+            if worker.group == "train":
+                while worker.is_running:
+                    time.sleep(0.01)
+
+    # -- help and quitting ------------------------------------------------------------------
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.key_help()))
+
+    async def action_quit(self) -> None:
+        unsaved = self.workbench.unsaved_steps if self.workbench is not None else 0
+        if unsaved <= 0:
+            self.shut_down()
+            return
+
+        def chosen(answer: str) -> None:
+            if answer == "save":
+                self.save_and_quit()
+            elif answer == "discard":
+                self.shut_down()
+
+        self.push_screen(QuitScreen(unsaved), chosen)
+
+    @work(thread=True, exclusive=True, group="save")
+    def save_and_quit(self) -> None:
+        self.stop_training_and_wait()
+        try:
+            path = self.workbench.save()
+        except RnntuiError as error:
+            self.post_message(Saved(None, str(error)))
+            return
+        self.call_from_thread(self.exit, f"saved {path}")
+
+    def shut_down(self) -> None:
+        if self.workbench is not None and self.workbench.trainer is not None:
+            self.workbench.trainer.stop()
+        self.action_stop_stream()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        # A paused trainer waits on an event; release it so its thread can end.
+        if self.workbench is not None and self.workbench.trainer is not None:
+            self.workbench.trainer.stop()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.error is not None:
+            self.notify(f"{type(event.worker.error).__name__}: {event.worker.error}",
+                        title="Unexpected error", severity="error", timeout=10)

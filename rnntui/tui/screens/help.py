@@ -1,0 +1,31 @@
+"""F1: every key, from the app's own bindings (one source of truth)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+EXTRA = """
+Generated characters are coloured by the probability they were drawn with:
+plain ≥ 50 %, yellow ≥ 20 %, orange ≥ 5 %, red below. The bars under the transcript show the
+most likely next characters while a reply streams: raise the scale factor and watch them sharpen.
+
+`val~` is an estimate over fixed windows of the held-out tail; `rnntui evaluate` gives the exact figure.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
+
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        rows = "\n".join(f"| `{key}` | {text} |" for key, text in self.keys)
+        with VerticalScroll(id="help-dialog") as dialog:
+            dialog.border_title = "rnntui keys (escape closes)"
+            yield Markdown(f"| key | does |\n| --- | --- |\n{rows}\n{EXTRA}")

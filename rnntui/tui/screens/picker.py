@@ -1,0 +1,54 @@
+"""Ctrl+O: pick a checkpoint from the data folder, or type the path of any file."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, Label
+
+
+def describe(header: dict) -> tuple[str, str, str, str]:
+    """Step, best validation loss, corpus and date columns from a checkpoint header."""
+    best = header.get("best_val_loss")
+    corpus = (header.get("corpus") or {}).get("name", "-")
+    created = header.get("created") or ""
+    try:
+        created = datetime.fromisoformat(created).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        pass
+    return (f"{header.get('step', 0):,}", f"{best:.4f}" if best is not None else "-", corpus, created or "-")
+
+
+class CheckpointPicker(ModalScreen[Path | None]):
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, entries: list[tuple[Path, dict]], folder: Path) -> None:
+        super().__init__()
+        self.entries = entries
+        self.folder = folder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker", classes="dialog") as dialog:
+            dialog.border_title = "Load a checkpoint"
+            yield Label(f"Saved in {self.folder}" if self.entries else f"No checkpoints in {self.folder} yet.")
+            yield DataTable(id="picker-table", cursor_type="row", zebra_stripes=True)
+            yield Input(placeholder="or type a path and press enter", id="picker-path")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("checkpoint", "step", "best val~", "corpus", "saved")
+        for path, header in self.entries:
+            table.add_row(path.name, *describe(header), key=str(path))
+        (table if self.entries else self.query_one(Input)).focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.dismiss(Path(event.row_key.value))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.dismiss(Path(event.value.strip()).expanduser())

@@ -1,0 +1,193 @@
+"""The state behind an interactive session: one model, its loss history, and maybe a trainer.
+
+The app drives this from worker threads; nothing here knows about the UI. Every method that
+touches the model takes ``lock``, so loading, saving and sampling see a consistent model even
+while a training thread steps it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rnntui.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from rnntui.corpus import Corpus, load_corpus
+from rnntui.errors import RnntuiError
+from rnntui.model import CharRNN
+from rnntui.paths import bundled_model_path, checkpoints_dir
+from rnntui.sampling import Sampler
+from rnntui.session import new_trainer, resume_trainer, resumed_config, trainer_checkpoint
+from rnntui.training import History, TrainConfig, Trainer
+
+# The app trains until it is paused; this is "for ever" for a person watching.
+OPEN_ENDED_STEPS = 10**9
+
+
+@dataclass
+class ModelInfo:
+    """What the UI shows about the current model."""
+
+    name: str
+    step: int
+    device: str
+    cell: str
+    hidden_size: int
+    vocab_size: int
+    corpus: str | None
+
+
+class Workbench:
+    def __init__(self, train_config: TrainConfig | None = None, model_options: dict | None = None) -> None:
+        self.lock = threading.RLock()
+        self.model_options = model_options or {}  # sizes for fresh models (the book's by default)
+        self.base_config = train_config or TrainConfig(eval_every=50)
+        self.checkpoint: Checkpoint | None = None
+        self.model: CharRNN | None = None
+        self.corpus: Corpus | None = None
+        self.corpus_path: Path | None = None
+        self.trainer: Trainer | None = None
+        self.name = "untrained"
+        self.path: Path | None = None
+        self.history = History()
+        self.saved_step = 0
+
+    # -- loading ----------------------------------------------------------------------------
+    def open(self, checkpoint: Path | None = None, corpus: Path | None = None) -> ModelInfo:
+        """Start from a checkpoint, a fresh model for ``corpus``, or the bundled model."""
+        if checkpoint is not None:
+            if corpus is not None:
+                self.corpus_path = Path(corpus)
+            return self.load(checkpoint)
+        if corpus is not None:
+            return self.fresh(corpus)
+        bundled = bundled_model_path()
+        if not bundled.is_file():
+            raise RnntuiError("no bundled model in this installation; start with --corpus PATH")
+        return self.load(bundled)
+
+    def load(self, path: Path) -> ModelInfo:
+        """Replace the model and its loss history with a checkpoint's (training must be stopped)."""
+        return self.install(*self.read(path), path)
+
+    @staticmethod
+    def read(path: Path) -> tuple[Checkpoint, CharRNN]:
+        """Load and check a checkpoint without touching the current model."""
+        checkpoint = load_checkpoint(path)
+        return checkpoint, checkpoint.build_model()
+
+    def install(self, checkpoint: Checkpoint, model: CharRNN, path: Path) -> ModelInfo:
+        with self.lock:
+            self.checkpoint, self.model, self.trainer = checkpoint, model, None
+            self.path = Path(path)
+            self.name = Path(path).name
+            self.history = History.from_dict(checkpoint.history)
+            self.saved_step = checkpoint.step
+            if self.corpus is not None and self.corpus.vocab != checkpoint.vocab:
+                self.corpus = None
+            return self.info()
+
+    def fresh(self, corpus_path: Path) -> ModelInfo:
+        """A new model of the book's size for ``corpus_path``, ready to train."""
+        corpus = load_corpus(corpus_path)
+        trainer = new_trainer(corpus, self._config(), **self.model_options)
+        with self.lock:
+            self.corpus, self.corpus_path = corpus, Path(corpus_path)
+            self.trainer, self.model, self.checkpoint = trainer, trainer.model, None
+            self.history = trainer.history
+            self.name = f"new model for {corpus.name}"
+            self.path = None
+            self.saved_step = 0
+            return self.info()
+
+    def _config(self, checkpoint: Checkpoint | None = None) -> TrainConfig:
+        if checkpoint is None:
+            config = TrainConfig(**self.base_config.to_dict())
+            config.steps = OPEN_ENDED_STEPS
+            return config
+        return resumed_config(checkpoint, steps=OPEN_ENDED_STEPS, device=self.base_config.device,
+                              eval_every=self.base_config.eval_every)
+
+    def info(self) -> ModelInfo:
+        with self.lock:
+            config = self.model.config
+            device = str(self.trainer.device) if self.trainer else "cpu"
+            corpus = self.corpus.name if self.corpus else (self.checkpoint.corpus or {}).get("name") \
+                if self.checkpoint else None
+            return ModelInfo(self.name, self.step, device, config.cell, config.hidden_size,
+                             config.vocab_size, corpus)
+
+    @property
+    def step(self) -> int:
+        if self.trainer is not None:
+            return self.trainer.step
+        return self.checkpoint.step if self.checkpoint else 0
+
+    @property
+    def vocab(self):
+        with self.lock:
+            return self.corpus.vocab if self.corpus and not self.checkpoint else self.checkpoint.vocab
+
+    @property
+    def unsaved_steps(self) -> int:
+        return self.step - self.saved_step
+
+    # -- training ---------------------------------------------------------------------------
+    def ensure_trainer(self, corpus_path: Path | None = None) -> Trainer:
+        """The trainer, built on first use; the corpus defaults to the one the app was given,
+        else to the default book (which must already be downloaded: see ``needs_download``)."""
+        with self.lock:
+            if self.trainer is not None:
+                return self.trainer
+            path = corpus_path or self.corpus_path
+            if path is None:
+                from rnntui.download import ensure_default_corpus
+
+                path = ensure_default_corpus()
+            corpus = self.corpus if self.corpus is not None else load_corpus(path, vocab=self.checkpoint.vocab)
+            trainer = resume_trainer(self.checkpoint, corpus, self._config(self.checkpoint))
+            self.corpus, self.corpus_path, self.trainer = corpus, Path(path), trainer
+            self.model = trainer.model
+            self.history = trainer.history
+            return trainer
+
+    def needs_download(self) -> bool:
+        from rnntui.paths import default_corpus_path
+
+        return self.trainer is None and self.corpus_path is None and not default_corpus_path().is_file()
+
+    # -- sampling and saving ----------------------------------------------------------------
+    def sampler(self, scale_factor: float, random_seed: int | None = None, top_k: int = 5) -> Sampler:
+        """A sampler over a consistent copy of the current weights."""
+        with self.lock:
+            if self.trainer is not None:
+                model = CharRNN(self.model.config)
+                model.load_state_dict(self.trainer.snapshot())
+            else:
+                model = self.model
+            return Sampler(model, self.vocab, scale_factor, random_seed, top_k)
+
+    def save(self, path: Path | None = None) -> Path:
+        """Save the current state (resumable when a trainer exists) and return the file."""
+        with self.lock:
+            if path is None:
+                path = self._default_save_path()
+            if self.trainer is not None:
+                checkpoint = trainer_checkpoint(self.trainer, self.corpus, {"command": "rnntui (app)"})
+            else:
+                checkpoint = self.checkpoint
+            step = checkpoint.step
+        save_checkpoint(checkpoint, path)
+        with self.lock:
+            self.saved_step = step
+            self.path = Path(path)
+            self.name = Path(path).name
+        return Path(path)
+
+    def _default_save_path(self) -> Path:
+        folder = checkpoints_dir()
+        if self.path is not None and self.path.parent == folder:
+            return self.path  # keep saving over our own file in the data folder
+        stem = Path(self.corpus.name).stem if self.corpus else "model"
+        return folder / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}.ckpt"

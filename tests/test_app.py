@@ -1,0 +1,313 @@
+"""Pilot tests of the app: every key and the main flows, on a tiny model."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from rnntui.checkpoint import load_checkpoint, save_checkpoint
+from rnntui.corpus import load_corpus
+from rnntui.session import new_trainer, trainer_checkpoint
+from rnntui.training import TrainConfig
+from rnntui.tui.app import RnntuiApp, next_scale
+from rnntui.tui.screens.dialogs import LengthScreen, QuitScreen
+from rnntui.tui.screens.help import HelpScreen
+from rnntui.tui.screens.picker import CheckpointPicker
+from rnntui.tui.widgets.loss_panel import LossPanel
+from rnntui.tui.widgets.seed_input import SeedInput
+from rnntui.tui.widgets.transcript import Exchange
+
+from .conftest import TINY_MODEL
+
+SIZE = (120, 36)
+
+
+def tiny_train_config(**overrides) -> TrainConfig:
+    values = dict(batch_size=8, seq_length=16, eval_every=5, device="cpu", precision="fp32",
+                  eval_windows=4, eval_length=64)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+@pytest.fixture
+def tiny_checkpoint(corpus_file, tmp_path):
+    corpus = load_corpus(corpus_file)
+    trainer = new_trainer(corpus, tiny_train_config(steps=30), **TINY_MODEL)
+    list(trainer.run())
+    checkpoint = trainer_checkpoint(trainer, corpus)
+    checkpoint.elapsed = 0.0  # keep screenshots stable
+    checkpoint.created = "2026-01-01T12:00:00+00:00"
+    return save_checkpoint(checkpoint, tmp_path / "tiny.ckpt")
+
+
+def make_app(checkpoint=None, corpus=None, **kwargs) -> RnntuiApp:
+    return RnntuiApp(checkpoint=checkpoint, corpus=corpus, random_seed=1, train_config=tiny_train_config(),
+                     model_options=TINY_MODEL, **kwargs)
+
+
+async def until(pilot, condition, timeout: float = 20.0) -> None:
+    """Let the app run until ``condition()`` holds (workers report through messages)."""
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("condition not reached in time")
+
+
+async def ready(pilot) -> None:
+    await until(pilot, lambda: pilot.app.info is not None)
+
+
+async def finished(pilot) -> None:
+    await until(pilot, lambda: not pilot.app.streaming)
+    await pilot.pause()
+
+
+def exchanges(app) -> list[Exchange]:
+    return list(app.query(Exchange))
+
+
+async def test_type_seed_and_stream_reply(tiny_checkpoint):
+    app = make_app(tiny_checkpoint, length=120)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.focused is app.query_one(SeedInput)
+        await pilot.press(*"The island", "enter")
+        await finished(pilot)
+        [exchange] = exchanges(app)
+        assert exchange.seed_text == "The island"
+        assert len(exchange.generated) == 120
+        assert exchange.reply_text.plain == "The island" + exchange.generated
+        assert app.query_one(SeedInput).value == ""
+        # The same seed text and random seed give the same text as the engine's sampler.
+        sampler = app.workbench.sampler(1.0, random_seed=2)
+        assert "".join(s.char for s in sampler.stream("The island", 120)) == exchange.generated
+
+
+async def test_first_frame_before_the_model_is_ready(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        # The screen is up with a loading note while the worker loads torch and the model.
+        assert "Loading" in str(app.query_one(".note").render())
+        await pilot.press("enter")  # too early or empty: a notice, no crash
+        await ready(pilot)
+        assert app.is_running
+
+
+async def test_ctrl_r_regenerates_and_history_recall(tiny_checkpoint):
+    app = make_app(tiny_checkpoint, length=20)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+r")  # nothing to repeat yet
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        await pilot.press(*"Sea", "enter")
+        await finished(pilot)
+        await pilot.press("ctrl+r")
+        await finished(pilot)
+        assert [e.seed_text for e in exchanges(app)] == ["The", "Sea", "Sea"]
+        seed_input = app.query_one(SeedInput)
+        await pilot.press("up")
+        assert seed_input.value == "Sea"
+        await pilot.press("up")
+        assert seed_input.value == "The"
+        await pilot.press("down", "down")
+        assert seed_input.value == ""
+
+
+async def test_scale_factor_keys_and_change_mid_stream(tiny_checkpoint):
+    app = make_app(tiny_checkpoint, length=100_000)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+up")
+        assert app.scale_factor == 1.1
+        await pilot.press("ctrl+down", "ctrl+down")
+        assert app.scale_factor == 0.9
+        assert "scale factor 0.90" in str(app.query_one("#status").render())
+        await pilot.press(*"The", "enter")
+        await until(pilot, lambda: len(exchanges(app)[0].generated) > 50)
+        await pilot.press("ctrl+up", "ctrl+up", "ctrl+up")
+        assert app.sampler.scale_factor == app.scale_factor == 1.25
+        await until(pilot, lambda: len(exchanges(app)[0].generated) > 200)
+        await pilot.press("escape")
+        await finished(pilot)
+        exchange = exchanges(app)[0]
+        assert len(exchange.generated) < 100_000
+        assert "stopped after" in str(exchange.query_one(".exchange-header").render())
+        for _ in range(40):
+            await pilot.press("ctrl+up")
+        assert app.scale_factor == 10.0
+    assert next_scale(1.0, -1) == 0.9 and next_scale(0.1, -1) == 0.1
+
+
+async def test_unknown_character_notifies_and_keeps_running(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press(*"Thé", "enter")
+        await pilot.pause()
+        assert exchanges(app) == []
+        [note] = list(app._notifications)
+        assert "'é'" in note.message and note.severity == "error"
+        await pilot.press("backspace", "backspace", "backspace", *"The", "enter")
+        await finished(pilot)
+        assert len(exchanges(app)) == 1
+
+
+async def test_train_pause_save_and_load_in_picker(tiny_checkpoint, corpus_file, tmp_path):
+    app = make_app(tiny_checkpoint, corpus=corpus_file, length=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        panel = app.query_one(LossPanel)
+        assert len(panel.train) == 30  # the checkpoint's history
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: len(panel.train) >= 45 and panel.val[-1][0] > 30)
+        assert app.training == "running"
+        assert "training running" in str(app.query_one("#status").render())
+        # Generating while training uses a consistent copy of the weights.
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        await pilot.press("ctrl+t")
+        assert app.training == "paused"
+        await pilot.pause(0.3)
+        step = app.workbench.step
+        await pilot.pause(0.3)
+        assert app.workbench.step == step  # paused: no more steps
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.workbench.unsaved_steps == 0)
+        saved = sorted((tmp_path / "data" / "checkpoints").glob("*.ckpt"))
+        assert len(saved) == 1 and load_checkpoint(saved[0]).step == step
+        assert any("Saved" in n.message for n in app._notifications)
+        # Load the original checkpoint through the picker: model and history are replaced.
+        await pilot.press("ctrl+o")
+        assert isinstance(app.screen, CheckpointPicker)
+        path_input = app.screen.query_one("#picker-path")
+        path_input.value = str(tiny_checkpoint)
+        path_input.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: app.info.name == "tiny.ckpt")
+        assert app.training == "idle" and app.workbench.step == 30
+        assert len(panel.train) == 30
+        # And the saved one, from the table.
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        app.screen.query_one("#picker-table").focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: app.info.name == saved[0].name)
+        assert app.workbench.step == step
+
+
+async def test_fresh_model_from_corpus_trains(corpus_file):
+    app = make_app(corpus=corpus_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.workbench.step == 0
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: app.workbench.step >= 10)
+        await pilot.press("ctrl+t")
+        assert app.training == "paused"
+
+
+async def test_bad_checkpoint_in_picker_notifies(tiny_checkpoint, tmp_path):
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"not a checkpoint at all")
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+o")
+        app.screen.query_one("#picker-path").value = str(bad)
+        app.screen.query_one("#picker-path").focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: any("not an rnntui checkpoint" in n.message for n in app._notifications))
+        assert app.info.name == "tiny.ckpt" and app.is_running
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        assert len(exchanges(app)) == 1
+
+
+async def test_bad_start_checkpoint_notifies(tmp_path):
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"\x00" * 100)
+    app = make_app(bad)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: any("not an rnntui" in n.message for n in app._notifications))
+        await pilot.press(*"The", "enter")
+        assert app.is_running and exchanges(app) == []
+
+
+async def test_training_error_notifies(tiny_checkpoint, corpus_file):
+    app = make_app(tiny_checkpoint, corpus=corpus_file)
+    app.train_config = tiny_train_config(lr=1e6)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.workbench.base_config = tiny_train_config(lr=1e6)
+        app.workbench.checkpoint.train_config["lr"] = 1e6
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: any("diverged" in n.message for n in app._notifications))
+        assert app.training == "idle" and app.is_running
+
+
+async def test_length_dialog(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+l")
+        assert isinstance(app.screen, LengthScreen)
+        await pilot.press("ctrl+a", "ctrl+k", *"0", "enter")
+        assert isinstance(app.screen, LengthScreen)  # 0 is refused
+        await pilot.press("backspace", *"42", "enter")
+        assert app.length == 42
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        assert len(exchanges(app)[0].generated) == 42
+
+
+async def test_help_lists_every_key(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        keys = [key for key, _ in app.screen.keys]
+        for key in ("enter", "escape", "ctrl+r", "ctrl+up", "ctrl+down", "ctrl+t", "ctrl+s", "ctrl+o",
+                    "ctrl+l", "f1", "ctrl+q"):
+            assert key in keys
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_has_the_actions(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for title in ("Generate", "Train/pause", "Save", "Open", "Length", "Help"):
+            assert title in titles
+
+
+async def test_quit_asks_when_training_is_unsaved(corpus_file):
+    app = make_app(corpus=corpus_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: app.workbench.step >= 3)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, QuitScreen)
+        await pilot.click("#cancel")
+        assert not isinstance(app.screen, QuitScreen) and app.is_running
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.click("#save")
+        await until(pilot, lambda: not app.is_running)
+    assert "saved" in str(app.return_value)
+
+
+async def test_quit_without_unsaved_work_exits(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+q")
+        await asyncio.sleep(0.1)
+    assert not app.is_running
