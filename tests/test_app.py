@@ -85,14 +85,41 @@ async def test_type_seed_and_stream_reply(tiny_checkpoint):
         assert "".join(s.char for s in sampler.stream("The island", 120)) == exchange.generated
 
 
-async def test_first_frame_before_the_model_is_ready(tiny_checkpoint):
+async def test_first_frame_before_the_model_is_ready(tiny_checkpoint, monkeypatch):
+    """While the model loads (held here on purpose) the app is up, says so, and keys are safe."""
+    import threading
+
+    from rnntui.workbench import Workbench
+
+    release = threading.Event()
+    real_open = Workbench.open
+
+    def slow_open(self, *args, **kwargs):
+        release.wait(10)
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Workbench, "open", slow_open)
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
-        # The screen is up with a loading note while the worker loads torch and the model.
-        assert "Loading" in str(app.query_one(".note").render())
-        await pilot.press("enter")  # too early or empty: a notice, no crash
+        await pilot.pause()
+        assert "Loading torch" in str(app.query_one("#engine-note").render())
+        assert "loading" in str(app.query_one("#status").render())
+        await pilot.press(*"The", "enter", "ctrl+t", "ctrl+s")
+        assert any("still loading" in n.message for n in app._notifications)
+        release.set()
         await ready(pilot)
-        assert app.is_running
+        assert "Ready" in str(app.query_one("#engine-note").render())
+        assert exchanges(app) == [] and app.training == "idle"
+
+
+def test_app_module_does_not_import_torch():
+    """The first frame must not wait for torch: the app and CLI modules import it lazily."""
+    import subprocess
+    import sys
+
+    code = "import sys, rnntui.cli, rnntui.tui.app; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
 
 
 async def test_ctrl_r_regenerates_and_history_recall(tiny_checkpoint):

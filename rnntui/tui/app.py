@@ -112,7 +112,7 @@ class RnntuiApp(App):
         seed_input.focus()
         if self.is_headless:
             seed_input.cursor_blink = False  # nobody to see it; keeps screenshots stable
-        self.query_one(Transcript).note("Loading torch and the model…")
+        self.query_one(Transcript).note("Loading torch and the model…", id="engine-note")
         self.update_status()
         self.load_engine()
 
@@ -156,12 +156,13 @@ class RnntuiApp(App):
         self.query_one(LossPanel).set_history(history.train, history.val, message.info.step,
                                               getattr(self.workbench.checkpoint, "elapsed", 0.0) or 0.0)
         self.query_one(LossPanel).set_device(message.info.device)
-        self.query_one(Transcript).note(message.note + " Type a seed text and press enter; f1 for keys.")
+        self.query_one(Transcript).note(message.note + " Type a seed text and press enter; f1 for keys.",
+                                        id="engine-note")
         self.update_status()
 
     def on_engine_failed(self, message: EngineFailed) -> None:
         self.notify(message.error, title="Could not load", severity="error", timeout=10)
-        self.query_one(Transcript).note(f"Could not load: {message.error}")
+        self.query_one(Transcript).note(f"Could not load: {message.error}", id="engine-note")
 
     def ready(self) -> bool:
         if self.workbench is None or self.info is None:
@@ -289,6 +290,7 @@ class RnntuiApp(App):
 
     @work(thread=True, exclusive=True, group="train")
     def train(self) -> None:
+        worker = get_current_worker()
         try:
             if self.workbench.needs_download():
                 from rnntui.download import ensure_default_corpus
@@ -303,6 +305,8 @@ class RnntuiApp(App):
         error = None
         try:
             for event in trainer.run():
+                if worker.is_cancelled:  # the app is closing
+                    trainer.stop()
                 pending.append(event)
                 now = time.monotonic()
                 if now - last_post >= TRAIN_REPORT:
@@ -391,9 +395,10 @@ class RnntuiApp(App):
         """Stop the trainer (the step in flight completes) and wait for its worker to end."""
         if self.workbench is not None and self.workbench.trainer is not None:
             self.workbench.trainer.stop()
+        deadline = time.monotonic() + 60
         for worker in list(self.workers):
             if worker.group == "train":
-                while worker.is_running:
+                while worker.is_running and time.monotonic() < deadline:
                     time.sleep(0.01)
 
     # -- help and quitting ------------------------------------------------------------------

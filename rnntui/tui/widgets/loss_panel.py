@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -86,6 +87,10 @@ class LossPanel(Vertical):
             plt.plot(vsteps, vvalues, label="validation", marker="braille")
         if not steps and not self.val:
             plt.title("no training yet: press ctrl+t")
+        else:
+            last = max(steps[-1] if steps else 0, self.val[-1][0] if self.val else 0)
+            ticks = sorted({round(last * i / 4) for i in range(5)})
+            plt.xticks(ticks, [f"{t:,}" for t in ticks])
         plt.xlabel("step")
         plt.ylabel("loss")
         plot.refresh()
@@ -96,7 +101,10 @@ class LossPanel(Vertical):
         speed = f"{f['chars_per_s']:,.0f}" if f["chars_per_s"] else "-"
         last_val = f"{self.val[-1][1]:.4f}" if self.val else "-"
         best_val = f"{best:.4f}" if best is not None else "-"
-        self.query_one("#loss-figures", Static).update(
-            f"step [b]{f['step']:,}[/]   chars/s [b]{speed}[/]   time [b]{format_seconds(f['elapsed'])}[/]\n"
-            f"val~ [b]{last_val}[/]   best val~ [b]{best_val}[/]   device [b]{f['device']}[/]"
-        )
+        grid = Table.grid(padding=(0, 2))
+        for _ in range(3):
+            grid.add_column()
+        elapsed = format_seconds(f["elapsed"])
+        grid.add_row(f"step [b]{f['step']:,}[/]", f"chars/s [b]{speed}[/]", f"time [b]{elapsed}[/]")
+        grid.add_row(f"val~ [b]{last_val}[/]", f"best val~ [b]{best_val}[/]", f"device [b]{f['device']}[/]")
+        self.query_one("#loss-figures", Static).update(grid)

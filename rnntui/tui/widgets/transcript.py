@@ -54,5 +54,10 @@ class Transcript(VerticalScroll):
         self.mount(exchange)
         return exchange
 
-    def note(self, text: str) -> None:
-        self.mount(Static(text, classes="note"))
+    def note(self, text: str, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        """A line from the app; a note with an ``id`` is rewritten by the next one with that id."""
+        if id is not None:
+            for old in self.query(f"#{id}").results(Static):
+                old.update(text)
+                return
+        self.mount(Static(text, classes="note", id=id))

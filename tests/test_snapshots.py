@@ -1,0 +1,55 @@
+"""Snapshot tests (pytest-textual-snapshot) of the main screen and the checkpoint picker.
+
+Deterministic: a tiny model trained with a fixed seed, a fixed random seed for sampling,
+fixed dates, a fixed data folder and no cursor blink. Update with ``pytest --snapshot-update``
+after checking the new pictures by eye.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rnntui.checkpoint import save_checkpoint
+from rnntui.corpus import load_corpus
+from rnntui.session import new_trainer, trainer_checkpoint
+
+from .conftest import TINY_MODEL
+from .test_app import SIZE, finished, make_app, ready, tiny_train_config
+
+FIXED_DATA = Path("/tmp/rnntui-snapshot-data")
+
+
+@pytest.fixture
+def fixed_checkpoint(corpus_file, monkeypatch):
+    shutil.rmtree(FIXED_DATA, ignore_errors=True)
+    monkeypatch.setenv("RNNTUI_DATA_DIR", str(FIXED_DATA))
+    corpus = load_corpus(corpus_file)
+    trainer = new_trainer(corpus, tiny_train_config(steps=60), **TINY_MODEL)
+    list(trainer.run())
+    checkpoint = trainer_checkpoint(trainer, corpus)
+    checkpoint.elapsed = 0.0
+    checkpoint.created = "2026-01-01T12:00:00+00:00"
+    path = save_checkpoint(checkpoint, FIXED_DATA / "checkpoints" / "tiny.ckpt")
+    yield path
+    shutil.rmtree(FIXED_DATA, ignore_errors=True)
+
+
+def test_main_screen(snap_compare, fixed_checkpoint):
+    async def run_before(pilot):
+        await ready(pilot)
+        await pilot.press(*"The island", "enter")
+        await finished(pilot)
+
+    assert snap_compare(make_app(fixed_checkpoint, length=300), terminal_size=SIZE, run_before=run_before)
+
+
+def test_checkpoint_picker(snap_compare, fixed_checkpoint):
+    async def run_before(pilot):
+        await ready(pilot)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+
+    assert snap_compare(make_app(fixed_checkpoint), terminal_size=SIZE, run_before=run_before)
