@@ -65,7 +65,7 @@ async def finished(pilot) -> None:
 
 
 def exchanges(app) -> list[Exchange]:
-    return list(app.query(Exchange))
+    return list(app.exchanges.values())
 
 
 async def test_type_seed_and_stream_reply(tiny_checkpoint):
@@ -78,7 +78,8 @@ async def test_type_seed_and_stream_reply(tiny_checkpoint):
         [exchange] = exchanges(app)
         assert exchange.seed_text == "The island"
         assert len(exchange.generated) == 120
-        assert exchange.reply_text.plain == "The island" + exchange.generated
+        assert exchange.reply_plain == "The island" + exchange.generated
+        assert "".join(str(b.render()) for b in exchange.query(".block")) == exchange.reply_plain
         assert app.query_one(SeedInput).value == ""
         # The same seed text and random seed give the same text as the engine's sampler.
         sampler = app.workbench.sampler(1.0, random_seed=2)
@@ -156,11 +157,15 @@ async def test_scale_factor_keys_and_change_mid_stream(tiny_checkpoint):
         await until(pilot, lambda: len(exchanges(app)[0].generated) > 50)
         await pilot.press("ctrl+up", "ctrl+up", "ctrl+up")
         assert app.sampler.scale_factor == app.scale_factor == 1.25
-        await until(pilot, lambda: len(exchanges(app)[0].generated) > 200)
+        await until(pilot, lambda: len(exchanges(app)[0].generated) > 5000)
         await pilot.press("escape")
         await finished(pilot)
         exchange = exchanges(app)[0]
         assert len(exchange.generated) < 100_000
+        blocks = [str(b.render()) for b in exchange.query(".block")]
+        if "\n" in exchange.reply_plain[:-2000]:
+            assert len(blocks) > 1  # long replies are split into blocks at line breaks
+        assert "\n".join(blocks) == exchange.reply_plain
         assert "stopped after" in str(exchange.query_one(".exchange-header").render())
         for _ in range(40):
             await pilot.press("ctrl+up")
@@ -338,3 +343,22 @@ async def test_quit_without_unsaved_work_exits(tiny_checkpoint):
         await pilot.press("ctrl+q")
         await asyncio.sleep(0.1)
     assert not app.is_running
+
+
+async def test_generation_error_notifies(tiny_checkpoint, monkeypatch):
+    from rnntui.errors import RnntuiError
+    from rnntui.workbench import Workbench
+
+    def broken(self, *args, **kwargs):
+        raise RnntuiError("the sampler broke")
+
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        monkeypatch.setattr(Workbench, "sampler", broken)
+        await pilot.press(*"The", "enter")
+        await until(pilot, lambda: any("sampler broke" in n.message for n in app._notifications))
+        monkeypatch.undo()
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        assert app.is_running and len(exchanges(app)[-1].generated) == app.length

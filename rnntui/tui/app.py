@@ -21,6 +21,7 @@ from rnntui.tui.messages import (
     EngineReady,
     GenerationChunk,
     GenerationDone,
+    Mailbox,
     Saved,
     StreamedChar,
     TrainingProgress,
@@ -212,34 +213,36 @@ class RnntuiApp(App):
         worker = get_current_worker()
         seed = None if self.random_seed is None else self.random_seed + number
         count, started = 0, time.perf_counter()
+        mailbox = Mailbox()
         try:
             self.sampler = sampler = self.workbench.sampler(self.scale_factor, seed, top_k=5)
             sampler.scale_factor = self.scale_factor
-            pending, top, last_post = [], (), time.monotonic()
+            last_post = time.monotonic()
             for sampled in sampler.stream(seed_text, length):
                 if worker.is_cancelled:
                     break
-                pending.append(StreamedChar(sampled.char, sampled.probability))
-                top = sampled.top
+                mailbox.put(StreamedChar(sampled.char, sampled.probability, sampled.top))
                 count += 1
                 now = time.monotonic()
-                # One message per frame however fast the model is, so the UI never floods.
-                if now - last_post >= FRAME:
-                    self.post_message(GenerationChunk(number, pending, top))
-                    pending, last_post = [], now
-            if pending:
-                self.post_message(GenerationChunk(number, pending, top))
+                # At most one message per frame, and none while the UI has one to handle.
+                if now - last_post >= FRAME and mailbox.claim():
+                    self.post_message(GenerationChunk(number, mailbox))
+                    last_post = now
+            self.post_message(GenerationChunk(number, mailbox))
         except RnntuiError as error:
             self.post_message(GenerationDone(number, count, 0.0, True, str(error)))
             return
         self.post_message(GenerationDone(number, count, time.perf_counter() - started, worker.is_cancelled))
 
     def on_generation_chunk(self, message: GenerationChunk) -> None:
+        chars = message.mailbox.take()
+        if not chars:
+            return
         exchange = self.exchanges.get(message.exchange)
         if exchange is not None:
-            exchange.append(message.chars)
-        if message.top:
-            self.query_one(CandidateBars).show_top(message.top)
+            exchange.append(chars)
+        if chars[-1].top:
+            self.query_one(CandidateBars).show_top(chars[-1].top)
 
     def on_generation_done(self, message: GenerationDone) -> None:
         exchange = self.exchanges.get(message.exchange)
@@ -300,22 +303,21 @@ class RnntuiApp(App):
         except RnntuiError as error:
             self.post_message(TrainingStopped(str(error)))
             return
-        self.post_message(TrainingProgress([]))
-        pending, last_post = [], time.monotonic()
-        error = None
+        mailbox = Mailbox()
+        self.post_message(TrainingProgress(mailbox))
+        last_post, error = time.monotonic(), None
         try:
             for event in trainer.run():
                 if worker.is_cancelled:  # the app is closing
                     trainer.stop()
-                pending.append(event)
+                mailbox.put(event)
                 now = time.monotonic()
-                if now - last_post >= TRAIN_REPORT:
-                    self.post_message(TrainingProgress(pending))
-                    pending, last_post = [], now
+                if now - last_post >= TRAIN_REPORT and mailbox.claim():
+                    self.post_message(TrainingProgress(mailbox))
+                    last_post = now
         except RnntuiError as exc:
             error = str(exc)
-        if pending:
-            self.post_message(TrainingProgress(pending))
+        self.post_message(TrainingProgress(mailbox))
         self.post_message(TrainingStopped(error))
 
     def on_download_progress(self, message: DownloadProgress) -> None:
@@ -328,9 +330,10 @@ class RnntuiApp(App):
             self.training = "running"
             self.query_one(LossPanel).set_device(f"{self.workbench.trainer.device} "
                                                  f"({self.workbench.trainer.precision})")
-        if message.events:
-            self.query_one(LossPanel).add_events(message.events)
-            self.info.step = message.events[-1].step
+        events = message.mailbox.take()
+        if events:
+            self.query_one(LossPanel).add_events(events)
+            self.info.step = events[-1].step
         self.update_status()
 
     def on_training_stopped(self, message: TrainingStopped) -> None:

@@ -2,10 +2,42 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
+
+
+class Mailbox:
+    """Items from a worker thread for the UI, with at most one message in flight.
+
+    The worker ``put``s every item and posts a message only when ``claim()`` says none is
+    pending; the UI's handler ``take``s everything collected so far. However fast the worker
+    and however slow the UI, the UI handles one message per batch and the worker never waits.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list = []
+        self._in_flight = False
+
+    def put(self, item) -> None:
+        with self._lock:
+            self._items.append(item)
+
+    def claim(self) -> bool:
+        with self._lock:
+            if self._in_flight:
+                return False
+            self._in_flight = True
+            return True
+
+    def take(self) -> list:
+        with self._lock:
+            items, self._items = self._items, []
+            self._in_flight = False
+            return items
 
 
 class EngineReady(Message):
@@ -23,11 +55,11 @@ class EngineFailed(Message):
 
 
 class TrainingProgress(Message):
-    """Training events since the last message (coalesced, so a fast trainer cannot flood us)."""
+    """Training events are waiting in ``mailbox`` (coalesced: a fast trainer cannot flood us)."""
 
-    def __init__(self, events: list) -> None:
+    def __init__(self, mailbox: Mailbox) -> None:
         super().__init__()
-        self.events = events
+        self.mailbox = mailbox
 
 
 class TrainingStopped(Message):
@@ -46,14 +78,15 @@ class DownloadProgress(Message):
 class StreamedChar:
     char: str
     probability: float
+    top: tuple = ()
 
 
 class GenerationChunk(Message):
-    """Characters sampled since the last chunk (about one frame's worth)."""
+    """Sampled characters (``StreamedChar``, with the last top candidates) wait in ``mailbox``."""
 
-    def __init__(self, exchange: int, chars: list[StreamedChar], top: tuple) -> None:
+    def __init__(self, exchange: int, mailbox: Mailbox) -> None:
         super().__init__()
-        self.exchange, self.chars, self.top = exchange, chars, top
+        self.exchange, self.mailbox = exchange, mailbox
 
 
 class GenerationDone(Message):

@@ -6,6 +6,10 @@ from rich.text import Text
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
+# A reply is shown in blocks of about this many characters, split at a line break where
+# possible, so appending to a long reply re-renders one block, not the whole reply.
+BLOCK_CHARS = 2000
+
 # Probability buckets for colouring generated characters: (lowest probability, style).
 CONFIDENCE_STYLES = ((0.5, ""), (0.2, "yellow"), (0.05, "dark_orange"), (0.0, "bold red"))
 
@@ -26,19 +30,39 @@ class Exchange(Vertical):
         self.seed_text = seed_text
         self.header_text = header
         self.colour = colour
-        self.reply_text = Text(seed_text, style="bold")
+        self.block_text = Text(seed_text, style="bold")
         self.generated = ""
 
     def compose(self):
         yield Static(self.header_text, classes="exchange-header")
         yield Static(Text(self.seed_text), classes="seed")
-        yield Static(self.reply_text, classes="reply")
+        with Vertical(classes="reply"):
+            yield Static(self.block_text, classes="block")
+
+    @property
+    def reply_plain(self) -> str:
+        return self.seed_text + self.generated
 
     def append(self, chars) -> None:
         for item in chars:
-            self.reply_text.append(item.char, style=style_for(item.probability) if self.colour else "")
+            self.block_text.append(item.char, style=style_for(item.probability) if self.colour else "")
         self.generated += "".join(item.char for item in chars)
-        self.query_one(".reply", Static).update(self.reply_text)
+        blocks = self.query(".block").results(Static)
+        current = list(blocks)[-1]
+        text = self.block_text
+        if len(text) > BLOCK_CHARS:
+            cut = text.plain.rfind("\n", 0, len(text) - 1)
+            head = tail = None
+            if cut > 0:  # the line break becomes the boundary between two blocks
+                head, tail = text[:cut], text[cut + 1:]
+            elif len(text) > 4 * BLOCK_CHARS:  # no line break for a long while: split anyway
+                head, tail = text, Text()
+            if head is not None:
+                current.update(head)
+                self.block_text = tail
+                self.query_one(".reply", Vertical).mount(Static(tail, classes="block"))
+                return
+        current.update(text)
 
     def finish(self, note: str) -> None:
         self.query_one(".exchange-header", Static).update(f"{self.header_text} · {note}")

@@ -1,0 +1,296 @@
+"""rnntui's benchmark: training and sampling against the book's loops, the machine's matmul
+peak, the app's start and key latency, and peak training memory. Prints a Markdown table.
+
+    python benchmarks/bench.py [--corpus PATH] [--device cpu] [--steps 10] [--out results.md]
+
+Every figure is measured in this run, on this machine; ratios compare runs made side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.baselines import BookRNN, book_sample, book_train_step  # noqa: E402
+from rnntui.corpus import load_corpus  # noqa: E402
+from rnntui.device import resolve_device, resolve_precision  # noqa: E402
+from rnntui.model import CharRNN, ModelConfig, training_flops_per_char  # noqa: E402
+from rnntui.sampling import Sampler  # noqa: E402
+from rnntui.training import TrainConfig, Trainer  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "corpora" / "mysterious-island-1268-0.txt"
+BATCH, SEQ = 64, 40
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, repeats: int, device: torch.device, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    sync(device)
+    return (time.perf_counter() - started) / repeats
+
+
+def matmul_peak(device: torch.device, dtype: torch.dtype, size: int = 2048) -> float:
+    """GFLOP/s of a square matrix multiply with every core torch uses."""
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
+    try:
+        seconds = timed(lambda: a @ b, 5 if device.type == "cpu" else 50, device)
+    except RuntimeError:
+        return float("nan")
+    return 2 * size**3 / seconds / 1e9
+
+
+def bench_training(corpus, device: torch.device, steps: int, precision: str) -> dict:
+    """The book's per-character loop against rnntui's trainer: same model, same windows."""
+    vocab_size = len(corpus.vocab)
+    train_ids, val_ids = corpus.split(0.1)
+    config = TrainConfig(steps=10**9, batch_size=BATCH, seq_length=SEQ, device=str(device),
+                         precision=precision, eval_every=0, grad_clip=1e9)
+    torch.manual_seed(0)
+    book = BookRNN(vocab_size).to(device)
+    model = CharRNN(ModelConfig(vocab_size)).to(device)
+    model.load_state_dict(book.state_dict())
+    trainer = Trainer(model, train_ids, val_ids, config, device, precision)
+    windows = [trainer.batch() for _ in range(steps + 2)]
+    book_opt = torch.optim.Adam(book.parameters(), lr=0.005)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    book_losses, our_losses = [], []
+    it_book, it_ours = iter(windows), iter(windows)
+
+    def book_step():
+        w = next(it_book)
+        book_losses.append(book_train_step(book, book_opt, loss_fn, w[:, :-1], w[:, 1:]))
+
+    def our_step():
+        our_losses.append(trainer.train_step(next(it_ours)))
+
+    book_s = timed(book_step, steps, device)
+    ours_s = timed(our_step, steps, device)
+    chars = BATCH * SEQ
+    diff = max(abs(a - b) for a, b in zip(book_losses, our_losses, strict=True))
+    return {"book_chars_s": chars / book_s, "ours_chars_s": chars / ours_s, "ratio": book_s / ours_s,
+            "loss_max_diff": diff, "steps": steps, "precision": precision}
+
+
+def bench_precision_curves(corpus, device: torch.device, steps: int) -> dict:
+    """Loss after ``steps`` steps in fp32 and bf16 from the same start and windows."""
+    out = {}
+    for precision in ("fp32", "bf16"):
+        torch.manual_seed(0)
+        train_ids, val_ids = corpus.split(0.1)
+        config = TrainConfig(steps=steps, batch_size=BATCH, seq_length=SEQ, device=str(device),
+                             precision=precision, eval_every=0)
+        trainer = Trainer(CharRNN(ModelConfig(len(corpus.vocab))), train_ids, val_ids, config, device, precision)
+        try:
+            started = time.perf_counter()
+            losses = [e.train_loss for e in trainer.run()]
+            out[precision] = {"final_loss": statistics.mean(losses[-5:]),
+                              "chars_s": steps * BATCH * SEQ / (time.perf_counter() - started)}
+        except RuntimeError as error:
+            out[precision] = {"error": str(error).splitlines()[0][:80]}
+    return out
+
+
+def bench_sampling(corpus, length: int) -> dict:
+    """Batch-1 generation on the CPU: the book's ``sample()`` against ``Sampler``."""
+    vocab = corpus.vocab
+    torch.manual_seed(0)
+    book = BookRNN(len(vocab))
+    model = CharRNN(ModelConfig(len(vocab)))
+    model.load_state_dict(book.state_dict())
+    seed_text = "The island"
+    book_sample(book, seed_text, vocab.char2int, vocab.char_array, 20)  # warm up
+    started = time.perf_counter()
+    book_sample(book, seed_text, vocab.char2int, vocab.char_array, length)
+    book_s = time.perf_counter() - started
+    started = time.perf_counter()
+    book_sample(book, seed_text, vocab.char2int, vocab.char_array, 1)
+    book_first = time.perf_counter() - started
+
+    sampler = Sampler(model, vocab, 1.0, random_seed=0)
+    list(sampler.stream(seed_text, 20))
+    started = time.perf_counter()
+    stream = sampler.stream(seed_text, length)
+    next(stream)
+    first = time.perf_counter() - started
+    for _ in stream:
+        pass
+    ours_s = time.perf_counter() - started
+    return {"book_chars_s": length / book_s, "ours_chars_s": length / ours_s, "ratio": book_s / ours_s,
+            "book_first_ms": book_first * 1000, "ours_first_ms": first * 1000}
+
+
+def bench_first_frame(checkpoint: Path | None) -> float:
+    """Seconds from launching a fresh Python running the app to its first frame."""
+    script = (
+        "import os, sys, time\n"
+        "from rnntui.tui.app import RnntuiApp\n"
+        "async def pilot(p):\n"
+        "    print(time.time(), flush=True)\n"
+        "    p.app.exit()\n"
+        f"RnntuiApp(checkpoint={str(checkpoint)!r} if {checkpoint is not None} else None)"
+        ".run(headless=True, auto_pilot=pilot)\n"
+    )
+    times = []
+    for _ in range(3):
+        launched = time.time()
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT,
+                             timeout=120, check=True)
+        times.append(float(out.stdout.strip().splitlines()[-1]) - launched)
+    return statistics.median(times)
+
+
+async def key_latency_while_training(corpus_path: Path, presses: int = 40) -> dict:
+    """Key press to updated screen while the book's model trains in the background, plus the
+    app's training speed over that time."""
+    from rnntui.tui.app import RnntuiApp
+
+    app = RnntuiApp(corpus=corpus_path, train_config=TrainConfig(eval_every=0, device="cpu"))
+    latencies = []
+    async with app.run_test(size=(120, 36)) as pilot:
+        while app.info is None:
+            await pilot.pause(0.05)
+        await pilot.press("ctrl+t")
+        while app.workbench.step < 3:
+            await pilot.pause(0.05)
+        for i in range(presses):
+            direction = "ctrl+up" if i % 2 == 0 else "ctrl+down"
+            started = time.perf_counter()
+            await pilot.press(direction)
+            await pilot.wait_for_scheduled_animations()
+            assert f"{app.scale_factor:.2f}" in str(app.query_one("#status").render())
+            latencies.append(time.perf_counter() - started)
+            await pilot.pause(0.05)
+        step0, t0 = app.workbench.step, time.perf_counter()
+        while app.workbench.step < step0 + 10:
+            await pilot.pause(0.05)
+        app_rate = (app.workbench.step - step0) * BATCH * SEQ / (time.perf_counter() - t0)
+        app.workbench.trainer.stop()
+    latencies.sort()
+    return {"median_ms": statistics.median(latencies) * 1000,
+            "p95_ms": latencies[int(0.95 * (len(latencies) - 1))] * 1000, "app_train_chars_s": app_rate}
+
+
+def peak_training_memory(corpus_path: Path) -> float:
+    """Peak resident memory (MB) of ``rnntui train`` on the full corpus for a few steps."""
+    out = Path("/tmp/rnntui-bench-memory.ckpt")
+    subprocess.run([sys.executable, "-m", "rnntui", "train", "--corpus", str(corpus_path), "--steps", "5",
+                    "--out", str(out), "--eval-every", "5", "--device", "cpu"], cwd=ROOT, check=True,
+                   capture_output=True)
+    for leftover in (out, out.with_name(out.name + ".metrics.jsonl")):
+        leftover.unlink(missing_ok=True)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=SHARED)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--steps", type=int, default=10, help="timed training steps per contender")
+    parser.add_argument("--length", type=int, default=2000, help="characters sampled per contender")
+    parser.add_argument("--skip-app", action="store_true")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+
+    device = resolve_device(args.device)
+    precision = resolve_precision("auto", device)
+    corpus = load_corpus(args.corpus)
+    model_config = ModelConfig(len(corpus.vocab))
+    flops_char = training_flops_per_char(model_config)
+    rows = []
+
+    def row(what: str, value: str, note: str = "") -> None:
+        rows.append((what, value, note))
+        print(f"{what:55s} {value:>14s}  {note}", flush=True)
+
+    print(f"# rnntui benchmark: {cpu_name()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}, "
+          f"device {device}, precision auto -> {precision}\n", flush=True)
+    peak32 = matmul_peak(device, torch.float32)
+    peak16 = matmul_peak(device, torch.bfloat16)
+    row("matmul peak float32 (GFLOP/s)", f"{peak32:,.1f}", "2048x2048, all threads")
+    row("matmul peak bfloat16 (GFLOP/s)", f"{peak16:,.1f}", "")
+
+    train = bench_training(corpus, device, args.steps, precision)
+    row("training, book's per-character loop (chars/s)", f"{train['book_chars_s']:,.0f}", f"batch {BATCH} x {SEQ}")
+    row(f"training, rnntui trainer, {precision} (chars/s)", f"{train['ours_chars_s']:,.0f}", "")
+    row("training speed-up (rnntui / book)", f"{train['ratio']:.2f}x", "target >= 2.5x")
+    row("loss curves, max |book - rnntui| over the timed steps", f"{train['loss_max_diff']:.2e}", "same windows")
+    row("training FLOPs per character", f"{flops_char:,}", "3 x (2*4*512*(256+512) + 2*512*V)")
+    peak = peak16 if precision == "bf16" else peak32
+    mfu = train["ours_chars_s"] * flops_char / 1e9 / peak
+    row("model FLOP utilisation (rnntui / matmul peak)", f"{mfu:.1%}", f"against the {precision} peak")
+
+    curves = bench_precision_curves(corpus, device, max(args.steps, 20))
+    for name, result in curves.items():
+        if "error" in result:
+            row(f"precision {name}: loss after {max(args.steps, 20)} steps", "n/a", result["error"])
+        else:
+            row(f"precision {name}: loss after {max(args.steps, 20)} steps", f"{result['final_loss']:.4f}",
+                f"{result['chars_s']:,.0f} chars/s")
+
+    sampling = bench_sampling(corpus, args.length)
+    row("generation, book's sample() (chars/s)", f"{sampling['book_chars_s']:,.0f}", "batch 1, CPU")
+    row("generation, rnntui Sampler (chars/s)", f"{sampling['ours_chars_s']:,.0f}", "")
+    row("generation speed-up (rnntui / book)", f"{sampling['ratio']:.2f}x", "target >= 3x")
+    row("time to first character, book / rnntui (ms)",
+        f"{sampling['book_first_ms']:.1f} / {sampling['ours_first_ms']:.1f}", "target < 50 ms")
+
+    if not args.skip_app:
+        bundled = ROOT / "rnntui" / "assets" / "mysterious-island-lstm.ckpt"
+        row("app: launch to first frame (s)", f"{bench_first_frame(bundled if bundled.exists() else None):.2f}",
+            "median of 3; target < 0.5 s")
+        latency = asyncio.run(key_latency_while_training(args.corpus))
+        row("app: key latency while training, median / p95 (ms)",
+            f"{latency['median_ms']:.0f} / {latency['p95_ms']:.0f}", "target p95 < 100 ms")
+        row("app: training speed inside the app (chars/s)", f"{latency['app_train_chars_s']:,.0f}",
+            f"{latency['app_train_chars_s'] / train['ours_chars_s']:.0%} of the trainer alone; target >= 80%")
+    row("peak memory, rnntui train on the full corpus (MB)", f"{peak_training_memory(args.corpus):,.0f}", "max RSS")
+
+    table = ["| measurement | value | note |", "| --- | ---: | --- |"]
+    table += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    header = (f"Measured {time.strftime('%Y-%m-%d')} on {cpu_name()} ({os.cpu_count()} cores, "
+              f"{torch.get_num_threads()} torch threads), torch {torch.__version__}, device {device}.")
+    text = header + "\n\n" + "\n".join(table) + "\n"
+    print("\n" + text)
+    if args.out:
+        args.out.write_text(text)
+        args.out.with_suffix(".json").write_text(json.dumps(
+            {"rows": rows, "training": train, "sampling": sampling}, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
