@@ -152,6 +152,21 @@ def load_model_checkpoint(path: Path | None, device: str = "cpu"):
 # -- train -------------------------------------------------------------------------------------
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from rnntui import distributed
+
+    dist_info = distributed.from_environment()
+    if not dist_info.enabled:
+        return train_once(args, dist_info)
+    from rnntui.device import resolve_device
+
+    distributed.init(dist_info, resolve_device(args.device or "auto"))
+    try:
+        return train_once(args, dist_info)
+    finally:
+        distributed.shutdown()
+
+
+def train_once(args: argparse.Namespace, dist_info) -> int:
     from rnntui.checkpoint import load_checkpoint
     from rnntui.corpus import load_corpus
     from rnntui.paths import checkpoints_dir
@@ -167,14 +182,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         checkpoint = load_checkpoint(args.resume)
         config = resumed_config(checkpoint, **overrides)
         corpus = load_corpus(corpus_path(args.corpus, args.json), args.encoding)
-        trainer = resume_trainer(checkpoint, corpus, config)
+        trainer = resume_trainer(checkpoint, corpus, config, dist_info)
         out = args.out or args.resume
     else:
         config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
         config.validate()
         corpus = load_corpus(corpus_path(args.corpus, args.json), args.encoding)
         trainer = new_trainer(corpus, config, args.embed_dim, args.hidden_size, args.layers,
-                              args.cell, args.dropout)
+                              args.cell, args.dropout, dist_info)
+        if dist_info.enabled and args.out is None:
+            raise RnntuiError("under torchrun, pass --out PATH so that every rank agrees on the checkpoint")
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = args.out or checkpoints_dir() / f"{Path(corpus.name).stem}-{args.cell}{args.hidden_size}-{stamp}.ckpt"
     out = Path(out)
@@ -183,6 +200,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     def save() -> None:
         from rnntui.checkpoint import save_checkpoint
+
+        if not dist_info.is_main:
+            return  # only rank 0 writes
         save_checkpoint(trainer_checkpoint(trainer, corpus, provenance), out)
         if args.keep > 1:
             keep_snapshots(out, trainer.step, args.keep)
@@ -192,7 +212,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer.stop()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    report = Reporter(args, trainer, out)
+    report = Reporter(args, trainer, out) if dist_info.is_main else Silent()
     started_step = trainer.step
     try:
         with report:
@@ -202,6 +222,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                     save()
     except TrainingDiverged as error:
         report.close()
+        if not dist_info.is_main:
+            return 1
         print(f"rnntui: {error}", file=sys.stderr)
         if out.exists():
             print(f"rnntui: the last good checkpoint is {out}", file=sys.stderr)
@@ -224,6 +246,25 @@ def keep_snapshots(out: Path, step: int, keep: int) -> None:
     snapshots = sorted(out.parent.glob(f"{out.stem}.step*{out.suffix}"))
     for old in snapshots[:-keep]:
         old.unlink(missing_ok=True)
+
+
+class Silent:
+    """What ranks other than 0 report: nothing."""
+
+    def __enter__(self) -> Silent:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def event(self, e) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def done(self, interrupted: bool) -> None:
+        pass
 
 
 class Reporter:
@@ -269,7 +310,7 @@ class Reporter:
         record = {"step": e.step, "train_loss": round(e.train_loss, 5),
                   "val_loss": None if e.val_loss is None else round(e.val_loss, 5),
                   "chars_per_s": round(e.chars_per_s, 1), "elapsed": round(e.elapsed, 3),
-                  "lr": e.lr, "ranks": 1}
+                  "lr": e.lr, "ranks": self.trainer.dist.world_size}
         if e.val_loss is not None:
             self.last_val = e.val_loss
         if self.metrics is not None:

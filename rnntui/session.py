@@ -9,13 +9,15 @@ import torch
 from rnntui.checkpoint import Checkpoint
 from rnntui.corpus import Corpus
 from rnntui.device import resolve_device, resolve_precision
+from rnntui.distributed import DistInfo
 from rnntui.errors import RnntuiError
 from rnntui.model import CharRNN, ModelConfig
 from rnntui.training import History, TrainConfig, Trainer, make_optimizer
 
 
 def new_trainer(corpus: Corpus, config: TrainConfig, embed_dim: int = 256, hidden_size: int = 512,
-                layers: int = 1, cell: str = "lstm", dropout: float = 0.0) -> Trainer:
+                layers: int = 1, cell: str = "lstm", dropout: float = 0.0,
+                dist_info: DistInfo | None = None) -> Trainer:
     """A fresh model (the book's by default) ready to train on ``corpus``."""
     config.validate()
     device = resolve_device(config.device)
@@ -27,10 +29,12 @@ def new_trainer(corpus: Corpus, config: TrainConfig, embed_dim: int = 256, hidde
     torch.manual_seed(config.random_seed)
     model = CharRNN(model_config)
     train_ids, val_ids = corpus.split(config.val_fraction)
-    return Trainer(model, train_ids, val_ids, config, device, resolve_precision(config.precision, device))
+    return Trainer(model, train_ids, val_ids, config, device, resolve_precision(config.precision, device),
+                   dist_info=dist_info)
 
 
-def resume_trainer(checkpoint: Checkpoint, corpus: Corpus, config: TrainConfig) -> Trainer:
+def resume_trainer(checkpoint: Checkpoint, corpus: Corpus, config: TrainConfig,
+                   dist_info: DistInfo | None = None) -> Trainer:
     """Continue ``checkpoint``'s run on ``corpus`` (which must fit its vocabulary)."""
     if corpus.vocab.char_array != checkpoint.vocab.char_array:
         raise RnntuiError(
@@ -48,7 +52,7 @@ def resume_trainer(checkpoint: Checkpoint, corpus: Corpus, config: TrainConfig) 
     trainer = Trainer(model, train_ids, val_ids, config, device,
                       resolve_precision(config.precision, device), optimizer=optimizer,
                       step=checkpoint.step, history=History.from_dict(checkpoint.history),
-                      elapsed=checkpoint.elapsed)
+                      elapsed=checkpoint.elapsed, dist_info=dist_info)
     if checkpoint.rng_state:
         trainer.set_rng_state(checkpoint.rng_state)
     return trainer

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rnntui import distributed
 from rnntui.errors import RnntuiError
 from rnntui.model import CharRNN
 
@@ -128,10 +129,20 @@ class Trainer:
     def __init__(self, model: CharRNN, train_ids: np.ndarray, val_ids: np.ndarray,
                  config: TrainConfig, device: torch.device, precision: str = "fp32",
                  optimizer: torch.optim.Optimizer | None = None, step: int = 0,
-                 history: History | None = None, elapsed: float = 0.0) -> None:
+                 history: History | None = None, elapsed: float = 0.0,
+                 dist_info: distributed.DistInfo | None = None) -> None:
         config.validate()
         check_trainable(train_ids, config)
         self.model = model.to(device)
+        self.dist = dist_info or distributed.DistInfo()
+        # Under torchrun the forward pass goes through DDP (which averages the gradients);
+        # self.model stays the plain module, so checkpoints never carry "module." prefixes.
+        self.forward_model = model
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.forward_model = DistributedDataParallel(
+                model, device_ids=[device.index] if device.type == "cuda" else None)
         self.config = config
         self.device = device
         self.precision = precision
@@ -142,7 +153,7 @@ class Trainer:
         # The text stays a compact uint8/uint16 array; windows are gathered by tensor indexing.
         self.train_data = torch.from_numpy(np.ascontiguousarray(train_ids)).to(device)
         self.val_windows = self._fixed_val_windows(val_ids)
-        self.window_rng = torch.Generator().manual_seed(config.random_seed)
+        self.window_rng = torch.Generator().manual_seed(distributed.window_seed(config.random_seed, self.dist.rank))
         self._offsets = torch.arange(config.seq_length + 1, device=device)
         # Held while the weights change, so a copy taken for sampling or saving is consistent.
         self.lock = threading.RLock()
@@ -179,7 +190,13 @@ class Trainer:
         return {"windows": self.window_rng.get_state(), "torch": torch.get_rng_state()}
 
     def set_rng_state(self, state: dict) -> None:
-        self.window_rng.set_state(state["windows"])
+        """Restore the saved generators. The file holds rank 0's; other ranks of a distributed
+        run (any number of them) reseed from their rank and the step."""
+        if self.dist.rank == 0:
+            self.window_rng.set_state(state["windows"])
+        else:
+            self.window_rng.manual_seed(distributed.window_seed(self.config.random_seed, self.dist.rank)
+                                        + 1_000_003 * self.step)
         torch.set_rng_state(state["torch"])
 
     # -- the work ---------------------------------------------------------------------------
@@ -191,7 +208,7 @@ class Trainer:
         return self.train_data[index].long()
 
     def train_step(self, window: torch.Tensor) -> float:
-        model, config = self.model, self.config
+        model, config = self.forward_model, self.config
         model.train()
         lr = learning_rate(config, self.step)
         for group in self.optimizer.param_groups:
@@ -200,7 +217,8 @@ class Trainer:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             logits, _ = model(inputs)
         loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1))
-        loss_value = loss.item()
+        # Every rank sees the same (mean) loss, so all of them stop together if it blows up.
+        loss_value = distributed.mean(loss.item(), self.device) if self.dist.enabled else loss.item()
         # A uniform guess costs ln(V) nats; far above that the run has blown up even if finite.
         if not math.isfinite(loss_value) or loss_value > self.explode_at:
             raise TrainingDiverged(self._diverged("loss", loss_value))
@@ -250,11 +268,14 @@ class Trainer:
     def run(self) -> Iterator[TrainEvent]:
         """Train until ``config.steps`` (a total, so a resumed run continues to it) or ``stop()``."""
         config = self.config
-        chars_per_step = config.batch_size * config.seq_length
+        chars_per_step = config.batch_size * config.seq_length * self.dist.world_size
         speed = None
         while self.step < config.steps:
             self._run.wait()
-            if self._stop.is_set():
+            stop = self._stop.is_set()
+            if self.dist.enabled:
+                stop = distributed.any_rank(stop, self.device)  # all ranks stop at the same step
+            if stop:
                 return
             started = time.perf_counter()
             train_loss = self.train_step(self.batch())
