@@ -86,6 +86,11 @@ def build_parser() -> Parser:
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
+    watch = commands.add_parser("watch", help="open the app on a training run, following its metrics",
+                                description="Follow a run's loss live (the run may be another process "
+                                "or machine sharing the folder) and generate from its checkpoints.")
+    watch.add_argument("path", type=Path, help="a checkpoint, its .metrics.jsonl file, or a run folder")
+
     corpus = commands.add_parser("corpus", help="where files live; fetch the default corpus")
     corpus.add_argument("--fetch", action="store_true", help="download the default corpus now")
     return parser
@@ -102,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_evaluate(args)
         if args.command == "corpus":
             return cmd_corpus(args)
+        if args.command == "watch":
+            return cmd_watch(args)
         return run_app(args)
     except RnntuiError as error:
         print(f"rnntui: error: {error}", file=sys.stderr)
@@ -279,7 +286,9 @@ class Reporter:
 
     def __enter__(self) -> Reporter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.metrics = open(self.out.with_name(self.out.name + ".metrics.jsonl"), "a", encoding="utf-8")
+        from rnntui.metrics import metrics_path
+
+        self.metrics = open(metrics_path(self.out), "a", encoding="utf-8")
         if not self.args.json and sys.stdout.isatty():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -307,10 +316,9 @@ class Reporter:
             self.metrics = None
 
     def event(self, e) -> None:
-        record = {"step": e.step, "train_loss": round(e.train_loss, 5),
-                  "val_loss": None if e.val_loss is None else round(e.val_loss, 5),
-                  "chars_per_s": round(e.chars_per_s, 1), "elapsed": round(e.elapsed, 3),
-                  "lr": e.lr, "ranks": self.trainer.dist.world_size}
+        from rnntui.metrics import record as metrics_record
+
+        record = metrics_record(e, self.trainer.dist.world_size)
         if e.val_loss is not None:
             self.last_val = e.val_loss
         if self.metrics is not None:
@@ -381,6 +389,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         print(f"validation loss {loss:.4f} nats/char ({loss / 0.6931471805599453:.4f} bits/char) "
               f"over the last {count:,} characters of {corpus.name} (step {checkpoint.step})")
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from rnntui.metrics import resolve_run
+
+    try:
+        metrics, _ = resolve_run(args.path)
+    except FileNotFoundError as error:
+        raise RnntuiError(str(error)) from None
+    if not metrics.exists() and not metrics.parent.is_dir():
+        raise RnntuiError(f"{args.path} is not a training run (no folder {metrics.parent})")
+    from rnntui.tui.app import RnntuiApp
+
+    RnntuiApp(watch=args.path).run()
     return 0
 
 

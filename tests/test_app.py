@@ -362,3 +362,36 @@ async def test_generation_error_notifies(tiny_checkpoint, monkeypatch):
         await pilot.press(*"The", "enter")
         await finished(pilot)
         assert app.is_running and len(exchanges(app)[-1].generated) == app.length
+
+
+async def test_watch_follows_a_run_and_loads_its_checkpoint(tiny_checkpoint, corpus_file, capsys):
+    """rnntui watch: the chart follows the metrics file as another process appends to it."""
+    from rnntui.cli import main
+    from rnntui.metrics import metrics_path
+
+    run = tiny_checkpoint.parent / "run.ckpt"
+    common = ["--corpus", str(corpus_file), "--out", str(run), "--embed-dim", "16", "--hidden-size", "32",
+              "--batch-size", "8", "--seq-length", "16", "--eval-every", "5", "--device", "cpu"]
+    assert main(["train", "--steps", "10", *common]) == 0
+    app = RnntuiApp(watch=run)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        panel = app.query_one(LossPanel)
+        await until(pilot, lambda: len(panel.train) == 10)
+        assert app.info.name == "run.ckpt" and app.workbench.step == 10
+        # The run goes on elsewhere; new lines show up in the chart.
+        assert main(["train", "--resume", str(run), "--steps", "15", *common]) == 0
+        await until(pilot, lambda: len(panel.train) == 15 and panel.val[-1][0] == 15, timeout=10)
+        await pilot.press("ctrl+t")
+        assert app.training == "idle" and any("Watching" in n.message for n in app._notifications)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert isinstance(app.screen, CheckpointPicker)
+        assert [p.name for p, _ in app.screen.entries][:1] == ["run.ckpt"]
+        await pilot.press("enter")
+        await until(pilot, lambda: app.workbench.step == 15)
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        assert len(exchanges(app)) == 1
+    assert metrics_path(run).exists()
+    capsys.readouterr()

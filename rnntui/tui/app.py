@@ -80,8 +80,10 @@ class RnntuiApp(App):
 
     def __init__(self, checkpoint: Path | None = None, corpus: Path | None = None,
                  random_seed: int | None = None, train_config=None, model_options: dict | None = None,
-                 scale_factor: float = 1.0, length: int = 500) -> None:
+                 scale_factor: float = 1.0, length: int = 500, watch: Path | None = None) -> None:
         super().__init__()
+        self.watch = watch  # a run to follow (rnntui watch): its metrics file drives the chart
+        self.follower = None
         self.start_checkpoint, self.start_corpus = checkpoint, corpus
         self.random_seed = random_seed
         self.train_config, self.model_options = train_config, model_options
@@ -115,7 +117,23 @@ class RnntuiApp(App):
             seed_input.cursor_blink = False  # nobody to see it; keeps screenshots stable
         self.query_one(Transcript).note("Loading torch and the model…", id="engine-note")
         self.update_status()
+        if self.watch is not None:
+            from rnntui.metrics import MetricsFollower, resolve_run
+
+            metrics, checkpoint = resolve_run(self.watch)
+            self.follower = MetricsFollower(metrics)
+            self.start_checkpoint = checkpoint if checkpoint.is_file() else None
+            self.query_one(LossPanel).border_title = f"Loss (nats/char) · watching {metrics.name}"
+            self.follow_metrics()
+            self.set_interval(1.0, self.follow_metrics)
         self.load_engine()
+
+    def follow_metrics(self) -> None:
+        points = self.follower.read_new()
+        if points:
+            panel = self.query_one(LossPanel)
+            panel.add_events(points)
+            panel.set_device(f"{points[-1].ranks} rank(s)")
 
     def get_system_commands(self, screen: Screen):
         yield from super().get_system_commands(screen)
@@ -131,6 +149,8 @@ class RnntuiApp(App):
     def update_status(self) -> None:
         model = f"{self.info.name} · step {self.info.step:,}" if self.info else "loading…"
         state = {"idle": "stopped", "starting": "starting…", "running": "running", "paused": "paused"}
+        if self.watch is not None:
+            state["idle"] = "watching"
         self.query_one("#status", Static).update(
             f" scale factor [b]{self.scale_factor:.2f}[/] │ length [b]{self.length:,}[/] │ "
             f"model [b]{model}[/] │ training [b]{state[self.training]}[/]"
@@ -154,9 +174,10 @@ class RnntuiApp(App):
         self.info = message.info
         self.sub_title = message.info.name
         history = message.history
-        self.query_one(LossPanel).set_history(history.train, history.val, message.info.step,
-                                              getattr(self.workbench.checkpoint, "elapsed", 0.0) or 0.0)
-        self.query_one(LossPanel).set_device(message.info.device)
+        if self.watch is None:  # when watching, the run's metrics file drives the chart
+            self.query_one(LossPanel).set_history(history.train, history.val, message.info.step,
+                                                  getattr(self.workbench.checkpoint, "elapsed", 0.0) or 0.0)
+            self.query_one(LossPanel).set_device(message.info.device)
         self.query_one(Transcript).note(message.note + " Type a seed text and press enter; f1 for keys.",
                                         id="engine-note")
         self.update_status()
@@ -277,6 +298,9 @@ class RnntuiApp(App):
 
     # -- training ---------------------------------------------------------------------------
     def action_toggle_training(self) -> None:
+        if self.watch is not None:
+            self.notify("Watching a run: it trains in its own process. ctrl+o loads its newest checkpoint.")
+            return
         if not self.ready():
             return
         if self.training == "idle":
@@ -371,7 +395,7 @@ class RnntuiApp(App):
         from rnntui.checkpoint import list_checkpoints, read_header
         from rnntui.paths import bundled_model_path, checkpoints_dir
 
-        folder = checkpoints_dir()
+        folder = checkpoints_dir() if self.watch is None else self.follower.path.parent
         entries = list_checkpoints(folder)
         if bundled_model_path().is_file():
             entries.append((bundled_model_path(), read_header(bundled_model_path())[0]))
