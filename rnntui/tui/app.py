@@ -27,9 +27,6 @@ from rnntui.tui.messages import (
     TrainingProgress,
     TrainingStopped,
 )
-from rnntui.tui.screens.dialogs import LengthScreen, QuitScreen
-from rnntui.tui.screens.help import HelpScreen
-from rnntui.tui.screens.picker import CheckpointPicker
 from rnntui.tui.widgets.candidates import CandidateBars
 from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
@@ -288,6 +285,8 @@ class RnntuiApp(App):
         self.update_status()
 
     def action_set_length(self) -> None:
+        from rnntui.tui.screens.dialogs import LengthScreen
+
         def chosen(value: int | None) -> None:
             if value:
                 self.length = value
@@ -394,6 +393,7 @@ class RnntuiApp(App):
             return
         from rnntui.checkpoint import list_checkpoints, read_header
         from rnntui.paths import bundled_model_path, checkpoints_dir
+        from rnntui.tui.screens.picker import CheckpointPicker
 
         folder = checkpoints_dir() if self.watch is None else self.follower.path.parent
         entries = list_checkpoints(folder)
@@ -430,6 +430,9 @@ class RnntuiApp(App):
 
     # -- help and quitting ------------------------------------------------------------------
     def action_help(self) -> None:
+        # Imported on first use: the Markdown widget is slow to import, the first frame is not.
+        from rnntui.tui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(self.key_help()))
 
     async def action_quit(self) -> None:
@@ -437,6 +440,8 @@ class RnntuiApp(App):
         if unsaved <= 0:
             self.shut_down()
             return
+
+        from rnntui.tui.screens.dialogs import QuitScreen
 
         def chosen(answer: str) -> None:
             if answer == "save":
