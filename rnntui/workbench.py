@@ -20,6 +20,7 @@ from rnntui.paths import bundled_model_path, checkpoints_dir
 from rnntui.sampling import Sampler
 from rnntui.session import new_trainer, resume_trainer, resumed_config, trainer_checkpoint
 from rnntui.training import History, TrainConfig, Trainer
+from rnntui.vocab import Vocab
 
 # The app trains until it is paused; this is "for ever" for a person watching.
 OPEN_ENDED_STEPS = 10**9
@@ -113,8 +114,12 @@ class Workbench:
         with self.lock:
             config = self.model.config
             device = str(self.trainer.device) if self.trainer else "cpu"
-            corpus = self.corpus.name if self.corpus else (self.checkpoint.corpus or {}).get("name") \
-                if self.checkpoint else None
+            if self.corpus is not None:
+                corpus = self.corpus.name
+            elif self.checkpoint is not None:
+                corpus = (self.checkpoint.corpus or {}).get("name")
+            else:
+                corpus = None
             return ModelInfo(self.name, self.step, device, config.cell, config.hidden_size,
                              config.vocab_size, corpus)
 
@@ -125,9 +130,10 @@ class Workbench:
         return self.checkpoint.step if self.checkpoint else 0
 
     @property
-    def vocab(self):
+    def vocab(self) -> Vocab:
+        """The model's vocabulary (a fresh model's is its corpus's)."""
         with self.lock:
-            return self.corpus.vocab if self.corpus and not self.checkpoint else self.checkpoint.vocab
+            return self.checkpoint.vocab if self.checkpoint is not None else self.corpus.vocab
 
     @property
     def unsaved_steps(self) -> int:
