@@ -395,3 +395,25 @@ async def test_watch_follows_a_run_and_loads_its_checkpoint(tiny_checkpoint, cor
         assert len(exchanges(app)) == 1
     assert metrics_path(run).exists()
     capsys.readouterr()
+
+
+async def test_view_follows_the_stream_only_at_the_bottom(tiny_checkpoint):
+    app = make_app(tiny_checkpoint, length=100_000)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        transcript = app.query_one("#transcript")
+        await pilot.press(*"The", "enter")
+        await until(pilot, lambda: transcript.max_scroll_y > 20)
+        await pilot.pause(0.2)
+        assert transcript.scroll_y == transcript.max_scroll_y  # following
+        transcript.focus()
+        await pilot.press("home")
+        await until(pilot, lambda: transcript.max_scroll_y > 60)
+        assert transcript.scroll_y == 0  # the person scrolled up: the view stays put
+        await pilot.press("end")
+        height = transcript.max_scroll_y
+        await until(pilot, lambda: transcript.max_scroll_y > height + 20)
+        await pilot.pause(0.2)
+        assert transcript.scroll_y >= transcript.max_scroll_y - 2  # back at the bottom: following again
+        await pilot.press("escape")
+        await finished(pilot)
