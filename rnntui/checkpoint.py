@@ -120,6 +120,10 @@ def write_atomically(path: Path, data: bytes) -> None:
     except OSError as error:
         raise CheckpointError(f"cannot write in {folder}: {_reason(error)}") from None
     try:
+        # mkstemp makes the file private (0600); give it the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

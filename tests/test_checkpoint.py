@@ -53,6 +53,12 @@ def test_half_precision_loads_as_float32(tmp_path):
 
 def test_save_leaves_no_temp_files_and_replaces(tmp_path):
     path = tmp_path / "a.ckpt"
+    umask = os.umask(0o022)
+    try:
+        save_checkpoint(make_checkpoint(1), path)
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644  # readable by others, like any saved file
     save_checkpoint(make_checkpoint(1), path)
     save_checkpoint(make_checkpoint(2), path)
     assert load_checkpoint(path).step == 2
