@@ -170,6 +170,7 @@ async def test_scale_factor_keys_and_change_mid_stream(tiny_checkpoint):
         for _ in range(40):
             await pilot.press("ctrl+up")
         assert app.scale_factor == 10.0
+        assert any("at its maximum" in n.message for n in app._notifications)
     assert next_scale(1.0, -1) == 0.9 and next_scale(0.1, -1) == 0.1
 
 
@@ -266,6 +267,18 @@ async def test_bad_start_checkpoint_notifies(tmp_path):
         await until(pilot, lambda: any("not an rnntui" in n.message for n in app._notifications))
         await pilot.press(*"The", "enter")
         assert app.is_running and exchanges(app) == []
+
+
+@pytest.mark.parametrize("content, message", [(b"", "no text"), (b"\x00\x01binary", "binary"),
+                                              ("caf\u00e9".encode("latin-1"), "not UTF-8")])
+async def test_bad_start_corpus_notifies(tmp_path, content, message):
+    corpus = tmp_path / "bad.txt"
+    corpus.write_bytes(content)
+    app = make_app(corpus=corpus)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: any(message in n.message for n in app._notifications))
+        await pilot.press("ctrl+t", *"The", "enter")
+        assert app.is_running and exchanges(app) == [] and app.training == "idle"
 
 
 async def test_training_error_notifies(tiny_checkpoint, corpus_file):

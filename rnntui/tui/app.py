@@ -279,7 +279,12 @@ class RnntuiApp(App):
                 worker.cancel()
 
     def action_scale(self, direction: int) -> None:
-        self.scale_factor = next_scale(self.scale_factor, direction)
+        new = next_scale(self.scale_factor, direction)
+        if new == self.scale_factor:
+            end = "maximum" if direction > 0 else "minimum"
+            self.notify(f"The scale factor is at its {end}, {new:g}.", severity="warning")
+            return
+        self.scale_factor = new
         if self.sampler is not None:
             self.sampler.scale_factor = self.scale_factor  # applies from the next character
         self.update_status()
