@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from textual import events
 
 from rnntui.checkpoint import load_checkpoint, save_checkpoint
 from rnntui.corpus import load_corpus
@@ -53,6 +54,14 @@ async def until(pilot, condition, timeout: float = 20.0) -> None:
             return
         await pilot.pause(0.02)
     raise AssertionError("condition not reached in time")
+
+
+async def busy_press(pilot, *keys: str) -> None:
+    """Press keys while a worker keeps the process busy: Pilot.press waits until the process
+    is idle (up to a second a key), so send the keys as a terminal would and move on."""
+    for key in keys:
+        pilot.app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await pilot.pause(0.02)
 
 
 async def ready(pilot) -> None:
@@ -153,12 +162,12 @@ async def test_scale_factor_keys_and_change_mid_stream(tiny_checkpoint):
         await pilot.press("ctrl+down", "ctrl+down")
         assert app.scale_factor == 0.9
         assert "scale factor 0.90" in str(app.query_one("#status").render())
-        await pilot.press(*"The", "enter")
+        await busy_press(pilot, *"The", "enter")
         await until(pilot, lambda: len(exchanges(app)[0].generated) > 50)
-        await pilot.press("ctrl+up", "ctrl+up", "ctrl+up")
+        await busy_press(pilot, "ctrl+up", "ctrl+up", "ctrl+up")
         assert app.sampler.scale_factor == app.scale_factor == 1.25
         await until(pilot, lambda: len(exchanges(app)[0].generated) > 5000)
-        await pilot.press("escape")
+        await busy_press(pilot, "escape")
         await finished(pilot)
         exchange = exchanges(app)[0]
         assert len(exchange.generated) < 100_000
@@ -194,14 +203,14 @@ async def test_train_pause_save_and_load_in_picker(tiny_checkpoint, corpus_file,
         await ready(pilot)
         panel = app.query_one(LossPanel)
         assert len(panel.train) == 30  # the checkpoint's history
-        await pilot.press("ctrl+t")
+        await busy_press(pilot, "ctrl+t")
         await until(pilot, lambda: len(panel.train) >= 45 and panel.val[-1][0] > 30)
         assert app.training == "running"
         assert "training running" in str(app.query_one("#status").render())
         # Generating while training uses a consistent copy of the weights.
-        await pilot.press(*"The", "enter")
-        await finished(pilot)
-        await pilot.press("ctrl+t")
+        await busy_press(pilot, *"The", "enter")
+        await until(pilot, lambda: not app.streaming)
+        await busy_press(pilot, "ctrl+t")
         assert app.training == "paused"
         await pilot.pause(0.3)
         step = app.workbench.step
@@ -236,9 +245,9 @@ async def test_fresh_model_from_corpus_trains(corpus_file):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         assert app.workbench.step == 0
-        await pilot.press("ctrl+t")
+        await busy_press(pilot, "ctrl+t")
         await until(pilot, lambda: app.workbench.step >= 10)
-        await pilot.press("ctrl+t")
+        await busy_press(pilot, "ctrl+t")
         assert app.training == "paused"
 
 
@@ -335,16 +344,16 @@ async def test_quit_asks_when_training_is_unsaved(corpus_file):
     app = make_app(corpus=corpus_file)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await pilot.press("ctrl+t")
+        await busy_press(pilot, "ctrl+t")
         await until(pilot, lambda: app.workbench.step >= 3)
-        await pilot.press("ctrl+q")
-        await pilot.pause()
-        assert isinstance(app.screen, QuitScreen)
-        await pilot.click("#cancel")
-        assert not isinstance(app.screen, QuitScreen) and app.is_running
-        await pilot.press("ctrl+q")
-        await pilot.pause()
-        await pilot.click("#save")
+        await busy_press(pilot, "ctrl+q")
+        await until(pilot, lambda: isinstance(app.screen, QuitScreen))
+        app.screen.query_one("#cancel").press()
+        await until(pilot, lambda: not isinstance(app.screen, QuitScreen))
+        assert app.is_running
+        await busy_press(pilot, "ctrl+q")
+        await until(pilot, lambda: isinstance(app.screen, QuitScreen))
+        app.screen.query_one("#save").press()
         await until(pilot, lambda: not app.is_running)
     assert "saved" in str(app.return_value)
 
@@ -415,18 +424,18 @@ async def test_view_follows_the_stream_only_at_the_bottom(tiny_checkpoint):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         transcript = app.query_one("#transcript")
-        await pilot.press(*"The", "enter")
+        await busy_press(pilot, *"The", "enter")
         await until(pilot, lambda: transcript.max_scroll_y > 20)
         await pilot.pause(0.2)
         assert transcript.scroll_y == transcript.max_scroll_y  # following
         transcript.focus()
-        await pilot.press("home")
+        await busy_press(pilot, "home")
         await until(pilot, lambda: transcript.max_scroll_y > 60)
         assert transcript.scroll_y == 0  # the person scrolled up: the view stays put
-        await pilot.press("end")
+        await busy_press(pilot, "end")
         height = transcript.max_scroll_y
         await until(pilot, lambda: transcript.max_scroll_y > height + 20)
         await pilot.pause(0.2)
         assert transcript.scroll_y >= transcript.max_scroll_y - 2  # back at the bottom: following again
-        await pilot.press("escape")
+        await busy_press(pilot, "escape")
         await finished(pilot)

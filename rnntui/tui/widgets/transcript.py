@@ -8,7 +8,7 @@ from textual.widgets import Static
 
 # A reply is shown in blocks of about this many characters, split at a line break where
 # possible, so appending to a long reply re-renders one block, not the whole reply.
-BLOCK_CHARS = 2000
+BLOCK_CHARS = 400
 
 # Probability buckets for colouring generated characters: (lowest probability, style).
 CONFIDENCE_STYLES = ((0.5, ""), (0.2, "yellow"), (0.05, "dark_orange"), (0.0, "bold red"))
@@ -31,7 +31,7 @@ class Exchange(Vertical):
         self.header_text = header
         self.colour = colour
         self.block_text = Text(seed_text, style="bold")
-        self.generated = ""
+        self._generated: list[str] = []
 
     def compose(self):
         yield Static(self.header_text, classes="exchange-header")
@@ -40,13 +40,26 @@ class Exchange(Vertical):
             yield Static(self.block_text, classes="block")
 
     @property
+    def generated(self) -> str:
+        return "".join(self._generated)
+
+    @property
     def reply_plain(self) -> str:
         return self.seed_text + self.generated
 
     def append(self, chars) -> None:
+        # One span per run of equally coloured characters, not one per character.
+        run, run_style = [], None
         for item in chars:
-            self.block_text.append(item.char, style=style_for(item.probability) if self.colour else "")
-        self.generated += "".join(item.char for item in chars)
+            style = style_for(item.probability) if self.colour else ""
+            if style != run_style and run:
+                self.block_text.append("".join(run), style=run_style)
+                run = []
+            run.append(item.char)
+            run_style = style
+        if run:
+            self.block_text.append("".join(run), style=run_style)
+        self._generated.append("".join(item.char for item in chars))
         blocks = self.query(".block").results(Static)
         current = list(blocks)[-1]
         text = self.block_text
