@@ -439,3 +439,11 @@ async def test_view_follows_the_stream_only_at_the_bottom(tiny_checkpoint):
         assert transcript.scroll_y >= transcript.max_scroll_y - 2  # back at the bottom: following again
         await busy_press(pilot, "escape")
         await finished(pilot)
+
+
+def test_split_runs():
+    from rnntui.tui.widgets.transcript import split_runs
+
+    runs = [["ab", "x"], ["c\nd", "y"], ["ef", "z"]]
+    assert split_runs(runs, 3, skip=1) == ([["ab", "x"], ["c", "y"]], [["d", "y"], ["ef", "z"]])
+    assert split_runs(runs, 2) == ([["ab", "x"]], [["c\nd", "y"], ["ef", "z"]])

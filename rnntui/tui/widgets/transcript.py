@@ -21,6 +21,24 @@ def style_for(probability: float) -> str:
     return ""
 
 
+def split_runs(runs: list[list[str]], at: int, skip: int = 0) -> tuple[list[list[str]], list[list[str]]]:
+    """Split [text, style] runs at character ``at``, dropping ``skip`` characters there."""
+    head, tail, position = [], [], 0
+    for text, style in runs:
+        end = position + len(text)
+        if end <= at:
+            head.append([text, style])
+        elif position >= at + skip:
+            tail.append([text, style])
+        else:
+            if at > position:
+                head.append([text[: at - position], style])
+            if end > at + skip:
+                tail.append([text[max(at + skip - position, 0):], style])
+        position = end
+    return head, tail
+
+
 class Exchange(Vertical):
     """One seed text and the reply streaming in under it."""
 
@@ -30,14 +48,19 @@ class Exchange(Vertical):
         self.seed_text = seed_text
         self.header_text = header
         self.colour = colour
-        self.block_text = Text(seed_text, style="bold")
+        # The block being written, as [text, style] runs of equally coloured characters, so that
+        # what is drawn does not depend on how the stream happened to be chunked.
+        self._runs: list[list[str]] = [[seed_text, "bold"]]
         self._generated: list[str] = []
 
     def compose(self):
         yield Static(self.header_text, classes="exchange-header")
         yield Static(Text(self.seed_text), classes="seed")
         with Vertical(classes="reply"):
-            yield Static(self.block_text, classes="block")
+            yield Static(self._block_text(), classes="block")
+
+    def _block_text(self, runs: list[list[str]] | None = None) -> Text:
+        return Text.assemble(*((text, style) for text, style in (runs if runs is not None else self._runs)))
 
     @property
     def generated(self) -> str:
@@ -48,34 +71,31 @@ class Exchange(Vertical):
         return self.seed_text + self.generated
 
     def append(self, chars) -> None:
-        # One span per run of equally coloured characters, not one per character.
-        run, run_style = [], None
+        runs = self._runs
         for item in chars:
             style = style_for(item.probability) if self.colour else ""
-            if style != run_style and run:
-                self.block_text.append("".join(run), style=run_style)
-                run = []
-            run.append(item.char)
-            run_style = style
-        if run:
-            self.block_text.append("".join(run), style=run_style)
+            if runs and runs[-1][1] == style:
+                runs[-1][0] += item.char
+            else:
+                runs.append([item.char, style])
         self._generated.append("".join(item.char for item in chars))
-        blocks = self.query(".block").results(Static)
-        current = list(blocks)[-1]
-        text = self.block_text
-        if len(text) > BLOCK_CHARS:
-            cut = text.plain.rfind("\n", 0, len(text) - 1)
-            head = tail = None
+        current = list(self.query(".block").results(Static))[-1]
+        length = sum(len(text) for text, _ in runs)
+        if length > BLOCK_CHARS:
+            plain = "".join(text for text, _ in runs)
+            cut = plain.rfind("\n", 0, length - 1)
             if cut > 0:  # the line break becomes the boundary between two blocks
-                head, tail = text[:cut], text[cut + 1:]
-            elif len(text) > 4 * BLOCK_CHARS:  # no line break for a long while: split anyway
-                head, tail = text, Text()
+                head, tail = split_runs(runs, cut, skip=1)
+            elif length > 4 * BLOCK_CHARS:  # no line break for a long while: split anyway
+                head, tail = runs, []
+            else:
+                head = None
             if head is not None:
-                current.update(head)
-                self.block_text = tail
-                self.query_one(".reply", Vertical).mount(Static(tail, classes="block"))
+                current.update(self._block_text(head))
+                self._runs = tail
+                self.query_one(".reply", Vertical).mount(Static(self._block_text(), classes="block"))
                 return
-        current.update(text)
+        current.update(self._block_text())
 
     def finish(self, note: str) -> None:
         self.query_one(".exchange-header", Static).update(f"{self.header_text} · {note}")
