@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.baselines import BookRNN, book_sample, book_train_step  # noqa: E402
 from rnntui.corpus import load_corpus  # noqa: E402
-from rnntui.device import resolve_device, resolve_precision  # noqa: E402
+from rnntui.device import cpu_name, resolve_device, resolve_precision  # noqa: E402
 from rnntui.model import CharRNN, ModelConfig, training_flops_per_char  # noqa: E402
 from rnntui.sampling import Sampler  # noqa: E402
 from rnntui.training import TrainConfig, Trainer  # noqa: E402
@@ -221,16 +220,6 @@ def peak_training_memory(corpus_path: Path) -> float:
     for leftover in (out, out.with_name(out.name + ".metrics.jsonl")):
         leftover.unlink(missing_ok=True)
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

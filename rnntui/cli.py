@@ -368,19 +368,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from rnntui.corpus import load_corpus
     from rnntui.device import resolve_device
-    from rnntui.evaluate import evaluate_ids
+    from rnntui.evaluate import held_out_loss
 
     checkpoint = load_model_checkpoint(args.checkpoint)
     corpus = load_corpus(corpus_path(args.corpus, args.json), args.encoding, vocab=checkpoint.vocab)
-    fraction = args.val_fraction
-    if fraction is None:
-        fraction = (checkpoint.train_config or {}).get("val_fraction", 0.1)
-    if not 0.0 < fraction < 1.0:
-        raise RnntuiError(f"--val-fraction must be in (0, 1) to evaluate, got {fraction}")
-    device = resolve_device(args.device)
-    _, tail = corpus.split(fraction)
     started = time.perf_counter()
-    loss, count = evaluate_ids(checkpoint.build_model(device), tail, device)
+    loss, count, fraction = held_out_loss(checkpoint, corpus, resolve_device(args.device), args.val_fraction)
     result = {"val_loss": loss, "characters": count, "val_fraction": fraction,
               "corpus": corpus.name, "step": checkpoint.step,
               "seconds": round(time.perf_counter() - started, 2)}

@@ -30,6 +30,20 @@ def resolve_device(name: str = "auto") -> torch.device:
         raise RnntuiError(f"unknown device {name!r}; use one of {', '.join(DEVICES)}") from None
 
 
+def cpu_name() -> str:
+    """The processor's model name (for benchmark tables and a model's provenance)."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def cpu_has_native_bf16() -> bool:
     """True where the CPU multiplies bfloat16 in hardware (AVX-512 BF16 or AMX)."""
     try:

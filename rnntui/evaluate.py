@@ -25,3 +25,18 @@ def evaluate_ids(model: CharRNN, ids: np.ndarray, device: torch.device | str = "
     if count == 0:
         return float("nan"), 0
     return total / count, count
+
+
+def held_out_loss(checkpoint, corpus, device: torch.device | str = "cpu",
+                  val_fraction: float | None = None) -> tuple[float, int, float]:
+    """Exact loss of ``checkpoint`` on ``corpus``'s held-out tail, with the split it was trained
+    with unless ``val_fraction`` says otherwise: ``(loss, characters, val_fraction)``."""
+    from rnntui.errors import RnntuiError
+
+    if val_fraction is None:
+        val_fraction = (checkpoint.train_config or {}).get("val_fraction", 0.1)
+    if not 0.0 < val_fraction < 1.0:
+        raise RnntuiError(f"--val-fraction must be in (0, 1) to evaluate, got {val_fraction}")
+    _, tail = corpus.split(val_fraction)
+    loss, count = evaluate_ids(checkpoint.build_model(device), tail, device)
+    return loss, count, val_fraction

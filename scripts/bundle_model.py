@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -17,21 +16,14 @@ import torch
 
 from rnntui.checkpoint import load_checkpoint, save_checkpoint
 from rnntui.corpus import load_corpus
-from rnntui.evaluate import evaluate_ids
+from rnntui.device import cpu_name
+from rnntui.evaluate import held_out_loss
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def machine() -> str:
-    name = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{name}, {os.cpu_count()} cores, torch {torch.__version__}"
+    return f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}"
 
 
 def main() -> None:
@@ -44,10 +36,8 @@ def main() -> None:
 
     checkpoint = load_checkpoint(args.run)
     corpus = load_corpus(args.corpus, vocab=checkpoint.vocab)
-    fraction = (checkpoint.train_config or {}).get("val_fraction", 0.1)
-    _, tail = corpus.split(fraction)
     started = time.perf_counter()
-    val_loss, count = evaluate_ids(checkpoint.build_model(), tail)
+    val_loss, count, _ = held_out_loss(checkpoint, corpus)
     print(f"validation loss {val_loss:.4f} nats/char over {count:,} held-out characters "
           f"({time.perf_counter() - started:.1f}s)")
     checkpoint.provenance = {
