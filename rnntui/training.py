@@ -213,10 +213,7 @@ class Trainer:
         lr = learning_rate(config, self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        inputs, targets = window[:, :-1], window[:, 1:]
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            logits, _ = model(inputs)
-        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        loss = self.window_loss(model, window)
         # Every rank sees the same (mean) loss, so all of them stop together if it blows up.
         loss_value = distributed.mean(loss.item(), self.device) if self.dist.enabled else loss.item()
         # A uniform guess costs ln(V) nats; far above that the run has blown up even if finite.
@@ -235,6 +232,12 @@ class Trainer:
                 raise TrainingDiverged(self._diverged("update", str(error))) from None
             self.step += 1
         return loss_value
+
+    def window_loss(self, model: torch.nn.Module, window: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy of predicting each window's next characters (autocast if bf16)."""
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            logits, _ = model(window[:, :-1])
+        return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), window[:, 1:].reshape(-1))
 
     @property
     def explode_at(self) -> float:
@@ -260,10 +263,7 @@ class Trainer:
         if self.val_windows is None:
             return None
         self.model.eval()
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            logits, _ = self.model(self.val_windows[:, :-1])
-        targets = self.val_windows[:, 1:]
-        return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1)).item()
+        return self.window_loss(self.model, self.val_windows).item()
 
     def run(self) -> Iterator[TrainEvent]:
         """Train until ``config.steps`` (a total, so a resumed run continues to it) or ``stop()``."""
