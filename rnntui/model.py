@@ -68,10 +68,6 @@ class CharRNN(nn.Module):
         return (zeros, zeros.clone()) if self.config.cell == "lstm" else zeros
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 def training_flops_per_char(config: ModelConfig) -> int:
     """Matrix-multiply FLOPs to train on one character (forward + backward = 3x forward).
 

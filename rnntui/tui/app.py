@@ -230,7 +230,7 @@ class RnntuiApp(App):
     def generate(self, number: int, seed_text: str, length: int) -> None:
         worker = get_current_worker()
         seed = None if self.random_seed is None else self.random_seed + number
-        count, started = 0, time.perf_counter()
+        count = 0
         mailbox = Mailbox()
         try:
             self.sampler = sampler = self.workbench.sampler(self.scale_factor, seed, top_k=5)
@@ -248,9 +248,9 @@ class RnntuiApp(App):
                     last_post = now
             self.post_message(GenerationChunk(number, mailbox))
         except RnntuiError as error:
-            self.post_message(GenerationDone(number, count, 0.0, True, str(error)))
+            self.post_message(GenerationDone(number, count, True, str(error)))
             return
-        self.post_message(GenerationDone(number, count, time.perf_counter() - started, worker.is_cancelled))
+        self.post_message(GenerationDone(number, count, worker.is_cancelled))
 
     def on_generation_chunk(self, message: GenerationChunk) -> None:
         chars = message.mailbox.take()
@@ -377,12 +377,17 @@ class RnntuiApp(App):
 
     @work(thread=True, exclusive=True, group="save")
     def save(self) -> None:
+        path = self.save_now()
+        if path is not None:
+            self.post_message(Saved(str(path)))
+
+    def save_now(self) -> Path | None:
+        """Save from a worker thread; a failure is reported to the UI and gives None."""
         try:
-            path = self.workbench.save()
+            return self.workbench.save()
         except RnntuiError as error:
             self.post_message(Saved(None, str(error)))
-            return
-        self.post_message(Saved(str(path)))
+            return None
 
     def on_saved(self, message: Saved) -> None:
         if message.error:
@@ -390,7 +395,7 @@ class RnntuiApp(App):
             return
         self.info.name = Path(message.path).name
         self.sub_title = self.info.name
-        self.notify(f"Saved {Path(message.path).name} (step {self.workbench.saved_step:,})", title="Checkpoint saved")
+        self.notify(f"Saved {self.info.name} (step {self.workbench.saved_step:,})", title="Checkpoint saved")
         self.update_status()
 
     def action_open_picker(self) -> None:
@@ -402,8 +407,9 @@ class RnntuiApp(App):
 
         folder = checkpoints_dir() if self.watch is None else self.follower.path.parent
         entries = list_checkpoints(folder)
-        if bundled_model_path().is_file():
-            entries.append((bundled_model_path(), read_header(bundled_model_path())[0]))
+        bundled = bundled_model_path()
+        if bundled.is_file():
+            entries.append((bundled, read_header(bundled)[0]))
 
         def chosen(path: Path | None) -> None:
             if path is not None:
@@ -423,10 +429,14 @@ class RnntuiApp(App):
         info = workbench.install(checkpoint, model, path)
         self.post_message(EngineReady(info, workbench.history, f"Loaded {info.name} (step {info.step:,})."))
 
-    def stop_training_and_wait(self) -> None:
-        """Stop the trainer (the step in flight completes) and wait for its worker to end."""
+    def stop_trainer(self) -> None:
+        """Ask the trainer to stop after the step in flight (also releases a paused one)."""
         if self.workbench is not None and self.workbench.trainer is not None:
             self.workbench.trainer.stop()
+
+    def stop_training_and_wait(self) -> None:
+        """Stop the trainer and wait for its worker to end."""
+        self.stop_trainer()
         deadline = time.monotonic() + 60
         for worker in list(self.workers):
             if worker.group == "train":
@@ -459,23 +469,17 @@ class RnntuiApp(App):
     @work(thread=True, exclusive=True, group="save")
     def save_and_quit(self) -> None:
         self.stop_training_and_wait()
-        try:
-            path = self.workbench.save()
-        except RnntuiError as error:
-            self.post_message(Saved(None, str(error)))
-            return
-        self.call_from_thread(self.exit, f"saved {path}")
+        path = self.save_now()
+        if path is not None:
+            self.call_from_thread(self.exit, f"saved {path}")
 
     def shut_down(self) -> None:
-        if self.workbench is not None and self.workbench.trainer is not None:
-            self.workbench.trainer.stop()
+        self.stop_trainer()
         self.action_stop_stream()
         self.exit()
 
     def on_unmount(self) -> None:
-        # A paused trainer waits on an event; release it so its thread can end.
-        if self.workbench is not None and self.workbench.trainer is not None:
-            self.workbench.trainer.stop()
+        self.stop_trainer()  # a paused trainer's thread would otherwise wait for ever
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.error is not None:

@@ -90,10 +90,9 @@ class GenerationChunk(Message):
 
 
 class GenerationDone(Message):
-    def __init__(self, exchange: int, count: int, seconds: float, stopped: bool,
-                 error: str | None = None) -> None:
+    def __init__(self, exchange: int, count: int, stopped: bool, error: str | None = None) -> None:
         super().__init__()
-        self.exchange, self.count, self.seconds = exchange, count, seconds
+        self.exchange, self.count = exchange, count
         self.stopped, self.error = stopped, error
 
 
