@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from rnntui import lstm
+
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
@@ -59,7 +61,10 @@ class CharRNN(nn.Module):
     def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """``x``: ``(batch, time)`` character ids. Returns ``(batch, time, V)`` logits and the
         state after the last character, so a long text can be fed in pieces."""
-        out, state = self.rnn(self.embedding(x), state)
+        if lstm.can_use(self.rnn, x):  # training on the CPU: same maths, less work
+            out, state = lstm.lstm_train_forward(self.embedding, self.rnn, x, state)
+        else:
+            out, state = self.rnn(self.embedding(x), state)
         return self.fc(self.dropout(out)), state
 
     def init_state(self, batch_size: int, device: torch.device | str = "cpu") -> State:

@@ -1,0 +1,108 @@
+"""The training-time LSTM must be nn.LSTM in everything but speed: outputs, final state and
+every gradient, with and without oneDNN's packed weights."""
+
+import pytest
+import torch
+from torch import nn
+
+from rnntui import lstm
+from rnntui.corpus import encode_text
+from rnntui.model import CharRNN, ModelConfig
+from rnntui.training import TrainConfig, Trainer
+from tests.conftest import make_text
+
+
+def _outputs_and_grads(fast: bool, emb, rnn, x, state, weights):
+    params = [*emb.parameters(), *rnn.parameters(), *state]
+    for p in params:
+        p.grad = None
+    if fast:
+        out, (h, c) = lstm.lstm_train_forward(emb, rnn, x, state)
+    else:
+        out, (h, c) = rnn(emb(x), state)
+    w_out, w_h, w_c = weights
+    ((out * w_out).sum() + (h * w_h).sum() + (c * w_c).sum()).backward()
+    return [out.detach(), h.detach(), c.detach()] + [p.grad.clone() for p in params]
+
+
+def _setup(dtype, batch=5, steps=7, vocab=11, embed=6, hidden=8):
+    torch.manual_seed(3)
+    emb = nn.Embedding(vocab, embed).to(dtype)
+    rnn = nn.LSTM(embed, hidden, batch_first=True).to(dtype)
+    x = torch.randint(0, vocab, (batch, steps))
+    # Repeated characters in a batch exercise the accumulation of table-row gradients.
+    x[0, :3] = 4
+    state = tuple(torch.randn(1, batch, hidden, dtype=dtype, requires_grad=True) for _ in range(2))
+    weights = (torch.randn(batch, steps, hidden, dtype=dtype), torch.randn(1, batch, hidden, dtype=dtype),
+               torch.randn(1, batch, hidden, dtype=dtype))
+    return emb, rnn, x, state, weights
+
+
+def test_matches_nn_lstm_exactly_in_float64():
+    emb, rnn, x, state, weights = _setup(torch.float64)
+    fast = _outputs_and_grads(True, emb, rnn, x, state, weights)
+    slow = _outputs_and_grads(False, emb, rnn, x, state, weights)
+    assert len(fast) == len(slow) == 3 + 1 + 4 + 2  # outputs, embedding, LSTM weights, initial state
+    for a, b in zip(fast, slow, strict=True):
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_backward_passes_gradcheck():
+    torch.manual_seed(0)
+    steps, batch, hidden = 4, 3, 5
+    args = (torch.randn(steps, batch, 4 * hidden, dtype=torch.float64, requires_grad=True),
+            torch.randn(batch, hidden, dtype=torch.float64, requires_grad=True),
+            torch.randn(batch, hidden, dtype=torch.float64, requires_grad=True),
+            torch.randn(4 * hidden, hidden, dtype=torch.float64, requires_grad=True))
+    assert torch.autograd.gradcheck(lstm._Recurrence.apply, args)
+
+
+@pytest.mark.parametrize("packed", [True, False])
+def test_matches_nn_lstm_in_float32(monkeypatch, packed):
+    if packed and not lstm.use_packed_weights:
+        pytest.skip("this torch build has no oneDNN packed linear")
+    monkeypatch.setattr(lstm, "use_packed_weights", packed)
+    emb, rnn, x, state, weights = _setup(torch.float32, batch=16, steps=12, embed=32, hidden=64)
+    fast = _outputs_and_grads(True, emb, rnn, x, state, weights)
+    slow = _outputs_and_grads(False, emb, rnn, x, state, weights)
+    for a, b in zip(fast, slow, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    assert lstm.use_packed_weights is packed  # the packed path ran without falling back
+
+
+def test_charrnn_uses_it_only_to_train_on_the_cpu(monkeypatch):
+    calls = []
+    real = lstm.lstm_train_forward
+    monkeypatch.setattr(lstm, "lstm_train_forward", lambda *a: calls.append(1) or real(*a))
+    model = CharRNN(ModelConfig(vocab_size=9, embed_dim=8, hidden_size=16))
+    x = torch.randint(0, 9, (2, 5))
+    logits, (h, c) = model(x)
+    assert calls and logits.shape == (2, 5, 9) and h.shape == c.shape == (1, 2, 16)
+    calls.clear()
+    with torch.inference_mode():
+        model(x)
+    assert not calls  # sampling and evaluation keep nn.LSTM
+    gru = CharRNN(ModelConfig(vocab_size=9, embed_dim=8, hidden_size=16, cell="gru"))
+    gru(x)
+    two_layers = CharRNN(ModelConfig(vocab_size=9, embed_dim=8, hidden_size=16, layers=2))
+    two_layers(x)
+    assert not calls
+
+
+def test_trainer_loss_curve_is_the_nn_lstm_curve(monkeypatch):
+    vocab, ids = encode_text(make_text(4000))
+    train_ids, val_ids = ids[:3600], ids[3600:]
+
+    def losses() -> list[float]:
+        torch.manual_seed(0)
+        model = CharRNN(ModelConfig(len(vocab), embed_dim=16, hidden_size=32))
+        config = TrainConfig(steps=6, batch_size=8, seq_length=20, eval_every=0)
+        trainer = Trainer(model, train_ids, val_ids, config, torch.device("cpu"))
+        return [event.train_loss for event in trainer.run()]
+
+    fast = losses()
+    monkeypatch.setattr(lstm, "can_use", lambda *a: False)
+    slow = losses()
+    assert len(fast) == 6 and fast[-1] < fast[0]
+    assert fast == pytest.approx(slow, abs=1e-4)
