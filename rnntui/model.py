@@ -73,16 +73,20 @@ class CharRNN(nn.Module):
         return (zeros, zeros.clone()) if self.config.cell == "lstm" else zeros
 
 
-def training_flops_per_char(config: ModelConfig) -> int:
+def training_flops_per_char(config: ModelConfig, input_lookup: bool = False) -> int:
     """Matrix-multiply FLOPs to train on one character (forward + backward = 3x forward).
 
     Forward per character: the recurrent layers' input and hidden projections plus the output
-    layer, 2 FLOPs per multiply-add. The embedding is a lookup and costs nothing.
+    layer, 2 FLOPs per multiply-add. The embedding is a lookup and costs nothing. With
+    ``input_lookup`` (rnntui's CPU trainer, see ``lstm.py``) the first layer's input
+    projection is a row of a precomputed table, so it drops out too.
     """
     gates = {"lstm": 4, "gru": 3, "rnn": 1}[config.cell]
     forward = 0
     for layer in range(config.layers):
         inputs = config.embed_dim if layer == 0 else config.hidden_size
+        if layer == 0 and input_lookup:
+            inputs = 0
         forward += 2 * gates * config.hidden_size * (inputs + config.hidden_size)
     forward += 2 * config.hidden_size * config.vocab_size
     return 3 * forward

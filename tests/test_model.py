@@ -60,3 +60,4 @@ def test_bad_config_is_rejected():
 def test_flop_count_is_written_out():
     # 2 * 4 * 512 * (256 + 512) + 2 * 512 * 80, times 3 for forward + backward.
     assert training_flops_per_char(ModelConfig(80)) == 3 * (2 * 4 * 512 * 768 + 2 * 512 * 80)
+    assert training_flops_per_char(ModelConfig(80), input_lookup=True) == 3 * (2 * 4 * 512 * 512 + 2 * 512 * 80)
