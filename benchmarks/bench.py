@@ -1,7 +1,7 @@
 """rnntui's benchmark: training and sampling against the book's loops, the machine's matmul
 peak, the app's start and key latency, and peak training memory. Prints a Markdown table.
 
-    python benchmarks/bench.py [--corpus PATH] [--device cpu] [--steps 10] [--out results.md]
+    python benchmarks/bench.py [--corpus PATH] [--device cpu] [--steps 40] [--out results.md]
 
 Every figure is measured in this run, on this machine; ratios compare runs made side by side.
 """
@@ -81,7 +81,9 @@ def bench_training(corpus, device: torch.device, steps: int, precision: str) -> 
     model = CharRNN(ModelConfig(vocab_size)).to(device)
     model.load_state_dict(book.state_dict())
     trainer = Trainer(model, train_ids, val_ids, config, device, precision)
-    windows = [trainer.batch() for _ in range(steps + 2)]
+    rounds = 4 if steps >= 8 else 1
+    per_round = max(1, steps // rounds)
+    windows = [trainer.batch() for _ in range(rounds * (per_round + 2))]
     book_opt = torch.optim.Adam(book.parameters(), lr=0.005)
     loss_fn = torch.nn.CrossEntropyLoss()
 
@@ -95,15 +97,19 @@ def bench_training(corpus, device: torch.device, steps: int, precision: str) -> 
     def our_step():
         our_losses.append(trainer.train_step(next(it_ours)))
 
-    book_s = timed(book_step, steps, device)
-    ours_s = timed(our_step, steps, device)
+    # Alternate the two in rounds, so a machine that slows down or speeds up mid-run (shared
+    # cores, turbo) affects both alike.
+    book_s = ours_s = 0.0
+    for _ in range(rounds):
+        book_s += timed(book_step, per_round, device) / rounds
+        ours_s += timed(our_step, per_round, device) / rounds
     chars = BATCH * SEQ
     diff = max(abs(a - b) for a, b in zip(book_losses, our_losses, strict=True))
     with torch.enable_grad():
         input_lookup = lstm.can_use(model.rnn, windows[0]) and precision == "fp32"
     return {"input_lookup": input_lookup,
             "book_chars_s": chars / book_s, "ours_chars_s": chars / ours_s, "ratio": book_s / ours_s,
-            "loss_max_diff": diff, "steps": steps, "precision": precision}
+            "loss_max_diff": diff, "steps": rounds * per_round, "precision": precision}
 
 
 def bench_precision_curves(corpus, device: torch.device, steps: int) -> dict:
@@ -230,7 +236,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=SHARED)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--steps", type=int, default=10, help="timed training steps per contender")
+    parser.add_argument("--steps", type=int, default=40, help="timed training steps per contender")
     parser.add_argument("--length", type=int, default=2000, help="characters sampled per contender")
     parser.add_argument("--skip-app", action="store_true")
     parser.add_argument("--out", type=Path)
