@@ -63,7 +63,9 @@ def build_parser() -> Parser:
     model.add_argument("--hidden-size", type=int, default=512)
     model.add_argument("--layers", type=int, default=1)
     model.add_argument("--cell", choices=["lstm", "gru", "rnn"], default="lstm")
-    model.add_argument("--dropout", type=float, default=0.0)
+    model.add_argument("--dropout", type=float, default=0.0, help="dropout on the recurrent layer's outputs (0)")
+    model.add_argument("--weight-dropout", type=float, default=0.0,
+                       help="drop this share of the recurrent weights while training, one mask per batch (0)")
     train.add_argument("--keep", type=int, default=1, help="also keep the last N step-numbered "
                        "checkpoints beside --out (1: only --out)")
     train.add_argument("--json", action="store_true", help="print one JSON object per step")
@@ -196,7 +198,7 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
         config.validate()
         corpus = load_corpus(corpus_path(args.corpus, args.json), args.encoding)
         trainer = new_trainer(corpus, config, args.embed_dim, args.hidden_size, args.layers,
-                              args.cell, args.dropout, dist_info)
+                              args.cell, args.dropout, dist_info, args.weight_dropout)
         if dist_info.enabled and args.out is None:
             raise RnntuiError("under torchrun, pass --out PATH so that every rank agrees on the checkpoint")
         stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -122,11 +122,13 @@ class _Recurrence(torch.autograd.Function):
 
 
 def lstm_train_forward(embedding: nn.Embedding, lstm: nn.LSTM, x: torch.Tensor,
-                       state: tuple[torch.Tensor, torch.Tensor] | None = None
+                       state: tuple[torch.Tensor, torch.Tensor] | None = None,
+                       weight_dropout: float = 0.0,
                        ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
     """``lstm(embedding(x), state)`` for a one-layer, batch-first ``nn.LSTM``, with gradients
     for every parameter and the initial state; returns ``(batch, time, H)`` outputs and
-    ``(h, c)`` shaped ``(1, batch, H)`` as ``nn.LSTM`` does."""
+    ``(h, c)`` shaped ``(1, batch, H)`` as ``nn.LSTM`` does. ``weight_dropout`` drops
+    recurrent weights (one mask for the whole batch), as ``CharRNN`` does on other paths."""
     hidden = lstm.hidden_size
     order = _gate_order(hidden, x.device)
     table = embedding.weight @ lstm.weight_ih_l0.t()
@@ -135,7 +137,10 @@ def lstm_train_forward(embedding: nn.Embedding, lstm: nn.LSTM, x: torch.Tensor,
     scale = torch.ones(4 * hidden, device=x.device, dtype=table.dtype)
     scale[3 * hidden:] = 2.0  # the cell gate's doubled input, see _Recurrence
     table = table[:, order] * scale
-    weight_hh = lstm.weight_hh_l0[order] * scale[:, None]
+    weight_hh = lstm.weight_hh_l0
+    if weight_dropout > 0.0:
+        weight_hh = nn.functional.dropout(weight_hh, weight_dropout)
+    weight_hh = weight_hh[order] * scale[:, None]
     gates_in = nn.functional.embedding(x.t(), table)  # (T, B, 4H), time-major
     batch = x.shape[0]
     if state is None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call
 
 from rnntui import lstm
 
@@ -22,6 +24,10 @@ class ModelConfig:
     layers: int = 1
     cell: str = "lstm"
     dropout: float = 0.0
+    # DropConnect on the recurrent (hidden-to-hidden) weights while training, one mask per
+    # batch shared by every time step (AWD-LSTM's "weight drop"): it regularises the
+    # recurrence itself, where ordinary dropout on the outputs cannot reach.
+    weight_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -29,8 +35,9 @@ class ModelConfig:
         for name in ("vocab_size", "embed_dim", "hidden_size", "layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        for name in ("dropout", "weight_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,8 +68,13 @@ class CharRNN(nn.Module):
     def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """``x``: ``(batch, time)`` character ids. Returns ``(batch, time, V)`` logits and the
         state after the last character, so a long text can be fed in pieces."""
+        weight_dropout = self.config.weight_dropout if self.training else 0.0
         if lstm.can_use(self.rnn, x):  # training on the CPU: same maths, less work
-            out, state = lstm.lstm_train_forward(self.embedding, self.rnn, x, state)
+            out, state = lstm.lstm_train_forward(self.embedding, self.rnn, x, state, weight_dropout)
+        elif weight_dropout > 0.0:
+            dropped = {name: F.dropout(weight, weight_dropout)
+                       for name, weight in self.rnn.named_parameters() if name.startswith("weight_hh")}
+            out, state = functional_call(self.rnn, dropped, (self.embedding(x), state))
         else:
             out, state = self.rnn(self.embedding(x), state)
         return self.fc(self.dropout(out)), state

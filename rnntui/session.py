@@ -17,12 +17,13 @@ from rnntui.training import History, TrainConfig, Trainer, make_optimizer
 
 def new_trainer(corpus: Corpus, config: TrainConfig, embed_dim: int = 256, hidden_size: int = 512,
                 layers: int = 1, cell: str = "lstm", dropout: float = 0.0,
-                dist_info: DistInfo | None = None) -> Trainer:
+                dist_info: DistInfo | None = None, weight_dropout: float = 0.0) -> Trainer:
     """A fresh model (the book's by default) ready to train on ``corpus``."""
     config.validate()
     device = resolve_device(config.device)
     try:
-        model_config = ModelConfig(len(corpus.vocab), embed_dim, hidden_size, layers, cell, dropout)
+        model_config = ModelConfig(len(corpus.vocab), embed_dim, hidden_size, layers, cell, dropout,
+                                   weight_dropout)
     except ValueError as error:
         raise RnntuiError(str(error)) from None
     # Seed before building the model, so the initial weights follow --random-seed too.
@@ -34,7 +35,7 @@ def new_trainer(corpus: Corpus, config: TrainConfig, embed_dim: int = 256, hidde
 
 
 def resume_trainer(checkpoint: Checkpoint, corpus: Corpus, config: TrainConfig,
-                   dist_info: DistInfo | None = None) -> Trainer:
+                   dist_info: DistInfo | None = None, weight_dropout: float = 0.0) -> Trainer:
     """Continue ``checkpoint``'s run on ``corpus`` (which must fit its vocabulary)."""
     if corpus.vocab.char_array != checkpoint.vocab.char_array:
         raise RnntuiError(

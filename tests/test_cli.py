@@ -70,6 +70,7 @@ def test_evaluate_json(trained, corpus_file, capsys):
     (["train", "--batch-size", "0"], "--batch-size"),
     (["train", "--seq-length", "100000"], "--seq-length"),
     (["train", "--cell", "lstm", "--dropout", "2"], "dropout"),
+    (["train", "--weight-dropout", "1"], "weight_dropout"),
     (["evaluate", "--checkpoint", "/nonexistent.ckpt"], "does not exist"),
 ])
 def test_bad_input_is_one_line_exit_2(trained, corpus_file, capsys, argv, match):

@@ -106,3 +106,46 @@ def test_trainer_loss_curve_is_the_nn_lstm_curve(monkeypatch):
     slow = losses()
     assert len(fast) == 6 and fast[-1] < fast[0]
     assert fast == pytest.approx(slow, abs=1e-4)
+
+
+def _train_mode_loss_and_grads(model: CharRNN, x: torch.Tensor, seed: int):
+    model.zero_grad(set_to_none=True)
+    torch.manual_seed(seed)
+    logits, _ = model(x)
+    loss = logits.square().mean()
+    loss.backward()
+    return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters()}
+
+
+def test_weight_dropout_is_the_same_on_both_paths(monkeypatch):
+    torch.manual_seed(5)
+    model = CharRNN(ModelConfig(vocab_size=9, embed_dim=8, hidden_size=16, weight_dropout=0.5))
+    x = torch.randint(0, 9, (4, 6))
+    fast_loss, fast_grads = _train_mode_loss_and_grads(model, x, seed=11)
+    monkeypatch.setattr(lstm, "can_use", lambda *a: False)
+    slow_loss, slow_grads = _train_mode_loss_and_grads(model, x, seed=11)
+    torch.testing.assert_close(fast_loss, slow_loss, rtol=1e-5, atol=1e-6)
+    for name, grad in fast_grads.items():
+        torch.testing.assert_close(grad, slow_grads[name], rtol=1e-4, atol=1e-5)
+    # Half the recurrent weights were dropped, so their gradient is zero there.
+    zero_share = (fast_grads["rnn.weight_hh_l0"] == 0).float().mean().item()
+    assert 0.35 < zero_share < 0.65
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_weight_dropout_acts_in_training_only(cell):
+    torch.manual_seed(5)
+    plain = CharRNN(ModelConfig(vocab_size=9, embed_dim=8, hidden_size=16, cell=cell))
+    dropped = CharRNN(ModelConfig(vocab_size=9, embed_dim=8, hidden_size=16, cell=cell, weight_dropout=0.4))
+    dropped.load_state_dict(plain.state_dict())
+    x = torch.randint(0, 9, (3, 7))
+    assert not torch.allclose(plain(x)[0], dropped(x)[0])  # training: different masks per call
+    assert not torch.allclose(dropped(x)[0], dropped(x)[0])
+    plain.eval()
+    dropped.eval()
+    with torch.inference_mode():
+        torch.testing.assert_close(plain(x)[0], dropped(x)[0])  # evaluation: the full weights
+    dropped.train()
+    _, grads = _train_mode_loss_and_grads(dropped, x, seed=1)
+    assert grads["rnn.weight_hh_l0"].abs().sum() > 0
+    assert dict(dropped.named_parameters())["rnn.weight_hh_l0"].requires_grad
