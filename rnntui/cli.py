@@ -198,7 +198,7 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
         config.validate()
         corpus = load_corpus(corpus_path(args.corpus, args.json), args.encoding)
         trainer = new_trainer(corpus, config, args.embed_dim, args.hidden_size, args.layers,
-                              args.cell, args.dropout, dist_info, args.weight_dropout)
+                              args.cell, args.dropout, dist_info, weight_dropout=args.weight_dropout)
         if dist_info.enabled and args.out is None:
             raise RnntuiError("under torchrun, pass --out PATH so that every rank agrees on the checkpoint")
         stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -35,7 +35,7 @@ def new_trainer(corpus: Corpus, config: TrainConfig, embed_dim: int = 256, hidde
 
 
 def resume_trainer(checkpoint: Checkpoint, corpus: Corpus, config: TrainConfig,
-                   dist_info: DistInfo | None = None, weight_dropout: float = 0.0) -> Trainer:
+                   dist_info: DistInfo | None = None) -> Trainer:
     """Continue ``checkpoint``'s run on ``corpus`` (which must fit its vocabulary)."""
     if corpus.vocab.char_array != checkpoint.vocab.char_array:
         raise RnntuiError(
