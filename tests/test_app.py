@@ -430,13 +430,17 @@ async def test_view_follows_the_stream_only_at_the_bottom(tiny_checkpoint):
         assert transcript.scroll_y == transcript.max_scroll_y  # following
         transcript.focus()
         await busy_press(pilot, "home")
-        await until(pilot, lambda: transcript.max_scroll_y > 60)
+        # "home" scrolls with an animation; wait for it to land, then for more text to come.
+        await until(pilot, lambda: transcript.scroll_y == 0)
+        height = transcript.max_scroll_y
+        await until(pilot, lambda: transcript.max_scroll_y > height + 20)
         assert transcript.scroll_y == 0  # the person scrolled up: the view stays put
         await busy_press(pilot, "end")
         height = transcript.max_scroll_y
         await until(pilot, lambda: transcript.max_scroll_y > height + 20)
-        await pilot.pause(0.2)
-        assert transcript.scroll_y >= transcript.max_scroll_y - 2  # back at the bottom: following again
+        # Back at the bottom: following again, so the view keeps up with text added after "end".
+        await until(pilot, lambda: transcript.scroll_y >= transcript.max_scroll_y - 2, timeout=5)
+        assert transcript.max_scroll_y > height + 20
         await busy_press(pilot, "escape")
         await finished(pilot)
 
