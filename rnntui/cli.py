@@ -58,6 +58,9 @@ def build_parser() -> Parser:
         ("--precision", str, "auto, fp32 or bf16 (auto: bf16 only where it is native and fast)"),
     ]:
         train.add_argument(flag, type=kind, help=text)
+    train.add_argument("--carry-state", action=argparse.BooleanOptionalAction, default=None,
+                       help="read the text as batch-size consecutive streams and carry the state "
+                       "from window to window (truncated BPTT, as char-rnn); default: random windows")
     model = train.add_argument_group("model (new models only)")
     model.add_argument("--embed-dim", type=int, default=256)
     model.add_argument("--hidden-size", type=int, default=512)
@@ -184,7 +187,7 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
 
     overrides = {name: getattr(args, name) for name in (
         "steps", "batch_size", "seq_length", "lr", "lr_decay_steps", "grad_clip", "val_fraction",
-        "eval_every", "save_every", "random_seed", "device", "precision")}
+        "eval_every", "save_every", "random_seed", "device", "precision", "carry_state")}
     if args.keep < 1:
         raise RnntuiError(f"--keep must be at least 1, got {args.keep}")
     if args.resume is not None:

@@ -1,4 +1,5 @@
-"""Training: random windows, full-sequence forward, Adam, clipping; a stream of events."""
+"""Training: random windows (or consecutive ones with the state carried), Adam, clipping;
+a stream of events."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import torch.nn.functional as F
 
 from rnntui import distributed
 from rnntui.errors import RnntuiError
-from rnntui.model import CharRNN
+from rnntui.model import CharRNN, State
 
 
 @dataclass
@@ -38,6 +39,11 @@ class TrainConfig:
     random_seed: int = 1
     device: str = "auto"
     precision: str = "auto"
+    # Truncated backpropagation through time, as char-rnn trains: the text is cut into
+    # batch_size streams read in consecutive windows, and each window starts from the state
+    # the previous one ended in (no gradient flows back across windows). The model learns to
+    # use context longer than one window, which is how it is sampled and evaluated.
+    carry_state: bool = False
 
     def validate(self) -> None:
         checks = [
@@ -155,6 +161,16 @@ class Trainer:
         self.val_windows = self._fixed_val_windows(val_ids)
         self.window_rng = torch.Generator().manual_seed(distributed.window_seed(config.random_seed, self.dist.rank))
         self._offsets = torch.arange(config.seq_length + 1, device=device)
+        # With carry_state: which pass over the streams, the position in them, and the state.
+        self.stream_epoch, self.stream_pos = 0, -1
+        self.carried: State | None = None
+        if config.carry_state:
+            streams = config.batch_size * self.dist.world_size
+            if (len(train_ids) - config.seq_length) // streams < config.seq_length + 1:
+                raise RnntuiError(
+                    f"--carry-state cuts the training text ({len(train_ids)} characters) into "
+                    f"{streams} streams, too short for windows of --seq-length {config.seq_length}; "
+                    "use a smaller --batch-size or --seq-length")
         # Held while the weights change, so a copy taken for sampling or saving is consistent.
         self.lock = threading.RLock()
         self._run = threading.Event()
@@ -187,7 +203,12 @@ class Trainer:
             return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     def rng_state(self) -> dict:
-        return {"windows": self.window_rng.get_state(), "torch": torch.get_rng_state()}
+        state = {"windows": self.window_rng.get_state(), "torch": torch.get_rng_state()}
+        if self.config.carry_state:
+            carried = [] if self.carried is None else _as_list(self.carried)
+            state["streams"] = {"epoch": self.stream_epoch, "pos": self.stream_pos,
+                                "carried": [t.detach().clone() for t in carried]}
+        return state
 
     def set_rng_state(self, state: dict) -> None:
         """Restore the saved generators. The file holds rank 0's; other ranks of a distributed
@@ -198,14 +219,46 @@ class Trainer:
             self.window_rng.manual_seed(distributed.window_seed(self.config.random_seed, self.dist.rank)
                                         + 1_000_003 * self.step)
         torch.set_rng_state(state["torch"])
+        streams = state.get("streams")
+        if self.config.carry_state and streams:
+            self.stream_epoch, self.stream_pos = int(streams["epoch"]), int(streams["pos"])
+            # Other ranks' states are not in the file: they restart theirs from zeros.
+            carried = [t.to(self.device) for t in streams["carried"]] if self.dist.rank == 0 else []
+            self.carried = _from_list(carried, self.model.config.cell)
 
     # -- the work ---------------------------------------------------------------------------
     def batch(self) -> torch.Tensor:
-        """``(batch, seq_length + 1)`` random windows of the training text, as int64 ids."""
+        """``(batch, seq_length + 1)`` windows of the training text, as int64 ids: random ones,
+        or with ``carry_state`` the next window of each stream."""
+        if self.config.carry_state:
+            return self._stream_batch()
         high = len(self.train_data) - self.config.seq_length
         starts = torch.randint(0, high, (self.config.batch_size,), generator=self.window_rng)
         index = starts.to(self.device)[:, None] + self._offsets
         return self.train_data[index].long()
+
+    def _stream_layout(self, epoch: int) -> tuple[int, int]:
+        """``(offset, stream_length)`` for pass ``epoch``: each pass starts the streams at a
+        different offset, so window borders move, the same on every rank."""
+        length = self.config.seq_length
+        offset = int(torch.randint(0, length, (1,), generator=torch.Generator().manual_seed(
+            self.config.random_seed * 1_000_003 + epoch)))
+        streams = self.config.batch_size * self.dist.world_size
+        return offset, (len(self.train_data) - offset) // streams
+
+    def _stream_batch(self) -> torch.Tensor:
+        config, length = self.config, self.config.seq_length
+        offset, stream_length = self._stream_layout(self.stream_epoch)
+        if self.stream_pos < 0 or self.stream_pos + length + 1 > stream_length:
+            if self.stream_pos >= 0:
+                self.stream_epoch += 1
+                offset, stream_length = self._stream_layout(self.stream_epoch)
+            self.stream_pos, self.carried = 0, None
+        # Rank r reads streams r * batch_size ... (r + 1) * batch_size - 1.
+        first = offset + self.dist.rank * config.batch_size * stream_length + self.stream_pos
+        starts = first + stream_length * torch.arange(config.batch_size, device=self.device)
+        self.stream_pos += length
+        return self.train_data[starts[:, None] + self._offsets].long()
 
     def train_step(self, window: torch.Tensor) -> float:
         model, config = self.forward_model, self.config
@@ -213,7 +266,8 @@ class Trainer:
         lr = learning_rate(config, self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        loss = self.window_loss(model, window)
+        state = self.carried if config.carry_state else None
+        loss, state = self.window_loss(model, window, state)
         # Every rank sees the same (mean) loss, so all of them stop together if it blows up.
         loss_value = distributed.mean(loss.item(), self.device) if self.dist.enabled else loss.item()
         # A uniform guess costs ln(V) nats; far above that the run has blown up even if finite.
@@ -231,13 +285,18 @@ class Trainer:
             except RuntimeError as error:  # e.g. an lr so large the update overflows
                 raise TrainingDiverged(self._diverged("update", str(error))) from None
             self.step += 1
+        if config.carry_state:
+            self.carried = _detach(state)
         return loss_value
 
-    def window_loss(self, model: torch.nn.Module, window: torch.Tensor) -> torch.Tensor:
-        """Mean cross-entropy of predicting each window's next characters (autocast if bf16)."""
+    def window_loss(self, model: torch.nn.Module, window: torch.Tensor,
+                    state: State | None = None) -> tuple[torch.Tensor, State]:
+        """Mean cross-entropy of predicting each window's next characters from ``state`` (zeros
+        if None), and the state after the windows (autocast if bf16)."""
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            logits, _ = model(window[:, :-1])
-        return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), window[:, 1:].reshape(-1))
+            logits, state = model(window[:, :-1], state)
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), window[:, 1:].reshape(-1))
+        return loss, state
 
     @property
     def explode_at(self) -> float:
@@ -263,7 +322,7 @@ class Trainer:
         if self.val_windows is None:
             return None
         self.model.eval()
-        return self.window_loss(self.model, self.val_windows).item()
+        return self.window_loss(self.model, self.val_windows)[0].item()
 
     def run(self) -> Iterator[TrainEvent]:
         """Train until ``config.steps`` (a total, so a resumed run continues to it) or ``stop()``."""
@@ -291,3 +350,17 @@ class Trainer:
             speed = rate if speed is None else 0.9 * speed + 0.1 * rate
             yield TrainEvent(self.step, config.steps, train_loss, val_loss, speed, self.elapsed,
                              learning_rate(config, self.step - 1))
+
+
+def _as_list(state: State) -> list[torch.Tensor]:
+    return list(state) if isinstance(state, tuple) else [state]
+
+
+def _from_list(tensors: list[torch.Tensor], cell: str) -> State | None:
+    if not tensors:
+        return None
+    return tuple(tensors) if cell == "lstm" else tensors[0]
+
+
+def _detach(state: State) -> State:
+    return tuple(t.detach() for t in state) if isinstance(state, tuple) else state.detach()

@@ -43,6 +43,22 @@ def test_train_json_and_resume_continues_the_count(trained, corpus_file, capsys)
     assert load_checkpoint(trained).step == 14
 
 
+def test_carry_state_is_recorded_and_kept_on_resume(corpus_file, tmp_path, capsys):
+    out = tmp_path / "s.ckpt"
+    code, _, err = run(capsys, "train", "--corpus", str(corpus_file), "--steps", "4", "--out", str(out),
+                       "--carry-state", *TINY)
+    assert code == 0, err
+    checkpoint = load_checkpoint(out)
+    assert checkpoint.train_config["carry_state"] is True
+    assert checkpoint.rng_state["streams"]["pos"] == 4 * 16
+    assert run(capsys, "train", "--corpus", str(corpus_file), "--resume", str(out), "--steps", "6")[0] == 0
+    checkpoint = load_checkpoint(out)
+    assert checkpoint.train_config["carry_state"] is True and checkpoint.rng_state["streams"]["pos"] == 6 * 16
+    assert run(capsys, "train", "--corpus", str(corpus_file), "--resume", str(out), "--steps", "7",
+               "--no-carry-state")[0] == 0
+    assert load_checkpoint(out).train_config["carry_state"] is False
+
+
 def test_generate_streams_seed_then_text(trained, capsys):
     code, out, _ = run(capsys, "generate", "--checkpoint", str(trained), "--seed-text", "The island",
                        "--length", "50", "--random-seed", "1")

@@ -67,3 +67,23 @@ def test_two_ranks_match_one_process_with_double_batch(corpus_file, tmp_path, ca
     assert load_checkpoint(out).step == STEPS + 2
     torchrun("--corpus", str(corpus_file), "--resume", str(out), "--out", str(out), "--steps", str(STEPS + 4))
     assert load_checkpoint(out).step == STEPS + 4
+
+
+def test_two_ranks_carrying_state_match_one_process_with_double_batch(corpus_file, tmp_path):
+    """With --carry-state the ranks split the 2B streams between them, each carrying its own
+    state, so the run is one process reading all 2B streams."""
+    out = tmp_path / "ddp.ckpt"
+    torchrun("--corpus", str(corpus_file), "--steps", str(STEPS), "--out", str(out), "--carry-state",
+             *TRAIN_ARGS)
+    checkpoint = load_checkpoint(out)
+    assert checkpoint.train_config["carry_state"] is True
+
+    corpus = load_corpus(corpus_file)
+    config = TrainConfig(steps=STEPS, batch_size=2 * B, seq_length=SEQ, eval_every=0, device="cpu",
+                         precision="fp32", random_seed=SEED, carry_state=True)
+    trainer = new_trainer(corpus, config, **TINY_MODEL)
+    list(trainer.run())
+    for key, value in trainer.model.state_dict().items():
+        assert torch.allclose(value, checkpoint.model_state[key], atol=1e-5), key
+    # Rank 0's carried state is the first B streams'.
+    assert torch.allclose(checkpoint.rng_state["streams"]["carried"][0], trainer.carried[0][:, :B], atol=1e-5)

@@ -6,6 +6,7 @@ import torch
 
 from rnntui.checkpoint import load_checkpoint, save_checkpoint
 from rnntui.corpus import load_corpus
+from rnntui.errors import RnntuiError
 from rnntui.session import new_trainer, resume_trainer, resumed_config, trainer_checkpoint
 from rnntui.training import TrainConfig, TrainingDiverged, learning_rate
 
@@ -44,20 +45,29 @@ def test_same_seed_same_weights_and_windows(corpus_file):
     assert [e.train_loss for e in other.run()] != runs[0][0]
 
 
-@pytest.mark.parametrize("dropout", [0.0, 0.3])
-def test_resume_is_exact(corpus_file, tmp_path, dropout):
+@pytest.mark.parametrize("layers, dropout, carry_state", [
+    (2, 0.0, False), (2, 0.3, False),
+    (1, 0.0, True),  # the CPU fast path, state carried across windows and a pass over the streams
+    (2, 0.3, True),
+])
+def test_resume_is_exact(corpus_file, tmp_path, layers, dropout, carry_state):
     corpus = load_corpus(corpus_file)
-    model = dict(TINY_MODEL, layers=2, dropout=dropout)
-    straight = new_trainer(corpus, tiny_config(steps=40), **model)
+    model = dict(TINY_MODEL, layers=layers, dropout=dropout)
+    # 32 streams of ~560 characters: a pass takes 28 windows, so the runs cross into a second.
+    settings = dict(carry_state=carry_state, batch_size=32 if carry_state else 16)
+    straight = new_trainer(corpus, tiny_config(steps=40, **settings), **model)
     list(straight.run())
+    assert straight.stream_epoch == (1 if carry_state else 0)
 
-    first = new_trainer(corpus, tiny_config(steps=20), **model)
+    first = new_trainer(corpus, tiny_config(steps=20, **settings), **model)
     list(first.run())
     path = save_checkpoint(trainer_checkpoint(first, corpus), tmp_path / "half.ckpt")
     torch.manual_seed(12345)  # disturb the global RNG: resume must restore it
     checkpoint = load_checkpoint(path)
     second = resume_trainer(checkpoint, corpus, resumed_config(checkpoint, steps=40))
-    assert second.step == 20
+    assert second.step == 20 and second.config.carry_state == carry_state
+    if carry_state:
+        assert torch.equal(second.carried[0], first.carried[0])
     list(second.run())
     for key, value in straight.model.state_dict().items():
         assert torch.equal(value, second.model.state_dict()[key]), key
@@ -133,3 +143,51 @@ def test_seq_length_longer_than_text(tmp_path):
     path.write_text("a short text, but two words", encoding="utf-8")
     with pytest.raises(RnntuiError, match="--seq-length"):
         new_trainer(load_corpus(path), tiny_config(seq_length=100), **TINY_MODEL)
+
+
+def test_carry_state_reads_consecutive_windows_from_the_carried_state(corpus_file):
+    corpus = load_corpus(corpus_file)
+    config = tiny_config(carry_state=True, batch_size=8, seq_length=20)
+    trainer = new_trainer(corpus, config, **TINY_MODEL)
+    model, text = trainer.model, trainer.train_data.long()
+    first = trainer.batch()
+    # Eight streams, equally spaced through the text, each window where the last one ended.
+    starts = [int(torch.nonzero((text.unfold(0, 21, 1) == row).all(1))[0]) for row in first]
+    stream_length = starts[1] - starts[0]
+    assert stream_length >= len(text) // 8 - 20
+    assert starts == [starts[0] + i * stream_length for i in range(8)] and starts[0] < 20
+
+    with torch.no_grad():
+        model.train()
+        _, expected_state = model(first[:, :-1])
+    trainer.train_step(first)
+    assert torch.allclose(trainer.carried[0], expected_state[0], atol=1e-6)
+    assert not trainer.carried[0].requires_grad
+
+    second = trainer.batch()
+    assert torch.equal(second[:, 0], first[:, -1])
+    with torch.no_grad():
+        logits, _ = model(second[:, :-1], trainer.carried)
+        from_carried = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                                         second[:, 1:].reshape(-1)).item()
+        logits, _ = model(second[:, :-1])
+        from_zeros = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                                       second[:, 1:].reshape(-1)).item()
+    assert trainer.train_step(second) == pytest.approx(from_carried, abs=1e-5)
+    assert abs(from_carried - from_zeros) > 1e-4
+
+    # At the end of a pass: a new offset, the streams from their starts, the state from zeros.
+    while trainer.stream_epoch == 0:
+        window = trainer.batch()
+    assert trainer.carried is None and trainer.stream_pos == 20
+    restart = int(torch.nonzero((text.unfold(0, 21, 1) == window[0]).all(1))[0])
+    assert restart < 20
+
+
+def test_carry_state_needs_streams_longer_than_a_window(tmp_path):
+    path = tmp_path / "short.txt"
+    path.write_text("abcdefghij " * 25, encoding="utf-8")
+    corpus = load_corpus(path)
+    with pytest.raises(RnntuiError, match="--carry-state cuts the training text"):
+        new_trainer(corpus, tiny_config(carry_state=True, batch_size=16, seq_length=20), **TINY_MODEL)
+    new_trainer(corpus, tiny_config(batch_size=16, seq_length=20), **TINY_MODEL)  # random windows fit
