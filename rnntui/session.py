@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 
 import torch
@@ -69,14 +70,16 @@ def trainer_checkpoint(trainer: Trainer, corpus: Corpus, provenance: dict | None
     """Everything needed to resume ``trainer`` exactly."""
     with trainer.lock:
         model_state = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
-        optimizer_state = trainer.optimizer.state_dict()
+        # A copy: the next step updates the optimizer's tensors in place while this is written.
+        optimizer_state = copy.deepcopy(trainer.optimizer.state_dict())
+        step, rng_state = trainer.step, trainer.rng_state()
     return Checkpoint(
         model_config=trainer.model.config,
         vocab=corpus.vocab,
         model_state=model_state,
-        step=trainer.step,
+        step=step,
         optimizer_state=optimizer_state,
-        rng_state=trainer.rng_state(),
+        rng_state=rng_state,
         history=trainer.history.to_dict(),
         corpus=corpus.identity(),
         train_config=trainer.config.to_dict(),

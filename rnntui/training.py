@@ -176,6 +176,7 @@ class Trainer:
         self._run = threading.Event()
         self._run.set()
         self._stop = threading.Event()
+        self._boundary = self._capture_rng()
 
     # -- control from other threads -------------------------------------------------------
     def pause(self) -> None:
@@ -203,6 +204,12 @@ class Trainer:
             return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     def rng_state(self) -> dict:
+        """The generators (and streams) as they were when the last step ended: with weights
+        copied under ``lock`` they resume exactly, even if the next step has begun."""
+        with self.lock:
+            return self._boundary
+
+    def _capture_rng(self) -> dict:
         state = {"windows": self.window_rng.get_state(), "torch": torch.get_rng_state()}
         if self.config.carry_state:
             carried = [] if self.carried is None else _as_list(self.carried)
@@ -225,6 +232,7 @@ class Trainer:
             # Other ranks' states are not in the file: they restart theirs from zeros.
             carried = [t.to(self.device) for t in streams["carried"]] if self.dist.rank == 0 else []
             self.carried = _from_list(carried, self.model.config.cell)
+        self._boundary = self._capture_rng()
 
     # -- the work ---------------------------------------------------------------------------
     def batch(self) -> torch.Tensor:
@@ -285,8 +293,9 @@ class Trainer:
             except RuntimeError as error:  # e.g. an lr so large the update overflows
                 raise TrainingDiverged(self._diverged("update", str(error))) from None
             self.step += 1
-        if config.carry_state:
-            self.carried = _detach(state)
+            if config.carry_state:
+                self.carried = _detach(state)
+            self._boundary = self._capture_rng()
         return loss_value
 
     def window_loss(self, model: torch.nn.Module, window: torch.Tensor,

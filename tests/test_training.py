@@ -191,3 +191,28 @@ def test_carry_state_needs_streams_longer_than_a_window(tmp_path):
     with pytest.raises(RnntuiError, match="--carry-state cuts the training text"):
         new_trainer(corpus, tiny_config(carry_state=True, batch_size=16, seq_length=20), **TINY_MODEL)
     new_trainer(corpus, tiny_config(batch_size=16, seq_length=20), **TINY_MODEL)  # random windows fit
+
+
+def test_a_save_while_a_step_is_in_flight_resumes_exactly(corpus_file):
+    """The app saves from another thread: the copy must be the last finished step's, not
+    the weights of one step with the windows (or carried state) of the next."""
+    corpus = load_corpus(corpus_file)
+    config = dict(carry_state=True, batch_size=8, eval_every=0)
+    straight = new_trainer(corpus, tiny_config(steps=10, **config), **TINY_MODEL)
+    list(straight.run())
+
+    trainer = new_trainer(corpus, tiny_config(steps=10, **config), **TINY_MODEL)
+    events = trainer.run()
+    for _ in range(5):
+        next(events)
+    window = trainer.batch()  # the sixth step has drawn its windows...
+    checkpoint = trainer_checkpoint(trainer, corpus)  # ...when the save happens
+    adam = {k: v["exp_avg"].clone() for k, v in checkpoint.optimizer_state["state"].items()}
+    trainer.train_step(window)
+    assert all(torch.equal(checkpoint.optimizer_state["state"][k]["exp_avg"], v) for k, v in adam.items())
+
+    resumed = resume_trainer(checkpoint, corpus, resumed_config(checkpoint, steps=10))
+    assert resumed.step == 5
+    list(resumed.run())
+    for key, value in straight.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
