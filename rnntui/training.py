@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -212,9 +212,8 @@ class Trainer:
     def _capture_rng(self) -> dict:
         state = {"windows": self.window_rng.get_state(), "torch": torch.get_rng_state()}
         if self.config.carry_state:
-            carried = [] if self.carried is None else _as_list(self.carried)
-            state["streams"] = {"epoch": self.stream_epoch, "pos": self.stream_pos,
-                                "carried": [t.detach().clone() for t in carried]}
+            # No copy needed: each step replaces the carried tensors, never changes them.
+            state["streams"] = {"epoch": self.stream_epoch, "pos": self.stream_pos, "carried": self.carried}
         return state
 
     def set_rng_state(self, state: dict) -> None:
@@ -230,8 +229,8 @@ class Trainer:
         if self.config.carry_state and streams:
             self.stream_epoch, self.stream_pos = int(streams["epoch"]), int(streams["pos"])
             # Other ranks' states are not in the file: they restart theirs from zeros.
-            carried = [t.to(self.device) for t in streams["carried"]] if self.dist.rank == 0 else []
-            self.carried = _from_list(carried, self.model.config.cell)
+            carried = streams["carried"] if self.dist.rank == 0 else None
+            self.carried = None if carried is None else _map_state(carried, lambda t: t.to(self.device))
         self._boundary = self._capture_rng()
 
     # -- the work ---------------------------------------------------------------------------
@@ -294,7 +293,7 @@ class Trainer:
                 raise TrainingDiverged(self._diverged("update", str(error))) from None
             self.step += 1
             if config.carry_state:
-                self.carried = _detach(state)
+                self.carried = _map_state(state, torch.Tensor.detach)
             self._boundary = self._capture_rng()
         return loss_value
 
@@ -361,15 +360,6 @@ class Trainer:
                              learning_rate(config, self.step - 1))
 
 
-def _as_list(state: State) -> list[torch.Tensor]:
-    return list(state) if isinstance(state, tuple) else [state]
-
-
-def _from_list(tensors: list[torch.Tensor], cell: str) -> State | None:
-    if not tensors:
-        return None
-    return tuple(tensors) if cell == "lstm" else tensors[0]
-
-
-def _detach(state: State) -> State:
-    return tuple(t.detach() for t in state) if isinstance(state, tuple) else state.detach()
+def _map_state(state: State, fn: Callable[[torch.Tensor], torch.Tensor]) -> State:
+    """``fn`` applied to each tensor of a recurrent state: ``(h, c)`` or ``h``."""
+    return tuple(fn(t) for t in state) if isinstance(state, tuple) else fn(state)
