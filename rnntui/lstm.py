@@ -22,10 +22,6 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-# nn.LSTM stores the gates as (input, forget, cell, output). Inside we use
-# (input, forget, output, cell) so the three sigmoid gates are one contiguous slice.
-_SIGMOID_FIRST = (0, 1, 3, 2)
-
 
 def _onednn_linear_available() -> bool:
     ops = getattr(torch.ops, "mkldnn", None)
@@ -50,75 +46,76 @@ def right_multiplier(weight: torch.Tensor, batch: int) -> Callable[[torch.Tensor
     return lambda x: x @ weight.t()
 
 
-def _gate_order(hidden_size: int, device: torch.device) -> torch.Tensor:
-    blocks = [torch.arange(g * hidden_size, (g + 1) * hidden_size, device=device) for g in _SIGMOID_FIRST]
-    return torch.cat(blocks)
-
-
 class _Recurrence(torch.autograd.Function):
-    """``gates_in``: ``(T, B, 4H)`` input pre-activations (biases included), gate order i, f, o, g,
-    with the cell gate's (g) doubled, as are its rows of ``weight_hh``. Returns the hidden
-    states ``(T, B, H)`` and the final cell state ``(B, H)``."""
+    """``ids``: ``(T, B)`` character ids; ``table``: ``(V, 4H)`` their gate pre-activations
+    (input product and biases), in ``nn.LSTM``'s gate order i, f, g, o, with the cell gate's
+    (g) block doubled, as are its rows of ``weight_hh``. Returns the hidden states
+    ``(T, B, H)`` and the final cell state ``(B, H)``."""
 
     @staticmethod
-    def forward(ctx, gates_in: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor,
+    def forward(ctx, ids: torch.Tensor, table: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor,
                 weight_hh: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        steps, batch, width = gates_in.shape
-        hidden = width // 4
+        steps, batch = ids.shape
+        hidden = weight_hh.shape[1]
         times_weight = right_multiplier(weight_hh, batch)
-        acts = torch.empty_like(gates_in)  # activated gates
-        hs = gates_in.new_empty(steps, batch, hidden)
-        cs = gates_in.new_empty(steps, batch, hidden)
-        tanh_cs = gates_in.new_empty(steps, batch, hidden)
-        h, c = h0, c0
+        # Gate pre-activations from the table, then the activated gates, in place.
+        acts = table.index_select(0, ids.reshape(-1)).view(steps, batch, 4 * hidden)
+        # Slot 0 holds the initial state, so step t reads slot t and writes slot t + 1, and
+        # the backward pass finds every step's previous state without a copy.
+        hs = h0.new_empty(steps + 1, batch, hidden)
+        cs = h0.new_empty(steps + 1, batch, hidden)
+        hs[0], cs[0] = h0, c0
+        tanh_cs = h0.new_empty(steps, batch, hidden)
         for t in range(steps):
             a = acts[t]
-            torch.add(gates_in[t], times_weight(h), out=a)
+            a.add_(times_weight(hs[t]))
             # One sigmoid for all four gates: the cell gate's input arrives doubled and
             # tanh(z) = 2 * sigmoid(2z) - 1 (tanh is the slower function on the CPU).
             a.sigmoid_()
-            a[:, 3 * hidden:].mul_(2).sub_(1)
-            i, f, o, g = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:3 * hidden], a[:, 3 * hidden:]
-            torch.mul(f, c, out=cs[t]).addcmul_(i, g)
-            torch.tanh(cs[t], out=tanh_cs[t])
-            torch.mul(o, tanh_cs[t], out=hs[t])
-            h, c = hs[t], cs[t]
-        ctx.save_for_backward(acts, hs, cs, tanh_cs, h0, c0, weight_hh)
-        return hs, cs[-1].clone()
+            i, f, g, o = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
+            g.mul_(2).sub_(1)
+            torch.mul(f, cs[t], out=cs[t + 1]).addcmul_(i, g)
+            torch.tanh(cs[t + 1], out=tanh_cs[t])
+            torch.mul(o, tanh_cs[t], out=hs[t + 1])
+        ctx.save_for_backward(ids, acts, hs, cs, tanh_cs, weight_hh)
+        ctx.vocab_size = table.shape[0]
+        return hs[1:], cs[-1].clone()
 
     @staticmethod
     def backward(ctx, grad_hs: torch.Tensor | None, grad_c_last: torch.Tensor | None):
-        acts, hs, cs, tanh_cs, h0, c0, weight_hh = ctx.saved_tensors
-        steps, batch, hidden = hs.shape
-        i, f, o, g = (acts[..., k * hidden:(k + 1) * hidden] for k in range(4))
-        c_prev = torch.cat([c0.unsqueeze(0), cs[:-1]])
-        h_prev = torch.cat([h0.unsqueeze(0), hs[:-1]])
+        ids, acts, hs, cs, tanh_cs, weight_hh = ctx.saved_tensors
+        steps, batch = ids.shape
+        hidden = hs.shape[-1]
+        f = acts[..., hidden:2 * hidden]
+        g = acts[..., 2 * hidden:3 * hidden]
         # Whole-sequence factors, so each step below is a handful of operations:
-        # d(pre-activation) = dc * factor for i, f, g; = dh * factor for o.
-        factors = torch.empty_like(acts)
-        torch.mul(g, i * (1 - i), out=factors[..., :hidden])
-        torch.mul(c_prev, f * (1 - f), out=factors[..., hidden:2 * hidden])
-        torch.mul(tanh_cs, o * (1 - o), out=factors[..., 2 * hidden:3 * hidden])
-        torch.mul(i, (1 - g * g) * 0.5, out=factors[..., 3 * hidden:])  # d/d(2z) of tanh(z)
-        dc_from_h = o * (1 - tanh_cs * tanh_cs)
-        del c_prev
+        # d(pre-activation) = dc * factor for i, f, g and dh * factor for o.
+        factors = torch.addcmul(acts, acts, acts, value=-1)  # s * (1 - s) of each sigmoid gate
+        factors[..., :hidden].mul_(g)
+        factors[..., hidden:2 * hidden].mul_(cs[:-1])
+        factors[..., 3 * hidden:].mul_(tanh_cs)
+        # d/d(2z) of tanh(z), times i, for the cell gate's doubled input.
+        torch.addcmul(acts.new_tensor(0.5), g, g, value=-0.5, out=factors[..., 2 * hidden:3 * hidden])
+        factors[..., 2 * hidden:3 * hidden].mul_(acts[..., :hidden])
+        dc_from_h = torch.addcmul(acts.new_tensor(1.0), tanh_cs, tanh_cs, value=-1).mul_(acts[..., 3 * hidden:])
 
-        grad_hs = grad_hs if grad_hs is not None else torch.zeros_like(hs)
         dgates = torch.empty_like(acts)
-        dh = torch.zeros_like(h0)
-        dc = grad_c_last.clone() if grad_c_last is not None else torch.zeros_like(c0)
-        view = (batch, 4, hidden)
-        times_weight_t = right_multiplier(weight_hh.t().contiguous(), batch)
+        dh = grad_hs[-1].clone() if grad_hs is not None else torch.zeros_like(hs[0])
+        dc = grad_c_last.clone() if grad_c_last is not None else torch.zeros_like(cs[0])
+        times_weight_t = right_multiplier(weight_hh.t(), batch)
         for t in range(steps - 1, -1, -1):
-            dh = dh + grad_hs[t]
             dc.addcmul_(dh, dc_from_h[t])
-            d = dgates[t]
-            torch.mul(dc.unsqueeze(1), factors[t].view(view), out=d.view(view))
-            torch.mul(dh, factors[t, :, 2 * hidden:3 * hidden], out=d[:, 2 * hidden:3 * hidden])
-            dh = times_weight_t(d)
+            d = dgates[t].view(batch, 4, hidden)
+            torch.mul(dc.unsqueeze(1), factors[t].view(batch, 4, hidden)[:, :3], out=d[:, :3])
+            torch.mul(dh, factors[t, :, 3 * hidden:], out=d[:, 3])
+            dh = times_weight_t(dgates[t])
+            if t > 0 and grad_hs is not None:
+                dh.add_(grad_hs[t - 1])
             dc.mul_(f[t])
-        grad_weight = (h_prev.view(-1, hidden).t() @ dgates.view(-1, 4 * hidden)).t()
-        return dgates, dh, dc, grad_weight
+        flat = dgates.view(steps * batch, 4 * hidden)
+        grad_weight = flat.t() @ hs[:-1].reshape(steps * batch, hidden)
+        grad_table = flat.new_zeros(ctx.vocab_size, 4 * hidden).index_add_(0, ids.reshape(-1), flat)
+        return None, grad_table, dh, dc, grad_weight
 
 
 def lstm_train_forward(embedding: nn.Embedding, lstm: nn.LSTM, x: torch.Tensor,
@@ -130,25 +127,21 @@ def lstm_train_forward(embedding: nn.Embedding, lstm: nn.LSTM, x: torch.Tensor,
     ``(h, c)`` shaped ``(1, batch, H)`` as ``nn.LSTM`` does. ``weight_dropout`` drops
     recurrent weights (one mask for the whole batch), as ``CharRNN`` does on other paths."""
     hidden = lstm.hidden_size
-    order = _gate_order(hidden, x.device)
     table = embedding.weight @ lstm.weight_ih_l0.t()
     if lstm.bias:
         table = table + (lstm.bias_ih_l0 + lstm.bias_hh_l0)
     scale = torch.ones(4 * hidden, device=x.device, dtype=table.dtype)
-    scale[3 * hidden:] = 2.0  # the cell gate's doubled input, see _Recurrence
-    table = table[:, order] * scale
+    scale[2 * hidden:3 * hidden] = 2.0  # the cell gate's doubled input, see _Recurrence
     weight_hh = lstm.weight_hh_l0
     if weight_dropout > 0.0:
         weight_hh = nn.functional.dropout(weight_hh, weight_dropout)
-    weight_hh = weight_hh[order] * scale[:, None]
-    gates_in = nn.functional.embedding(x.t(), table)  # (T, B, 4H), time-major
     batch = x.shape[0]
     if state is None:
-        zeros = gates_in.new_zeros(batch, hidden)
+        zeros = table.new_zeros(batch, hidden)
         h0, c0 = zeros, zeros
     else:
         h0, c0 = state[0][0], state[1][0]
-    hs, c_last = _Recurrence.apply(gates_in, h0, c0, weight_hh)
+    hs, c_last = _Recurrence.apply(x.t(), table * scale, h0, c0, weight_hh * scale[:, None])
     return hs.transpose(0, 1), (hs[-1].unsqueeze(0), c_last.unsqueeze(0))
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rnntui import distributed
+from rnntui import distributed, memory
 from rnntui.errors import RnntuiError
 from rnntui.model import CharRNN, State
 
@@ -139,6 +139,8 @@ class Trainer:
                  dist_info: distributed.DistInfo | None = None) -> None:
         config.validate()
         check_trainable(train_ids, config)
+        if device.type == "cpu":
+            memory.keep_freed_memory()
         self.model = model.to(device)
         self.dist = dist_info or distributed.DistInfo()
         # Under torchrun the forward pass goes through DDP (which averages the gradients);

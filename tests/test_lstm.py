@@ -50,8 +50,11 @@ def test_matches_nn_lstm_exactly_in_float64():
 
 def test_backward_passes_gradcheck():
     torch.manual_seed(0)
-    steps, batch, hidden = 4, 3, 5
-    args = (torch.randn(steps, batch, 4 * hidden, dtype=torch.float64, requires_grad=True),
+    steps, batch, hidden, vocab = 4, 3, 5, 6
+    ids = torch.randint(0, vocab, (steps, batch))
+    ids[:2, 0] = 1  # a repeated character: its table row's gradient accumulates
+    args = (ids,
+            torch.randn(vocab, 4 * hidden, dtype=torch.float64, requires_grad=True),
             torch.randn(batch, hidden, dtype=torch.float64, requires_grad=True),
             torch.randn(batch, hidden, dtype=torch.float64, requires_grad=True),
             torch.randn(4 * hidden, hidden, dtype=torch.float64, requires_grad=True))
