@@ -66,17 +66,21 @@ class _Recurrence(torch.autograd.Function):
         cs = h0.new_empty(steps + 1, batch, hidden)
         hs[0], cs[0] = h0, c0
         tanh_cs = h0.new_empty(steps, batch, hidden)
+        # Every per-step view made up front: one unbind is cheaper than 40 indexing calls.
+        step_acts, step_hs, step_cs, step_tanh = (x.unbind(0) for x in (acts, hs, cs, tanh_cs))
+        i, f, g, o = (gate.unbind(0) for gate in _gates(acts))
+        # 0-d tensors: a Python number is wrapped into a tensor on every call.
+        two, one = acts.new_tensor(2.0), acts.new_tensor(1.0)
         for t in range(steps):
-            a = acts[t]
-            a.add_(times_weight(hs[t]))
+            a = step_acts[t]
+            a.add_(times_weight(step_hs[t]))
             # One sigmoid for all four gates: the cell gate's input arrives doubled and
             # tanh(z) = 2 * sigmoid(2z) - 1 (tanh is the slower function on the CPU).
             a.sigmoid_()
-            i, f, g, o = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
-            g.mul_(2).sub_(1)
-            torch.mul(f, cs[t], out=cs[t + 1]).addcmul_(i, g)
-            torch.tanh(cs[t + 1], out=tanh_cs[t])
-            torch.mul(o, tanh_cs[t], out=hs[t + 1])
+            g[t].mul_(two).sub_(one)
+            torch.mul(f[t], step_cs[t], out=step_cs[t + 1]).addcmul_(i[t], g[t])
+            torch.tanh(step_cs[t + 1], out=step_tanh[t])
+            torch.mul(o[t], step_tanh[t], out=step_hs[t + 1])
         ctx.save_for_backward(ids, acts, hs, cs, tanh_cs, weight_hh)
         ctx.vocab_size = table.shape[0]
         return hs[1:], cs[-1].clone()
@@ -86,36 +90,44 @@ class _Recurrence(torch.autograd.Function):
         ids, acts, hs, cs, tanh_cs, weight_hh = ctx.saved_tensors
         steps, batch = ids.shape
         hidden = hs.shape[-1]
-        f = acts[..., hidden:2 * hidden]
-        g = acts[..., 2 * hidden:3 * hidden]
+        i, f, g, o = _gates(acts)
         # Whole-sequence factors, so each step below is a handful of operations:
         # d(pre-activation) = dc * factor for i, f, g and dh * factor for o.
         factors = torch.addcmul(acts, acts, acts, value=-1)  # s * (1 - s) of each sigmoid gate
-        factors[..., :hidden].mul_(g)
-        factors[..., hidden:2 * hidden].mul_(cs[:-1])
-        factors[..., 3 * hidden:].mul_(tanh_cs)
+        factor_i, factor_f, factor_g, factor_o = _gates(factors)
+        factor_i.mul_(g)
+        factor_f.mul_(cs[:-1])
+        factor_o.mul_(tanh_cs)
         # d/d(2z) of tanh(z), times i, for the cell gate's doubled input.
-        torch.addcmul(acts.new_tensor(0.5), g, g, value=-0.5, out=factors[..., 2 * hidden:3 * hidden])
-        factors[..., 2 * hidden:3 * hidden].mul_(acts[..., :hidden])
-        dc_from_h = torch.addcmul(acts.new_tensor(1.0), tanh_cs, tanh_cs, value=-1).mul_(acts[..., 3 * hidden:])
+        torch.addcmul(acts.new_tensor(0.5), g, g, value=-0.5, out=factor_g).mul_(i)
+        dc_from_h = torch.addcmul(acts.new_tensor(1.0), tanh_cs, tanh_cs, value=-1).mul_(o)
 
         dgates = torch.empty_like(acts)
         dh = grad_hs[-1].clone() if grad_hs is not None else torch.zeros_like(hs[0])
         dc = grad_c_last.clone() if grad_c_last is not None else torch.zeros_like(cs[0])
         times_weight_t = right_multiplier(weight_hh.t(), batch)
+        step_d, step_dc_from_h, step_f = dgates.unbind(0), dc_from_h.unbind(0), f.unbind(0)
+        step_d_ifg = dgates.view(steps, batch, 4, hidden)[:, :, :3].unbind(0)
+        step_d_o, step_factor_o = _gates(dgates)[3].unbind(0), factor_o.unbind(0)
+        step_factor_ifg = factors.view(steps, batch, 4, hidden)[:, :, :3].unbind(0)
+        step_grad_hs = grad_hs.unbind(0) if grad_hs is not None else None
         for t in range(steps - 1, -1, -1):
-            dc.addcmul_(dh, dc_from_h[t])
-            d = dgates[t].view(batch, 4, hidden)
-            torch.mul(dc.unsqueeze(1), factors[t].view(batch, 4, hidden)[:, :3], out=d[:, :3])
-            torch.mul(dh, factors[t, :, 3 * hidden:], out=d[:, 3])
-            dh = times_weight_t(dgates[t])
-            if t > 0 and grad_hs is not None:
-                dh.add_(grad_hs[t - 1])
-            dc.mul_(f[t])
+            dc.addcmul_(dh, step_dc_from_h[t])
+            torch.mul(dc.unsqueeze(1), step_factor_ifg[t], out=step_d_ifg[t])
+            torch.mul(dh, step_factor_o[t], out=step_d_o[t])
+            dh = times_weight_t(step_d[t])
+            if t > 0 and step_grad_hs is not None:
+                dh.add_(step_grad_hs[t - 1])
+            dc.mul_(step_f[t])
         flat = dgates.view(steps * batch, 4 * hidden)
         grad_weight = flat.t() @ hs[:-1].reshape(steps * batch, hidden)
         grad_table = flat.new_zeros(ctx.vocab_size, 4 * hidden).index_add_(0, ids.reshape(-1), flat)
         return None, grad_table, dh, dc, grad_weight
+
+
+def _gates(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The four gate blocks (i, f, g, o) of ``(..., 4H)`` pre-activations, as views."""
+    return x.unflatten(-1, (4, -1)).unbind(-2)
 
 
 def lstm_train_forward(embedding: nn.Embedding, lstm: nn.LSTM, x: torch.Tensor,
