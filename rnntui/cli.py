@@ -126,7 +126,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_app(args: argparse.Namespace) -> int:
+    from rnntui import memory
     from rnntui.tui.app import RnntuiApp
+
+    memory.keep_freed_memory()  # before the app starts the threads that train
 
     RnntuiApp(checkpoint=args.checkpoint, corpus=args.corpus).run()
     return 0

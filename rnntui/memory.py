@@ -5,7 +5,9 @@ glibc's malloc gives large freed blocks back to the kernel (blocks over its mmap
 once, the top of the heap past its trim threshold), so the next step page-faults on every 4 KiB
 it touches again: about 10,000 faults a step for the book's model at batch 64 x 40, a tenth of
 the step's time or more. Raising the two thresholds keeps that memory for the next step; the
-process's resident size stays near the training peak it reaches anyway.
+process's resident size stays near the training peak it reaches anyway. One arena for all
+threads: otherwise each thread (the app trains in one) gets its own arena, whose heaps are
+unmapped whenever they empty. Call this before starting threads for it to cover them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
 _MMAP_THRESHOLD_MAX = 32 * 1024 * 1024  # glibc's ceiling on 64-bit systems
 _TRIM_THRESHOLD = 1 << 30
 
@@ -41,4 +44,5 @@ def _set_thresholds() -> bool:
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     # Setting either threshold by hand also stops glibc from adjusting them itself.
-    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
+    settings = ((_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX), (_M_TRIM_THRESHOLD, _TRIM_THRESHOLD), (_M_ARENA_MAX, 1))
+    return all([bool(mallopt(option, value)) for option, value in settings])
