@@ -48,6 +48,22 @@ def test_matches_nn_lstm_exactly_in_float64():
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
 
 
+def test_matches_nn_lstm_from_a_zero_state():
+    """Without a state the first step skips the recurrent product (the state is zeros) and the
+    backward pass skips the initial state's gradients; nothing else may change."""
+    emb, rnn, x, _, weights = _setup(torch.float64)
+    results = []
+    for fast in (True, False):
+        for p in [*emb.parameters(), *rnn.parameters()]:
+            p.grad = None
+        out, (h, c) = lstm.lstm_train_forward(emb, rnn, x) if fast else rnn(emb(x))
+        ((out * weights[0]).sum() + (h * weights[1]).sum() + (c * weights[2]).sum()).backward()
+        results.append([out.detach(), h.detach(), c.detach()]
+                       + [p.grad.clone() for p in [*emb.parameters(), *rnn.parameters()]])
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
 def test_backward_passes_gradcheck():
     torch.manual_seed(0)
     steps, batch, hidden, vocab = 4, 3, 5, 6
@@ -59,6 +75,7 @@ def test_backward_passes_gradcheck():
             torch.randn(batch, hidden, dtype=torch.float64, requires_grad=True),
             torch.randn(4 * hidden, hidden, dtype=torch.float64, requires_grad=True))
     assert torch.autograd.gradcheck(lstm._Recurrence.apply, args)
+    assert torch.autograd.gradcheck(lstm._Recurrence.apply, (args[0], args[1], None, None, args[4]))
 
 
 @pytest.mark.parametrize("packed", [True, False])
