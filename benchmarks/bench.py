@@ -82,7 +82,7 @@ def _book_in_own_process(conn, vocab_size: int, state: dict, device: str, thread
     loss_fn = torch.nn.CrossEntropyLoss()
     while (job := conn.recv()) is not None:
         warmup, repeats, windows = job
-        it = iter(w.to(device) for w in windows)
+        it = iter([w.to(device) for w in windows])  # on the device before the clock starts
         losses = []
 
         def step(it=it, losses=losses):
