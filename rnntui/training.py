@@ -368,5 +368,6 @@ class Trainer:
 
 
 def _map_state(state: State, fn: Callable[[torch.Tensor], torch.Tensor]) -> State:
-    """``fn`` applied to each tensor of a recurrent state: ``(h, c)`` or ``h``."""
-    return tuple(fn(t) for t in state) if isinstance(state, tuple) else fn(state)
+    """``fn`` applied to each tensor of a recurrent state: ``(h, c)`` or ``h``. Checkpoints
+    written before 2026-11-29 hold ``(h, c)`` as a list."""
+    return tuple(fn(t) for t in state) if isinstance(state, (tuple, list)) else fn(state)

@@ -184,6 +184,24 @@ def test_carry_state_reads_consecutive_windows_from_the_carried_state(corpus_fil
     assert restart < 20
 
 
+def test_carried_state_saved_as_a_list_by_older_versions_resumes(corpus_file):
+    corpus = load_corpus(corpus_file)
+    config = tiny_config(carry_state=True, batch_size=8, seq_length=20)
+    trainer = new_trainer(corpus, config, **TINY_MODEL)
+    trainer.train_step(trainer.batch())
+    saved = trainer.rng_state()
+    old_format = {**saved, "streams": {**saved["streams"], "carried": list(saved["streams"]["carried"])}}
+    resumed = new_trainer(corpus, config, **TINY_MODEL)
+    resumed.set_rng_state(old_format)
+    assert isinstance(resumed.carried, tuple)
+    for a, b in zip(resumed.carried, trainer.carried, strict=True):
+        assert torch.equal(a, b)
+    resumed.model.load_state_dict(trainer.model.state_dict())
+    window = trainer.batch()
+    assert torch.equal(resumed.batch(), window)
+    resumed.train_step(window)  # runs from the carried (h, c)
+
+
 def test_carry_state_needs_streams_longer_than_a_window(tmp_path):
     path = tmp_path / "short.txt"
     path.write_text("abcdefghij " * 25, encoding="utf-8")
