@@ -48,15 +48,23 @@ def resume_trainer(checkpoint: Checkpoint, corpus: Corpus, config: TrainConfig,
     device = resolve_device(config.device)
     model = checkpoint.build_model(device)
     optimizer = make_optimizer(model, config.lr)
-    if checkpoint.optimizer_state:
-        optimizer.load_state_dict(checkpoint.optimizer_state)
     train_ids, val_ids = corpus.split(config.val_fraction)
     trainer = Trainer(model, train_ids, val_ids, config, device,
                       resolve_precision(config.precision, device), optimizer=optimizer,
                       step=checkpoint.step, history=History.from_dict(checkpoint.history),
                       elapsed=checkpoint.elapsed, dist_info=dist_info)
-    if checkpoint.rng_state:
-        trainer.set_rng_state(checkpoint.rng_state)
+    try:
+        if checkpoint.optimizer_state:
+            # The file's kernel choice (fused or not) is the saving torch's; keep this one's.
+            kernels = [(group.get("fused"), group.get("foreach")) for group in optimizer.param_groups]
+            optimizer.load_state_dict(checkpoint.optimizer_state)
+            for group, (fused, foreach) in zip(optimizer.param_groups, kernels, strict=True):
+                group["fused"], group["foreach"] = fused, foreach
+        if checkpoint.rng_state:
+            trainer.set_rng_state(checkpoint.rng_state)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, RuntimeError) as error:
+        raise RnntuiError(f"the checkpoint's optimizer or generator state cannot be restored ({error}); "
+                          "it was not saved by this model's training run") from None
     return trainer
 
 

@@ -116,6 +116,34 @@ def test_resume_on_another_corpus_explains(trained, tmp_path, capsys):
     assert code == 2 and "different character set" in err
 
 
+def test_resume_keeps_this_torchs_adam_kernel_and_rejects_a_foreign_optimizer_state(
+        trained, corpus_file, capsys):
+    from dataclasses import replace
+
+    from rnntui.checkpoint import save_checkpoint
+    from rnntui.corpus import load_corpus
+    from rnntui.session import resume_trainer, resumed_config
+    from rnntui.training import make_optimizer
+
+    checkpoint = load_checkpoint(trained)
+    corpus = load_corpus(corpus_file)
+    fresh = make_optimizer(checkpoint.build_model("cpu"), 0.01).param_groups[0]
+    # A file from a torch that chose the other kernel: the resumed run keeps this one's choice.
+    state = checkpoint.optimizer_state
+    state["param_groups"][0]["fused"] = None if fresh["fused"] else True
+    group = resume_trainer(replace(checkpoint, optimizer_state=state), corpus,
+                           resumed_config(checkpoint)).optimizer.param_groups[0]
+    assert (group["fused"], group["foreach"]) == (fresh["fused"], fresh["foreach"])
+
+    # An optimizer state that belongs to another model: one line, exit 2, the file untouched.
+    state["param_groups"][0]["params"] = state["param_groups"][0]["params"][:2]
+    save_checkpoint(replace(checkpoint, optimizer_state=state), trained)
+    before = trained.read_bytes()
+    code, _, err = run(capsys, "train", "--corpus", str(corpus_file), "--resume", str(trained), "--steps", "12")
+    assert code == 2 and "optimizer or generator state" in err and err.count("\n") == 1
+    assert trained.read_bytes() == before
+
+
 def test_diverging_run_keeps_the_last_checkpoint(trained, corpus_file, capsys):
     before = trained.read_bytes()
     code, _, err = run(capsys, "train", "--corpus", str(corpus_file), "--resume", str(trained),
