@@ -31,8 +31,8 @@ def test_bundled_model_is_the_books_model_and_small():
     for key in ("command", "steps", "wall_time_s", "machine", "val_loss"):
         assert key in provenance
     assert provenance["command"].startswith("rnntui train")
-    # The target is 1.10; the shipped model reaches 1.1413 (README). Guard against regressions.
-    assert provenance["val_loss"] <= 1.143
+    # The target is 1.10; the shipped model reaches 1.1350 (README). Guard against regressions.
+    assert provenance["val_loss"] <= 1.137
 
 
 def test_generate_and_evaluate_default_to_it(capsys, shared_corpus):
