@@ -270,61 +270,6 @@ def app_in_its_own_process(corpus_path: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def training_while_generating(corpus_path: Path, share: bool, seconds: float = 12.0) -> dict:
-    """Train in one thread and generate text in another, as the app does (run in a fresh
-    process): training speed before and during the generation, and the generation's speed.
-    With ``share`` the trainer gives the generation a core (``Trainer.share_cores``)."""
-    import threading
-
-    from rnntui.checkpoint import load_checkpoint
-    from rnntui.paths import bundled_model_path
-    from rnntui.session import new_trainer
-
-    corpus = load_corpus(corpus_path)
-    stop, generating = threading.Event(), threading.Event()
-    alone, during, result = [], [], {}
-
-    def train() -> None:
-        trainer = new_trainer(corpus, TrainConfig(steps=10**9, batch_size=BATCH, seq_length=SEQ,
-                                                  eval_every=0, device="cpu"))
-        while not stop.is_set():
-            if share:
-                trainer.share_cores(generating.is_set())
-            window = trainer.batch()
-            started = time.perf_counter()
-            trainer.train_step(window)
-            if generating.is_set():
-                during.append(time.perf_counter() - started)
-            elif "generation_chars_s" not in result and not during:  # before the generation only
-                alone.append(time.perf_counter() - started)
-
-    def generate() -> None:
-        checkpoint = load_checkpoint(bundled_model_path())
-        sampler = Sampler(checkpoint.build_model("cpu"), checkpoint.vocab, 2.0, random_seed=1)
-        generating.set()
-        count, started = 0, time.perf_counter()
-        for _ in sampler.stream("The island", 10**6):
-            count += 1
-            if time.perf_counter() - started > seconds:
-                break
-        result["generation_chars_s"] = count / (time.perf_counter() - started)
-        generating.clear()
-
-    trainer_thread = threading.Thread(target=train)
-    trainer_thread.start()
-    while len(alone) < 8:
-        time.sleep(0.1)
-    generate_thread = threading.Thread(target=generate)
-    generate_thread.start()
-    generate_thread.join()
-    stop.set()
-    trainer_thread.join()
-    chars = BATCH * SEQ
-    result["alone_chars_s"] = chars / statistics.median(alone[2:])
-    result["during_chars_s"] = chars / statistics.median(during)
-    return result
-
-
 def peak_training_memory(corpus_path: Path) -> float:
     """Peak resident memory (MB) of ``rnntui train`` on the full corpus for a few steps."""
     out = Path("/tmp/rnntui-bench-memory.ckpt")
@@ -345,14 +290,7 @@ def main() -> None:
     parser.add_argument("--skip-app", action="store_true")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--app-json", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--generating-json", choices=("share", "plain"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.generating_json:  # in a process of its own, as the app runs
-        from rnntui import memory
-
-        memory.keep_freed_memory()
-        print(json.dumps(training_while_generating(args.corpus, args.generating_json == "share")))
-        return
     if args.app_json:  # the app's measurements, in a process of their own
         from rnntui import memory
 
@@ -425,15 +363,6 @@ def main() -> None:
             f"{latency['median_ms']:.0f} / {latency['p95_ms']:.0f}", "target p95 < 100 ms")
         row("app: training speed inside the app (chars/s)", f"{latency['app_train_chars_s']:,.0f}",
             f"{latency['app_train_chars_s'] / train['ours_chars_s']:.0%} of the trainer alone; target >= 80%")
-    if device.type == "cpu" and not args.skip_app:
-        for mode, note in (("plain", "both threads fight over the cores"),
-                           ("share", "the trainer gives the generation a core (Trainer.share_cores)")):
-            done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--corpus", str(args.corpus),
-                                   "--generating-json", mode], cwd=ROOT, capture_output=True, text=True, check=True)
-            both = json.loads(done.stdout.strip().splitlines()[-1])
-            row(f"training while generating, {mode} (chars/s)",
-                f"{both['during_chars_s']:,.0f} / {both['alone_chars_s']:,.0f}",
-                f"during / before; generation {both['generation_chars_s']:,.0f} chars/s; {note}")
     row("peak memory, rnntui train on the full corpus (MB)", f"{peak_training_memory(args.corpus):,.0f}", "max RSS")
 
     table = ["| measurement | value | note |", "| --- | ---: | --- |"]
