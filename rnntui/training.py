@@ -184,15 +184,6 @@ class Trainer:
         self._run.set()
         self._stop = threading.Event()
         self._boundary = self._capture_rng()
-        self._all_threads = torch.get_num_threads()
-        self._threads = self._all_threads
-
-    def share_cores(self, sharing: bool) -> None:
-        """While another thread computes too (the app generating text), train on one core
-        fewer from the next step on. Otherwise the training pool's threads and the other thread
-        fight over a core, and every parallel region waits for the thread that lost. Measured
-        on 2 cores: 7,800-8,100 chars/s instead of 6,700-7,100, generation within noise."""
-        self._threads = max(1, self._all_threads - 1) if sharing else self._all_threads
 
     # -- control from other threads -------------------------------------------------------
     def pause(self) -> None:
@@ -285,8 +276,6 @@ class Trainer:
 
     def train_step(self, window: torch.Tensor) -> float:
         model, config = self.forward_model, self.config
-        if self.device.type == "cpu" and torch.get_num_threads() != self._threads:
-            torch.set_num_threads(self._threads)  # this thread's pool (see share_cores)
         model.train()
         lr = learning_rate(config, self.step)
         for group in self.optimizer.param_groups:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +53,6 @@ class Workbench:
         self.path: Path | None = None
         self.history = History()
         self.saved_step = 0
-        self.generations = 0  # running now, in other threads
 
     # -- loading ----------------------------------------------------------------------------
     def open(self, checkpoint: Path | None = None, corpus: Path | None = None) -> ModelInfo:
@@ -156,7 +153,6 @@ class Workbench:
                 path = ensure_default_corpus()
             corpus = self.corpus if self.corpus is not None else load_corpus(path, vocab=self.checkpoint.vocab)
             trainer = resume_trainer(self.checkpoint, corpus, self._config(self.checkpoint))
-            trainer.share_cores(self.generations > 0)
             self.corpus, self.corpus_path, self.trainer = corpus, Path(path), trainer
             self.model = trainer.model
             self.history = trainer.history
@@ -177,22 +173,6 @@ class Workbench:
             else:
                 model = self.model
             return Sampler(model, self.vocab, scale_factor, random_seed, top_k)
-
-    @contextmanager
-    def generating(self) -> Iterator[None]:
-        """Around a generation that runs while the model may be training: the trainer leaves
-        it a core (see ``Trainer.share_cores``)."""
-        with self.lock:
-            self.generations += 1
-            if self.trainer is not None:
-                self.trainer.share_cores(True)
-        try:
-            yield
-        finally:
-            with self.lock:
-                self.generations -= 1
-                if self.trainer is not None:
-                    self.trainer.share_cores(self.generations > 0)
 
     def save(self, path: Path | None = None) -> Path:
         """Save the current state (resumable when a trainer exists) and return the file."""

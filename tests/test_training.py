@@ -234,37 +234,3 @@ def test_a_save_while_a_step_is_in_flight_resumes_exactly(corpus_file):
     list(resumed.run())
     for key, value in straight.model.state_dict().items():
         assert torch.equal(value, resumed.model.state_dict()[key]), key
-
-
-@pytest.mark.skipif(torch.get_num_threads() < 2, reason="needs two intra-op threads to give one up")
-def test_share_cores_trains_on_one_thread_fewer_until_released(corpus_file):
-    from rnntui.workbench import Workbench
-
-    trainer = new_trainer(load_corpus(corpus_file), tiny_config(), **TINY_MODEL)
-    full = torch.get_num_threads()
-    seen = []
-
-    def steps():  # in a thread of its own, as the app trains
-        trainer.train_step(trainer.batch())
-        seen.append(torch.get_num_threads())
-        trainer.share_cores(True)
-        trainer.train_step(trainer.batch())
-        seen.append(torch.get_num_threads())
-        trainer.share_cores(False)
-        trainer.train_step(trainer.batch())
-        seen.append(torch.get_num_threads())
-
-    worker = threading.Thread(target=steps)
-    worker.start()
-    worker.join()
-    assert seen == [full, full - 1, full]
-
-    # The app's generations go through the workbench, which may run several at once.
-    bench = Workbench()
-    bench.trainer = trainer
-    with bench.generating():
-        assert trainer._threads == full - 1
-        with bench.generating():
-            pass
-        assert trainer._threads == full - 1
-    assert trainer._threads == full

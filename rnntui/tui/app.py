@@ -236,17 +236,16 @@ class RnntuiApp(App):
             self.sampler = sampler = self.workbench.sampler(self.scale_factor, seed, top_k=5)
             sampler.scale_factor = self.scale_factor
             last_post = time.monotonic()
-            with self.workbench.generating():
-                for sampled in sampler.stream(seed_text, length):
-                    if worker.is_cancelled:
-                        break
-                    mailbox.put(StreamedChar(sampled.char, sampled.probability, sampled.top))
-                    count += 1
-                    now = time.monotonic()
-                    # At most one message per frame, and none while the UI has one to handle.
-                    if now - last_post >= FRAME and mailbox.claim():
-                        self.post_message(GenerationChunk(number, mailbox))
-                        last_post = now
+            for sampled in sampler.stream(seed_text, length):
+                if worker.is_cancelled:
+                    break
+                mailbox.put(StreamedChar(sampled.char, sampled.probability, sampled.top))
+                count += 1
+                now = time.monotonic()
+                # At most one message per frame, and none while the UI has one to handle.
+                if now - last_post >= FRAME and mailbox.claim():
+                    self.post_message(GenerationChunk(number, mailbox))
+                    last_post = now
             self.post_message(GenerationChunk(number, mailbox))
         except RnntuiError as error:
             self.post_message(GenerationDone(number, count, True, str(error)))
