@@ -237,6 +237,8 @@ class Trainer:
             self.stream_epoch, self.stream_pos = int(streams["epoch"]), int(streams["pos"])
             # Other ranks' states are not in the file: they restart theirs from zeros.
             carried = streams["carried"] if self.dist.rank == 0 else None
+            if isinstance(carried, list):  # files written before 2026-11-29: [], [h] or [h, c]
+                carried = (tuple(carried) if len(carried) > 1 else carried[0]) if carried else None
             self.carried = None if carried is None else _map_state(carried, lambda t: t.to(self.device))
         self._boundary = self._capture_rng()
 
@@ -368,6 +370,5 @@ class Trainer:
 
 
 def _map_state(state: State, fn: Callable[[torch.Tensor], torch.Tensor]) -> State:
-    """``fn`` applied to each tensor of a recurrent state: ``(h, c)`` or ``h``. Checkpoints
-    written before 2026-11-29 hold ``(h, c)`` as a list."""
-    return tuple(fn(t) for t in state) if isinstance(state, (tuple, list)) else fn(state)
+    """``fn`` applied to each tensor of a recurrent state: ``(h, c)`` or ``h``."""
+    return tuple(fn(t) for t in state) if isinstance(state, tuple) else fn(state)

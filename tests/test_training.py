@@ -184,22 +184,36 @@ def test_carry_state_reads_consecutive_windows_from_the_carried_state(corpus_fil
     assert restart < 20
 
 
-def test_carried_state_saved_as_a_list_by_older_versions_resumes(corpus_file):
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_carried_state_saved_as_a_list_by_older_versions_resumes(corpus_file, cell):
+    """Files written before 2026-11-29 hold the carried state as a list: [h, c] for an LSTM,
+    [h] for a GRU or plain RNN, [] before the first step of a pass."""
     corpus = load_corpus(corpus_file)
     config = tiny_config(carry_state=True, batch_size=8, seq_length=20)
-    trainer = new_trainer(corpus, config, **TINY_MODEL)
+    trainer = new_trainer(corpus, config, cell=cell, **TINY_MODEL)
+    start = trainer.rng_state()
     trainer.train_step(trainer.batch())
     saved = trainer.rng_state()
-    old_format = {**saved, "streams": {**saved["streams"], "carried": list(saved["streams"]["carried"])}}
-    resumed = new_trainer(corpus, config, **TINY_MODEL)
+    carried = trainer.carried
+    as_list = list(carried) if isinstance(carried, tuple) else [carried]
+    old_format = {**saved, "streams": {**saved["streams"], "carried": as_list}}
+    resumed = new_trainer(corpus, config, cell=cell, **TINY_MODEL)
     resumed.set_rng_state(old_format)
-    assert isinstance(resumed.carried, tuple)
-    for a, b in zip(resumed.carried, trainer.carried, strict=True):
+    assert type(resumed.carried) is type(carried)
+    for a, b in zip(_tensors(resumed.carried), _tensors(carried), strict=True):
         assert torch.equal(a, b)
     resumed.model.load_state_dict(trainer.model.state_dict())
     window = trainer.batch()
     assert torch.equal(resumed.batch(), window)
-    resumed.train_step(window)  # runs from the carried (h, c)
+    resumed.train_step(window)  # runs from the carried state
+
+    fresh = new_trainer(corpus, config, cell=cell, **TINY_MODEL)
+    fresh.set_rng_state({**start, "streams": {**start["streams"], "carried": []}})
+    assert fresh.carried is None
+
+
+def _tensors(state):
+    return list(state) if isinstance(state, tuple) else [state]
 
 
 def test_carry_state_needs_streams_longer_than_a_window(tmp_path):
