@@ -122,6 +122,59 @@ async def test_first_frame_before_the_model_is_ready(tiny_checkpoint, monkeypatc
         assert exchanges(app) == [] and app.training == "idle"
 
 
+async def test_the_engine_loads_after_the_first_frame_is_drawn(tiny_checkpoint, monkeypatch):
+    """Torch's import holds the GIL for tenths of a second: started before the first frame was
+    sent to the terminal, it delayed that frame by as much. The chart comes after the frame too,
+    and then shows the loaded checkpoint's history."""
+    frames, frames_when_loading = [], []
+    real_display, real_load = RnntuiApp._display, RnntuiApp.load_engine
+
+    def display(self, screen, renderable):
+        if renderable is not None and not self._batch_count:
+            frames.append(renderable)
+        real_display(self, screen, renderable)
+
+    def load_engine(self):
+        frames_when_loading.append(len(frames))
+        return real_load(self)
+
+    monkeypatch.setattr(RnntuiApp, "_display", display)
+    monkeypatch.setattr(RnntuiApp, "load_engine", load_engine)
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert frames_when_loading and frames_when_loading[0] >= 1
+        panel = app.query_one(LossPanel)
+        await until(pilot, lambda: panel.chart is not None)
+        assert len(panel.query("#loss-plot")) == 1  # the placeholder is gone
+        assert len(panel.train) == 30
+        chart = panel.chart.plt.build()
+        assert "train" in chart and "no training yet" not in chart  # the history, plotted
+
+
+async def test_footer_recomposes_once_per_burst_of_binding_changes(tiny_checkpoint, monkeypatch):
+    """At start-up the bindings change five times within a few frames; Textual's Footer rebuilt
+    its keys for each, which held them back by about 0.3 s. Ours rebuilds once per refresh, and
+    still ends up showing the keys."""
+    from rnntui.tui.widgets.footer import CoalescingFooter
+
+    recomposes = []
+    real_recompose = CoalescingFooter.recompose
+
+    async def recompose(self):
+        recomposes.append(self)
+        await real_recompose(self)
+
+    monkeypatch.setattr(CoalescingFooter, "recompose", recompose)
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.pause(0.2)
+        assert 1 <= len(recomposes) <= 2
+        keys = " ".join(str(key.render()) for key in app.query_one(CoalescingFooter).children)
+        assert "Train/pause" in keys and "Quit" in keys
+
+
 def test_app_module_does_not_import_torch():
     """The first frame must not wait for torch: the app and CLI modules import it lazily."""
     import subprocess

@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import Worker, get_current_worker
 
 from rnntui.errors import RnntuiError
@@ -28,6 +28,7 @@ from rnntui.tui.messages import (
     TrainingStopped,
 )
 from rnntui.tui.widgets.candidates import CandidateBars
+from rnntui.tui.widgets.footer import CoalescingFooter
 from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
 from rnntui.tui.widgets.transcript import Exchange, Transcript
@@ -104,7 +105,7 @@ class RnntuiApp(App):
                                 id="seed-input", value="")
             yield LossPanel(id="loss-panel")
         yield Static(id="status")
-        yield Footer()
+        yield CoalescingFooter()
 
     def on_mount(self) -> None:
         self.query_one("#candidates").border_title = "next character"
@@ -123,7 +124,23 @@ class RnntuiApp(App):
             self.query_one(LossPanel).border_title = f"Loss (nats/char) · watching {metrics.name}"
             self.follow_metrics()
             self.set_interval(1.0, self.follow_metrics)
-        self.load_engine()
+        self.mounted_at = time.monotonic()
+        self.engine_timer = self.set_interval(0.02, self.load_engine_once_drawn)
+
+    def load_engine_once_drawn(self) -> None:
+        """Mount the chart, then start loading torch, once the first screen is drawn, footer keys
+        included (the footer mounts them a frame or two after the first).
+
+        Torch's import holds the GIL for tenths of a second at a time. Started earlier, it held
+        up the first frame, or the footer's keys, by as much; plotext's import, a tenth of a
+        second, waits for the footer too.
+        """
+        if self.query_one(CoalescingFooter).children or time.monotonic() - self.mounted_at > 1.0:
+            self.engine_timer.stop()
+            panel = self.query_one(LossPanel)
+            panel.call_after_refresh(panel.mount_chart)
+            # After the chart, one more refresh, and time for the driver's thread to write it out.
+            self.call_after_refresh(self.set_timer, 0.1, self.load_engine)
 
     def follow_metrics(self) -> None:
         points = self.follower.read_new()

@@ -1,12 +1,17 @@
-"""The loss chart (textual-plotext) and the training figures under it."""
+"""The loss chart (textual-plotext) and the training figures under it.
+
+The chart widget is imported and mounted once the app's first screen is drawn (the app calls
+``mount_chart``): plotext's import and first plot take a tenth of a second that the first frame
+need not wait for.
+"""
 
 from __future__ import annotations
 
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.widget import Widget
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 MAX_POINTS = 400
 
@@ -39,12 +44,11 @@ class LossPanel(Vertical):
         self._dirty = False
 
     def compose(self) -> ComposeResult:
-        yield PlotextPlot(id="loss-plot")
+        yield Static("no training yet: press ctrl+t", id="loss-plot", classes="placeholder")
         yield Static(id="loss-figures")
 
     def on_mount(self) -> None:
         self.border_title = "Loss (nats/char)"
-        self.replot()
         self.refresh_figures()
         # Redraw the chart at most a few times a second, however fast points arrive.
         self.set_interval(0.5, self._replot_if_dirty)
@@ -74,8 +78,26 @@ class LossPanel(Vertical):
             self._dirty = False
             self.replot()
 
+    async def mount_chart(self) -> None:
+        """Replace the placeholder with the chart, which then plots the history so far."""
+        from textual_plotext import PlotextPlot
+
+        if self.chart is not None:
+            return
+        placeholder = self.query_one("#loss-plot")
+        await placeholder.remove()
+        await self.mount(PlotextPlot(id="loss-plot"), before="#loss-figures")
+        self.replot()
+
+    @property
+    def chart(self) -> Widget | None:
+        """The plotext widget, or None before it is mounted."""
+        return next((plot for plot in self.query("#loss-plot") if hasattr(plot, "plt")), None)
+
     def replot(self) -> None:
-        plot = self.query_one(PlotextPlot)
+        plot = self.chart
+        if plot is None:  # the chart plots the whole history once it is mounted
+            return
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
