@@ -53,6 +53,8 @@ def build_parser() -> Parser:
         ("--val-fraction", float, "held-out tail of the text (0.1)"),
         ("--eval-every", int, "estimate validation loss every N steps (100; 0: never)"),
         ("--save-every", int, "save a checkpoint every N steps (0: only at the end)"),
+        ("--patience", int, "stop early after N validation estimates in a row without a new best "
+         "(0: never)"),
         ("--random-seed", int, "seed for weights and windows (1)"),
         ("--device", str, "auto, cpu, cuda or mps (auto)"),
         ("--precision", str, "auto, fp32 or bf16 (auto: bf16 only where it is native and fast)"),
@@ -71,6 +73,8 @@ def build_parser() -> Parser:
                        help="drop this share of the recurrent weights while training, one mask per batch (0)")
     train.add_argument("--keep", type=int, default=1, help="also keep the last N step-numbered "
                        "checkpoints beside --out (1: only --out)")
+    train.add_argument("--save-best", action="store_true", help="also save the checkpoint with the "
+                       "best validation estimate so far, as <out>.best.ckpt")
     train.add_argument("--json", action="store_true", help="print one JSON object per step")
     train.add_argument("--log-every", type=int, default=10, help="plain progress line every N steps")
 
@@ -190,7 +194,7 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
 
     overrides = {name: getattr(args, name) for name in (
         "steps", "batch_size", "seq_length", "lr", "lr_decay_steps", "grad_clip", "val_fraction",
-        "eval_every", "save_every", "random_seed", "device", "precision", "carry_state")}
+        "eval_every", "save_every", "random_seed", "device", "precision", "carry_state", "patience")}
     if args.keep < 1:
         raise RnntuiError(f"--keep must be at least 1, got {args.keep}")
     if args.resume is not None:
@@ -213,13 +217,16 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
     provenance = {"command": "rnntui " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rnntui")
                   else " ".join(sys.argv)}
 
-    def save() -> None:
+    if args.save_best and not config.eval_every:
+        raise RnntuiError("--save-best needs validation estimates; set --eval-every above 0")
+
+    def save(path: Path = out) -> None:
         from rnntui.checkpoint import save_checkpoint
 
         if not dist_info.is_main:
             return  # only rank 0 writes
-        save_checkpoint(trainer_checkpoint(trainer, corpus, provenance), out)
-        if args.keep > 1:
+        save_checkpoint(trainer_checkpoint(trainer, corpus, provenance), path)
+        if args.keep > 1 and path == out:
             keep_snapshots(out, trainer.step, args.keep)
 
     # Ctrl+C and SIGTERM finish the step in flight, then save and exit cleanly.
@@ -235,6 +242,8 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
                 report.event(event)
                 if config.save_every and event.step % config.save_every == 0:
                     save()
+                if args.save_best and event.new_best:
+                    save(best_path(out))
     except TrainingDiverged as error:
         report.close()
         if not dist_info.is_main:
@@ -249,7 +258,17 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
     if trainer.step > started_step or not out.exists():
         save()
     report.done(trainer.stopping)
+    if trainer.early_stopped and dist_info.is_main:
+        step, value = min(trainer.history.val, key=lambda point: point[1])
+        where = f" ({best_path(out)})" if args.save_best else ""
+        print(f"stopped early: no better validation estimate in the last {config.patience}; the best "
+              f"was {value:.4f} at step {step}{where}", file=sys.stderr if args.json else sys.stdout, flush=True)
     return 0
+
+
+def best_path(out: Path) -> Path:
+    """Where ``--save-best`` keeps the best checkpoint of the run that writes ``out``."""
+    return out.with_name(f"{out.stem}.best{out.suffix}")
 
 
 def keep_snapshots(out: Path, step: int, keep: int) -> None:

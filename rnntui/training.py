@@ -44,6 +44,9 @@ class TrainConfig:
     # the previous one ended in (no gradient flows back across windows). The model learns to
     # use context longer than one window, which is how it is sampled and evaluated.
     carry_state: bool = False
+    # Early stopping: stop after this many validation estimates in a row without a new best
+    # (0: never). The model overfits a novel-sized text; this stops where it starts to.
+    patience: int = 0
 
     def validate(self) -> None:
         checks = [
@@ -55,6 +58,7 @@ class TrainConfig:
             (self.eval_every >= 0, f"--eval-every must be 0 or more, got {self.eval_every}"),
             (self.save_every >= 0, f"--save-every must be 0 or more, got {self.save_every}"),
             (self.lr_decay_steps >= 0, f"--lr-decay-steps must be 0 or more, got {self.lr_decay_steps}"),
+            (self.patience >= 0, f"--patience must be 0 or more, got {self.patience}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -82,6 +86,7 @@ class TrainEvent:
     chars_per_s: float
     elapsed: float  # seconds of training, across resumes, pauses excluded
     lr: float
+    new_best: bool = False  # val_loss is the lowest estimate so far, resumed runs included
 
 
 @dataclass
@@ -93,6 +98,13 @@ class History:
 
     def best_val(self) -> float | None:
         return min((v for _, v in self.val), default=None)
+
+    def evals_since_best(self) -> int:
+        """Validation estimates after the best one (0 when the latest is the best)."""
+        if not self.val:
+            return 0
+        best = min(range(len(self.val)), key=lambda i: self.val[i][1])
+        return len(self.val) - 1 - best
 
     def to_dict(self) -> dict:
         return {"train": [list(p) for p in self.train], "val": [list(p) for p in self.val]}
@@ -183,6 +195,7 @@ class Trainer:
         self._run = threading.Event()
         self._run.set()
         self._stop = threading.Event()
+        self.early_stopped = False  # stopped by config.patience
         self._boundary = self._capture_rng()
 
     # -- control from other threads -------------------------------------------------------
@@ -356,17 +369,22 @@ class Trainer:
             started = time.perf_counter()
             train_loss = self.train_step(self.batch())
             self.history.train.append((self.step, train_loss))
-            val_loss = None
+            val_loss, new_best = None, False
             if config.eval_every and (self.step % config.eval_every == 0 or self.step == config.steps):
                 val_loss = self.estimate_val_loss()
                 if val_loss is not None:
+                    new_best = val_loss < (self.history.best_val() or math.inf)
                     self.history.val.append((self.step, val_loss))
+                    if config.patience and self.history.evals_since_best() >= config.patience:
+                        # Stops at the next step's check, on every rank alike (see above).
+                        self.early_stopped = True
+                        self.stop()
             spent = time.perf_counter() - started
             self.elapsed += spent
             rate = chars_per_step / max(spent, 1e-9)
             speed = rate if speed is None else 0.9 * speed + 0.1 * rate
             yield TrainEvent(self.step, config.steps, train_loss, val_loss, speed, self.elapsed,
-                             learning_rate(config, self.step - 1))
+                             learning_rate(config, self.step - 1), new_best)
 
 
 def _map_state(state: State, fn: Callable[[torch.Tensor], torch.Tensor]) -> State:

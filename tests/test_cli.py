@@ -87,6 +87,8 @@ def test_evaluate_json(trained, corpus_file, capsys):
     (["train", "--seq-length", "100000"], "--seq-length"),
     (["train", "--cell", "lstm", "--dropout", "2"], "dropout"),
     (["train", "--weight-dropout", "1"], "weight_dropout"),
+    (["train", "--patience", "-1"], "--patience"),
+    (["train", "--save-best", "--eval-every", "0"], "--save-best"),
     (["evaluate", "--checkpoint", "/nonexistent.ckpt"], "does not exist"),
 ])
 def test_bad_input_is_one_line_exit_2(trained, corpus_file, capsys, argv, match):
@@ -160,6 +162,36 @@ def test_keep_n_snapshots(capsys, corpus_file, tmp_path):
     snapshots = sorted(p.name for p in tmp_path.glob("k.step*.ckpt"))
     assert snapshots == ["k.step0000006.ckpt", "k.step0000008.ckpt"]
     assert load_checkpoint(tmp_path / snapshots[-1]).step == 8
+
+
+def test_patience_stops_early_and_save_best_keeps_the_best(capsys, corpus_file, tmp_path, monkeypatch):
+    """The validation estimates are scripted: best at the 2nd (step 4), then three worse."""
+    from rnntui.training import Trainer
+
+    estimates = iter([3.0, 2.5, 2.7, 2.6, 2.9, 1.0, 1.0])
+    monkeypatch.setattr(Trainer, "estimate_val_loss", lambda self: next(estimates))
+    out = tmp_path / "e.ckpt"
+    code, stdout, _ = run(capsys, "train", "--corpus", str(corpus_file), "--steps", "40", "--out", str(out),
+                          *TINY, "--eval-every", "2", "--patience", "3", "--save-best")
+    assert code == 0
+    # Estimates at steps 2, 4, 6, 8, 10: no new best after step 4 for 3 of them, so it stops at 10.
+    assert load_checkpoint(out).step == 10
+    best = load_checkpoint(tmp_path / "e.best.ckpt")
+    assert best.step == 4 and best.history["val"][-1] == [4, 2.5]
+    assert "stopped early" in stdout and "2.5000 at step 4" in stdout
+
+
+def test_patience_counts_across_a_resume(capsys, corpus_file, tmp_path, monkeypatch):
+    from rnntui.training import Trainer
+
+    estimates = iter([3.0, 2.5, 2.7, 2.6, 2.4, 2.8])
+    monkeypatch.setattr(Trainer, "estimate_val_loss", lambda self: next(estimates))
+    out = tmp_path / "r.ckpt"
+    assert run(capsys, "train", "--corpus", str(corpus_file), "--steps", "6", "--out", str(out),
+               *TINY, "--eval-every", "2", "--patience", "2")[0] == 0  # 3.0, 2.5, 2.7: one since best
+    code, stdout, _ = run(capsys, "train", "--corpus", str(corpus_file), "--resume", str(out), "--steps", "40")
+    assert code == 0  # 2.6 (two since the best: stop) at step 8; the patience was kept from the file
+    assert load_checkpoint(out).step == 8 and "stopped early" in stdout
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 0), (signal.SIGTERM, 0)])

@@ -93,6 +93,8 @@ class RnntuiApp(App):
         self.exchanges: dict[int, Exchange] = {}
         self.last_seed: str | None = None
         self.streaming = False
+        self.mounted_at = 0.0
+        self.engine_timer = None  # polls until the first screen is drawn, then loads the engine
 
     # -- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
