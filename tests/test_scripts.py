@@ -1,0 +1,51 @@
+"""The maintenance scripts in scripts/ that the README's figures rely on."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from rnntui.checkpoint import load_checkpoint, save_checkpoint
+from rnntui.corpus import load_corpus
+from rnntui.session import new_trainer, trainer_checkpoint
+from rnntui.training import TrainConfig
+
+from .conftest import TINY_MODEL
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_run(corpus_file, tmp_path, steps: int, name: str, **model) -> Path:
+    corpus = load_corpus(corpus_file)
+    config = TrainConfig(steps=steps, batch_size=4, seq_length=8, eval_every=0, device="cpu", precision="fp32")
+    trainer = new_trainer(corpus, config, **{**TINY_MODEL, **model})
+    list(trainer.run())
+    return save_checkpoint(trainer_checkpoint(trainer, corpus), tmp_path / name)
+
+
+def average(*argv) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "average_checkpoints.py"), *map(str, argv)],
+                          capture_output=True, text=True, cwd=ROOT)
+
+
+def test_average_checkpoints_is_the_mean_of_the_weights(corpus_file, tmp_path):
+    a = tiny_run(corpus_file, tmp_path, 2, "a.ckpt")
+    b = tiny_run(corpus_file, tmp_path, 5, "b.ckpt")
+    result = average(tmp_path / "mean.ckpt", a, b)
+    assert result.returncode == 0, result.stderr
+    mean, first, last = (load_checkpoint(p) for p in (tmp_path / "mean.ckpt", a, b))
+    for name, tensor in mean.model_state.items():
+        assert torch.allclose(tensor, (first.model_state[name] + last.model_state[name]) / 2)
+    assert mean.step == 5 and mean.optimizer_state is None
+    assert mean.provenance["averaged"] == ["a.ckpt", "b.ckpt"]
+
+
+def test_average_checkpoints_refuses_different_models(corpus_file, tmp_path):
+    a = tiny_run(corpus_file, tmp_path, 2, "a.ckpt")
+    b = tiny_run(corpus_file, tmp_path, 2, "b.ckpt", hidden_size=24)
+    result = average(tmp_path / "mean.ckpt", a, b)
+    assert result.returncode == 2 and "not the same model" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "mean.ckpt").exists()
