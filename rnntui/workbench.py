@@ -107,8 +107,9 @@ class Workbench:
             config = TrainConfig(**self.base_config.to_dict())
             config.steps = OPEN_ENDED_STEPS
             return config
+        # The app trains open-ended, while you watch: a run's --patience does not carry over.
         return resumed_config(checkpoint, steps=OPEN_ENDED_STEPS, device=self.base_config.device,
-                              eval_every=self.base_config.eval_every)
+                              eval_every=self.base_config.eval_every, patience=0)
 
     def info(self) -> ModelInfo:
         with self.lock:
