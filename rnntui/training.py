@@ -373,11 +373,10 @@ class Trainer:
             if config.eval_every and (self.step % config.eval_every == 0 or self.step == config.steps):
                 val_loss = self.estimate_val_loss()
                 if val_loss is not None:
-                    best = self.history.best_val()
-                    new_best = best is None or val_loss < best
                     self.history.val.append((self.step, val_loss))
-                    if (config.patience and self.history.evals_since_best() >= config.patience
-                            and self.step < config.steps):
+                    since_best = self.history.evals_since_best()
+                    new_best = since_best == 0
+                    if config.patience and since_best >= config.patience and self.step < config.steps:
                         # Stops at the next step's check, on every rank alike (see above).
                         self.early_stopped = True
                         self.stop()
