@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -325,29 +324,36 @@ def app_in_its_own_process(corpus_path: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def run_training(corpus_path: Path, steps: int, *options: str) -> tuple[str, float]:
+    """``rnntui train`` for ``steps`` steps in a fresh process, its checkpoint thrown away: its
+    standard output, and its own peak resident memory in MB (not the largest of all the child
+    processes this benchmark has run, which is what RUSAGE_CHILDREN reports)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        argv = [sys.executable, "-m", "rnntui", "train", "--corpus", str(corpus_path), "--steps", str(steps),
+                "--out", str(Path(folder) / "bench.ckpt"), "--device", "cpu", *options]
+        process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        stdout = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, argv)
+    return stdout, usage.ru_maxrss / 1024
+
+
 def cli_training_speed(corpus_path: Path, steps: int = 60, skip: int = 20) -> float:
     """Characters/s of ``rnntui train`` in a fresh process, the app's training settings, over
     the steps after the first ``skip`` (the same steady state the app is timed in)."""
-    out = Path("/tmp/rnntui-bench-cli.ckpt")
-    done = subprocess.run([sys.executable, "-m", "rnntui", "train", "--corpus", str(corpus_path), "--steps", str(steps),
-                           "--out", str(out), "--eval-every", "0", "--device", "cpu", "--json"],
-                          cwd=ROOT, check=True, capture_output=True, text=True)
-    for leftover in (out, out.with_name(out.name + ".metrics.jsonl")):
-        leftover.unlink(missing_ok=True)
-    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    stdout, _ = run_training(corpus_path, steps, "--eval-every", "0", "--json")
+    events = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     first, last = events[skip - 1], events[-1]
     return (last["step"] - first["step"]) * BATCH * SEQ / (last["elapsed"] - first["elapsed"])
 
 
 def peak_training_memory(corpus_path: Path) -> float:
     """Peak resident memory (MB) of ``rnntui train`` on the full corpus for a few steps."""
-    out = Path("/tmp/rnntui-bench-memory.ckpt")
-    subprocess.run([sys.executable, "-m", "rnntui", "train", "--corpus", str(corpus_path), "--steps", "5",
-                    "--out", str(out), "--eval-every", "5", "--device", "cpu"], cwd=ROOT, check=True,
-                   capture_output=True)
-    for leftover in (out, out.with_name(out.name + ".metrics.jsonl")):
-        leftover.unlink(missing_ok=True)
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return run_training(corpus_path, 5, "--eval-every", "5")[1]
 
 
 def main() -> None:
