@@ -63,13 +63,15 @@ def build_parser() -> Parser:
     train.add_argument("--carry-state", action=argparse.BooleanOptionalAction, default=None,
                        help="read the text as batch-size consecutive streams and carry the state "
                        "from window to window (truncated BPTT, as char-rnn); default: random windows")
-    model = train.add_argument_group("model (new models only)")
-    model.add_argument("--embed-dim", type=int, default=256)
-    model.add_argument("--hidden-size", type=int, default=512)
-    model.add_argument("--layers", type=int, default=1)
-    model.add_argument("--cell", choices=["lstm", "gru", "rnn"], default="lstm")
-    model.add_argument("--dropout", type=float, default=0.0, help="dropout on the recurrent layer's outputs (0)")
-    model.add_argument("--weight-dropout", type=float, default=0.0,
+    # None means "not given": a resumed model keeps its own values, a new one takes the book's.
+    model = train.add_argument_group("model", "the architecture is fixed once trained; the two "
+                                     "dropout rates can be changed when resuming")
+    model.add_argument("--embed-dim", type=int, help="(256)")
+    model.add_argument("--hidden-size", type=int, help="(512)")
+    model.add_argument("--layers", type=int, help="(1)")
+    model.add_argument("--cell", choices=["lstm", "gru", "rnn"], help="(lstm)")
+    model.add_argument("--dropout", type=float, help="dropout on the recurrent layer's outputs (0)")
+    model.add_argument("--weight-dropout", type=float,
                        help="drop this share of the recurrent weights while training, one mask per batch (0)")
     train.add_argument("--keep", type=int, default=1, help="also keep the last N step-numbered "
                        "checkpoints beside --out (1: only --out)")
@@ -185,6 +187,36 @@ def cmd_train(args: argparse.Namespace) -> int:
         distributed.shutdown()
 
 
+MODEL_FLAGS = ("embed_dim", "hidden_size", "layers", "cell", "dropout", "weight_dropout")
+# What training may change in a model that has been trained: regularisation, not its shape.
+CHANGEABLE_ON_RESUME = ("dropout", "weight_dropout")
+
+
+def model_arguments(args: argparse.Namespace) -> dict:
+    return {name: getattr(args, name) for name in MODEL_FLAGS}
+
+
+def with_model_overrides(checkpoint, args: argparse.Namespace):
+    """``checkpoint`` with the dropout rates given on the command line; an architecture flag
+    that contradicts the checkpoint is an error rather than silently ignored."""
+    from dataclasses import replace
+
+    given = {name: value for name, value in model_arguments(args).items() if value is not None}
+    current = checkpoint.model_config
+    for name, value in given.items():
+        if name not in CHANGEABLE_ON_RESUME and value != getattr(current, name):
+            flag = "--" + name.replace("_", "-")
+            raise RnntuiError(f"{flag} {value}: the model in {args.resume} has {getattr(current, name)}, "
+                              "and a trained model's architecture cannot change; leave it out to resume")
+    changes = {name: given[name] for name in CHANGEABLE_ON_RESUME if name in given}
+    if not changes:
+        return checkpoint
+    try:
+        return replace(checkpoint, model_config=replace(current, **changes))
+    except ValueError as error:
+        raise RnntuiError(str(error)) from None
+
+
 def train_once(args: argparse.Namespace, dist_info) -> int:
     from rnntui.checkpoint import load_checkpoint
     from rnntui.corpus import load_corpus
@@ -198,7 +230,7 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
     if args.keep < 1:
         raise RnntuiError(f"--keep must be at least 1, got {args.keep}")
     if args.resume is not None:
-        checkpoint = load_checkpoint(args.resume)
+        checkpoint = with_model_overrides(load_checkpoint(args.resume), args)
         config = resumed_config(checkpoint, **overrides)
         corpus = load_corpus(corpus_path(args.corpus, args.json), args.encoding)
         trainer = resume_trainer(checkpoint, corpus, config, dist_info)
@@ -207,12 +239,14 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
         config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
         config.validate()
         corpus = load_corpus(corpus_path(args.corpus, args.json), args.encoding)
-        trainer = new_trainer(corpus, config, args.embed_dim, args.hidden_size, args.layers,
-                              args.cell, args.dropout, dist_info, weight_dropout=args.weight_dropout)
+        model_args = {name: value for name, value in model_arguments(args).items() if value is not None}
+        trainer = new_trainer(corpus, config, dist_info=dist_info, **model_args)
         if dist_info.enabled and args.out is None:
             raise RnntuiError("under torchrun, pass --out PATH so that every rank agrees on the checkpoint")
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = args.out or checkpoints_dir() / f"{Path(corpus.name).stem}-{args.cell}{args.hidden_size}-{stamp}.ckpt"
+        model_config = trainer.model.config
+        name = f"{Path(corpus.name).stem}-{model_config.cell}{model_config.hidden_size}-{stamp}.ckpt"
+        out = args.out or checkpoints_dir() / name
     out = Path(out)
     provenance = {"command": "rnntui " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rnntui")
                   else " ".join(sys.argv)}

@@ -111,6 +111,32 @@ def test_usage_errors_are_one_line(capsys):
     assert info.value.code == 2 and err.count("\n") == 1 and "--steps" in err
 
 
+def test_resume_takes_new_dropout_rates_and_keeps_the_rest(trained, corpus_file, capsys):
+    before = load_checkpoint(trained).model_config
+    assert (before.dropout, before.weight_dropout) == (0.0, 0.0)
+    code, _, err = run(capsys, "train", "--corpus", str(corpus_file), "--resume", str(trained),
+                       "--steps", "12", "--dropout", "0.3", "--weight-dropout", "0.2",
+                       "--hidden-size", "32")  # agrees with the checkpoint, so it is allowed
+    assert code == 0, err
+    after = load_checkpoint(trained)
+    assert after.step == 12
+    assert (after.model_config.dropout, after.model_config.weight_dropout) == (0.3, 0.2)
+    assert after.model_config.hidden_size == 32 and after.model_config.embed_dim == 16
+    # Left out, the rates stay as the checkpoint has them.
+    assert run(capsys, "train", "--corpus", str(corpus_file), "--resume", str(trained), "--steps", "13")[0] == 0
+    assert load_checkpoint(trained).model_config.dropout == 0.3
+
+
+@pytest.mark.parametrize("flag, value", [("--hidden-size", "64"), ("--embed-dim", "256"),
+                                         ("--layers", "2"), ("--cell", "gru")])
+def test_resume_refuses_a_different_architecture(trained, corpus_file, capsys, flag, value):
+    before = trained.read_bytes()
+    code, _, err = run(capsys, "train", "--corpus", str(corpus_file), "--resume", str(trained),
+                       "--steps", "12", flag, value)
+    assert code == 2 and err.count("\n") == 1 and flag in err and "cannot change" in err
+    assert trained.read_bytes() == before
+
+
 def test_resume_on_another_corpus_explains(trained, tmp_path, capsys):
     other = tmp_path / "other.txt"
     other.write_text("ZZZ yyy xxx QQQ " * 100, encoding="utf-8")
