@@ -370,6 +370,21 @@ async def test_length_dialog(tiny_checkpoint):
         assert len(exchanges(app)[0].generated) == 42
 
 
+async def test_copy_reply_puts_the_last_reply_on_the_clipboard(tiny_checkpoint):
+    app = make_app(tiny_checkpoint, length=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+y")  # nothing yet: a notice, the clipboard untouched
+        assert app.clipboard == ""
+        for seed in ("The", "It"):
+            await pilot.press(*seed, "enter")
+            await finished(pilot)
+        await pilot.press("ctrl+y")
+        last = exchanges(app)[-1]
+        assert app.clipboard == last.reply_plain and app.clipboard.startswith("It")
+        assert len(app.clipboard) == 2 + 30
+
+
 async def test_help_lists_every_key(tiny_checkpoint):
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
@@ -378,7 +393,7 @@ async def test_help_lists_every_key(tiny_checkpoint):
         assert isinstance(app.screen, HelpScreen)
         keys = [key for key, _ in app.screen.keys]
         for key in ("enter", "escape", "ctrl+r", "ctrl+up", "ctrl+down", "ctrl+t", "ctrl+s", "ctrl+o",
-                    "ctrl+l", "f1", "ctrl+q"):
+                    "ctrl+l", "ctrl+y", "f1", "ctrl+q"):
             assert key in keys
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
@@ -389,7 +404,7 @@ async def test_command_palette_has_the_actions(tiny_checkpoint):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title in ("Generate", "Train/pause", "Save", "Open", "Length", "Help"):
+        for title in ("Generate", "Train/pause", "Save", "Open", "Length", "Copy reply", "Help"):
             assert title in titles
 
 

@@ -59,6 +59,8 @@ class RnntuiApp(App):
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+o", "open_picker", "Open"),
         Binding("ctrl+l", "set_length", "Length"),
+        # Off the footer, which is full at 130 columns; in the help screen and the palette.
+        Binding("ctrl+y", "copy_reply", "Copy reply", show=False),
         Binding("f1", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -72,6 +74,7 @@ class RnntuiApp(App):
         "save": "save a checkpoint in the data folder",
         "open_picker": "load a checkpoint (replaces the model and its loss history)",
         "set_length": "set how many characters each reply has",
+        "copy_reply": "copy the last reply, seed text included, to the clipboard",
         "help": "this help",
         "quit": "quit (asks first if training progress is unsaved)",
     }
@@ -296,6 +299,16 @@ class RnntuiApp(App):
         for worker in self.workers:
             if worker.group == "generate" and worker.is_running:
                 worker.cancel()
+
+    def action_copy_reply(self) -> None:
+        if not self.exchanges:
+            self.notify("Nothing to copy yet: type a seed text and press enter.")
+            return
+        number = max(self.exchanges)
+        text = self.exchanges[number].reply_plain
+        # OSC 52: the terminal puts it on the system clipboard (most terminals allow it).
+        self.copy_to_clipboard(text)
+        self.notify(f"Copied reply #{number} ({len(text):,} characters).")
 
     def action_scale(self, direction: int) -> None:
         new = next_scale(self.scale_factor, direction)
