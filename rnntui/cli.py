@@ -87,6 +87,8 @@ def build_parser() -> Parser:
     generate.add_argument("--scale-factor", type=float, default=1.0,
                           help="logits are multiplied by this: above 1 is bolder, below 1 wilder")
     generate.add_argument("--length", type=int, default=500, help="characters to generate (500)")
+    generate.add_argument("--num-samples", type=int, default=1,
+                          help="this many continuations of the seed text, separated by '---' lines (1)")
     generate.add_argument("--random-seed", type=int, help="make the output repeatable")
 
     evaluate = commands.add_parser("evaluate", help="validation loss on a corpus's held-out tail")
@@ -412,17 +414,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
     check_scale_factor(args.scale_factor)
     if args.length < 0:
         raise RnntuiError(f"--length must be 0 or more, got {args.length}")
+    if args.num_samples < 1:
+        raise RnntuiError(f"--num-samples must be at least 1, got {args.num_samples}")
     checkpoint = load_model_checkpoint(args.checkpoint)
     checkpoint.vocab.check(args.seed_text)
+    # One generator for all samples: with --random-seed the whole output repeats.
     sampler = Sampler(checkpoint.build_model(), checkpoint.vocab, args.scale_factor, args.random_seed)
     out = sys.stdout
-    out.write(args.seed_text)
-    out.flush()
-    for sampled in sampler.stream(args.seed_text, args.length):
-        out.write(sampled.char)
+    for number in range(args.num_samples):
+        if number:
+            out.write("---\n")
+        out.write(args.seed_text)
         out.flush()
-    out.write("\n")
-    out.flush()
+        for sampled in sampler.stream(args.seed_text, args.length):
+            out.write(sampled.char)
+            out.flush()
+        out.write("\n")
+        out.flush()
     return 0
 
 

@@ -68,6 +68,20 @@ def test_generate_streams_seed_then_text(trained, capsys):
     assert again == out
 
 
+def test_generate_several_samples(trained, capsys):
+    args = ["generate", "--checkpoint", str(trained), "--seed-text", "The", "--length", "40",
+            "--random-seed", "3"]
+    code, out, _ = run(capsys, *args, "--num-samples", "3")
+    assert code == 0 and out.endswith("\n")
+    samples = out[:-1].split("\n---\n")
+    assert len(samples) == 3
+    assert all(sample.startswith("The") and len(sample) == 3 + 40 for sample in samples)
+    assert len(set(samples)) > 1  # one generator runs on: the samples differ
+    # The first sample is what a single run gives; the whole output repeats with the seed.
+    assert samples[0] + "\n" == run(capsys, *args)[1]
+    assert run(capsys, *args, "--num-samples", "3")[1] == out
+
+
 def test_evaluate_json(trained, corpus_file, capsys):
     code, out, _ = run(capsys, "evaluate", "--checkpoint", str(trained), "--corpus", str(corpus_file), "--json")
     result = json.loads(out)
@@ -82,6 +96,7 @@ def test_evaluate_json(trained, corpus_file, capsys):
     (["generate", "--scale-factor", "nan"], "scale factor"),
     (["generate", "--scale-factor", "inf"], "scale factor"),
     (["generate", "--length", "-5"], "--length"),
+    (["generate", "--num-samples", "0"], "--num-samples"),
     (["train", "--steps", "0"], "--steps"),
     (["train", "--batch-size", "0"], "--batch-size"),
     (["train", "--seq-length", "100000"], "--seq-length"),
