@@ -12,7 +12,7 @@ from rnntui.corpus import load_corpus
 from rnntui.session import new_trainer, trainer_checkpoint
 from rnntui.training import TrainConfig
 from rnntui.tui.app import RnntuiApp, next_scale
-from rnntui.tui.screens.dialogs import LengthScreen, QuitScreen
+from rnntui.tui.screens.dialogs import LengthScreen, NewModelScreen, UnsavedScreen
 from rnntui.tui.screens.help import HelpScreen
 from rnntui.tui.screens.picker import CheckpointPicker
 from rnntui.tui.widgets.loss_panel import LossPanel
@@ -304,6 +304,69 @@ async def test_fresh_model_from_corpus_trains(corpus_file):
         assert app.training == "paused"
 
 
+async def test_new_model_on_a_text_file(tiny_checkpoint, tmp_path):
+    other = tmp_path / "other.txt"
+    other.write_text("abc cab bca! " * 300, encoding="utf-8")
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\x00\x01\x02binary\x00" * 10)
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, NewModelScreen)
+        await pilot.press(*str(tmp_path / "missing.txt"), "enter")
+        assert isinstance(app.screen, NewModelScreen)  # refused in the dialog
+        assert "no such file" in str(app.screen.query_one("#corpus-error").render())
+        # A binary file: one notification, and the current model stays.
+        app.screen.query_one("#corpus-path").value = str(binary)
+        await pilot.press("enter")
+        await until(pilot, lambda: any("binary" in n.message for n in app._notifications))
+        assert app.info.name == "tiny.ckpt"
+        await pilot.press("ctrl+n")
+        app.screen.query_one("#corpus-path").value = str(other)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.info.name == "new model for other.txt")
+        assert app.workbench.step == 0 and len(app.workbench.vocab) == len(set("abc cab bca! "))
+        assert app.query_one(LossPanel).train == []  # the old model's history is gone
+        await busy_press(pilot, "ctrl+t")
+        await until(pilot, lambda: app.workbench.step >= 5)
+        await busy_press(pilot, "ctrl+t")
+        await busy_press(pilot, *"cab", "enter")
+        await until(pilot, lambda: not app.streaming)
+        assert set(exchanges(app)[-1].generated) <= set("abc cab bca! ")
+
+
+async def test_replacing_a_model_with_unsaved_training_asks_first(tiny_checkpoint, corpus_file, tmp_path):
+    app = make_app(tiny_checkpoint, corpus=corpus_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await busy_press(pilot, "ctrl+t")
+        await until(pilot, lambda: app.workbench.step >= 35)
+        await busy_press(pilot, "ctrl+t")  # paused, so that keys are handled at once
+        assert app.training == "paused"
+        step = app.workbench.step
+
+        async def pick_original() -> None:
+            await pilot.press("ctrl+o")
+            app.screen.query_one("#picker-path").value = str(tiny_checkpoint)
+            app.screen.query_one("#picker-path").focus()
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, UnsavedScreen) and app.screen.query("#cancel"))
+
+        await pick_original()
+        app.screen.query_one("#cancel").press()
+        await until(pilot, lambda: not isinstance(app.screen, UnsavedScreen))
+        await pilot.pause(0.2)
+        assert app.training == "paused" and app.workbench.step == step  # nothing changed
+        await pick_original()
+        app.screen.query_one("#save").press()
+        await until(pilot, lambda: app.info.name == "tiny.ckpt" and app.workbench.step == 30)
+        saved = sorted((tmp_path / "data" / "checkpoints").glob("*.ckpt"))
+        assert len(saved) == 1 and load_checkpoint(saved[0]).step == step  # the progress was kept
+        assert app.training == "idle"
+        assert any("Saved" in n.message for n in app._notifications)
+
+
 async def test_bad_checkpoint_in_picker_notifies(tiny_checkpoint, tmp_path):
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(b"not a checkpoint at all")
@@ -393,7 +456,7 @@ async def test_help_lists_every_key(tiny_checkpoint):
         assert isinstance(app.screen, HelpScreen)
         keys = [key for key, _ in app.screen.keys]
         for key in ("enter", "escape", "ctrl+r", "ctrl+up", "ctrl+down", "ctrl+t", "ctrl+s", "ctrl+o",
-                    "ctrl+l", "ctrl+y", "f1", "ctrl+q"):
+                    "ctrl+l", "ctrl+n", "ctrl+y", "f1", "ctrl+q"):
             assert key in keys
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
@@ -404,7 +467,7 @@ async def test_command_palette_has_the_actions(tiny_checkpoint):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title in ("Generate", "Train/pause", "Save", "Open", "Length", "Copy reply", "Help"):
+        for title in ("Generate", "Train/pause", "Save", "Open", "Length", "New model", "Copy reply", "Help"):
             assert title in titles
 
 
@@ -415,12 +478,12 @@ async def test_quit_asks_when_training_is_unsaved(corpus_file):
         await busy_press(pilot, "ctrl+t")
         await until(pilot, lambda: app.workbench.step >= 3)
         await busy_press(pilot, "ctrl+q")
-        await until(pilot, lambda: isinstance(app.screen, QuitScreen))
+        await until(pilot, lambda: isinstance(app.screen, UnsavedScreen))
         app.screen.query_one("#cancel").press()
-        await until(pilot, lambda: not isinstance(app.screen, QuitScreen))
+        await until(pilot, lambda: not isinstance(app.screen, UnsavedScreen))
         assert app.is_running
         await busy_press(pilot, "ctrl+q")
-        await until(pilot, lambda: isinstance(app.screen, QuitScreen))
+        await until(pilot, lambda: isinstance(app.screen, UnsavedScreen))
         app.screen.query_one("#save").press()
         await until(pilot, lambda: not app.is_running)
     assert "saved" in str(app.return_value)

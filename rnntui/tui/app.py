@@ -58,6 +58,7 @@ class RnntuiApp(App):
         Binding("ctrl+t", "toggle_training", "Train/pause"),
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+o", "open_picker", "Open"),
+        Binding("ctrl+n", "new_model", "New model", show=False),
         Binding("ctrl+l", "set_length", "Length"),
         # Off the footer, which is full at 130 columns; in the help screen and the palette.
         Binding("ctrl+y", "copy_reply", "Copy reply", show=False),
@@ -73,6 +74,7 @@ class RnntuiApp(App):
         "toggle_training": "start / pause training (resumes from the current step)",
         "save": "save a checkpoint in the data folder",
         "open_picker": "load a checkpoint (replaces the model and its loss history)",
+        "new_model": "start a new model of the book's size on a text file of your choice",
         "set_length": "set how many characters each reply has",
         "copy_reply": "copy the last reply, seed text included, to the clipboard",
         "help": "this help",
@@ -203,7 +205,8 @@ class RnntuiApp(App):
 
     def on_engine_failed(self, message: EngineFailed) -> None:
         self.notify(message.error, title="Could not load", severity="error", timeout=10)
-        self.query_one(Transcript).note(f"Could not load: {message.error}", id="engine-note")
+        if self.info is None:  # at start-up there is no model; later, the current one stays
+            self.query_one(Transcript).note(f"Could not load: {message.error}", id="engine-note")
 
     def ready(self) -> bool:
         if self.workbench is None or self.info is None:
@@ -445,21 +448,82 @@ class RnntuiApp(App):
 
         def chosen(path: Path | None) -> None:
             if path is not None:
-                self.load_checkpoint(path)
+                self.if_unsaved_work("Load another model?", "load",
+                                     lambda save_first: self.load_checkpoint(path, save_first))
 
         self.push_screen(CheckpointPicker(entries, folder), chosen)
 
     @work(thread=True, exclusive=True, group="engine")
-    def load_checkpoint(self, path: Path) -> None:
+    def load_checkpoint(self, path: Path, save_first: bool = False) -> None:
         workbench = self.workbench
         try:
             checkpoint, model = workbench.read(path)
         except RnntuiError as error:
             self.post_message(EngineFailed(str(error)))
             return
-        self.stop_training_and_wait()
+        if not self.stop_training_and_save(save_first):
+            return
         info = workbench.install(checkpoint, model, path)
         self.post_message(EngineReady(info, workbench.history, f"Loaded {info.name} (step {info.step:,})."))
+
+    def action_new_model(self) -> None:
+        if self.watch is not None:
+            self.notify("Watching a run: its model is trained in its own process.")
+            return
+        if not self.ready():
+            return
+        from rnntui.tui.screens.dialogs import NewModelScreen
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.if_unsaved_work("Start a new model?", "start",
+                                     lambda save_first: self.new_model(path, save_first))
+
+        self.push_screen(NewModelScreen(), chosen)
+
+    @work(thread=True, exclusive=True, group="engine")
+    def new_model(self, corpus_path: Path, save_first: bool = False) -> None:
+        from rnntui.corpus import load_corpus
+
+        try:
+            load_corpus(corpus_path)  # check the text before the current model is touched
+        except RnntuiError as error:
+            self.post_message(EngineFailed(str(error)))
+            return
+        if not self.stop_training_and_save(save_first):
+            return
+        try:
+            info = self.workbench.fresh(corpus_path)
+        except RnntuiError as error:
+            self.post_message(EngineFailed(str(error)))
+            return
+        self.post_message(EngineReady(info, self.workbench.history,
+                                      f"New model ({len(self.workbench.vocab)} characters); ctrl+t trains it."))
+
+    def if_unsaved_work(self, title: str, verb: str, then) -> None:
+        """Run ``then(save_first)`` now if no training progress would be lost; otherwise ask
+        whether to save it first, throw it away, or do nothing."""
+        unsaved = self.workbench.unsaved_steps if self.workbench is not None else 0
+        if unsaved <= 0:
+            then(False)
+            return
+        from rnntui.tui.screens.dialogs import UnsavedScreen
+
+        def chosen(answer: str) -> None:
+            if answer in ("save", "discard"):
+                then(answer == "save")
+
+        self.push_screen(UnsavedScreen(unsaved, title, verb), chosen)
+
+    def stop_training_and_save(self, save_first: bool) -> bool:
+        """From a worker: stop training, then save if asked; False if that save failed."""
+        self.stop_training_and_wait()
+        if not save_first:
+            return True
+        path = self.save_now()
+        if path is not None:
+            self.post_message(Saved(str(path)))
+        return path is not None
 
     def stop_trainer(self) -> None:
         """Ask the trainer to stop after the step in flight (also releases a paused one)."""
@@ -483,20 +547,8 @@ class RnntuiApp(App):
         self.push_screen(HelpScreen(self.key_help()))
 
     async def action_quit(self) -> None:
-        unsaved = self.workbench.unsaved_steps if self.workbench is not None else 0
-        if unsaved <= 0:
-            self.shut_down()
-            return
-
-        from rnntui.tui.screens.dialogs import QuitScreen
-
-        def chosen(answer: str) -> None:
-            if answer == "save":
-                self.save_and_quit()
-            elif answer == "discard":
-                self.shut_down()
-
-        self.push_screen(QuitScreen(unsaved), chosen)
+        self.if_unsaved_work("Quit rnntui?", "quit",
+                             lambda save_first: self.save_and_quit() if save_first else self.shut_down())
 
     @work(thread=True, exclusive=True, group="save")
     def save_and_quit(self) -> None:

@@ -1,12 +1,16 @@
-"""Small modal dialogs: generation length, quitting with unsaved training."""
+"""Small modal dialogs: generation length, a new model's text, unsaved training."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
+
+from rnntui.tui.widgets.path_suggester import PathSuggester
 
 MAX_LENGTH = 100_000
 
@@ -23,7 +27,7 @@ class LengthScreen(ModalScreen[int | None]):
             dialog.border_title = "Generation length"
             yield Label(f"Characters to generate per reply (1 to {MAX_LENGTH:,}):")
             yield Input(str(self.current), type="integer", id="length-input")
-            yield Label("", id="length-error", classes="error")
+            yield Label("", id="length-error", classes="field-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:
@@ -36,22 +40,45 @@ class LengthScreen(ModalScreen[int | None]):
         self.dismiss(value)
 
 
-class QuitScreen(ModalScreen[str]):
-    """Asked when training has progress that is not saved: save, discard, or stay."""
+class NewModelScreen(ModalScreen[Path | None]):
+    """Ctrl+N: the text file a fresh model of the book's size will learn."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="new-model", classes="dialog") as dialog:
+            dialog.border_title = "New model"
+            yield Label("Train a new model of the book's size (Embedding 256 → LSTM 512) on a text "
+                        "file. It replaces the current model; ctrl+t starts training.")
+            yield Input(placeholder="path of a UTF-8 text file (→ accepts a completion)", id="corpus-path",
+                        suggester=PathSuggester())
+            yield Label("", id="corpus-error", classes="field-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        path = Path(event.value.strip()).expanduser()
+        if not event.value.strip() or not path.is_file():
+            self.query_one("#corpus-error", Label).update(f"no such file: {event.value.strip() or '(empty)'}")
+            return
+        self.dismiss(path)
+
+
+class UnsavedScreen(ModalScreen[str]):
+    """Asked before training progress that is not saved would be lost: save, discard, or stay."""
 
     BINDINGS = [Binding("escape", "dismiss('cancel')", "Cancel")]
 
-    def __init__(self, unsaved_steps: int) -> None:
+    def __init__(self, unsaved_steps: int, title: str, verb: str) -> None:
         super().__init__()
         self.unsaved_steps = unsaved_steps
+        self.title_text, self.verb = title, verb
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as dialog:
-            dialog.border_title = "Quit rnntui?"
+            dialog.border_title = self.title_text
             yield Label(f"{self.unsaved_steps:,} training steps are not saved.")
             with Horizontal(classes="buttons"):
-                yield Button("Save and quit", id="save", variant="primary")
-                yield Button("Quit without saving", id="discard", variant="error")
+                yield Button(f"Save and {self.verb}", id="save", variant="primary")
+                yield Button(f"{self.verb.capitalize()} without saving", id="discard", variant="error")
                 yield Button("Cancel", id="cancel")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

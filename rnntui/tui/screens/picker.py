@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label
 
+from rnntui.tui.widgets.path_suggester import PathSuggester
+
 
 def describe(header: dict) -> tuple[str, str, str, str]:
     """Step, best validation loss, corpus and date columns from a checkpoint header."""
@@ -37,7 +39,8 @@ class CheckpointPicker(ModalScreen[Path | None]):
             dialog.border_title = "Load a checkpoint"
             yield Label(f"Saved in {self.folder}" if self.entries else f"No checkpoints in {self.folder} yet.")
             yield DataTable(id="picker-table", cursor_type="row", zebra_stripes=True)
-            yield Input(placeholder="or type a path and press enter", id="picker-path")
+            yield Input(placeholder="or type a path and press enter (→ accepts a completion)",
+                        id="picker-path", suggester=PathSuggester())
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
