@@ -448,6 +448,26 @@ async def test_copy_reply_puts_the_last_reply_on_the_clipboard(tiny_checkpoint):
         assert len(app.clipboard) == 2 + 30
 
 
+async def test_a_small_terminal_keeps_the_chat_readable(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.pause()
+        assert app.screen.has_class("-narrow") and app.screen.has_class("-short")
+        panel = app.query_one(LossPanel)
+        assert panel.size.width <= 36 and app.query_one("#chat").size.width >= 44
+        status = str(app.query_one("#status").render())
+        assert "tiny.ckpt · 30" in status and "stopped" in status and len(status.rstrip()) <= 80
+        figures = app.query_one("#loss-figures").content  # a rich Table
+        assert (len(figures.columns), figures.row_count) == (2, 3)
+        await pilot.resize_terminal(130, 40)
+        await pilot.pause()
+        assert app.screen.has_class("-wide") and panel.size.width >= 40
+        assert "scale factor" in str(app.query_one("#status").render())
+        figures = app.query_one("#loss-figures").content
+        assert (len(figures.columns), figures.row_count) == (3, 2)
+
+
 async def test_help_lists_every_key(tiny_checkpoint):
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:

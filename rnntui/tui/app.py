@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Header, Static
+from textual.widgets import Header
 from textual.worker import Worker, get_current_worker
 
 from rnntui.errors import RnntuiError
@@ -31,6 +31,7 @@ from rnntui.tui.widgets.candidates import CandidateBars
 from rnntui.tui.widgets.footer import CoalescingFooter
 from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
+from rnntui.tui.widgets.status_line import NARROW_BELOW, StatusLine
 from rnntui.tui.widgets.transcript import Exchange, Transcript
 
 # The scale factor moves along round values that include the book's examples (0.5, 1, 2, 3).
@@ -49,6 +50,10 @@ def next_scale(current: float, direction: int) -> float:
 class RnntuiApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "rnntui"
+    # Classes on the screen for small terminals (80 x 24 is many a terminal's default);
+    # app.tcss gives the chat more of the room there.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("enter", "generate", "Generate"),
         Binding("escape", "stop_stream", "Stop"),
@@ -111,7 +116,7 @@ class RnntuiApp(App):
                 yield SeedInput(placeholder="Type a seed text, e.g. The island, and press enter",
                                 id="seed-input", value="")
             yield LossPanel(id="loss-panel")
-        yield Static(id="status")
+        yield StatusLine(id="status")
         yield CoalescingFooter()
 
     def on_mount(self) -> None:
@@ -172,10 +177,13 @@ class RnntuiApp(App):
         state = {"idle": "stopped", "starting": "starting…", "running": "running", "paused": "paused"}
         if self.watch is not None:
             state["idle"] = "watching"
-        self.query_one("#status", Static).update(
+        short_model = f"{self.info.name} · {self.info.step:,}" if self.info else "loading…"
+        self.query_one(StatusLine).show(
             f" scale factor [b]{self.scale_factor:.2f}[/] │ length [b]{self.length:,}[/] │ "
-            f"model [b]{model}[/] │ training [b]{state[self.training]}[/]"
-        )
+            f"model [b]{model}[/] │ training [b]{state[self.training]}[/]",
+            # The same facts in fewer words, for narrow terminals.
+            f" scale [b]{self.scale_factor:.2f}[/] │ length [b]{self.length:,}[/] │ "
+            f"[b]{short_model}[/] │ [b]{state[self.training]}[/]")
 
     # -- engine start and loading -----------------------------------------------------------
     @work(thread=True, exclusive=True, group="engine")
@@ -385,7 +393,7 @@ class RnntuiApp(App):
 
     def on_download_progress(self, message: DownloadProgress) -> None:
         total = f" of {message.total / 1e6:.1f} MB" if message.total else ""
-        self.query_one("#status", Static).update(
+        self.query_one(StatusLine).show_message(
             f" downloading The Mysterious Island from Project Gutenberg: {message.done / 1e6:.1f} MB{total}")
 
     def on_training_progress(self, message: TrainingProgress) -> None:

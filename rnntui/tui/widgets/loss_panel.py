@@ -14,6 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 MAX_POINTS = 400
+WIDE_FIGURES = 44  # columns for the figures in three columns
 
 
 def downsample(points: list[tuple[int, float]], limit: int = MAX_POINTS) -> tuple[list[int], list[float]]:
@@ -123,10 +124,17 @@ class LossPanel(Vertical):
         speed = f"{f['chars_per_s']:,.0f}" if f["chars_per_s"] else "-"
         last_val = f"{self.val[-1][1]:.4f}" if self.val else "-"
         best_val = f"{best:.4f}" if best is not None else "-"
+        cells = [f"step [b]{f['step']:,}[/]", f"chars/s [b]{speed}[/]", f"time [b]{format_seconds(f['elapsed'])}[/]",
+                 f"val~ [b]{last_val}[/]", f"best val~ [b]{best_val}[/]", f"device [b]{f['device']}[/]"]
+        # Three columns where they fit, else two (a narrow panel: app.tcss gives it 3 rows).
+        columns = 3 if self.content_size.width >= WIDE_FIGURES else 2
         grid = Table.grid(padding=(0, 2))
-        for _ in range(3):
+        for _ in range(columns):
             grid.add_column()
-        elapsed = format_seconds(f["elapsed"])
-        grid.add_row(f"step [b]{f['step']:,}[/]", f"chars/s [b]{speed}[/]", f"time [b]{elapsed}[/]")
-        grid.add_row(f"val~ [b]{last_val}[/]", f"best val~ [b]{best_val}[/]", f"device [b]{f['device']}[/]")
+        order = cells if columns == 3 else [cells[0], cells[2], cells[1], cells[5], cells[3], cells[4]]
+        for row in range(0, 6, columns):
+            grid.add_row(*order[row:row + columns])
         self.query_one("#loss-figures", Static).update(grid)
+
+    def on_resize(self) -> None:
+        self.refresh_figures()
