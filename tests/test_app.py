@@ -557,6 +557,9 @@ async def test_watch_follows_a_run_and_loads_its_checkpoint(tiny_checkpoint, cor
         await until(pilot, lambda: len(panel.train) == 15 and panel.val[-1][0] == 15, timeout=10)
         await pilot.press("ctrl+t")
         assert app.training == "idle" and any("Watching" in n.message for n in app._notifications)
+        await pilot.press("ctrl+n")  # the run's model is trained elsewhere: no new model here
+        assert not isinstance(app.screen, NewModelScreen)
+        assert any("its own process" in n.message for n in app._notifications)
         await pilot.press("ctrl+o")
         await pilot.pause()
         assert isinstance(app.screen, CheckpointPicker)
