@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -508,7 +509,7 @@ class RnntuiApp(App):
         self.post_message(EngineReady(info, self.workbench.history,
                                       f"New model ({len(self.workbench.vocab)} characters); ctrl+t trains it."))
 
-    def if_unsaved_work(self, title: str, verb: str, then) -> None:
+    def if_unsaved_work(self, title: str, verb: str, then: Callable[[bool], object]) -> None:
         """Run ``then(save_first)`` now if no training progress would be lost; otherwise ask
         whether to save it first, throw it away, or do nothing."""
         unsaved = self.workbench.unsaved_steps if self.workbench is not None else 0
