@@ -444,7 +444,8 @@ def main() -> None:
                 "Textual's footer mounts its keys a frame or more after the first")
             row("Textual's floor, header + input + footer: first frame / keys (s)",
                 f"{frame['floor_first_s']:.2f} / {frame['floor_keys_s']:.2f}",
-                f"the same way; rnntui's first frame takes {frame['app_first_s'] - frame['floor_first_s']:+.2f} s more")
+                f"the same way; rnntui's first frame comes {frame['app_first_s'] - frame['floor_first_s']:+.2f} s "
+                "after the floor's")
         # The app and `rnntui train` alternate, each in a fresh process, two rounds each.
         rounds = [(app_in_its_own_process(args.corpus), cli_training_speed(args.corpus)) for _ in range(2)]
         app_speed = statistics.median(app["app_train_chars_s"] for app, _ in rounds)
