@@ -59,8 +59,9 @@ class RnntuiApp(App):
         Binding("enter", "generate", "Generate"),
         Binding("escape", "stop_stream", "Stop"),
         Binding("ctrl+r", "regenerate", "Again"),
-        Binding("ctrl+up", "scale(1)", "Scale ↑"),
-        Binding("ctrl+down", "scale(-1)", "Scale ↓"),
+        # alt+arrows too: macOS takes ctrl+up / ctrl+down for Mission Control by default.
+        Binding("ctrl+up,alt+up", "scale(1)", "Scale ↑"),
+        Binding("ctrl+down,alt+down", "scale(-1)", "Scale ↓"),
         Binding("ctrl+t", "toggle_training", "Train/pause"),
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+o", "open_picker", "Open"),
@@ -170,7 +171,7 @@ class RnntuiApp(App):
                                     partial(self.run_action, binding.action))
 
     def key_help(self) -> list[tuple[str, str]]:
-        keys = [(b.key.replace("ctrl+", "ctrl+"), self.KEY_HELP[b.action]) for b in self.BINDINGS]
+        keys = [(b.key.replace(",", " / "), self.KEY_HELP[b.action]) for b in self.BINDINGS]
         return keys + [("up / down", "recall earlier seed texts"), ("ctrl+p", "command palette")]
 
     def update_status(self) -> None:
