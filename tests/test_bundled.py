@@ -46,6 +46,16 @@ def test_generate_and_evaluate_default_to_it(capsys, shared_corpus):
     assert result["val_loss"] == pytest.approx(recorded, abs=2e-3) and result["characters"] > 100_000
 
 
+def test_the_readmes_example_is_what_the_bundled_model_prints(capsys):
+    """The README opens with a `rnntui generate` run; it must be the shipped model's output."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"```text\n\$ rnntui (generate [^\n]*)\n(.*?)```", readme, re.S)
+    assert match, "the README's example block is missing"
+    command, shown = match.group(1).split(), match.group(2)
+    assert main(command) == 0
+    assert capsys.readouterr().out == shown, "rerun the command and paste its output into the README"
+
+
 def test_text_is_english_like(shared_corpus):
     """Most words it writes from "The island" at scale factor 2.0 are words of the novel."""
     checkpoint = load_checkpoint(bundled_model_path())
