@@ -321,6 +321,9 @@ async def test_new_model_on_a_text_file(tiny_checkpoint, tmp_path):
         await pilot.press(*str(tmp_path / "missing.txt"), "enter")
         assert isinstance(app.screen, NewModelScreen)  # refused in the dialog
         assert "no such file" in str(app.screen.query_one("#corpus-error").render())
+        app.screen.query_one("#corpus-path").value = str(tmp_path)
+        await pilot.press("enter")
+        assert "is a folder" in str(app.screen.query_one("#corpus-error").render())
         # A binary file: one notification, and the current model stays.
         app.screen.query_one("#corpus-path").value = str(binary)
         await pilot.press("enter")

@@ -55,9 +55,13 @@ class NewModelScreen(ModalScreen[Path | None]):
             yield Label("", id="corpus-error", classes="field-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        path = Path(event.value.strip()).expanduser()
-        if not event.value.strip() or not path.is_file():
-            self.query_one("#corpus-error", Label).update(f"no such file: {event.value.strip() or '(empty)'}")
+        typed = event.value.strip()
+        path = Path(typed).expanduser()
+        problem = ("type the path of a text file" if not typed
+                   else f"{typed} is a folder: choose a text file in it" if path.is_dir()
+                   else f"no such file: {typed}" if not path.is_file() else None)
+        if problem:
+            self.query_one("#corpus-error", Label).update(problem)
             return
         self.dismiss(path)
 
