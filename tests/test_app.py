@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from textual import events
@@ -204,6 +205,49 @@ async def test_ctrl_r_regenerates_and_history_recall(tiny_checkpoint):
         assert seed_input.value == "The"
         await pilot.press("down", "down")
         assert seed_input.value == ""
+
+
+async def test_seed_texts_are_remembered_across_sessions(tiny_checkpoint, tmp_path):
+    history = tmp_path / "data" / "seed-history.json"
+    app = make_app(tiny_checkpoint, length=5)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        for seed in ("The", "Sea", "Sea"):
+            await pilot.press(*seed, "enter")
+            await finished(pilot)
+    assert json.loads(history.read_text(encoding="utf-8")) == ["The", "Sea"]
+    again = make_app(tiny_checkpoint, length=5)
+    async with again.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("up")
+        assert again.query_one(SeedInput).value == "Sea"
+        await pilot.press("up")
+        assert again.query_one(SeedInput).value == "The"
+
+
+async def test_a_broken_seed_history_is_ignored_and_an_unwritable_one_reported(tiny_checkpoint, tmp_path):
+    history = tmp_path / "data" / "seed-history.json"
+    history.parent.mkdir(parents=True)
+    history.write_bytes(b"\x00 not json")
+    app = make_app(tiny_checkpoint, length=5)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("up")
+        assert app.query_one(SeedInput).value == ""  # started empty, no error
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        assert json.loads(history.read_text(encoding="utf-8")) == ["The"]
+    history.unlink()
+    history.mkdir()  # a folder where the file should be: saving fails
+    app = make_app(tiny_checkpoint, length=5)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        for seed in ("The", "Sea"):
+            await pilot.press(*seed, "enter")
+            await finished(pilot)
+        warnings = [n for n in app._notifications if "not being saved" in n.message]
+        assert len(warnings) == 1 and len(exchanges(app)) == 2  # said once; replies went on
+    assert not [p for p in history.parent.iterdir() if p.name.startswith(".seed-history-")]
 
 
 async def test_scale_factor_keys_and_change_mid_stream(tiny_checkpoint):

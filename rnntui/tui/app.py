@@ -16,6 +16,7 @@ from textual.widgets import Header
 from textual.worker import Worker, get_current_worker
 
 from rnntui.errors import RnntuiError
+from rnntui.paths import data_dir
 from rnntui.tui.messages import (
     DownloadProgress,
     EngineFailed,
@@ -115,7 +116,8 @@ class RnntuiApp(App):
             with Vertical(id="chat"):
                 yield Transcript(id="transcript")
                 yield CandidateBars(id="candidates")
-                yield SeedInput(placeholder="Type a seed text, e.g. The island, and press enter",
+                yield SeedInput(history_path=data_dir() / "seed-history.json",
+                                placeholder="Type a seed text, e.g. The island, and press enter",
                                 id="seed-input", value="")
             yield LossPanel(id="loss-panel")
         yield StatusLine(id="status")

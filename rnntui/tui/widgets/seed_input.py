@@ -1,9 +1,41 @@
-"""The seed-text input: Enter generates, Up/Down recall earlier seed texts."""
+"""The seed-text input: Enter generates, Up/Down recall earlier seed texts, also those of
+earlier sessions (kept in a small JSON file in the data folder, as a shell keeps its history)."""
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from pathlib import Path
+
 from textual.binding import Binding
 from textual.widgets import Input
+
+HISTORY_LIMIT = 200
+
+
+def read_history(path: Path) -> list[str]:
+    """The saved seed texts, oldest first; nothing if the file is missing or not ours."""
+    try:
+        items = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(items, list):
+        return []
+    return [item for item in items if isinstance(item, str) and item][-HISTORY_LIMIT:]
+
+
+def write_history(path: Path, items: list[str]) -> None:
+    """Replace the file in one step, so a crash never leaves half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".seed-history-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            json.dump(items[-HISTORY_LIMIT:], file, ensure_ascii=False)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 class SeedInput(Input):
@@ -12,15 +44,28 @@ class SeedInput(Input):
         Binding("down", "history(1)", "Later seed text", show=False),
     ]
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, history_path: Path | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.history: list[str] = []
-        self._position = 0
+        self.history_path = history_path
+        self.history: list[str] = read_history(history_path) if history_path else []
+        self._position = len(self.history)
+        self.history_error: str | None = None  # why the history could not be saved, once
 
     def remember(self, text: str) -> None:
         if text and (not self.history or self.history[-1] != text):
             self.history.append(text)
+            self._save()
         self._position = len(self.history)
+
+    def _save(self) -> None:
+        if self.history_path is None or self.history_error is not None:
+            return
+        try:
+            write_history(self.history_path, self.history)
+        except OSError as error:
+            # Generation goes on; the app says once that the history is not being kept.
+            self.history_error = f"seed texts are not being saved ({error.strerror or error})"
+            self.notify(self.history_error, severity="warning")
 
     def action_history(self, direction: int) -> None:
         if not self.history:
