@@ -418,6 +418,20 @@ async def test_replacing_a_model_with_unsaved_training_asks_first(tiny_checkpoin
         assert any("Saved" in n.message for n in app._notifications)
 
 
+async def test_training_the_bundled_model_offline_says_what_to_do(monkeypatch):
+    import rnntui.download
+
+    monkeypatch.setattr(rnntui.download.time, "sleep", lambda seconds: None)  # no back-off waits
+    app = make_app()  # the bundled model; the corpus URL points nowhere (conftest)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: any("could not download" in n.message for n in app._notifications))
+        message = next(n.message for n in app._notifications if "could not download" in n.message)
+        assert "--corpus PATH" in message and "ctrl+n" in message
+        assert app.training == "idle" and app.is_running
+
+
 async def test_bad_checkpoint_in_picker_notifies(tiny_checkpoint, tmp_path):
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(b"not a checkpoint at all")

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Header
 from textual.worker import Worker, get_current_worker
 
-from rnntui.errors import RnntuiError
+from rnntui.errors import DownloadError, RnntuiError
 from rnntui.paths import data_dir
 from rnntui.tui.messages import (
     DownloadProgress,
@@ -375,6 +375,10 @@ class RnntuiApp(App):
 
                 ensure_default_corpus(lambda done, total: self.post_message(DownloadProgress(done, total)))
             trainer = self.workbench.ensure_trainer()
+        except DownloadError as error:
+            # The engine's message names the command-line way; in the app there is one more.
+            self.post_message(TrainingStopped(f"{error}, or press ctrl+n for a new model on any text file"))
+            return
         except RnntuiError as error:
             self.post_message(TrainingStopped(str(error)))
             return
