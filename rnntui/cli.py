@@ -478,4 +478,5 @@ def cmd_corpus(args: argparse.Namespace) -> int:
     print(f"default corpus:  {corpus} ({'present' if corpus.is_file() else 'not downloaded yet'})")
     print(f"checkpoints:     {paths.checkpoints_dir()}")
     print(f"bundled model:   {paths.bundled_model_path()}")
+    print(f"seed history:    {paths.seed_history_path()}")
     return 0

@@ -24,6 +24,11 @@ def checkpoints_dir() -> Path:
     return data_dir() / "checkpoints"
 
 
+def seed_history_path() -> Path:
+    """The app's recall list of typed seed texts."""
+    return data_dir() / "seed-history.json"
+
+
 def cache_dir() -> Path:
     override = os.environ.get(ENV_CACHE_DIR)
     return Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME))

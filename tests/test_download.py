@@ -99,4 +99,4 @@ def test_cli_corpus_fetch_and_offline_message(server, monkeypatch, capsys):
     monkeypatch.setenv("RNNTUI_CORPUS_URL", f"{server}/book.txt")
     assert main(["corpus", "--fetch"]) == 0
     out = capsys.readouterr().out
-    assert "present" in out and str(paths.checkpoints_dir()) in out
+    assert "present" in out and str(paths.checkpoints_dir()) in out and str(paths.seed_history_path()) in out

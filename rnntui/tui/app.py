@@ -16,7 +16,7 @@ from textual.widgets import Header
 from textual.worker import Worker, get_current_worker
 
 from rnntui.errors import DownloadError, RnntuiError
-from rnntui.paths import data_dir
+from rnntui.paths import seed_history_path
 from rnntui.tui.messages import (
     DownloadProgress,
     EngineFailed,
@@ -116,7 +116,7 @@ class RnntuiApp(App):
             with Vertical(id="chat"):
                 yield Transcript(id="transcript")
                 yield CandidateBars(id="candidates")
-                yield SeedInput(history_path=data_dir() / "seed-history.json",
+                yield SeedInput(history_path=seed_history_path(),
                                 placeholder="Type a seed text, e.g. The island, and press enter",
                                 id="seed-input", value="")
             yield LossPanel(id="loss-panel")
