@@ -86,7 +86,9 @@ class Workbench:
             self.history = History.from_dict(checkpoint.history)
             self.saved_step = checkpoint.step
             if self.corpus is not None and self.corpus.vocab != checkpoint.vocab:
-                self.corpus = None
+                # That text cannot train this model: training it falls back to its own corpus
+                # (the book for the bundled model) instead of failing on the other text.
+                self.corpus, self.corpus_path = None, None
             return self.info()
 
     def fresh(self, corpus_path: Path) -> ModelInfo:
