@@ -186,6 +186,25 @@ def test_app_module_does_not_import_torch():
     assert result.stdout.strip() == "False"
 
 
+async def test_stop_is_in_the_footer_only_while_a_reply_streams(tiny_checkpoint):
+    from textual.widgets._footer import FooterKey
+
+    def footer_actions(app) -> list[str]:
+        return [key.action for key in app.query(FooterKey)]
+
+    app = make_app(tiny_checkpoint, length=100_000)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.pause()
+        actions = footer_actions(app)
+        assert "stop_stream" not in actions and actions.index("help") <= 1  # help near the front
+        await busy_press(pilot, *"The", "enter")
+        await until(pilot, lambda: "stop_stream" in footer_actions(app))
+        await busy_press(pilot, "escape")
+        await finished(pilot)
+        await until(pilot, lambda: "stop_stream" not in footer_actions(app))
+
+
 async def test_ctrl_r_regenerates_and_history_recall(tiny_checkpoint):
     app = make_app(tiny_checkpoint, length=20)
     async with app.run_test(size=SIZE) as pilot:

@@ -57,8 +57,10 @@ class RnntuiApp(App):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
+        # Help comes first so that it stays in the footer on an 80-column terminal.
+        Binding("f1", "help", "Help"),
         Binding("enter", "generate", "Generate"),
-        Binding("escape", "stop_stream", "Stop"),
+        Binding("escape", "stop_stream", "Stop"),  # in the footer only while a reply streams
         Binding("ctrl+r", "regenerate", "Again"),
         # alt+arrows too: macOS takes ctrl+up / ctrl+down for Mission Control by default.
         Binding("ctrl+up,alt+up", "scale(1)", "Scale ↑"),
@@ -66,11 +68,10 @@ class RnntuiApp(App):
         Binding("ctrl+t", "toggle_training", "Train/pause"),
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+o", "open_picker", "Open"),
-        Binding("ctrl+n", "new_model", "New model", show=False),
+        Binding("ctrl+n", "new_model", "New model"),
         Binding("ctrl+l", "set_length", "Length"),
         # Off the footer, which is full at 130 columns; in the help screen and the palette.
         Binding("ctrl+y", "copy_reply", "Copy reply", show=False),
-        Binding("f1", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
     KEY_HELP = {
@@ -173,7 +174,9 @@ class RnntuiApp(App):
                                     partial(self.run_action, binding.action))
 
     def key_help(self) -> list[tuple[str, str]]:
-        keys = [(b.key.replace(",", " / "), self.KEY_HELP[b.action]) for b in self.BINDINGS]
+        # In the help screen, "this help" goes last, whatever the footer's order.
+        bindings = sorted(self.BINDINGS, key=lambda b: b.action == "help")
+        keys = [(b.key.replace(",", " / "), self.KEY_HELP[b.action]) for b in bindings]
         return keys + [("up / down", "recall earlier seed texts"), ("ctrl+p", "command palette")]
 
     def update_status(self) -> None:
@@ -260,7 +263,7 @@ class RnntuiApp(App):
         header = f"#{number} · scale factor {self.scale_factor:.2f} · {self.info.name} · step {self.workbench.step:,}"
         exchange = self.query_one(Transcript).add_exchange(Exchange(number, seed_text, header))
         self.exchanges[number] = exchange
-        self.streaming = True
+        self.set_streaming(True)
         self.generate(number, seed_text, self.length)
 
     @work(thread=True, exclusive=True, group="generate")
@@ -302,13 +305,22 @@ class RnntuiApp(App):
     def on_generation_done(self, message: GenerationDone) -> None:
         exchange = self.exchanges.get(message.exchange)
         if message.exchange == len(self.exchanges):
-            self.streaming = False
+            self.set_streaming(False)
         if message.error:
             self.notify(message.error, title="Generation failed", severity="error")
         if exchange is None:
             return
         exchange.finish(f"stopped after {message.count:,} characters" if message.stopped
                         else f"{message.count:,} characters")
+
+    def set_streaming(self, streaming: bool) -> None:
+        self.streaming = streaming
+        self.refresh_bindings()  # shows or hides Stop in the footer
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop_stream" and not self.streaming:
+            return False  # nothing to stop: off the footer
+        return True
 
     def action_stop_stream(self) -> None:
         for worker in self.workers:

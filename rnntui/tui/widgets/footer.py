@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.screen import Screen
 from textual.widgets import Footer
+
+# Below this many columns the keys are drawn without padding, so that f1 Help still fits.
+COMPACT_BELOW = 110
 
 
 class CoalescingFooter(Footer):
@@ -22,3 +26,6 @@ class CoalescingFooter(Footer):
     def _pass_on_change(self, screen: Screen) -> None:
         self._change_pending = False
         super().bindings_changed(screen)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.compact = event.size.width < COMPACT_BELOW
