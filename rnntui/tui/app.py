@@ -214,7 +214,8 @@ class RnntuiApp(App):
             self.query_one(LossPanel).set_history(history.train, history.val, message.info.step,
                                                   getattr(self.workbench.checkpoint, "elapsed", 0.0) or 0.0)
             self.query_one(LossPanel).set_device(message.info.device)
-        self.query_one(Transcript).note(message.note + " Type a seed text and press enter; f1 for keys.",
+        self.query_one(Transcript).note(message.note + " Type a seed text and press enter; ctrl+t trains the "
+                                        "model while you watch, f1 lists every key.",
                                         id="engine-note")
         self.update_status()
 
