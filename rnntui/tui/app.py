@@ -214,9 +214,10 @@ class RnntuiApp(App):
             self.query_one(LossPanel).set_history(history.train, history.val, message.info.step,
                                                   getattr(self.workbench.checkpoint, "elapsed", 0.0) or 0.0)
             self.query_one(LossPanel).set_device(message.info.device)
-        self.query_one(Transcript).note(message.note + " Type a seed text and press enter; ctrl+t trains the "
-                                        "model while you watch, f1 lists every key.",
-                                        id="engine-note")
+        hint = ("ctrl+o loads the run's newest checkpoint" if self.watch is not None
+                else "ctrl+t trains the model while you watch")
+        self.query_one(Transcript).note(f"{message.note} Type a seed text and press enter; {hint}, "
+                                        "f1 lists every key.", id="engine-note")
         self.update_status()
 
     def on_engine_failed(self, message: EngineFailed) -> None:
