@@ -452,6 +452,43 @@ async def test_training_the_bundled_model_offline_says_what_to_do(monkeypatch):
         assert app.training == "idle" and app.is_running
 
 
+async def test_loading_during_the_books_download_neither_waits_for_it_nor_trains_after_it(
+        tiny_checkpoint, corpus_file, monkeypatch):
+    import shutil
+    import threading
+
+    import rnntui.download
+    from rnntui.paths import default_corpus_path
+
+    release, started = threading.Event(), threading.Event()
+
+    def slow_download(progress=None, **kwargs):  # a download that takes as long as the test says
+        started.set()
+        release.wait(20)
+        default_corpus_path().parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(corpus_file, default_corpus_path())
+        return default_corpus_path()
+
+    monkeypatch.setattr(rnntui.download, "ensure_default_corpus", slow_download)
+    app = make_app(tiny_checkpoint)  # no corpus given: training fetches "the book"
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+t")
+        await until(pilot, started.is_set)
+        await pilot.press("ctrl+o")
+        app.screen.query_one("#picker-path").value = str(tiny_checkpoint)
+        app.screen.query_one("#picker-path").focus()
+        await pilot.press("enter")
+        # The load does not wait for the download (it used to wait up to 60 s) ...
+        await until(pilot, lambda: any("Loaded" in str(n.message) for n in app._notifications)
+                    or "Loaded" in str(app.query_one("#engine-note").render()), timeout=5)
+        release.set()
+        # ... and the cancelled worker does not go on to train the model loaded meanwhile.
+        await until(pilot, lambda: app.training == "idle")
+        await pilot.pause(0.3)
+        assert app.workbench.trainer is None and app.workbench.step == 30
+
+
 async def test_bad_checkpoint_in_picker_notifies(tiny_checkpoint, tmp_path):
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(b"not a checkpoint at all")

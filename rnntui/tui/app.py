@@ -107,6 +107,7 @@ class RnntuiApp(App):
         self.exchanges: dict[int, Exchange] = {}
         self.last_seed: str | None = None
         self.streaming = False
+        self.downloading = False  # the training worker is fetching the book
         self.mounted_at = 0.0
         self.engine_timer = None  # polls until the first screen is drawn, then loads the engine
 
@@ -387,7 +388,14 @@ class RnntuiApp(App):
             if self.workbench.needs_download():
                 from rnntui.download import ensure_default_corpus
 
-                ensure_default_corpus(lambda done, total: self.post_message(DownloadProgress(done, total)))
+                self.downloading = True  # nothing waits for this worker meanwhile
+                try:
+                    ensure_default_corpus(lambda done, total: self.post_message(DownloadProgress(done, total)))
+                finally:
+                    self.downloading = False
+            if worker.is_cancelled:  # another model was loaded (or the app closed) meanwhile
+                self.post_message(TrainingStopped(None))
+                return
             trainer = self.workbench.ensure_trainer()
         except DownloadError as error:
             # The engine's message names the command-line way; in the app there is one more.
@@ -556,9 +564,13 @@ class RnntuiApp(App):
         return path is not None
 
     def stop_trainer(self) -> None:
-        """Ask the trainer to stop after the step in flight (also releases a paused one)."""
+        """Ask the trainer to stop after the step in flight (also releases a paused one); a
+        training worker still fetching the book stops when the download ends."""
         if self.workbench is not None and self.workbench.trainer is not None:
             self.workbench.trainer.stop()
+        for worker in self.workers:
+            if worker.group == "train":
+                worker.cancel()
 
     def stop_training_and_wait(self) -> None:
         """Stop the trainer and wait for its worker to end."""
@@ -566,7 +578,8 @@ class RnntuiApp(App):
         deadline = time.monotonic() + 60
         for worker in list(self.workers):
             if worker.group == "train":
-                while worker.is_running and time.monotonic() < deadline:
+                # A download cannot be interrupted; the cancelled worker gives up after it.
+                while worker.is_running and not self.downloading and time.monotonic() < deadline:
                     time.sleep(0.01)
 
     # -- help and quitting ------------------------------------------------------------------
