@@ -95,23 +95,29 @@ while True:
 
 def test_sigkill_during_saves_leaves_a_loadable_file(tmp_path):
     """Kill a process that saves over the same file again and again: what is left always loads."""
-    path = tmp_path / "busy.ckpt"
-    for delay in (0.6, 0.85, 1.1):
-        proc = subprocess.Popen([sys.executable, "-c", SAVER, str(path)], stdout=subprocess.PIPE, text=True)
+    # Three savers at once (each on its own file, killed at its own moment): one torch start-up.
+    delays = (0.6, 0.85, 1.1)
+    paths = [tmp_path / f"busy{n}.ckpt" for n in range(len(delays))]
+    procs = [subprocess.Popen([sys.executable, "-c", SAVER, str(path)], stdout=subprocess.PIPE, text=True)
+             for path in paths]
+    for proc, path in zip(procs, paths, strict=True):
         assert proc.stdout.readline().strip() == "ready"
         deadline = time.monotonic() + 30
         while not path.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
-        time.sleep(delay)
+    started = time.monotonic()  # all are saving: kill each at its moment from here
+    for proc, path, delay in zip(procs, paths, delays, strict=True):
+        time.sleep(max(0.0, started + delay - time.monotonic()))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         checkpoint = load_checkpoint(path)  # whole, never half-written
         assert checkpoint.step >= 1
         checkpoint.build_model()
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "busy.ckpt"]
+    names = {path.name for path in paths}
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in names]
     # A kill between creating and renaming the temporary file may leave that (hidden) file behind,
     # never a damaged checkpoint under the real name.
-    assert all(name.startswith(".busy.ckpt.") and name.endswith(".tmp") for name in leftovers)
+    assert all(name.startswith(".busy") and name.endswith(".tmp") for name in leftovers)
 
 
 @pytest.mark.slow
