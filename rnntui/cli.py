@@ -66,10 +66,10 @@ def build_parser() -> Parser:
     # None means "not given": a resumed model keeps its own values, a new one takes the book's.
     model = train.add_argument_group("model", "the architecture is fixed once trained; the two "
                                      "dropout rates can be changed when resuming")
-    model.add_argument("--embed-dim", type=int, help="(256)")
-    model.add_argument("--hidden-size", type=int, help="(512)")
-    model.add_argument("--layers", type=int, help="(1)")
-    model.add_argument("--cell", choices=["lstm", "gru", "rnn"], help="(lstm)")
+    model.add_argument("--embed-dim", type=int, help="size of each character's embedding (256)")
+    model.add_argument("--hidden-size", type=int, help="units in each recurrent layer (512)")
+    model.add_argument("--layers", type=int, help="stacked recurrent layers (1)")
+    model.add_argument("--cell", choices=["lstm", "gru", "rnn"], help="the recurrent cell (lstm)")
     model.add_argument("--dropout", type=float, help="dropout on the recurrent layer's outputs (0)")
     model.add_argument("--weight-dropout", type=float,
                        help="drop this share of the recurrent weights while training, one mask per batch (0)")
