@@ -582,6 +582,12 @@ async def test_a_small_terminal_keeps_the_chat_readable(tiny_checkpoint):
         assert "tiny.ckpt · 30" in status and "stopped" in status and len(status.rstrip()) <= 80
         figures = app.query_one("#loss-figures").content  # a rich Table
         assert (len(figures.columns), figures.row_count) == (2, 3)
+        for key in ("ctrl+o", "f1", "ctrl+n"):  # dialogs stay on the screen
+            await pilot.press(key)
+            await pilot.pause()
+            dialog = app.screen.query_one(".dialog, #help-dialog")
+            assert dialog.region.right <= 80, key
+            await pilot.press("escape")
         await pilot.resize_terminal(130, 40)
         await pilot.pause()
         assert app.screen.has_class("-wide") and panel.size.width >= 40
