@@ -13,12 +13,9 @@ which refuses any pickled object that is not plain data.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +23,7 @@ from pathlib import Path
 import torch
 
 from rnntui.errors import CheckpointError
+from rnntui.files import reason, write_atomically
 from rnntui.model import CharRNN, ModelConfig
 from rnntui.vocab import Vocab
 
@@ -111,49 +109,6 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | Path, half: bool = False
     return path
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash or a full disk leaves the old file whole."""
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as error:
-        raise CheckpointError(f"cannot write in {folder}: {_reason(error)}") from None
-    try:
-        # mkstemp makes the file private (0600); give it the permissions a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except OSError as error:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise CheckpointError(f"cannot write {path}: {_reason(error)}; "
-                              "the previous file, if any, is unchanged") from None
-    try:  # make the rename itself durable
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
-
-
-def _reason(error: OSError) -> str:
-    if error.errno == errno.ENOSPC:
-        return "the disk is full"
-    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "permission denied (read-only folder?)"
-    return error.strerror or str(error)
-
-
 def _to_cpu(value):
     if isinstance(value, torch.Tensor):
         return value.detach().cpu()
@@ -178,7 +133,7 @@ def read_header(path: str | Path) -> tuple[dict, int]:
                 raise CheckpointError(f"{path} is not an rnntui checkpoint (no rnntui header)")
             line = f.readline(MAX_HEADER)
     except OSError as error:
-        raise CheckpointError(f"cannot read checkpoint {path}: {_reason(error)}") from None
+        raise CheckpointError(f"cannot read checkpoint {path}: {reason(error)}") from None
     try:
         header = json.loads(line)
         version = int(header["format_version"])

@@ -309,7 +309,7 @@ def best_path(out: Path) -> Path:
 
 def keep_snapshots(out: Path, step: int, keep: int) -> None:
     """Copy ``out`` to ``out.stepNNNNNNN.ckpt`` and delete all but the newest ``keep`` copies."""
-    from rnntui.checkpoint import write_atomically
+    from rnntui.files import write_atomically
 
     snapshot = out.with_name(f"{out.stem}.step{step:07d}{out.suffix}")
     write_atomically(snapshot, out.read_bytes())

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rnntui import paths
-from rnntui.checkpoint import write_atomically
 from rnntui.corpus import _END, _START
 from rnntui.errors import CheckpointError, DownloadError
+from rnntui.files import write_atomically
 
 DEFAULT_URL = "https://www.gutenberg.org/ebooks/1268.txt.utf-8"
 TITLE = "THE MYSTERIOUS ISLAND"

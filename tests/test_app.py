@@ -266,7 +266,7 @@ async def test_a_broken_seed_history_is_ignored_and_an_unwritable_one_reported(t
             await finished(pilot)
         warnings = [n for n in app._notifications if "not being saved" in n.message]
         assert len(warnings) == 1 and len(exchanges(app)) == 2  # said once; replies went on
-    assert not [p for p in history.parent.iterdir() if p.name.startswith(".seed-history-")]
+    assert not [p for p in history.parent.iterdir() if p.name.startswith(".seed-history")]
 
 
 async def test_scale_factor_keys_and_change_mid_stream(tiny_checkpoint):

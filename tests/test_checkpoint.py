@@ -6,7 +6,7 @@ import pickle
 import pytest
 import torch
 
-from rnntui import checkpoint as ckpt_module
+from rnntui import files
 from rnntui.checkpoint import MAGIC, Checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
 from rnntui.errors import CheckpointError
 from rnntui.model import CharRNN, ModelConfig
@@ -169,7 +169,7 @@ def test_read_only_folder_simulated(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(ckpt_module.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(files.tempfile, "mkstemp", denied)  # where checkpoints are written
     with pytest.raises(CheckpointError, match="permission"):
         save_checkpoint(make_checkpoint(2), path)
     assert path.read_bytes() == before

@@ -4,12 +4,13 @@ earlier sessions (kept in a small JSON file in the data folder, as a shell keeps
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from textual.binding import Binding
 from textual.widgets import Input
+
+from rnntui.errors import RnntuiError
+from rnntui.files import write_atomically
 
 HISTORY_LIMIT = 200
 
@@ -26,16 +27,7 @@ def read_history(path: Path) -> list[str]:
 
 
 def write_history(path: Path, items: list[str]) -> None:
-    """Replace the file in one step, so a crash never leaves half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".seed-history-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            json.dump(items[-HISTORY_LIMIT:], file, ensure_ascii=False)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, json.dumps(items[-HISTORY_LIMIT:], ensure_ascii=False).encode("utf-8"))
 
 
 class SeedInput(Input):
@@ -62,9 +54,9 @@ class SeedInput(Input):
             return
         try:
             write_history(self.history_path, self.history)
-        except OSError as error:
+        except RnntuiError as error:
             # Generation goes on; the app says once that the history is not being kept.
-            self.history_error = f"seed texts are not being saved ({error.strerror or error})"
+            self.history_error = f"seed texts are not being saved ({error})"
             self.notify(self.history_error, severity="warning")
 
     def action_history(self, direction: int) -> None:
