@@ -91,9 +91,10 @@ class Workbench:
                 self.corpus, self.corpus_path = None, None
             return self.info()
 
-    def fresh(self, corpus_path: Path) -> ModelInfo:
-        """A new model of the book's size for ``corpus_path``, ready to train."""
-        corpus = load_corpus(corpus_path)
+    def fresh(self, corpus_path: Path, corpus: Corpus | None = None) -> ModelInfo:
+        """A new model of the book's size for ``corpus_path`` (``corpus``, if it is already
+        read), ready to train."""
+        corpus = corpus if corpus is not None else load_corpus(corpus_path)
         trainer = new_trainer(corpus, self._config(), **self.model_options)
         with self.lock:
             self.corpus, self.corpus_path = corpus, Path(corpus_path)

@@ -524,14 +524,14 @@ class RnntuiApp(App):
         from rnntui.corpus import load_corpus
 
         try:
-            load_corpus(corpus_path)  # check the text before the current model is touched
+            corpus = load_corpus(corpus_path)  # read before the current model is touched
         except RnntuiError as error:
             self.post_message(EngineFailed(str(error)))
             return
         if not self.stop_training_and_save(save_first):
             return
         try:
-            info = self.workbench.fresh(corpus_path)
+            info = self.workbench.fresh(corpus_path, corpus)
         except RnntuiError as error:
             self.post_message(EngineFailed(str(error)))
             return
