@@ -194,8 +194,9 @@ MODEL_FLAGS = ("embed_dim", "hidden_size", "layers", "cell", "dropout", "weight_
 CHANGEABLE_ON_RESUME = ("dropout", "weight_dropout")
 
 
-def model_arguments(args: argparse.Namespace) -> dict:
-    return {name: getattr(args, name) for name in MODEL_FLAGS}
+def given_model_arguments(args: argparse.Namespace) -> dict:
+    """The model flags given on the command line (None means left out)."""
+    return {name: getattr(args, name) for name in MODEL_FLAGS if getattr(args, name) is not None}
 
 
 def with_model_overrides(checkpoint, args: argparse.Namespace):
@@ -203,7 +204,7 @@ def with_model_overrides(checkpoint, args: argparse.Namespace):
     that contradicts the checkpoint is an error rather than silently ignored."""
     from dataclasses import replace
 
-    given = {name: value for name, value in model_arguments(args).items() if value is not None}
+    given = given_model_arguments(args)
     current = checkpoint.model_config
     for name, value in given.items():
         if name not in CHANGEABLE_ON_RESUME and value != getattr(current, name):
@@ -241,8 +242,7 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
         config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
         config.validate()
         corpus = load_corpus(corpus_path(args.corpus, args.json), args.encoding)
-        model_args = {name: value for name, value in model_arguments(args).items() if value is not None}
-        trainer = new_trainer(corpus, config, dist_info=dist_info, **model_args)
+        trainer = new_trainer(corpus, config, dist_info=dist_info, **given_model_arguments(args))
         if dist_info.enabled and args.out is None:
             raise RnntuiError("under torchrun, pass --out PATH so that every rank agrees on the checkpoint")
         stamp = time.strftime("%Y%m%d-%H%M%S")
