@@ -38,5 +38,9 @@ def held_out_loss(checkpoint, corpus, device: torch.device | str = "cpu",
     if not 0.0 < val_fraction < 1.0:
         raise RnntuiError(f"--val-fraction must be in (0, 1) to evaluate, got {val_fraction}")
     _, tail = corpus.split(val_fraction)
+    if len(tail) < 2:  # nothing to predict: a loss of nan over 0 characters would look like a result
+        raise RnntuiError(f"{corpus.name} is too short to evaluate: its held-out last "
+                          f"{val_fraction:.0%} has {len(tail)} character(s); pass a longer text "
+                          f"or a larger --val-fraction")
     loss, count = evaluate_ids(checkpoint.build_model(device), tail, device)
     return loss, count, val_fraction

@@ -88,6 +88,13 @@ def test_evaluate_json(trained, corpus_file, capsys):
     assert code == 0 and 0 < result["val_loss"] < 4 and result["characters"] == 2000 - 1
 
 
+def test_evaluate_refuses_a_text_with_no_tail_to_predict(trained, corpus_file, tmp_path, capsys):
+    short = tmp_path / "short.txt"
+    short.write_text(corpus_file.read_text(encoding="utf-8")[:12], encoding="utf-8")
+    code, out, err = run(capsys, "evaluate", "--checkpoint", str(trained), "--corpus", str(short))
+    assert code == 2 and out == "" and err.count("\n") == 1 and "too short to evaluate" in err
+
+
 @pytest.mark.parametrize("argv, match", [
     (["generate", "--seed-text", "The \u00eesland"], "'î'"),
     (["generate", "--seed-text", ""], "empty"),
