@@ -735,3 +735,42 @@ def test_split_runs():
     runs = [["ab", "x"], ["c\nd", "y"], ["ef", "z"]]
     assert split_runs(runs, 3, skip=1) == ([["ab", "x"], ["c", "y"]], [["d", "y"], ["ef", "z"]])
     assert split_runs(runs, 2) == ([["ab", "x"]], [["c\nd", "y"], ["ef", "z"]])
+
+
+def test_training_figures_fit_their_panel_without_wrapping():
+    from rich.console import Console
+
+    from rnntui.tui.widgets.loss_panel import figures_grid, format_rate
+
+    assert [format_rate(v) for v in (None, 9_876.4, 15_646, 156_460, 2_412_000)] == \
+        ["-", "9,876", "15.6k", "156k", "2.4M"]
+    cells = ["step [b]16,000[/]", f"chars/s [b]{format_rate(2_412_000)}[/]", "time [b]3:56:04[/]",
+             "val~ [b]1.1231[/]", "best val~ [b]1.1230[/]", "device [b]cuda:0 (bf16)[/]"]
+    plain = ["step 16,000", "chars/s 2.4M", "time 3:56:04", "val~ 1.1231", "best val~ 1.1230",
+             "device cuda:0 (bf16)"]
+    short_cells = [*cells[:4], "best [b]1.1230[/]", "device [b]cuda:0[/]"]
+    short = [*plain[:4], "best 1.1230", "device cuda:0"]
+    for width, rows, expected in ((60, 2, plain), (44, 3, plain), (30, 3, short)):
+        console = Console(width=width, record=True)
+        grid = figures_grid(cells, width, short_cells)
+        console.print(grid)
+        lines = console.export_text().splitlines()
+        assert grid.row_count == len(lines) == rows, (width, lines)
+        for cell in expected:  # each figure whole, on one line
+            assert any(cell in line for line in lines), (width, cell, lines)
+
+
+@pytest.mark.parametrize("width, compact", [(120, True), (160, False)])
+async def test_footer_keys_all_fit_and_go_compact_only_when_needed(tiny_checkpoint, width, compact):
+    from textual.widgets._footer import FooterKey
+
+    from rnntui.tui.widgets.footer import CoalescingFooter
+
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(width, 36)) as pilot:
+        await ready(pilot)
+        await pilot.pause(0.2)
+        assert app.query_one(CoalescingFooter).compact is compact
+        keys = [key for key in app.query(FooterKey) if not key.has_class("-command-palette")]
+        palette = app.query_one("FooterKey.-command-palette")
+        assert keys[-1].action == "set_length" and keys[-1].region.right <= palette.region.x

@@ -8,13 +8,15 @@ need not wait for.
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
 MAX_POINTS = 400
-WIDE_FIGURES = 44  # columns for the figures in three columns
+# The figures as six cells, and the orders they take in three columns or in two.
+FIGURE_ORDERS = {3: (0, 1, 2, 3, 4, 5), 2: (0, 2, 1, 5, 3, 4)}
 
 
 def downsample(points: list[tuple[int, float]], limit: int = MAX_POINTS) -> tuple[list[int], list[float]]:
@@ -28,6 +30,36 @@ def downsample(points: list[tuple[int, float]], limit: int = MAX_POINTS) -> tupl
         steps.append(run[-1][0])
         values.append(sum(v for _, v in run) / len(run))
     return steps, values
+
+
+def format_rate(per_second: float | None) -> str:
+    """A speed in at most five characters, so that it fits the figures on a GPU too:
+    9,876, then 15.6k, 156k, then 2.4M."""
+    if not per_second:
+        return "-"
+    if per_second < 9_999.5:
+        return f"{per_second:,.0f}"
+    value, unit = (per_second / 1e6, "M") if per_second >= 999_500 else (per_second / 1e3, "k")
+    return f"{value:.1f}{unit}" if value < 99.95 else f"{value:.0f}{unit}"
+
+
+def figures_grid(cells: list[str], width: int, short_cells: list[str] | None = None) -> Table:
+    """The cells in three columns if they fit in ``width``, else in two, with less space
+    between the columns if even two do not fit, and last ``short_cells``: a cell is never
+    wrapped."""
+    attempts = [(3, 2, cells), (2, 2, cells), (2, 1, cells), (2, 1, short_cells or cells)]
+    for columns, padding, chosen in attempts:
+        widths = [Text.from_markup(cell).cell_len for cell in chosen]
+        order = FIGURE_ORDERS[columns]
+        needed = sum(max(widths[order[i]] for i in range(c, 6, columns)) for c in range(columns))
+        if needed + padding * (columns - 1) <= width:
+            break
+    grid = Table.grid(padding=(0, padding))
+    for _ in range(columns):
+        grid.add_column(no_wrap=True)
+    for row in range(0, 6, columns):
+        grid.add_row(*(chosen[i] for i in order[row:row + columns]))
+    return grid
 
 
 def format_seconds(seconds: float) -> str:
@@ -121,20 +153,17 @@ class LossPanel(Vertical):
     def refresh_figures(self) -> None:
         f = self.figures
         best = min((v for _, v in self.val), default=None)
-        speed = f"{f['chars_per_s']:,.0f}" if f["chars_per_s"] else "-"
+        speed = format_rate(f["chars_per_s"])
         last_val = f"{self.val[-1][1]:.4f}" if self.val else "-"
         best_val = f"{best:.4f}" if best is not None else "-"
         cells = [f"step [b]{f['step']:,}[/]", f"chars/s [b]{speed}[/]", f"time [b]{format_seconds(f['elapsed'])}[/]",
                  f"val~ [b]{last_val}[/]", f"best val~ [b]{best_val}[/]", f"device [b]{f['device']}[/]"]
-        # Three columns where they fit, else two (a narrow panel: app.tcss gives it 3 rows).
-        columns = 3 if self.content_size.width >= WIDE_FIGURES else 2
-        grid = Table.grid(padding=(0, 2))
-        for _ in range(columns):
-            grid.add_column()
-        order = cells if columns == 3 else [cells[0], cells[2], cells[1], cells[5], cells[3], cells[4]]
-        for row in range(0, 6, columns):
-            grid.add_row(*order[row:row + columns])
-        self.query_one("#loss-figures", Static).update(grid)
+        # For a panel too narrow for these: a shorter label, and the device without its precision.
+        short_cells = [*cells[:4], f"best [b]{best_val}[/]", f"device [b]{f['device'].split(' (')[0]}[/]"]
+        grid = figures_grid(cells, self.content_size.width, short_cells)
+        figures = self.query_one("#loss-figures", Static)
+        figures.styles.height = grid.row_count
+        figures.update(grid)
 
     def on_resize(self) -> None:
         self.refresh_figures()
