@@ -45,6 +45,7 @@ class Sampler:
     """Streams characters from a copy of a model's weights (training may go on meanwhile).
 
     ``scale_factor`` may be changed between two characters; the next one uses the new value.
+    ``resume`` goes on from where the last stream stopped, with its state carried.
     """
 
     def __init__(self, model: CharRNN, vocab: Vocab, scale_factor: float = 1.0,
@@ -58,6 +59,7 @@ class Sampler:
         else:
             self.generator.manual_seed(random_seed)
         self.config = model.config
+        self._carried = None  # (the next character's id, the state) where the last stream stopped
         # A float32 CPU copy: batch-1 steps are latency-bound, the CPU does them best.
         state = {k: v.detach().to("cpu", torch.float32).clone() for k, v in model.state_dict().items()}
         self._build(state)
@@ -98,19 +100,22 @@ class Sampler:
         ids = torch.from_numpy(self.vocab.encode(seed_text))
         return self._stream(ids, length)
 
+    def resume(self, length: int) -> Iterator[SampledChar]:
+        """Yield ``length`` more characters after the last one the previous stream yielded,
+        exactly as if that stream had been longer."""
+        if self._carried is None:
+            raise RnntuiError("nothing to continue: no text has been generated yet")
+        if length < 0:
+            raise RnntuiError(f"the length must be 0 or more, got {length}")
+        return self._stream(None, length)
+
     @torch.inference_mode()
-    def _stream(self, ids: torch.Tensor, length: int) -> Iterator[SampledChar]:
-        state = self.warm(ids[:-1])
-        last = int(ids[-1])
+    def _stream(self, ids: torch.Tensor | None, length: int) -> Iterator[SampledChar]:
         step = self._lstm_step if self.config.cell == "lstm" else self._module_step
-        if self.config.cell == "lstm":
-            layers, hidden = self.config.layers, self.config.hidden_size
-            if state is None:
-                h = torch.zeros(layers, hidden)
-                c = torch.zeros(layers, hidden)
-            else:
-                h, c = state[0][:, 0].clone(), state[1][:, 0].clone()
-            state = (h, c)
+        if ids is None:
+            last, state = self._carried
+        else:
+            last, state = int(ids[-1]), self._warmed_state(ids[:-1])
         chars = self.vocab.char_array
         uniform = torch.empty(1)
         for _ in range(length):
@@ -120,11 +125,25 @@ class Sampler:
             uniform.uniform_(generator=self.generator)
             cdf = probs.cumsum(0)
             last = min(int(torch.searchsorted(cdf, uniform * cdf[-1])), len(chars) - 1)
+            self._carried = (last, state)  # fed to the model by the next step, here or in resume()
             top = ()
             if self.top_k:
                 values, indices = probs.topk(self.top_k)
                 top = tuple(zip((chars[i] for i in indices.tolist()), values.tolist(), strict=True))
             yield SampledChar(chars[last], float(probs[last]), top)
+
+    def _warmed_state(self, ids: torch.Tensor):
+        """The state after ``ids``, in the form the step function takes."""
+        state = self.warm(ids)
+        if self.config.cell == "lstm":
+            layers, hidden = self.config.layers, self.config.hidden_size
+            if state is None:
+                h = torch.zeros(layers, hidden)
+                c = torch.zeros(layers, hidden)
+            else:
+                h, c = state[0][:, 0].clone(), state[1][:, 0].clone()
+            state = (h, c)
+        return state
 
     def _lstm_step(self, char_id: int, state):
         h, c = state

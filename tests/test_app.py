@@ -605,7 +605,7 @@ async def test_help_lists_every_key(tiny_checkpoint):
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         keys = [key for keys, _ in app.screen.keys for key in keys.split(" / ")]
-        for key in ("enter", "escape", "ctrl+r", "ctrl+up", "alt+up", "ctrl+down", "alt+down", "ctrl+t",
+        for key in ("enter", "escape", "ctrl+r", "ctrl+g", "ctrl+up", "alt+up", "ctrl+down", "alt+down", "ctrl+t",
                     "ctrl+s", "ctrl+o", "ctrl+l", "ctrl+n", "ctrl+y", "f1", "ctrl+q"):
             assert key in keys
         await pilot.press("escape")
@@ -774,3 +774,47 @@ async def test_footer_keys_all_fit_and_go_compact_only_when_needed(tiny_checkpoi
         keys = [key for key in app.query(FooterKey) if not key.has_class("-command-palette")]
         palette = app.query_one("FooterKey.-command-palette")
         assert keys[-1].action == "set_length" and keys[-1].region.right <= palette.region.x
+
+
+async def test_continue_the_last_reply_as_if_it_had_been_longer(tiny_checkpoint, corpus_file):
+    from rnntui.sampling import Sampler
+
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    # make_app's random seed is 1 and the first exchange samples with seed 1 + 1.
+    sampler = Sampler(checkpoint.build_model(), checkpoint.vocab, 1.0, random_seed=2)
+    expected = "".join(c.char for c in sampler.stream("The", 90 + 5000 + 20))
+    app = make_app(tiny_checkpoint, corpus=corpus_file, length=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+g")
+        assert any("Nothing to continue" in n.message for n in app._notifications)
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        await pilot.press("enter")  # an empty seed text continues
+        await finished(pilot)
+        await pilot.press("ctrl+g")
+        await finished(pilot)
+        [exchange] = exchanges(app)
+        assert exchange.generated == expected[:90]
+        assert "· 90 characters" in str(exchange.query_one(".exchange-header").render())
+        # Stopped part-way, then continued: no character is lost or repeated.
+        app.length = 5000
+        await pilot.press("ctrl+g")
+        await until(pilot, lambda: len(exchange.generated) > 200)
+        await busy_press(pilot, "escape")
+        await finished(pilot)
+        assert "stopped after" in str(exchange.query_one(".exchange-header").render())
+        app.length = 20
+        await pilot.press("ctrl+g")
+        await finished(pilot)
+        assert exchange.generated == expected[:len(exchange.generated)]
+        # After training, the new weights go on from the reply's text, and the header says so.
+        await busy_press(pilot, "ctrl+t")
+        await until(pilot, lambda: app.workbench.step >= 32)
+        await busy_press(pilot, "ctrl+t")
+        await until(pilot, lambda: app.training == "paused")
+        before = len(exchange.generated)
+        await pilot.press("ctrl+g")
+        await finished(pilot)
+        assert len(exchange.generated) == before + 20 and len(exchanges(app)) == 1
+        assert "continued at step" in str(exchange.query_one(".exchange-header").render())

@@ -82,6 +82,19 @@ def test_scale_factor_changes_mid_stream():
     assert all(s.char in (s.top[0][0], s.top[1][0]) for s in after)
 
 
+@pytest.mark.parametrize("cell, layers", [("lstm", 2), ("gru", 1)])
+def test_resume_goes_on_as_if_the_stream_had_been_longer(cell, layers):
+    m = model(cell, layers)
+    whole = "".join(c.char for c in Sampler(m, VOCAB, 1.0, random_seed=5).stream("The", 80))
+    sampler = Sampler(m, VOCAB, 1.0, random_seed=5)
+    stream = sampler.stream("The", 500)
+    first = "".join(next(stream).char for _ in range(50))  # stopped after 50, as escape does
+    stream.close()
+    assert first + "".join(c.char for c in sampler.resume(30)) == whole
+    with pytest.raises(RnntuiError, match="nothing to continue"):
+        Sampler(m, VOCAB).resume(10)
+
+
 def test_errors():
     sampler = Sampler(model(), VOCAB, 1.0)
     with pytest.raises(SeedTextError, match="'é'"):

@@ -62,6 +62,8 @@ class RnntuiApp(App):
         Binding("enter", "generate", "Generate"),
         Binding("escape", "stop_stream", "Stop"),  # in the footer only while a reply streams
         Binding("ctrl+r", "regenerate", "Again"),
+        # Off the footer (full at 130 columns), like copy; enter on an empty seed text does it too.
+        Binding("ctrl+g", "continue_reply", "Continue", show=False),
         # alt+arrows too: macOS takes ctrl+up / ctrl+down for Mission Control by default.
         Binding("ctrl+up,alt+up", "scale(1)", "Scale ↑"),
         Binding("ctrl+down,alt+down", "scale(-1)", "Scale ↓"),
@@ -78,6 +80,7 @@ class RnntuiApp(App):
         "generate": "generate a reply from the seed text",
         "stop_stream": "stop the reply that is streaming",
         "regenerate": "generate again from the last seed text",
+        "continue_reply": "continue the last reply (also: enter with no seed text)",
         "scale(1)": "raise the scale factor (bolder, more predictable text)",
         "scale(-1)": "lower the scale factor (wilder text)",
         "toggle_training": "start / pause training (resumes from the current step)",
@@ -103,6 +106,7 @@ class RnntuiApp(App):
         self.workbench = None  # created in a worker, so torch loads off the event loop
         self.info = None
         self.sampler = None
+        self.sampler_for: tuple[int, int] | None = None  # (exchange, training step) of self.sampler
         self.training = "idle"  # idle, starting, running, paused
         self.exchanges: dict[int, Exchange] = {}
         self.last_seed: str | None = None
@@ -119,7 +123,7 @@ class RnntuiApp(App):
                 yield Transcript(id="transcript")
                 yield CandidateBars(id="candidates")
                 yield SeedInput(history_path=seed_history_path(),
-                                placeholder="Type a seed text, e.g. The island, and press enter",
+                                placeholder="Type a seed text, e.g. The island, and press enter (empty: continue)",
                                 id="seed-input", value="")
             yield LossPanel(id="loss-panel")
         yield StatusLine(id="status")
@@ -239,7 +243,30 @@ class RnntuiApp(App):
 
     def action_generate(self) -> None:
         seed_input = self.query_one(SeedInput)
+        if not seed_input.value and self.exchanges:
+            self.action_continue_reply()  # enter on an empty line: go on, as in a chat
+            return
         self.start_generation(seed_input.value)
+
+    def action_continue_reply(self) -> None:
+        """Another ``length`` characters after the last reply: with the state carried when the
+        weights are those it was written with, else from the new weights warmed on its text."""
+        if not self.ready():
+            return
+        if not self.exchanges:
+            self.notify("Nothing to continue yet: type a seed text and press enter.")
+            return
+        if self.streaming:
+            self.notify("The reply is still streaming; escape stops it.")
+            return
+        number = max(self.exchanges)
+        exchange = self.exchanges[number]
+        step = self.workbench.step
+        carry = self.sampler is not None and self.sampler_for == (number, step)
+        if not carry:
+            exchange.continued_at = step
+        self.set_streaming(True)
+        self.generate(number, exchange.reply_plain, self.length, carry=carry)
 
     def action_regenerate(self) -> None:
         if self.last_seed is None:
@@ -270,20 +297,27 @@ class RnntuiApp(App):
         self.generate(number, seed_text, self.length)
 
     @work(thread=True, exclusive=True, group="generate")
-    def generate(self, number: int, seed_text: str, length: int) -> None:
+    def generate(self, number: int, seed_text: str, length: int, carry: bool = False) -> None:
+        """Stream a reply to ``seed_text``, or with ``carry`` go on with the last sampler."""
         worker = get_current_worker()
         seed = None if self.random_seed is None else self.random_seed + number
         count = 0
         mailbox = Mailbox()
         try:
-            self.sampler = sampler = self.workbench.sampler(self.scale_factor, seed, top_k=5)
+            if carry:
+                sampler, chars = self.sampler, self.sampler.resume(length)
+            else:
+                step = self.workbench.step
+                sampler = self.workbench.sampler(self.scale_factor, seed, top_k=5)
+                self.sampler, self.sampler_for = sampler, (number, step)
+                chars = sampler.stream(seed_text, length)
             sampler.scale_factor = self.scale_factor
             last_post = time.monotonic()
-            for sampled in sampler.stream(seed_text, length):
-                if worker.is_cancelled:
-                    break
+            for sampled in chars:
                 mailbox.put(StreamedChar(sampled.char, sampled.probability, sampled.top))
                 count += 1
+                if worker.is_cancelled:  # after keeping the character drawn, which a
+                    break                # continuation's carried state has already read
                 now = time.monotonic()
                 # At most one message per frame, and none while the UI has one to handle.
                 if now - last_post >= FRAME and mailbox.claim():
@@ -313,8 +347,11 @@ class RnntuiApp(App):
             self.notify(message.error, title="Generation failed", severity="error")
         if exchange is None:
             return
-        exchange.finish(f"stopped after {message.count:,} characters" if message.stopped
-                        else f"{message.count:,} characters")
+        total = len(exchange.generated)  # a continued reply counts all its parts
+        note = f"stopped after {total:,} characters" if message.stopped else f"{total:,} characters"
+        if exchange.continued_at is not None:
+            note += f", continued at step {exchange.continued_at:,}"
+        exchange.finish(note)
 
     def set_streaming(self, streaming: bool) -> None:
         self.streaming = streaming

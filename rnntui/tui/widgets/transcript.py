@@ -52,6 +52,7 @@ class Exchange(Vertical):
         # what is drawn does not depend on how the stream happened to be chunked.
         self._runs: list[list[str]] = [[seed_text, "bold"]]
         self._generated: list[str] = []
+        self.continued_at: int | None = None  # the step of the weights it was continued with, if new
 
     def compose(self):
         yield Static(self.header_text, classes="exchange-header")
