@@ -5,20 +5,18 @@ from __future__ import annotations
 from textual import events
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
 
 # Stop is in the footer only while a reply streams; its room is kept free all the time, so
 # that the spacing does not jump at the start and end of each reply.
-STOP_KEY = ("stop_stream", len("esc") + len("Stop"))
+STOP = ("stop_stream", "esc", "Stop")
 
 
-def spaced_width(keys: list[FooterKey]) -> int:
-    """Columns ``keys`` take with the normal spacing: a space either side of the key and one
-    after the description (compact spacing has one space in all)."""
-    width = sum(len(key.key_display) + len(key.description) + 3 for key in keys)
-    if not any(key.action == STOP_KEY[0] for key in keys):
-        width += STOP_KEY[1] + 3
-    return width
+def spaced_width(keys: list[tuple[str, str, str]]) -> int:
+    """Columns the (action, key, description) ``keys`` take with the normal spacing: a space
+    either side of the key and one after the description (compact spacing has one in all)."""
+    if not any(action == STOP[0] for action, _, _ in keys):
+        keys = [*keys, STOP]
+    return sum(len(key) + len(description) + 3 for _, key, description in keys)
 
 
 class CoalescingFooter(Footer):
@@ -28,7 +26,8 @@ class CoalescingFooter(Footer):
     footer passes on one change per refresh, so a burst costs one recompose.
 
     It also goes compact when, and only when, the keys would not fit with the normal spacing,
-    so that the last ones (Length, the palette) are not cut off on a mid-sized terminal."""
+    so that the last ones (Length, the palette) are not cut off on a mid-sized terminal. That is
+    decided before the keys are built, so that they are drawn once, in the right spacing."""
 
     _change_pending = False
 
@@ -42,13 +41,29 @@ class CoalescingFooter(Footer):
         super().bindings_changed(screen)
 
     async def recompose(self) -> None:
-        await super().recompose()
         self._fit(self.size.width)
+        await super().recompose()
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width)
 
+    def _shown_keys(self) -> list[tuple[str, str, str]]:
+        """(action, key, description) of each key the footer shows, as Footer.compose picks them."""
+        shown: dict[str, tuple[str, str, str]] = {}
+        for _, binding, _, _ in self.screen.active_bindings.values():
+            if binding.show and binding.action not in shown:
+                shown[binding.action] = (binding.action, self.app.get_key_display(binding), binding.description)
+        return list(shown.values())
+
     def _fit(self, width: int) -> None:
-        keys = list(self.query(FooterKey))
-        if keys and width:
-            self.compact = spaced_width(keys) > width
+        if not width or not self._bindings_ready:
+            return
+        self.compact = spaced_width(self._shown_keys()) > width - self._palette_width()
+
+    def _palette_width(self) -> int:
+        """The palette key, docked on the right: always compact, with a border and a space."""
+        found = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+        if not (self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and found):
+            return 0
+        binding = found[1]
+        return len(self.app.get_key_display(binding)) + len(binding.description) + 3
