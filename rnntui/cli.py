@@ -479,4 +479,5 @@ def cmd_corpus(args: argparse.Namespace) -> int:
     print(f"checkpoints:     {paths.checkpoints_dir()}")
     print(f"bundled model:   {paths.bundled_model_path()}")
     print(f"seed history:    {paths.seed_history_path()}")
+    print(f"app settings:    {paths.settings_path()}")
     return 0

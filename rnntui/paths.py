@@ -29,6 +29,11 @@ def seed_history_path() -> Path:
     return data_dir() / "seed-history.json"
 
 
+def settings_path() -> Path:
+    """The app's scale factor, reply length and theme, kept between sessions."""
+    return data_dir() / "settings.json"
+
+
 def cache_dir() -> Path:
     override = os.environ.get(ENV_CACHE_DIR)
     return Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME))

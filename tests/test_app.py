@@ -818,3 +818,45 @@ async def test_continue_the_last_reply_as_if_it_had_been_longer(tiny_checkpoint,
         await finished(pilot)
         assert len(exchange.generated) == before + 20 and len(exchanges(app)) == 1
         assert "continued at step" in str(exchange.query_one(".exchange-header").render())
+
+
+async def test_scale_factor_length_and_theme_are_kept_for_the_next_session(tiny_checkpoint, tmp_path):
+    settings = tmp_path / "data" / "settings.json"
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.pause()
+        assert not settings.exists()  # nothing changed, nothing written
+        await pilot.press("ctrl+up", "ctrl+up")
+        await pilot.press("ctrl+l")
+        await pilot.press(*"750", "enter")
+        app.theme = "nord"  # as the palette's "Change theme" does
+        await pilot.pause()
+    assert json.loads(settings.read_text(encoding="utf-8")) == {"scale_factor": 1.25, "length": 750,
+                                                                "theme": "nord"}
+    again = make_app(tiny_checkpoint)
+    assert (again.scale_factor, again.length, again.theme) == (1.25, 750, "nord")
+    # A value the caller gives wins, and is not written unless the person changes it.
+    given = make_app(tiny_checkpoint, length=20)
+    assert (given.scale_factor, given.length) == (1.25, 20)
+    async with given.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+down")
+    assert json.loads(settings.read_text(encoding="utf-8"))["length"] == 750
+    # A broken file, or values out of range, give the defaults, and the app starts as usual.
+    for text in ("{not json", '{"scale_factor": 1e9, "length": -3, "theme": "no-such-theme"}', "[]"):
+        settings.write_text(text, encoding="utf-8")
+        fresh = make_app(tiny_checkpoint)
+        assert (fresh.scale_factor, fresh.length, fresh.theme) == (1.0, 500, "textual-dark")
+
+
+async def test_settings_that_cannot_be_saved_are_reported_once(tiny_checkpoint, tmp_path):
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "settings.json").mkdir()  # a folder where the file should go
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+up", "ctrl+up")
+        await pilot.pause()
+        notes = [n.message for n in app._notifications if "settings are not being saved" in n.message]
+        assert len(notes) == 1 and app.scale_factor == 1.25  # the change itself still applies

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from textual.widgets import Header
 from textual.worker import Worker, get_current_worker
 
 from rnntui.errors import DownloadError, RnntuiError
-from rnntui.paths import seed_history_path
+from rnntui.paths import seed_history_path, settings_path
 from rnntui.tui.messages import (
     DownloadProgress,
     EngineFailed,
@@ -29,6 +30,7 @@ from rnntui.tui.messages import (
     TrainingProgress,
     TrainingStopped,
 )
+from rnntui.tui.settings import read_settings, write_settings
 from rnntui.tui.widgets.candidates import CandidateBars
 from rnntui.tui.widgets.footer import CoalescingFooter
 from rnntui.tui.widgets.loss_panel import LossPanel
@@ -95,14 +97,23 @@ class RnntuiApp(App):
 
     def __init__(self, checkpoint: Path | None = None, corpus: Path | None = None,
                  random_seed: int | None = None, train_config=None, model_options: dict | None = None,
-                 scale_factor: float = 1.0, length: int = 500, watch: Path | None = None) -> None:
+                 scale_factor: float | None = None, length: int | None = None,
+                 watch: Path | None = None) -> None:
         super().__init__()
+        # The last session's scale factor, length and theme, unless the caller gives its own.
+        self.settings_path = settings_path()
+        self.settings = read_settings(self.settings_path)
+        self.settings_error: str | None = None  # why they cannot be saved, said once
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        self.settings.theme = self.theme  # a default or unknown theme is not worth a write
         self.watch = watch  # a run to follow (rnntui watch): its metrics file drives the chart
         self.follower = None
         self.start_checkpoint, self.start_corpus = checkpoint, corpus
         self.random_seed = random_seed
         self.train_config, self.model_options = train_config, model_options
-        self.scale_factor, self.length = scale_factor, length
+        self.scale_factor = self.settings.scale_factor if scale_factor is None else scale_factor
+        self.length = self.settings.length if length is None else length
         self.workbench = None  # created in a worker, so torch loads off the event loop
         self.info = None
         self.sampler = None
@@ -387,6 +398,24 @@ class RnntuiApp(App):
         if self.sampler is not None:
             self.sampler.scale_factor = self.scale_factor  # applies from the next character
         self.update_status()
+        self.remember(scale_factor=new)
+
+    def watch_theme(self, theme: str) -> None:
+        self.remember(theme=theme)
+
+    def remember(self, **changes) -> None:
+        """Keep a setting the person changed for the next session (a tiny atomic write).
+        Values the caller passed in (the screenshot script's, say) are not written."""
+        settings = replace(self.settings, **changes)
+        if settings == self.settings or self.settings_error is not None:
+            return
+        try:
+            write_settings(self.settings_path, settings)
+        except RnntuiError as error:
+            self.settings_error = f"settings are not being saved ({error})"
+            self.notify(self.settings_error, severity="warning")
+            return
+        self.settings = settings
 
     def action_set_length(self) -> None:
         from rnntui.tui.screens.dialogs import LengthScreen
@@ -395,6 +424,7 @@ class RnntuiApp(App):
             if value:
                 self.length = value
                 self.update_status()
+                self.remember(length=value)
                 self.notify(f"Replies will be {value:,} characters long.")
 
         self.push_screen(LengthScreen(self.length), chosen)

@@ -10,9 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from rnntui.tui.settings import MAX_LENGTH
 from rnntui.tui.widgets.path_suggester import PathSuggester
-
-MAX_LENGTH = 100_000
 
 
 class LengthScreen(ModalScreen[int | None]):

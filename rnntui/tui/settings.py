@@ -1,0 +1,56 @@
+"""The app's settings that outlive a session: scale factor, reply length and theme.
+
+Kept as a small JSON file in the data folder, next to the seed history, and replaced
+atomically. A missing, broken or foreign file, or a value out of range, gives the defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rnntui.files import write_atomically
+
+MAX_LENGTH = 100_000
+SCALE_RANGE = (0.1, 10.0)  # the app's ladder, from its bottom to its top
+
+
+@dataclass
+class Settings:
+    scale_factor: float = 1.0
+    length: int = 500
+    theme: str | None = None  # None: Textual's default
+
+
+def valid_scale_factor(value: object) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and SCALE_RANGE[0] <= value <= SCALE_RANGE[1])
+
+
+def valid_length(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_LENGTH
+
+
+def read_settings(path: Path) -> Settings:
+    """The saved settings; each one that is missing or not valid takes its default."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return Settings()
+    if not isinstance(saved, dict):
+        return Settings()
+    settings = Settings()
+    if valid_scale_factor(saved.get("scale_factor")):
+        settings.scale_factor = float(saved["scale_factor"])
+    if valid_length(saved.get("length")):
+        settings.length = saved["length"]
+    if isinstance(saved.get("theme"), str) and saved["theme"]:
+        settings.theme = saved["theme"]
+    return settings
+
+
+def write_settings(path: Path, settings: Settings) -> None:
+    """Replace the file atomically; raises RnntuiError with a one-line reason on failure."""
+    write_atomically(path, json.dumps(asdict(settings), indent=1).encode("utf-8"))
