@@ -20,7 +20,7 @@ from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
 from rnntui.tui.widgets.transcript import Exchange
 
-from .conftest import TINY_MODEL
+from .conftest import TINY_MODEL, make_text
 
 SIZE = (120, 36)
 
@@ -32,15 +32,26 @@ def tiny_train_config(**overrides) -> TrainConfig:
     return TrainConfig(**values)
 
 
-@pytest.fixture
-def tiny_checkpoint(corpus_file, tmp_path):
-    corpus = load_corpus(corpus_file)
+@pytest.fixture(scope="session")
+def tiny_checkpoint_file(tmp_path_factory):
+    """Trained once per session (30 steps on the tiny corpus); each test gets its own copy."""
+    folder = tmp_path_factory.mktemp("tiny")
+    corpus_path = folder / "tiny.txt"
+    corpus_path.write_text(make_text(), encoding="utf-8")
+    corpus = load_corpus(corpus_path)
     trainer = new_trainer(corpus, tiny_train_config(steps=30), **TINY_MODEL)
     list(trainer.run())
     checkpoint = trainer_checkpoint(trainer, corpus)
     checkpoint.elapsed = 0.0  # keep screenshots stable
     checkpoint.created = "2026-01-01T12:00:00+00:00"
-    return save_checkpoint(checkpoint, tmp_path / "tiny.ckpt")
+    return save_checkpoint(checkpoint, folder / "tiny.ckpt")
+
+
+@pytest.fixture
+def tiny_checkpoint(tiny_checkpoint_file, tmp_path):
+    path = tmp_path / "tiny.ckpt"
+    path.write_bytes(tiny_checkpoint_file.read_bytes())
+    return path
 
 
 def make_app(checkpoint=None, corpus=None, **kwargs) -> RnntuiApp:
