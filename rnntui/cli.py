@@ -79,6 +79,14 @@ def build_parser() -> Parser:
                        "best validation estimate so far, as <out>.best.ckpt")
     train.add_argument("--json", action="store_true", help="print one JSON object per step")
     train.add_argument("--log-every", type=int, default=10, help="plain progress line every N steps")
+    samples = train.add_argument_group("samples while training", "see what the model writes as it "
+                                       "learns; the samples do not change the training")
+    samples.add_argument("--sample-every", type=int, default=0, help="every N steps, print a sample "
+                         "continuing --seed-text (0: never)")
+    samples.add_argument("--seed-text", default=DEFAULT_SEED_TEXT, help=f"the samples' seed text "
+                         f"({DEFAULT_SEED_TEXT!r})")
+    samples.add_argument("--sample-length", type=int, default=200, help="characters per sample (200)")
+    samples.add_argument("--scale-factor", type=float, default=1.0, help="the samples' scale factor (1.0)")
 
     generate = commands.add_parser("generate", help="stream text from a model",
                                    description="Stream text: the seed text, then each sampled character.")
@@ -255,6 +263,7 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
 
     if args.save_best and not config.eval_every:
         raise RnntuiError("--save-best needs validation estimates; set --eval-every above 0")
+    check_sample_arguments(args, corpus.vocab)
 
     def save(path: Path = out) -> None:
         from rnntui.checkpoint import save_checkpoint
@@ -275,7 +284,10 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
     try:
         with report:
             for event in trainer.run():
-                report.event(event)
+                sample = None
+                if args.sample_every > 0 and event.step % args.sample_every == 0 and dist_info.is_main:
+                    sample = training_sample(trainer, corpus.vocab, args, event.step)
+                report.event(event, sample)
                 if config.save_every and event.step % config.save_every == 0:
                     save()
                 if args.save_best and event.new_best:
@@ -300,6 +312,32 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
         print(f"stopped early: no better validation estimate in the last {config.patience}; the best "
               f"was {value:.4f} at step {step}{where}", file=sys.stderr if args.json else sys.stdout, flush=True)
     return 0
+
+
+def check_sample_arguments(args: argparse.Namespace, vocab) -> None:
+    """Refuse bad sample flags before training starts rather than at the first sample."""
+    from rnntui.sampling import check_scale_factor
+
+    if args.sample_every < 0:
+        raise RnntuiError(f"--sample-every must be 0 or more, got {args.sample_every}")
+    if args.sample_every:
+        if args.sample_length < 1:
+            raise RnntuiError(f"--sample-length must be at least 1, got {args.sample_length}")
+        check_scale_factor(args.scale_factor)
+        vocab.check(args.seed_text)
+
+
+def training_sample(trainer, vocab, args: argparse.Namespace, step: int) -> str:
+    """``--sample-length`` characters after ``--seed-text`` from the current weights. The
+    sampler has its own generator (seeded by the step), so training's random draws are as
+    they would be without samples."""
+    from rnntui.model import CharRNN
+    from rnntui.sampling import Sampler
+
+    model = CharRNN(trainer.model.config)
+    model.load_state_dict(trainer.snapshot())
+    sampler = Sampler(model, vocab, args.scale_factor, random_seed=trainer.config.random_seed + step)
+    return "".join(sampled.char for sampled in sampler.stream(args.seed_text, args.sample_length))
 
 
 def best_path(out: Path) -> Path:
@@ -327,7 +365,7 @@ class Silent:
     def __exit__(self, *exc) -> None:
         pass
 
-    def event(self, e) -> None:
+    def event(self, e, sample: str | None = None) -> None:
         pass
 
     def close(self) -> None:
@@ -378,7 +416,7 @@ class Reporter:
             self.metrics.close()
             self.metrics = None
 
-    def event(self, e) -> None:
+    def event(self, e, sample: str | None = None) -> None:
         from rnntui.metrics import record as metrics_record
 
         record = metrics_record(e, self.trainer.dist.world_size)
@@ -389,8 +427,11 @@ class Reporter:
             if e.val_loss is not None:
                 self.metrics.flush()
         if self.args.json:
+            if sample is not None:  # in the step's own object, so that each line stays one step
+                record = {**record, "sample": self.args.seed_text + sample}
             print(json.dumps(record), flush=True)
-        elif self.bar is not None:
+            return
+        if self.bar is not None:
             val = f"  val~ {self.last_val:.4f}" if self.last_val is not None else ""
             self.bar.update(self.task, completed=e.step,
                             info=f"loss {e.train_loss:.4f}{val}  {e.chars_per_s:,.0f} chars/s")
@@ -398,6 +439,13 @@ class Reporter:
             val = f"  val_loss~ {e.val_loss:.4f}" if e.val_loss is not None else ""
             print(f"step {e.step}/{e.total_steps}  loss {e.train_loss:.4f}{val}  "
                   f"{e.chars_per_s:,.0f} chars/s  {e.elapsed:.1f}s", flush=True)
+        if sample is not None:
+            text = (f"--- sample at step {e.step:,}, scale factor {self.args.scale_factor:g} ---\n"
+                    f"{self.args.seed_text}{sample}\n")
+            if self.bar is not None:  # above the bar, which stays at the bottom
+                self.bar.console.print(text, markup=False, highlight=False)
+            else:
+                print(text, flush=True)
 
     def done(self, interrupted: bool) -> None:
         self.close()

@@ -43,6 +43,29 @@ def test_train_json_and_resume_continues_the_count(trained, corpus_file, capsys)
     assert load_checkpoint(trained).step == 14
 
 
+def test_samples_while_training_leave_the_training_as_it_was(trained, corpus_file, tmp_path, capsys):
+    import torch
+
+    out = tmp_path / "sampled.ckpt"
+    code, stdout, _ = run(capsys, "train", "--corpus", str(corpus_file), "--steps", "10", "--out", str(out),
+                          *TINY, "--json", "--sample-every", "4", "--sample-length", "30", "--seed-text", "The")
+    assert code == 0
+    records = [json.loads(line) for line in stdout.splitlines()]
+    samples = {r["step"]: r["sample"] for r in records if "sample" in r}
+    assert sorted(samples) == [4, 8]
+    assert all(text.startswith("The") and len(text) == 3 + 30 for text in samples.values())
+    # The samples draw from a generator of their own: the weights are those of the run without.
+    plain, sampled = load_checkpoint(trained).model_state, load_checkpoint(out).model_state
+    assert all(torch.equal(plain[key], sampled[key]) for key in plain)
+    assert "sample" not in (tmp_path / "sampled.ckpt.metrics.jsonl").read_text()
+    # Plain output: the sample under its step's line.
+    code, stdout, _ = run(capsys, "train", "--corpus", str(corpus_file), "--resume", str(out), "--steps", "12",
+                          "--sample-every", "2", "--sample-length", "20", "--log-every", "1")
+    lines = stdout.splitlines()
+    at = lines.index("--- sample at step 12, scale factor 1 ---")
+    assert lines[at - 1].startswith("step 12/12") and lines[at + 1].startswith("The island")
+
+
 def test_carry_state_is_recorded_and_kept_on_resume(corpus_file, tmp_path, capsys):
     out = tmp_path / "s.ckpt"
     code, _, err = run(capsys, "train", "--corpus", str(corpus_file), "--steps", "4", "--out", str(out),
@@ -110,6 +133,10 @@ def test_evaluate_refuses_a_text_with_no_tail_to_predict(trained, corpus_file, t
     (["train", "--cell", "lstm", "--dropout", "2"], "dropout"),
     (["train", "--weight-dropout", "1"], "weight_dropout"),
     (["train", "--patience", "-1"], "--patience"),
+    (["train", "--sample-every", "-1"], "--sample-every"),
+    (["train", "--sample-every", "5", "--sample-length", "0"], "--sample-length"),
+    (["train", "--sample-every", "5", "--seed-text", "The \u00eesland"], "'î'"),
+    (["train", "--sample-every", "5", "--scale-factor", "0"], "scale factor"),
     (["train", "--save-best", "--eval-every", "0"], "--save-best"),
     (["evaluate", "--checkpoint", "/nonexistent.ckpt"], "does not exist"),
 ])
