@@ -134,7 +134,7 @@ class RnntuiApp(App):
                 yield Transcript(id="transcript")
                 yield CandidateBars(id="candidates")
                 yield SeedInput(history_path=seed_history_path(),
-                                placeholder="Type a seed text, e.g. The island, and press enter (empty: continue)",
+                                placeholder="Type a seed text, e.g. The island, and press enter",
                                 id="seed-input", value="")
             yield LossPanel(id="loss-panel")
         yield StatusLine(id="status")
@@ -232,8 +232,9 @@ class RnntuiApp(App):
             self.query_one(LossPanel).set_device(message.info.device)
         hint = ("ctrl+o loads the run's newest checkpoint" if self.watch is not None
                 else "ctrl+t trains the model while you watch")
-        self.query_one(Transcript).note(f"{message.note} Type a seed text and press enter; {hint}, "
-                                        "f1 lists every key.", id="engine-note")
+        self.query_one(Transcript).note(f"{message.note} Type a seed text and press enter (enter on "
+                                        f"an empty line continues the reply); {hint}, f1 lists every key.",
+                                        id="engine-note")
         self.update_status()
 
     def on_engine_failed(self, message: EngineFailed) -> None:
