@@ -650,6 +650,35 @@ async def test_quit_asks_when_training_is_unsaved(corpus_file):
     assert "saved" in str(app.return_value)
 
 
+async def test_a_full_disk_when_saving_loses_nothing(tiny_checkpoint, corpus_file, tmp_path, monkeypatch):
+    import os
+
+    real_fsync = os.fsync
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    app = make_app(tiny_checkpoint, corpus=corpus_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await busy_press(pilot, "ctrl+t")
+        await until(pilot, lambda: app.workbench.step >= 33)
+        monkeypatch.setattr(os, "fsync", disk_full)
+        await busy_press(pilot, "ctrl+q")
+        await until(pilot, lambda: isinstance(app.screen, UnsavedScreen))
+        app.screen.query_one("#save").press()  # "save and quit" on a full disk
+        await until(pilot, lambda: any("disk is full" in n.message for n in app._notifications))
+        await pilot.pause(0.2)
+        assert app.is_running and app.workbench.unsaved_steps > 0  # nothing thrown away
+        folder = tmp_path / "data" / "checkpoints"
+        assert not folder.exists() or list(folder.iterdir()) == []  # no half-written file
+        monkeypatch.setattr(os, "fsync", real_fsync)  # space again: the same progress saves
+        await busy_press(pilot, "ctrl+s")
+        await until(pilot, lambda: folder.exists() and len(list(folder.glob("*.ckpt"))) == 1)
+        [saved] = folder.glob("*.ckpt")
+        assert load_checkpoint(saved).step >= 33
+
+
 async def test_quit_without_unsaved_work_exits(tiny_checkpoint):
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:

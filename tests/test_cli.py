@@ -66,6 +66,21 @@ def test_samples_while_training_leave_the_training_as_it_was(trained, corpus_fil
     assert lines[at - 1].startswith("step 12/12") and lines[at + 1].startswith("The island")
 
 
+def test_a_full_disk_stops_training_with_one_line_and_the_last_checkpoint_intact(trained, corpus_file,
+                                                                                 capsys, monkeypatch):
+    before = trained.read_bytes()
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    code, _, err = run(capsys, "train", "--corpus", str(corpus_file), "--resume", str(trained),
+                       "--steps", "14", "--save-every", "2")
+    assert code == 2 and err.count("\n") == 1 and "disk is full" in err and "Traceback" not in err
+    assert trained.read_bytes() == before
+    assert sorted(p.name for p in trained.parent.glob("m.ckpt*")) == ["m.ckpt", "m.ckpt.metrics.jsonl"]
+
+
 def test_carry_state_is_recorded_and_kept_on_resume(corpus_file, tmp_path, capsys):
     out = tmp_path / "s.ckpt"
     code, _, err = run(capsys, "train", "--corpus", str(corpus_file), "--steps", "4", "--out", str(out),
