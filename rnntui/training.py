@@ -233,7 +233,8 @@ class Trainer:
         state = {"windows": self.window_rng.get_state(), "torch": torch.get_rng_state()}
         if self.config.carry_state:
             # No copy needed: each step replaces the carried tensors, never changes them.
-            state["streams"] = {"epoch": self.stream_epoch, "pos": self.stream_pos, "carried": self.carried}
+            state["streams"] = {"epoch": self.stream_epoch, "pos": self.stream_pos, "carried": self.carried,
+                                "layout": list(self._stream_layout(self.stream_epoch))}
         return state
 
     def set_rng_state(self, state: dict) -> None:
@@ -253,6 +254,14 @@ class Trainer:
             if isinstance(carried, list):  # files written before 2026-11-29: [], [h] or [h, c]
                 carried = (tuple(carried) if len(carried) > 1 else carried[0]) if carried else None
             self.carried = None if carried is None else _map_state(carried, lambda t: t.to(self.device))
+            layout = streams.get("layout")  # absent in files written before 2026-11-29
+            moved = layout is not None and tuple(layout) != self._stream_layout(self.stream_epoch)
+            first = carried[0] if isinstance(carried, tuple) else carried
+            if moved or (first is not None and first.shape[1] != self.config.batch_size):
+                # The run is resumed with another batch size, rank count or window length: the
+                # streams are cut differently, so the saved place and state mean nothing here.
+                # Start the next pass afresh, as at the end of a pass.
+                self.stream_epoch, self.stream_pos, self.carried = self.stream_epoch + 1, -1, None
         self._boundary = self._capture_rng()
 
     # -- the work ---------------------------------------------------------------------------

@@ -216,6 +216,24 @@ def _tensors(state):
     return list(state) if isinstance(state, tuple) else [state]
 
 
+@pytest.mark.parametrize("change", [dict(batch_size=4), dict(seq_length=32)])
+def test_resuming_streams_cut_another_way_starts_a_fresh_pass(corpus_file, change):
+    """A --carry-state run resumed with another batch size (once: a crash, the state's shape
+    no longer fitting) or window length starts the next pass; the same settings go on."""
+    corpus = load_corpus(corpus_file)
+    first = new_trainer(corpus, tiny_config(steps=3, carry_state=True, batch_size=8), **TINY_MODEL)
+    list(first.run())
+    checkpoint = trainer_checkpoint(first, corpus)
+    same = resume_trainer(checkpoint, corpus, resumed_config(checkpoint, steps=5))
+    assert (same.stream_epoch, same.stream_pos) == (first.stream_epoch, first.stream_pos) == (0, 60)
+    other = resume_trainer(checkpoint, corpus, resumed_config(checkpoint, steps=5, **change))
+    assert (other.stream_epoch, other.stream_pos, other.carried) == (1, -1, None)
+    events = list(other.run())
+    assert [e.step for e in events] == [4, 5] and math.isfinite(events[-1].train_loss)
+    assert other.carried[0].shape[1] == other.config.batch_size
+    assert other.stream_pos == 2 * other.config.seq_length
+
+
 def test_carry_state_needs_streams_longer_than_a_window(tmp_path):
     path = tmp_path / "short.txt"
     path.write_text("abcdefghij " * 25, encoding="utf-8")
