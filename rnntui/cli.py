@@ -264,6 +264,11 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
     if args.save_best and not config.eval_every:
         raise RnntuiError("--save-best needs validation estimates; set --eval-every above 0")
     check_sample_arguments(args, corpus.vocab)
+    if args.resume is not None and trainer.step >= config.steps:
+        if dist_info.is_main:
+            print(f"{args.resume} is already at step {trainer.step:,}: nothing to train (--steps is the "
+                  f"total to train to; pass more than {trainer.step:,})", file=sys.stderr if args.json else sys.stdout)
+        return 0
 
     def save(path: Path = out) -> None:
         from rnntui.checkpoint import save_checkpoint

@@ -43,6 +43,15 @@ def test_train_json_and_resume_continues_the_count(trained, corpus_file, capsys)
     assert load_checkpoint(trained).step == 14
 
 
+def test_resume_to_a_step_already_reached_says_so_and_changes_nothing(trained, corpus_file, capsys):
+    before = trained.read_bytes()
+    metrics = trained.parent / "m.ckpt.metrics.jsonl"
+    lines = metrics.read_text()
+    code, out, _ = run(capsys, "train", "--corpus", str(corpus_file), "--resume", str(trained), "--steps", "5")
+    assert code == 0 and "already at step 10: nothing to train" in out and "saved" not in out
+    assert trained.read_bytes() == before and metrics.read_text() == lines
+
+
 def test_samples_while_training_leave_the_training_as_it_was(trained, corpus_file, tmp_path, capsys):
     import torch
 
