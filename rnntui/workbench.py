@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rnntui.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
@@ -19,11 +19,14 @@ from rnntui.model import CharRNN
 from rnntui.paths import bundled_model_path, checkpoints_dir
 from rnntui.sampling import Sampler
 from rnntui.session import new_trainer, resume_trainer, resumed_config, trainer_checkpoint
-from rnntui.training import History, TrainConfig, Trainer
+from rnntui.training import History, TrainConfig, Trainer, learning_rate
 from rnntui.vocab import Vocab
 
 # The app trains until it is paused; this is "for ever" for a person watching.
 OPEN_ENDED_STEPS = 10**9
+# What a person may change between two steps in the app: `rnntui train`'s flags of these names.
+TRAIN_SETTINGS = ("lr", "lr_decay_steps", "batch_size", "seq_length", "carry_state")
+MODEL_SETTINGS = ("dropout", "weight_dropout")
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Workbench:
         self.path: Path | None = None
         self.history = History()
         self.saved_step = 0
+        self.overrides: dict = {}  # training settings changed in this session (TRAIN_ and MODEL_SETTINGS)
 
     # -- loading ----------------------------------------------------------------------------
     def open(self, checkpoint: Path | None = None, corpus: Path | None = None) -> ModelInfo:
@@ -95,7 +99,8 @@ class Workbench:
         """A new model of the book's size for ``corpus_path`` (``corpus``, if it is already
         read), ready to train."""
         corpus = corpus if corpus is not None else load_corpus(corpus_path)
-        trainer = new_trainer(corpus, self._config(), **self.model_options)
+        model_changes = {k: v for k, v in self.overrides.items() if k in MODEL_SETTINGS}
+        trainer = new_trainer(corpus, self._config(), **{**self.model_options, **model_changes})
         with self.lock:
             self.corpus, self.corpus_path = corpus, Path(corpus_path)
             self.trainer, self.model, self.checkpoint = trainer, trainer.model, None
@@ -106,13 +111,62 @@ class Workbench:
             return self.info()
 
     def _config(self, checkpoint: Checkpoint | None = None) -> TrainConfig:
+        changes = {k: v for k, v in self.overrides.items() if k in TRAIN_SETTINGS}
         if checkpoint is None:
             config = TrainConfig(**self.base_config.to_dict())
             config.steps = OPEN_ENDED_STEPS
-            return config
+            return replace(config, **changes)
         # The app trains open-ended, while you watch: a run's --patience does not carry over.
         return resumed_config(checkpoint, steps=OPEN_ENDED_STEPS, device=self.base_config.device,
-                              eval_every=self.base_config.eval_every, patience=0)
+                              eval_every=self.base_config.eval_every, patience=0, **changes)
+
+    def _with_model_changes(self, checkpoint: Checkpoint) -> Checkpoint:
+        changes = {k: v for k, v in self.overrides.items() if k in MODEL_SETTINGS}
+        if not changes:
+            return checkpoint
+        try:
+            return replace(checkpoint, model_config=replace(checkpoint.model_config, **changes))
+        except ValueError as error:
+            raise RnntuiError(str(error)) from None
+
+    def _build_trainer(self, checkpoint: Checkpoint, corpus: Corpus) -> Trainer:
+        checkpoint = self._with_model_changes(checkpoint)
+        return resume_trainer(checkpoint, corpus, self._config(checkpoint))
+
+    def settings(self) -> dict:
+        """The training settings the next step uses (TRAIN_ and MODEL_SETTINGS)."""
+        with self.lock:
+            config = self.trainer.config if self.trainer is not None else self._config(self.checkpoint)
+            current = {k: getattr(config, k) for k in TRAIN_SETTINGS}
+            current["lr"] = learning_rate(config, self.step)  # the rate now, wherever the schedule is
+            current.update({k: getattr(self.model.config, k) for k in MODEL_SETTINGS})
+            return {**current, **{k: v for k, v in self.overrides.items() if k in MODEL_SETTINGS}}
+
+    def change_settings(self, **changes) -> None:
+        """Train with new settings from the next step on (training must be stopped). The
+        trainer is rebuilt from the current weights, optimizer state and step, as ``rnntui train
+        --resume`` with those flags would; settings that do not fit raise and change nothing.
+        A new ``lr`` is the rate from now on: it ends the run's decay schedule."""
+        unknown = set(changes) - set(TRAIN_SETTINGS) - set(MODEL_SETTINGS)
+        if unknown:
+            raise RnntuiError(f"not a training setting: {', '.join(sorted(unknown))}")
+        if "lr" in changes:
+            changes = {**changes, "lr_decay_steps": 0}
+        with self.lock:
+            previous = dict(self.overrides)
+            self.overrides.update(changes)
+            try:
+                if self.trainer is None:  # checked now; the trainer is built by the next ensure_trainer
+                    self._config(self.checkpoint).validate()
+                    self._with_model_changes(self.checkpoint)
+                    return
+                state = trainer_checkpoint(self.trainer, self.corpus)
+                trainer = self._build_trainer(state, self.corpus)
+            except RnntuiError:
+                self.overrides = previous
+                raise
+            self.checkpoint, self.trainer, self.model = state, trainer, trainer.model
+            self.history = trainer.history
 
     def info(self) -> ModelInfo:
         with self.lock:
@@ -156,7 +210,7 @@ class Workbench:
 
                 path = ensure_default_corpus()
             corpus = self.corpus if self.corpus is not None else load_corpus(path, vocab=self.checkpoint.vocab)
-            trainer = resume_trainer(self.checkpoint, corpus, self._config(self.checkpoint))
+            trainer = self._build_trainer(self.checkpoint, corpus)
             self.corpus, self.corpus_path, self.trainer = corpus, Path(path), trainer
             self.model = trainer.model
             self.history = trainer.history

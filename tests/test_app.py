@@ -617,7 +617,7 @@ async def test_help_lists_every_key(tiny_checkpoint):
         assert isinstance(app.screen, HelpScreen)
         keys = [key for keys, _ in app.screen.keys for key in keys.split(" / ")]
         for key in ("enter", "escape", "ctrl+r", "ctrl+g", "ctrl+up", "alt+up", "ctrl+down", "alt+down", "ctrl+t",
-                    "ctrl+s", "ctrl+o", "ctrl+l", "ctrl+n", "ctrl+y", "f1", "ctrl+q"):
+                    "ctrl+s", "ctrl+o", "ctrl+l", "ctrl+n", "ctrl+y", "f1", "f2", "ctrl+q"):
             assert key in keys
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
@@ -903,3 +903,44 @@ async def test_settings_that_cannot_be_saved_are_reported_once(tiny_checkpoint, 
         await pilot.pause()
         notes = [n.message for n in app._notifications if "settings are not being saved" in n.message]
         assert len(notes) == 1 and app.scale_factor == 1.25  # the change itself still applies
+
+
+async def test_training_settings_change_a_running_training_from_the_next_step(tiny_checkpoint, corpus_file):
+    from rnntui.tui.screens.training_settings import TrainingSettingsScreen
+
+    app = make_app(tiny_checkpoint, corpus=corpus_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await busy_press(pilot, "ctrl+t")
+        await until(pilot, lambda: app.workbench.step >= 33)
+        await busy_press(pilot, "f2")
+        await until(pilot, lambda: isinstance(app.screen, TrainingSettingsScreen))
+        screen = app.screen
+        assert screen.query_one("#setting-batch_size").value == "8"
+        screen.query_one("#setting-lr").value = "fast"
+        screen.query_one("#apply").press()
+        await until(pilot, lambda: "learning rate" in str(screen.query_one("#settings-error").render()))
+        assert app.screen is screen  # refused inside the dialog
+        screen.query_one("#setting-lr").value = "0.002"
+        screen.query_one("#setting-batch_size").value = "6"
+        screen.query_one("#setting-dropout").value = "0.2"
+        screen.query_one("#apply").press()
+        await until(pilot, lambda: app.workbench.trainer is not None and app.workbench.trainer.config.lr == 0.002)
+        step = app.workbench.step
+        await until(pilot, lambda: app.training == "running" and app.workbench.step >= step + 3)
+        trainer = app.workbench.trainer
+        assert (trainer.config.batch_size, trainer.config.lr_decay_steps, trainer.model.config.dropout) == (6, 0, 0.2)
+        assert any("From step" in n.message and "batch size 6" in n.message for n in app._notifications)
+        # The training worker the change cancelled is not reported as an error (it once was).
+        assert not any(n.title == "Unexpected error" for n in app._notifications)
+        await busy_press(pilot, "ctrl+t")
+        await until(pilot, lambda: app.training == "paused")
+        # Settings that do not fit the text (six streams of 3,000 characters, windows of 10,000):
+        # one notification, and the old ones stay.
+        await pilot.press("f2")
+        app.screen.query_one("#setting-seq_length").value = "10000"
+        app.screen.query_one("#setting-carry_state").value = True
+        app.screen.query_one("#apply").press()
+        await until(pilot, lambda: any("stay as they were" in n.message for n in app._notifications))
+        assert app.workbench.trainer.config.seq_length == 16 and not app.workbench.trainer.config.carry_state
+        assert app.training == "idle"  # it was paused, so it is not restarted

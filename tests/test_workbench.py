@@ -27,3 +27,48 @@ def test_loading_a_model_of_the_same_text_keeps_it(corpus_file, tmp_path):
     assert workbench.corpus_path == corpus_file
     workbench.ensure_trainer()  # trains on that text again, no download
     assert workbench.corpus.name == corpus_file.name and workbench.trainer.step == 0
+
+
+def run_steps(workbench: Workbench, steps: int) -> None:
+    trainer = workbench.ensure_trainer()
+    for event in trainer.run():
+        if event.step >= steps:
+            trainer.stop()
+
+
+def test_new_training_settings_apply_from_the_next_step_and_keep_the_rest(corpus_file, tmp_path):
+    import pytest
+    import torch
+
+    from rnntui.errors import RnntuiError
+
+    workbench = Workbench(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu",
+                                      lr=0.01, lr_decay_steps=100), TINY_MODEL)
+    workbench.open(corpus=corpus_file)
+    run_steps(workbench, 5)
+    assert workbench.settings()["lr"] < 0.01  # the rate now, five steps into the decay
+    weights = {k: v.clone() for k, v in workbench.model.state_dict().items()}
+    workbench.change_settings(lr=0.002, batch_size=6, seq_length=12, dropout=0.2, weight_dropout=0.1,
+                              carry_state=True)
+    trainer = workbench.trainer
+    assert trainer.step == 5 and len(workbench.history.train) == 5
+    assert (trainer.config.lr, trainer.config.lr_decay_steps, trainer.config.batch_size,
+            trainer.config.seq_length, trainer.config.carry_state) == (0.002, 0, 6, 12, True)
+    assert (workbench.model.config.dropout, workbench.model.config.weight_dropout) == (0.2, 0.1)
+    assert all(torch.equal(weights[k], v) for k, v in workbench.model.state_dict().items())
+    assert workbench.settings() == dict(lr=0.002, lr_decay_steps=0, batch_size=6, seq_length=12,
+                                        carry_state=True, dropout=0.2, weight_dropout=0.1)
+    run_steps(workbench, 7)
+    assert workbench.trainer.step == 7
+    # Settings that do not fit change nothing.
+    for bad in (dict(batch_size=0), dict(dropout=1.5), dict(seq_length=10**6), dict(momentum=0.9)):
+        with pytest.raises(RnntuiError):
+            workbench.change_settings(**bad)
+        assert workbench.settings()["batch_size"] == 6 and workbench.trainer.config.seq_length == 12
+    # Saved and loaded, the model keeps them; a loaded model takes new ones when it trains.
+    loaded = Workbench(TrainConfig(eval_every=0, device="cpu"), TINY_MODEL)
+    loaded.load(workbench.save(tmp_path / "m.ckpt"))
+    loaded.corpus_path = corpus_file
+    loaded.change_settings(batch_size=3)
+    assert loaded.trainer is None and loaded.settings()["batch_size"] == 3
+    assert loaded.ensure_trainer().config.batch_size == 3 and loaded.model.config.dropout == 0.2

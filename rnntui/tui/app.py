@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -14,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Header
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from rnntui.errors import DownloadError, RnntuiError
 from rnntui.paths import seed_history_path, settings_path
@@ -26,6 +27,7 @@ from rnntui.tui.messages import (
     GenerationDone,
     Mailbox,
     Saved,
+    SettingsApplied,
     StreamedChar,
     TrainingProgress,
     TrainingStopped,
@@ -74,6 +76,8 @@ class RnntuiApp(App):
         Binding("ctrl+o", "open_picker", "Open"),
         Binding("ctrl+n", "new_model", "New model"),
         Binding("ctrl+l", "set_length", "Length"),
+        # Off the footer, like copy and continue: in the help screen and the palette.
+        Binding("f2", "training_settings", "Training settings", show=False),
         # Off the footer, which is full at 130 columns; in the help screen and the palette.
         Binding("ctrl+y", "copy_reply", "Copy reply", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -90,6 +94,7 @@ class RnntuiApp(App):
         "open_picker": "load a checkpoint (replaces the model and its loss history)",
         "new_model": "start a new model of the book's size on a text file of your choice",
         "set_length": "set how many characters each reply has",
+        "training_settings": "training settings: learning rate, batch, window length, dropout, carried state",
         "copy_reply": "copy the last reply, seed text included, to the clipboard",
         "help": "this help",
         "quit": "quit (asks first if training progress is unsaved)",
@@ -123,6 +128,10 @@ class RnntuiApp(App):
         self.last_seed: str | None = None
         self.streaming = False
         self.downloading = False  # the training worker is fetching the book
+        # Clear while a training thread runs. Textual marks a cancelled thread worker finished at
+        # once, while its thread goes on to the end of the step in flight: this is what to wait for.
+        self.training_ended = threading.Event()
+        self.training_ended.set()
         self.mounted_at = 0.0
         self.engine_timer = None  # polls until the first screen is drawn, then loads the engine
 
@@ -451,7 +460,13 @@ class RnntuiApp(App):
 
     @work(thread=True, exclusive=True, group="train")
     def train(self) -> None:
-        worker = get_current_worker()
+        self.training_ended.clear()
+        try:
+            self._train(get_current_worker())
+        finally:
+            self.training_ended.set()
+
+    def _train(self, worker: Worker) -> None:
         try:
             if self.workbench.needs_download():
                 from rnntui.download import ensure_default_corpus
@@ -510,6 +525,51 @@ class RnntuiApp(App):
         if message.error:
             self.notify(message.error, title="Training stopped", severity="error", timeout=10)
         self.update_status()
+
+    def action_training_settings(self) -> None:
+        if self.watch is not None:
+            self.notify("Watching a run: its settings are its own process's.")
+            return
+        if not self.ready():
+            return
+        from rnntui.tui.screens.training_settings import TrainingSettingsScreen
+
+        def chosen(changes: dict | None) -> None:
+            if changes is None:
+                return
+            if not changes:
+                self.notify("The training settings are unchanged.")
+                return
+            restart = self.training in ("starting", "running")
+            self.apply_training_settings(changes, restart)
+
+        self.push_screen(TrainingSettingsScreen(self.workbench.settings()), chosen)
+
+    @work(thread=True, exclusive=True, group="engine")
+    def apply_training_settings(self, changes: dict, restart: bool) -> None:
+        """Stop training, rebuild the trainer with the new settings, and say so (the UI then
+        starts training again if it was running)."""
+        self.stop_training_and_wait()
+        try:
+            self.workbench.change_settings(**changes)
+        except RnntuiError as error:
+            self.post_message(SettingsApplied(changes, restart, str(error)))
+            return
+        self.post_message(SettingsApplied(changes, restart))
+
+    def on_settings_applied(self, message: SettingsApplied) -> None:
+        if message.error:
+            self.notify(f"{message.error}; the settings stay as they were.", title="Training settings",
+                        severity="error", timeout=10)
+        else:
+            described = ", ".join(f"{name.replace('_', ' ')} {value:g}" if not isinstance(value, bool)
+                                  else f"{name.replace('_', ' ')} {'on' if value else 'off'}"
+                                  for name, value in message.changes.items())
+            self.notify(f"From step {self.workbench.step + 1:,}: {described}.", title="Training settings")
+        if message.restart and self.training == "idle":
+            self.training = "starting"
+            self.train()
+            self.update_status()
 
     # -- checkpoints ------------------------------------------------------------------------
     def action_save(self) -> None:
@@ -644,11 +704,9 @@ class RnntuiApp(App):
         """Stop the trainer and wait for its worker to end."""
         self.stop_trainer()
         deadline = time.monotonic() + 60
-        for worker in list(self.workers):
-            if worker.group == "train":
-                # A download cannot be interrupted; the cancelled worker gives up after it.
-                while worker.is_running and not self.downloading and time.monotonic() < deadline:
-                    time.sleep(0.01)
+        # A download cannot be interrupted; the cancelled worker gives up after it.
+        while not self.training_ended.is_set() and not self.downloading and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     # -- help and quitting ------------------------------------------------------------------
     def action_help(self) -> None:
@@ -677,6 +735,8 @@ class RnntuiApp(App):
         self.stop_trainer()  # a paused trainer's thread would otherwise wait for ever
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.error is not None:
+        # A worker the app cancelled itself (training, when a model is loaded) ends with a
+        # CancelledError as its "error": that is no error to report.
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.notify(f"{type(event.worker.error).__name__}: {event.worker.error}",
                         title="Unexpected error", severity="error", timeout=10)

@@ -100,3 +100,11 @@ class Saved(Message):
     def __init__(self, path: str | None, error: str | None = None) -> None:
         super().__init__()
         self.path, self.error = path, error
+
+
+class SettingsApplied(Message):
+    """New training settings took effect (or, with ``error``, did not, and the old ones stay)."""
+
+    def __init__(self, changes: dict, restart: bool, error: str | None = None) -> None:
+        super().__init__()
+        self.changes, self.restart, self.error = changes, restart, error
