@@ -56,7 +56,7 @@ class TrainingSettingsScreen(ModalScreen[dict | None]):
         with Vertical(id="training-settings", classes="dialog") as dialog:
             dialog.border_title = "Training settings"
             yield Label("From the next step on; the weights, optimizer state and step stay. "
-                        "Saved with the checkpoint, as `rnntui train` would.")
+                        "A checkpoint saved afterwards records them, as rnntui train does.")
             with Grid(id="settings-grid"):
                 for name, label, _, _ in FIELDS:
                     yield Label(label)
