@@ -56,7 +56,7 @@ class Workbench:
         self.path: Path | None = None
         self.history = History()
         self.saved_step = 0
-        self.overrides: dict = {}  # training settings changed in this session (TRAIN_ and MODEL_SETTINGS)
+        self.overrides: dict = {}  # training settings changed for this model (TRAIN_ and MODEL_SETTINGS)
 
     # -- loading ----------------------------------------------------------------------------
     def open(self, checkpoint: Path | None = None, corpus: Path | None = None) -> ModelInfo:
@@ -85,6 +85,7 @@ class Workbench:
     def install(self, checkpoint: Checkpoint, model: CharRNN, path: Path) -> ModelInfo:
         with self.lock:
             self.checkpoint, self.model, self.trainer = checkpoint, model, None
+            self.overrides = {}  # settings changed for the previous model are its own
             self.path = Path(path)
             self.name = Path(path).name
             self.history = History.from_dict(checkpoint.history)
@@ -99,8 +100,9 @@ class Workbench:
         """A new model of the book's size for ``corpus_path`` (``corpus``, if it is already
         read), ready to train."""
         corpus = corpus if corpus is not None else load_corpus(corpus_path)
-        model_changes = {k: v for k, v in self.overrides.items() if k in MODEL_SETTINGS}
-        trainer = new_trainer(corpus, self._config(), **{**self.model_options, **model_changes})
+        with self.lock:
+            self.overrides = {}  # a new model starts from the book's settings
+        trainer = new_trainer(corpus, self._config(), **self.model_options)
         with self.lock:
             self.corpus, self.corpus_path = corpus, Path(corpus_path)
             self.trainer, self.model, self.checkpoint = trainer, trainer.model, None

@@ -72,3 +72,8 @@ def test_new_training_settings_apply_from_the_next_step_and_keep_the_rest(corpus
     loaded.change_settings(batch_size=3)
     assert loaded.trainer is None and loaded.settings()["batch_size"] == 3
     assert loaded.ensure_trainer().config.batch_size == 3 and loaded.model.config.dropout == 0.2
+    # Settings belong to the model: another one loaded, or a new one, starts from its own.
+    loaded.load(tmp_path / "m.ckpt")
+    assert loaded.overrides == {} and loaded.settings()["batch_size"] == 6
+    loaded.fresh(corpus_file)
+    assert loaded.trainer.config.batch_size == 64 and loaded.model.config.dropout == 0.0
