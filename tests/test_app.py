@@ -628,7 +628,8 @@ async def test_command_palette_has_the_actions(tiny_checkpoint):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title in ("Generate", "Train/pause", "Save", "Open", "Length", "New model", "Copy reply", "Help"):
+        for title in ("Generate", "Train/pause", "Save", "Open", "Length", "New model", "Copy reply", "Continue",
+                      "Training settings", "Help"):
             assert title in titles
 
 
