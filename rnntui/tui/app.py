@@ -257,6 +257,13 @@ class RnntuiApp(App):
             return False
         return True
 
+    def trains_here(self, watching: str) -> bool:
+        """Ready, and training in this process; when watching a run, say ``watching`` instead."""
+        if self.watch is not None:
+            self.notify(f"Watching a run: {watching}")
+            return False
+        return self.ready()
+
     # -- generation -------------------------------------------------------------------------
     def on_input_submitted(self, event: SeedInput.Submitted) -> None:
         if isinstance(event.input, SeedInput):
@@ -441,10 +448,7 @@ class RnntuiApp(App):
 
     # -- training ---------------------------------------------------------------------------
     def action_toggle_training(self) -> None:
-        if self.watch is not None:
-            self.notify("Watching a run: it trains in its own process. ctrl+o loads its newest checkpoint.")
-            return
-        if not self.ready():
+        if not self.trains_here("it trains in its own process. ctrl+o loads its newest checkpoint."):
             return
         if self.training == "idle":
             self.training = "starting"
@@ -527,10 +531,7 @@ class RnntuiApp(App):
         self.update_status()
 
     def action_training_settings(self) -> None:
-        if self.watch is not None:
-            self.notify("Watching a run: its settings are its own process's.")
-            return
-        if not self.ready():
+        if not self.trains_here("its settings are its own process's."):
             return
         from rnntui.tui.screens.training_settings import TrainingSettingsScreen
 
@@ -633,10 +634,7 @@ class RnntuiApp(App):
         self.post_message(EngineReady(info, workbench.history, f"Loaded {info.name} (step {info.step:,})."))
 
     def action_new_model(self) -> None:
-        if self.watch is not None:
-            self.notify("Watching a run: its model is trained in its own process.")
-            return
-        if not self.ready():
+        if not self.trains_here("its model is trained in its own process."):
             return
         from rnntui.tui.screens.dialogs import NewModelScreen
 
