@@ -47,13 +47,15 @@ def figures_grid(cells: list[str], width: int, short_cells: list[str] | None = N
     """The cells in three columns if they fit in ``width``, else in two, with less space
     between the columns if even two do not fit, and last ``short_cells``: a cell is never
     wrapped."""
-    attempts = [(3, 2, cells), (2, 2, cells), (2, 1, cells), (2, 1, short_cells or cells)]
-    for columns, padding, chosen in attempts:
-        widths = [Text.from_markup(cell).cell_len for cell in chosen]
+    short_cells = short_cells or cells
+    widths = {False: [Text.from_markup(cell).cell_len for cell in cells],
+              True: [Text.from_markup(cell).cell_len for cell in short_cells]}
+    for columns, padding, short in ((3, 2, False), (2, 2, False), (2, 1, False), (2, 1, True)):
         order = FIGURE_ORDERS[columns]
-        needed = sum(max(widths[order[i]] for i in range(c, 6, columns)) for c in range(columns))
+        needed = sum(max(widths[short][order[i]] for i in range(c, 6, columns)) for c in range(columns))
         if needed + padding * (columns - 1) <= width:
             break
+    chosen = short_cells if short else cells
     grid = Table.grid(padding=(0, padding))
     for _ in range(columns):
         grid.add_column(no_wrap=True)
