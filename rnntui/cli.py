@@ -335,13 +335,11 @@ def check_sample_arguments(args: argparse.Namespace, vocab) -> None:
 def training_sample(trainer, vocab, args: argparse.Namespace, step: int) -> str:
     """``--sample-length`` characters after ``--seed-text`` from the current weights. The
     sampler has its own generator (seeded by the step), so training's random draws are as
-    they would be without samples."""
-    from rnntui.model import CharRNN
+    they would be without samples. Called between steps, in the training thread: the Sampler's
+    own copy of the weights is consistent without the trainer's snapshot."""
     from rnntui.sampling import Sampler
 
-    model = CharRNN(trainer.model.config)
-    model.load_state_dict(trainer.snapshot())
-    sampler = Sampler(model, vocab, args.scale_factor, random_seed=trainer.config.random_seed + step)
+    sampler = Sampler(trainer.model, vocab, args.scale_factor, random_seed=trainer.config.random_seed + step)
     return "".join(sampled.char for sampled in sampler.stream(args.seed_text, args.sample_length))
 
 
