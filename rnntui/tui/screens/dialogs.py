@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
-from rnntui.tui.settings import MAX_LENGTH
+from rnntui.tui.settings import MAX_LENGTH, valid_length
 from rnntui.tui.widgets.path_suggester import PathSuggester
 
 
@@ -33,7 +33,7 @@ class LengthScreen(ModalScreen[int | None]):
             value = int(event.value)
         except ValueError:
             value = 0
-        if not 1 <= value <= MAX_LENGTH:
+        if not valid_length(value):
             self.query_one("#length-error", Label).update(f"enter a whole number from 1 to {MAX_LENGTH:,}")
             return
         self.dismiss(value)
