@@ -195,6 +195,7 @@ class Trainer:
         self._run = threading.Event()
         self._run.set()
         self._stop = threading.Event()
+        self._waiting = threading.Event()  # set while run() waits for resume()
         self.early_stopped = False  # stopped by config.patience
         self._boundary = self._capture_rng()
 
@@ -212,6 +213,10 @@ class Trainer:
     @property
     def paused(self) -> bool:
         return not self._run.is_set()
+
+    def wait_until_paused(self, timeout: float) -> bool:
+        """After ``pause()``: wait for the step in flight to finish; True once run() waits."""
+        return self._waiting.wait(timeout)
 
     @property
     def stopping(self) -> bool:
@@ -369,7 +374,10 @@ class Trainer:
         chars_per_step = config.batch_size * config.seq_length * self.dist.world_size
         speed = None
         while self.step < config.steps:
-            self._run.wait()
+            if not self._run.is_set():
+                self._waiting.set()
+                self._run.wait()
+                self._waiting.clear()
             stop = self._stop.is_set()
             if self.dist.enabled:
                 stop = distributed.any_rank(stop, self.device)  # all ranks stop at the same step

@@ -76,6 +76,16 @@ async def busy_press(pilot, *keys: str) -> None:
         await pilot.pause(0.02)
 
 
+async def pause_training(pilot) -> int:
+    """Press ctrl+t on a running training and wait until it has really stopped (the step in
+    flight finishes first); the step it stopped at."""
+    app = pilot.app
+    before = len(app._notifications)
+    await busy_press(pilot, "ctrl+t")
+    await until(pilot, lambda: any("Training paused" in n.message for n in list(app._notifications)[before:]))
+    return app.workbench.step
+
+
 async def ready(pilot) -> None:
     await until(pilot, lambda: pilot.app.info is not None)
 
@@ -343,10 +353,11 @@ async def test_train_pause_save_and_load_in_picker(tiny_checkpoint, corpus_file,
         # Generating while training uses a consistent copy of the weights.
         await busy_press(pilot, *"The", "enter")
         await until(pilot, lambda: not app.streaming)
-        await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.training == "paused")  # a busy UI takes a moment
-        await pilot.pause(0.3)
-        step = app.workbench.step
+        step = await pause_training(pilot)
+        assert app.training == "paused"
+        # The notice names the step training stopped at, and the chart has every step up to it.
+        assert [n.message for n in app._notifications][-1] == f"Training paused at step {step}."
+        assert panel.train[-1][0] == step and app.info.step == step
         await pilot.pause(0.3)
         assert app.workbench.step == step  # paused: no more steps
         await pilot.press("ctrl+s")
@@ -426,9 +437,7 @@ async def test_replacing_a_model_with_unsaved_training_asks_first(tiny_checkpoin
         await ready(pilot)
         await busy_press(pilot, "ctrl+t")
         await until(pilot, lambda: app.workbench.step >= 35)
-        await busy_press(pilot, "ctrl+t")  # paused, so that keys are handled at once
-        await until(pilot, lambda: app.training == "paused")  # a busy UI takes a moment
-        step = app.workbench.step
+        step = await pause_training(pilot)  # paused, so that keys are handled at once
 
         async def pick_original() -> None:
             await pilot.press("ctrl+o")

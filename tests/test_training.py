@@ -117,6 +117,32 @@ def test_pause_resume_and_stop_from_another_thread(corpus_file):
     assert seen == list(range(1, trainer.step + 1))
 
 
+def test_wait_until_paused_waits_for_the_step_in_flight(corpus_file):
+    trainer = new_trainer(load_corpus(corpus_file), tiny_config(steps=10_000), **TINY_MODEL)
+    in_step, release = threading.Event(), threading.Event()
+    train_step = trainer.train_step
+
+    def held_step(batch):
+        in_step.set()
+        release.wait(10)
+        return train_step(batch)
+
+    trainer.train_step = held_step
+    worker = threading.Thread(target=lambda: list(trainer.run()))
+    worker.start()
+    assert in_step.wait(10)
+    trainer.pause()
+    assert not trainer.wait_until_paused(0.2)  # the first step is still running
+    release.set()
+    assert trainer.wait_until_paused(10)
+    assert trainer.step == 1  # it finished, and no other began
+    worker.join(0.2)
+    assert trainer.step == 1 and worker.is_alive()
+    trainer.stop()
+    worker.join(10)
+    assert not worker.is_alive() and trainer.step == 1
+
+
 def test_cosine_schedule():
     config = TrainConfig(lr=0.01, lr_decay_steps=100, lr_min_ratio=0.1)
     assert learning_rate(config, 0) == pytest.approx(0.01)

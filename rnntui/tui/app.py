@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -29,6 +30,7 @@ from rnntui.tui.messages import (
     Saved,
     SettingsApplied,
     StreamedChar,
+    TrainingPaused,
     TrainingProgress,
     TrainingStopped,
 )
@@ -39,6 +41,9 @@ from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
 from rnntui.tui.widgets.status_line import NARROW_BELOW, StatusLine
 from rnntui.tui.widgets.transcript import Exchange, Transcript
+
+if TYPE_CHECKING:  # the engine (torch) is imported after the first frame is drawn
+    from rnntui.training import Trainer
 
 # The scale factor moves along round values that include the book's examples (0.5, 1, 2, 3).
 SCALE_LADDER = (0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0,
@@ -132,6 +137,7 @@ class RnntuiApp(App):
         # once, while its thread goes on to the end of the step in flight: this is what to wait for.
         self.training_ended = threading.Event()
         self.training_ended.set()
+        self.training_mailbox: Mailbox | None = None  # the running training's, for announce_pause
         self.mounted_at = 0.0
         self.engine_timer = None  # polls until the first screen is drawn, then loads the engine
 
@@ -456,11 +462,26 @@ class RnntuiApp(App):
         elif self.training == "running":
             self.workbench.trainer.pause()
             self.training = "paused"
-            self.notify(f"Training paused at step {self.workbench.step:,}.")
+            self.announce_pause(self.workbench.trainer)
         elif self.training == "paused":
             self.workbench.trainer.resume()
             self.training = "running"
         self.update_status()
+
+    @work(thread=True, group="pause")
+    def announce_pause(self, trainer: Trainer) -> None:
+        """The step in flight still finishes after pause(): report where training really stopped."""
+        while not trainer.wait_until_paused(0.05):
+            if not trainer.paused or trainer.stopping or self.training_ended.is_set():
+                return  # resumed or stopped meanwhile
+        mailbox = self.training_mailbox
+        if mailbox is not None and mailbox.claim():  # the last steps, which the rate limit held back
+            self.post_message(TrainingProgress(mailbox))
+        self.post_message(TrainingPaused(trainer.step))
+
+    def on_training_paused(self, message: TrainingPaused) -> None:
+        if self.training == "paused":
+            self.notify(f"Training paused at step {message.step:,}.")
 
     @work(thread=True, exclusive=True, group="train")
     def train(self) -> None:
@@ -491,7 +512,7 @@ class RnntuiApp(App):
         except RnntuiError as error:
             self.post_message(TrainingStopped(str(error)))
             return
-        mailbox = Mailbox()
+        mailbox = self.training_mailbox = Mailbox()
         self.post_message(TrainingProgress(mailbox))
         last_post, error = time.monotonic(), None
         try:

@@ -62,6 +62,14 @@ class TrainingProgress(Message):
         self.mailbox = mailbox
 
 
+class TrainingPaused(Message):
+    """The trainer finished the step in flight when paused and now waits, at ``step``."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__()
+        self.step = step
+
+
 class TrainingStopped(Message):
     def __init__(self, error: str | None = None) -> None:
         super().__init__()
