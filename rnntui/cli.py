@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -292,7 +293,13 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
                 sample = None
                 if args.sample_every > 0 and event.step % args.sample_every == 0 and dist_info.is_main:
                     sample = training_sample(trainer, corpus.vocab, args, event.step)
-                report.event(event, sample)
+                try:
+                    report.event(event, sample)
+                except BrokenPipeError:
+                    # The reader went away (`rnntui train | head`): stop as Ctrl+C does, and save.
+                    silence_stdout()
+                    report.output_closed = True
+                    trainer.stop()
                 if config.save_every and event.step % config.save_every == 0:
                     save()
                 if args.save_best and event.new_best:
@@ -317,6 +324,14 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
         print(f"stopped early: no better validation estimate in the last {config.patience}; the best "
               f"was {value:.4f} at step {step}{where}", file=sys.stderr if args.json else sys.stdout, flush=True)
     return 0
+
+
+def silence_stdout() -> None:
+    """Send the rest of stdout to the null device, after its reader has closed the pipe (so
+    that later prints, and Python's flush at exit, do not fail)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def check_sample_arguments(args: argparse.Namespace, vocab) -> None:
@@ -387,6 +402,7 @@ class Reporter:
         self.bar = None
         self.metrics = None
         self.last_val = None
+        self.output_closed = False  # stdout's reader went away; the last word goes to stderr
 
     def __enter__(self) -> Reporter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
@@ -453,6 +469,10 @@ class Reporter:
     def done(self, interrupted: bool) -> None:
         self.close()
         word = "stopped" if interrupted else "done"
+        if self.output_closed:
+            print(f"rnntui: the output was closed, so training stopped at step {self.trainer.step}; "
+                  f"saved {self.out}", file=sys.stderr, flush=True)
+            return
         stream = sys.stderr if self.args.json else sys.stdout
         print(f"{word} at step {self.trainer.step}; saved {self.out}", file=stream, flush=True)
 

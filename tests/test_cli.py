@@ -311,6 +311,23 @@ def test_interrupt_saves_and_exits_cleanly(corpus_file, tmp_path, sig, code):
     assert step >= 3 and f"stopped at step {step}" in stdout
 
 
+def test_closing_the_output_stops_and_saves(corpus_file, tmp_path):
+    """`rnntui train | head`: when the reader goes away, the run stops and saves, as on Ctrl+C."""
+    out = tmp_path / "pipe.ckpt"
+    proc = subprocess.Popen([sys.executable, "-m", "rnntui", "train", "--corpus", str(corpus_file),
+                             "--steps", "1000000", "--out", str(out), "--log-every", "1", *TINY],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if line.startswith("step 2/"):
+            break
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0, stderr
+    assert "Traceback" not in stderr and "Exception" not in stderr
+    step = load_checkpoint(out).step
+    assert step >= 2 and f"the output was closed, so training stopped at step {step}; saved {out}" in stderr
+
+
 def test_help_and_version():
     result = subprocess.run([sys.executable, "-m", "rnntui", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("rnntui ")
