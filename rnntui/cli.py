@@ -94,7 +94,8 @@ def build_parser() -> Parser:
     generate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled model)")
     generate.add_argument("--seed-text", default=DEFAULT_SEED_TEXT, help=f"(default {DEFAULT_SEED_TEXT!r})")
     generate.add_argument("--scale-factor", type=float, default=1.0,
-                          help="logits are multiplied by this: above 1 is bolder, below 1 wilder")
+                          help="logits are multiplied by this (1/temperature): above 1, more predictable "
+                               "text; below 1, more surprising (1.0)")
     generate.add_argument("--length", type=int, default=500, help="characters to generate (500)")
     generate.add_argument("--num-samples", type=int, default=1,
                           help="this many continuations of the seed text, separated by '---' lines (1)")
