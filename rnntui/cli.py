@@ -149,8 +149,9 @@ def run_app(args: argparse.Namespace) -> int:
 
     memory.keep_freed_memory()  # before the app starts the threads that train
 
-    RnntuiApp(checkpoint=args.checkpoint, corpus=args.corpus).run()
-    return 0
+    app = RnntuiApp(checkpoint=args.checkpoint, corpus=args.corpus)
+    app.run()
+    return app.return_code or 0
 
 
 # -- shared helpers ----------------------------------------------------------------------------
@@ -537,8 +538,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
         raise RnntuiError(f"{args.path} is not a training run (no folder {metrics.parent})")
     from rnntui.tui.app import RnntuiApp
 
-    RnntuiApp(watch=args.path).run()
-    return 0
+    app = RnntuiApp(watch=args.path)
+    app.run()
+    return app.return_code or 0
 
 
 def cmd_corpus(args: argparse.Namespace) -> int:

@@ -689,6 +689,91 @@ async def test_a_full_disk_when_saving_loses_nothing(tiny_checkpoint, corpus_fil
         assert load_checkpoint(saved).step >= 33
 
 
+def send_to_myself(number: int) -> None:
+    """Send a signal to this process, once sure the app handles it (its default would end pytest)."""
+    import os
+    import signal
+
+    assert signal.getsignal(number) not in (signal.SIG_DFL, signal.SIG_IGN, None)
+    os.kill(os.getpid(), number)
+
+
+async def test_sigterm_saves_the_training_progress_and_exits(tiny_checkpoint, corpus_file, tmp_path):
+    import signal
+
+    app = make_app(tiny_checkpoint, corpus=corpus_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await busy_press(pilot, "ctrl+t")
+        await until(pilot, lambda: app.workbench.step >= 33)
+        send_to_myself(signal.SIGTERM)  # `kill`, or the system shutting down
+        await until(pilot, lambda: not app.is_running)
+    [saved] = (tmp_path / "data" / "checkpoints").glob("*.ckpt")
+    assert load_checkpoint(saved).step == app.workbench.step >= 33
+    assert app.return_code == 0 and str(app.return_value) == f"saved {saved}"
+
+
+async def test_sigterm_on_a_full_disk_exits_with_the_error(tiny_checkpoint, corpus_file, tmp_path, monkeypatch,
+                                                           capsys):
+    import os
+    import signal
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    app = make_app(tiny_checkpoint, corpus=corpus_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await busy_press(pilot, "ctrl+t")
+        await until(pilot, lambda: app.workbench.step >= 33)
+        monkeypatch.setattr(os, "fsync", disk_full)
+        send_to_myself(signal.SIGTERM)
+        await until(pilot, lambda: not app.is_running)
+    assert app.return_code == 1  # and the reason, printed once the terminal is restored:
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("rnntui: error: cannot write") and "the disk is full" in stderr
+    folder = tmp_path / "data" / "checkpoints"
+    assert not folder.exists() or list(folder.iterdir()) == []  # no half-written file
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs a pseudo-terminal")
+def test_closing_the_terminal_saves_the_training_progress(tiny_checkpoint, corpus_file, tmp_path):
+    """A real hang-up: the app runs on a pseudo-terminal whose other end goes away."""
+    import os
+    import pty
+    import select
+    import signal
+    import sys
+    import time
+
+    pid, terminal = pty.fork()
+    if pid == 0:  # the app, as `rnntui --checkpoint ... --corpus ...` in a terminal
+        os.execv(sys.executable, [sys.executable, "-m", "rnntui", "--checkpoint", str(tiny_checkpoint),
+                                  "--corpus", str(corpus_file)])
+    screen, deadline = b"", time.monotonic() + 60
+    while b"Ready" not in screen and time.monotonic() < deadline:
+        if select.select([terminal], [], [], 0.1)[0]:
+            screen += os.read(terminal, 65536)
+    assert b"Ready" in screen
+    os.write(terminal, b"\x14")  # ctrl+t
+    folder = tmp_path / "data" / "checkpoints"
+    time.sleep(2)
+    os.close(terminal)  # the window closes; the kernel sends SIGHUP to the terminal's foreground
+    os.kill(pid, signal.SIGHUP)  # group, which a pty.fork child does not belong to
+    for _ in range(300):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise AssertionError("the app did not end after the hang-up")
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGHUP  # it ends as a hang-up does
+    [saved] = folder.glob("*.ckpt")
+    assert load_checkpoint(saved).step > 30  # the steps trained after the 30 in the file
+
+
 async def test_quit_without_unsaved_work_exits(tiny_checkpoint):
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:

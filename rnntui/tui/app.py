@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -174,6 +177,33 @@ class RnntuiApp(App):
             self.set_interval(1.0, self.follow_metrics)
         self.mounted_at = time.monotonic()
         self.engine_timer = self.set_interval(0.02, self.load_engine_once_drawn)
+        self.handle_termination_signals()
+
+    def handle_termination_signals(self) -> None:
+        """SIGTERM (a shutdown, ``kill``) and SIGHUP (the terminal window closed) would end the
+        process at once: training progress not saved would be lost and, after SIGTERM, the
+        terminal left in the app's modes. Save what is unsaved and exit cleanly instead."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers belong to the main thread (an app run by a test in a thread)
+        loop = asyncio.get_running_loop()
+        for name in ("SIGTERM", "SIGHUP"):  # Windows has neither
+            number = getattr(signal, name, None)
+            if number is not None:
+                try:
+                    loop.add_signal_handler(number, self.on_termination_signal, number)
+                except (NotImplementedError, RuntimeError, ValueError):
+                    pass
+
+    def on_termination_signal(self, number: int) -> None:
+        asyncio.get_running_loop().remove_signal_handler(number)  # a second one ends it at once
+        signal.signal(number, signal.SIG_DFL)
+        unsaved = self.workbench.unsaved_steps if self.workbench is not None else 0
+        if unsaved > 0:
+            self.save_and_quit(on_signal=number)
+        elif number == getattr(signal, "SIGHUP", None):
+            os.kill(os.getpid(), number)  # nothing to save, and no terminal left to restore
+        else:
+            self.shut_down()
 
     def load_engine_once_drawn(self) -> None:
         """Mount the chart, then start loading torch, once the first screen is drawn, footer keys
@@ -739,11 +769,24 @@ class RnntuiApp(App):
                              lambda save_first: self.save_and_quit() if save_first else self.shut_down())
 
     @work(thread=True, exclusive=True, group="save")
-    def save_and_quit(self) -> None:
+    def save_and_quit(self, on_signal: int | None = None) -> None:
+        """Stop training, save, and exit; ``on_signal``: asked to end by that signal, so the
+        app ends even if the save fails."""
         self.stop_training_and_wait()
-        path = self.save_now()
-        if path is not None:
+        try:
+            path, error = self.workbench.save(), None
+        except RnntuiError as exc:
+            if on_signal is None:  # the app stays open, with the progress still counted as unsaved
+                self.post_message(Saved(None, str(exc)))
+                return
+            path, error = None, f"rnntui: error: {exc}"
+        if on_signal is not None and on_signal == getattr(signal, "SIGHUP", None):
+            # The terminal is gone: Textual's shutdown would wait for ever to write to it.
+            os.kill(os.getpid(), on_signal)  # its default action, now that the work is saved
+        if error is None:
             self.call_from_thread(self.exit, f"saved {path}")
+        else:  # said on stderr once the terminal is restored
+            self.call_from_thread(self.exit, None, 1, error)
 
     def shut_down(self) -> None:
         self.stop_trainer()
