@@ -261,6 +261,13 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
         name = f"{Path(corpus.name).stem}-{model_config.cell}{model_config.hidden_size}-{stamp}.ckpt"
         out = args.out or checkpoints_dir() / name
     out = Path(out)
+    if dist_info.is_main:
+        from rnntui.files import check_writable
+
+        hint = "; choose another file with --out PATH"
+        check_writable(out, hint)
+        if args.save_best:
+            check_writable(best_path(out), hint)
     provenance = {"command": "rnntui " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rnntui")
                   else " ".join(sys.argv)}
 
@@ -410,7 +417,12 @@ class Reporter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
         from rnntui.metrics import metrics_path
 
-        self.metrics = open(metrics_path(self.out), "a", encoding="utf-8")
+        try:
+            self.metrics = open(metrics_path(self.out), "a", encoding="utf-8")
+        except OSError as error:
+            from rnntui.files import reason
+
+            raise RnntuiError(f"cannot write {metrics_path(self.out)}: {reason(error)}") from None
         if not self.args.json and sys.stdout.isatty():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 

@@ -46,6 +46,23 @@ def write_atomically(path: Path, data: bytes) -> None:
         pass
 
 
+def check_writable(path: Path, hint: str = "") -> None:
+    """Fail now, rather than after hours of training, if ``path`` could not be written later;
+    ``hint`` ends the message (how to choose another place)."""
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder; name a file in it, e.g. {path / 'model.ckpt'}")
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(temp)
+    except (FileExistsError, NotADirectoryError):
+        raise CheckpointError(f"cannot write in {folder}: part of that path is a file, not a folder{hint}") from None
+    except OSError as error:
+        raise CheckpointError(f"cannot write in {folder}: {reason(error)}{hint}") from None
+
+
 def reason(error: OSError) -> str:
     """What went wrong, in words a person can act on."""
     if error.errno == errno.ENOSPC:

@@ -311,6 +311,27 @@ def test_interrupt_saves_and_exits_cleanly(corpus_file, tmp_path, sig, code):
     assert step >= 3 and f"stopped at step {step}" in stdout
 
 
+@pytest.mark.parametrize("where", ["folder", "under a file", "read-only folder"])
+def test_an_unwritable_out_is_refused_before_training(capsys, corpus_file, tmp_path, monkeypatch, where):
+    import tempfile
+
+    if where == "folder":
+        out, expected = tmp_path, f"{tmp_path} is a folder; name a file in it"
+    elif where == "under a file":
+        (tmp_path / "file").write_text("x")
+        out, expected = tmp_path / "file" / "m.ckpt", "part of that path is a file, not a folder"
+    else:  # the tests may run as root, whom permissions do not stop: the refusal is simulated
+        def refused(*args, **kwargs):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(tempfile, "mkstemp", refused)
+        out, expected = tmp_path / "m.ckpt", "permission denied (read-only folder?); choose another file with --out"
+    code, stdout, stderr = run(capsys, "train", "--corpus", str(corpus_file), "--steps", "5", "--out", str(out),
+                               *TINY)
+    assert code == 2 and expected in stderr and len(stderr.splitlines()) == 1
+    assert "step" not in stdout and not list(tmp_path.rglob("*.metrics.jsonl"))  # no training began
+
+
 def test_closing_the_output_stops_and_saves(corpus_file, tmp_path):
     """`rnntui train | head`: when the reader goes away, the run stops and saves, as on Ctrl+C."""
     out = tmp_path / "pipe.ckpt"
