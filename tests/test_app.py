@@ -600,8 +600,15 @@ async def test_a_small_terminal_keeps_the_chat_readable(tiny_checkpoint):
         assert app.screen.has_class("-narrow") and app.screen.has_class("-short")
         panel = app.query_one(LossPanel)
         assert panel.size.width <= 36 and app.query_one("#chat").size.width >= 44
-        status = str(app.query_one("#status").render())
-        assert "tiny.ckpt · 30" in status and "stopped" in status and len(status.rstrip()) <= 80
+        status = app.query_one("#status")
+        assert "stopped │ step 30 │ tiny.ckpt" in str(status.render())
+        # A long model name is cut short with an ellipsis; the training state and step stay.
+        app.info.name = "a-model-with-a-very-long-name-that-does-not-fit-" * 2 + ".ckpt"
+        app.update_status()
+        await pilot.pause()
+        line = "".join(segment.text for segment in status.render_line(0))
+        assert line.startswith(" scale 1.00 │ length") and "stopped │ step 30 │ a-model" in line
+        assert line.rstrip().endswith("…") and len(line) == 80
         figures = app.query_one("#loss-figures").content  # a rich Table
         assert (len(figures.columns), figures.row_count) == (2, 3)
         for key in ("ctrl+o", "f1", "ctrl+n"):  # dialogs stay on the screen
@@ -895,9 +902,10 @@ def test_training_figures_fit_their_panel_without_wrapping():
             assert any(cell in line for line in lines), (width, cell, lines)
 
 
-@pytest.mark.parametrize("width, compact", [(120, True), (160, False)])
-async def test_footer_keys_all_fit_and_go_compact_only_when_needed(tiny_checkpoint, width, compact):
-    from textual.widgets._footer import FooterKey
+@pytest.mark.parametrize("width, compact, last", [(80, True, "open_picker"), (100, True, "open_picker"),
+                                                  (120, True, "set_length"), (140, False, "set_length")])
+async def test_footer_keys_fit_whole_and_go_compact_only_when_needed(tiny_checkpoint, width, compact, last):
+    from textual.widgets._footer import FooterKey, FooterLabel
 
     from rnntui.tui.widgets.footer import CoalescingFooter
 
@@ -905,10 +913,20 @@ async def test_footer_keys_all_fit_and_go_compact_only_when_needed(tiny_checkpoi
     async with app.run_test(size=(width, 36)) as pilot:
         await ready(pilot)
         await pilot.pause(0.2)
-        assert app.query_one(CoalescingFooter).compact is compact
+        footer = app.query_one(CoalescingFooter)
+        assert footer.compact is compact
         keys = [key for key in app.query(FooterKey) if not key.has_class("-command-palette")]
         palette = app.query_one("FooterKey.-command-palette")
-        assert keys[-1].action == "set_length" and keys[-1].region.right <= palette.region.x
+        # No key is cut off: the last one shown ends before the palette key, with room for Stop.
+        assert keys[-1].action == last and keys[-1].region.right + len(" esc Stop") <= palette.region.x
+        shown = {key.action for key in keys}
+        assert {"quit", "toggle_training", "save", "open_picker", "scale(1)", "scale(-1)"} <= shown
+        assert str(app.query(FooterLabel).first().render()) == "Scale"  # ^↑^↓ Scale, one group
+        if width == 80:  # the least used keys make room (they are in the help and the palette)
+            assert footer.dropped == {"set_length", "new_model", "regenerate"}
+            await pilot.resize_terminal(140, 36)
+            await pilot.pause(0.3)
+            assert not footer.dropped and app.query(FooterKey)[-2].action == "set_length"
 
 
 async def test_continue_the_last_reply_as_if_it_had_been_longer(tiny_checkpoint, corpus_file):

@@ -53,6 +53,7 @@ SCALE_LADDER = (0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5,
                 4.0, 5.0, 7.5, 10.0)
 FRAME = 1 / 30  # how often a streaming reply or the trainer reports to the UI
 TRAIN_REPORT = 0.1
+SCALE_KEYS = Binding.Group("Scale", compact=True)  # one "^↑^↓ Scale" in the footer
 
 
 def next_scale(current: float, direction: int) -> float:
@@ -69,7 +70,6 @@ class RnntuiApp(App):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
-        # Help comes first so that it stays in the footer on an 80-column terminal.
         Binding("f1", "help", "Help"),
         Binding("enter", "generate", "Generate"),
         Binding("escape", "stop_stream", "Stop"),  # in the footer only while a reply streams
@@ -77,8 +77,8 @@ class RnntuiApp(App):
         # Off the footer (full at 130 columns), like copy; enter on an empty seed text does it too.
         Binding("ctrl+g", "continue_reply", "Continue", show=False),
         # alt+arrows too: macOS takes ctrl+up / ctrl+down for Mission Control by default.
-        Binding("ctrl+up,alt+up", "scale(1)", "Scale ↑"),
-        Binding("ctrl+down,alt+down", "scale(-1)", "Scale ↓"),
+        Binding("ctrl+up,alt+up", "scale(1)", "Scale ↑", group=SCALE_KEYS),
+        Binding("ctrl+down,alt+down", "scale(-1)", "Scale ↓", group=SCALE_KEYS),
         Binding("ctrl+t", "toggle_training", "Train/pause"),
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+o", "open_picker", "Open"),
@@ -156,7 +156,9 @@ class RnntuiApp(App):
                                 id="seed-input", value="")
             yield LossPanel(id="loss-panel")
         yield StatusLine(id="status")
-        yield CoalescingFooter()
+        # Where even compact keys do not fit (80 columns), these go first: each is in the help
+        # screen and the palette, and Length and New model are the least used.
+        yield CoalescingFooter(drop_first=("set_length", "new_model", "regenerate", "open_picker", "help"))
 
     def on_mount(self) -> None:
         self.query_one("#candidates").border_title = "next character"
@@ -245,13 +247,14 @@ class RnntuiApp(App):
         state = {"idle": "stopped", "starting": "starting…", "running": "running", "paused": "paused"}
         if self.watch is not None:
             state["idle"] = "watching"
-        short_model = f"{self.info.name} · {self.info.step:,}" if self.info else "loading…"
+        short_model = f"step [b]{self.info.step:,}[/] │ [b]{self.info.name}[/]" if self.info else "[b]loading…[/]"
         self.query_one(StatusLine).show(
             f" scale factor [b]{self.scale_factor:.2f}[/] │ length [b]{self.length:,}[/] │ "
             f"model [b]{model}[/] │ training [b]{state[self.training]}[/]",
-            # The same facts in fewer words, for narrow terminals.
+            # The same facts in fewer words, for narrow terminals; the model last, as a long
+            # name is cut short there.
             f" scale [b]{self.scale_factor:.2f}[/] │ length [b]{self.length:,}[/] │ "
-            f"[b]{short_model}[/] │ [b]{state[self.training]}[/]")
+            f"[b]{state[self.training]}[/] │ {short_model}")
 
     # -- engine start and loading -----------------------------------------------------------
     @work(thread=True, exclusive=True, group="engine")

@@ -1,22 +1,30 @@
-"""Textual's footer, recomposed at most once per refresh, compact only when it has to be."""
+"""Textual's footer, recomposed at most once per refresh, compact only when it has to be, and
+without the least needed keys when even compact ones would not fit."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from itertools import groupby
+
 from textual import events
+from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 # Stop is in the footer only while a reply streams; its room is kept free all the time, so
 # that the spacing does not jump at the start and end of each reply.
 STOP = ("stop_stream", "esc", "Stop")
 
+Key = tuple[str, str, str]  # (action, key as shown, description); a group of keys is one
 
-def spaced_width(keys: list[tuple[str, str, str]]) -> int:
-    """Columns the (action, key, description) ``keys`` take with the normal spacing: a space
-    either side of the key and one after the description (compact spacing has one in all)."""
+
+def keys_width(keys: list[Key], compact: bool) -> int:
+    """Columns the footer's ``keys`` take, with room for Stop: normally a space either side of
+    a key and one after its description; compact, one space in all."""
     if not any(action == STOP[0] for action, _, _ in keys):
         keys = [*keys, STOP]
-    return sum(len(key) + len(description) + 3 for _, key, description in keys)
+    return sum(len(key) + len(description) + (2 if compact else 3) for _, key, description in keys)
 
 
 class CoalescingFooter(Footer):
@@ -26,10 +34,17 @@ class CoalescingFooter(Footer):
     footer passes on one change per refresh, so a burst costs one recompose.
 
     It also goes compact when, and only when, the keys would not fit with the normal spacing,
-    so that the last ones (Length, the palette) are not cut off on a mid-sized terminal. That is
-    decided before the keys are built, so that they are drawn once, in the right spacing."""
+    so that the last ones are not cut off on a mid-sized terminal; where even compact keys do
+    not fit (80 columns), it leaves out whole keys, ``drop_first`` first, rather than cutting
+    one in half (all of them stay in the help screen and the command palette). That is decided
+    before the keys are built, so that they are drawn once, in the right spacing."""
 
     _change_pending = False
+
+    def __init__(self, drop_first: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.drop_first = tuple(drop_first)
+        self.dropped: frozenset[str] = frozenset()  # actions left out at the current width
 
     def bindings_changed(self, screen: Screen) -> None:
         if not self._change_pending:
@@ -44,21 +59,46 @@ class CoalescingFooter(Footer):
         self._fit(self.size.width)
         await super().recompose()
 
-    def on_resize(self, event: events.Resize) -> None:
-        self._fit(event.size.width)
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            if not (isinstance(widget, FooterKey) and widget.action in self.dropped):
+                yield widget
 
-    def _shown_keys(self) -> list[tuple[str, str, str]]:
-        """(action, key, description) of each key the footer shows, as Footer.compose picks them."""
-        shown: dict[str, tuple[str, str, str]] = {}
+    def on_resize(self, event: events.Resize) -> None:
+        if self._fit(event.size.width):
+            self.refresh(recompose=True)
+
+    def _shown_keys(self) -> list[Key]:
+        """The keys the footer shows, as Footer.compose picks and groups them."""
+        shown: dict[str, tuple] = {}
         for _, binding, _, _ in self.screen.active_bindings.values():
             if binding.show and binding.action not in shown:
-                shown[binding.action] = (binding.action, self.app.get_key_display(binding), binding.description)
-        return list(shown.values())
+                shown[binding.action] = binding
+        keys: list[Key] = []
+        for group, members in groupby(shown.values(), lambda binding: binding.group):
+            members = list(members)
+            if group is not None and len(members) > 1:  # drawn as "^↑^↓ Scale"
+                keys.append(("", "".join(self.app.get_key_display(b) for b in members), group.description))
+            else:
+                keys.extend((b.action, self.app.get_key_display(b), b.description) for b in members)
+        return keys
 
-    def _fit(self, width: int) -> None:
+    def _fit(self, width: int) -> bool:
+        """Choose the spacing and the keys to leave out for ``width``; True if the keys change."""
         if not width or not self._bindings_ready:
-            return
-        self.compact = spaced_width(self._shown_keys()) > width - self._palette_width()
+            return False
+        keys = self._shown_keys()
+        room = width - self._palette_width()
+        self.compact = keys_width(keys, compact=False) > room
+        dropped: set[str] = set()
+        for action in self.drop_first:
+            if not self.compact or keys_width(keys, compact=True) <= room:
+                break
+            dropped.add(action)
+            keys = [key for key in keys if key[0] != action]
+        changed = frozenset(dropped) != self.dropped
+        self.dropped = frozenset(dropped)
+        return changed
 
     def _palette_width(self) -> int:
         """The palette key, docked on the right: always compact, with a border and a space."""
