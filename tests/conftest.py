@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
 import pytest
+
+# The suite runs in one worker process per core (pytest-xdist, see pyproject.toml). Each
+# worker's torch would start a thread per core as well, and the workers' threads then wait
+# on each other: one thread each, and for the processes the tests start.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "mysterious-island-1268-0.txt"
 

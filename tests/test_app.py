@@ -757,14 +757,21 @@ def test_closing_the_terminal_saves_the_training_progress(tiny_checkpoint, corpu
     if pid == 0:  # the app, as `rnntui --checkpoint ... --corpus ...` in a terminal
         os.execv(sys.executable, [sys.executable, "-m", "rnntui", "--checkpoint", str(tiny_checkpoint),
                                   "--corpus", str(corpus_file)])
-    screen, deadline = b"", time.monotonic() + 60
-    while b"Ready" not in screen and time.monotonic() < deadline:
-        if select.select([terminal], [], [], 0.1)[0]:
-            screen += os.read(terminal, 65536)
-    assert b"Ready" in screen
+
+    def read_screen(until: bytes, seconds: float) -> bytes:
+        """What the app drew until ``until`` appears; the app's output must be read all along,
+        or it blocks once the terminal's buffer is full."""
+        screen, deadline = b"", time.monotonic() + seconds
+        while until not in screen and time.monotonic() < deadline:
+            if select.select([terminal], [], [], 0.05)[0]:
+                screen += os.read(terminal, 65536)
+        return screen
+
+    assert b"Ready" in read_screen(b"Ready", 60)
     os.write(terminal, b"\x14")  # ctrl+t
+    assert b"running" in read_screen(b"running", 30)  # the status line: training running
+    read_screen(b"never shown", 0.5)  # a few more steps
     folder = tmp_path / "data" / "checkpoints"
-    time.sleep(2)
     os.close(terminal)  # the window closes; the kernel sends SIGHUP to the terminal's foreground
     os.kill(pid, signal.SIGHUP)  # group, which a pty.fork child does not belong to
     for _ in range(300):
@@ -902,31 +909,31 @@ def test_training_figures_fit_their_panel_without_wrapping():
             assert any(cell in line for line in lines), (width, cell, lines)
 
 
-@pytest.mark.parametrize("width, compact, last", [(80, True, "open_picker"), (100, True, "open_picker"),
-                                                  (120, True, "set_length"), (140, False, "set_length")])
-async def test_footer_keys_fit_whole_and_go_compact_only_when_needed(tiny_checkpoint, width, compact, last):
+async def test_footer_keys_fit_whole_and_go_compact_only_when_needed(tiny_checkpoint):
     from textual.widgets._footer import FooterKey, FooterLabel
 
     from rnntui.tui.widgets.footer import CoalescingFooter
 
     app = make_app(tiny_checkpoint)
-    async with app.run_test(size=(width, 36)) as pilot:
+    async with app.run_test(size=(80, 36)) as pilot:
         await ready(pilot)
-        await pilot.pause(0.2)
         footer = app.query_one(CoalescingFooter)
-        assert footer.compact is compact
-        keys = [key for key in app.query(FooterKey) if not key.has_class("-command-palette")]
-        palette = app.query_one("FooterKey.-command-palette")
-        # No key is cut off: the last one shown ends before the palette key, with room for Stop.
-        assert keys[-1].action == last and keys[-1].region.right + len(" esc Stop") <= palette.region.x
-        shown = {key.action for key in keys}
-        assert {"quit", "toggle_training", "save", "open_picker", "scale(1)", "scale(-1)"} <= shown
-        assert str(app.query(FooterLabel).first().render()) == "Scale"  # ^↑^↓ Scale, one group
-        if width == 80:  # the least used keys make room (they are in the help and the palette)
-            assert footer.dropped == {"set_length", "new_model", "regenerate"}
-            await pilot.resize_terminal(140, 36)
-            await pilot.pause(0.3)
-            assert not footer.dropped and app.query(FooterKey)[-2].action == "set_length"
+        # From an 80-column start, then wider: the least used keys make room where even compact
+        # keys do not fit (they are in the help screen and the palette), and come back.
+        for width, compact, last, dropped in [(80, True, "open_picker", {"set_length", "new_model", "regenerate"}),
+                                              (100, True, "open_picker", {"set_length", "new_model"}),
+                                              (120, True, "set_length", set()), (140, False, "set_length", set())]:
+            if width != 80:
+                await pilot.resize_terminal(width, 36)
+            await pilot.pause(0.2)
+            assert footer.compact is compact and footer.dropped == dropped, width
+            keys = [key for key in app.query(FooterKey) if not key.has_class("-command-palette")]
+            palette = app.query_one("FooterKey.-command-palette")
+            # No key is cut off: the last one shown ends before the palette key, with room for Stop.
+            assert keys[-1].action == last and keys[-1].region.right + len(" esc Stop") <= palette.region.x
+            shown = {key.action for key in keys}
+            assert {"quit", "toggle_training", "save", "open_picker", "scale(1)", "scale(-1)"} <= shown
+            assert str(app.query(FooterLabel).first().render()) == "Scale"  # ^↑^↓ Scale, one group
 
 
 async def test_continue_the_last_reply_as_if_it_had_been_longer(tiny_checkpoint, corpus_file):
