@@ -4,6 +4,7 @@ a stream of events."""
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -116,9 +117,39 @@ class History:
                    [(int(s), float(v)) for s, v in values.get("val", [])])
 
 
+# torch wraps some Optimizer methods for torch.compile, and each wrapper imports
+# torch._dynamo the first time it runs: about 2.4 s on 2 CPU cores, between pressing ctrl+t
+# (or starting `rnntui train`) and the first step, for a program that never compiles. The
+# methods hidden from the compiler keep a cache of their hidden form, filled on that first
+# call; filled in advance with the method itself (where dynamo is not loaded, so that nothing
+# in the process compiles), they run without the import. step() has a wrapper with no such
+# cache, and optimizer_step() calls the method under it.
+_HIDDEN_FROM_COMPILER = ("add_param_group", "zero_grad", "state_dict", "load_state_dict")
+
+
+def skip_compiler_import() -> None:
+    if "torch._dynamo" in sys.modules:
+        return
+    for name in _HIDDEN_FROM_COMPILER:
+        method = getattr(getattr(torch.optim.Optimizer, name, None), "__wrapped__", None)
+        if method is not None and getattr(method, "__dynamo_disable", None) is None:
+            setattr(method, "__dynamo_disable", method)
+
+
+def optimizer_step(optimizer: torch.optim.Optimizer) -> None:
+    """``optimizer.step()``, as its wrappers run it without hooks, profiler or compiler: the
+    update itself, with gradients off (see skip_compiler_import for why)."""
+    step = type(optimizer).step
+    while hasattr(step, "__wrapped__"):  # profiler and hooks, then torch.compile's graph breaks
+        step = step.__wrapped__
+    with torch.no_grad():
+        step(optimizer)
+
+
 def make_optimizer(model: CharRNN, lr: float) -> torch.optim.Adam:
     """Adam, with the fused kernel where this torch has it for the model's device: one pass
     over all the weights, about 1 ms a step for the book's model on 2 CPU cores instead of 7."""
+    skip_compiler_import()
     try:
         return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
     except (RuntimeError, TypeError, ValueError):
@@ -324,7 +355,7 @@ class Trainer:
             raise TrainingDiverged(self._diverged("gradient norm", norm.item()))
         with self.lock:
             try:
-                self.optimizer.step()
+                optimizer_step(self.optimizer)
             except RuntimeError as error:  # e.g. an lr so large the update overflows
                 raise TrainingDiverged(self._diverged("update", str(error))) from None
             self.step += 1

@@ -95,3 +95,45 @@ def test_optimizer_steps_are_adams():
     for a, b in zip(ours.parameters(), reference.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
         assert not torch.equal(a, torch.zeros_like(a))
+
+
+def test_optimizer_step_is_the_optimizers_own_update():
+    """optimizer_step runs Adam's step under torch's wrappers; the weights and the optimizer's
+    state must be exactly those of optimizer.step()."""
+    from rnntui.training import optimizer_step
+
+    torch.manual_seed(0)
+    config = ModelConfig(7, embed_dim=4, hidden_size=8)
+    ours, reference = CharRNN(config), CharRNN(config)
+    reference.load_state_dict(ours.state_dict())
+    opt_ours, opt_ref = make_optimizer(ours, 0.01), make_optimizer(reference, 0.01)
+    for _ in range(5):
+        grads = [torch.randn_like(p) for p in ours.parameters()]
+        for model, opt in ((ours, opt_ours), (reference, opt_ref)):
+            opt.zero_grad()
+            for p, g in zip(model.parameters(), grads, strict=True):
+                p.grad = g.clone()
+        optimizer_step(opt_ours)
+        opt_ref.step()
+    for a, b in zip(ours.parameters(), reference.parameters(), strict=True):
+        assert torch.equal(a, b)
+    state_ours, state_ref = opt_ours.state_dict()["state"], opt_ref.state_dict()["state"]
+    for key in state_ref:
+        for name, value in state_ref[key].items():
+            assert torch.equal(state_ours[key][name], value), name
+
+
+def test_training_does_not_load_the_compiler(tmp_path):
+    """torch.compile's machinery took 2.4 s to import before the first step; rnntui never
+    compiles, and a run (a save and a resume included) never loads it."""
+    corpus = tmp_path / "text.txt"
+    corpus.write_text("the island and the engineer. " * 200, encoding="utf-8")
+    out = tmp_path / "m.ckpt"
+    tiny = ["--batch-size", "4", "--seq-length", "16", "--embed-dim", "8", "--hidden-size", "16", "--device", "cpu"]
+    code = ("import sys; from rnntui.cli import main; "
+            f"main(['train', '--corpus', {str(corpus)!r}, '--steps', '3', '--out', {str(out)!r}, *{tiny!r}]); "
+            f"main(['train', '--corpus', {str(corpus)!r}, '--steps', '5', '--resume', {str(out)!r}]); "
+            "print('torch._dynamo' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "False"
