@@ -816,6 +816,17 @@ async def test_generation_error_notifies(tiny_checkpoint, monkeypatch):
         assert app.is_running and len(exchanges(app)[-1].generated) == app.length
 
 
+async def test_watching_a_run_that_has_not_started_waits_for_it(tmp_path):
+    app = RnntuiApp(watch=tmp_path / "runs" / "later.ckpt")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(LossPanel).chart is not None)
+        await pilot.pause()
+        chart = app.query_one(LossPanel).chart
+        # Training happens in the run's own process: the chart does not offer ctrl+t.
+        assert "waiting for the run's first step" in str(chart.render_line(0))
+        assert "ctrl+t" not in "".join(str(chart.render_line(y)) for y in range(chart.size.height))
+
+
 async def test_watch_follows_a_run_and_loads_its_checkpoint(tiny_checkpoint, corpus_file, capsys):
     """rnntui watch: the chart follows the metrics file as another process appends to it."""
     from rnntui.cli import main

@@ -154,7 +154,9 @@ class RnntuiApp(App):
                 yield SeedInput(history_path=seed_history_path(),
                                 placeholder="Type a seed text, e.g. The island, and press enter",
                                 id="seed-input", value="")
-            yield LossPanel(id="loss-panel")
+            # A watched run trains in its own process: its chart waits for the run's first step.
+            empty = "waiting for the run's first step" if self.watch is not None else "no training yet: press ctrl+t"
+            yield LossPanel(empty, id="loss-panel")
         yield StatusLine(id="status")
         # Where even compact keys do not fit (80 columns), these go first: each is in the help
         # screen and the palette, and Length and New model are the least used.

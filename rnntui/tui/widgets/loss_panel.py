@@ -71,15 +71,16 @@ def format_seconds(seconds: float) -> str:
 
 
 class LossPanel(Vertical):
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, empty: str = "no training yet: press ctrl+t", **kwargs) -> None:
         super().__init__(**kwargs)
+        self.empty = empty  # what the chart says before the first point
         self.train: list[tuple[int, float]] = []
         self.val: list[tuple[int, float]] = []
         self.figures = {"step": 0, "chars_per_s": None, "elapsed": 0.0, "device": "-"}
         self._dirty = False
 
     def compose(self) -> ComposeResult:
-        yield Static("no training yet: press ctrl+t", id="loss-plot", classes="placeholder")
+        yield Static(self.empty, id="loss-plot", classes="placeholder")
         yield Static(id="loss-figures")
 
     def on_mount(self) -> None:
@@ -143,7 +144,7 @@ class LossPanel(Vertical):
             vsteps, vvalues = downsample(self.val)
             plt.plot(vsteps, vvalues, label="validation", marker="braille")
         if not steps and not self.val:
-            plt.title("no training yet: press ctrl+t")
+            plt.title(self.empty)
         else:
             last = max(steps[-1] if steps else 0, self.val[-1][0] if self.val else 0)
             ticks = sorted({round(last * i / 4) for i in range(5)})
