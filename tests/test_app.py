@@ -718,6 +718,7 @@ async def test_sigterm_saves_the_training_progress_and_exits(tiny_checkpoint, co
     [saved] = (tmp_path / "data" / "checkpoints").glob("*.ckpt")
     assert load_checkpoint(saved).step == app.workbench.step >= 33
     assert app.return_code == 0 and str(app.return_value) == f"saved {saved}"
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL  # handed back when the app ended
 
 
 async def test_sigterm_on_a_full_disk_exits_with_the_error(tiny_checkpoint, corpus_file, tmp_path, monkeypatch,

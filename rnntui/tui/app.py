@@ -141,6 +141,7 @@ class RnntuiApp(App):
         self.training_ended = threading.Event()
         self.training_ended.set()
         self.training_mailbox: Mailbox | None = None  # the running training's, for announce_pause
+        self.signals_handled: list[int] = []  # by handle_termination_signals, until unmounted
         self.mounted_at = 0.0
         self.engine_timer = None  # polls until the first screen is drawn, then loads the engine
 
@@ -195,12 +196,12 @@ class RnntuiApp(App):
             if number is not None:
                 try:
                     loop.add_signal_handler(number, self.on_termination_signal, number)
+                    self.signals_handled.append(number)
                 except (NotImplementedError, RuntimeError, ValueError):
                     pass
 
     def on_termination_signal(self, number: int) -> None:
         asyncio.get_running_loop().remove_signal_handler(number)  # a second one ends it at once
-        signal.signal(number, signal.SIG_DFL)
         unsaved = self.workbench.unsaved_steps if self.workbench is not None else 0
         if unsaved > 0:
             self.save_and_quit(on_signal=number)
@@ -800,6 +801,9 @@ class RnntuiApp(App):
 
     def on_unmount(self) -> None:
         self.stop_trainer()  # a paused trainer's thread would otherwise wait for ever
+        loop = asyncio.get_running_loop()
+        for number in self.signals_handled:  # the signals' own effect again, after the app
+            loop.remove_signal_handler(number)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # A worker the app cancelled itself (training, when a model is loaded) ends with a
