@@ -527,7 +527,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     checkpoint = load_model_checkpoint(args.checkpoint)
     corpus = load_corpus(corpus_path(args.corpus, args.json), args.encoding, vocab=checkpoint.vocab)
     started = time.perf_counter()
-    loss, count, fraction = held_out_loss(checkpoint, corpus, resolve_device(args.device), args.val_fraction)
+    bar = None
+    if not args.json and sys.stderr.isatty():  # a pass over a book's tail takes seconds
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        bar = Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TextColumn("characters"),
+                       TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        task = bar.add_task("evaluate", total=None)
+        bar.start()
+    try:
+        loss, count, fraction = held_out_loss(
+            checkpoint, corpus, resolve_device(args.device), args.val_fraction,
+            progress=(lambda done, total: bar.update(task, completed=done, total=total)) if bar else None)
+    finally:
+        if bar is not None:
+            bar.stop()
     result = {"val_loss": loss, "characters": count, "val_fraction": fraction,
               "corpus": corpus.name, "step": checkpoint.step,
               "seconds": round(time.perf_counter() - started, 2)}

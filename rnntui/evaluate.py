@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -11,9 +13,10 @@ from rnntui.model import CharRNN
 
 @torch.inference_mode()
 def evaluate_ids(model: CharRNN, ids: np.ndarray, device: torch.device | str = "cpu",
-                 chunk: int = 2048) -> tuple[float, int]:
+                 chunk: int = 2048, progress: Callable[[int, int], None] | None = None) -> tuple[float, int]:
     """Mean cross-entropy (nats/char) of predicting ``ids[1:]``, each character from all of
-    the text before it; returns ``(loss, characters predicted)``."""
+    the text before it; returns ``(loss, characters predicted)``. ``progress(done, total)``
+    is called after each chunk."""
     model.eval()
     data = torch.from_numpy(np.asarray(ids, dtype=np.int64)).to(device)
     total, count, state = 0.0, 0, None
@@ -22,13 +25,15 @@ def evaluate_ids(model: CharRNN, ids: np.ndarray, device: torch.device | str = "
         logits, state = model(piece[:-1].view(1, -1), state)
         total += F.cross_entropy(logits[0].float(), piece[1:], reduction="sum").item()
         count += len(piece) - 1
+        if progress is not None:
+            progress(count, len(data) - 1)
     if count == 0:
         return float("nan"), 0
     return total / count, count
 
 
-def held_out_loss(checkpoint, corpus, device: torch.device | str = "cpu",
-                  val_fraction: float | None = None) -> tuple[float, int, float]:
+def held_out_loss(checkpoint, corpus, device: torch.device | str = "cpu", val_fraction: float | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> tuple[float, int, float]:
     """Exact loss of ``checkpoint`` on ``corpus``'s held-out tail, with the split it was trained
     with unless ``val_fraction`` says otherwise: ``(loss, characters, val_fraction)``."""
     from rnntui.errors import RnntuiError
@@ -42,5 +47,5 @@ def held_out_loss(checkpoint, corpus, device: torch.device | str = "cpu",
         raise RnntuiError(f"{corpus.name} is too short to evaluate: its held-out last "
                           f"{val_fraction:.0%} has {len(tail)} character(s); pass a longer text "
                           f"or a larger --val-fraction")
-    loss, count = evaluate_ids(checkpoint.build_model(device), tail, device)
+    loss, count = evaluate_ids(checkpoint.build_model(device), tail, device, progress=progress)
     return loss, count, val_fraction

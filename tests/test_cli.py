@@ -8,6 +8,7 @@ import pytest
 
 from rnntui.checkpoint import load_checkpoint
 from rnntui.cli import main
+from rnntui.corpus import load_corpus
 
 TINY = ["--embed-dim", "16", "--hidden-size", "32", "--batch-size", "8", "--seq-length", "16",
         "--eval-every", "5", "--device", "cpu"]
@@ -133,6 +134,18 @@ def test_evaluate_json(trained, corpus_file, capsys):
     code, out, _ = run(capsys, "evaluate", "--checkpoint", str(trained), "--corpus", str(corpus_file), "--json")
     result = json.loads(out)
     assert code == 0 and 0 < result["val_loss"] < 4 and result["characters"] == 2000 - 1
+
+
+def test_evaluate_reports_progress_chunk_by_chunk(trained, corpus_file):
+    from rnntui.evaluate import evaluate_ids
+
+    checkpoint = load_checkpoint(trained)
+    ids = load_corpus(corpus_file).ids[:5001]
+    calls = []
+    loss, count = evaluate_ids(checkpoint.build_model(), ids, chunk=2048,
+                               progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(2048, 5000), (4096, 5000), (5000, 5000)] and count == 5000
+    assert loss == evaluate_ids(checkpoint.build_model(), ids, chunk=2048)[0]  # the same figure
 
 
 def test_evaluate_refuses_a_text_with_no_tail_to_predict(trained, corpus_file, tmp_path, capsys):
