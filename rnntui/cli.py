@@ -7,6 +7,7 @@ do not wait for them.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
@@ -289,11 +290,15 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
         if args.keep > 1 and path == out:
             keep_snapshots(out, trainer.step, args.keep)
 
-    # Ctrl+C and SIGTERM finish the step in flight, then save and exit cleanly.
+    # Ctrl+C, SIGTERM and SIGHUP (the terminal closed) finish the step in flight, then save and
+    # exit cleanly.
     def request_stop(signum, frame) -> None:
+        if signum == getattr(signal, "SIGHUP", None):
+            silence_output()  # the terminal is gone: writing to it would fail before the save
         trainer.stop()
 
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stop_signals = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+    previous = {sig: signal.signal(sig, request_stop) for sig in stop_signals}
     report = Reporter(args, trainer, out) if dist_info.is_main else Silent()
     started_step = trainer.step
     try:
@@ -304,9 +309,15 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
                     sample = training_sample(trainer, corpus.vocab, args, event.step)
                 try:
                     report.event(event, sample)
-                except BrokenPipeError:
-                    # The reader went away (`rnntui train | head`): stop as Ctrl+C does, and save.
-                    silence_stdout()
+                except OSError as error:
+                    if error.errno not in (errno.EPIPE, errno.EIO):
+                        raise
+                    # The reader went away (`rnntui train | head`, EPIPE) or the terminal closed
+                    # (EIO): stop as Ctrl+C does, and save.
+                    if error.errno == errno.EPIPE:
+                        silence_stdout()
+                    else:
+                        silence_output()
                     report.output_closed = True
                     trainer.stop()
                 if config.save_every and event.step % config.save_every == 0:
@@ -335,12 +346,18 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
     return 0
 
 
-def silence_stdout() -> None:
-    """Send the rest of stdout to the null device, after its reader has closed the pipe (so
-    that later prints, and Python's flush at exit, do not fail)."""
+def silence_stdout(streams: tuple = ()) -> None:
+    """Send the rest of stdout (and ``streams``) to the null device, after its reader has gone
+    (so that later prints, and Python's flush at exit, do not fail)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    for stream in (sys.stdout, *streams):
+        os.dup2(devnull, stream.fileno())
     os.close(devnull)
+
+
+def silence_output() -> None:
+    """stdout and stderr to the null device: the terminal they wrote to has closed."""
+    silence_stdout((sys.stderr,))
 
 
 def check_sample_arguments(args: argparse.Namespace, vocab) -> None:

@@ -362,6 +362,39 @@ def test_closing_the_output_stops_and_saves(corpus_file, tmp_path):
     assert step >= 2 and f"the output was closed, so training stopped at step {step}; saved {out}" in stderr
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a pseudo-terminal")
+def test_closing_the_terminal_stops_and_saves(corpus_file, tmp_path):
+    """`rnntui train` in a terminal window that is closed: SIGHUP, and a terminal that can no
+    longer be written to. The run saves, as on Ctrl+C, instead of dying with its progress."""
+    import pty
+    import select
+    import time
+
+    out = tmp_path / "hup.ckpt"
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.execv(sys.executable, [sys.executable, "-m", "rnntui", "train", "--corpus", str(corpus_file),
+                                  "--steps", "1000000", "--out", str(out), *TINY])
+    screen, deadline = b"", time.monotonic() + 60
+    while b"chars/s" not in screen and time.monotonic() < deadline:  # the progress bar, after a step
+        if select.select([terminal], [], [], 0.05)[0]:
+            screen += os.read(terminal, 65536)
+    assert b"chars/s" in screen, screen[-500:]
+    os.close(terminal)
+    os.kill(pid, signal.SIGHUP)  # what the kernel sends the terminal's foreground group
+    for _ in range(600):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise AssertionError("the run did not end after the hang-up")
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert load_checkpoint(out).step >= 1
+
+
 def test_help_and_version():
     result = subprocess.run([sys.executable, "-m", "rnntui", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("rnntui ")
