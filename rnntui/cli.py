@@ -196,9 +196,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     distributed.init(dist_info, resolve_device(args.device or "auto"))
     try:
-        return train_once(args, dist_info)
+        code = train_once(args, dist_info)
     finally:
         distributed.shutdown()
+    # The run is over and saved. Python's teardown after it once aborted rank 0 in torch's C++
+    # threads ("terminate called without an active exception"), failing a finished run: leave
+    # without the teardown.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 MODEL_FLAGS = ("embed_dim", "hidden_size", "layers", "cell", "dropout", "weight_dropout")
