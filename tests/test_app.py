@@ -696,6 +696,25 @@ async def test_a_full_disk_when_saving_loses_nothing(tiny_checkpoint, corpus_fil
         assert load_checkpoint(saved).step >= 33
 
 
+async def test_training_is_saved_every_few_minutes(tiny_checkpoint, corpus_file, tmp_path):
+    app = make_app(tiny_checkpoint, corpus=corpus_file, autosave_every=0.5)  # 5 minutes, normally
+    folder = tmp_path / "data" / "checkpoints"
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.pause(0.8)
+        assert not folder.exists()  # nothing trained, nothing saved
+        await busy_press(pilot, "ctrl+t")
+        await until(pilot, lambda: folder.exists() and any(folder.glob("*.ckpt")))
+        await until(pilot, lambda: any(n.message.startswith("Autosaved") for n in app._notifications))
+        [saved] = folder.glob("*.ckpt")
+        assert load_checkpoint(saved).step > 30 and app.training == "running"  # it trains on
+        first = load_checkpoint(saved).step
+        await until(pilot, lambda: load_checkpoint(saved).step > first)  # the same file, later
+        step = await pause_training(pilot)
+        await until(pilot, lambda: app.workbench.unsaved_steps == 0)  # the steps before the pause too
+        assert load_checkpoint(saved).step == step and list(folder.glob("*.ckpt")) == [saved]
+
+
 def send_to_myself(number: int) -> None:
     """Send a signal to this process, once sure the app handles it (its default would end pytest)."""
     import os

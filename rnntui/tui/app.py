@@ -53,6 +53,7 @@ SCALE_LADDER = (0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5,
                 4.0, 5.0, 7.5, 10.0)
 FRAME = 1 / 30  # how often a streaming reply or the trainer reports to the UI
 TRAIN_REPORT = 0.1
+AUTOSAVE_EVERY = 300.0  # seconds: training in the app loses at most this much to a crash
 SCALE_KEYS = Binding.Group("Scale", compact=True)  # one "^↑^↓ Scale" in the footer
 
 
@@ -98,7 +99,7 @@ class RnntuiApp(App):
         "scale(1)": "raise the scale factor (bolder, more predictable text)",
         "scale(-1)": "lower the scale factor (wilder text)",
         "toggle_training": "start / pause training (resumes from the current step)",
-        "save": "save a checkpoint in the data folder",
+        "save": "save a checkpoint in the data folder (training also saves there every 5 minutes)",
         "open_picker": "load a checkpoint (replaces the model and its loss history)",
         "new_model": "start a new model of the book's size on a text file of your choice",
         "set_length": "set how many characters each reply has",
@@ -111,8 +112,9 @@ class RnntuiApp(App):
     def __init__(self, checkpoint: Path | None = None, corpus: Path | None = None,
                  random_seed: int | None = None, train_config=None, model_options: dict | None = None,
                  scale_factor: float | None = None, length: int | None = None,
-                 watch: Path | None = None) -> None:
+                 watch: Path | None = None, autosave_every: float = AUTOSAVE_EVERY) -> None:
         super().__init__()
+        self.autosave_every = autosave_every
         # The last session's scale factor, length and theme, unless the caller gives its own.
         self.settings_path = settings_path()
         self.settings = read_settings(self.settings_path)
@@ -183,6 +185,8 @@ class RnntuiApp(App):
         self.mounted_at = time.monotonic()
         self.engine_timer = self.set_interval(0.02, self.load_engine_once_drawn)
         self.handle_termination_signals()
+        if self.watch is None:  # a watched run saves itself
+            self.set_interval(self.autosave_every, self.autosave)
 
     def handle_termination_signals(self) -> None:
         """SIGTERM (a shutdown, ``kill``) and SIGHUP (the terminal window closed) would end the
@@ -634,27 +638,38 @@ class RnntuiApp(App):
         if self.ready():
             self.save()
 
-    @work(thread=True, exclusive=True, group="save")
-    def save(self) -> None:
-        path = self.save_now()
-        if path is not None:
-            self.post_message(Saved(str(path)))
+    def autosave(self) -> None:
+        """Every few minutes, save training progress, so that a crash or a power cut loses at
+        most that much (quitting, closing the terminal and ``kill`` save it anyway)."""
+        saving = any(worker.group == "save" and worker.is_running for worker in self.workers)
+        if (self.workbench is not None and self.training in ("running", "paused") and not saving
+                and self.workbench.unsaved_steps > 0):
+            self.save(autosave=True)
 
-    def save_now(self) -> Path | None:
+    @work(thread=True, exclusive=True, group="save")
+    def save(self, autosave: bool = False) -> None:
+        path = self.save_now(autosave)
+        if path is not None:
+            self.post_message(Saved(str(path), autosave=autosave))
+
+    def save_now(self, autosave: bool = False) -> Path | None:
         """Save from a worker thread; a failure is reported to the UI and gives None."""
         try:
             return self.workbench.save()
         except RnntuiError as error:
-            self.post_message(Saved(None, str(error)))
+            self.post_message(Saved(None, str(error), autosave=autosave))
             return None
 
     def on_saved(self, message: Saved) -> None:
         if message.error:
-            self.notify(message.error, title="Save failed", severity="error", timeout=10)
+            title = "Autosave failed" if message.autosave else "Save failed"
+            self.notify(message.error, title=title, severity="error", timeout=10)
             return
         self.info.name = Path(message.path).name
         self.sub_title = self.info.name
-        self.notify(f"Saved {self.info.name} (step {self.workbench.saved_step:,})", title="Checkpoint saved")
+        verb = "Autosaved" if message.autosave else "Saved"
+        self.notify(f"{verb} {self.info.name} (step {self.workbench.saved_step:,})", title="Checkpoint saved",
+                    timeout=3 if message.autosave else 5)
         self.update_status()
 
     def action_open_picker(self) -> None:

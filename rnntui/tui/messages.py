@@ -105,9 +105,11 @@ class GenerationDone(Message):
 
 
 class Saved(Message):
-    def __init__(self, path: str | None, error: str | None = None) -> None:
+    """A save ended: at ``path``, or with ``error``; ``autosave``: the app's own, on its timer."""
+
+    def __init__(self, path: str | None, error: str | None = None, autosave: bool = False) -> None:
         super().__init__()
-        self.path, self.error = path, error
+        self.path, self.error, self.autosave = path, error, autosave
 
 
 class SettingsApplied(Message):
