@@ -57,6 +57,9 @@ class Workbench:
         self.history = History()
         self.saved_step = 0
         self.overrides: dict = {}  # training settings changed for this model (TRAIN_ and MODEL_SETTINGS)
+        # Counts the models installed: a save that ends after another model came in (a save is
+        # written outside the lock) must not mark that model as saved, or give it its file.
+        self.generation = 0
 
     # -- loading ----------------------------------------------------------------------------
     def open(self, checkpoint: Path | None = None, corpus: Path | None = None) -> ModelInfo:
@@ -84,6 +87,7 @@ class Workbench:
 
     def install(self, checkpoint: Checkpoint, model: CharRNN, path: Path) -> ModelInfo:
         with self.lock:
+            self.generation += 1
             self.checkpoint, self.model, self.trainer = checkpoint, model, None
             self.overrides = {}  # settings changed for the previous model are its own
             self.path = Path(path)
@@ -104,6 +108,7 @@ class Workbench:
             self.overrides = {}  # a new model starts from the book's settings
         trainer = new_trainer(corpus, self._config(), **self.model_options)
         with self.lock:
+            self.generation += 1
             self.corpus, self.corpus_path = corpus, Path(corpus_path)
             self.trainer, self.model, self.checkpoint = trainer, trainer.model, None
             self.history = trainer.history
@@ -243,12 +248,13 @@ class Workbench:
                 checkpoint = trainer_checkpoint(self.trainer, self.corpus, {"command": "rnntui (app)"})
             else:
                 checkpoint = self.checkpoint
-            step = checkpoint.step
+            step, generation = checkpoint.step, self.generation
         save_checkpoint(checkpoint, path)
         with self.lock:
-            self.saved_step = step
-            self.path = Path(path)
-            self.name = Path(path).name
+            if generation == self.generation:  # still the model that was saved
+                self.saved_step = max(self.saved_step, step)  # two saves may end out of order
+                self.path = Path(path)
+                self.name = Path(path).name
         return Path(path)
 
     def _default_save_path(self) -> Path:

@@ -77,3 +77,38 @@ def test_new_training_settings_apply_from_the_next_step_and_keep_the_rest(corpus
     assert loaded.overrides == {} and loaded.settings()["batch_size"] == 6
     loaded.fresh(corpus_file)
     assert loaded.trainer.config.batch_size == 64 and loaded.model.config.dropout == 0.0
+
+
+def test_a_save_that_ends_after_another_model_came_in_leaves_that_model_alone(corpus_file, tmp_path, monkeypatch):
+    """A save is written outside the workbench's lock (the app's autosave or ctrl+s, in a
+    thread); if a model is loaded meanwhile, that model must not take the saved file's name,
+    path and step as its own."""
+    import threading
+    from itertools import islice
+
+    from rnntui import workbench as workbench_module
+
+    other = tmp_path / "other.ckpt"
+    bench = Workbench(TrainConfig(batch_size=4, seq_length=16, eval_every=0, device="cpu"), TINY_MODEL)
+    bench.open(None, corpus_file)
+    list(islice(bench.ensure_trainer().run(), 3))
+    bench.save(other)  # a checkpoint to load while the next save is being written
+    list(islice(bench.trainer.run(), 2))
+
+    writing, loaded = threading.Event(), threading.Event()
+    real_save = workbench_module.save_checkpoint
+
+    def slow_save(checkpoint, path):
+        writing.set()
+        loaded.wait(10)
+        return real_save(checkpoint, path)
+
+    monkeypatch.setattr(workbench_module, "save_checkpoint", slow_save)
+    saver = threading.Thread(target=bench.save)
+    saver.start()
+    assert writing.wait(10)
+    bench.load(other)  # as ctrl+o does
+    loaded.set()
+    saver.join(10)
+    assert (bench.path, bench.name, bench.saved_step) == (other, "other.ckpt", 3)
+    assert bench.unsaved_steps == 0

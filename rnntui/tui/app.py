@@ -665,10 +665,12 @@ class RnntuiApp(App):
             title = "Autosave failed" if message.autosave else "Save failed"
             self.notify(message.error, title=title, severity="error", timeout=10)
             return
-        self.info.name = Path(message.path).name
-        self.sub_title = self.info.name
-        verb = "Autosaved" if message.autosave else "Saved"
-        self.notify(f"{verb} {self.info.name} (step {self.workbench.saved_step:,})", title="Checkpoint saved",
+        name, verb = Path(message.path).name, "Autosaved" if message.autosave else "Saved"
+        if name != self.workbench.name:  # another model came in while this one was written
+            self.notify(f"{verb} the previous model as {name}", title="Checkpoint saved")
+            return
+        self.info.name = self.sub_title = name
+        self.notify(f"{verb} {name} (step {self.workbench.saved_step:,})", title="Checkpoint saved",
                     timeout=3 if message.autosave else 5)
         self.update_status()
 
