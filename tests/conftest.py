@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import errno
 import os
 import random
+import select
+import signal
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +33,48 @@ def make_text(n_chars: int = 20_000, seed: int = 0) -> str:
         out.append(sentence)
         size += len(sentence)
     return "".join(out)[:n_chars]
+
+
+def disk_full(fd) -> None:
+    """A stand-in for os.fsync on a full disk (monkeypatch it in)."""
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def run_in_terminal(argv: list[str]) -> tuple[int, int]:
+    """Start ``python argv`` on a new pseudo-terminal: (its pid, the terminal's other end)."""
+    import pty
+
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.execv(sys.executable, [sys.executable, *argv])
+    return pid, terminal
+
+
+def read_terminal(terminal: int, until: bytes, seconds: float) -> bytes:
+    """What the program drew until ``until`` appears (or ``seconds`` pass). Its output must be
+    read all along, or it blocks once the terminal's buffer is full."""
+    screen, deadline = b"", time.monotonic() + seconds
+    while until not in screen and time.monotonic() < deadline:
+        if select.select([terminal], [], [], 0.05)[0]:
+            screen += os.read(terminal, 65536)
+    return screen
+
+
+def hang_up(pid: int, terminal: int, seconds: float = 30) -> int:
+    """Close the terminal as its window would, and wait for the program: its wait status.
+    The kernel sends SIGHUP to the terminal's foreground group, which a pty.fork child does not
+    belong to, so it is sent here."""
+    os.close(terminal)
+    os.kill(pid, signal.SIGHUP)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    raise AssertionError("the program did not end after the hang-up")
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
 from rnntui.tui.widgets.transcript import Exchange
 
-from .conftest import TINY_MODEL, make_text
+from .conftest import TINY_MODEL, disk_full, hang_up, make_text, read_terminal, run_in_terminal
 
 SIZE = (120, 36)
 
@@ -84,6 +84,12 @@ async def pause_training(pilot) -> int:
     await busy_press(pilot, "ctrl+t")
     await until(pilot, lambda: any("Training paused" in n.message for n in list(app._notifications)[before:]))
     return app.workbench.step
+
+
+async def train_to(pilot, step: int) -> None:
+    """Press ctrl+t and let the model train to at least ``step``."""
+    await busy_press(pilot, "ctrl+t")
+    await until(pilot, lambda: pilot.app.workbench.step >= step)
 
 
 async def ready(pilot) -> None:
@@ -389,8 +395,7 @@ async def test_fresh_model_from_corpus_trains(corpus_file):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         assert app.workbench.step == 0
-        await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.workbench.step >= 10)
+        await train_to(pilot, 10)
         await busy_press(pilot, "ctrl+t")
         await until(pilot, lambda: app.training == "paused")  # a busy UI takes a moment
 
@@ -423,8 +428,7 @@ async def test_new_model_on_a_text_file(tiny_checkpoint, tmp_path):
         await until(pilot, lambda: app.info.name == "new model for other.txt")
         assert app.workbench.step == 0 and len(app.workbench.vocab) == len(set("abc cab bca! "))
         assert app.query_one(LossPanel).train == []  # the old model's history is gone
-        await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.workbench.step >= 5)
+        await train_to(pilot, 5)
         await busy_press(pilot, "ctrl+t")
         await busy_press(pilot, *"cab", "enter")
         await until(pilot, lambda: not app.streaming)
@@ -435,8 +439,7 @@ async def test_replacing_a_model_with_unsaved_training_asks_first(tiny_checkpoin
     app = make_app(tiny_checkpoint, corpus=corpus_file)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.workbench.step >= 35)
+        await train_to(pilot, 35)
         step = await pause_training(pilot)  # paused, so that keys are handled at once
 
         async def pick_original() -> None:
@@ -653,8 +656,7 @@ async def test_quit_asks_when_training_is_unsaved(corpus_file):
     app = make_app(corpus=corpus_file)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.workbench.step >= 3)
+        await train_to(pilot, 3)
         await busy_press(pilot, "ctrl+q")
         await until(pilot, lambda: isinstance(app.screen, UnsavedScreen))
         app.screen.query_one("#cancel").press()
@@ -672,14 +674,10 @@ async def test_a_full_disk_when_saving_loses_nothing(tiny_checkpoint, corpus_fil
 
     real_fsync = os.fsync
 
-    def disk_full(fd):
-        raise OSError(28, "No space left on device")
-
     app = make_app(tiny_checkpoint, corpus=corpus_file)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.workbench.step >= 33)
+        await train_to(pilot, 33)
         monkeypatch.setattr(os, "fsync", disk_full)
         await busy_press(pilot, "ctrl+q")
         await until(pilot, lambda: isinstance(app.screen, UnsavedScreen))
@@ -730,8 +728,7 @@ async def test_sigterm_saves_the_training_progress_and_exits(tiny_checkpoint, co
     app = make_app(tiny_checkpoint, corpus=corpus_file)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.workbench.step >= 33)
+        await train_to(pilot, 33)
         send_to_myself(signal.SIGTERM)  # `kill`, or the system shutting down
         await until(pilot, lambda: not app.is_running)
     [saved] = (tmp_path / "data" / "checkpoints").glob("*.ckpt")
@@ -745,14 +742,10 @@ async def test_sigterm_on_a_full_disk_exits_with_the_error(tiny_checkpoint, corp
     import os
     import signal
 
-    def disk_full(fd):
-        raise OSError(28, "No space left on device")
-
     app = make_app(tiny_checkpoint, corpus=corpus_file)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.workbench.step >= 33)
+        await train_to(pilot, 33)
         monkeypatch.setattr(os, "fsync", disk_full)
         send_to_myself(signal.SIGTERM)
         await until(pilot, lambda: not app.is_running)
@@ -767,42 +760,17 @@ async def test_sigterm_on_a_full_disk_exits_with_the_error(tiny_checkpoint, corp
 def test_closing_the_terminal_saves_the_training_progress(tiny_checkpoint, corpus_file, tmp_path):
     """A real hang-up: the app runs on a pseudo-terminal whose other end goes away."""
     import os
-    import pty
-    import select
     import signal
-    import sys
-    import time
 
-    pid, terminal = pty.fork()
-    if pid == 0:  # the app, as `rnntui --checkpoint ... --corpus ...` in a terminal
-        os.execv(sys.executable, [sys.executable, "-m", "rnntui", "--checkpoint", str(tiny_checkpoint),
-                                  "--corpus", str(corpus_file)])
-
-    def read_screen(until: bytes, seconds: float) -> bytes:
-        """What the app drew until ``until`` appears; the app's output must be read all along,
-        or it blocks once the terminal's buffer is full."""
-        screen, deadline = b"", time.monotonic() + seconds
-        while until not in screen and time.monotonic() < deadline:
-            if select.select([terminal], [], [], 0.05)[0]:
-                screen += os.read(terminal, 65536)
-        return screen
-
-    assert b"Ready" in read_screen(b"Ready", 60)
+    # The app, as `rnntui --checkpoint ... --corpus ...` in a terminal.
+    pid, terminal = run_in_terminal(["-m", "rnntui", "--checkpoint", str(tiny_checkpoint),
+                                     "--corpus", str(corpus_file)])
+    assert b"Ready" in read_terminal(terminal, b"Ready", 60)
     os.write(terminal, b"\x14")  # ctrl+t
-    assert b"running" in read_screen(b"running", 30)  # the status line: training running
-    read_screen(b"never shown", 0.5)  # a few more steps
+    assert b"running" in read_terminal(terminal, b"running", 30)  # the status line: training running
+    read_terminal(terminal, b"never shown", 0.5)  # a few more steps
     folder = tmp_path / "data" / "checkpoints"
-    os.close(terminal)  # the window closes; the kernel sends SIGHUP to the terminal's foreground
-    os.kill(pid, signal.SIGHUP)  # group, which a pty.fork child does not belong to
-    for _ in range(300):
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise AssertionError("the app did not end after the hang-up")
+    status = hang_up(pid, terminal)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGHUP  # it ends as a hang-up does
     [saved] = folder.glob("*.ckpt")
     assert load_checkpoint(saved).step > 30  # the steps trained after the 30 in the file
@@ -1003,8 +971,7 @@ async def test_continue_the_last_reply_as_if_it_had_been_longer(tiny_checkpoint,
         await finished(pilot)
         assert exchange.generated == uninterrupted(len(exchange.generated))
         # After training, the new weights go on from the reply's text, and the header says so.
-        await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.workbench.step >= 32)
+        await train_to(pilot, 32)
         await busy_press(pilot, "ctrl+t")
         await until(pilot, lambda: app.training == "paused")
         before = len(exchange.generated)
@@ -1062,8 +1029,7 @@ async def test_training_settings_change_a_running_training_from_the_next_step(ti
     app = make_app(tiny_checkpoint, corpus=corpus_file)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.workbench.step >= 33)
+        await train_to(pilot, 33)
         await busy_press(pilot, "f2")
         await until(pilot, lambda: isinstance(app.screen, TrainingSettingsScreen))
         screen = app.screen

@@ -12,6 +12,8 @@ from rnntui.errors import CheckpointError
 from rnntui.model import CharRNN, ModelConfig
 from rnntui.vocab import Vocab
 
+from .conftest import disk_full
+
 VOCAB = Vocab(tuple("abc"))
 
 
@@ -69,10 +71,6 @@ def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "a.ckpt"
     save_checkpoint(make_checkpoint(1), path)
     before = path.read_bytes()
-
-    def disk_full(fd):
-        raise OSError(28, "No space left on device")
-
     monkeypatch.setattr(os, "fsync", disk_full)
     with pytest.raises(CheckpointError, match="disk is full"):
         save_checkpoint(make_checkpoint(2), path)

@@ -10,6 +10,8 @@ from rnntui.checkpoint import load_checkpoint
 from rnntui.cli import main
 from rnntui.corpus import load_corpus
 
+from .conftest import disk_full, hang_up, read_terminal, run_in_terminal
+
 TINY = ["--embed-dim", "16", "--hidden-size", "32", "--batch-size", "8", "--seq-length", "16",
         "--eval-every", "5", "--device", "cpu"]
 
@@ -79,10 +81,6 @@ def test_samples_while_training_leave_the_training_as_it_was(trained, corpus_fil
 def test_a_full_disk_stops_training_with_one_line_and_the_last_checkpoint_intact(trained, corpus_file,
                                                                                  capsys, monkeypatch):
     before = trained.read_bytes()
-
-    def disk_full(fd):
-        raise OSError(28, "No space left on device")
-
     monkeypatch.setattr(os, "fsync", disk_full)
     code, _, err = run(capsys, "train", "--corpus", str(corpus_file), "--resume", str(trained),
                        "--steps", "14", "--save-every", "2")
@@ -366,31 +364,12 @@ def test_closing_the_output_stops_and_saves(corpus_file, tmp_path):
 def test_closing_the_terminal_stops_and_saves(corpus_file, tmp_path):
     """`rnntui train` in a terminal window that is closed: SIGHUP, and a terminal that can no
     longer be written to. The run saves, as on Ctrl+C, instead of dying with its progress."""
-    import pty
-    import select
-    import time
-
     out = tmp_path / "hup.ckpt"
-    pid, terminal = pty.fork()
-    if pid == 0:
-        os.execv(sys.executable, [sys.executable, "-m", "rnntui", "train", "--corpus", str(corpus_file),
-                                  "--steps", "1000000", "--out", str(out), *TINY])
-    screen, deadline = b"", time.monotonic() + 60
-    while b"chars/s" not in screen and time.monotonic() < deadline:  # the progress bar, after a step
-        if select.select([terminal], [], [], 0.05)[0]:
-            screen += os.read(terminal, 65536)
+    pid, terminal = run_in_terminal(["-m", "rnntui", "train", "--corpus", str(corpus_file),
+                                     "--steps", "1000000", "--out", str(out), *TINY])
+    screen = read_terminal(terminal, b"chars/s", 60)  # the progress bar, after a step
     assert b"chars/s" in screen, screen[-500:]
-    os.close(terminal)
-    os.kill(pid, signal.SIGHUP)  # what the kernel sends the terminal's foreground group
-    for _ in range(600):
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.05)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise AssertionError("the run did not end after the hang-up")
+    status = hang_up(pid, terminal)
     assert os.waitstatus_to_exitcode(status) == 0
     assert load_checkpoint(out).step >= 1
 
