@@ -390,6 +390,26 @@ async def test_train_pause_save_and_load_in_picker(tiny_checkpoint, corpus_file,
         assert app.workbench.step == step
 
 
+async def test_training_reports_after_the_widgets_are_gone_are_ignored(tiny_checkpoint):
+    """The training thread posts until it ends, which can be after the app has begun to take
+    its widgets down (it once failed CI that way, at the end of a test)."""
+    from rnntui.training import TrainEvent
+    from rnntui.tui.messages import Mailbox, TrainingPaused, TrainingProgress
+    from rnntui.tui.widgets.status_line import StatusLine
+
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await app.query_one(LossPanel).remove()
+        await app.query_one(StatusLine).remove()
+        mailbox = Mailbox()
+        mailbox.put(TrainEvent(31, 100, 2.0, None, 1000.0, 1.0, 0.005))
+        app.post_message(TrainingProgress(mailbox))
+        app.post_message(TrainingPaused(31))
+        await pilot.pause(0.2)
+        assert app.is_running and app.info.step == 31
+
+
 async def test_fresh_model_from_corpus_trains(corpus_file):
     app = make_app(corpus=corpus_file)
     async with app.run_test(size=SIZE) as pilot:

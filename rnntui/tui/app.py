@@ -255,13 +255,14 @@ class RnntuiApp(App):
         if self.watch is not None:
             state["idle"] = "watching"
         short_model = f"step [b]{self.info.step:,}[/] │ [b]{self.info.name}[/]" if self.info else "[b]loading…[/]"
-        self.query_one(StatusLine).show(
-            f" scale factor [b]{self.scale_factor:.2f}[/] │ length [b]{self.length:,}[/] │ "
-            f"model [b]{model}[/] │ training [b]{state[self.training]}[/]",
-            # The same facts in fewer words, for narrow terminals; the model last, as a long
-            # name is cut short there.
-            f" scale [b]{self.scale_factor:.2f}[/] │ length [b]{self.length:,}[/] │ "
-            f"[b]{state[self.training]}[/] │ {short_model}")
+        for status in self.query(StatusLine):  # none while the app takes its widgets down
+            status.show(
+                f" scale factor [b]{self.scale_factor:.2f}[/] │ length [b]{self.length:,}[/] │ "
+                f"model [b]{model}[/] │ training [b]{state[self.training]}[/]",
+                # The same facts in fewer words, for narrow terminals; the model last, as a long
+                # name is cut short there.
+                f" scale [b]{self.scale_factor:.2f}[/] │ length [b]{self.length:,}[/] │ "
+                f"[b]{state[self.training]}[/] │ {short_model}")
 
     # -- engine start and loading -----------------------------------------------------------
     @work(thread=True, exclusive=True, group="engine")
@@ -575,13 +576,17 @@ class RnntuiApp(App):
             f" downloading The Mysterious Island from Project Gutenberg: {message.done / 1e6:.1f} MB{total}")
 
     def on_training_progress(self, message: TrainingProgress) -> None:
+        # The training thread posts until it ends, which can be after the app has begun to take
+        # its widgets down: the panel and the status line are then absent, and left alone.
+        panels = list(self.query(LossPanel))
         if self.training == "starting":
             self.training = "running"
-            self.query_one(LossPanel).set_device(f"{self.workbench.trainer.device} "
-                                                 f"({self.workbench.trainer.precision})")
+            for panel in panels:
+                panel.set_device(f"{self.workbench.trainer.device} ({self.workbench.trainer.precision})")
         events = message.mailbox.take()
         if events:
-            self.query_one(LossPanel).add_events(events)
+            for panel in panels:
+                panel.add_events(events)
             self.info.step = events[-1].step
         self.update_status()
 
