@@ -20,6 +20,9 @@ from .conftest import TINY_MODEL
 from .test_app import SIZE, finished, make_app, ready, tiny_train_config
 
 FIXED_DATA = Path("/tmp/rnntui-snapshot-data")
+# The fixed folder is shown in the pictures, so it cannot differ per test: run these tests one
+# after another in the same worker (pytest-xdist's loadgroup), never side by side.
+pytestmark = pytest.mark.xdist_group("fixed-data-folder")
 
 
 @pytest.fixture
