@@ -119,19 +119,23 @@ def _to_cpu(value):
     return value
 
 
-def read_header(path: str | Path) -> tuple[dict, int]:
-    """The JSON header of a checkpoint and the offset where its payload starts."""
-    path = Path(path)
+def _open(path: Path):
     if not path.exists():
         raise CheckpointError(f"checkpoint {path} does not exist")
     if path.is_dir():
         raise CheckpointError(f"checkpoint {path} is a directory, not a file")
     try:
-        with path.open("rb") as f:
-            magic = f.read(len(MAGIC))
-            if magic != MAGIC:
-                raise CheckpointError(f"{path} is not an rnntui checkpoint (no rnntui header)")
-            line = f.readline(MAX_HEADER)
+        return path.open("rb")
+    except OSError as error:
+        raise CheckpointError(f"cannot read checkpoint {path}: {reason(error)}") from None
+
+
+def _header_from(f, path: Path) -> dict:
+    try:
+        magic = f.read(len(MAGIC))
+        if magic != MAGIC:
+            raise CheckpointError(f"{path} is not an rnntui checkpoint (no rnntui header)")
+        line = f.readline(MAX_HEADER)
     except OSError as error:
         raise CheckpointError(f"cannot read checkpoint {path}: {reason(error)}") from None
     try:
@@ -142,16 +146,28 @@ def read_header(path: str | Path) -> tuple[dict, int]:
     if version > FORMAT_VERSION:
         raise CheckpointError(f"checkpoint {path} uses format {version}, newer than this rnntui "
                               f"reads ({FORMAT_VERSION}); upgrade rnntui")
-    return header, len(MAGIC) + len(line)
+    return header
+
+
+def read_header(path: str | Path) -> tuple[dict, int]:
+    """The JSON header of a checkpoint and the offset where its payload starts."""
+    path = Path(path)
+    with _open(path) as f:
+        header = _header_from(f, path)
+        return header, f.tell()
 
 
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Checkpoint:
     """Read and verify a checkpoint; tensors land on ``device`` (a GPU file loads on a CPU)."""
     path = Path(path)
-    header, offset = read_header(path)
-    with path.open("rb") as f:
-        f.seek(offset)
-        body = f.read()
+    # Header and payload come from one open file: a save replaces the file by renaming a new
+    # one over it, and a second open could read the payload of a different save.
+    with _open(path) as f:
+        header = _header_from(f, path)
+        try:
+            body = f.read()
+        except OSError as error:
+            raise CheckpointError(f"cannot read checkpoint {path}: {reason(error)}") from None
     if len(body) != header.get("payload_bytes"):
         raise CheckpointError(f"checkpoint {path} is truncated ({len(body)} of "
                               f"{header.get('payload_bytes')} payload bytes)")
@@ -194,8 +210,9 @@ def list_checkpoints(folder: str | Path) -> list[tuple[Path, dict]]:
     for path in folder.glob(f"*{SUFFIX}"):
         try:
             header, _ = read_header(path)
-        except CheckpointError:
+            modified = path.stat().st_mtime
+        except (CheckpointError, OSError):  # unreadable, or deleted while the folder is listed
             continue
-        found.append((path, header))
-    found.sort(key=lambda item: item[0].stat().st_mtime, reverse=True)
-    return found
+        found.append((modified, path, header))
+    found.sort(key=lambda item: item[0], reverse=True)
+    return [(path, header) for _, path, header in found]

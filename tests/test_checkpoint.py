@@ -171,3 +171,25 @@ def test_read_only_folder_simulated(tmp_path, monkeypatch):
     with pytest.raises(CheckpointError, match="permission"):
         save_checkpoint(make_checkpoint(2), path)
     assert path.read_bytes() == before
+
+
+def test_a_save_landing_during_a_load_gives_one_whole_checkpoint(tmp_path, monkeypatch):
+    # A save renames a new file over the old one. A load that opened the file before that
+    # must read the old file to its end, not the new file's payload under the old header.
+    path = tmp_path / "m.ckpt"
+    save_checkpoint(make_checkpoint(step=3), path)
+    real_open = type(path).open
+    opened = []
+
+    def open_then_replace(self, *args, **kwargs):
+        f = real_open(self, *args, **kwargs)
+        if self == path and not opened:
+            opened.append(self)
+            later = make_checkpoint(step=4)
+            later.history = {"train": [[i, 1.0] for i in range(50)], "val": []}  # another size
+            save_checkpoint(later, path)
+        return f
+
+    monkeypatch.setattr(type(path), "open", open_then_replace)
+    assert load_checkpoint(path).step == 3  # the file as it was when the load opened it
+    assert opened and load_checkpoint(path).step == 4
