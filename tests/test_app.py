@@ -410,6 +410,42 @@ async def test_training_reports_after_the_widgets_are_gone_are_ignored(tiny_chec
         assert app.is_running and app.info.step == 31
 
 
+async def test_worker_messages_after_the_widgets_are_gone_are_ignored(tiny_checkpoint):
+    """Generation, downloads and model loads also report from threads, which can outlive the
+    widgets they report to."""
+    from rnntui.tui.messages import (
+        DownloadProgress,
+        EngineFailed,
+        EngineReady,
+        GenerationChunk,
+        GenerationDone,
+        Mailbox,
+        StreamedChar,
+    )
+    from rnntui.tui.widgets.candidates import CandidateBars
+    from rnntui.tui.widgets.status_line import StatusLine
+    from rnntui.tui.widgets.transcript import Transcript
+
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("a", "enter")
+        await until(pilot, lambda: not app.streaming)
+        info, history = app.info, app.workbench.history
+        for kind in (LossPanel, StatusLine, CandidateBars, Transcript):
+            await app.query_one(kind).remove()
+        mailbox = Mailbox()
+        mailbox.put(StreamedChar("x", 0.5, (("x", 0.5), ("y", 0.25))))
+        app.post_message(GenerationChunk(1, mailbox))
+        app.post_message(GenerationDone(1, 1, False))
+        app.post_message(DownloadProgress(10**6, 2 * 10**6))
+        app.post_message(EngineReady(info, history, "Ready."))
+        app.info = None  # as at start-up, when a failed load writes into the transcript
+        app.post_message(EngineFailed("no such file"))
+        await pilot.pause(0.3)
+        assert app.is_running and app.return_code is None
+
+
 async def test_fresh_model_from_corpus_trains(corpus_file):
     app = make_app(corpus=corpus_file)
     async with app.run_test(size=SIZE) as pilot:

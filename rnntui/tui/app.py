@@ -282,21 +282,23 @@ class RnntuiApp(App):
         self.info = message.info
         self.sub_title = message.info.name
         history = message.history
-        if self.watch is None:  # when watching, the run's metrics file drives the chart
-            self.query_one(LossPanel).set_history(history.train, history.val, message.info.step,
-                                                  getattr(self.workbench.checkpoint, "elapsed", 0.0) or 0.0)
-            self.query_one(LossPanel).set_device(message.info.device)
+        # Worker messages can arrive while the app takes its widgets down: absent ones are skipped.
+        for panel in self.query(LossPanel) if self.watch is None else ():  # a watched run's file drives its chart
+            panel.set_history(history.train, history.val, message.info.step,
+                              getattr(self.workbench.checkpoint, "elapsed", 0.0) or 0.0)
+            panel.set_device(message.info.device)
         hint = ("ctrl+o loads the run's newest checkpoint" if self.watch is not None
                 else "ctrl+t trains the model while you watch")
-        self.query_one(Transcript).note(f"{message.note} Type a seed text and press enter (enter on "
-                                        f"an empty line continues the reply); {hint}, f1 lists every key.",
-                                        id="engine-note")
+        for transcript in self.query(Transcript):
+            transcript.note(f"{message.note} Type a seed text and press enter (enter on an empty line "
+                            f"continues the reply); {hint}, f1 lists every key.", id="engine-note")
         self.update_status()
 
     def on_engine_failed(self, message: EngineFailed) -> None:
         self.notify(message.error, title="Could not load", severity="error", timeout=10)
         if self.info is None:  # at start-up there is no model; later, the current one stays
-            self.query_one(Transcript).note(f"Could not load: {message.error}", id="engine-note")
+            for transcript in self.query(Transcript):
+                transcript.note(f"Could not load: {message.error}", id="engine-note")
 
     def ready(self) -> bool:
         if self.workbench is None or self.info is None:
@@ -409,10 +411,10 @@ class RnntuiApp(App):
         if not chars:
             return
         exchange = self.exchanges.get(message.exchange)
-        if exchange is not None:
+        if exchange is not None and exchange.is_attached:
             exchange.append(chars)
-        if chars[-1].top:
-            self.query_one(CandidateBars).show_top(chars[-1].top)
+        for bars in self.query(CandidateBars) if chars[-1].top else ():
+            bars.show_top(chars[-1].top)
 
     def on_generation_done(self, message: GenerationDone) -> None:
         exchange = self.exchanges.get(message.exchange)
@@ -420,7 +422,7 @@ class RnntuiApp(App):
             self.set_streaming(False)
         if message.error:
             self.notify(message.error, title="Generation failed", severity="error")
-        if exchange is None:
+        if exchange is None or not exchange.is_attached:
             return
         total = len(exchange.generated)  # a continued reply counts all its parts
         note = f"stopped after {total:,} characters" if message.stopped else f"{total:,} characters"
@@ -572,8 +574,9 @@ class RnntuiApp(App):
 
     def on_download_progress(self, message: DownloadProgress) -> None:
         total = f" of {message.total / 1e6:.1f} MB" if message.total else ""
-        self.query_one(StatusLine).show_message(
-            f" downloading The Mysterious Island from Project Gutenberg: {message.done / 1e6:.1f} MB{total}")
+        for status in self.query(StatusLine):
+            status.show_message(
+                f" downloading The Mysterious Island from Project Gutenberg: {message.done / 1e6:.1f} MB{total}")
 
     def on_training_progress(self, message: TrainingProgress) -> None:
         # The training thread posts until it ends, which can be after the app has begun to take
