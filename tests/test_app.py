@@ -704,7 +704,7 @@ async def test_command_palette_has_the_actions(tiny_checkpoint):
         await ready(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for title in ("Generate", "Train/pause", "Save", "Open", "Length", "New model", "Copy reply", "Continue",
-                      "Training settings", "Help"):
+                      "Training settings", "Chart", "Help"):
             assert title in titles
 
 
@@ -1050,7 +1050,7 @@ async def test_scale_factor_length_and_theme_are_kept_for_the_next_session(tiny_
         app.theme = "nord"  # as the palette's "Change theme" does
         await pilot.pause()
     assert json.loads(settings.read_text(encoding="utf-8")) == {"scale_factor": 1.25, "length": 750,
-                                                                "theme": "nord"}
+                                                                "theme": "nord", "chart": None}
     again = make_app(tiny_checkpoint)
     assert (again.scale_factor, again.length, again.theme) == (1.25, 750, "nord")
     # A value the caller gives wins, and is not written unless the person changes it.
@@ -1065,6 +1065,39 @@ async def test_scale_factor_length_and_theme_are_kept_for_the_next_session(tiny_
         settings.write_text(text, encoding="utf-8")
         fresh = make_app(tiny_checkpoint)
         assert (fresh.scale_factor, fresh.length, fresh.theme) == (1.0, 500, "textual-dark")
+
+
+async def test_the_chart_makes_room_on_a_very_narrow_terminal_and_toggles(tiny_checkpoint, corpus_file, tmp_path):
+    settings = tmp_path / "data" / "settings.json"
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await ready(pilot)
+        await pilot.pause()
+        panel, chat = app.query_one(LossPanel), app.query_one("#chat")
+        assert not panel.display and chat.size.width == 60  # the chat has the whole width
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert panel.display and panel.outer_size.width == 34 and chat.size.width == 26
+        await pilot.resize_terminal(120, 36)
+        await pilot.pause()
+        assert panel.display and panel.outer_size.width > 34  # wider: the chart takes its usual share
+        await pilot.press("ctrl+b")  # hidden at any width, on request
+        await pilot.pause()
+        assert not panel.display and chat.size.width == 120
+    assert json.loads(settings.read_text(encoding="utf-8"))["chart"] is False
+    again = make_app(tiny_checkpoint, corpus=corpus_file)  # the choice holds in the next session
+    async with again.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.pause()
+        assert not again.query_one(LossPanel).display
+        await busy_press(pilot, "ctrl+t")  # training says where its chart is
+        await until(pilot, lambda: any("ctrl+b shows it" in n.message for n in again._notifications))
+        await until(pilot, lambda: again.training == "running")
+        await pause_training(pilot)
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert again.query_one(LossPanel).display
+    assert json.loads(settings.read_text(encoding="utf-8"))["chart"] is True
 
 
 async def test_settings_that_cannot_be_saved_are_reported_once(tiny_checkpoint, tmp_path):

@@ -55,6 +55,7 @@ FRAME = 1 / 30  # how often a streaming reply or the trainer reports to the UI
 TRAIN_REPORT = 0.1
 AUTOSAVE_EVERY = 300.0  # seconds: training in the app loses at most this much to a crash
 SCALE_KEYS = Binding.Group("Scale", compact=True)  # one "^↑^↓ Scale" in the footer
+CHART_BELOW = 70  # columns: below this the chat needs the whole width, and the chart starts hidden
 
 
 def next_scale(current: float, direction: int) -> float:
@@ -68,7 +69,8 @@ class RnntuiApp(App):
     TITLE = "rnntui"
     # Classes on the screen for small terminals (80 x 24 is many a terminal's default);
     # app.tcss gives the chat more of the room there.
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
+    # Below CHART_BELOW columns the chat takes the whole width and ctrl+b brings the chart back.
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (CHART_BELOW, "-narrow"), (NARROW_BELOW, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("f1", "help", "Help"),
@@ -89,6 +91,7 @@ class RnntuiApp(App):
         Binding("f2", "training_settings", "Training settings", show=False),
         # Off the footer, which is full at 130 columns; in the help screen and the palette.
         Binding("ctrl+y", "copy_reply", "Copy reply", show=False),
+        Binding("ctrl+b", "toggle_chart", "Chart", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
     KEY_HELP = {
@@ -105,6 +108,7 @@ class RnntuiApp(App):
         "set_length": "set how many characters each reply has",
         "training_settings": "training settings: learning rate, batch, window length, dropout, carried state",
         "copy_reply": "copy the last reply, seed text included, to the clipboard",
+        "toggle_chart": f"show / hide the loss chart (hidden at first below {CHART_BELOW} columns)",
         "help": "this help",
         "quit": "quit (asks first if training progress is unsaved)",
     }
@@ -167,6 +171,7 @@ class RnntuiApp(App):
 
     def on_mount(self) -> None:
         self.query_one("#candidates").border_title = "next character"
+        self.show_chart(self.settings.chart)
         seed_input = self.query_one(SeedInput)
         seed_input.focus()
         if self.is_headless:
@@ -466,6 +471,17 @@ class RnntuiApp(App):
         self.update_status()
         self.remember(scale_factor=new)
 
+    def show_chart(self, shown: bool | None) -> None:
+        """Show or hide the loss chart; None leaves it to the terminal's width (app.tcss)."""
+        panel = self.query_one(LossPanel)
+        panel.set_class(shown is True, "-shown")
+        panel.set_class(shown is False, "-hidden")
+
+    def action_toggle_chart(self) -> None:
+        shown = not self.query_one(LossPanel).display
+        self.show_chart(shown)
+        self.remember(chart=shown)
+
     def watch_theme(self, theme: str) -> None:
         self.remember(theme=theme)
 
@@ -502,6 +518,8 @@ class RnntuiApp(App):
         if self.training == "idle":
             self.training = "starting"
             self.train()
+            if not self.query_one(LossPanel).display:  # hidden on a narrow terminal, or by choice
+                self.notify("Training. The loss chart is hidden: ctrl+b shows it.")
         elif self.training == "running":
             self.workbench.trainer.pause()
             self.training = "paused"

@@ -1,4 +1,4 @@
-"""The app's settings that outlive a session: scale factor, reply length and theme.
+"""The app's settings that outlive a session: scale factor, reply length, theme and chart.
 
 Kept as a small JSON file in the data folder, next to the seed history, and replaced
 atomically. A missing, broken or foreign file, or a value out of range, gives the defaults.
@@ -22,6 +22,7 @@ class Settings:
     scale_factor: float = 1.0
     length: int = 500
     theme: str | None = None  # None: Textual's default
+    chart: bool | None = None  # shown or hidden with ctrl+b; None: shown where there is room
 
 
 def valid_scale_factor(value: object) -> bool:
@@ -48,6 +49,8 @@ def read_settings(path: Path) -> Settings:
         settings.length = saved["length"]
     if isinstance(saved.get("theme"), str) and saved["theme"]:
         settings.theme = saved["theme"]
+    if isinstance(saved.get("chart"), bool):
+        settings.chart = saved["chart"]
     return settings
 
 
