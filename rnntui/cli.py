@@ -19,6 +19,7 @@ from rnntui import __version__
 from rnntui.errors import RnntuiError
 
 DEFAULT_SEED_TEXT = "The island"
+BUNDLED = Path("bundled")  # --finetune with no checkpoint: the bundled model
 
 
 class Parser(argparse.ArgumentParser):
@@ -46,6 +47,10 @@ def build_parser() -> Parser:
     train.add_argument("--out", type=Path, help="checkpoint file to write (default: a new file "
                        "in the data folder, or the --resume file)")
     train.add_argument("--resume", type=Path, help="continue training this checkpoint")
+    train.add_argument("--finetune", type=Path, nargs="?", const=BUNDLED, metavar="CHECKPOINT",
+                       help="start a new run on --corpus from this model's weights (default: the "
+                       "bundled model): a model that already writes English learns a new text "
+                       "in far fewer steps; the text's new characters are added to its vocabulary")
     for flag, kind, text in [
         ("--batch-size", int, "windows per step (64)"),
         ("--seq-length", int, "characters per window (40)"),
@@ -217,19 +222,25 @@ def given_model_arguments(args: argparse.Namespace) -> dict:
     return {name: getattr(args, name) for name in MODEL_FLAGS if getattr(args, name) is not None}
 
 
-def with_model_overrides(checkpoint, args: argparse.Namespace):
-    """``checkpoint`` with the dropout rates given on the command line; an architecture flag
-    that contradicts the checkpoint is an error rather than silently ignored."""
-    from dataclasses import replace
-
+def model_changes(checkpoint, args: argparse.Namespace, path: Path) -> dict:
+    """The dropout rates given on the command line; an architecture flag that contradicts
+    ``checkpoint`` (read from ``path``) is an error rather than silently ignored."""
     given = given_model_arguments(args)
     current = checkpoint.model_config
     for name, value in given.items():
         if name not in CHANGEABLE_ON_RESUME and value != getattr(current, name):
             flag = "--" + name.replace("_", "-")
-            raise RnntuiError(f"{flag} {value}: the model in {args.resume} has {getattr(current, name)}, "
-                              "and a trained model's architecture cannot change; leave it out to resume")
-    changes = {name: given[name] for name in CHANGEABLE_ON_RESUME if name in given}
+            raise RnntuiError(f"{flag} {value}: the model in {path} has {getattr(current, name)}, "
+                              "and a trained model's architecture cannot change; leave it out")
+    return {name: given[name] for name in CHANGEABLE_ON_RESUME if name in given}
+
+
+def with_model_overrides(checkpoint, args: argparse.Namespace):
+    """``checkpoint`` with the dropout rates given on the command line (see model_changes)."""
+    from dataclasses import replace
+
+    changes = model_changes(checkpoint, args, args.resume)
+    current = checkpoint.model_config
     if not changes:
         return checkpoint
     try:
@@ -241,8 +252,16 @@ def with_model_overrides(checkpoint, args: argparse.Namespace):
 def train_once(args: argparse.Namespace, dist_info) -> int:
     from rnntui.checkpoint import load_checkpoint
     from rnntui.corpus import load_corpus
-    from rnntui.paths import checkpoints_dir
-    from rnntui.session import new_trainer, resume_trainer, resumed_config, trainer_checkpoint
+    from rnntui.paths import bundled_model_path, checkpoints_dir, default_corpus_path
+    from rnntui.session import (
+        finetune_provenance,
+        finetune_trainer,
+        new_trainer,
+        recorded_corpus_path,
+        resume_trainer,
+        resumed_config,
+        trainer_checkpoint,
+    )
     from rnntui.training import TrainConfig, TrainingDiverged
 
     overrides = {name: getattr(args, name) for name in (
@@ -250,23 +269,39 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
         "eval_every", "save_every", "random_seed", "device", "precision", "carry_state", "patience")}
     if args.keep < 1:
         raise RnntuiError(f"--keep must be at least 1, got {args.keep}")
+    if args.resume is not None and args.finetune is not None:
+        raise RnntuiError("--resume continues a run and --finetune starts a new one from a model's "
+                          "weights; pass one of them")
+    provenance = {"command": "rnntui " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rnntui")
+                  else " ".join(sys.argv)}
     if args.resume is not None:
         checkpoint = with_model_overrides(load_checkpoint(args.resume), args)
         config = resumed_config(checkpoint, **overrides)
-        corpus = load_corpus(corpus_path(args.corpus, args.json), args.encoding)
+        # Without --corpus, the text the model was trained on (if it is still there), else the book.
+        text = args.corpus or recorded_corpus_path(checkpoint, default_corpus_path().name)
+        corpus = load_corpus(corpus_path(text, args.json), args.encoding, vocab=checkpoint.vocab)
         trainer = resume_trainer(checkpoint, corpus, config, dist_info)
         out = args.out or args.resume
+        if (checkpoint.provenance or {}).get("finetuned_from"):
+            provenance["finetuned_from"] = checkpoint.provenance["finetuned_from"]
     else:
         config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
         config.validate()
         corpus = load_corpus(corpus_path(args.corpus, args.json), args.encoding)
-        trainer = new_trainer(corpus, config, dist_info=dist_info, **given_model_arguments(args))
+        if args.finetune is not None:
+            base_path = bundled_model_path() if args.finetune == BUNDLED else args.finetune
+            base = load_model_checkpoint(base_path)
+            trainer, corpus = finetune_trainer(base, corpus, config, dist_info,
+                                               **model_changes(base, args, base_path))
+            provenance["finetuned_from"] = finetune_provenance(base, base_path)
+            kind = f"from-{Path(base_path).stem}"
+        else:
+            trainer = new_trainer(corpus, config, dist_info=dist_info, **given_model_arguments(args))
+            kind = f"{trainer.model.config.cell}{trainer.model.config.hidden_size}"
         if dist_info.enabled and args.out is None:
             raise RnntuiError("under torchrun, pass --out PATH so that every rank agrees on the checkpoint")
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        model_config = trainer.model.config
-        name = f"{Path(corpus.name).stem}-{model_config.cell}{model_config.hidden_size}-{stamp}.ckpt"
-        out = args.out or checkpoints_dir() / name
+        out = args.out or checkpoints_dir() / f"{Path(corpus.name).stem}-{kind}-{stamp}.ckpt"
     out = Path(out)
     if dist_info.is_main:
         from rnntui.files import check_writable
@@ -275,8 +310,6 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
         check_writable(out, hint)
         if args.save_best:
             check_writable(best_path(out), hint)
-    provenance = {"command": "rnntui " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rnntui")
-                  else " ".join(sys.argv)}
 
     if args.save_best and not config.eval_every:
         raise RnntuiError("--save-best needs validation estimates; set --eval-every above 0")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +101,7 @@ class Corpus:
     sha256: str
     vocab: Vocab
     ids: np.ndarray  # character ids, uint8 for books (compact: 1 byte per character)
+    path: str = ""  # where it was read from (absolute), so a model can train on its text again
 
     @property
     def characters(self) -> int:
@@ -114,7 +115,25 @@ class Corpus:
         return self.ids[:cut], self.ids[cut:]
 
     def identity(self) -> dict:
-        return {"name": self.name, "sha256": self.sha256, "characters": self.characters}
+        found = {"name": self.name, "sha256": self.sha256, "characters": self.characters}
+        return found | ({"path": self.path} if self.path else {})
+
+    def recoded(self, vocab: Vocab) -> Corpus:
+        """The same text in ``vocab``'s ids: a model with a larger vocabulary than the text
+        (trained on another text, or fine-tuned from one) reads it so."""
+        if vocab.char_array == self.vocab.char_array:
+            return self
+        if not set(self.vocab.char_array) <= set(vocab.char_array):
+            extra = sorted(set(self.vocab.char_array) - set(vocab.char_array))
+            shown = ", ".join(repr(c) for c in extra[:8])
+            raise CorpusError(
+                f"corpus {self.name} has {len(extra)} character(s) the model's vocabulary lacks "
+                f"({shown}); it was trained on a different text. Train a new model for this corpus, "
+                "or fine-tune this one on it"
+            )
+        remap = np.array([vocab.char2int[c] for c in self.vocab.char_array], dtype=np.int64)
+        dtype = np.uint8 if len(vocab) <= 256 else np.uint16 if len(vocab) <= 65536 else np.int32
+        return replace(self, vocab=vocab, ids=remap[self.ids].astype(dtype))
 
 
 def load_corpus(path: str | Path, encoding: str | None = None, vocab: Vocab | None = None) -> Corpus:
@@ -127,16 +146,6 @@ def load_corpus(path: str | Path, encoding: str | None = None, vocab: Vocab | No
     found, ids = encode_text(text)
     if len(found) < 2:
         raise CorpusError(f"corpus {path} has only one distinct character; nothing to learn")
-    if vocab is not None and found.char_array != vocab.char_array:
-        if not set(found.char_array) <= set(vocab.char_array):
-            extra = sorted(set(found.char_array) - set(vocab.char_array))
-            shown = ", ".join(repr(c) for c in extra[:8])
-            raise CorpusError(
-                f"corpus {path.name} has {len(extra)} character(s) the model's vocabulary lacks "
-                f"({shown}); it was trained on a different text. Train a new model for this corpus"
-            )
-        remap = np.array([vocab.char2int[c] for c in found.char_array], dtype=np.int64)
-        ids = remap[ids].astype(ids.dtype if len(vocab) <= 256 else np.uint16)
-        found = vocab
     del text
-    return Corpus(name=path.name, sha256=digest, vocab=found, ids=ids)
+    corpus = Corpus(name=path.name, sha256=digest, vocab=found, ids=ids, path=str(path.resolve()))
+    return corpus.recoded(vocab) if vocab is not None else corpus

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 
@@ -14,6 +15,7 @@ from rnntui.distributed import DistInfo
 from rnntui.errors import RnntuiError
 from rnntui.model import CharRNN, ModelConfig
 from rnntui.training import History, TrainConfig, Trainer, make_optimizer
+from rnntui.vocab import Vocab
 
 
 def new_trainer(corpus: Corpus, config: TrainConfig, embed_dim: int = 256, hidden_size: int = 512,
@@ -66,6 +68,69 @@ def resume_trainer(checkpoint: Checkpoint, corpus: Corpus, config: TrainConfig,
         raise RnntuiError(f"the checkpoint's optimizer or generator state cannot be restored ({error}); "
                           "it was not saved by this model's training run") from None
     return trainer
+
+
+def finetune_trainer(base: Checkpoint, corpus: Corpus, config: TrainConfig, dist_info: DistInfo | None = None,
+                     **model_changes) -> tuple[Trainer, Corpus]:
+    """A new run on ``corpus`` that starts from ``base``'s weights (transfer learning, as
+    textgenrnn does): the same architecture, a fresh optimizer, step 0.
+
+    The vocabulary becomes the union of the two texts' characters. Characters the base model
+    knows keep their embedding and output rows; new ones get freshly initialised rows. Returns
+    the trainer and ``corpus`` in the new vocabulary's ids (the one to save checkpoints with).
+    ``model_changes``: dropout rates to train with (the architecture itself is ``base``'s).
+    """
+    config.validate()
+    vocab = Vocab(tuple(sorted(set(base.vocab.char_array) | set(corpus.vocab.char_array))))
+    corpus = corpus.recoded(vocab)
+    try:
+        model_config = replace(base.model_config, vocab_size=len(vocab), **model_changes)
+    except (TypeError, ValueError) as error:
+        raise RnntuiError(str(error)) from None
+    torch.manual_seed(config.random_seed)  # the new characters' rows follow --random-seed
+    model = CharRNN(model_config)
+    state = model.state_dict()
+    rows = torch.tensor([vocab.char2int[c] for c in base.vocab.char_array])
+    for name, weights in base.model_state.items():
+        if name not in state or state[name].shape[1:] != weights.shape[1:]:
+            raise RnntuiError(f"the model to fine-tune has an unexpected weight {name}; it is not an rnntui model")
+        if name in VOCAB_ROWS:
+            state[name][rows] = weights.to(state[name].dtype)
+        else:
+            state[name].copy_(weights)
+    model.load_state_dict(state)
+    device = resolve_device(config.device)
+    train_ids, val_ids = corpus.split(config.val_fraction)
+    trainer = Trainer(model, train_ids, val_ids, config, device,
+                      resolve_precision(config.precision, device), dist_info=dist_info)
+    return trainer, corpus
+
+
+# The weights with one row per character: the rest of the model does not depend on the vocabulary.
+VOCAB_ROWS = ("embedding.weight", "fc.weight", "fc.bias")
+
+
+def finetune_provenance(base: Checkpoint, base_path: Path) -> dict:
+    """What a fine-tuned model started from, for its checkpoint's record."""
+    return {"checkpoint": Path(base_path).name, "step": base.step,
+            "corpus": (base.corpus or {}).get("name"),
+            "val_loss": (base.provenance or {}).get("val_loss")}
+
+
+def recorded_corpus_path(checkpoint: Checkpoint, default_name: str) -> Path | None:
+    """The text to train ``checkpoint`` on when none is given: the file it was trained on, if
+    it is still there; None for the default book. A model trained on a file that has gone is
+    an error that says so, rather than training on the book instead."""
+    record = checkpoint.corpus or {}
+    path = record.get("path")
+    if path and Path(path).is_file():
+        return Path(path)
+    name = record.get("name")
+    if name is None or name == default_name:
+        return None
+    where = f" (it was at {path})" if path else ""
+    raise RnntuiError(f"this model was trained on {name}, which is not where it was{where}; "
+                      "pass that text (--corpus PATH) to train it further")
 
 
 def resumed_config(checkpoint: Checkpoint, **overrides) -> TrainConfig:

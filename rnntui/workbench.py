@@ -16,9 +16,17 @@ from rnntui.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from rnntui.corpus import Corpus, load_corpus
 from rnntui.errors import RnntuiError
 from rnntui.model import CharRNN
-from rnntui.paths import bundled_model_path, checkpoints_dir
+from rnntui.paths import bundled_model_path, checkpoints_dir, default_corpus_path
 from rnntui.sampling import Sampler
-from rnntui.session import new_trainer, resume_trainer, resumed_config, trainer_checkpoint
+from rnntui.session import (
+    finetune_provenance,
+    finetune_trainer,
+    new_trainer,
+    recorded_corpus_path,
+    resume_trainer,
+    resumed_config,
+    trainer_checkpoint,
+)
 from rnntui.training import History, TrainConfig, Trainer, learning_rate
 from rnntui.vocab import Vocab
 
@@ -56,6 +64,7 @@ class Workbench:
         self.path: Path | None = None
         self.history = History()
         self.saved_step = 0
+        self.finetuned_from: dict | None = None  # what the current model was fine-tuned from
         self.overrides: dict = {}  # training settings changed for this model (TRAIN_ and MODEL_SETTINGS)
         # Counts the models installed: a save that ends after another model came in (a save is
         # written outside the lock) must not mark that model as saved, or give it its file.
@@ -94,6 +103,7 @@ class Workbench:
             self.name = Path(path).name
             self.history = History.from_dict(checkpoint.history)
             self.saved_step = checkpoint.step
+            self.finetuned_from = (checkpoint.provenance or {}).get("finetuned_from")
             if self.corpus is not None and self.corpus.vocab != checkpoint.vocab:
                 # That text cannot train this model: training it falls back to its own corpus
                 # (the book for the bundled model) instead of failing on the other text.
@@ -115,6 +125,30 @@ class Workbench:
             self.name = f"new model for {corpus.name}"
             self.path = None
             self.saved_step = 0
+            self.finetuned_from = None
+            return self.info()
+
+    def finetune(self, corpus_path: Path, corpus: Corpus | None = None) -> ModelInfo:
+        """A new run on ``corpus_path`` that starts from the current model's weights, as they
+        are now (``session.finetune_trainer``); the current model itself is left as it is."""
+        corpus = corpus if corpus is not None else load_corpus(corpus_path)
+        with self.lock:
+            if self.trainer is not None:
+                base = trainer_checkpoint(self.trainer, self.corpus)
+            else:
+                base = self.checkpoint
+            base_name = self.name
+            self.overrides = {}  # a new run starts from the book's settings
+        trainer, corpus = finetune_trainer(base, corpus, self._config())
+        with self.lock:
+            self.generation += 1
+            self.corpus, self.corpus_path = corpus, Path(corpus_path)
+            self.trainer, self.model, self.checkpoint = trainer, trainer.model, None
+            self.history = trainer.history
+            self.name = f"{Path(base_name).stem} fine-tuned on {corpus.name}"
+            self.path = None
+            self.saved_step = 0
+            self.finetuned_from = finetune_provenance(base, Path(base_name))
             return self.info()
 
     def _config(self, checkpoint: Checkpoint | None = None) -> TrainConfig:
@@ -211,7 +245,7 @@ class Workbench:
         with self.lock:
             if self.trainer is not None:
                 return self.trainer
-            path = corpus_path or self.corpus_path
+            path = corpus_path or self.training_corpus_path()
             if path is None:
                 from rnntui.download import ensure_default_corpus
 
@@ -223,10 +257,16 @@ class Workbench:
             self.history = trainer.history
             return trainer
 
-    def needs_download(self) -> bool:
-        from rnntui.paths import default_corpus_path
+    def training_corpus_path(self) -> Path | None:
+        """The text training uses: the one the app was given, else the one the model was
+        trained on (if it is still there); None for the default book."""
+        if self.corpus_path is not None or self.checkpoint is None:
+            return self.corpus_path
+        return recorded_corpus_path(self.checkpoint, default_corpus_path().name)
 
-        return self.trainer is None and self.corpus_path is None and not default_corpus_path().is_file()
+    def needs_download(self) -> bool:
+        return (self.trainer is None and self.training_corpus_path() is None
+                and not default_corpus_path().is_file())
 
     # -- sampling and saving ----------------------------------------------------------------
     def sampler(self, scale_factor: float, random_seed: int | None = None, top_k: int = 5) -> Sampler:
@@ -245,7 +285,10 @@ class Workbench:
             if path is None:
                 path = self._default_save_path()
             if self.trainer is not None:
-                checkpoint = trainer_checkpoint(self.trainer, self.corpus, {"command": "rnntui (app)"})
+                provenance = {"command": "rnntui (app)"}
+                if self.finetuned_from:
+                    provenance["finetuned_from"] = self.finetuned_from
+                checkpoint = trainer_checkpoint(self.trainer, self.corpus, provenance)
             else:
                 checkpoint = self.checkpoint
             step, generation = checkpoint.step, self.generation

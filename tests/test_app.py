@@ -491,6 +491,34 @@ async def test_new_model_on_a_text_file(tiny_checkpoint, tmp_path):
         assert set(exchanges(app)[-1].generated) <= set("abc cab bca! ")
 
 
+async def test_finetune_the_current_model_on_a_text_file(tiny_checkpoint, tmp_path):
+    other = tmp_path / "other.txt"
+    other.write_text("the sea, the Shore; a Cave. " * 200, encoding="utf-8")  # some new characters
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        before = app.workbench.model.state_dict()["rnn.weight_hh_l0"].clone()
+        await pilot.press("ctrl+n")
+        assert app.screen.focused.id == "corpus-path"  # type the path at once
+        app.screen.query_one("#corpus-path").value = str(other)
+        await pilot.press("tab", "space")  # tick Fine-tune from the keyboard ...
+        assert app.screen.query_one("#finetune").value
+        await pilot.press("enter")  # ... and start from the box, as from the path field
+        await until(pilot, lambda: app.info.name == "tiny fine-tuned on other.txt")
+        vocab = app.workbench.vocab
+        assert {"S", "C", ";", ","} <= set(vocab.char_array) and "!" in vocab  # new ones added, old kept
+        assert app.workbench.step == 0 and app.query_one(LossPanel).train == []
+        assert app.workbench.model.state_dict()["rnn.weight_hh_l0"].equal(before)  # the tiny model's weights
+        assert "Fine-tuning" in str(app.query_one("#engine-note").render())
+        await train_to(pilot, 3)
+        step = await pause_training(pilot)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.workbench.unsaved_steps == 0)
+    [saved] = (tmp_path / "data" / "checkpoints").glob("*.ckpt")
+    checkpoint = load_checkpoint(saved)
+    assert checkpoint.step == step and checkpoint.provenance["finetuned_from"]["checkpoint"] == "tiny.ckpt"
+
+
 async def test_replacing_a_model_with_unsaved_training_asks_first(tiny_checkpoint, corpus_file, tmp_path):
     app = make_app(tiny_checkpoint, corpus=corpus_file)
     async with app.run_test(size=SIZE) as pilot:
@@ -551,7 +579,11 @@ async def test_loading_during_the_books_download_neither_waits_for_it_nor_trains
         return default_corpus_path()
 
     monkeypatch.setattr(rnntui.download, "ensure_default_corpus", slow_download)
-    app = make_app(tiny_checkpoint)  # no corpus given: training fetches "the book"
+    # A model of the book (as the bundled one is), and no corpus given: training fetches the book.
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    checkpoint.corpus = {"name": default_corpus_path().name}
+    save_checkpoint(checkpoint, tiny_checkpoint)
+    app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("ctrl+t")

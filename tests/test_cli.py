@@ -225,7 +225,7 @@ def test_resume_on_another_corpus_explains(trained, tmp_path, capsys):
     other = tmp_path / "other.txt"
     other.write_text("ZZZ yyy xxx QQQ " * 100, encoding="utf-8")
     code, _, err = run(capsys, "train", "--corpus", str(other), "--resume", str(trained), "--steps", "20")
-    assert code == 2 and "different character set" in err
+    assert code == 2 and "the model's vocabulary lacks ('Q', 'Z', 'x')" in err and "fine-tune" in err
 
 
 def test_resume_keeps_this_torchs_adam_kernel_and_rejects_a_foreign_optimizer_state(

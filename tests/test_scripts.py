@@ -49,3 +49,23 @@ def test_average_checkpoints_refuses_different_models(corpus_file, tmp_path):
     result = average(tmp_path / "mean.ckpt", a, b)
     assert result.returncode == 2 and "not the same model" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "mean.ckpt").exists()
+
+
+def test_finetune_benchmark_prints_both_curves(tmp_path):
+    from rnntui.paths import bundled_model_path
+
+    if not bundled_model_path().is_file():
+        import pytest
+
+        pytest.skip("no bundled model in this checkout")
+    text = tmp_path / "letters.txt"
+    text.write_text(ROOT.joinpath("README.md").read_text(encoding="utf-8")[:8_000], encoding="utf-8")
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "finetune.py"), "--corpus", str(text),
+                           "--steps", "2", "--every", "1", "--lr", "0.005"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = {line.split("|")[1].strip(): [float(cell) for cell in line.split("|")[2:5]]
+            for line in done.stdout.splitlines() if line.startswith(("| fine-tuned", "| fresh"))}
+    finetuned, fresh = rows["fine-tuned, lr 0.005"], rows["fresh, lr 0.005"]
+    assert len(finetuned) == len(fresh) == 3  # steps 0, 1 and 2
+    assert finetuned[0] < fresh[0] - 1.0  # the bundled model already knows English

@@ -104,7 +104,7 @@ class RnntuiApp(App):
         "toggle_training": "start / pause training (resumes from the current step)",
         "save": "save a checkpoint in the data folder (training also saves there every 5 minutes)",
         "open_picker": "load a checkpoint (replaces the model and its loss history)",
-        "new_model": "start a new model of the book's size on a text file of your choice",
+        "new_model": "start a new model of the book's size on a text file, or fine-tune the current one on it",
         "set_length": "set how many characters each reply has",
         "training_settings": "training settings: learning rate, batch, window length, dropout, carried state",
         "copy_reply": "copy the last reply, seed text included, to the clipboard",
@@ -736,17 +736,18 @@ class RnntuiApp(App):
     def action_new_model(self) -> None:
         if not self.trains_here("its model is trained in its own process."):
             return
-        from rnntui.tui.screens.dialogs import NewModelScreen
+        from rnntui.tui.screens.dialogs import NewModelChoice, NewModelScreen
 
-        def chosen(path: Path | None) -> None:
-            if path is not None:
+        def chosen(choice: NewModelChoice | None) -> None:
+            if choice is not None:
                 self.if_unsaved_work("Start a new model?", "start",
-                                     lambda save_first: self.new_model(path, save_first))
+                                     lambda save_first: self.new_model(choice.corpus_path, save_first,
+                                                                       choice.finetune))
 
-        self.push_screen(NewModelScreen(), chosen)
+        self.push_screen(NewModelScreen(self.info.name if self.info else "the current model"), chosen)
 
     @work(thread=True, exclusive=True, group="engine")
-    def new_model(self, corpus_path: Path, save_first: bool = False) -> None:
+    def new_model(self, corpus_path: Path, save_first: bool = False, finetune: bool = False) -> None:
         from rnntui.corpus import load_corpus
 
         try:
@@ -757,12 +758,16 @@ class RnntuiApp(App):
         if not self.stop_training_and_save(save_first):
             return
         try:
-            info = self.workbench.fresh(corpus_path, corpus)
+            if finetune:
+                info = self.workbench.finetune(corpus_path, corpus)
+            else:
+                info = self.workbench.fresh(corpus_path, corpus)
         except RnntuiError as error:
             self.post_message(EngineFailed(str(error)))
             return
+        kind = "Fine-tuning" if finetune else "New model"
         self.post_message(EngineReady(info, self.workbench.history,
-                                      f"New model ({len(self.workbench.vocab)} characters); ctrl+t trains it."))
+                                      f"{kind} ({len(self.workbench.vocab)} characters); ctrl+t trains it."))
 
     def if_unsaved_work(self, title: str, verb: str, then: Callable[[bool], object]) -> None:
         """Run ``then(save_first)`` now if no training progress would be lost; otherwise ask

@@ -1,14 +1,15 @@
-"""Small modal dialogs: generation length, a new model's text, unsaved training."""
+"""Small modal dialogs: generation length, a new model's text (or a fine-tune), unsaved training."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Checkbox, Input, Label
 
 from rnntui.tui.settings import MAX_LENGTH, valid_length
 from rnntui.tui.widgets.path_suggester import PathSuggester
@@ -39,10 +40,27 @@ class LengthScreen(ModalScreen[int | None]):
         self.dismiss(value)
 
 
-class NewModelScreen(ModalScreen[Path | None]):
-    """Ctrl+N: the text file a fresh model of the book's size will learn."""
+@dataclass(frozen=True)
+class NewModelChoice:
+    corpus_path: Path
+    finetune: bool  # start from the current model's weights instead of random ones
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+class FinetuneBox(Checkbox, inherit_bindings=False):
+    """Space ticks it; enter is left to the dialog, which then starts, as from the path field."""
+
+    BINDINGS = [Binding("space", "toggle_button", "Toggle", show=False)]
+
+
+class NewModelScreen(ModalScreen[NewModelChoice | None]):
+    """Ctrl+N: the text file a new model will learn, and whether it starts from the current one."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("enter", "submit", "Start", show=False)]
+    AUTO_FOCUS = "#corpus-path"
+
+    def __init__(self, current_model: str) -> None:
+        super().__init__()
+        self.current_model = current_model
 
     def compose(self) -> ComposeResult:
         with Vertical(id="new-model", classes="dialog") as dialog:
@@ -51,10 +69,18 @@ class NewModelScreen(ModalScreen[Path | None]):
                         "file. It replaces the current model; ctrl+t starts training.")
             yield Input(placeholder="path of a UTF-8 text file (→ accepts a completion)", id="corpus-path",
                         suggester=PathSuggester())
+            yield FinetuneBox(f"Fine-tune {self.current_model}", id="finetune")
+            yield Label("Ticked (tab, then space), the new model starts from the current one's weights "
+                        "instead of random ones: a model that already writes English learns a new "
+                        "English text in far fewer steps. Enter starts.", classes="hint")
             yield Label("", id="corpus-error", classes="field-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        typed = event.value.strip()
+        event.stop()
+        self.action_submit()
+
+    def action_submit(self) -> None:
+        typed = self.query_one("#corpus-path", Input).value.strip()
         path = Path(typed).expanduser()
         problem = ("type the path of a text file" if not typed
                    else f"{typed} is a folder: choose a text file in it" if path.is_dir()
@@ -62,7 +88,7 @@ class NewModelScreen(ModalScreen[Path | None]):
         if problem:
             self.query_one("#corpus-error", Label).update(problem)
             return
-        self.dismiss(path)
+        self.dismiss(NewModelChoice(path, self.query_one("#finetune", Checkbox).value))
 
 
 class UnsavedScreen(ModalScreen[str]):
