@@ -109,7 +109,8 @@ def build_parser() -> Parser:
 
     evaluate = commands.add_parser("evaluate", help="validation loss on a corpus's held-out tail")
     evaluate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled model)")
-    evaluate.add_argument("--corpus", type=Path, help="text file (default: The Mysterious Island)")
+    evaluate.add_argument("--corpus", type=Path, help="text file (default: the one the model was trained "
+                          "on, if it is still there; The Mysterious Island for the book's models)")
     evaluate.add_argument("--encoding", help="read the corpus in this encoding instead of UTF-8")
     evaluate.add_argument("--val-fraction", type=float, help="(default: the checkpoint's, or 0.1)")
     evaluate.add_argument("--device", default="auto")
@@ -579,9 +580,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from rnntui.corpus import load_corpus
     from rnntui.device import resolve_device
     from rnntui.evaluate import held_out_loss
+    from rnntui.paths import default_corpus_path
+    from rnntui.session import recorded_corpus_path
 
     checkpoint = load_model_checkpoint(args.checkpoint)
-    corpus = load_corpus(corpus_path(args.corpus, args.json), args.encoding, vocab=checkpoint.vocab)
+    # Without --corpus: the text the model was trained on, if it is still there, else the book.
+    text = args.corpus or recorded_corpus_path(checkpoint, default_corpus_path().name)
+    corpus = load_corpus(corpus_path(text, args.json), args.encoding, vocab=checkpoint.vocab)
     started = time.perf_counter()
     bar = None
     if not args.json and sys.stderr.isatty():  # a pass over a book's tail takes seconds

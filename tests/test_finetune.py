@@ -107,6 +107,9 @@ def test_cli_finetunes_then_resumes_on_the_recorded_text(base, other_text, tmp_p
     again = load_checkpoint(out)
     assert again.step == 3 and again.corpus["name"] == "other.txt"
     assert again.provenance["finetuned_from"] == tuned.provenance["finetuned_from"]
+    # So does evaluate: the loss on the held-out tail of that text.
+    evaluated = rnntui("evaluate", "--checkpoint", str(out), "--json")
+    assert evaluated.returncode == 0 and json.loads(evaluated.stdout)["corpus"] == "other.txt", evaluated.stderr
     # That text gone: one line that names it and says what to pass, and nothing written.
     other_text.rename(tmp_path / "moved.txt")
     gone = rnntui("train", "--resume", str(out), "--steps", "4", *flags)
