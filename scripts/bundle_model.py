@@ -49,6 +49,8 @@ def main() -> None:
         "val_characters": count,
         "evaluated_with": f"rnntui evaluate --corpus {args.corpus.name}",
     }
+    if checkpoint.corpus:  # the build machine's path means nothing to users: the name says "the book"
+        checkpoint.corpus = {k: v for k, v in checkpoint.corpus.items() if k != "path"}
     save_checkpoint(checkpoint, args.out, half=True)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB): {checkpoint.provenance}")
 

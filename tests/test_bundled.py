@@ -33,6 +33,13 @@ def test_bundled_model_is_the_books_model_and_small():
     assert provenance["command"].startswith("rnntui train")
     # The target is 1.10; the shipped model reaches 1.1350 (README). Guard against regressions.
     assert provenance["val_loss"] <= 1.137
+    # Trained on the book, and says so without a path from the machine that built it: training
+    # it further (ctrl+t, --resume without --corpus) uses the user's copy of the book.
+    from rnntui.paths import default_corpus_path
+    from rnntui.session import recorded_corpus_path
+
+    assert checkpoint.corpus["name"] == default_corpus_path().name and "path" not in checkpoint.corpus
+    assert recorded_corpus_path(checkpoint, default_corpus_path().name) is None
 
 
 def test_generate_and_evaluate_default_to_it(capsys, shared_corpus):
