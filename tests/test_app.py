@@ -491,6 +491,18 @@ async def test_new_model_on_a_text_file(tiny_checkpoint, tmp_path):
         assert set(exchanges(app)[-1].generated) <= set("abc cab bca! ")
 
 
+async def test_a_loaded_model_trains_on_the_text_it_was_trained_on(tiny_checkpoint, tiny_checkpoint_file):
+    app = make_app(tiny_checkpoint)  # no corpus given, and a model that is not the book's
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        panel = app.query_one(LossPanel)
+        assert panel.border_title == "Loss (nats/char) · tiny.txt"
+        await train_to(pilot, 32)
+        await pause_training(pilot)
+        assert app.workbench.corpus_path == tiny_checkpoint_file.parent / "tiny.txt"  # the file it recorded
+        assert panel.border_title == "Loss (nats/char) · tiny.txt"
+
+
 async def test_finetune_the_current_model_on_a_text_file(tiny_checkpoint, tmp_path):
     other = tmp_path / "other.txt"
     other.write_text("the sea, the Shore; a Cave. " * 200, encoding="utf-8")  # some new characters
@@ -505,6 +517,7 @@ async def test_finetune_the_current_model_on_a_text_file(tiny_checkpoint, tmp_pa
         assert app.screen.query_one("#finetune").value
         await pilot.press("enter")  # ... and start from the box, as from the path field
         await until(pilot, lambda: app.info.name == "tiny fine-tuned on other.txt")
+        assert app.query_one(LossPanel).border_title == "Loss (nats/char) · other.txt"
         vocab = app.workbench.vocab
         assert {"S", "C", ";", ","} <= set(vocab.char_array) and "!" in vocab  # new ones added, old kept
         assert app.workbench.step == 0 and app.query_one(LossPanel).train == []

@@ -292,6 +292,7 @@ class RnntuiApp(App):
             panel.set_history(history.train, history.val, message.info.step,
                               getattr(self.workbench.checkpoint, "elapsed", 0.0) or 0.0)
             panel.set_device(message.info.device)
+            panel.show_corpus(message.info.corpus)
         hint = ("ctrl+o loads the run's newest checkpoint" if self.watch is not None
                 else "ctrl+t trains the model while you watch")
         for transcript in self.query(Transcript):
@@ -604,6 +605,7 @@ class RnntuiApp(App):
             self.training = "running"
             for panel in panels:
                 panel.set_device(f"{self.workbench.trainer.device} ({self.workbench.trainer.precision})")
+                panel.show_corpus(getattr(self.workbench.corpus, "name", None))  # the text it trains on
         events = message.mailbox.take()
         if events:
             for panel in panels:

@@ -105,6 +105,10 @@ class LossPanel(Vertical):
         self._dirty = True
         self.refresh_figures()
 
+    def show_corpus(self, name: str | None) -> None:
+        """Name the text the losses are measured on in the panel's title."""
+        self.border_title = f"Loss (nats/char) · {name}" if name else "Loss (nats/char)"
+
     def set_device(self, device: str) -> None:
         self.figures["device"] = device
         self.refresh_figures()
