@@ -99,9 +99,10 @@ def build_parser() -> Parser:
                                    description="Stream text: the seed text, then each sampled character.")
     generate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled model)")
     generate.add_argument("--seed-text", default=DEFAULT_SEED_TEXT, help=f"(default {DEFAULT_SEED_TEXT!r})")
-    generate.add_argument("--scale-factor", type=float, default=1.0,
+    generate.add_argument("--scale-factor", type=float, nargs="+", default=[1.0],
                           help="logits are multiplied by this (1/temperature): above 1, more predictable "
-                               "text; below 1, more surprising (1.0)")
+                               "text; below 1, more surprising (1.0). Several (0.5 1 2) give samples "
+                               "at each, under a '# scale factor' line, to compare")
     generate.add_argument("--length", type=int, default=500, help="characters to generate (500)")
     generate.add_argument("--num-samples", type=int, default=1,
                           help="this many continuations of the seed text, separated by '---' lines (1)")
@@ -553,7 +554,7 @@ class Reporter:
 def cmd_generate(args: argparse.Namespace) -> int:
     from rnntui.sampling import Sampler, check_scale_factor
 
-    check_scale_factor(args.scale_factor)
+    scale_factors = [check_scale_factor(value) for value in args.scale_factor]
     if args.length < 0:
         raise RnntuiError(f"--length must be 0 or more, got {args.length}")
     if args.num_samples < 1:
@@ -561,18 +562,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
     checkpoint = load_model_checkpoint(args.checkpoint)
     checkpoint.vocab.check(args.seed_text)
     # One generator for all samples: with --random-seed the whole output repeats.
-    sampler = Sampler(checkpoint.build_model(), checkpoint.vocab, args.scale_factor, args.random_seed)
+    sampler = Sampler(checkpoint.build_model(), checkpoint.vocab, scale_factors[0], args.random_seed)
     out = sys.stdout
-    for number in range(args.num_samples):
-        if number:
-            out.write("---\n")
-        out.write(args.seed_text)
-        out.flush()
-        for sampled in sampler.stream(args.seed_text, args.length):
-            out.write(sampled.char)
+    for group, scale_factor in enumerate(scale_factors):
+        sampler.scale_factor = scale_factor
+        if len(scale_factors) > 1:
+            blank = "\n" if group else ""  # a blank line between two scale factors' samples
+            out.write(f"{blank}# scale factor {scale_factor:g}\n")
+        for number in range(args.num_samples):
+            if number:
+                out.write("---\n")
+            out.write(args.seed_text)
             out.flush()
-        out.write("\n")
-        out.flush()
+            for sampled in sampler.stream(args.seed_text, args.length):
+                out.write(sampled.char)
+                out.flush()
+            out.write("\n")
+            out.flush()
     return 0
 
 

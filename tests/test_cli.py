@@ -128,6 +128,26 @@ def test_generate_several_samples(trained, capsys):
     assert run(capsys, *args, "--num-samples", "3")[1] == out
 
 
+def test_generate_at_several_scale_factors_to_compare(trained, capsys):
+    args = ["generate", "--checkpoint", str(trained), "--seed-text", "The", "--length", "40",
+            "--random-seed", "3", "--num-samples", "2"]
+    code, out, _ = run(capsys, *args, "--scale-factor", "0.5", "3")
+    assert code == 0
+    import re
+
+    assert re.findall(r"^# scale factor .*$", out, flags=re.M) == ["# scale factor 0.5", "# scale factor 3"]
+    _, low, high = re.split(r"^# scale factor .*\n", out, flags=re.M)
+    for group in (low, high):
+        samples = group.rstrip("\n").split("\n---\n")
+        assert len(samples) == 2 and all(s.startswith("The") and len(s) == 3 + 40 for s in samples)
+    # The first group is what that scale factor alone gives (one generator, from the same seed),
+    # then a blank line before the next.
+    alone = run(capsys, *args, "--scale-factor", "0.5")[1]
+    assert low == alone + "\n"
+    code, _, err = run(capsys, *args, "--scale-factor", "2", "0")
+    assert code == 2 and "scale factor" in err and err.count("\n") == 1
+
+
 def test_evaluate_json(trained, corpus_file, capsys):
     code, out, _ = run(capsys, "evaluate", "--checkpoint", str(trained), "--corpus", str(corpus_file), "--json")
     result = json.loads(out)
