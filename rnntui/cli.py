@@ -35,6 +35,8 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"rnntui {__version__}")
     parser.add_argument("--checkpoint", type=Path, help="open the app with this checkpoint")
     parser.add_argument("--corpus", type=Path, help="train on this text file in the app")
+    parser.add_argument("--finetune", action="store_true", help="with --corpus: fine-tune the model "
+                        "(--checkpoint, or the bundled one) on that text instead of starting a new one")
     commands = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train a model (headless)",
@@ -157,7 +159,9 @@ def run_app(args: argparse.Namespace) -> int:
 
     memory.keep_freed_memory()  # before the app starts the threads that train
 
-    app = RnntuiApp(checkpoint=args.checkpoint, corpus=args.corpus)
+    if args.finetune and args.corpus is None:
+        raise RnntuiError("--finetune needs the text to fine-tune on: --corpus PATH")
+    app = RnntuiApp(checkpoint=args.checkpoint, corpus=args.corpus, finetune=args.finetune)
     app.run()
     return app.return_code or 0
 

@@ -71,18 +71,26 @@ class Workbench:
         self.generation = 0
 
     # -- loading ----------------------------------------------------------------------------
-    def open(self, checkpoint: Path | None = None, corpus: Path | None = None) -> ModelInfo:
-        """Start from a checkpoint, a fresh model for ``corpus``, or the bundled model."""
+    def open(self, checkpoint: Path | None = None, corpus: Path | None = None, finetune: bool = False) -> ModelInfo:
+        """Start from a checkpoint, a fresh model for ``corpus``, or the bundled model; with
+        ``finetune``, a new run on ``corpus`` from the checkpoint's (or bundled model's) weights."""
+        if finetune and corpus is not None:
+            self.load(checkpoint if checkpoint is not None else self._bundled())
+            return self.finetune(Path(corpus))
         if checkpoint is not None:
             if corpus is not None:
                 self.corpus_path = Path(corpus)
             return self.load(checkpoint)
         if corpus is not None:
             return self.fresh(corpus)
+        return self.load(self._bundled())
+
+    @staticmethod
+    def _bundled() -> Path:
         bundled = bundled_model_path()
         if not bundled.is_file():
             raise RnntuiError("no bundled model in this installation; start with --corpus PATH")
-        return self.load(bundled)
+        return bundled
 
     def load(self, path: Path) -> ModelInfo:
         """Replace the model and its loss history with a checkpoint's (training must be stopped)."""

@@ -491,6 +491,20 @@ async def test_new_model_on_a_text_file(tiny_checkpoint, tmp_path):
         assert set(exchanges(app)[-1].generated) <= set("abc cab bca! ")
 
 
+async def test_started_to_finetune_a_checkpoint_on_a_text(tiny_checkpoint, tmp_path):
+    other = tmp_path / "other.txt"
+    other.write_text("A Sea; the Shore. " * 200, encoding="utf-8")
+    app = make_app(tiny_checkpoint, corpus=other, finetune=True)  # rnntui --checkpoint --corpus --finetune
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.info.name == "tiny fine-tuned on other.txt" and app.workbench.step == 0
+        assert "A" in app.workbench.vocab and "!" in app.workbench.vocab
+        await train_to(pilot, 2)
+    from rnntui.cli import main
+
+    assert main(["--finetune"]) == 2  # nothing to fine-tune on: one line, no app
+
+
 async def test_a_loaded_model_trains_on_the_text_it_was_trained_on(tiny_checkpoint, tiny_checkpoint_file):
     app = make_app(tiny_checkpoint)  # no corpus given, and a model that is not the book's
     async with app.run_test(size=SIZE) as pilot:

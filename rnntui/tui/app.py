@@ -116,8 +116,9 @@ class RnntuiApp(App):
     def __init__(self, checkpoint: Path | None = None, corpus: Path | None = None,
                  random_seed: int | None = None, train_config=None, model_options: dict | None = None,
                  scale_factor: float | None = None, length: int | None = None,
-                 watch: Path | None = None, autosave_every: float = AUTOSAVE_EVERY) -> None:
+                 watch: Path | None = None, autosave_every: float = AUTOSAVE_EVERY, finetune: bool = False) -> None:
         super().__init__()
+        self.finetune = finetune  # start by fine-tuning the model (the checkpoint or bundled) on corpus
         self.autosave_every = autosave_every
         # The last session's scale factor, length and theme, unless the caller gives its own.
         self.settings_path = settings_path()
@@ -276,7 +277,7 @@ class RnntuiApp(App):
             from rnntui.workbench import Workbench
 
             workbench = Workbench(self.train_config, self.model_options)
-            info = workbench.open(self.start_checkpoint, self.start_corpus)
+            info = workbench.open(self.start_checkpoint, self.start_corpus, finetune=self.finetune)
         except RnntuiError as error:
             self.post_message(EngineFailed(str(error)))
             return
