@@ -2,12 +2,12 @@
 
 import json
 import subprocess
-import sys
 
 import pytest
 import torch
 
 from rnntui.checkpoint import load_checkpoint, save_checkpoint
+from rnntui.cli import main
 from rnntui.corpus import load_corpus
 from rnntui.errors import RnntuiError
 from rnntui.evaluate import evaluate_ids
@@ -82,12 +82,17 @@ def test_a_finetuned_model_starts_far_ahead_of_a_fresh_one(tmp_path):
     assert finetuned_loss < fresh_loss - 1.0, (finetuned_loss, fresh_loss)
 
 
-def rnntui(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rnntui", *args], capture_output=True, text=True,
-                          timeout=120, cwd=cwd)
+@pytest.fixture
+def rnntui(capsys):
+    """Run the command line in this process: (exit status, stdout, stderr)."""
+    def run(*args: str) -> subprocess.CompletedProcess:
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+    return run
 
 
-def test_cli_finetunes_then_resumes_on_the_recorded_text(base, other_text, tmp_path):
+def test_cli_finetunes_then_resumes_on_the_recorded_text(base, other_text, tmp_path, rnntui):
     out = tmp_path / "tuned.ckpt"
     flags = ["--batch-size", "8", "--seq-length", "16", "--eval-every", "0", "--device", "cpu"]
     done = rnntui("train", "--finetune", str(base), "--corpus", str(other_text), "--steps", "2",
@@ -118,7 +123,7 @@ def test_cli_finetunes_then_resumes_on_the_recorded_text(base, other_text, tmp_p
     assert load_checkpoint(out).step == 3
 
 
-def test_cli_refuses_finetune_with_resume_or_another_architecture(base, other_text, tmp_path):
+def test_cli_refuses_finetune_with_resume_or_another_architecture(base, other_text, tmp_path, rnntui):
     both = rnntui("train", "--finetune", str(base), "--resume", str(base), "--corpus", str(other_text))
     assert both.returncode == 2 and "one of them" in both.stderr
     shape = rnntui("train", "--finetune", str(base), "--corpus", str(other_text), "--hidden-size", "64")
@@ -126,7 +131,7 @@ def test_cli_refuses_finetune_with_resume_or_another_architecture(base, other_te
     assert not list(tmp_path.glob("data/checkpoints/*"))
 
 
-def test_a_json_run_can_finetune_the_bundled_model_by_default(other_text, tmp_path):
+def test_a_json_run_can_finetune_the_bundled_model_by_default(other_text, tmp_path, rnntui):
     if not bundled_model_path().is_file():
         pytest.skip("no bundled model in this checkout")
     out = tmp_path / "b.ckpt"
