@@ -128,9 +128,9 @@ def recorded_corpus_path(checkpoint: Checkpoint, default_name: str) -> Path | No
     name = record.get("name")
     if name is None or name == default_name:
         return None
-    where = f" (it was at {path})" if path else ""
-    raise RnntuiError(f"this model was trained on {name}, which is not where it was{where}; "
-                      "pass that text (--corpus PATH) to train it further")
+    where = f"which is no longer at {path}" if path else "and its checkpoint does not say where that is"
+    raise RnntuiError(f"this model was trained on {name}, {where}; pass that text (--corpus PATH) "
+                      "to train it further")
 
 
 def resumed_config(checkpoint: Checkpoint, **overrides) -> TrainConfig:
