@@ -237,8 +237,7 @@ class RnntuiApp(App):
 
     def follow_metrics(self) -> None:
         points = self.follower.read_new()
-        if points:
-            panel = self.query_one(LossPanel)
+        for panel in self.query(LossPanel) if points else ():  # none while the app closes
             panel.add_events(points)
             panel.set_device(f"{points[-1].ranks} rank(s)")
 
