@@ -146,10 +146,11 @@ class Workbench:
             else:
                 base = self.checkpoint
             base_name = self.name
-            self.overrides = {}  # a new run starts from the book's settings
-        trainer, corpus = finetune_trainer(base, corpus, self._config())
+            config = self._config(None, overrides={})  # a new run starts from the book's settings
+        trainer, corpus = finetune_trainer(base, corpus, config)
         with self.lock:
             self.generation += 1
+            self.overrides = {}
             self.corpus, self.corpus_path = corpus, Path(corpus_path)
             self.trainer, self.model, self.checkpoint = trainer, trainer.model, None
             self.history = trainer.history
@@ -159,8 +160,11 @@ class Workbench:
             self.finetuned_from = finetune_provenance(base, Path(base_name))
             return self.info()
 
-    def _config(self, checkpoint: Checkpoint | None = None) -> TrainConfig:
-        changes = {k: v for k, v in self.overrides.items() if k in TRAIN_SETTINGS}
+    def _config(self, checkpoint: Checkpoint | None = None, overrides: dict | None = None) -> TrainConfig:
+        """The settings to train with: ``checkpoint``'s (else the base ones), with this model's
+        changes (``overrides``, default ``self.overrides``)."""
+        overrides = self.overrides if overrides is None else overrides
+        changes = {k: v for k, v in overrides.items() if k in TRAIN_SETTINGS}
         if checkpoint is None:
             config = TrainConfig(**self.base_config.to_dict())
             config.steps = OPEN_ENDED_STEPS
