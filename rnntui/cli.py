@@ -42,8 +42,9 @@ def build_parser() -> Parser:
     train = commands.add_parser("train", help="train a model (headless)",
                                 description="Train a model. --steps is the total to train to, "
                                 "so a resumed run continues to it.")
-    train.add_argument("--corpus", type=Path, help="UTF-8 text file (default: The Mysterious "
-                       "Island, downloaded once from Project Gutenberg)")
+    train.add_argument("--corpus", type=Path, help="UTF-8 text file (default: with --resume, the "
+                       "text the model was trained on; otherwise The Mysterious Island, downloaded "
+                       "once from Project Gutenberg)")
     train.add_argument("--encoding", help="read the corpus in this encoding instead of UTF-8")
     train.add_argument("--steps", type=int, help="total steps to train to (default 10000)")
     train.add_argument("--out", type=Path, help="checkpoint file to write (default: a new file "
