@@ -96,6 +96,12 @@ async def ready(pilot) -> None:
     await until(pilot, lambda: pilot.app.info is not None)
 
 
+async def shown(pilot, screen_type, selector: str) -> None:
+    """Wait until a pushed screen is up with ``selector`` in it: on a busy app a screen can be
+    current a moment before its widgets are mounted."""
+    await until(pilot, lambda: isinstance(pilot.app.screen, screen_type) and pilot.app.screen.query(selector))
+
+
 async def finished(pilot) -> None:
     await until(pilot, lambda: not pilot.app.streaming)
     await pilot.pause()
@@ -558,7 +564,7 @@ async def test_replacing_a_model_with_unsaved_training_asks_first(tiny_checkpoin
             app.screen.query_one("#picker-path").value = str(tiny_checkpoint)
             app.screen.query_one("#picker-path").focus()
             await pilot.press("enter")
-            await until(pilot, lambda: isinstance(app.screen, UnsavedScreen) and app.screen.query("#cancel"))
+            await shown(pilot, UnsavedScreen, "#cancel")
 
         await pick_original()
         app.screen.query_one("#cancel").press()
@@ -773,12 +779,12 @@ async def test_quit_asks_when_training_is_unsaved(corpus_file):
         await ready(pilot)
         await train_to(pilot, 3)
         await busy_press(pilot, "ctrl+q")
-        await until(pilot, lambda: isinstance(app.screen, UnsavedScreen))
+        await shown(pilot, UnsavedScreen, "#cancel")
         app.screen.query_one("#cancel").press()
         await until(pilot, lambda: not isinstance(app.screen, UnsavedScreen))
         assert app.is_running
         await busy_press(pilot, "ctrl+q")
-        await until(pilot, lambda: isinstance(app.screen, UnsavedScreen))
+        await shown(pilot, UnsavedScreen, "#save")
         app.screen.query_one("#save").press()
         await until(pilot, lambda: not app.is_running)
     assert "saved" in str(app.return_value)
@@ -795,7 +801,7 @@ async def test_a_full_disk_when_saving_loses_nothing(tiny_checkpoint, corpus_fil
         await train_to(pilot, 33)
         monkeypatch.setattr(os, "fsync", disk_full)
         await busy_press(pilot, "ctrl+q")
-        await until(pilot, lambda: isinstance(app.screen, UnsavedScreen))
+        await shown(pilot, UnsavedScreen, "#save")
         app.screen.query_one("#save").press()  # "save and quit" on a full disk
         await until(pilot, lambda: any("disk is full" in n.message for n in app._notifications))
         await pilot.pause(0.2)
@@ -1159,6 +1165,36 @@ async def test_the_chart_makes_room_on_a_very_narrow_terminal_and_toggles(tiny_c
     assert json.loads(settings.read_text(encoding="utf-8"))["chart"] is True
 
 
+async def test_export_writes_every_reply_to_a_file(tiny_checkpoint, tmp_path, monkeypatch):
+    import os
+
+    app = make_app(tiny_checkpoint, length=30)
+    folder = tmp_path / "data" / "transcripts"
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+f")
+        assert any("Nothing to export" in n.message for n in app._notifications)
+        # A full disk: one notification, and no file, not even half of one.
+        for seed in ("The", "It"):
+            await pilot.press(*seed, "enter")
+            await finished(pilot)
+        real_fsync = os.fsync
+        monkeypatch.setattr(os, "fsync", disk_full)
+        await pilot.press("ctrl+f")
+        await until(pilot, lambda: any(n.title == "Export failed" for n in app._notifications))
+        assert not folder.exists() or list(folder.iterdir()) == []
+        monkeypatch.setattr(os, "fsync", real_fsync)  # space again
+        await pilot.press("ctrl+f")
+        await until(pilot, lambda: any("Exported 2 replies" in n.message for n in app._notifications))
+    [exported] = folder.glob("transcript-*.txt")
+    text = exported.read_text(encoding="utf-8")
+    first, second = exchanges(app)
+    assert text == (f"{first.header_line}\n\n{first.reply_plain}\n\n"
+                    f"{second.header_line}\n\n{second.reply_plain}\n\n")
+    assert text.startswith("#1 · scale factor 1.00 · tiny.ckpt · step 30 · 30 characters\n\nThe")
+    assert "#2 · " in text and len(first.reply_plain) == 3 + 30
+
+
 async def test_settings_that_cannot_be_saved_are_reported_once(tiny_checkpoint, tmp_path):
     (tmp_path / "data").mkdir(exist_ok=True)
     (tmp_path / "data" / "settings.json").mkdir()  # a folder where the file should go
@@ -1179,7 +1215,7 @@ async def test_training_settings_change_a_running_training_from_the_next_step(ti
         await ready(pilot)
         await train_to(pilot, 33)
         await busy_press(pilot, "f2")
-        await until(pilot, lambda: isinstance(app.screen, TrainingSettingsScreen))
+        await shown(pilot, TrainingSettingsScreen, "#setting-batch_size")
         screen = app.screen
         assert screen.query_one("#setting-batch_size").value == "8"
         screen.query_one("#setting-lr").value = "fast"

@@ -92,6 +92,7 @@ class RnntuiApp(App):
         # Off the footer, which is full at 130 columns; in the help screen and the palette.
         Binding("ctrl+y", "copy_reply", "Copy reply", show=False),
         Binding("ctrl+b", "toggle_chart", "Chart", show=False),
+        Binding("ctrl+f", "export_transcript", "Export to file", show=False),  # ctrl+e is the input's "end"
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
     KEY_HELP = {
@@ -109,6 +110,7 @@ class RnntuiApp(App):
         "training_settings": "training settings: learning rate, batch, window length, dropout, carried state",
         "copy_reply": "copy the last reply, seed text included, to the clipboard",
         "toggle_chart": f"show / hide the loss chart (hidden at first below {CHART_BELOW} columns)",
+        "export_transcript": "save every reply so far, with its settings, to a text file in the data folder",
         "help": "this help",
         "quit": "quit (asks first if training progress is unsaved)",
     }
@@ -459,6 +461,30 @@ class RnntuiApp(App):
         # OSC 52: the terminal puts it on the system clipboard (most terminals allow it).
         self.copy_to_clipboard(text)
         self.notify(f"Copied reply #{number} ({len(text):,} characters).")
+
+    def action_export_transcript(self) -> None:
+        if not self.exchanges:
+            self.notify("Nothing to export yet: type a seed text and press enter.")
+            return
+        # Each reply as shown: its header line, then the seed text and what followed it.
+        text = "".join(f"{exchange.header_line}\n\n{exchange.reply_plain}\n\n"
+                       for _, exchange in sorted(self.exchanges.items()))
+        self.export(text)
+
+    @work(thread=True, group="export")
+    def export(self, text: str) -> None:
+        from rnntui.files import write_atomically
+        from rnntui.paths import data_dir
+
+        path = data_dir() / "transcripts" / f"transcript-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+        try:
+            write_atomically(path, text.encode("utf-8"))
+        except RnntuiError as error:
+            self.call_from_thread(self.notify, str(error), title="Export failed", severity="error", timeout=10)
+            return
+        count = len(self.exchanges)
+        self.call_from_thread(self.notify, f"Exported {count} repl{'y' if count == 1 else 'ies'} to {path}",
+                              title="Transcript")
 
     def action_scale(self, direction: int) -> None:
         new = next_scale(self.scale_factor, direction)

@@ -53,6 +53,7 @@ class Exchange(Vertical):
         self._runs: list[list[str]] = [[seed_text, "bold"]]
         self._generated: list[str] = []
         self.continued_at: int | None = None  # the step of the weights it was continued with, if new
+        self.note = ""  # how it ended ("400 characters"), once it has
 
     def compose(self):
         yield Static(self.header_text, classes="exchange-header")
@@ -99,7 +100,13 @@ class Exchange(Vertical):
         current.update(self._block_text())
 
     def finish(self, note: str) -> None:
-        self.query_one(".exchange-header", Static).update(f"{self.header_text} · {note}")
+        self.note = note
+        self.query_one(".exchange-header", Static).update(self.header_line)
+
+    @property
+    def header_line(self) -> str:
+        """The header as shown: what generated the reply and, once it ended, how long it is."""
+        return f"{self.header_text} · {self.note}" if self.note else self.header_text
 
 
 class Transcript(VerticalScroll):
