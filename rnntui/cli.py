@@ -653,4 +653,5 @@ def cmd_corpus(args: argparse.Namespace) -> int:
     print(f"bundled model:   {paths.bundled_model_path()}")
     print(f"seed history:    {paths.seed_history_path()}")
     print(f"app settings:    {paths.settings_path()}")
+    print(f"transcripts:     {paths.transcripts_dir()}")
     return 0

@@ -24,6 +24,11 @@ def checkpoints_dir() -> Path:
     return data_dir() / "checkpoints"
 
 
+def transcripts_dir() -> Path:
+    """Where the app's exported transcripts (ctrl+f) go."""
+    return data_dir() / "transcripts"
+
+
 def seed_history_path() -> Path:
     """The app's recall list of typed seed texts."""
     return data_dir() / "seed-history.json"

@@ -100,3 +100,4 @@ def test_cli_corpus_fetch_and_offline_message(server, monkeypatch, capsys):
     assert main(["corpus", "--fetch"]) == 0
     out = capsys.readouterr().out
     assert "present" in out and str(paths.checkpoints_dir()) in out and str(paths.seed_history_path()) in out
+    assert str(paths.transcripts_dir()) in out

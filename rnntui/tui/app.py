@@ -474,9 +474,9 @@ class RnntuiApp(App):
     @work(thread=True, group="export")
     def export(self, text: str) -> None:
         from rnntui.files import write_atomically
-        from rnntui.paths import data_dir
+        from rnntui.paths import transcripts_dir
 
-        path = data_dir() / "transcripts" / f"transcript-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+        path = transcripts_dir() / f"transcript-{time.strftime('%Y%m%d-%H%M%S')}.txt"
         try:
             write_atomically(path, text.encode("utf-8"))
         except RnntuiError as error:
