@@ -57,14 +57,21 @@ print(before, after, in_thread[0])
 
 @pytest.mark.skipif(not _glibc(), reason="the setting is for glibc's malloc")
 def test_training_steps_stop_page_faulting_after_keep_freed_memory_in_any_thread():
-    done = subprocess.run([sys.executable, "-c", _FAULTS], capture_output=True, text=True, timeout=90)
-    assert done.returncode == 0, done.stderr
-    before, after, in_thread = map(float, done.stdout.split())
-    # About 10,000 faults a step (40 MB touched afresh) without it, a few hundred with it,
-    # in the main thread and in another (glibc would give that one an arena of its own).
-    assert before > 2000
-    assert after < before / 5
-    assert in_thread < before / 5
+    # About 10,000 faults a step (40 MB touched afresh) without it, a few hundred with it, in
+    # the main thread and in another (glibc would give that one an arena of its own). glibc
+    # adapts its mmap threshold as memory is freed, and in about one process in twenty that
+    # alone already stops the faults before the setting is made: such a run shows no
+    # baseline, so the baseline is taken from up to three processes.
+    baselines = []
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-c", _FAULTS], capture_output=True, text=True, timeout=90)
+        assert done.returncode == 0, done.stderr
+        before, after, in_thread = map(float, done.stdout.split())
+        assert after < 3000 and in_thread < 3000, (before, after, in_thread)
+        baselines.append(before)
+        if before > 5000:
+            break
+    assert max(baselines) > 5000, baselines
 
 
 def test_trainer_sets_it_for_cpu_training(monkeypatch):
