@@ -916,10 +916,11 @@ async def test_generation_error_notifies(tiny_checkpoint, monkeypatch):
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
+        real = Workbench.sampler
         monkeypatch.setattr(Workbench, "sampler", broken)
         await pilot.press(*"The", "enter")
         await until(pilot, lambda: any("sampler broke" in n.message for n in app._notifications))
-        monkeypatch.undo()
+        monkeypatch.setattr(Workbench, "sampler", real)  # only this: undo() would lift the test's own folders
         await pilot.press(*"The", "enter")
         await finished(pilot)
         assert app.is_running and len(exchanges(app)[-1].generated) == app.length

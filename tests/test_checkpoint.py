@@ -150,9 +150,9 @@ def test_gpu_saved_checkpoint_loads_on_cpu(tmp_path, monkeypatch):
     """Save with every storage tagged 'cuda:0', as a GPU run writes them, then load on the CPU."""
     import torch.serialization as serialization
 
-    monkeypatch.setattr(serialization, "location_tag", lambda storage: "cuda:0")
-    path = save_checkpoint(make_checkpoint(), tmp_path / "gpu.ckpt")
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:  # only for the save
+        patch.setattr(serialization, "location_tag", lambda storage: "cuda:0")
+        path = save_checkpoint(make_checkpoint(), tmp_path / "gpu.ckpt")
     assert b"cuda:0" in path.read_bytes()
     loaded = load_checkpoint(path, "cpu")
     assert all(v.device.type == "cpu" for v in loaded.model_state.values())
