@@ -937,6 +937,25 @@ async def test_watching_a_run_that_has_not_started_waits_for_it(tmp_path):
         assert "ctrl+t" not in "".join(str(chart.render_line(y)) for y in range(chart.size.height))
 
 
+async def test_watching_goes_on_quietly_once_the_chart_is_gone(tmp_path):
+    """The watch timer reads the run's new steps every second, which can be after the app has
+    begun to take its widgets down."""
+    import json
+
+    from rnntui.metrics import metrics_path
+
+    run = tmp_path / "runs" / "later.ckpt"
+    app = RnntuiApp(watch=run)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(LossPanel).chart is not None)
+        await app.query_one(LossPanel).remove()
+        run.parent.mkdir(parents=True, exist_ok=True)
+        metrics_path(run).write_text(json.dumps({"step": 1, "train_loss": 3.0, "val_loss": None, "chars_per_s": 10.0,
+                                                 "elapsed": 1.0, "lr": 0.005, "ranks": 1}) + "\n", encoding="utf-8")
+        await pilot.pause(1.5)  # the timer has read the new step by now
+        assert app.is_running and app.return_code is None
+
+
 async def test_watch_follows_a_run_and_loads_its_checkpoint(tiny_checkpoint, corpus_file, capsys):
     """rnntui watch: the chart follows the metrics file as another process appends to it."""
     from rnntui.cli import main
