@@ -82,11 +82,15 @@ def encode_text(text: str) -> tuple[Vocab, np.ndarray]:
     for i in range(0, len(text), _CHUNK):
         codepoints.update(np.unique(_codepoints(text[i:i + _CHUNK])).tolist())
     table = np.array(sorted(codepoints), dtype=np.uint32)
-    dtype = np.uint8 if len(table) <= 256 else np.uint16 if len(table) <= 65536 else np.int32
-    ids = np.empty(len(text), dtype=dtype)
+    ids = np.empty(len(text), dtype=ids_dtype(len(table)))
     for i in range(0, len(text), _CHUNK):
         ids[i:i + _CHUNK] = np.searchsorted(table, _codepoints(text[i:i + _CHUNK]))
     return Vocab(tuple(chr(c) for c in table.tolist())), ids
+
+
+def ids_dtype(vocab_size: int) -> type:
+    """The smallest unsigned integer type that holds ``vocab_size`` character ids."""
+    return np.uint8 if vocab_size <= 256 else np.uint16 if vocab_size <= 65536 else np.int32
 
 
 def _codepoints(text: str) -> np.ndarray:
@@ -132,8 +136,7 @@ class Corpus:
                 "or fine-tune this one on it"
             )
         remap = np.array([vocab.char2int[c] for c in self.vocab.char_array], dtype=np.int64)
-        dtype = np.uint8 if len(vocab) <= 256 else np.uint16 if len(vocab) <= 65536 else np.int32
-        return replace(self, vocab=vocab, ids=remap[self.ids].astype(dtype))
+        return replace(self, vocab=vocab, ids=remap[self.ids].astype(ids_dtype(len(vocab))))
 
 
 def load_corpus(path: str | Path, encoding: str | None = None, vocab: Vocab | None = None) -> Corpus:

@@ -122,19 +122,9 @@ class Workbench:
         """A new model of the book's size for ``corpus_path`` (``corpus``, if it is already
         read), ready to train."""
         corpus = corpus if corpus is not None else load_corpus(corpus_path)
-        with self.lock:
-            self.overrides = {}  # a new model starts from the book's settings
-        trainer = new_trainer(corpus, self._config(), **self.model_options)
-        with self.lock:
-            self.generation += 1
-            self.corpus, self.corpus_path = corpus, Path(corpus_path)
-            self.trainer, self.model, self.checkpoint = trainer, trainer.model, None
-            self.history = trainer.history
-            self.name = f"new model for {corpus.name}"
-            self.path = None
-            self.saved_step = 0
-            self.finetuned_from = None
-            return self.info()
+        # A new model starts from the book's settings, not the current model's changes.
+        trainer = new_trainer(corpus, self._config(None, overrides={}), **self.model_options)
+        return self._install_run(trainer, corpus, corpus_path, f"new model for {corpus.name}")
 
     def finetune(self, corpus_path: Path, corpus: Corpus | None = None) -> ModelInfo:
         """A new run on ``corpus_path`` that starts from the current model's weights, as they
@@ -148,16 +138,22 @@ class Workbench:
             base_name = self.name
             config = self._config(None, overrides={})  # a new run starts from the book's settings
         trainer, corpus = finetune_trainer(base, corpus, config)
+        return self._install_run(trainer, corpus, corpus_path, f"{Path(base_name).stem} fine-tuned on {corpus.name}",
+                                 finetuned_from=finetune_provenance(base, Path(base_name)))
+
+    def _install_run(self, trainer: Trainer, corpus: Corpus, corpus_path: Path, name: str,
+                     finetuned_from: dict | None = None) -> ModelInfo:
+        """Make a new, unsaved run (fresh or fine-tuned) the current model."""
         with self.lock:
             self.generation += 1
             self.overrides = {}
             self.corpus, self.corpus_path = corpus, Path(corpus_path)
             self.trainer, self.model, self.checkpoint = trainer, trainer.model, None
             self.history = trainer.history
-            self.name = f"{Path(base_name).stem} fine-tuned on {corpus.name}"
+            self.name = name
             self.path = None
             self.saved_step = 0
-            self.finetuned_from = finetune_provenance(base, Path(base_name))
+            self.finetuned_from = finetuned_from
             return self.info()
 
     def _config(self, checkpoint: Checkpoint | None = None, overrides: dict | None = None) -> TrainConfig:

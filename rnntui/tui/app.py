@@ -187,7 +187,7 @@ class RnntuiApp(App):
             metrics, checkpoint = resolve_run(self.watch)
             self.follower = MetricsFollower(metrics)
             self.start_checkpoint = checkpoint if checkpoint.is_file() else None
-            self.query_one(LossPanel).border_title = f"Loss (nats/char) · watching {metrics.name}"
+            self.query_one(LossPanel).show_corpus(f"watching {metrics.name}")
             self.follow_metrics()
             self.set_interval(1.0, self.follow_metrics)
         self.mounted_at = time.monotonic()

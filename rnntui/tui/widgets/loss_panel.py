@@ -84,7 +84,7 @@ class LossPanel(Vertical):
         yield Static(id="loss-figures")
 
     def on_mount(self) -> None:
-        self.border_title = "Loss (nats/char)"
+        self.show_corpus(None)
         self.refresh_figures()
         # Redraw the chart at most a few times a second, however fast points arrive.
         self.set_interval(0.5, self._replot_if_dirty)
@@ -106,7 +106,7 @@ class LossPanel(Vertical):
         self.refresh_figures()
 
     def show_corpus(self, name: str | None) -> None:
-        """Name the text the losses are measured on in the panel's title."""
+        """Name the text (or the watched run) the losses are measured on in the panel's title."""
         self.border_title = f"Loss (nats/char) · {name}" if name else "Loss (nats/char)"
 
     def set_device(self, device: str) -> None:
