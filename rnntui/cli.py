@@ -259,7 +259,7 @@ def with_model_overrides(checkpoint, args: argparse.Namespace):
 def train_once(args: argparse.Namespace, dist_info) -> int:
     from rnntui.checkpoint import load_checkpoint
     from rnntui.corpus import load_corpus
-    from rnntui.paths import bundled_model_path, checkpoints_dir, default_corpus_path
+    from rnntui.paths import bundled_model_path, checkpoints_dir
     from rnntui.session import (
         finetune_provenance,
         finetune_trainer,
@@ -285,7 +285,7 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
         checkpoint = with_model_overrides(load_checkpoint(args.resume), args)
         config = resumed_config(checkpoint, **overrides)
         # Without --corpus, the text the model was trained on (if it is still there), else the book.
-        text = args.corpus or recorded_corpus_path(checkpoint, default_corpus_path().name)
+        text = args.corpus or recorded_corpus_path(checkpoint)
         corpus = load_corpus(corpus_path(text, args.json), args.encoding, vocab=checkpoint.vocab)
         trainer = resume_trainer(checkpoint, corpus, config, dist_info)
         out = args.out or args.resume
@@ -591,12 +591,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from rnntui.corpus import load_corpus
     from rnntui.device import resolve_device
     from rnntui.evaluate import held_out_loss
-    from rnntui.paths import default_corpus_path
     from rnntui.session import recorded_corpus_path
 
     checkpoint = load_model_checkpoint(args.checkpoint)
     # Without --corpus: the text the model was trained on, if it is still there, else the book.
-    text = args.corpus or recorded_corpus_path(checkpoint, default_corpus_path().name)
+    text = args.corpus or recorded_corpus_path(checkpoint)
     corpus = load_corpus(corpus_path(text, args.json), args.encoding, vocab=checkpoint.vocab)
     started = time.perf_counter()
     bar = None

@@ -14,6 +14,7 @@ from rnntui.device import resolve_device, resolve_precision
 from rnntui.distributed import DistInfo
 from rnntui.errors import RnntuiError
 from rnntui.model import CharRNN, ModelConfig
+from rnntui.paths import default_corpus_path
 from rnntui.training import History, TrainConfig, Trainer, make_optimizer
 from rnntui.vocab import Vocab
 
@@ -117,10 +118,11 @@ def finetune_provenance(base: Checkpoint, base_path: Path) -> dict:
             "val_loss": (base.provenance or {}).get("val_loss")}
 
 
-def recorded_corpus_path(checkpoint: Checkpoint, default_name: str) -> Path | None:
+def recorded_corpus_path(checkpoint: Checkpoint) -> Path | None:
     """The text to train ``checkpoint`` on when none is given: the file it was trained on, if
     it is still there; None for the default book. A model trained on a file that has gone is
     an error that says so, rather than training on the book instead."""
+    default_name = default_corpus_path().name
     record = checkpoint.corpus or {}
     path = record.get("path")
     if path and Path(path).is_file():

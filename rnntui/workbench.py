@@ -270,7 +270,7 @@ class Workbench:
         trained on (if it is still there); None for the default book."""
         if self.corpus_path is not None or self.checkpoint is None:
             return self.corpus_path
-        return recorded_corpus_path(self.checkpoint, default_corpus_path().name)
+        return recorded_corpus_path(self.checkpoint)
 
     def needs_download(self) -> bool:
         return (self.trainer is None and self.training_corpus_path() is None

@@ -39,7 +39,7 @@ def test_bundled_model_is_the_books_model_and_small():
     from rnntui.session import recorded_corpus_path
 
     assert checkpoint.corpus["name"] == default_corpus_path().name and "path" not in checkpoint.corpus
-    assert recorded_corpus_path(checkpoint, default_corpus_path().name) is None
+    assert recorded_corpus_path(checkpoint) is None
 
 
 def test_generate_and_evaluate_default_to_it(capsys, shared_corpus):
