@@ -60,7 +60,8 @@ def test_finetuning_keeps_what_the_model_knows_and_adds_rows_for_new_characters(
     new = vocab.char2int["Ω"]
     assert state["embedding.weight"][new].abs().sum() > 0  # initialised, not left at zero
     # The ids are in the new vocabulary: decoding them gives the text back.
-    assert vocab.decode(corpus.ids[:200]) == load_corpus(other_text).vocab.decode(load_corpus(other_text).ids[:200])
+    own = load_corpus(other_text)
+    assert vocab.decode(corpus.ids[:200]) == own.vocab.decode(own.ids[:200])
 
 
 def test_a_finetuned_model_starts_far_ahead_of_a_fresh_one(tmp_path):
