@@ -106,6 +106,11 @@ def build_parser() -> Parser:
                           help="logits are multiplied by this (1/temperature): above 1, more predictable "
                                "text; below 1, more surprising (1.0). Several (0.5 1 2) give samples "
                                "at each, under a '# scale factor' line, to compare")
+    generate.add_argument("--top-k", type=int, default=0,
+                          help="draw each character from the K most likely only (0: all, as the book)")
+    generate.add_argument("--top-p", type=float, default=1.0,
+                          help="draw each character from the fewest most likely ones whose "
+                               "probabilities add up to P (nucleus sampling; 1: all, as the book)")
     generate.add_argument("--length", type=int, default=500, help="characters to generate (500)")
     generate.add_argument("--num-samples", type=int, default=1,
                           help="this many continuations of the seed text, separated by '---' lines (1)")
@@ -557,9 +562,10 @@ class Reporter:
 # -- generate / evaluate / corpus --------------------------------------------------------------
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from rnntui.sampling import Sampler, check_scale_factor
+    from rnntui.sampling import Sampler, check_scale_factor, check_top_k, check_top_p
 
     scale_factors = [check_scale_factor(value) for value in args.scale_factor]
+    top_k, top_p = check_top_k(args.top_k), check_top_p(args.top_p)
     if args.length < 0:
         raise RnntuiError(f"--length must be 0 or more, got {args.length}")
     if args.num_samples < 1:
@@ -567,7 +573,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     checkpoint = load_model_checkpoint(args.checkpoint)
     checkpoint.vocab.check(args.seed_text)
     # One generator for all samples: with --random-seed the whole output repeats.
-    sampler = Sampler(checkpoint.build_model(), checkpoint.vocab, scale_factors[0], args.random_seed)
+    sampler = Sampler(checkpoint.build_model(), checkpoint.vocab, scale_factors[0], args.random_seed,
+                      top_k=top_k, top_p=top_p)
     out = sys.stdout
     for group, scale_factor in enumerate(scale_factors):
         sampler.scale_factor = scale_factor

@@ -5,6 +5,10 @@ samples from ``softmax(logits * scale_factor)`` and feeds the sample back. ``Sam
 exactly that; for an LSTM it folds the embedding and the input projection into one lookup
 table per character and reuses its buffers, so each character costs one matrix-vector
 product per layer plus the output layer.
+
+Optionally, as nanoGPT's ``top_k`` and the nucleus (top-p) sampling of later tools, the
+distribution can be cut to its most likely characters before the draw (``truncate``): off by
+default, as in the book.
 """
 
 from __future__ import annotations
@@ -34,25 +38,63 @@ def check_scale_factor(scale_factor: float) -> float:
     return value
 
 
+def check_top_k(top_k: object) -> int:
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
+        raise RnntuiError(f"top-k must be a whole number, 0 (off) or more, got {top_k!r}")
+    return top_k
+
+
+def check_top_p(top_p: object) -> float:
+    try:
+        value = float(top_p)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise RnntuiError(f"top-p must be a number, got {top_p!r}") from None
+    if not 0 < value <= 1:  # NaN fails too
+        raise RnntuiError(f"top-p must be above 0 and at most 1 (1: off), got {top_p}")
+    return value
+
+
+def truncate(probs: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """``probs`` cut to its ``top_k`` most likely entries (0: all) and to the smallest set of
+    most likely entries whose probabilities add up to ``top_p`` (1: all), renormalised. The
+    most likely entry always stays."""
+    values, indices = probs.sort(descending=True)
+    keep = torch.ones_like(values, dtype=torch.bool)
+    if top_k:
+        keep[top_k:] = False
+    if top_p < 1.0:
+        keep &= (values.cumsum(0) - values) < top_p  # the mass before each one is short of top_p
+    kept = torch.zeros_like(probs)
+    kept[indices[keep]] = values[keep]
+    return kept / kept.sum()
+
+
 @dataclass(frozen=True)
 class SampledChar:
     char: str
-    probability: float  # of this character under softmax(logits * scale_factor)
+    # Of this character under the distribution it was drawn from: softmax(logits * scale_factor),
+    # truncated and renormalised when top_k or top_p is set.
+    probability: float
     top: tuple[tuple[str, float], ...]  # the most likely candidates, best first
 
 
 class Sampler:
     """Streams characters from a copy of a model's weights (training may go on meanwhile).
 
-    ``scale_factor`` may be changed between two characters; the next one uses the new value.
+    ``scale_factor``, ``top_k`` and ``top_p`` may be changed between two characters; the next
+    one uses the new values. ``candidates`` is how many of the most likely characters each
+    ``SampledChar`` lists, with their probabilities (for a display).
     ``resume`` goes on from where the last stream stopped, with its state carried.
     """
 
     def __init__(self, model: CharRNN, vocab: Vocab, scale_factor: float = 1.0,
-                 random_seed: int | None = None, top_k: int = 0) -> None:
+                 random_seed: int | None = None, candidates: int = 0, top_k: int = 0,
+                 top_p: float = 1.0) -> None:
         self.vocab = vocab
         self.scale_factor = check_scale_factor(scale_factor)
-        self.top_k = min(top_k, len(vocab))
+        self.top_k = check_top_k(top_k)
+        self.top_p = check_top_p(top_p)
+        self.candidates = min(candidates, len(vocab))
         self.generator = torch.Generator()
         if random_seed is None:
             self.generator.seed()
@@ -121,14 +163,16 @@ class Sampler:
         for _ in range(length):
             logits, state = step(last, state)
             probs = torch.softmax(logits * self.scale_factor, dim=-1)
+            if self.top_k or self.top_p < 1.0:
+                probs = truncate(probs, self.top_k, self.top_p)
             # Inverse-CDF sampling: one uniform draw, no distribution object per character.
             uniform.uniform_(generator=self.generator)
             cdf = probs.cumsum(0)
             last = min(int(torch.searchsorted(cdf, uniform * cdf[-1])), len(chars) - 1)
             self._carried = (last, state)  # fed to the model by the next step, here or in resume()
             top = ()
-            if self.top_k:
-                values, indices = probs.topk(self.top_k)
+            if self.candidates:
+                values, indices = probs.topk(self.candidates)
                 top = tuple(zip((chars[i] for i in indices.tolist()), values.tolist(), strict=True))
             yield SampledChar(chars[last], float(probs[last]), top)
 

@@ -277,7 +277,8 @@ class Workbench:
                 and not default_corpus_path().is_file())
 
     # -- sampling and saving ----------------------------------------------------------------
-    def sampler(self, scale_factor: float, random_seed: int | None = None, top_k: int = 5) -> Sampler:
+    def sampler(self, scale_factor: float, random_seed: int | None = None, candidates: int = 5,
+                top_k: int = 0, top_p: float = 1.0) -> Sampler:
         """A sampler over a consistent copy of the current weights."""
         with self.lock:
             if self.trainer is not None:
@@ -285,7 +286,7 @@ class Workbench:
                 model.load_state_dict(self.trainer.snapshot())
             else:
                 model = self.model
-            return Sampler(model, self.vocab, scale_factor, random_seed, top_k)
+            return Sampler(model, self.vocab, scale_factor, random_seed, candidates, top_k, top_p)
 
     def save(self, path: Path | None = None) -> Path:
         """Save the current state (resumable when a trainer exists) and return the file."""

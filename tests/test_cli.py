@@ -148,6 +148,21 @@ def test_generate_at_several_scale_factors_to_compare(trained, capsys):
     assert code == 2 and "scale factor" in err and err.count("\n") == 1
 
 
+def test_generate_with_top_k_and_top_p(trained, capsys):
+    args = ["generate", "--checkpoint", str(trained), "--seed-text", "The", "--length", "40"]
+    # --top-k 1 is greedy: the random seed no longer matters.
+    greedy = {run(capsys, *args, "--random-seed", str(seed), "--top-k", "1")[1] for seed in (1, 2, 3)}
+    assert len(greedy) == 1
+    assert len({run(capsys, *args, "--random-seed", str(seed))[1] for seed in (1, 2, 3)}) > 1
+    # A tiny --top-p keeps only the most likely character too.
+    assert run(capsys, *args, "--random-seed", "5", "--top-p", "0.01")[1] in greedy
+    code, out, _ = run(capsys, *args, "--random-seed", "5", "--top-p", "0.9", "--top-k", "4")
+    assert code == 0 and out.startswith("The") and len(out) == 3 + 40 + 1
+    for bad, name in ((["--top-k", "-1"], "top-k"), (["--top-p", "0"], "top-p"), (["--top-p", "1.5"], "top-p")):
+        code, out, err = run(capsys, *args, *bad)
+        assert code == 2 and out == "" and name in err and err.count("\n") == 1 and "Traceback" not in err
+
+
 def test_evaluate_json(trained, corpus_file, capsys):
     code, out, _ = run(capsys, "evaluate", "--checkpoint", str(trained), "--corpus", str(corpus_file), "--json")
     result = json.loads(out)

@@ -5,7 +5,7 @@ import torch
 
 from rnntui.errors import RnntuiError, SeedTextError
 from rnntui.model import CharRNN, ModelConfig
-from rnntui.sampling import Sampler, generate_text
+from rnntui.sampling import Sampler, generate_text, truncate
 from rnntui.vocab import Vocab
 
 VOCAB = Vocab(tuple(sorted(set("The island is a rock.\nWho?"))))
@@ -26,7 +26,7 @@ def test_scale_factor_sharpens_like_the_books_example():
     # And the sampler really samples from softmax(logits * scale_factor).
     m = model()
     for scale in (0.5, 1.0, 2.0):
-        sampler = Sampler(m, VOCAB, scale, random_seed=1, top_k=len(VOCAB))
+        sampler = Sampler(m, VOCAB, scale, random_seed=1, candidates=len(VOCAB))
         first = next(sampler.stream("The", 1))
         with torch.inference_mode():
             logits, _ = m.eval()(torch.from_numpy(VOCAB.encode("The")).view(1, -1))
@@ -41,7 +41,7 @@ def test_scale_factor_sharpens_like_the_books_example():
 def test_fast_step_matches_the_model(cell, layers):
     """Character by character, the sampler's probabilities equal a full-sequence forward."""
     m = model(cell, layers)
-    sampler = Sampler(m, VOCAB, 1.0, random_seed=3, top_k=len(VOCAB))
+    sampler = Sampler(m, VOCAB, 1.0, random_seed=3, candidates=len(VOCAB))
     text = "The is"
     produced = list(sampler.stream(text, 30))
     full = text + "".join(s.char for s in produced)
@@ -70,7 +70,7 @@ def test_one_character_seed_and_zero_length():
 
 def test_scale_factor_changes_mid_stream():
     m = model()
-    sampler = Sampler(m, VOCAB, 1.0, random_seed=1, top_k=3)
+    sampler = Sampler(m, VOCAB, 1.0, random_seed=1, candidates=3)
     stream = sampler.stream("The island", 50)
     before = [next(stream) for _ in range(5)]
     sampler.scale_factor = 1000.0
@@ -115,3 +115,73 @@ def test_sampler_copies_the_weights():
             p.add_(1.0)
     sampler.generator.manual_seed(1)
     assert generate_text(sampler, "The", 40) == before
+
+
+def test_truncate_keeps_the_top_k_and_the_nucleus_renormalised():
+    # Binary fractions, so that the sums are exact; not in order: the kept ones are found by value.
+    probs = torch.tensor([0.0625, 0.5, 0.1875, 0.25])
+    assert truncate(probs).tolist() == probs.tolist()
+    assert truncate(probs, top_k=1).tolist() == [0, 1, 0, 0]
+    assert truncate(probs, top_k=2).tolist() == pytest.approx([0, 2 / 3, 0, 1 / 3])
+    # top-p: the fewest most likely whose mass reaches p. 0.5 + 0.25 reaches 0.75; 0.76 needs a third.
+    assert truncate(probs, top_p=0.75).tolist() == pytest.approx([0, 2 / 3, 0, 1 / 3])
+    assert truncate(probs, top_p=0.76).tolist() == pytest.approx([0, 0.5 / 0.9375, 0.1875 / 0.9375, 0.25 / 0.9375])
+    assert truncate(probs, top_p=0.01).tolist() == [0, 1, 0, 0]  # the most likely always stays
+    assert truncate(probs, top_k=3, top_p=0.5).tolist() == [0, 1, 0, 0]  # both cuts apply
+    assert truncate(probs, top_k=100).tolist() == pytest.approx(probs.tolist())
+
+
+def full_model_probs(m, text: str, scale_factor: float) -> torch.Tensor:
+    with torch.inference_mode():
+        logits, _ = m.eval()(torch.from_numpy(VOCAB.encode(text)).view(1, -1))
+    return torch.softmax(logits[0] * scale_factor, -1)
+
+
+def test_top_k_one_is_greedy_whatever_the_random_seed():
+    m = model()
+    texts = {generate_text(Sampler(m, VOCAB, 1.0, random_seed=seed, top_k=1), "The", 40) for seed in range(4)}
+    assert len(texts) == 1
+    text = texts.pop()
+    probs = full_model_probs(m, text, 1.0)
+    for i in range(len("The"), len(text)):
+        assert VOCAB.char2int[text[i]] == int(probs[i - 1].argmax())
+    # Without the cut, the same seeds give different texts (the untrained model is near uniform).
+    assert len({generate_text(Sampler(m, VOCAB, 1.0, random_seed=seed), "The", 40) for seed in range(4)}) == 4
+
+
+@pytest.mark.parametrize("scale_factor, top_p", [(1.0, 0.3), (0.5, 0.6), (2.0, 0.9)])
+def test_top_p_draws_only_from_the_nucleus(scale_factor, top_p):
+    m = model()
+    sampler = Sampler(m, VOCAB, scale_factor, random_seed=2, candidates=len(VOCAB), top_p=top_p)
+    produced = list(sampler.stream("The is", 60))
+    text = "The is" + "".join(s.char for s in produced)
+    probs = full_model_probs(m, text, scale_factor)
+    outside = 0
+    for i, sampled in enumerate(produced):
+        expected = truncate(probs[len("The is") - 1 + i], top_p=top_p)
+        char_id = VOCAB.char2int[sampled.char]
+        assert expected[char_id] > 0, "drawn from outside the nucleus"
+        # What the sampler reports is the distribution it drew from: the cut one.
+        assert sampled.probability == pytest.approx(float(expected[char_id]), abs=1e-5)
+        assert dict(sampled.top)[sampled.char] == pytest.approx(sampled.probability)
+        outside += int((expected == 0).sum())
+    assert outside > 0  # the cut did leave characters out
+
+
+def test_top_k_and_top_p_change_mid_stream():
+    sampler = Sampler(model(), VOCAB, 1.0, random_seed=1, candidates=3)
+    stream = sampler.stream("The island", 50)
+    before = [next(stream) for _ in range(10)]
+    sampler.top_k = 1
+    after = [next(stream) for _ in range(10)]
+    assert max(s.probability for s in before) < 0.3  # near uniform
+    assert all(s.probability == 1.0 and s.char == s.top[0][0] for s in after)
+
+
+def test_top_k_and_top_p_errors():
+    for bad in (-1, 1.5, True, "3"):
+        with pytest.raises(RnntuiError, match="top-k"):
+            Sampler(model(), VOCAB, top_k=bad)
+    for bad in (0, -0.1, 1.01, math.nan, "x"):
+        with pytest.raises(RnntuiError, match="top-p"):
+            Sampler(model(), VOCAB, top_p=bad)
