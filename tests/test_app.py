@@ -13,9 +13,10 @@ from rnntui.corpus import load_corpus
 from rnntui.session import new_trainer, trainer_checkpoint
 from rnntui.training import TrainConfig
 from rnntui.tui.app import RnntuiApp, next_scale
-from rnntui.tui.screens.dialogs import LengthScreen, NewModelScreen, UnsavedScreen
+from rnntui.tui.screens.dialogs import NewModelScreen, UnsavedScreen
 from rnntui.tui.screens.help import HelpScreen
 from rnntui.tui.screens.picker import CheckpointPicker
+from rnntui.tui.screens.reply_settings import ReplySettingsScreen
 from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
 from rnntui.tui.widgets.transcript import Exchange
@@ -691,14 +692,53 @@ async def test_length_dialog(tiny_checkpoint):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("ctrl+l")
-        assert isinstance(app.screen, LengthScreen)
+        await shown(pilot, ReplySettingsScreen, "#setting-length")
         await pilot.press("ctrl+a", "ctrl+k", *"0", "enter")
-        assert isinstance(app.screen, LengthScreen)  # 0 is refused
+        assert isinstance(app.screen, ReplySettingsScreen)  # 0 is refused, with the reason
+        assert "1, 100000" in str(app.screen.query_one("#settings-error").render())
         await pilot.press("backspace", *"42", "enter")
         assert app.length == 42
         await pilot.press(*"The", "enter")
         await finished(pilot)
         assert len(exchanges(app)[0].generated) == 42
+
+
+async def test_top_k_and_top_p_cut_the_distribution_replies_draw_from(tiny_checkpoint, tmp_path):
+    from rnntui.sampling import Sampler, generate_text
+
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    greedy = generate_text(Sampler(checkpoint.build_model(), checkpoint.vocab, 1.0, top_k=1), "The", 40)
+    app = make_app(tiny_checkpoint, length=40)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        assert exchanges(app)[0].reply_plain != greedy  # the tiny model is unsure: drawn, not greedy
+        await pilot.press("ctrl+l")
+        await shown(pilot, ReplySettingsScreen, "#setting-top_p")
+        app.screen.query_one("#setting-top_p").value = "0"
+        await pilot.click("#apply")
+        assert "top-p" in str(app.screen.query_one("#settings-error").render())  # refused
+        app.screen.query_one("#setting-top_p").value = "0.9"
+        app.screen.query_one("#setting-top_k").value = "1"
+        await pilot.click("#apply")
+        await until(pilot, lambda: not isinstance(app.screen, ReplySettingsScreen))
+        assert (app.length, app.top_k, app.top_p) == (40, 1, 0.9)
+        assert "top-k 1 │ top-p 0.9 │" in str(app.query_one("#status").render())
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        reply = exchanges(app)[1]
+        assert reply.reply_plain == greedy  # top-k 1 draws the most likely character every time
+        assert "scale factor 1.00 · top-k 1 · top-p 0.9 ·" in reply.header_line
+        # A continuation draws the same way.
+        await pilot.press("enter")
+        await finished(pilot)
+        whole = generate_text(Sampler(checkpoint.build_model(), checkpoint.vocab, 1.0, top_k=1), "The", 80)
+        assert reply.reply_plain == whole
+    saved = json.loads((tmp_path / "data" / "settings.json").read_text(encoding="utf-8"))
+    assert (saved["top_k"], saved["top_p"]) == (1, 0.9)
+    again = make_app(tiny_checkpoint)
+    assert (again.top_k, again.top_p) == (1, 0.9)
 
 
 async def test_copy_reply_puts_the_last_reply_on_the_clipboard(tiny_checkpoint):
@@ -768,7 +808,8 @@ async def test_command_palette_has_the_actions(tiny_checkpoint):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title in ("Generate", "Train/pause", "Save", "Open", "Length", "New model", "Copy reply", "Continue",
+        for title in ("Generate", "Train/pause", "Save", "Open", "Reply settings: length, top-k, top-p", "New model",
+                      "Copy reply", "Continue",
                       "Training settings", "Chart", "Help"):
             assert title in titles
 
@@ -1060,9 +1101,10 @@ async def test_footer_keys_fit_whole_and_go_compact_only_when_needed(tiny_checkp
         footer = app.query_one(CoalescingFooter)
         # From an 80-column start, then wider: the least used keys make room where even compact
         # keys do not fit (they are in the help screen and the palette), and come back.
-        for width, compact, last, dropped in [(80, True, "open_picker", {"set_length", "new_model", "regenerate"}),
-                                              (100, True, "open_picker", {"set_length", "new_model"}),
-                                              (120, True, "set_length", set()), (140, False, "set_length", set())]:
+        for width, compact, last, dropped in [(80, True, "open_picker", {"reply_settings", "new_model", "regenerate"}),
+                                              (100, True, "open_picker", {"reply_settings", "new_model"}),
+                                              (114, True, "reply_settings", set()),
+                                              (120, False, "reply_settings", set())]:
             if width != 80:
                 await pilot.resize_terminal(width, 36)
             await pilot.pause(0.2)
@@ -1134,8 +1176,8 @@ async def test_scale_factor_length_and_theme_are_kept_for_the_next_session(tiny_
         await pilot.press(*"750", "enter")
         app.theme = "nord"  # as the palette's "Change theme" does
         await pilot.pause()
-    assert json.loads(settings.read_text(encoding="utf-8")) == {"scale_factor": 1.25, "length": 750,
-                                                                "theme": "nord", "chart": None}
+    assert json.loads(settings.read_text(encoding="utf-8")) == {"scale_factor": 1.25, "length": 750, "top_k": 0,
+                                                                "top_p": 1.0, "theme": "nord", "chart": None}
     again = make_app(tiny_checkpoint)
     assert (again.scale_factor, again.length, again.theme) == (1.25, 750, "nord")
     # A value the caller gives wins, and is not written unless the person changes it.
@@ -1146,10 +1188,12 @@ async def test_scale_factor_length_and_theme_are_kept_for_the_next_session(tiny_
         await pilot.press("ctrl+down")
     assert json.loads(settings.read_text(encoding="utf-8"))["length"] == 750
     # A broken file, or values out of range, give the defaults, and the app starts as usual.
-    for text in ("{not json", '{"scale_factor": 1e9, "length": -3, "theme": "no-such-theme"}', "[]"):
+    for text in ("{not json", '{"scale_factor": 1e9, "length": -3, "theme": "no-such-theme", "top_k": -1, '
+                 '"top_p": 0}', '{"top_k": true, "top_p": 1.5}', "[]"):
         settings.write_text(text, encoding="utf-8")
         fresh = make_app(tiny_checkpoint)
-        assert (fresh.scale_factor, fresh.length, fresh.theme) == (1.0, 500, "textual-dark")
+        assert (fresh.scale_factor, fresh.length, fresh.theme, fresh.top_k, fresh.top_p) == (1.0, 500, "textual-dark",
+                                                                                            0, 1.0)
 
 
 async def test_the_chart_makes_room_on_a_very_narrow_terminal_and_toggles(tiny_checkpoint, corpus_file, tmp_path):

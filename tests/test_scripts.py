@@ -16,6 +16,14 @@ from rnntui.training import TrainConfig
 from .conftest import TINY_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
+ENGLISH = """The boat was drawn up on the sand, and the two men walked along the shore towards the
+rocks at the end of the bay. The wind had fallen in the night, and the sea was calm under a
+grey sky. They had not eaten since the morning before, and they looked for shellfish among
+the stones, but the tide was high and there were none to be found. At noon they reached a
+stream that ran down from the hills, and they drank from it and rested in the shade of the
+trees. Then they climbed the slope, for they wished to see the whole of the land from above,
+and to know whether they were on an island or on the coast of some larger country.
+"""
 
 
 def tiny_run(corpus_file, tmp_path, steps: int, name: str, **model) -> Path:
@@ -58,8 +66,9 @@ def test_finetune_benchmark_prints_both_curves(tmp_path):
         import pytest
 
         pytest.skip("no bundled model in this checkout")
+    # Plain English, written for this test (not the README, whose characters change with it).
     text = tmp_path / "letters.txt"
-    text.write_text(ROOT.joinpath("README.md").read_text(encoding="utf-8")[:8_000], encoding="utf-8")
+    text.write_text(ENGLISH * 6, encoding="utf-8")
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "finetune.py"), "--corpus", str(text),
                            "--steps", "2", "--every", "1", "--lr", "0.005"],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
@@ -69,3 +78,31 @@ def test_finetune_benchmark_prints_both_curves(tmp_path):
     finetuned, fresh = rows["fine-tuned, lr 0.005"], rows["fresh, lr 0.005"]
     assert len(finetuned) == len(fresh) == 3  # steps 0, 1 and 2
     assert finetuned[0] < fresh[0] - 1.0  # the bundled model already knows English
+
+
+def test_sampling_benchmark_counts_non_words_variety_and_loops(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sampling_benchmark", ROOT / "benchmarks" / "sampling.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    novel = {"the", "island", "was", "far"}
+    result = benchmark.figures(["The island was far, the island was far.", "Thr island"], novel)
+    # 10 words, one not in the novel; 4 and 2 distinct of 8 and 2; of the first text's five
+    # 4-grams, "the island was far" comes back once.
+    assert result["words"] == 10 and result["non_words"] == 10.0
+    assert result["distinct"] == (100 * 4 / 8 + 100 * 2 / 2) / 2 and result["repeated"] == 20.0
+
+    from rnntui.paths import bundled_model_path
+
+    if not bundled_model_path().is_file():
+        return
+    novel_file = tmp_path / "novel.txt"
+    novel_file.write_text(ROOT.joinpath("README.md").read_text(encoding="utf-8"), encoding="utf-8")
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "sampling.py"), "--corpus", str(novel_file),
+                           "--samples", "1", "--length", "200"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split("|")[1:-1] for line in done.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 1 + len(benchmark.SETTINGS)
+    for row in rows[1:]:
+        assert all(0 <= float(cell) <= 100 for cell in row[3:])

@@ -86,7 +86,7 @@ class RnntuiApp(App):
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+o", "open_picker", "Open"),
         Binding("ctrl+n", "new_model", "New model"),
-        Binding("ctrl+l", "set_length", "Length"),
+        Binding("ctrl+l", "reply_settings", "Reply"),
         # Off the footer, like copy and continue: in the help screen and the palette.
         Binding("f2", "training_settings", "Training settings", show=False),
         # Off the footer, which is full at 130 columns; in the help screen and the palette.
@@ -106,7 +106,7 @@ class RnntuiApp(App):
         "save": "save a checkpoint in the data folder (training also saves there every 5 minutes)",
         "open_picker": "load a checkpoint (replaces the model and its loss history)",
         "new_model": "start a new model of the book's size on a text file, or fine-tune the current one on it",
-        "set_length": "set how many characters each reply has",
+        "reply_settings": "reply settings: length, and top-k / top-p (draw only from the most likely characters)",
         "training_settings": "training settings: learning rate, batch, window length, dropout, carried state",
         "copy_reply": "copy the last reply, seed text included, to the clipboard",
         "toggle_chart": f"show / hide the loss chart (hidden at first below {CHART_BELOW} columns)",
@@ -114,6 +114,9 @@ class RnntuiApp(App):
         "help": "this help",
         "quit": "quit (asks first if training progress is unsaved)",
     }
+
+    # The palette searches titles: a footer label too short to find something by gets a longer one.
+    PALETTE_TITLES = {"reply_settings": "Reply settings: length, top-k, top-p"}
 
     def __init__(self, checkpoint: Path | None = None, corpus: Path | None = None,
                  random_seed: int | None = None, train_config=None, model_options: dict | None = None,
@@ -136,6 +139,7 @@ class RnntuiApp(App):
         self.train_config, self.model_options = train_config, model_options
         self.scale_factor = self.settings.scale_factor if scale_factor is None else scale_factor
         self.length = self.settings.length if length is None else length
+        self.top_k, self.top_p = self.settings.top_k, self.settings.top_p  # 0 and 1: no cut
         self.workbench = None  # created in a worker, so torch loads off the event loop
         self.info = None
         self.sampler = None
@@ -169,8 +173,8 @@ class RnntuiApp(App):
             yield LossPanel(empty, id="loss-panel")
         yield StatusLine(id="status")
         # Where even compact keys do not fit (80 columns), these go first: each is in the help
-        # screen and the palette, and Length and New model are the least used.
-        yield CoalescingFooter(drop_first=("set_length", "new_model", "regenerate", "open_picker", "help"))
+        # screen and the palette, and Reply and New model are the least used.
+        yield CoalescingFooter(drop_first=("reply_settings", "new_model", "regenerate", "open_picker", "help"))
 
     def on_mount(self) -> None:
         self.query_one("#candidates").border_title = "next character"
@@ -247,7 +251,8 @@ class RnntuiApp(App):
         yield from super().get_system_commands(screen)
         for binding in self.BINDINGS:
             if binding.action != "quit":
-                yield SystemCommand(binding.description, self.KEY_HELP[binding.action],
+                title = self.PALETTE_TITLES.get(binding.action, binding.description)
+                yield SystemCommand(title, self.KEY_HELP[binding.action],
                                     partial(self.run_action, binding.action))
 
     def key_help(self) -> list[tuple[str, str]]:
@@ -256,19 +261,26 @@ class RnntuiApp(App):
         keys = [(b.key.replace(",", " / "), self.KEY_HELP[b.action]) for b in bindings]
         return keys + [("up / down", "recall earlier seed texts"), ("ctrl+p", "command palette")]
 
+    def sampling_cut(self) -> list[tuple[str, str]]:
+        """The cut of the distribution that replies draw from, as (name, value) pairs; none
+        when they draw from all of it, as in the book."""
+        cut = [("top-k", f"{self.top_k}")] if self.top_k else []
+        return cut + ([("top-p", f"{self.top_p:g}")] if self.top_p < 1 else [])
+
     def update_status(self) -> None:
         model = f"{self.info.name} · step {self.info.step:,}" if self.info else "loading…"
         state = {"idle": "stopped", "starting": "starting…", "running": "running", "paused": "paused"}
         if self.watch is not None:
             state["idle"] = "watching"
         short_model = f"step [b]{self.info.step:,}[/] │ [b]{self.info.name}[/]" if self.info else "[b]loading…[/]"
+        cut = "".join(f"{name} [b]{value}[/] │ " for name, value in self.sampling_cut())
         for status in self.query(StatusLine):  # none while the app takes its widgets down
             status.show(
-                f" scale factor [b]{self.scale_factor:.2f}[/] │ length [b]{self.length:,}[/] │ "
+                f" scale factor [b]{self.scale_factor:.2f}[/] │ length [b]{self.length:,}[/] │ {cut}"
                 f"model [b]{model}[/] │ training [b]{state[self.training]}[/]",
                 # The same facts in fewer words, for narrow terminals; the model last, as a long
                 # name is cut short there.
-                f" scale [b]{self.scale_factor:.2f}[/] │ length [b]{self.length:,}[/] │ "
+                f" scale [b]{self.scale_factor:.2f}[/] │ length [b]{self.length:,}[/] │ {cut}"
                 f"[b]{state[self.training]}[/] │ {short_model}")
 
     # -- engine start and loading -----------------------------------------------------------
@@ -375,7 +387,9 @@ class RnntuiApp(App):
         seed_input.value = ""
         self.last_seed = seed_text
         number = len(self.exchanges) + 1
-        header = f"#{number} · scale factor {self.scale_factor:.2f} · {self.info.name} · step {self.workbench.step:,}"
+        cut = "".join(f" · {name} {value}" for name, value in self.sampling_cut())
+        header = (f"#{number} · scale factor {self.scale_factor:.2f}{cut} · {self.info.name} · "
+                  f"step {self.workbench.step:,}")
         exchange = self.query_one(Transcript).add_exchange(Exchange(number, seed_text, header))
         self.exchanges[number] = exchange
         self.set_streaming(True)
@@ -393,10 +407,10 @@ class RnntuiApp(App):
                 sampler, chars = self.sampler, self.sampler.resume(length)
             else:
                 step = self.workbench.step
-                sampler = self.workbench.sampler(self.scale_factor, seed, top_k=5)
+                sampler = self.workbench.sampler(self.scale_factor, seed, candidates=5)
                 self.sampler, self.sampler_for = sampler, (number, step)
                 chars = sampler.stream(seed_text, length)
-            sampler.scale_factor = self.scale_factor
+            sampler.scale_factor, sampler.top_k, sampler.top_p = self.scale_factor, self.top_k, self.top_p
             last_post = time.monotonic()
             for sampled in chars:
                 mailbox.put(StreamedChar(sampled.char, sampled.probability, sampled.top))
@@ -526,17 +540,24 @@ class RnntuiApp(App):
             return
         self.settings = settings
 
-    def action_set_length(self) -> None:
-        from rnntui.tui.screens.dialogs import LengthScreen
+    def action_reply_settings(self) -> None:
+        from rnntui.tui.screens.reply_settings import ReplySettingsScreen
 
-        def chosen(value: int | None) -> None:
-            if value:
-                self.length = value
-                self.update_status()
-                self.remember(length=value)
-                self.notify(f"Replies will be {value:,} characters long.")
+        def chosen(changes: dict | None) -> None:
+            if changes is None:
+                return
+            if not changes:
+                self.notify("The reply settings are unchanged.")
+                return
+            for name, value in changes.items():
+                setattr(self, name, value)
+            self.update_status()
+            self.remember(**changes)
+            cut = ", ".join(f"{name} {value}" for name, value in self.sampling_cut()) or "no cut (every character)"
+            self.notify(f"From the next reply on: {self.length:,} characters, {cut}.", title="Reply settings")
 
-        self.push_screen(LengthScreen(self.length), chosen)
+        self.push_screen(ReplySettingsScreen({"length": self.length, "top_k": self.top_k, "top_p": self.top_p}),
+                         chosen)
 
     # -- training ---------------------------------------------------------------------------
     def action_toggle_training(self) -> None:

@@ -1,4 +1,4 @@
-"""The app's settings that outlive a session: scale factor, reply length, theme and chart.
+"""The app's settings that outlive a session: scale factor, reply length and sampling, theme and chart.
 
 Kept as a small JSON file in the data folder, next to the seed history, and replaced
 atomically. A missing, broken or foreign file, or a value out of range, gives the defaults.
@@ -14,6 +14,7 @@ from pathlib import Path
 from rnntui.files import write_atomically
 
 MAX_LENGTH = 100_000
+MAX_TOP_K = 10_000
 SCALE_RANGE = (0.1, 10.0)  # the app's ladder, from its bottom to its top
 
 
@@ -21,6 +22,8 @@ SCALE_RANGE = (0.1, 10.0)  # the app's ladder, from its bottom to its top
 class Settings:
     scale_factor: float = 1.0
     length: int = 500
+    top_k: int = 0  # 0: every character, as in the book
+    top_p: float = 1.0  # 1: every character
     theme: str | None = None  # None: Textual's default
     chart: bool | None = None  # shown or hidden with ctrl+b; None: shown where there is room
 
@@ -32,6 +35,14 @@ def valid_scale_factor(value: object) -> bool:
 
 def valid_length(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_LENGTH
+
+
+def valid_top_k(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOP_K
+
+
+def valid_top_p(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1
 
 
 def read_settings(path: Path) -> Settings:
@@ -47,6 +58,10 @@ def read_settings(path: Path) -> Settings:
         settings.scale_factor = float(saved["scale_factor"])
     if valid_length(saved.get("length")):
         settings.length = saved["length"]
+    if valid_top_k(saved.get("top_k")):
+        settings.top_k = saved["top_k"]
+    if valid_top_p(saved.get("top_p")):
+        settings.top_p = float(saved["top_p"])
     if isinstance(saved.get("theme"), str) and saved["theme"]:
         settings.theme = saved["theme"]
     if isinstance(saved.get("chart"), bool):

@@ -1,4 +1,4 @@
-"""Small modal dialogs: generation length, a new model's text (or a fine-tune), unsaved training."""
+"""Small modal dialogs: a new model's text (or a fine-tune), unsaved training."""
 
 from __future__ import annotations
 
@@ -11,33 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label
 
-from rnntui.tui.settings import MAX_LENGTH, valid_length
 from rnntui.tui.widgets.path_suggester import PathSuggester
-
-
-class LengthScreen(ModalScreen[int | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
-
-    def __init__(self, current: int) -> None:
-        super().__init__()
-        self.current = current
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as dialog:
-            dialog.border_title = "Generation length"
-            yield Label(f"Characters to generate per reply (1 to {MAX_LENGTH:,}):")
-            yield Input(str(self.current), type="integer", id="length-input")
-            yield Label("", id="length-error", classes="field-error")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        try:
-            value = int(event.value)
-        except ValueError:
-            value = 0
-        if not valid_length(value):
-            self.query_one("#length-error", Label).update(f"enter a whole number from 1 to {MAX_LENGTH:,}")
-            return
-        self.dismiss(value)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,20 @@
+"""Ctrl+L: how replies are drawn: their length, and how much of the distribution they draw from."""
+
+from __future__ import annotations
+
+from rnntui.tui.screens.settings_form import SettingsForm, number_parser
+from rnntui.tui.settings import MAX_LENGTH, MAX_TOP_K
+
+
+class ReplySettingsScreen(SettingsForm):
+    FIELDS = (
+        ("length", f"characters per reply (1 to {MAX_LENGTH:,})", number_parser(int, 1, MAX_LENGTH), "{}"),
+        ("top_k", "top-k: only the k most likely characters (0: all)", number_parser(int, 0, MAX_TOP_K), "{}"),
+        ("top_p", "top-p: the most likely ones that add up to p (1: all)",
+         number_parser(float, 0, 1, low_open=True), "{:g}"),
+    )
+    HEADING = "Reply settings"
+    INTRO = ("Each character is drawn from softmax(logits × scale factor). Top-k and top-p cut that "
+             "to its most likely characters first, which leaves out the rare slips (both off by "
+             "default, as in the book). From the next reply on.")
+    DIALOG_ID = "reply-settings"

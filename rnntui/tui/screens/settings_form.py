@@ -1,0 +1,101 @@
+"""A dialog of number fields (the training settings, the reply settings): each one parsed and
+range-checked, the first problem shown under them, and only the values changed returned."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label
+
+
+def number_parser(kind: type, low: float, high: float, *, low_open: bool = False,
+                  high_open: bool = False) -> Callable[[str], int | float]:
+    """A parser that accepts ``kind`` values in the range, or raises ValueError saying which."""
+    left, right = "(" if low_open else "[", ")" if high_open else "]"
+    words = "a whole number" if kind is int else "a number"
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text.strip())
+        except ValueError:
+            value = math.nan
+        fits = (math.isfinite(value) and (value > low if low_open else value >= low)
+                and (value < high if high_open else value <= high))
+        if not fits:
+            raise ValueError(f"{words} in {left}{low:g}, {high:g}{right}")
+        return value
+
+    return parse
+
+
+# A field: (setting, label, parser, format of its current value).
+Field = tuple[str, str, Callable[[str], int | float], str]
+
+
+class SettingsForm(ModalScreen[dict | None]):
+    """Dismissed with the settings that were changed (possibly none), or None if cancelled.
+    Enter in any field, or Apply, applies."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    FIELDS: tuple[Field, ...] = ()
+    HEADING = ""  # the dialog's border title
+    INTRO = ""
+    DIALOG_ID = ""
+
+    def __init__(self, current: dict) -> None:
+        super().__init__()
+        self.current = current
+        self.shown = {name: form.format(current[name]) for name, _, _, form in self.FIELDS}
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id=self.DIALOG_ID, classes="dialog") as dialog:
+            dialog.border_title = self.HEADING
+            yield Label(self.INTRO)
+            with Grid(classes="settings-grid"):
+                for name, label, _, _ in self.FIELDS:
+                    yield Label(label)
+                    yield Input(self.shown[name], id=f"setting-{name}", compact=True)
+            yield from self.compose_extra()
+            yield Label("", id="settings-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Apply", id="apply", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def compose_extra(self) -> Iterable[Widget]:
+        """Widgets under the number fields."""
+        return ()
+
+    def extra_changes(self) -> dict:
+        """What those widgets changed."""
+        return {}
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.apply()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "apply":
+            self.apply()
+        else:
+            self.dismiss(None)
+
+    def apply(self) -> None:
+        changes: dict = {}
+        for name, label, parse, _ in self.FIELDS:
+            text = self.query_one(f"#setting-{name}", Input).value
+            if text.strip() == self.shown[name]:
+                continue  # untouched: keep the exact value (the field may show it rounded)
+            try:
+                value = parse(text)
+            except ValueError as error:
+                self.query_one("#settings-error", Label).update(f"{label}: {error}")
+                self.query_one(f"#setting-{name}", Input).focus()
+                return
+            if value != self.current[name]:
+                changes[name] = value
+        self.dismiss(changes | self.extra_changes())
