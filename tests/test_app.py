@@ -716,12 +716,14 @@ async def test_top_k_and_top_p_cut_the_distribution_replies_draw_from(tiny_check
         assert exchanges(app)[0].reply_plain != greedy  # the tiny model is unsure: drawn, not greedy
         await pilot.press("ctrl+l")
         await shown(pilot, ReplySettingsScreen, "#setting-top_p")
+        # Enter in a field applies the form. (Not two clicks on Apply: a Button ignores a click
+        # while it still shows the last one, 0.2 s, and a loaded machine can take that long.)
         app.screen.query_one("#setting-top_p").value = "0"
-        await pilot.click("#apply")
-        assert "top-p" in str(app.screen.query_one("#settings-error").render())  # refused
+        await pilot.press("enter")
+        await until(pilot, lambda: "top-p" in str(app.screen.query_one("#settings-error").render()))  # refused
         app.screen.query_one("#setting-top_p").value = "0.9"
         app.screen.query_one("#setting-top_k").value = "1"
-        await pilot.click("#apply")
+        await pilot.press("enter")
         await until(pilot, lambda: not isinstance(app.screen, ReplySettingsScreen))
         assert (app.length, app.top_k, app.top_p) == (40, 1, 0.9)
         assert "top-k 1 │ top-p 0.9 │" in str(app.query_one("#status").render())
