@@ -492,9 +492,12 @@ async def test_new_model_on_a_text_file(tiny_checkpoint, tmp_path):
         assert app.workbench.step == 0 and len(app.workbench.vocab) == len(set("abc cab bca! "))
         assert app.query_one(LossPanel).train == []  # the old model's history is gone
         await train_to(pilot, 5)
-        await busy_press(pilot, "ctrl+t")
-        await busy_press(pilot, *"cab", "enter")
-        await until(pilot, lambda: not app.streaming)
+        await pause_training(pilot)
+        await busy_press(pilot, *"cab")
+        seed_input = app.query_one(SeedInput)
+        await until(pilot, lambda: seed_input.value == "cab")
+        await busy_press(pilot, "enter")
+        await until(pilot, lambda: app.exchanges and not app.streaming)
         assert set(exchanges(app)[-1].generated) <= set("abc cab bca! ")
 
 
