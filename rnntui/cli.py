@@ -97,6 +97,10 @@ def build_parser() -> Parser:
                          f"({DEFAULT_SEED_TEXT!r})")
     samples.add_argument("--sample-length", type=int, default=200, help="characters per sample (200)")
     samples.add_argument("--scale-factor", type=float, default=1.0, help="the samples' scale factor (1.0)")
+    samples.add_argument("--top-k", type=int, default=0, help="the samples draw from the K most likely "
+                         "characters only (0: all), as rnntui generate --top-k")
+    samples.add_argument("--top-p", type=float, default=1.0, help="the samples draw from the most likely "
+                         "characters up to P in all (1: all), as rnntui generate --top-p")
 
     generate = commands.add_parser("generate", help="stream text from a model",
                                    description="Stream text: the seed text, then each sampled character.")
@@ -413,7 +417,7 @@ def silence_output() -> None:
 
 def check_sample_arguments(args: argparse.Namespace, vocab) -> None:
     """Refuse bad sample flags before training starts rather than at the first sample."""
-    from rnntui.sampling import check_scale_factor
+    from rnntui.sampling import check_scale_factor, check_top_k, check_top_p
 
     if args.sample_every < 0:
         raise RnntuiError(f"--sample-every must be 0 or more, got {args.sample_every}")
@@ -421,6 +425,8 @@ def check_sample_arguments(args: argparse.Namespace, vocab) -> None:
         if args.sample_length < 1:
             raise RnntuiError(f"--sample-length must be at least 1, got {args.sample_length}")
         check_scale_factor(args.scale_factor)
+        check_top_k(args.top_k)
+        check_top_p(args.top_p)
         vocab.check(args.seed_text)
 
 
@@ -431,7 +437,8 @@ def training_sample(trainer, vocab, args: argparse.Namespace, step: int) -> str:
     own copy of the weights is consistent without the trainer's snapshot."""
     from rnntui.sampling import Sampler
 
-    sampler = Sampler(trainer.model, vocab, args.scale_factor, random_seed=trainer.config.random_seed + step)
+    sampler = Sampler(trainer.model, vocab, args.scale_factor, random_seed=trainer.config.random_seed + step,
+                      top_k=args.top_k, top_p=args.top_p)
     return "".join(sampled.char for sampled in sampler.stream(args.seed_text, args.sample_length))
 
 
@@ -541,7 +548,9 @@ class Reporter:
             print(f"step {e.step}/{e.total_steps}  loss {e.train_loss:.4f}{val}  "
                   f"{e.chars_per_s:,.0f} chars/s  {e.elapsed:.1f}s", flush=True)
         if sample is not None:
-            text = (f"--- sample at step {e.step:,}, scale factor {self.args.scale_factor:g} ---\n"
+            cut = (f", top-k {self.args.top_k}" if self.args.top_k else "") + (
+                f", top-p {self.args.top_p:g}" if self.args.top_p < 1 else "")
+            text = (f"--- sample at step {e.step:,}, scale factor {self.args.scale_factor:g}{cut} ---\n"
                     f"{self.args.seed_text}{sample}\n")
             if self.bar is not None:  # above the bar, which stays at the bottom
                 self.bar.console.print(text, markup=False, highlight=False)

@@ -9,6 +9,7 @@ import pytest
 from rnntui.checkpoint import load_checkpoint
 from rnntui.cli import main
 from rnntui.corpus import load_corpus
+from rnntui.sampling import Sampler, generate_text
 
 from .conftest import disk_full, hang_up, read_terminal, run_in_terminal
 
@@ -76,6 +77,17 @@ def test_samples_while_training_leave_the_training_as_it_was(trained, corpus_fil
     lines = stdout.splitlines()
     at = lines.index("--- sample at step 12, scale factor 1 ---")
     assert lines[at - 1].startswith("step 12/12") and lines[at + 1].startswith("The island")
+    # With --top-k 1 the sample is greedy: what the saved model writes greedily.
+    code, stdout, _ = run(capsys, "train", "--corpus", str(corpus_file), "--resume", str(out), "--steps", "14",
+                          "--sample-every", "2", "--sample-length", "20", "--top-k", "1", "--log-every", "1")
+    lines = stdout.splitlines()
+    at = lines.index("--- sample at step 14, scale factor 1, top-k 1 ---")
+    checkpoint = load_checkpoint(out)
+    greedy = generate_text(Sampler(checkpoint.build_model(), checkpoint.vocab, 1.0, top_k=1), "The island", 20)
+    assert lines[at + 1:at + 1 + greedy.count("\n") + 1] == greedy.split("\n")
+    code, _, err = run(capsys, "train", "--corpus", str(corpus_file), "--resume", str(out), "--steps", "16",
+                       "--sample-every", "2", "--top-p", "2")
+    assert code == 2 and "top-p" in err and err.count("\n") == 1
 
 
 def test_a_full_disk_stops_training_with_one_line_and_the_last_checkpoint_intact(trained, corpus_file,
