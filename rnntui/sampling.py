@@ -17,6 +17,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from rnntui.errors import RnntuiError
@@ -55,18 +56,22 @@ def check_top_p(top_p: object) -> float:
 
 
 def truncate(probs: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
-    """``probs`` cut to its ``top_k`` most likely entries (0: all) and to the smallest set of
-    most likely entries whose probabilities add up to ``top_p`` (1: all), renormalised. The
-    most likely entry always stays."""
-    values, indices = probs.sort(descending=True)
-    keep = torch.ones_like(values, dtype=torch.bool)
-    if top_k:
-        keep[top_k:] = False
+    """``probs`` (a CPU vector) cut to its ``top_k`` most likely entries (0: all) and to the
+    smallest set of most likely entries whose probabilities add up to ``top_p`` (1: all),
+    renormalised. The most likely entry always stays."""
+    # In NumPy: on a vector this short, torch's per-operation overhead is most of the cost
+    # (about 100 microseconds a character in torch, 20-40 here).
+    p = probs.numpy()
+    order = np.argsort(-p, kind="stable")
+    values = p[order]
+    keep = len(values) if not top_k else min(top_k, len(values))
     if top_p < 1.0:
-        keep &= (values.cumsum(0) - values) < top_p  # the mass before each one is short of top_p
-    kept = torch.zeros_like(probs)
-    kept[indices[keep]] = values[keep]
-    return kept / kept.sum()
+        # Entry i stays if the mass before it, cumulative[i - 1], is short of top_p; entry 0 always.
+        cumulative = np.cumsum(values)
+        keep = min(keep, 1 + int(np.searchsorted(cumulative[:-1], top_p, side="left")))
+    kept = np.zeros_like(p)
+    kept[order[:keep]] = values[:keep]
+    return torch.from_numpy(kept / kept.sum())
 
 
 @dataclass(frozen=True)
