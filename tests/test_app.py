@@ -726,24 +726,51 @@ async def test_top_k_and_top_p_cut_the_distribution_replies_draw_from(tiny_check
         await until(pilot, lambda: "top-p" in str(app.screen.query_one("#settings-error").render()))  # refused
         app.screen.query_one("#setting-top_p").value = "0.9"
         app.screen.query_one("#setting-top_k").value = "1"
+        app.screen.query_one("#setting-scale_factor").value = "1.3"  # any value, not only the keys' steps
         await pilot.press("enter")
         await until(pilot, lambda: not isinstance(app.screen, ReplySettingsScreen))
-        assert (app.length, app.top_k, app.top_p) == (40, 1, 0.9)
-        assert "top-k 1 │ top-p 0.9 │" in str(app.query_one("#status").render())
+        assert (app.length, app.scale_factor, app.top_k, app.top_p) == (40, 1.3, 1, 0.9)
+        assert "scale factor 1.30 │ length 40 │ top-k 1 │ top-p 0.9 │" in str(app.query_one("#status").render())
         await pilot.press(*"The", "enter")
         await finished(pilot)
         reply = exchanges(app)[1]
         assert reply.reply_plain == greedy  # top-k 1 draws the most likely character every time
-        assert "scale factor 1.00 · top-k 1 · top-p 0.9 ·" in reply.header_line
+        assert "scale factor 1.30 · top-k 1 · top-p 0.9 ·" in reply.header_line
         # A continuation draws the same way.
         await pilot.press("enter")
         await finished(pilot)
         whole = generate_text(Sampler(checkpoint.build_model(), checkpoint.vocab, 1.0, top_k=1), "The", 80)
         assert reply.reply_plain == whole
     saved = json.loads((tmp_path / "data" / "settings.json").read_text(encoding="utf-8"))
-    assert (saved["top_k"], saved["top_p"]) == (1, 0.9)
+    assert (saved["scale_factor"], saved["top_k"], saved["top_p"]) == (1.3, 1, 0.9)
     again = make_app(tiny_checkpoint)
-    assert (again.top_k, again.top_p) == (1, 0.9)
+    assert (again.scale_factor, again.top_k, again.top_p) == (1.3, 1, 0.9)
+
+
+async def test_reply_settings_apply_to_a_streaming_reply_from_its_next_character(tiny_checkpoint):
+    from rnntui.sampling import Sampler, generate_text
+
+    app = make_app(tiny_checkpoint, length=100_000)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await busy_press(pilot, *"The", "enter")
+        await until(pilot, lambda: app.exchanges and len(exchanges(app)[0].generated) > 50)
+        await busy_press(pilot, "ctrl+l")
+        await shown(pilot, ReplySettingsScreen, "#setting-top_k")
+        app.screen.query_one("#setting-top_k").value = "1"
+        await busy_press(pilot, "enter")
+        await until(pilot, lambda: app.top_k == 1)
+        switched = len(exchanges(app)[0].generated)
+        await until(pilot, lambda: len(exchanges(app)[0].generated) > switched + 800)
+        await busy_press(pilot, "escape")
+        await finished(pilot)
+        text = exchanges(app)[0].reply_plain
+    # The screen shows what the worker drew a frame or so late: well after the switch, the
+    # reply goes on as the model writes greedily (top-k 1) from the text before.
+    start = len("The") + switched + 400
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    greedy = generate_text(Sampler(checkpoint.build_model(), checkpoint.vocab, 1.0, top_k=1), text[:start], 300)
+    assert text[:start + 300] == greedy
 
 
 async def test_copy_reply_puts_the_last_reply_on_the_clipboard(tiny_checkpoint):
@@ -813,9 +840,8 @@ async def test_command_palette_has_the_actions(tiny_checkpoint):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title in ("Generate", "Train/pause", "Save", "Open", "Reply settings: length, top-k, top-p", "New model",
-                      "Copy reply", "Continue",
-                      "Training settings", "Chart", "Help"):
+        for title in ("Generate", "Train/pause", "Save", "Open", "Reply settings: length, scale factor, top-k, top-p",
+                      "New model", "Copy reply", "Continue", "Training settings", "Chart", "Help"):
             assert title in titles
 
 

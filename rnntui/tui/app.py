@@ -106,7 +106,7 @@ class RnntuiApp(App):
         "save": "save a checkpoint in the data folder (training also saves there every 5 minutes)",
         "open_picker": "load a checkpoint (replaces the model and its loss history)",
         "new_model": "start a new model of the book's size on a text file, or fine-tune the current one on it",
-        "reply_settings": "reply settings: length, and top-k / top-p (draw only from the most likely characters)",
+        "reply_settings": "reply settings: length, scale factor, and top-k / top-p (draw from the likeliest only)",
         "training_settings": "training settings: learning rate, batch, window length, dropout, carried state",
         "copy_reply": "copy the last reply, seed text included, to the clipboard",
         "toggle_chart": f"show / hide the loss chart (hidden at first below {CHART_BELOW} columns)",
@@ -116,7 +116,7 @@ class RnntuiApp(App):
     }
 
     # The palette searches titles: a footer label too short to find something by gets a longer one.
-    PALETTE_TITLES = {"reply_settings": "Reply settings: length, top-k, top-p"}
+    PALETTE_TITLES = {"reply_settings": "Reply settings: length, scale factor, top-k, top-p"}
 
     def __init__(self, checkpoint: Path | None = None, corpus: Path | None = None,
                  random_seed: int | None = None, train_config=None, model_options: dict | None = None,
@@ -551,13 +551,17 @@ class RnntuiApp(App):
                 return
             for name, value in changes.items():
                 setattr(self, name, value)
+            if self.sampler is not None:  # a reply streaming now draws the new way from its next character
+                self.sampler.scale_factor, self.sampler.top_k, self.sampler.top_p = (
+                    self.scale_factor, self.top_k, self.top_p)
             self.update_status()
             self.remember(**changes)
-            cut = ", ".join(f"{name} {value}" for name, value in self.sampling_cut()) or "no cut (every character)"
-            self.notify(f"From the next reply on: {self.length:,} characters, {cut}.", title="Reply settings")
+            cut = ", ".join(f"{name} {value}" for name, value in self.sampling_cut()) or "no cut"
+            self.notify(f"{self.length:,} characters a reply, scale factor {self.scale_factor:g}, {cut}.",
+                        title="Reply settings")
 
-        self.push_screen(ReplySettingsScreen({"length": self.length, "top_k": self.top_k, "top_p": self.top_p}),
-                         chosen)
+        current = {"length": self.length, "scale_factor": self.scale_factor, "top_k": self.top_k, "top_p": self.top_p}
+        self.push_screen(ReplySettingsScreen(current), chosen)
 
     # -- training ---------------------------------------------------------------------------
     def action_toggle_training(self) -> None:
