@@ -10,13 +10,16 @@ For each setting, ``--samples`` continuations of "The island" from the bundled m
 - distinct words: distinct words per 100 words written, averaged over the samples (lower: the
   same words again and again);
 - repeated 4-grams: the share of four-word sequences that already occurred earlier in the
-  same sample (loops).
+  same sample (loops);
+
+and the generation speed in that setting (characters/s, batch 1, one torch thread).
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import time
 from pathlib import Path
 
 import torch
@@ -74,14 +77,19 @@ def main() -> None:
     print(f"# {(args.checkpoint or bundled_model_path()).name}: {args.samples} samples of {args.length:,} "
           f"characters from {args.seed_text!r} per row, random seeds 0-{args.samples - 1}")
     print()
-    print("| scale factor | top-k | top-p | non-words (%) | distinct words per 100 | repeated 4-grams (%) |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| scale factor | top-k | top-p | non-words (%) | distinct words per 100 | repeated 4-grams (%) | chars/s |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for scale_factor, top_k, top_p in SETTINGS:
-        texts = [generate_text(Sampler(model, checkpoint.vocab, scale_factor, seed, top_k=top_k, top_p=top_p),
-                               args.seed_text, args.length)[len(args.seed_text):] for seed in range(args.samples)]
+        texts, seconds = [], 0.0
+        for seed in range(args.samples):
+            sampler = Sampler(model, checkpoint.vocab, scale_factor, seed, top_k=top_k, top_p=top_p)
+            started = time.perf_counter()
+            texts.append(generate_text(sampler, args.seed_text, args.length)[len(args.seed_text):])
+            seconds += time.perf_counter() - started
         result = figures(texts, novel_words)
         print(f"| {scale_factor:g} | {top_k or '-'} | {top_p if top_p < 1 else '-'} | {result['non_words']:.1f} | "
-              f"{result['distinct']:.1f} | {result['repeated']:.1f} |", flush=True)
+              f"{result['distinct']:.1f} | {result['repeated']:.1f} | {args.samples * args.length / seconds:,.0f} |",
+              flush=True)
 
 
 if __name__ == "__main__":
