@@ -1,4 +1,4 @@
-"""Snapshot tests (pytest-textual-snapshot) of the main screen and the checkpoint picker.
+"""Snapshot tests (pytest-textual-snapshot) of the main screen, the checkpoint picker and a dialog.
 
 Deterministic: a tiny model trained with a fixed seed, a fixed random seed for sampling,
 fixed dates, a fixed data folder and no cursor blink. Update with ``pytest --snapshot-update``
@@ -56,3 +56,17 @@ def test_checkpoint_picker(snap_compare, fixed_checkpoint):
         await pilot.pause()
 
     assert snap_compare(make_app(fixed_checkpoint), terminal_size=SIZE, run_before=run_before)
+
+
+def test_reply_settings_on_a_small_terminal(snap_compare, fixed_checkpoint):
+    from rnntui.tui.screens.reply_settings import ReplySettingsScreen
+
+    from .test_app import shown
+
+    async def run_before(pilot):
+        await ready(pilot)
+        await pilot.press("ctrl+l")
+        await shown(pilot, ReplySettingsScreen, "#setting-top_p")
+        await pilot.pause()
+
+    assert snap_compare(make_app(fixed_checkpoint), terminal_size=(80, 24), run_before=run_before)
