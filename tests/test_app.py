@@ -149,12 +149,18 @@ async def test_first_frame_before_the_model_is_ready(tiny_checkpoint, monkeypatc
         await pilot.pause()
         assert "Loading torch" in str(app.query_one("#engine-note").render())
         assert "loading" in str(app.query_one("#status").render())
-        await pilot.press(*"The", "enter", "ctrl+t", "ctrl+s")
+        await pilot.press("ctrl+t", "ctrl+s")
         assert any("still loading" in n.message for n in app._notifications)
+        # A seed text entered meanwhile waits for the model, and stays in the input until then.
+        await pilot.press(*"The", "enter")
+        assert any("starts once it is ready" in n.message for n in app._notifications)
+        assert exchanges(app) == [] and app.query_one(SeedInput).value == "The"
         release.set()
         await ready(pilot)
         assert "Ready" in str(app.query_one("#engine-note").render())
-        assert exchanges(app) == [] and app.training == "idle"
+        await until(pilot, lambda: app.exchanges and not app.streaming)
+        assert [e.seed_text for e in exchanges(app)] == ["The"] and len(exchanges(app)[0].generated) == app.length
+        assert app.query_one(SeedInput).value == "" and app.training == "idle"
 
 
 async def test_the_engine_loads_after_the_first_frame_is_drawn(tiny_checkpoint, monkeypatch):
@@ -248,10 +254,12 @@ async def test_ctrl_r_regenerates_and_history_recall(tiny_checkpoint):
         await finished(pilot)
         await pilot.press(*"Sea", "enter")
         await finished(pilot)
-        await pilot.press("ctrl+r")
+        await pilot.press(*"Is", "ctrl+r")  # repeats "Sea", and leaves the text being typed alone
         await finished(pilot)
         assert [e.seed_text for e in exchanges(app)] == ["The", "Sea", "Sea"]
         seed_input = app.query_one(SeedInput)
+        assert seed_input.value == "Is"
+        seed_input.value = ""
         await pilot.press("up")
         assert seed_input.value == "Sea"
         await pilot.press("up")
@@ -656,7 +664,7 @@ async def test_bad_checkpoint_in_picker_notifies(tiny_checkpoint, tmp_path):
         assert len(exchanges(app)) == 1
 
 
-async def test_bad_start_checkpoint_notifies(tmp_path):
+async def test_bad_start_checkpoint_notifies(tmp_path, tiny_checkpoint):
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(b"\x00" * 100)
     app = make_app(bad)
@@ -664,6 +672,38 @@ async def test_bad_start_checkpoint_notifies(tmp_path):
         await until(pilot, lambda: any("not an rnntui" in n.message for n in app._notifications))
         await pilot.press(*"The", "enter")
         assert app.is_running and exchanges(app) == []
+        assert any("No model is open" in n.message for n in app._notifications)
+        assert "ctrl+o opens a checkpoint" in str(app.query_one("#engine-note").render())
+        # The app is not a dead end: ctrl+o opens another model, which then answers.
+        await pilot.press("ctrl+o")
+        await shown(pilot, CheckpointPicker, "#picker-path")
+        app.screen.query_one("#picker-path").value = str(tiny_checkpoint)
+        app.screen.query_one("#picker-path").focus()
+        await pilot.press("enter")
+        await ready(pilot)
+        assert app.info.name == "tiny.ckpt"
+        await pilot.press("enter")  # the seed text typed before is still in the input
+        await finished(pilot)
+        assert [e.seed_text for e in exchanges(app)] == ["The"]
+
+
+async def test_a_failed_start_can_start_a_new_model(tmp_path, corpus_file):
+    from textual.widgets import Checkbox
+
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\x00\x01binary")
+    app = make_app(corpus=bad)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: any("binary" in n.message for n in app._notifications))
+        await pilot.press("ctrl+n")
+        await shown(pilot, NewModelScreen, "#finetune")
+        assert app.screen.query_one("#finetune", Checkbox).disabled  # no model to fine-tune
+        app.screen.query_one("#corpus-path").value = str(corpus_file)
+        await pilot.press("enter")
+        await ready(pilot)
+        assert app.info.name == f"new model for {corpus_file.name}"
+        await train_to(pilot, 3)
+        await pause_training(pilot)
 
 
 @pytest.mark.parametrize("content, message", [(b"", "no text"), (b"\x00\x01binary", "binary"),

@@ -157,6 +157,8 @@ class RnntuiApp(App):
         self.signals_handled: list[int] = []  # by handle_termination_signals, until unmounted
         self.mounted_at = 0.0
         self.engine_timer = None  # polls until the first screen is drawn, then loads the engine
+        self.engine_error: str | None = None  # why the start-up model could not be opened
+        self.pending_seed: str | None = None  # a seed text entered while the model was loading
 
     # -- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -292,6 +294,8 @@ class RnntuiApp(App):
             workbench = Workbench(self.train_config, self.model_options)
             info = workbench.open(self.start_checkpoint, self.start_corpus, finetune=self.finetune)
         except RnntuiError as error:
+            # An empty workbench, not the one that failed halfway: ctrl+o and ctrl+n still work.
+            self.workbench = Workbench(self.train_config, self.model_options)
             self.post_message(EngineFailed(str(error)))
             return
         self.workbench = workbench
@@ -313,16 +317,34 @@ class RnntuiApp(App):
             transcript.note(f"{message.note} Type a seed text and press enter (enter on an empty line "
                             f"continues the reply); {hint}, f1 lists every key.", id="engine-note")
         self.update_status()
+        self.engine_error = None
+        if self.pending_seed is not None:  # typed while the model loaded: answer it now
+            seed_text, self.pending_seed = self.pending_seed, None
+            self.start_generation(seed_text)
 
     def on_engine_failed(self, message: EngineFailed) -> None:
         self.notify(message.error, title="Could not load", severity="error", timeout=10)
         if self.info is None:  # at start-up there is no model; later, the current one stays
+            self.engine_error = message.error
+            self.pending_seed = None
             for transcript in self.query(Transcript):
-                transcript.note(f"Could not load: {message.error}", id="engine-note")
+                transcript.note(f"Could not load: {message.error}. ctrl+o opens a checkpoint (the bundled "
+                                "model among them), ctrl+n starts a new model on a text file.", id="engine-note")
+
+    def engine_started(self) -> bool:
+        """A workbench exists (with a model, or empty after a failed start), so a model can be
+        opened or started; while torch still loads, say so."""
+        if self.workbench is None:
+            self.notify("The model is still loading.", severity="warning")
+            return False
+        return True
 
     def ready(self) -> bool:
-        if self.workbench is None or self.info is None:
-            self.notify("The model is still loading.", severity="warning")
+        if not self.engine_started():
+            return False
+        if self.info is None:
+            self.notify(f"No model is open ({self.engine_error}): ctrl+o opens one, ctrl+n starts a new one.",
+                        severity="warning", timeout=8)
             return False
         return True
 
@@ -372,10 +394,14 @@ class RnntuiApp(App):
         self.start_generation(self.last_seed)
 
     def start_generation(self, seed_text: str) -> None:
-        if not self.ready():
-            return
         if not seed_text:
             self.notify("Type a seed text first, e.g. The island.", severity="warning")
+            return
+        if self.workbench is None:  # torch is still loading: reply as soon as the model is there
+            self.pending_seed = seed_text
+            self.notify(f"The model is still loading; the reply to {seed_text!r} starts once it is ready.")
+            return
+        if not self.ready():
             return
         try:
             self.workbench.vocab.check(seed_text)
@@ -384,7 +410,8 @@ class RnntuiApp(App):
             return
         seed_input = self.query_one(SeedInput)
         seed_input.remember(seed_text)
-        seed_input.value = ""
+        if seed_input.value == seed_text:  # not text typed since (ctrl+r, or a reply that waited)
+            seed_input.value = ""
         self.last_seed = seed_text
         number = len(self.exchanges) + 1
         cut = "".join(f" · {name} {value}" for name, value in self.sampling_cut())
@@ -754,7 +781,7 @@ class RnntuiApp(App):
         self.update_status()
 
     def action_open_picker(self) -> None:
-        if not self.ready():
+        if not self.engine_started():
             return
         from rnntui.checkpoint import list_checkpoints, read_header
         from rnntui.paths import bundled_model_path, checkpoints_dir
@@ -787,7 +814,10 @@ class RnntuiApp(App):
         self.post_message(EngineReady(info, workbench.history, f"Loaded {info.name} (step {info.step:,})."))
 
     def action_new_model(self) -> None:
-        if not self.trains_here("its model is trained in its own process."):
+        if self.watch is not None:
+            self.notify("Watching a run: its model is trained in its own process.")
+            return
+        if not self.engine_started():
             return
         from rnntui.tui.screens.dialogs import NewModelChoice, NewModelScreen
 
@@ -797,7 +827,7 @@ class RnntuiApp(App):
                                      lambda save_first: self.new_model(choice.corpus_path, save_first,
                                                                        choice.finetune))
 
-        self.push_screen(NewModelScreen(self.info.name if self.info else "the current model"), chosen)
+        self.push_screen(NewModelScreen(self.info.name if self.info else None), chosen)
 
     @work(thread=True, exclusive=True, group="engine")
     def new_model(self, corpus_path: Path, save_first: bool = False, finetune: bool = False) -> None:

@@ -32,9 +32,9 @@ class NewModelScreen(ModalScreen[NewModelChoice | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("enter", "submit", "Start", show=False)]
     AUTO_FOCUS = "#corpus-path"
 
-    def __init__(self, current_model: str) -> None:
+    def __init__(self, current_model: str | None) -> None:
         super().__init__()
-        self.current_model = current_model
+        self.current_model = current_model  # None: no model is open, so there is none to fine-tune
 
     def compose(self) -> ComposeResult:
         with Vertical(id="new-model", classes="dialog") as dialog:
@@ -43,7 +43,8 @@ class NewModelScreen(ModalScreen[NewModelChoice | None]):
                         "file. It replaces the current model; ctrl+t starts training.")
             yield Input(placeholder="path of a UTF-8 text file (→ accepts a completion)", id="corpus-path",
                         suggester=PathSuggester())
-            yield FinetuneBox(f"Fine-tune {self.current_model}", id="finetune")
+            yield FinetuneBox(f"Fine-tune {self.current_model or 'the current model (none is open)'}",
+                              id="finetune", disabled=self.current_model is None)
             yield Label("Ticked (tab, then space), the new model starts from the current one's weights "
                         "instead of random ones: a model that already writes English learns a new "
                         "English text in far fewer steps. Enter starts.", classes="hint")
