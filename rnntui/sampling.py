@@ -14,7 +14,7 @@ default, as in the book.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,8 +86,8 @@ class SampledChar:
 class Sampler:
     """Streams characters from a copy of a model's weights (training may go on meanwhile).
 
-    ``scale_factor``, ``top_k`` and ``top_p`` may be changed between two characters; the next
-    one uses the new values. ``candidates`` is how many of the most likely characters each
+    ``scale_factor``, ``top_k``, ``top_p`` and ``choose`` may be changed between two
+    characters; the next one uses the new values. ``candidates`` is how many of the most likely characters each
     ``SampledChar`` lists, with their probabilities (for a display).
     ``resume`` goes on from where the last stream stopped, with its state carried.
     """
@@ -100,6 +100,9 @@ class Sampler:
         self.top_k = check_top_k(top_k)
         self.top_p = check_top_p(top_p)
         self.candidates = min(candidates, len(vocab))
+        # Picks the next character from the candidates instead of drawing it (textgenrnn's
+        # interactive mode): a character of the vocabulary, or None to draw as usual.
+        self.choose: Callable[[tuple[tuple[str, float], ...]], str | None] | None = None
         self.generator = torch.Generator()
         if random_seed is None:
             self.generator.seed()
@@ -170,15 +173,19 @@ class Sampler:
             probs = torch.softmax(logits * self.scale_factor, dim=-1)
             if self.top_k or self.top_p < 1.0:
                 probs = truncate(probs, self.top_k, self.top_p)
-            # Inverse-CDF sampling: one uniform draw, no distribution object per character.
-            uniform.uniform_(generator=self.generator)
-            cdf = probs.cumsum(0)
-            last = min(int(torch.searchsorted(cdf, uniform * cdf[-1])), len(chars) - 1)
-            self._carried = (last, state)  # fed to the model by the next step, here or in resume()
             top = ()
             if self.candidates:
                 values, indices = probs.topk(self.candidates)
                 top = tuple(zip((chars[i] for i in indices.tolist()), values.tolist(), strict=True))
+            picked = self.choose(top) if self.choose is not None else None
+            if picked is not None:
+                last = self.vocab.char2int[picked]
+            else:
+                # Inverse-CDF sampling: one uniform draw, no distribution object per character.
+                uniform.uniform_(generator=self.generator)
+                cdf = probs.cumsum(0)
+                last = min(int(torch.searchsorted(cdf, uniform * cdf[-1])), len(chars) - 1)
+            self._carried = (last, state)  # fed to the model by the next step, here or in resume()
             yield SampledChar(chars[last], float(probs[last]), top)
 
     def _warmed_state(self, ids: torch.Tensor):

@@ -17,6 +17,7 @@ from rnntui.tui.screens.dialogs import NewModelScreen, UnsavedScreen
 from rnntui.tui.screens.help import HelpScreen
 from rnntui.tui.screens.picker import CheckpointPicker
 from rnntui.tui.screens.reply_settings import ReplySettingsScreen
+from rnntui.tui.widgets.candidates import CandidateBars
 from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
 from rnntui.tui.widgets.transcript import Exchange
@@ -811,6 +812,47 @@ async def test_reply_settings_apply_to_a_streaming_reply_from_its_next_character
     checkpoint = load_checkpoint(tiny_checkpoint)
     greedy = generate_text(Sampler(checkpoint.build_model(), checkpoint.vocab, 1.0, top_k=1), text[:start], 300)
     assert text[:start + 300] == greedy
+
+
+async def test_pick_mode_lets_you_choose_each_next_character(tiny_checkpoint):
+    from rnntui.sampling import Sampler, generate_text
+
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    greedy = generate_text(Sampler(checkpoint.build_model(), checkpoint.vocab, 1.0, top_k=1), "The", 6)
+    app = make_app(tiny_checkpoint, length=6)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f3")
+        assert app.pick_mode and "you pick" in str(app.query_one("#status").render())
+        await pilot.press(*"The", "enter")
+        for _ in range(6):  # always the first candidate: what the model writes greedily
+            await until(pilot, lambda: app.pick_top is not None)
+            assert "1-5 picks" in app.query_one(CandidateBars).border_title
+            await pilot.press("1")
+        await finished(pilot)
+        assert exchanges(app)[0].reply_plain == greedy
+        seed_input = app.query_one(SeedInput)
+        await pilot.press("1", "2", "space")  # no reply waits: the keys are typed as usual
+        assert seed_input.value == "12 "
+        seed_input.value = ""
+        # The second candidate, then space (the model draws one itself), then escape stops.
+        await pilot.press(*"The", "enter")
+        await until(pilot, lambda: app.pick_top is not None)
+        second = app.pick_top[1][0]
+        await pilot.press("2")
+        await until(pilot, lambda: app.pick_top is not None and len(exchanges(app)[1].generated) == 1)
+        await pilot.press("space")
+        await until(pilot, lambda: app.pick_top is not None and len(exchanges(app)[1].generated) == 2)
+        await pilot.press("escape")
+        await finished(pilot)
+        reply = exchanges(app)[1]
+        assert reply.generated[0] == second and len(reply.generated) == 3  # the one drawn as it stopped
+        assert app.pick_top is None and seed_input.value == ""
+        # Off again: replies stream by themselves.
+        await pilot.press("f3")
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        assert len(exchanges(app)[2].generated) == 6 and not app.pick_mode
 
 
 async def test_copy_reply_puts_the_last_reply_on_the_clipboard(tiny_checkpoint):

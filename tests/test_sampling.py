@@ -185,3 +185,24 @@ def test_top_k_and_top_p_errors():
     for bad in (0, -0.1, 1.01, math.nan, "x"):
         with pytest.raises(RnntuiError, match="top-p"):
             Sampler(model(), VOCAB, top_p=bad)
+
+
+def test_choose_picks_the_next_character_instead_of_drawing():
+    m = model()
+    shown_tops = []
+
+    def second_best_then_draw(top):
+        shown_tops.append(top)
+        return top[1][0] if len(shown_tops) <= 5 else None
+
+    sampler = Sampler(m, VOCAB, 1.0, random_seed=4, candidates=3)
+    sampler.choose = second_best_then_draw
+    produced = list(sampler.stream("The", 8))
+    assert [s.char for s in produced[:5]] == [top[1][0] for top in shown_tops[:5]]
+    # Each pick is fed back: the candidates offered next are the model's after the picked text.
+    text = "The" + "".join(s.char for s in produced)
+    probs = full_model_probs(m, text, 1.0)
+    for i, top in enumerate(shown_tops):
+        assert top[0][1] == pytest.approx(float(probs[len("The") - 1 + i].max()), abs=1e-5)
+    # After the five picks, None: the model draws the last three itself.
+    assert len(produced) == 8 and len(shown_tops) == 8

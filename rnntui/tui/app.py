@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import signal
 import threading
 import time
@@ -30,6 +31,7 @@ from rnntui.tui.messages import (
     GenerationChunk,
     GenerationDone,
     Mailbox,
+    PickWanted,
     Saved,
     SettingsApplied,
     StreamedChar,
@@ -93,8 +95,16 @@ class RnntuiApp(App):
         Binding("ctrl+y", "copy_reply", "Copy reply", show=False),
         Binding("ctrl+b", "toggle_chart", "Chart", show=False),
         Binding("ctrl+f", "export_transcript", "Export to file", show=False),  # ctrl+e is the input's "end"
+        Binding("f3", "toggle_pick", "Pick mode", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
+    # Pick mode's answers, before the seed input sees the keys, but only while a reply waits
+    # for one (check_action): otherwise digits and space are typed as usual. Described together
+    # in the help screen, and not commands of the palette.
+    PICK_BINDINGS = [Binding(key, f"pick({number})", f"Pick {key}", show=False, priority=True)
+                     for number, key in enumerate(("1", "2", "3", "4", "5"))]
+    PICK_BINDINGS.append(Binding("space", "pick(-1)", "Draw", show=False, priority=True))
+    BINDINGS = BINDINGS + PICK_BINDINGS
     KEY_HELP = {
         "generate": "generate a reply from the seed text",
         "stop_stream": "stop the reply that is streaming",
@@ -111,6 +121,8 @@ class RnntuiApp(App):
         "copy_reply": "copy the last reply, seed text included, to the clipboard",
         "toggle_chart": f"show / hide the loss chart (hidden at first below {CHART_BELOW} columns)",
         "export_transcript": "save every reply so far, with its settings, to a text file in the data folder",
+        "toggle_pick": "pick mode: you choose each next character of a reply from the five likeliest, "
+                       "as in textgenrnn's interactive mode",
         "help": "this help",
         "quit": "quit (asks first if training progress is unsaved)",
     }
@@ -159,6 +171,9 @@ class RnntuiApp(App):
         self.engine_timer = None  # polls until the first screen is drawn, then loads the engine
         self.engine_error: str | None = None  # why the start-up model could not be opened
         self.pending_seed: str | None = None  # a seed text entered while the model was loading
+        self.pick_mode = False  # f3: the person picks each next character (PickWanted)
+        self.pick_top: tuple | None = None  # the candidates a waiting reply offers, while it waits
+        self.pick_answers: queue.Queue = queue.Queue()  # the picks, to the generation worker
 
     # -- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -252,16 +267,17 @@ class RnntuiApp(App):
     def get_system_commands(self, screen: Screen):
         yield from super().get_system_commands(screen)
         for binding in self.BINDINGS:
-            if binding.action != "quit":
+            if binding.action != "quit" and binding not in self.PICK_BINDINGS:
                 title = self.PALETTE_TITLES.get(binding.action, binding.description)
                 yield SystemCommand(title, self.KEY_HELP[binding.action],
                                     partial(self.run_action, binding.action))
 
     def key_help(self) -> list[tuple[str, str]]:
         # In the help screen, "this help" goes last, whatever the footer's order.
-        bindings = sorted(self.BINDINGS, key=lambda b: b.action == "help")
+        bindings = sorted((b for b in self.BINDINGS if b not in self.PICK_BINDINGS), key=lambda b: b.action == "help")
         keys = [(b.key.replace(",", " / "), self.KEY_HELP[b.action]) for b in bindings]
-        return keys + [("up / down", "recall earlier seed texts"), ("ctrl+p", "command palette")]
+        return keys + [("1 … 5 / space", "in pick mode, while a reply waits: take that candidate / let the "
+                        "model draw"), ("up / down", "recall earlier seed texts"), ("ctrl+p", "command palette")]
 
     def sampling_cut(self) -> list[tuple[str, str]]:
         """The cut of the distribution that replies draw from, as (name, value) pairs; none
@@ -276,6 +292,7 @@ class RnntuiApp(App):
             state["idle"] = "watching"
         short_model = f"step [b]{self.info.step:,}[/] │ [b]{self.info.name}[/]" if self.info else "[b]loading…[/]"
         cut = "".join(f"{name} [b]{value}[/] │ " for name, value in self.sampling_cut())
+        cut += "[b]you pick[/] │ " if self.pick_mode else ""
         for status in self.query(StatusLine):  # none while the app takes its widgets down
             status.show(
                 f" scale factor [b]{self.scale_factor:.2f}[/] │ length [b]{self.length:,}[/] │ {cut}"
@@ -438,6 +455,7 @@ class RnntuiApp(App):
                 self.sampler, self.sampler_for = sampler, (number, step)
                 chars = sampler.stream(seed_text, length)
             sampler.scale_factor, sampler.top_k, sampler.top_p = self.scale_factor, self.top_k, self.top_p
+            sampler.choose = self.wait_for_pick(number, mailbox, worker) if self.pick_mode else None
             last_post = time.monotonic()
             for sampled in chars:
                 mailbox.put(StreamedChar(sampled.char, sampled.probability, sampled.top))
@@ -455,6 +473,59 @@ class RnntuiApp(App):
             return
         self.post_message(GenerationDone(number, count, worker.is_cancelled))
 
+    def wait_for_pick(self, number: int, mailbox: Mailbox, worker: Worker) -> Callable[[tuple], str | None]:
+        """The sampler's ``choose`` in pick mode: show the text so far and the candidates, then
+        wait, in the generation thread, for the person's pick (None: the model draws)."""
+        answers = self.pick_answers = queue.Queue()
+
+        def choose(top: tuple) -> str | None:
+            if mailbox.claim():
+                self.post_message(GenerationChunk(number, mailbox))
+            self.post_message(PickWanted(number, top))
+            while not worker.is_cancelled:  # escape, or the app closing
+                try:
+                    return answers.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+            return None
+
+        return choose
+
+    def on_pick_wanted(self, message: PickWanted) -> None:
+        self.pick_top = message.top
+        for bars in self.query(CandidateBars):
+            bars.show_top(message.top, numbered=True)
+            bars.border_title = "next character: 1-5 picks it, space lets the model draw"
+        self.lend_pick_keys(True)
+
+    def action_pick(self, number: int) -> None:
+        top = self.pick_top
+        self.pick_answers.put(top[number][0] if number >= 0 else None)
+        self.end_pick()
+
+    def end_pick(self) -> None:
+        self.pick_top = None
+        for bars in self.query(CandidateBars):
+            bars.border_title = "next character"
+        self.lend_pick_keys(False)
+
+    def lend_pick_keys(self, lent: bool) -> None:
+        """While a reply waits for a pick, the seed input leaves pick mode's keys to the app."""
+        keys = frozenset(binding.key for binding in self.PICK_BINDINGS) if lent else frozenset()
+        for seed_input in self.query(SeedInput):
+            seed_input.lent_keys = keys
+        self.refresh_bindings()
+
+    def action_toggle_pick(self) -> None:
+        self.pick_mode = not self.pick_mode
+        if self.sampler is not None and not self.pick_mode:
+            self.sampler.choose = None
+        if not self.pick_mode and self.pick_top is not None:
+            self.action_pick(-1)  # a reply waiting for a pick goes on by itself
+        self.update_status()
+        self.notify("Pick mode: each next character waits for you (1-5 picks, space draws)." if self.pick_mode
+                    else "Pick mode off: the model draws every character.")
+
     def on_generation_chunk(self, message: GenerationChunk) -> None:
         chars = message.mailbox.take()
         if not chars:
@@ -469,6 +540,8 @@ class RnntuiApp(App):
         exchange = self.exchanges.get(message.exchange)
         if message.exchange == len(self.exchanges):
             self.set_streaming(False)
+        if self.pick_top is not None:  # stopped while it waited for a pick
+            self.end_pick()
         if message.error:
             self.notify(message.error, title="Generation failed", severity="error")
         if exchange is None or not exchange.is_attached:
@@ -486,6 +559,8 @@ class RnntuiApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop_stream" and not self.streaming:
             return False  # nothing to stop: off the footer
+        if action == "pick" and (self.pick_top is None or parameters[0] >= len(self.pick_top)):
+            return False  # no reply waits for a pick: the key goes to the seed input
         return True
 
     def action_stop_stream(self) -> None:

@@ -97,6 +97,15 @@ class GenerationChunk(Message):
         self.exchange, self.mailbox = exchange, mailbox
 
 
+class PickWanted(Message):
+    """In pick mode the reply waits for the next character: one of ``top`` (the candidates,
+    best first), or the model's own draw."""
+
+    def __init__(self, exchange: int, top: tuple) -> None:
+        super().__init__()
+        self.exchange, self.top = exchange, top
+
+
 class GenerationDone(Message):
     def __init__(self, exchange: int, count: int, stopped: bool, error: str | None = None) -> None:
         super().__init__()

@@ -1,4 +1,4 @@
-"""Live bars of the most likely next characters while a reply streams."""
+"""Live bars of the most likely next characters while a reply streams (numbered in pick mode)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ def shown(char: str) -> str:
 
 
 class CandidateBars(Static):
-    def show_top(self, top: tuple, width: int = 24) -> None:
+    def show_top(self, top: tuple, width: int = 24, numbered: bool = False) -> None:
+        """The candidates, best first, as bars; ``numbered`` (pick mode) puts the key that picks
+        each one in front of it."""
         table = Table.grid(padding=(0, 1))
-        for char, probability in top:
+        for number, (char, probability) in enumerate(top, start=1):
             filled = int(round(probability * width))
             bar = Text("█" * filled + "░" * (width - filled), style="green")
-            table.add_row(Text(repr(shown(char))[1:-1].center(3), style="bold"), bar, f"{probability:6.1%}")
+            cells = [Text(repr(shown(char))[1:-1].center(3), style="bold"), bar, f"{probability:6.1%}"]
+            table.add_row(*([Text(f"{number}", style="reverse bold")] if numbered else []), *cells)
         self.update(table)

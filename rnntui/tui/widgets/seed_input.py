@@ -42,6 +42,12 @@ class SeedInput(Input):
         self.history: list[str] = read_history(history_path) if history_path else []
         self._position = len(self.history)
         self.history_error: str | None = None  # why the history could not be saved, once
+        # Keys left to the app's bindings for now instead of typed (pick mode's 1-5 and space,
+        # while a reply waits for a pick).
+        self.lent_keys: frozenset[str] = frozenset()
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return key not in self.lent_keys and super().check_consume_key(key, character)
 
     def remember(self, text: str) -> None:
         if text and (not self.history or self.history[-1] != text):
