@@ -7,6 +7,7 @@ import json
 
 import pytest
 from textual import events
+from textual.screen import Screen
 
 from rnntui.checkpoint import load_checkpoint, save_checkpoint
 from rnntui.corpus import load_corpus
@@ -839,6 +840,11 @@ async def test_pick_mode_lets_you_choose_each_next_character(tiny_checkpoint):
         await pilot.press(*"The", "enter")
         await until(pilot, lambda: app.pick_top is not None)
         second = app.pick_top[1][0]
+        await pilot.press("f1", "1")  # a dialog is up: the key is not a pick
+        await pilot.pause(0.2)
+        assert app.pick_top is not None and exchanges(app)[1].generated == ""
+        await pilot.press("escape")
+        assert isinstance(app.screen, Screen) and not isinstance(app.screen, HelpScreen)
         await pilot.press("2")
         await until(pilot, lambda: app.pick_top is not None and len(exchanges(app)[1].generated) == 1)
         await pilot.press("space")
@@ -848,11 +854,22 @@ async def test_pick_mode_lets_you_choose_each_next_character(tiny_checkpoint):
         reply = exchanges(app)[1]
         assert reply.generated[0] == second and len(reply.generated) == 3  # the one drawn as it stopped
         assert app.pick_top is None and seed_input.value == ""
-        # Off again: replies stream by themselves.
+        # Off again: replies stream by themselves; on again in the middle of one, it waits from
+        # its next character.
         await pilot.press("f3")
+        app.length = 100_000
         await pilot.press(*"The", "enter")
+        await until(pilot, lambda: len(exchanges(app)[2].generated) > 20)
+        assert app.pick_top is None and not app.pick_mode
+        await busy_press(pilot, "f3")
+        await until(pilot, lambda: app.pick_top is not None)
+        waiting_at = len(exchanges(app)[2].generated)
+        await pilot.pause(0.3)
+        assert len(exchanges(app)[2].generated) == waiting_at  # it waits
+        await pilot.press("f3")  # off while it waits: it goes on by itself
+        await until(pilot, lambda: len(exchanges(app)[2].generated) > waiting_at + 20)
+        await busy_press(pilot, "escape")
         await finished(pilot)
-        assert len(exchanges(app)[2].generated) == 6 and not app.pick_mode
 
 
 async def test_copy_reply_puts_the_last_reply_on_the_clipboard(tiny_checkpoint):

@@ -455,7 +455,7 @@ class RnntuiApp(App):
                 self.sampler, self.sampler_for = sampler, (number, step)
                 chars = sampler.stream(seed_text, length)
             sampler.scale_factor, sampler.top_k, sampler.top_p = self.scale_factor, self.top_k, self.top_p
-            sampler.choose = self.wait_for_pick(number, mailbox, worker) if self.pick_mode else None
+            sampler.choose = self.wait_for_pick(number, mailbox, worker)
             last_post = time.monotonic()
             for sampled in chars:
                 mailbox.put(StreamedChar(sampled.char, sampled.probability, sampled.top))
@@ -474,11 +474,14 @@ class RnntuiApp(App):
         self.post_message(GenerationDone(number, count, worker.is_cancelled))
 
     def wait_for_pick(self, number: int, mailbox: Mailbox, worker: Worker) -> Callable[[tuple], str | None]:
-        """The sampler's ``choose`` in pick mode: show the text so far and the candidates, then
-        wait, in the generation thread, for the person's pick (None: the model draws)."""
+        """The sampler's ``choose``: in pick mode (switched on or off at any character), show the
+        text so far and the candidates, then wait, in the generation thread, for the person's
+        pick; None lets the model draw."""
         answers = self.pick_answers = queue.Queue()
 
         def choose(top: tuple) -> str | None:
+            if not self.pick_mode:
+                return None
             if mailbox.claim():
                 self.post_message(GenerationChunk(number, mailbox))
             self.post_message(PickWanted(number, top))
@@ -518,8 +521,6 @@ class RnntuiApp(App):
 
     def action_toggle_pick(self) -> None:
         self.pick_mode = not self.pick_mode
-        if self.sampler is not None and not self.pick_mode:
-            self.sampler.choose = None
         if not self.pick_mode and self.pick_top is not None:
             self.action_pick(-1)  # a reply waiting for a pick goes on by itself
         self.update_status()
@@ -559,8 +560,9 @@ class RnntuiApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop_stream" and not self.streaming:
             return False  # nothing to stop: off the footer
-        if action == "pick" and (self.pick_top is None or parameters[0] >= len(self.pick_top)):
-            return False  # no reply waits for a pick: the key goes to the seed input
+        if action == "pick" and (self.pick_top is None or parameters[0] >= len(self.pick_top)
+                                 or self.screen is not self.screen_stack[0]):
+            return False  # no reply waits for a pick (or a dialog is up): the key goes on as usual
         return True
 
     def action_stop_stream(self) -> None:
