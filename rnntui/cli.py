@@ -119,6 +119,9 @@ def build_parser() -> Parser:
     generate.add_argument("--num-samples", type=int, default=1,
                           help="this many continuations of the seed text, separated by '---' lines (1)")
     generate.add_argument("--random-seed", type=int, help="make the output repeatable")
+    generate.add_argument("--pick", action="store_true", help="pick each next character yourself from "
+                          "the five likeliest, as textgenrnn's interactive mode: type 1-5, or enter to "
+                          "let the model draw, q to stop; the text is printed at the end")
 
     evaluate = commands.add_parser("evaluate", help="validation loss on a corpus's held-out tail")
     evaluate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled model)")
@@ -579,12 +582,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise RnntuiError(f"--length must be 0 or more, got {args.length}")
     if args.num_samples < 1:
         raise RnntuiError(f"--num-samples must be at least 1, got {args.num_samples}")
+    if args.pick and (args.num_samples > 1 or len(scale_factors) > 1):
+        raise RnntuiError("--pick writes one sample at one scale factor")
     checkpoint = load_model_checkpoint(args.checkpoint)
     checkpoint.vocab.check(args.seed_text)
     # One generator for all samples: with --random-seed the whole output repeats.
     sampler = Sampler(checkpoint.build_model(), checkpoint.vocab, scale_factors[0], args.random_seed,
                       top_k=top_k, top_p=top_p)
     out = sys.stdout
+    if args.pick:
+        out.write(pick_interactively(sampler, args.seed_text, args.length, sys.stdin, sys.stderr) + "\n")
+        return 0
     for group, scale_factor in enumerate(scale_factors):
         sampler.scale_factor = scale_factor
         if len(scale_factors) > 1:
@@ -601,6 +609,42 @@ def cmd_generate(args: argparse.Namespace) -> int:
             out.write("\n")
             out.flush()
     return 0
+
+
+class StopPicking(Exception):
+    """q, or the end of the input, in ``pick_interactively``."""
+
+
+def pick_interactively(sampler, seed_text: str, length: int, answers, prompts) -> str:
+    """``seed_text`` and up to ``length`` characters, each picked by the person from the five
+    likeliest (read as lines from ``answers``, asked on ``prompts``), or drawn by the model."""
+    sampler.candidates = max(sampler.candidates, 5)
+    text = [seed_text]
+
+    def choose(top: tuple) -> str | None:
+        so_far = "".join(text)[-60:].replace("\n", "⏎")
+        options = "   ".join(f"{n} {char!r} {p:.1%}" for n, (char, p) in enumerate(top, start=1))
+        while True:
+            prompts.write(f"…{so_far}\n {options}\npick 1-{len(top)}, enter: the model draws, q: stop > ")
+            prompts.flush()
+            line = answers.readline()
+            answer = line.strip().lower()
+            if not line or answer == "q":
+                prompts.write("" if line else "\n")  # at the end of the input, end the prompt's line
+                raise StopPicking
+            if not answer:
+                return None
+            if answer.isdigit() and 1 <= int(answer) <= len(top):
+                return top[int(answer) - 1][0]
+            prompts.write(f"type a number from 1 to {len(top)}, enter or q\n")
+
+    sampler.choose = choose
+    try:
+        for sampled in sampler.stream(seed_text, length):
+            text.append(sampled.char)
+    except StopPicking:
+        pass
+    return "".join(text)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -175,6 +175,29 @@ def test_generate_with_top_k_and_top_p(trained, capsys):
         assert code == 2 and out == "" and name in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_generate_pick_lets_you_choose_each_character(trained, capsys, monkeypatch):
+    import io
+
+    args = ["generate", "--checkpoint", str(trained), "--seed-text", "The", "--length", "8", "--random-seed", "3"]
+    checkpoint = load_checkpoint(trained)
+    greedy = generate_text(Sampler(checkpoint.build_model(), checkpoint.vocab, 1.0, top_k=1), "The", 5)
+    # Five times the likeliest, then q: the greedy text, and it stops there.
+    monkeypatch.setattr(sys, "stdin", io.StringIO("1\n1\n1\nx\n1\n1\nq\n"))
+    code, out, err = run(capsys, *args, "--pick")
+    assert code == 0 and out == greedy + "\n"
+    assert err.count("pick 1-5, enter: the model draws, q: stop > ") == 7  # one more after "x"
+    assert "type a number from 1 to 5, enter or q" in err
+    # Enter lets the model draw: all enters give what the seed gives without --pick.
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n" * 8))
+    assert run(capsys, *args, "--pick")[1] == run(capsys, *args)[1]
+    # The end of the input stops it.
+    monkeypatch.setattr(sys, "stdin", io.StringIO("2\n"))
+    code, out, _ = run(capsys, *args, "--pick")
+    assert code == 0 and len(out) == len("The") + 1 + 1
+    code, _, err = run(capsys, *args, "--pick", "--num-samples", "2")
+    assert code == 2 and "--pick" in err and err.count("\n") == 1
+
+
 def test_evaluate_json(trained, corpus_file, capsys):
     code, out, _ = run(capsys, "evaluate", "--checkpoint", str(trained), "--corpus", str(corpus_file), "--json")
     result = json.loads(out)
