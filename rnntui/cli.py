@@ -591,7 +591,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
                       top_k=top_k, top_p=top_p)
     out = sys.stdout
     if args.pick:
-        out.write(pick_interactively(sampler, args.seed_text, args.length, sys.stdin, sys.stderr) + "\n")
+        text, interrupted = pick_interactively(sampler, args.seed_text, args.length, sys.stdin, sys.stderr)
+        out.write(text + "\n")  # on ctrl+c too: what was picked is not lost
+        if interrupted:
+            print("\nrnntui: interrupted", file=sys.stderr)
+            return 130
         return 0
     for group, scale_factor in enumerate(scale_factors):
         sampler.scale_factor = scale_factor
@@ -615,9 +619,10 @@ class StopPicking(Exception):
     """q, or the end of the input, in ``pick_interactively``."""
 
 
-def pick_interactively(sampler, seed_text: str, length: int, answers, prompts) -> str:
+def pick_interactively(sampler, seed_text: str, length: int, answers, prompts) -> tuple[str, bool]:
     """``seed_text`` and up to ``length`` characters, each picked by the person from the five
-    likeliest (read as lines from ``answers``, asked on ``prompts``), or drawn by the model."""
+    likeliest (read as lines from ``answers``, asked on ``prompts``), or drawn by the model; and
+    whether ctrl+c ended it."""
     sampler.candidates = max(sampler.candidates, 5)
     text = [seed_text]
 
@@ -644,7 +649,9 @@ def pick_interactively(sampler, seed_text: str, length: int, answers, prompts) -
             text.append(sampled.char)
     except StopPicking:
         pass
-    return "".join(text)
+    except KeyboardInterrupt:
+        return "".join(text), True
+    return "".join(text), False
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

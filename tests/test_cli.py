@@ -197,6 +197,17 @@ def test_generate_pick_lets_you_choose_each_character(trained, capsys, monkeypat
     code, _, err = run(capsys, *args, "--pick", "--num-samples", "2")
     assert code == 2 and "--pick" in err and err.count("\n") == 1
 
+    class InterruptedAfterOneAnswer(io.StringIO):
+        def readline(self, *args):
+            if self.tell():
+                raise KeyboardInterrupt
+            return super().readline(*args)
+
+    # Ctrl+C: what was picked so far still goes to stdout, and the status says it was interrupted.
+    monkeypatch.setattr(sys, "stdin", InterruptedAfterOneAnswer("1\n"))
+    code, out, err = run(capsys, *args, "--pick")
+    assert code == 130 and out == greedy[:4] + "\n" and err.endswith("rnntui: interrupted\n")
+
 
 def test_evaluate_json(trained, corpus_file, capsys):
     code, out, _ = run(capsys, "evaluate", "--checkpoint", str(trained), "--corpus", str(corpus_file), "--json")
