@@ -832,6 +832,7 @@ async def test_pick_mode_lets_you_choose_each_next_character(tiny_checkpoint):
             await pilot.press("1")
         await finished(pilot)
         assert exchanges(app)[0].reply_plain == greedy
+        assert exchanges(app)[0].header_line.endswith("· 6 characters, 6 picked by you")
         seed_input = app.query_one(SeedInput)
         await pilot.press("1", "2", "space")  # no reply waits: the keys are typed as usual
         assert seed_input.value == "12 "
@@ -853,6 +854,7 @@ async def test_pick_mode_lets_you_choose_each_next_character(tiny_checkpoint):
         await finished(pilot)
         reply = exchanges(app)[1]
         assert reply.generated[0] == second and len(reply.generated) == 3  # the one drawn as it stopped
+        assert reply.header_line.endswith("stopped after 3 characters, 1 picked by you")
         assert app.pick_top is None and seed_input.value == ""
         # Off again: replies stream by themselves; on again in the middle of one, it waits from
         # its next character.

@@ -173,6 +173,7 @@ class RnntuiApp(App):
         self.pending_seed: str | None = None  # a seed text entered while the model was loading
         self.pick_mode = False  # f3: the person picks each next character (PickWanted)
         self.pick_top: tuple | None = None  # the candidates a waiting reply offers, while it waits
+        self.pick_exchange = 0  # the number of the reply that waits
         self.pick_answers: queue.Queue = queue.Queue()  # the picks, to the generation worker
 
     # -- layout -----------------------------------------------------------------------------
@@ -495,7 +496,7 @@ class RnntuiApp(App):
         return choose
 
     def on_pick_wanted(self, message: PickWanted) -> None:
-        self.pick_top = message.top
+        self.pick_top, self.pick_exchange = message.top, message.exchange
         for bars in self.query(CandidateBars):
             bars.show_top(message.top, numbered=True)
             bars.border_title = "next character: 1-5 picks it, space lets the model draw"
@@ -504,6 +505,9 @@ class RnntuiApp(App):
     def action_pick(self, number: int) -> None:
         top = self.pick_top
         self.pick_answers.put(top[number][0] if number >= 0 else None)
+        exchange = self.exchanges.get(self.pick_exchange)
+        if number >= 0 and exchange is not None:
+            exchange.picked += 1  # its header says how much of it was the person's
         self.end_pick()
 
     def end_pick(self) -> None:
@@ -551,6 +555,8 @@ class RnntuiApp(App):
         note = f"stopped after {total:,} characters" if message.stopped else f"{total:,} characters"
         if exchange.continued_at is not None:
             note += f", continued at step {exchange.continued_at:,}"
+        if exchange.picked:
+            note += f", {exchange.picked:,} picked by you"
         exchange.finish(note)
 
     def set_streaming(self, streaming: bool) -> None:

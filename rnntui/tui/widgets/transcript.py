@@ -54,6 +54,7 @@ class Exchange(Vertical):
         self._generated: list[str] = []
         self.continued_at: int | None = None  # the step of the weights it was continued with, if new
         self.note = ""  # how it ended ("400 characters"), once it has
+        self.picked = 0  # characters the person picked in pick mode (the rest the model drew)
 
     def compose(self):
         yield Static(self.header_text, classes="exchange-header")
