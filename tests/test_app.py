@@ -874,6 +874,39 @@ async def test_pick_mode_lets_you_choose_each_next_character(tiny_checkpoint):
         await finished(pilot)
 
 
+async def test_a_new_reply_while_one_waits_for_a_pick_waits_for_its_own(tiny_checkpoint):
+    import time
+
+    app = make_app(tiny_checkpoint, length=3)
+    real_wait_for_pick = app.wait_for_pick
+
+    def slow_to_stop(number, mailbox, worker):
+        choose = real_wait_for_pick(number, mailbox, worker)
+
+        def stopped_late(top):
+            picked = choose(top)
+            if worker.is_cancelled:
+                time.sleep(1.0)  # the stopped reply ends after the new one has asked for a pick
+            return picked
+
+        return stopped_late
+
+    app.wait_for_pick = slow_to_stop
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f3", *"The", "enter")
+        await until(pilot, lambda: app.pick_top is not None)
+        await pilot.press("ctrl+r")  # the first reply stops; the second asks for its first pick
+        await until(pilot, lambda: app.pick_exchange == 2)
+        await pilot.pause(1.5)  # the first one's end arrives meanwhile, and must leave that ask alone
+        for _ in range(3):
+            await until(pilot, lambda: app.pick_top is not None and app.pick_exchange == 2)
+            await pilot.press("1")
+        await finished(pilot)
+        first, second = exchanges(app)
+        assert len(second.generated) == 3 and second.picked == 3 and first.picked == 0
+
+
 async def test_copy_reply_puts_the_last_reply_on_the_clipboard(tiny_checkpoint):
     app = make_app(tiny_checkpoint, length=30)
     async with app.run_test(size=SIZE) as pilot:

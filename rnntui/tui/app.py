@@ -545,7 +545,7 @@ class RnntuiApp(App):
         exchange = self.exchanges.get(message.exchange)
         if message.exchange == len(self.exchanges):
             self.set_streaming(False)
-        if self.pick_top is not None:  # stopped while it waited for a pick
+        if self.pick_top is not None and self.pick_exchange == message.exchange:  # stopped while it waited
             self.end_pick()
         if message.error:
             self.notify(message.error, title="Generation failed", severity="error")
