@@ -743,6 +743,11 @@ async def test_length_dialog(tiny_checkpoint):
         assert "1, 100000" in str(app.screen.query_one("#settings-error").render())
         await pilot.press("backspace", *"42", "enter")
         assert app.length == 42
+        await pilot.press("ctrl+l")  # nothing changed: said so, and the dialog closes
+        await shown(pilot, ReplySettingsScreen, "#setting-length")
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, ReplySettingsScreen))
+        assert any(n.message == "The reply settings are unchanged." for n in app._notifications)
         await pilot.press(*"The", "enter")
         await finished(pilot)
         assert len(exchanges(app)[0].generated) == 42

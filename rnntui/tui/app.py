@@ -280,6 +280,10 @@ class RnntuiApp(App):
         return keys + [("1 … 5 / space", "in pick mode, while a reply waits: take that candidate / let the "
                         "model draw"), ("up / down", "recall earlier seed texts"), ("ctrl+p", "command palette")]
 
+    def draw_as_set(self, sampler) -> None:
+        """Give ``sampler`` the scale factor, top-k and top-p set now (from its next character)."""
+        sampler.scale_factor, sampler.top_k, sampler.top_p = self.scale_factor, self.top_k, self.top_p
+
     def sampling_cut(self) -> list[tuple[str, str]]:
         """The cut of the distribution that replies draw from, as (name, value) pairs; none
         when they draw from all of it, as in the book."""
@@ -455,7 +459,7 @@ class RnntuiApp(App):
                 sampler = self.workbench.sampler(self.scale_factor, seed, candidates=5)
                 self.sampler, self.sampler_for = sampler, (number, step)
                 chars = sampler.stream(seed_text, length)
-            sampler.scale_factor, sampler.top_k, sampler.top_p = self.scale_factor, self.top_k, self.top_p
+            self.draw_as_set(sampler)
             sampler.choose = self.wait_for_pick(number, mailbox, worker)
             last_post = time.monotonic()
             for sampled in chars:
@@ -618,7 +622,7 @@ class RnntuiApp(App):
             return
         self.scale_factor = new
         if self.sampler is not None:
-            self.sampler.scale_factor = self.scale_factor  # applies from the next character
+            self.draw_as_set(self.sampler)  # applies from the next character
         self.update_status()
         self.remember(scale_factor=new)
 
@@ -656,14 +660,10 @@ class RnntuiApp(App):
         def chosen(changes: dict | None) -> None:
             if changes is None:
                 return
-            if not changes:
-                self.notify("The reply settings are unchanged.")
-                return
             for name, value in changes.items():
                 setattr(self, name, value)
             if self.sampler is not None:  # a reply streaming now draws the new way from its next character
-                self.sampler.scale_factor, self.sampler.top_k, self.sampler.top_p = (
-                    self.scale_factor, self.top_k, self.top_p)
+                self.draw_as_set(self.sampler)
             self.update_status()
             self.remember(**changes)
             cut = ", ".join(f"{name} {value}" for name, value in self.sampling_cut()) or "no cut"
@@ -787,9 +787,6 @@ class RnntuiApp(App):
 
         def chosen(changes: dict | None) -> None:
             if changes is None:
-                return
-            if not changes:
-                self.notify("The training settings are unchanged.")
                 return
             restart = self.training in ("starting", "running")
             self.apply_training_settings(changes, restart)

@@ -39,8 +39,8 @@ Field = tuple[str, str, Callable[[str], int | float], str]
 
 
 class SettingsForm(ModalScreen[dict | None]):
-    """Dismissed with the settings that were changed (possibly none), or None if cancelled.
-    Enter in any field, or Apply, applies."""
+    """Dismissed with the settings that were changed, or None if cancelled or none changed
+    (which it says). Enter in any field, or Apply, applies."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
     FIELDS: tuple[Field, ...] = ()
@@ -98,4 +98,7 @@ class SettingsForm(ModalScreen[dict | None]):
                 return
             if value != self.current[name]:
                 changes[name] = value
-        self.dismiss(changes | self.extra_changes())
+        changes |= self.extra_changes()
+        if not changes:
+            self.app.notify(f"The {self.HEADING.lower()} are unchanged.")
+        self.dismiss(changes or None)
