@@ -76,7 +76,8 @@ class RnntuiApp(App):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("f1", "help", "Help"),
-        Binding("enter", "generate", "Generate"),
+        # Off the footer: the seed input, focused from the start, takes enter itself and says so.
+        Binding("enter", "generate", "Generate", show=False),
         Binding("escape", "stop_stream", "Stop"),  # in the footer only while a reply streams
         Binding("ctrl+r", "regenerate", "Again"),
         # Off the footer (full at 130 columns), like copy; enter on an empty seed text does it too.

@@ -31,7 +31,10 @@ class CoalescingFooter(Footer):
     """Textual's Footer recomposes all its keys each time the bindings may have changed. At
     start-up that happens five times within a few frames (focus, screen stack, input state), and
     the five recomposes held the footer's keys back by about 0.3 s on a 2-core machine. This
-    footer passes on one change per refresh, so a burst costs one recompose.
+    footer passes on one change per refresh, and none that leaves the keys as they are, so a
+    burst costs at most one recompose. It composes its keys when it mounts, too, rather than
+    waiting for the first change (Textual's footer is empty until then): the app's keys are
+    known from the start, and so they are in the first frame.
 
     It also goes compact when, and only when, the keys would not fit with the normal spacing,
     so that the last ones are not cut off on a mid-sized terminal; where even compact keys do
@@ -45,6 +48,8 @@ class CoalescingFooter(Footer):
         super().__init__()
         self.drop_first = tuple(drop_first)
         self.dropped: frozenset[str] = frozenset()  # actions left out at the current width
+        self.set_reactive(Footer._bindings_ready, True)
+        self.composed_keys: tuple = ()  # what the keys were composed from, to skip a no-op
 
     def bindings_changed(self, screen: Screen) -> None:
         if not self._change_pending:
@@ -53,16 +58,30 @@ class CoalescingFooter(Footer):
 
     def _pass_on_change(self, screen: Screen) -> None:
         self._change_pending = False
+        if self.is_attached and screen is self.screen and self._key_states() == self.composed_keys:
+            return
         super().bindings_changed(screen)
 
-    async def recompose(self) -> None:
-        self._fit(self.size.width)
-        await super().recompose()
+    def _key_states(self) -> tuple:
+        """Everything about the active bindings that the composed keys show."""
+        palette = self.app.COMMAND_PALETTE_BINDING
+        return tuple((key, binding.action, binding.description, enabled, tooltip)
+                     for key, (_, binding, enabled, tooltip) in self.screen.active_bindings.items()
+                     if binding.show or key == palette)
 
     def compose(self) -> ComposeResult:
+        # Until the footer has a size (when it mounts), the terminal's width is its width.
+        self._fit(self.size.width or self.app.size.width)
+        self.composed_keys = self._key_states()
         for widget in super().compose():
-            if not (isinstance(widget, FooterKey) and widget.action in self.dropped):
-                yield widget
+            if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):  # always compact
+                if widget.action in self.dropped:
+                    continue
+                # A key starts compact and is bound to the footer's spacing only once mounted:
+                # each one's styles were worked out three times at start-up instead of once.
+                widget.set_reactive(FooterKey.compact, self.compact)
+                widget.set_class(self.compact, "-compact", update=False)
+            yield widget
 
     def on_resize(self, event: events.Resize) -> None:
         if self._fit(event.size.width):
