@@ -168,24 +168,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    # The app's modules make tens of thousands of objects that live as long as it does.
-    # Python's cyclic garbage collector went through them all, again and again, while they
-    # loaded and while the first frame was drawn: 50-80 ms of it on a 2-core machine. Load them
-    # with it off, then freeze them: later collections skip them.
+    # The app's modules make tens of thousands of objects that live as long as it does, and
+    # Python's cyclic garbage collector went through them again and again while they loaded
+    # and while the first screen was drawn: about 0.1 s on a 2-core machine. It is off until
+    # that screen is out (RnntuiApp.load_engine_once_drawn turns it back on), and the modules'
+    # objects are frozen: later collections skip them.
     gc.disable()
     try:
         from rnntui import memory
         from rnntui.tui.app import RnntuiApp
-    finally:
+
         gc.freeze()
-        gc.enable()
-
-    memory.keep_freed_memory()  # before the app starts the threads that train
-
-    if args.finetune and args.corpus is None:
-        raise RnntuiError("--finetune needs the text to fine-tune on: --corpus PATH")
-    app = RnntuiApp(checkpoint=args.checkpoint, corpus=args.corpus, finetune=args.finetune)
-    app.run()
+        memory.keep_freed_memory()  # before the app starts the threads that train
+        if args.finetune and args.corpus is None:
+            raise RnntuiError("--finetune needs the text to fine-tune on: --corpus PATH")
+        app = RnntuiApp(checkpoint=args.checkpoint, corpus=args.corpus, finetune=args.finetune)
+        app.run()
+    finally:
+        gc.enable()  # had the app ended before its first screen was out
     return app.return_code or 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import queue
 import signal
@@ -76,8 +77,7 @@ class RnntuiApp(App):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("f1", "help", "Help"),
-        # Off the footer: the seed input, focused from the start, takes enter itself and says so.
-        Binding("enter", "generate", "Generate", show=False),
+        Binding("enter", "generate", "Generate"),
         Binding("escape", "stop_stream", "Stop"),  # in the footer only while a reply streams
         Binding("ctrl+r", "regenerate", "Again"),
         # Off the footer (full at 130 columns), like copy; enter on an empty seed text does it too.
@@ -253,8 +253,12 @@ class RnntuiApp(App):
         up the first frame, or the footer's keys, by as much; plotext's import, a tenth of a
         second, waits for the footer too.
         """
-        if self.query_one(CoalescingFooter).children or time.monotonic() - self.mounted_at > 1.0:
+        # Keys laid out are on the screen: mounted ones may not be, and plotext's import would
+        # hold them back.
+        keys = self.query_one(CoalescingFooter).children
+        if any(key.region for key in keys) or time.monotonic() - self.mounted_at > 1.0:
             self.engine_timer.stop()
+            gc.enable()  # `rnntui` turns it off for the start-up (rnntui.cli.run_app)
             panel = self.query_one(LossPanel)
             panel.call_after_refresh(panel.mount_chart)
             # After the chart, one more refresh, and time for the driver's thread to write it out.

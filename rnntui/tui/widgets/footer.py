@@ -32,9 +32,7 @@ class CoalescingFooter(Footer):
     start-up that happens five times within a few frames (focus, screen stack, input state), and
     the five recomposes held the footer's keys back by about 0.3 s on a 2-core machine. This
     footer passes on one change per refresh, and none that leaves the keys as they are, so a
-    burst costs at most one recompose. It composes its keys when it mounts, too, rather than
-    waiting for the first change (Textual's footer is empty until then): the app's keys are
-    known from the start, and so they are in the first frame.
+    burst costs at most one recompose, and the first keys come in the frame after the first.
 
     It also goes compact when, and only when, the keys would not fit with the normal spacing,
     so that the last ones are not cut off on a mid-sized terminal; where even compact keys do
@@ -48,8 +46,10 @@ class CoalescingFooter(Footer):
         super().__init__()
         self.drop_first = tuple(drop_first)
         self.dropped: frozenset[str] = frozenset()  # actions left out at the current width
-        self.set_reactive(Footer._bindings_ready, True)
-        self.composed_keys: tuple = ()  # what the keys were composed from, to skip a no-op
+        self.composed_keys: tuple | None = None  # what the keys were composed from, to skip a no-op
+
+    def on_mount(self) -> None:  # Footer.on_mount runs too, and listens for changes
+        self.bindings_changed(self.screen)  # the first keys, without waiting for a change
 
     def bindings_changed(self, screen: Screen) -> None:
         if not self._change_pending:
@@ -58,9 +58,12 @@ class CoalescingFooter(Footer):
 
     def _pass_on_change(self, screen: Screen) -> None:
         self._change_pending = False
-        if self.is_attached and screen is self.screen and self._key_states() == self.composed_keys:
+        if not (self.is_attached and screen is self.screen) or self._key_states() == self.composed_keys:
             return
-        super().bindings_changed(screen)
+        # Footer.bindings_changed would wait for one more refresh, and would show no keys at
+        # all while the terminal window is out of focus.
+        self._bindings_ready = True
+        self.refresh(recompose=True)
 
     def _key_states(self) -> tuple:
         """Everything about the active bindings that the composed keys show."""
@@ -70,8 +73,9 @@ class CoalescingFooter(Footer):
                      if binding.show or key == palette)
 
     def compose(self) -> ComposeResult:
-        # Until the footer has a size (when it mounts), the terminal's width is its width.
-        self._fit(self.size.width or self.app.size.width)
+        if not self._bindings_ready:
+            return
+        self._fit(self.size.width)
         self.composed_keys = self._key_states()
         for widget in super().compose():
             if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):  # always compact
