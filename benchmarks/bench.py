@@ -441,12 +441,12 @@ def main() -> None:
             row("app: launch to first frame, in a terminal (s)", f"{frame['app_first_s']:.2f}",
                 "python -m rnntui in a pseudo-terminal, median of 7; target < 0.5 s")
             row("app: launch to the footer's keys (s)", f"{frame['app_keys_s']:.2f}",
-                "in the first frame when the two agree")
+                "Textual's footer adds its keys a frame or more after the first")
             row("Textual's floor, header + input + footer: first frame / keys (s)",
                 f"{frame['floor_first_s']:.2f} / {frame['floor_keys_s']:.2f}",
-                f"the same way; Textual's footer adds its keys a frame later. rnntui's first frame comes "
-                f"{frame['app_first_s'] - frame['floor_first_s']:+.2f} s after the floor's first, "
-                f"{frame['app_keys_s'] - frame['floor_keys_s']:+.2f} s after its keys")
+                f"timed the same way. rnntui's first frame comes "
+                f"{frame['app_first_s'] - frame['floor_first_s']:+.2f} s after the floor's, its keys "
+                f"{frame['app_keys_s'] - frame['floor_keys_s']:+.2f} s after the floor's")
         # The app and `rnntui train` alternate, each in a fresh process, two rounds each.
         rounds = [(app_in_its_own_process(args.corpus), cli_training_speed(args.corpus)) for _ in range(2)]
         app_speed = statistics.median(app["app_train_chars_s"] for app, _ in rounds)
