@@ -254,7 +254,7 @@ def seconds_to_frames(argv: list[str], size: tuple[int, int] = (120, 36), timeou
         os.close(fd)
 
 
-def bench_first_frame(checkpoint: Path | None, runs: int = 7) -> dict:
+def bench_first_frame(runs: int = 7) -> dict:
     """Launch to first frame in a terminal: ``python -m rnntui`` and, as the floor, a Textual app
     with only a header, an input and a footer. Runs alternate; medians."""
     if os.name != "posix":
@@ -264,7 +264,8 @@ def bench_first_frame(checkpoint: Path | None, runs: int = 7) -> dict:
     # pip compiles an installed package's bytecode; a source checkout (or PYTHONDONTWRITEBYTECODE)
     # may not have it, and compiling rnntui's modules at each launch costs about 30 ms.
     compileall.compile_dir(ROOT / "rnntui", quiet=1)
-    apps = {"app": [sys.executable, "-m", "rnntui"] + (["--checkpoint", str(checkpoint)] if checkpoint else []),
+    # As a user starts it: `rnntui` alone, which opens the bundled model.
+    apps = {"app": [sys.executable, "-m", "rnntui"],
             "floor": [sys.executable, "-c", FLOOR_APP]}
     times: dict[str, list[float]] = {}
     for _ in range(runs):
@@ -435,8 +436,7 @@ def main() -> None:
         f"{sampling['book_first_ms']:.1f} / {sampling['ours_first_ms']:.1f}", "target < 50 ms")
 
     if not args.skip_app:
-        bundled = ROOT / "rnntui" / "assets" / "mysterious-island-lstm.ckpt"
-        frame = bench_first_frame(bundled if bundled.exists() else None)
+        frame = bench_first_frame()
         if frame:
             row("app: launch to first frame, in a terminal (s)", f"{frame['app_first_s']:.2f}",
                 "python -m rnntui in a pseudo-terminal, median of 7; target < 0.5 s")
