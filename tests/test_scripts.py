@@ -1,8 +1,11 @@
-"""The maintenance scripts in scripts/ that the README's figures rely on."""
+"""The maintenance scripts in scripts/ that the README's figures rely on.
+
+Each runs in the test's own process, as ``python SCRIPT ...`` runs it (``runpy``, as
+``__main__``): a process of its own would spend most of the test importing torch again."""
 
 from __future__ import annotations
 
-import subprocess
+import runpy
 import sys
 from pathlib import Path
 
@@ -34,16 +37,31 @@ def tiny_run(corpus_file, tmp_path, steps: int, name: str, **model) -> Path:
     return save_checkpoint(trainer_checkpoint(trainer, corpus), tmp_path / name)
 
 
-def average(*argv) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / "average_checkpoints.py"), *map(str, argv)],
-                          capture_output=True, text=True, cwd=ROOT)
+def run_script(path: Path, *argv, monkeypatch, capsys) -> tuple[int, str, str]:
+    """``python path argv`` in this process: (exit status, stdout, stderr)."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(sys, "argv", [str(path), *map(str, argv)])
+    threads = torch.get_num_threads()  # a benchmark may set its own
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+        code = 0
+    except SystemExit as exit:
+        code = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
+    finally:
+        torch.set_num_threads(threads)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
-def test_average_checkpoints_is_the_mean_of_the_weights(corpus_file, tmp_path):
+def average(*argv, monkeypatch, capsys) -> tuple[int, str, str]:
+    return run_script(ROOT / "scripts" / "average_checkpoints.py", *argv, monkeypatch=monkeypatch, capsys=capsys)
+
+
+def test_average_checkpoints_is_the_mean_of_the_weights(corpus_file, tmp_path, monkeypatch, capsys):
     a = tiny_run(corpus_file, tmp_path, 2, "a.ckpt")
     b = tiny_run(corpus_file, tmp_path, 5, "b.ckpt")
-    result = average(tmp_path / "mean.ckpt", a, b)
-    assert result.returncode == 0, result.stderr
+    code, _, err = average(tmp_path / "mean.ckpt", a, b, monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0, err
     mean, first, last = (load_checkpoint(p) for p in (tmp_path / "mean.ckpt", a, b))
     for name, tensor in mean.model_state.items():
         assert torch.allclose(tensor, (first.model_state[name] + last.model_state[name]) / 2)
@@ -51,15 +69,15 @@ def test_average_checkpoints_is_the_mean_of_the_weights(corpus_file, tmp_path):
     assert mean.provenance["averaged"] == ["a.ckpt", "b.ckpt"]
 
 
-def test_average_checkpoints_refuses_different_models(corpus_file, tmp_path):
+def test_average_checkpoints_refuses_different_models(corpus_file, tmp_path, monkeypatch, capsys):
     a = tiny_run(corpus_file, tmp_path, 2, "a.ckpt")
     b = tiny_run(corpus_file, tmp_path, 2, "b.ckpt", hidden_size=24)
-    result = average(tmp_path / "mean.ckpt", a, b)
-    assert result.returncode == 2 and "not the same model" in result.stderr
-    assert "Traceback" not in result.stderr and not (tmp_path / "mean.ckpt").exists()
+    code, _, err = average(tmp_path / "mean.ckpt", a, b, monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 2 and "not the same model" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "mean.ckpt").exists()
 
 
-def test_finetune_benchmark_prints_both_curves(tmp_path):
+def test_finetune_benchmark_prints_both_curves(tmp_path, monkeypatch, capsys):
     from rnntui.paths import bundled_model_path
 
     if not bundled_model_path().is_file():
@@ -69,18 +87,17 @@ def test_finetune_benchmark_prints_both_curves(tmp_path):
     # Plain English, written for this test (not the README, whose characters change with it).
     text = tmp_path / "letters.txt"
     text.write_text(ENGLISH * 6, encoding="utf-8")
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "finetune.py"), "--corpus", str(text),
-                           "--steps", "2", "--every", "1", "--lr", "0.005"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert done.returncode == 0, done.stderr
+    code, out, err = run_script(ROOT / "benchmarks" / "finetune.py", "--corpus", text, "--steps", "2",
+                                "--every", "1", "--lr", "0.005", monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0, err
     rows = {line.split("|")[1].strip(): [float(cell) for cell in line.split("|")[2:5]]
-            for line in done.stdout.splitlines() if line.startswith(("| fine-tuned", "| fresh"))}
+            for line in out.splitlines() if line.startswith(("| fine-tuned", "| fresh"))}
     finetuned, fresh = rows["fine-tuned, lr 0.005"], rows["fresh, lr 0.005"]
     assert len(finetuned) == len(fresh) == 3  # steps 0, 1 and 2
     assert finetuned[0] < fresh[0] - 1.0  # the bundled model already knows English
 
 
-def test_sampling_benchmark_counts_non_words_variety_and_loops(tmp_path):
+def test_sampling_benchmark_counts_non_words_variety_and_loops(tmp_path, monkeypatch, capsys):
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("sampling_benchmark", ROOT / "benchmarks" / "sampling.py")
@@ -99,10 +116,10 @@ def test_sampling_benchmark_counts_non_words_variety_and_loops(tmp_path):
         return
     novel_file = tmp_path / "novel.txt"
     novel_file.write_text(ROOT.joinpath("README.md").read_text(encoding="utf-8"), encoding="utf-8")
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "sampling.py"), "--corpus", str(novel_file),
-                           "--samples", "1", "--length", "200"], capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert done.returncode == 0, done.stderr
-    rows = [line.split("|")[1:-1] for line in done.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    code, out, err = run_script(ROOT / "benchmarks" / "sampling.py", "--corpus", novel_file, "--samples", "1",
+                                "--length", "200", monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0, err
+    rows = [line.split("|")[1:-1] for line in out.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(rows) == 1 + len(benchmark.SETTINGS)
     for row in rows[1:]:
         assert all(0 <= float(cell) <= 100 for cell in row[3:6]) and float(row[6].replace(",", "")) > 0
