@@ -3,12 +3,17 @@
 Layout::
 
     RNNTUI-CHECKPOINT\n
-    {"format_version": 1, "sha256": ..., "payload_bytes": ..., <summary>}\n
+    {"format_version": 2, "sha256": ..., "payload_bytes": ..., <summary>}\n
     <payload: a torch.save archive of tensors, numbers, strings, lists and dicts>
 
 The JSON header lets the picker list checkpoints without reading their weights. The payload's
 sha256 is checked before it is parsed, and it is parsed with ``torch.load(weights_only=True)``,
 which refuses any pickled object that is not plain data.
+
+Format 2 stores the loss history (a (step, loss) pair per training step) as one float64 tensor
+of rows per curve; format 1 stored lists of pairs, which the weights-only unpickler, written in
+Python, reads at about 40,000 pairs a second: 0.4 s of opening the bundled model, more for a
+longer run. Both are read.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from rnntui.model import CharRNN, ModelConfig
 from rnntui.vocab import Vocab
 
 MAGIC = b"RNNTUI-CHECKPOINT\n"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAX_HEADER = 1 << 20
 SUFFIX = ".ckpt"
 
@@ -92,7 +97,7 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | Path, half: bool = False
         "step": checkpoint.step,
         "optimizer_state": None if half else _to_cpu(checkpoint.optimizer_state),
         "rng_state": None if half else _to_cpu(checkpoint.rng_state),
-        "history": checkpoint.history,
+        "history": _history_tensors(checkpoint.history),
         "corpus": checkpoint.corpus,
         "train_config": checkpoint.train_config,
         "elapsed": float(checkpoint.elapsed),
@@ -107,6 +112,18 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | Path, half: bool = False
     data = MAGIC + json.dumps(header).encode("utf-8") + b"\n" + body
     write_atomically(path, data)
     return path
+
+
+def _history_tensors(history: dict) -> dict:
+    """Each curve's (step, loss) pairs as rows of a float64 tensor, which holds both exactly."""
+    return {name: torch.tensor(points, dtype=torch.float64).reshape(-1, 2) for name, points in history.items()}
+
+
+def _history_lists(history: dict | None) -> dict:
+    """The history as [step, loss] pairs, from either format."""
+    history = history or {"train": [], "val": []}
+    return {name: [[int(step), loss] for step, loss in points.tolist()] if isinstance(points, torch.Tensor)
+            else points for name, points in history.items()}
 
 
 def _to_cpu(value):
@@ -190,7 +207,7 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Che
             step=int(payload["step"]),
             optimizer_state=payload.get("optimizer_state"),
             rng_state=payload.get("rng_state"),
-            history=payload.get("history") or {"train": [], "val": []},
+            history=_history_lists(payload.get("history")),
             corpus=payload.get("corpus"),
             train_config=payload.get("train_config"),
             elapsed=float(payload.get("elapsed", 0.0)),
