@@ -122,8 +122,9 @@ def _history_tensors(history: dict) -> dict:
 def _history_lists(history: dict | None) -> dict:
     """The history as [step, loss] pairs, from either format."""
     history = history or {"train": [], "val": []}
-    return {name: [[int(step), loss] for step, loss in points.tolist()] if isinstance(points, torch.Tensor)
-            else points for name, points in history.items()}
+    # Column by column: a Python loop converting each step to an int took 0.1 s for 16,000.
+    return {name: list(map(list, zip(points[:, 0].long().tolist(), points[:, 1].tolist(), strict=True)))
+            if isinstance(points, torch.Tensor) else points for name, points in history.items()}
 
 
 def _to_cpu(value):

@@ -176,7 +176,8 @@ def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool) -> int
     # Python's cyclic garbage collector went through them again and again while they loaded
     # and while the first screen was drawn: about 0.1 s on a 2-core machine. It is off until
     # that screen is out (RnntuiApp.load_engine_once_drawn turns it back on), and the modules'
-    # objects are frozen: later collections skip them.
+    # objects are frozen: later collections skip them. The app freezes torch's too, once it
+    # has loaded it (manage_gc, tune_garbage_collector).
     gc.disable()
     try:
         from rnntui import memory
@@ -186,7 +187,7 @@ def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool) -> int
         memory.keep_freed_memory()  # before the app starts the threads that train
         if finetune and corpus is None:
             raise RnntuiError("--finetune needs the text to fine-tune on: --corpus PATH")
-        app = RnntuiApp(checkpoint=checkpoint, corpus=corpus, finetune=finetune)
+        app = RnntuiApp(checkpoint=checkpoint, corpus=corpus, finetune=finetune, manage_gc=True)
         app.run()
     finally:
         gc.enable()  # had the app ended before its first screen was out
@@ -717,7 +718,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         raise RnntuiError(f"{args.path} is not a training run (no folder {metrics.parent})")
     from rnntui.tui.app import RnntuiApp
 
-    app = RnntuiApp(watch=args.path)
+    app = RnntuiApp(watch=args.path, manage_gc=True)
     app.run()
     return app.return_code or 0
 

@@ -113,8 +113,14 @@ class History:
     @classmethod
     def from_dict(cls, values: dict | None) -> History:
         values = values or {}
-        return cls([(int(s), float(v)) for s, v in values.get("train", [])],
-                   [(int(s), float(v)) for s, v in values.get("val", [])])
+        return cls(_pairs(values.get("train", [])), _pairs(values.get("val", [])))
+
+
+def _pairs(points: list) -> list[tuple[int, float]]:
+    # map and zip, not a loop: converting 16,000 pairs one by one took 0.17 s of opening the
+    # bundled model in the app.
+    steps, losses = zip(*points, strict=True) if points else ((), ())
+    return list(zip(map(int, steps), map(float, losses), strict=True))
 
 
 # torch wraps some Optimizer methods for torch.compile, and each wrapper imports
