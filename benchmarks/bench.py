@@ -287,7 +287,9 @@ async def key_latency_while_training(corpus_path: Path, presses: int = 40, train
 
     from rnntui.tui.app import RnntuiApp
 
-    app = RnntuiApp(corpus=corpus_path, train_config=TrainConfig(eval_every=0, device="cpu"))
+    # As `rnntui` runs it: the app tunes the garbage collector (app_in_its_own_process gives it
+    # a process of its own).
+    app = RnntuiApp(corpus=corpus_path, train_config=TrainConfig(eval_every=0, device="cpu"), manage_gc=True)
     latencies = []
     async with app.run_test(size=(120, 36)) as pilot:
         while app.info is None:

@@ -5,6 +5,7 @@ Each runs in the test's own process, as ``python SCRIPT ...`` runs it (``runpy``
 
 from __future__ import annotations
 
+import json
 import runpy
 import sys
 from pathlib import Path
@@ -123,3 +124,20 @@ def test_sampling_benchmark_counts_non_words_variety_and_loops(tmp_path, monkeyp
     assert len(rows) == 1 + len(benchmark.SETTINGS)
     for row in rows[1:]:
         assert all(0 <= float(cell) <= 100 for cell in row[3:6]) and float(row[6].replace(",", "")) > 0
+
+
+def test_streaming_benchmark_reports_a_run(tmp_path, monkeypatch, capsys):
+    """One run of benchmarks/streaming.py, with Python's collector settings (the tuned ones would
+    stay in this process)."""
+    from rnntui.paths import bundled_model_path
+
+    if not bundled_model_path().is_file():
+        import pytest
+
+        pytest.skip("no bundled model in this checkout")
+    monkeypatch.setenv("RNNTUI_DATA_DIR", str(tmp_path))
+    code, out, err = run_script(ROOT / "benchmarks" / "streaming.py", "--one", "default", "--seconds", "0.5",
+                                monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0, err
+    result = json.loads(out.splitlines()[-1])
+    assert result["chars_s"] > 0 and result["collections"] >= 0 and result["longest_ms"] >= 0
