@@ -72,14 +72,15 @@ GC_YOUNG_THRESHOLD = 10_000  # allocations between young collections; Python's d
 
 def tune_garbage_collector() -> None:
     """Freeze every object alive now (torch's and the app's modules: they live as long as the
-    process) and collect ten times less often.
+    process) and collect young objects less often.
 
     With torch imported, a full collection went through some 200,000 objects and held the GIL,
     and so the screen, for 0.1-0.3 s; while a reply streamed they came about once a second,
     with thousands of young collections besides: 4 of 14 seconds went on collecting, and the
-    reply streamed a third slower. Frozen objects are left out of every collection, and a
-    young collection after 10,000 allocations instead of 700 makes full ones rare too; the
-    cost is cyclic garbage kept a little longer (refcounting frees the rest at once).
+    reply streamed about a fifth slower (benchmarks/streaming.py). Frozen objects are left out
+    of every collection, and a young collection after 10,000 allocations instead of 700 makes
+    full ones rare too; the cost is cyclic garbage kept a little longer (refcounting frees the
+    rest at once).
     """
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
@@ -280,7 +281,8 @@ class RnntuiApp(App):
         keys = self.query_one(CoalescingFooter).children
         if any(key.region for key in keys) or time.monotonic() - self.mounted_at > 1.0:
             self.engine_timer.stop()
-            gc.enable()  # `rnntui` turns it off for the start-up (rnntui.cli.run_app)
+            if self.manage_gc:
+                gc.enable()  # `rnntui` turns it off for the start-up (rnntui.cli.run_app)
             panel = self.query_one(LossPanel)
             panel.call_after_refresh(panel.mount_chart)
             # After the chart, one more refresh, and time for the driver's thread to write it out.
