@@ -115,6 +115,13 @@ def exchanges(app) -> list[Exchange]:
     return list(app.exchanges.values())
 
 
+def joined(text: str) -> str:
+    """``text`` as a reply shows it by default: each line break with text on both sides is a
+    space (a wrap inside a paragraph); one next to another (a blank line) stays."""
+    return "".join(" " if char == "\n" and 0 < i and text[i - 1] != "\n" and text[i + 1:i + 2] != "\n"
+                   else char for i, char in enumerate(text))
+
+
 async def test_type_seed_and_stream_reply(tiny_checkpoint):
     app = make_app(tiny_checkpoint, length=120)
     async with app.run_test(size=SIZE) as pilot:
@@ -126,7 +133,7 @@ async def test_type_seed_and_stream_reply(tiny_checkpoint):
         assert exchange.seed_text == "The island"
         assert len(exchange.generated) == 120
         assert exchange.reply_plain == "The island" + exchange.generated
-        assert "".join(str(b.render()) for b in exchange.query(".block")) == exchange.reply_plain
+        assert "".join(str(b.render()) for b in exchange.query(".block")) == joined(exchange.reply_plain)
         assert app.query_one(SeedInput).value == ""
         # The same seed text and random seed give the same text as the engine's sampler.
         sampler = app.workbench.sampler(1.0, random_seed=2)
@@ -386,7 +393,8 @@ async def test_scale_factor_keys_and_change_mid_stream(tiny_checkpoint):
         assert len(exchange.generated) < 100_000
         blocks = [str(b.render()) for b in exchange.query(".block")]
         assert len(blocks) > 1  # long replies are split into blocks
-        assert "\n".join(blocks) == exchange.reply_plain
+        # Between two blocks, the line break they replace (none where one was split anyway).
+        assert "".join("".join(blocks).split()) == "".join(joined(exchange.reply_plain).split())
         assert "stopped after" in str(exchange.query_one(".exchange-header").render())
         app.scale_factor = 5.0  # near the top of the ladder: 7.5, then 10, then no further
         for _ in range(3):
@@ -1026,7 +1034,7 @@ async def test_command_palette_has_the_actions(tiny_checkpoint):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title in ("Generate", "Train/pause", "Save", "Open", "Reply settings: length, scale factor, top-k, top-p",
+        for title in ("Generate", "Train/pause", "Save", "Open", "Reply settings: length, scale factor, top-k, top-p, line breaks",
                       "New model", "Copy reply", "Continue", "Training settings", "Chart", "Help"):
             assert title in titles
 
@@ -1276,6 +1284,83 @@ async def test_view_follows_the_stream_only_at_the_bottom(tiny_checkpoint):
         await finished(pilot)
 
 
+def test_join_wrapped_lines_shows_a_wrap_inside_a_paragraph_as_a_space():
+    from rnntui.tui.widgets.transcript import join_wrapped_lines
+
+    runs = [["The island\nwas", "bold"], ["\n\nIt", "red"], ["\nrose", ""], ["\n", "yellow"]]
+    # Same length, same styles: a wrap is a space, a blank line stays; the last break shows
+    # as a space until the next character says whether it ends the paragraph.
+    assert join_wrapped_lines(runs) == [["The island was", "bold"], ["\n\nIt", "red"], [" rose", ""],
+                                        [" ", "yellow"]]
+    assert join_wrapped_lines([["rose\n", ""], ["\nNow", "x"]]) == [["rose\n", ""], ["\nNow", "x"]]
+    # A block that starts with a paragraph's blank line (the break before it is the border).
+    assert join_wrapped_lines([["\nNow\nthen", ""]]) == [["\nNow then", ""]]
+
+
+def test_blocks_end_at_a_line_break_as_written_and_at_a_blank_line_when_reflowed():
+    from rnntui.tui.widgets.transcript import BLOCK_CHARS, block_bounds, block_cut
+
+    text = "\n\n".join("\n".join(["x" * 59] * 6) for _ in range(8))  # 8 paragraphs of 6 wrapped lines
+    assert block_cut(text[:BLOCK_CHARS], reflow=True) is None  # not grown past a block yet
+    # The first paragraph is 359 characters, then its blank line (359 and 360); the next line
+    # break comes at 420. As written, at that blank line's second break; reflowed, before it.
+    assert block_cut(text[:BLOCK_CHARS + 1], reflow=False) == (360, 1)
+    assert block_cut(text[:BLOCK_CHARS + 1], reflow=True) == (359, 1)
+    for reflow, border in ((False, "\n"), (True, "\n\n")):
+        bounds = block_bounds(text, reflow)
+        assert len(bounds) > 3 and bounds[-1][1] == len(text)
+        for (_, end), (start, _) in zip(bounds, bounds[1:], strict=False):
+            assert text[end:end + len(border)] == border and start == end + 1
+    # A stream without a line break for 4 blocks' worth is split there anyway.
+    assert block_cut("x" * (4 * BLOCK_CHARS + 1), reflow=True) == (4 * BLOCK_CHARS + 1, 0)
+
+
+async def test_a_reply_flows_in_paragraphs_and_the_reply_settings_show_its_lines_as_written(tiny_checkpoint, tmp_path):
+    from rnntui.sampling import SampledChar
+    from rnntui.tui.widgets.transcript import Transcript
+
+    # A book's paragraphs, hard-wrapped at 60 columns as Project Gutenberg's texts are.
+    lines = [f"line {n} of the paragraph, as the book wraps it at sixty col" for n in range(6)]
+    text = " It began.\n" + "\n\n".join("\n".join(lines) for _ in range(7))
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.reflow  # the default
+        exchange = app.query_one(Transcript).add_exchange(Exchange(1, "Seed", "#1", reflow=app.reflow))
+        app.exchanges[1] = exchange
+        await pilot.pause()
+        for start in range(0, len(text), 7):  # as a stream arrives, a few characters a frame
+            exchange.append([SampledChar(char, 0.9, ()) for char in text[start:start + 7]])
+        await pilot.pause()
+
+        def drawn() -> list[str]:
+            return [str(block.render()) for block in exchange.query(".block")]
+
+        reflowed = drawn()
+        assert len(reflowed) > 3
+        # Each paragraph is one flowing text; blocks meet at blank lines.
+        assert "\n".join(reflowed) == "Seed" + joined(text)
+        assert "\n".join(reflowed).count("sixty col line") == 7 * 5
+        assert "\n".join(reflowed).count("\n\n") == 6
+        assert exchange.reply_plain == "Seed" + text  # copied and exported as written
+
+        await pilot.press("ctrl+l")
+        await shown(pilot, ReplySettingsScreen, "#setting-reflow")
+        app.screen.query_one("#setting-reflow").value = False
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, ReplySettingsScreen))
+        await pilot.pause()
+        assert not app.reflow and not exchange.reflow
+        as_written = drawn()
+        assert len(as_written) > 3 and "\n".join(as_written) == "Seed" + text
+        exchange.set_reflow(True)  # and back: the same blocks as when it streamed
+        await pilot.pause()
+        assert drawn() == reflowed
+    saved = json.loads((tmp_path / "data" / "settings.json").read_text(encoding="utf-8"))
+    assert saved["reflow"] is False
+    assert make_app(tiny_checkpoint).reflow is False
+
+
 def test_split_runs():
     from rnntui.tui.widgets.transcript import split_runs
 
@@ -1394,7 +1479,8 @@ async def test_scale_factor_length_and_theme_are_kept_for_the_next_session(tiny_
         app.theme = "nord"  # as the palette's "Change theme" does
         await pilot.pause()
     assert json.loads(settings.read_text(encoding="utf-8")) == {"scale_factor": 1.25, "length": 750, "top_k": 0,
-                                                                "top_p": 1.0, "theme": "nord", "chart": None}
+                                                                "top_p": 1.0, "theme": "nord", "chart": None,
+                                                                "reflow": True}
     again = make_app(tiny_checkpoint)
     assert (again.scale_factor, again.length, again.theme) == (1.25, 750, "nord")
     # A value the caller gives wins, and is not written unless the person changes it.

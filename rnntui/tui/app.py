@@ -136,7 +136,8 @@ class RnntuiApp(App):
         "save": "save a checkpoint in the data folder (training also saves there every 5 minutes)",
         "open_picker": "load a checkpoint (replaces the model and its loss history)",
         "new_model": "start a new model of the book's size on a text file, or fine-tune the current one on it",
-        "reply_settings": "reply settings: length, scale factor, and top-k / top-p (draw from the likeliest only)",
+        "reply_settings": ("reply settings: length, scale factor, top-k / top-p (draw from the likeliest only), "
+                           "wrapped lines joined or as written"),
         "training_settings": "training settings: learning rate, batch, window length, dropout, carried state",
         "copy_reply": "copy the last reply, seed text included, to the clipboard",
         "toggle_chart": f"show / hide the loss chart (hidden at first below {CHART_BELOW} columns)",
@@ -148,7 +149,7 @@ class RnntuiApp(App):
     }
 
     # The palette searches titles: a footer label too short to find something by gets a longer one.
-    PALETTE_TITLES = {"reply_settings": "Reply settings: length, scale factor, top-k, top-p"}
+    PALETTE_TITLES = {"reply_settings": "Reply settings: length, scale factor, top-k, top-p, line breaks"}
 
     def __init__(self, checkpoint: Path | None = None, corpus: Path | None = None,
                  random_seed: int | None = None, train_config=None, model_options: dict | None = None,
@@ -176,6 +177,7 @@ class RnntuiApp(App):
         self.scale_factor = self.settings.scale_factor if scale_factor is None else scale_factor
         self.length = self.settings.length if length is None else length
         self.top_k, self.top_p = self.settings.top_k, self.settings.top_p  # 0 and 1: no cut
+        self.reflow = self.settings.reflow
         self.workbench = None  # created in a worker, so torch loads off the event loop
         self.info = None
         self.sampler = None
@@ -470,7 +472,8 @@ class RnntuiApp(App):
         cut = "".join(f" · {name} {value}" for name, value in self.sampling_cut())
         header = (f"#{number} · scale factor {self.scale_factor:.2f}{cut} · {self.info.name} · "
                   f"step {self.workbench.step:,}")
-        exchange = self.query_one(Transcript).add_exchange(Exchange(number, seed_text, header))
+        exchange = self.query_one(Transcript).add_exchange(
+            Exchange(number, seed_text, header, reflow=self.reflow))
         self.exchanges[number] = exchange
         self.set_streaming(True)
         self.generate(number, seed_text, self.length)
@@ -693,15 +696,20 @@ class RnntuiApp(App):
                 return
             for name, value in changes.items():
                 setattr(self, name, value)
+            if "reflow" in changes:
+                for exchange in self.exchanges.values():
+                    exchange.set_reflow(self.reflow)
             if self.sampler is not None:  # a reply streaming now draws the new way from its next character
                 self.draw_as_set(self.sampler)
             self.update_status()
             self.remember(**changes)
             cut = ", ".join(f"{name} {value}" for name, value in self.sampling_cut()) or "no cut"
-            self.notify(f"{self.length:,} characters a reply, scale factor {self.scale_factor:g}, {cut}.",
-                        title="Reply settings")
+            lines = "wrapped lines joined" if self.reflow else "line breaks as written"
+            self.notify(f"{self.length:,} characters a reply, scale factor {self.scale_factor:g}, {cut}, "
+                        f"{lines}.", title="Reply settings")
 
-        current = {"length": self.length, "scale_factor": self.scale_factor, "top_k": self.top_k, "top_p": self.top_p}
+        current = {"length": self.length, "scale_factor": self.scale_factor, "top_k": self.top_k, "top_p": self.top_p,
+                   "reflow": self.reflow}
         self.push_screen(ReplySettingsScreen(current), chosen)
 
     # -- training ---------------------------------------------------------------------------

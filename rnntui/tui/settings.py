@@ -1,4 +1,5 @@
-"""The app's settings that outlive a session: scale factor, reply length and sampling, theme and chart.
+"""The app's settings that outlive a session: scale factor, reply length and sampling, line
+breaks, theme and chart.
 
 Kept as a small JSON file in the data folder, next to the seed history, and replaced
 atomically. A missing, broken or foreign file, or a value out of range, gives the defaults.
@@ -26,6 +27,7 @@ class Settings:
     top_p: float = 1.0  # 1: every character
     theme: str | None = None  # None: Textual's default
     chart: bool | None = None  # shown or hidden with ctrl+b; None: shown where there is room
+    reflow: bool = True  # a reply's wraps inside a paragraph shown as spaces (ctrl+l)
 
 
 def valid_scale_factor(value: object) -> bool:
@@ -66,6 +68,8 @@ def read_settings(path: Path) -> Settings:
         settings.theme = saved["theme"]
     if isinstance(saved.get("chart"), bool):
         settings.chart = saved["chart"]
+    if isinstance(saved.get("reflow"), bool):
+        settings.reflow = saved["reflow"]
     return settings
 
 

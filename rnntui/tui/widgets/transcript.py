@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
@@ -19,6 +21,80 @@ def style_for(probability: float) -> str:
         if probability >= low:
             return style
     return ""
+
+
+# A line break with text on both sides of it: a book's hard wrap inside a paragraph. A break
+# next to another one (a blank line) ends a paragraph. The last character's next is unknown
+# yet, so a break there counts as a wrap until a second one arrives.
+WRAPPED_LINE_BREAK = re.compile(r"(?<=[^\n])\n(?!\n)")
+
+
+def join_wrapped_lines(runs: list[list[str]]) -> list[list[str]]:
+    """The runs with each wrap inside a paragraph shown as a space: a reply then flows in the
+    width it has, as a chat message does, instead of keeping the book's 70-column lines, which
+    a narrower bubble breaks a second time. Same length, so every character keeps its style."""
+    plain = "".join(text for text, _ in runs)
+    if "\n" not in plain:
+        return runs
+    joined, position, out = WRAPPED_LINE_BREAK.sub(" ", plain), 0, []
+    for text, style in runs:
+        out.append([joined[position:position + len(text)], style])
+        position += len(text)
+    return out
+
+
+def block_cut(plain: str, reflow: bool) -> tuple[int, int] | None:
+    """Where a block that grew past BLOCK_CHARS ends: ``(at, skip)``, or None to wait.
+
+    As written, at its last line break, which the border between blocks replaces. Reflowed, at
+    its last blank line: the next block starts with that blank line, and a wrap never becomes a
+    border. Without such a break for a long while, at its end anyway."""
+    length = len(plain)
+    if length <= BLOCK_CHARS:
+        return None
+    cut = plain.rfind("\n\n", 0, length - 1) if reflow else plain.rfind("\n", 0, length - 1)
+    if cut > 0:
+        return cut, 1
+    if length > 4 * BLOCK_CHARS:
+        return length, 0
+    return None
+
+
+def block_bounds(plain: str, reflow: bool) -> list[tuple[int, int]]:
+    """``(start, end)`` of each block of ``plain``, cut as a stream growing one character at a
+    time is cut (block_cut); the characters between two blocks are the breaks they replace."""
+    bounds, start = [], 0
+    while True:
+        for length in range(BLOCK_CHARS + 1, len(plain) - start + 1):
+            cut = block_cut(plain[start:start + length], reflow)
+            if cut is not None:
+                break
+        else:
+            bounds.append((start, len(plain)))
+            return bounds
+        at, skip = cut
+        bounds.append((start, start + at))
+        start += at + skip
+
+
+def slice_runs(runs: list[list[str]], bounds: list[tuple[int, int]]) -> list[list[list[str]]]:
+    """The [text, style] runs of each ``(start, end)`` span (in order, not overlapping), in one
+    pass over ``runs``."""
+    out: list[list[list[str]]] = [[] for _ in bounds]
+    position, first = 0, 0
+    for text, style in runs:
+        end = position + len(text)
+        while first < len(bounds) and bounds[first][1] <= position:
+            first += 1  # spans that ended before this run
+        for number in range(first, len(bounds)):
+            start, stop = bounds[number]
+            if start >= end:
+                break
+            piece = text[max(start - position, 0):min(stop, end) - position]
+            if piece:
+                out[number].append([piece, style])
+        position = end
+    return out
 
 
 def split_runs(runs: list[list[str]], at: int, skip: int = 0) -> tuple[list[list[str]], list[list[str]]]:
@@ -39,18 +115,30 @@ def split_runs(runs: list[list[str]], at: int, skip: int = 0) -> tuple[list[list
     return head, tail
 
 
+def add_runs(runs: list[list[str]], added: list[list[str]]) -> None:
+    """Append ``added`` to ``runs``, merging a run into the last one where the styles match."""
+    for text, style in added:
+        if runs and runs[-1][1] == style:
+            runs[-1][0] += text
+        else:
+            runs.append([text, style])
+
+
 class Exchange(Vertical):
     """One seed text and the reply streaming in under it."""
 
-    def __init__(self, number: int, seed_text: str, header: str, colour: bool = True) -> None:
+    def __init__(self, number: int, seed_text: str, header: str, colour: bool = True,
+                 reflow: bool = True) -> None:
         super().__init__(classes="exchange")
         self.number = number
         self.seed_text = seed_text
         self.header_text = header
         self.colour = colour
+        self.reflow = reflow  # wraps inside a paragraph shown as spaces (join_wrapped_lines)
         # The block being written, as [text, style] runs of equally coloured characters, so that
         # what is drawn does not depend on how the stream happened to be chunked.
         self._runs: list[list[str]] = [[seed_text, "bold"]]
+        self._all_runs: list[list[str]] = [[seed_text, "bold"]]  # the whole reply, to redraw it
         self._generated: list[str] = []
         self.continued_at: int | None = None  # the step of the weights it was continued with, if new
         self.note = ""  # how it ended ("400 characters"), once it has
@@ -63,7 +151,10 @@ class Exchange(Vertical):
             yield Static(self._block_text(), classes="block")
 
     def _block_text(self, runs: list[list[str]] | None = None) -> Text:
-        return Text.assemble(*((text, style) for text, style in (runs if runs is not None else self._runs)))
+        runs = runs if runs is not None else self._runs
+        if self.reflow:
+            runs = join_wrapped_lines(runs)
+        return Text.assemble(*((text, style) for text, style in runs))
 
     @property
     def generated(self) -> str:
@@ -74,31 +165,41 @@ class Exchange(Vertical):
         return self.seed_text + self.generated
 
     def append(self, chars) -> None:
-        runs = self._runs
+        added = []
         for item in chars:
             style = style_for(item.probability) if self.colour else ""
-            if runs and runs[-1][1] == style:
-                runs[-1][0] += item.char
+            if added and added[-1][1] == style:
+                added[-1][0] += item.char
             else:
-                runs.append([item.char, style])
+                added.append([item.char, style])
+        for runs in (self._runs, self._all_runs):
+            add_runs(runs, added)
         self._generated.append("".join(item.char for item in chars))
         current = list(self.query(".block").results(Static))[-1]
-        length = sum(len(text) for text, _ in runs)
-        if length > BLOCK_CHARS:
-            plain = "".join(text for text, _ in runs)
-            cut = plain.rfind("\n", 0, length - 1)
-            if cut > 0:  # the line break becomes the boundary between two blocks
-                head, tail = split_runs(runs, cut, skip=1)
-            elif length > 4 * BLOCK_CHARS:  # no line break for a long while: split anyway
-                head, tail = runs, []
-            else:
-                head = None
-            if head is not None:
-                current.update(self._block_text(head))
-                self._runs = tail
-                self.query_one(".reply", Vertical).mount(Static(self._block_text(), classes="block"))
-                return
+        head, self._runs = self._next_block(self._runs)
+        if head is not None:
+            current.update(self._block_text(head))
+            self.query_one(".reply", Vertical).mount(Static(self._block_text(), classes="block"))
+            return
         current.update(self._block_text())
+
+    def _next_block(self, runs: list[list[str]]) -> tuple[list[list[str]] | None, list[list[str]]]:
+        """``(a finished block, the runs after it)``, or ``(None, runs)`` while the block grows."""
+        cut = block_cut("".join(text for text, _ in runs), self.reflow)
+        if cut is None:
+            return None, runs
+        return split_runs(runs, *cut)
+
+    def set_reflow(self, reflow: bool) -> None:
+        """Redraw the whole reply with wraps joined or as written, cut into blocks anew."""
+        if reflow == self.reflow:
+            return
+        self.reflow = reflow
+        plain = "".join(text for text, _ in self._all_runs)
+        *blocks, self._runs = slice_runs(self._all_runs, block_bounds(plain, reflow))
+        reply = self.query_one(".reply", Vertical)
+        reply.remove_children()
+        reply.mount_all([Static(self._block_text(block), classes="block") for block in [*blocks, self._runs]])
 
     def finish(self, note: str) -> None:
         self.note = note
