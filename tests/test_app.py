@@ -1034,8 +1034,9 @@ async def test_command_palette_has_the_actions(tiny_checkpoint):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title in ("Generate", "Train/pause", "Save", "Open", "Reply settings: length, scale factor, top-k, top-p, line breaks",
-                      "New model", "Copy reply", "Continue", "Training settings", "Chart", "Help"):
+        for title in ("Generate", "Train/pause", "Save", "Open",
+                      "Reply settings: length, scale factor, top-k, top-p, line breaks", "New model",
+                      "Copy reply", "Continue", "Training settings", "Chart", "Help"):
             assert title in titles
 
 
@@ -1359,6 +1360,19 @@ async def test_a_reply_flows_in_paragraphs_and_the_reply_settings_show_its_lines
     saved = json.loads((tmp_path / "data" / "settings.json").read_text(encoding="utf-8"))
     assert saved["reflow"] is False
     assert make_app(tiny_checkpoint).reflow is False
+
+
+def test_the_picker_shortens_long_names_in_the_middle():
+    from rnntui.tui.screens.picker import NAME_WIDTH, describe, shortened
+
+    assert shortened("mysterious-island-1268-0.txt") == "mysterious-island-1268-0.txt"  # 28: fits
+    name = "the-complete-works-of-william-shakespeare-step-012000.ckpt"
+    short = shortened(name)
+    assert len(short) == NAME_WIDTH and short.startswith("the-complete-") and short.endswith("012000.ckpt")
+    assert "…" in short
+    header = {"step": 1200, "best_val_loss": 1.23456, "corpus": {"name": name},
+              "created": "2026-11-30T05:06:07+00:00"}
+    assert describe(header) == ("1,200", "1.2346", short, "2026-11-30 05:06")
 
 
 def test_split_runs():

@@ -13,11 +13,24 @@ from textual.widgets import DataTable, Input, Label
 
 from rnntui.tui.widgets.path_suggester import PathSuggester
 
+# The widest a name column gets: with two such, the table fits the dialog in a 120-column
+# terminal (Project Gutenberg names its files "mysterious-island-1268-0.txt", 28).
+NAME_WIDTH = 28
+
+
+def shortened(name: str, width: int = NAME_WIDTH) -> str:
+    """``name`` cut to ``width`` characters with an ellipsis in the middle, which keeps the end
+    (an extension, a step number) as well as the start."""
+    if len(name) <= width:
+        return name
+    head = (width - 1) // 2
+    return f"{name[:head]}…{name[len(name) - (width - 1 - head):]}"
+
 
 def describe(header: dict) -> tuple[str, str, str, str]:
     """Step, best validation loss, corpus and date columns from a checkpoint header."""
     best = header.get("best_val_loss")
-    corpus = (header.get("corpus") or {}).get("name", "-")
+    corpus = shortened((header.get("corpus") or {}).get("name", "-"))
     created = header.get("created") or ""
     try:
         created = datetime.fromisoformat(created).strftime("%Y-%m-%d %H:%M")
@@ -46,7 +59,7 @@ class CheckpointPicker(ModalScreen[Path | None]):
         table = self.query_one(DataTable)
         table.add_columns("checkpoint", "step", "best val~", "corpus", "saved")
         for path, header in self.entries:
-            table.add_row(path.name, *describe(header), key=str(path))
+            table.add_row(shortened(path.name), *describe(header), key=str(path))
         (table if self.entries else self.query_one(Input)).focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
