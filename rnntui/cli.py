@@ -138,6 +138,10 @@ def build_parser() -> Parser:
                                 "or machine sharing the folder) and generate from its checkpoints.")
     watch.add_argument("path", type=Path, help="a checkpoint, its .metrics.jsonl file, or a run folder")
 
+    info = commands.add_parser("info", help="what a checkpoint holds: model, training, corpus, losses, provenance")
+    info.add_argument("checkpoint", type=Path, nargs="?", help="model file (default: the bundled model)")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+
     corpus = commands.add_parser("corpus", help="where files live; fetch the default corpus")
     corpus.add_argument("--fetch", action="store_true", help="download the default corpus now")
     return parser
@@ -158,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_evaluate(args)
         if args.command == "corpus":
             return cmd_corpus(args)
+        if args.command == "info":
+            return cmd_info(args)
         if args.command == "watch":
             return cmd_watch(args)
         return run_app(args.checkpoint, args.corpus, args.finetune)
@@ -721,6 +727,113 @@ def cmd_watch(args: argparse.Namespace) -> int:
     app = RnntuiApp(watch=args.path, manage_gc=True)
     app.run()
     return app.return_code or 0
+
+
+def checkpoint_info(checkpoint, path: Path) -> dict:
+    """What ``rnntui info`` reports about a checkpoint, as plain data (its ``--json``)."""
+    history = checkpoint.history or {}
+    train, val = history.get("train") or [], history.get("val") or []
+    best = min(val, key=lambda point: point[1]) if val else None
+    return {
+        "path": str(path),
+        "bytes": path.stat().st_size,
+        "created": checkpoint.created,
+        "model": checkpoint.model_config.to_dict(),
+        "parameters": sum(tensor.numel() for tensor in checkpoint.model_state.values()),
+        "vocab": "".join(checkpoint.vocab.char_array),
+        "step": checkpoint.step,
+        "training_seconds": round(checkpoint.elapsed, 1),
+        "train_config": checkpoint.train_config,
+        "corpus": checkpoint.corpus,
+        "last_train_loss": train[-1][1] if train else None,
+        "last_val_loss_estimate": val[-1][1] if val else None,
+        "best_val_loss_estimate": best[1] if best else None,
+        "best_val_loss_step": best[0] if best else None,
+        "resumable": checkpoint.optimizer_state is not None,
+        "provenance": checkpoint.provenance,
+    }
+
+
+def saved_at(created: str) -> str:
+    """An ISO timestamp as "2026-11-29 11:39 UTC" (in the zone it was written in)."""
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(created)
+    except (TypeError, ValueError):
+        return created or "at an unknown time"
+    return (moment.strftime("%Y-%m-%d %H:%M ") + (moment.tzname() or "").replace("UTC+00:00", "UTC")).rstrip()
+
+
+def info_lines(info: dict) -> list[str]:
+    """``checkpoint_info`` for people: one labelled line per subject."""
+    model, config = info["model"], info["train_config"] or {}
+    layers = f"{model['layers']} layer{'s' if model['layers'] > 1 else ''}"
+    lines = [
+        ("file", f"{info['path']} ({info['bytes'] / 1e6:.1f} MB, saved {saved_at(info['created'])})"),
+        ("model", f"{model['cell'].upper()}, {layers}, embedding {model['embed_dim']}, hidden {model['hidden_size']}, "
+                  f"{model['vocab_size']} characters: {info['parameters']:,} parameters"),
+    ]
+    # The characters it knows, with the invisible ones written as escapes ("\n", "\t").
+    shown = "".join(char if char.isprintable() and char != " " else repr(char)[1:-1] if char != " " else "␣"
+                    for char in info["vocab"])
+    lines.append(("characters", shown))
+    hours, rest = divmod(int(info["training_seconds"]), 3600)
+    trained = f"{info['step']:,} steps in {hours}:{rest // 60:02d}:{rest % 60:02d}"
+    if config:
+        trained += f"; batch {config.get('batch_size')} × {config.get('seq_length')}, Adam at {config.get('lr'):g}"
+        if config.get("lr_decay_steps"):
+            trained += f" with cosine decay to step {config['lr_decay_steps']:,}"
+        if config.get("carry_state"):
+            trained += ", state carried"
+    if model.get("dropout") or model.get("weight_dropout"):
+        trained += f"; dropout {model.get('dropout', 0):g}, weight dropout {model.get('weight_dropout', 0):g}"
+    if not info["resumable"]:
+        trained += " (weights only: sampling and fine-tuning, not --resume)"
+    lines.append(("training", trained))
+    corpus = info["corpus"] or {}
+    if corpus:
+        text = f"{corpus.get('name', '-')}, {corpus.get('characters', 0):,} characters"
+        if corpus.get("path"):
+            text += f", from {corpus['path']}"
+        lines.append(("corpus", text))
+    losses = []
+    if info["last_train_loss"] is not None:
+        losses.append(f"training {info['last_train_loss']:.4f}")
+    if info["last_val_loss_estimate"] is not None:
+        losses.append(f"val~ {info['last_val_loss_estimate']:.4f} (best {info['best_val_loss_estimate']:.4f} "
+                      f"at step {info['best_val_loss_step']:,})")
+    if losses:
+        lines.append(("last losses", ", ".join(losses) + " nats/char"))
+    provenance = info["provenance"] or {}
+    if provenance.get("val_loss") is not None:
+        lines.append(("validation", f"{provenance['val_loss']:.4f} nats/char, exact, over "
+                                    f"{provenance.get('val_characters', 0):,} held-out characters "
+                                    f"({provenance.get('evaluated_with', 'rnntui evaluate')})"))
+    if provenance.get("finetuned_from"):
+        base = provenance["finetuned_from"]
+        lines.append(("fine-tuned", f"from {base.get('checkpoint')} at step {base.get('step', 0):,} "
+                                    f"(trained on {base.get('corpus') or '-'})"))
+    if provenance.get("machine") or provenance.get("wall_time_s"):
+        made = provenance.get("machine") or "-"
+        if provenance.get("wall_time_s"):
+            made += f", {provenance['wall_time_s'] / 60:.0f} minutes of wall time"
+        lines.append(("made on", made))
+    if provenance.get("command"):
+        lines.append(("command", provenance["command"]))
+    return [f"{label + ':':13s}{text}" for label, text in lines]
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from rnntui.paths import bundled_model_path
+
+    path = args.checkpoint if args.checkpoint is not None else bundled_model_path()
+    info = checkpoint_info(load_model_checkpoint(args.checkpoint), path)
+    if args.json:
+        print(json.dumps(info))
+    else:
+        print("\n".join(info_lines(info)))
+    return 0
 
 
 def cmd_corpus(args: argparse.Namespace) -> int:

@@ -53,6 +53,15 @@ def test_generate_and_evaluate_default_to_it(capsys, shared_corpus):
     assert result["val_loss"] == pytest.approx(recorded, abs=2e-3) and result["characters"] > 100_000
 
 
+def test_info_shows_how_it_was_made(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    provenance = read_header(bundled_model_path())[0]["provenance"]
+    assert f"validation:  {provenance['val_loss']:.4f} nats/char, exact, over {provenance['val_characters']:,}" in out
+    assert "16,000 steps in 3:56:04" in out and "not --resume" in out  # shipped without its optimizer
+    assert f"command:     {provenance['command']}\n" in out
+
+
 def test_the_readmes_example_is_what_the_bundled_model_prints(capsys):
     """The README opens with a `rnntui generate` run; it must be the shipped model's output."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -269,6 +269,35 @@ def test_bad_input_is_one_line_exit_2(trained, corpus_file, capsys, argv, match)
     assert trained.read_bytes() == before
 
 
+def test_info_says_what_a_checkpoint_holds(trained, corpus_file, capsys):
+    code, out, _ = run(capsys, "info", str(trained))
+    assert code == 0
+    lines = dict(line.split(":", 1) for line in out.splitlines())
+    checkpoint = load_checkpoint(trained)
+    parameters = sum(tensor.numel() for tensor in checkpoint.model_state.values())
+    assert lines["model"].strip() == (f"LSTM, 1 layer, embedding 16, hidden 32, {len(checkpoint.vocab)} "
+                                      f"characters: {parameters:,} parameters")
+    assert lines["training"].strip().startswith("10 steps in 0:00:0") and "batch 8 × 16, Adam at 0.005" in out
+    assert lines["corpus"].strip().startswith(f"{corpus_file.name}, ") and f"from {corpus_file}" in out
+    best = min(loss for _, loss in checkpoint.history["val"])
+    assert f"best {best:.4f} at step" in lines["last losses"]
+    assert lines["command"].strip()  # the command line it was trained with (here, pytest's)
+    assert "\\n" in lines["characters"]  # the line break, written so that it shows
+    assert "validation" not in lines  # no exact figure recorded for this one
+    code, out, _ = run(capsys, "info", str(trained), "--json")
+    info = json.loads(out)
+    assert (info["step"], info["parameters"], info["resumable"]) == (10, parameters, True)
+    assert info["train_config"]["batch_size"] == 8 and info["best_val_loss_estimate"] == best
+    assert info["vocab"] == "".join(checkpoint.vocab.char_array)
+
+
+@pytest.mark.parametrize("name, match", [("missing.ckpt", "does not exist"), ("text.ckpt", "not an rnntui checkpoint")])
+def test_info_on_a_file_that_is_no_checkpoint_is_one_line(tmp_path, capsys, name, match):
+    (tmp_path / "text.ckpt").write_text("just text\n")
+    code, out, err = run(capsys, "info", str(tmp_path / name))
+    assert code == 2 and out == "" and err.count("\n") == 1 and match in err
+
+
 def test_usage_errors_are_one_line(capsys):
     with pytest.raises(SystemExit) as info:
         main(["train", "--steps", "many"])
