@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool) -> int:
+def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool, watch: Path | None = None) -> int:
     # The app's modules make tens of thousands of objects that live as long as it does, and
     # Python's cyclic garbage collector went through them again and again while they loaded
     # and while the first screen was drawn: about 0.1 s on a 2-core machine. It is off until
@@ -193,7 +193,7 @@ def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool) -> int
         memory.keep_freed_memory()  # before the app starts the threads that train
         if finetune and corpus is None:
             raise RnntuiError("--finetune needs the text to fine-tune on: --corpus PATH")
-        app = RnntuiApp(checkpoint=checkpoint, corpus=corpus, finetune=finetune, manage_gc=True)
+        app = RnntuiApp(checkpoint=checkpoint, corpus=corpus, finetune=finetune, watch=watch, manage_gc=True)
         app.run()
     finally:
         gc.enable()  # had the app ended before its first screen was out
@@ -722,11 +722,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         raise RnntuiError(str(error)) from None
     if not metrics.exists() and not metrics.parent.is_dir():
         raise RnntuiError(f"{args.path} is not a training run (no folder {metrics.parent})")
-    from rnntui.tui.app import RnntuiApp
-
-    app = RnntuiApp(watch=args.path, manage_gc=True)
-    app.run()
-    return app.return_code or 0
+    return run_app(checkpoint=None, corpus=None, finetune=False, watch=args.path)
 
 
 def checkpoint_info(checkpoint, path: Path) -> dict:

@@ -298,6 +298,27 @@ def test_info_on_a_file_that_is_no_checkpoint_is_one_line(tmp_path, capsys, name
     assert code == 2 and out == "" and err.count("\n") == 1 and match in err
 
 
+def test_watch_starts_the_app_as_rnntui_does(tmp_path, monkeypatch):
+    """`rnntui watch` opens the app the way `rnntui` does: collector off and the modules frozen
+    until the first screen is out, the collector tuned once torch is in (manage_gc)."""
+    import gc
+
+    from rnntui.tui.app import RnntuiApp
+
+    seen = []
+
+    def run(self, *args, **kwargs):
+        seen.append((self.watch, self.manage_gc, gc.isenabled(), gc.get_freeze_count() > 0))
+
+    monkeypatch.setattr(RnntuiApp, "run", run)
+    run_file = tmp_path / "run.ckpt"
+    try:
+        assert main(["watch", str(run_file)]) == 0
+    finally:
+        gc.unfreeze()
+    assert seen == [(run_file, True, False, True)] and gc.isenabled()
+
+
 def test_usage_errors_are_one_line(capsys):
     with pytest.raises(SystemExit) as info:
         main(["train", "--steps", "many"])
