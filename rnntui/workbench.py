@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from rnntui.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from rnntui.corpus import Corpus, load_corpus
 from rnntui.errors import RnntuiError
@@ -48,6 +50,17 @@ class ModelInfo:
     hidden_size: int
     vocab_size: int
     corpus: str | None
+
+
+@dataclass
+class HeldOut:
+    """What an exact evaluation needs (``evaluate.evaluate_ids``) and what it reports."""
+
+    model: CharRNN
+    ids: np.ndarray
+    val_fraction: float
+    corpus_name: str
+    step: int
 
 
 class Workbench:
@@ -287,6 +300,30 @@ class Workbench:
             else:
                 model = self.model
             return Sampler(model, self.vocab, scale_factor, random_seed, candidates, top_k, top_p)
+
+    def held_out(self) -> HeldOut:
+        """A consistent copy of the current weights and the held-out tail of the text they are
+        judged on: the text it trains on, else the one it was trained on, else the book (which
+        must already be downloaded). Raises RnntuiError saying which text is missing."""
+        with self.lock:
+            model = CharRNN(self.model.config)
+            model.load_state_dict(self.trainer.snapshot() if self.trainer is not None else self.model.state_dict())
+            step, vocab, corpus = self.step, self.vocab, self.corpus
+            config = self.trainer.config if self.trainer is not None else self._config(self.checkpoint)
+            path = self.training_corpus_path() if corpus is None else None
+        if corpus is None:  # loaded outside the lock: a book takes a moment to read and encode
+            if path is None:
+                path = default_corpus_path()
+                if not path.is_file():
+                    raise RnntuiError("the model is judged on the held-out end of The Mysterious Island, which is "
+                                      "not downloaded yet: ctrl+t downloads it (or run rnntui corpus --fetch)")
+            corpus = load_corpus(path, vocab=vocab)
+        fraction = config.val_fraction if 0.0 < config.val_fraction < 1.0 else 0.1
+        _, tail = corpus.split(fraction)
+        if len(tail) < 2:
+            raise RnntuiError(f"{corpus.name} is too short to evaluate: its held-out last {fraction:.0%} "
+                              f"has {len(tail)} character(s)")
+        return HeldOut(model, tail, fraction, corpus.name, step)
 
     def save(self, path: Path | None = None) -> Path:
         """Save the current state (resumable when a trainer exists) and return the file."""

@@ -1285,6 +1285,34 @@ async def test_view_follows_the_stream_only_at_the_bottom(tiny_checkpoint):
         await finished(pilot)
 
 
+async def test_f5_gives_the_exact_validation_loss_as_rnntui_evaluate_does(tiny_checkpoint):
+    from rnntui.evaluate import held_out_loss
+    from rnntui.session import recorded_corpus_path
+
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    loss, count, fraction = held_out_loss(checkpoint, load_corpus(recorded_corpus_path(checkpoint)))
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f5")
+        await until(pilot, lambda: not app.evaluating)
+        await pilot.pause()
+        note = str(app.query_one("#evaluation-1").render())
+        assert note == (f"Validation loss at step 30: {loss:.4f} nats/char ({loss / 0.6931471805599453:.2f} "
+                        f"bits/char), exact, over the last {count:,} characters of tiny.txt")
+        assert fraction == 0.1
+        # The bundled model is judged on the book, not downloaded here: one clear notification.
+        await pilot.press("ctrl+o")
+        await shown(pilot, CheckpointPicker, "#picker-path")
+        app.screen.query_one("#picker-path").value = str(app.workbench._bundled())
+        await pilot.press("enter")
+        await until(pilot, lambda: app.info is not None and app.info.name != "tiny.ckpt")
+        await pilot.press("f5")
+        await until(pilot, lambda: not app.evaluating)
+        assert any("not downloaded yet" in n.message and n.severity == "error" for n in app._notifications)
+        assert not app.query("#evaluation-2")
+
+
 def test_join_wrapped_lines_shows_a_wrap_inside_a_paragraph_as_a_space():
     from rnntui.tui.widgets.transcript import join_wrapped_lines
 

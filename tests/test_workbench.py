@@ -112,3 +112,30 @@ def test_a_save_that_ends_after_another_model_came_in_leaves_that_model_alone(co
     saver.join(10)
     assert (bench.path, bench.name, bench.saved_step) == (other, "other.ckpt", 3)
     assert bench.unsaved_steps == 0
+
+
+def test_held_out_is_the_current_weights_and_the_tail_that_rnntui_evaluate_uses(corpus_file, tmp_path):
+    import pytest
+    import torch
+
+    from rnntui.checkpoint import load_checkpoint
+    from rnntui.corpus import load_corpus
+    from rnntui.errors import RnntuiError
+    from rnntui.evaluate import evaluate_ids, held_out_loss
+
+    workbench = Workbench(TrainConfig(batch_size=4, seq_length=8, eval_every=0, val_fraction=0.2, device="cpu"),
+                          TINY_MODEL)
+    workbench.open(corpus=corpus_file)
+    run_steps(workbench, 3)
+    held_out = workbench.held_out()
+    assert (held_out.step, held_out.val_fraction, held_out.corpus_name) == (3, 0.2, corpus_file.name)
+    for name, tensor in workbench.trainer.snapshot().items():  # a copy: training may go on
+        assert torch.equal(held_out.model.state_dict()[name], tensor)
+    assert held_out.model is not workbench.model
+    saved = workbench.save(tmp_path / "m.ckpt")
+    loss, count = evaluate_ids(held_out.model, held_out.ids)
+    assert (loss, count) == held_out_loss(load_checkpoint(saved), load_corpus(corpus_file))[:2]
+    # The bundled model is judged on the book, which a fresh machine has not downloaded.
+    workbench.load(bundled_model_path())
+    with pytest.raises(RnntuiError, match="not downloaded yet: ctrl.t downloads it"):
+        workbench.held_out()

@@ -127,3 +127,21 @@ class SettingsApplied(Message):
     def __init__(self, changes: dict, restart: bool, error: str | None = None) -> None:
         super().__init__()
         self.changes, self.restart, self.error = changes, restart, error
+
+
+class EvaluationProgress(Message):
+    """An evaluation (``number``) of ``held_out`` (a ``workbench.HeldOut``) has predicted
+    ``done`` of its ``total`` characters."""
+
+    def __init__(self, number: int, held_out, done: int, total: int) -> None:
+        super().__init__()
+        self.number, self.held_out, self.done, self.total = number, held_out, done, total
+
+
+class EvaluationDone(Message):
+    """An evaluation ended: the exact loss over ``held_out``'s ``characters``, or ``error``."""
+
+    def __init__(self, number: int, held_out=None, loss: float | None = None, characters: int = 0,
+                 error: str | None = None) -> None:
+        super().__init__()
+        self.number, self.held_out, self.loss, self.characters, self.error = number, held_out, loss, characters, error
