@@ -10,7 +10,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+from textual.widgets._footer import FooterKey, FooterLabel
 
 # Stop is in the footer only while a reply streams; its room is kept free all the time, so
 # that the spacing does not jump at the start and end of each reply.
@@ -77,9 +77,14 @@ class CoalescingFooter(Footer):
             return
         self._fit(self.size.width)
         self.composed_keys = self._key_states()
+        dropped_actions = {action for dropped in self.dropped for action in dropped.split("|")}
+        dropped_groups = {description for action, _, description in self._shown_keys()
+                          if "|" in action and action in self.dropped}
         for widget in super().compose():
+            if isinstance(widget, FooterLabel) and str(widget.content) in dropped_groups:
+                continue  # a dropped group's description (its keys were left out of its KeyGroup)
             if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):  # always compact
-                if widget.action in self.dropped:
+                if widget.action in dropped_actions:
                     continue
                 # A key starts compact and is bound to the footer's spacing only once mounted:
                 # each one's styles were worked out three times at start-up instead of once.
@@ -100,8 +105,9 @@ class CoalescingFooter(Footer):
         keys: list[Key] = []
         for group, members in groupby(shown.values(), lambda binding: binding.group):
             members = list(members)
-            if group is not None and len(members) > 1:  # drawn as "^↑^↓ Scale"
-                keys.append(("", "".join(self.app.get_key_display(b) for b in members), group.description))
+            if group is not None and len(members) > 1:  # drawn as "^↑^↓ Scale"; its actions joined by |
+                keys.append(("|".join(b.action for b in members), "".join(self.app.get_key_display(b) for b in members),
+                             group.description))
             else:
                 keys.extend((b.action, self.app.get_key_display(b), b.description) for b in members)
         return keys
@@ -114,7 +120,10 @@ class CoalescingFooter(Footer):
         room = width - self._palette_width()
         self.compact = keys_width(keys, compact=False) > room
         dropped: set[str] = set()
-        for action in self.drop_first:
+        # drop_first first; on a terminal narrower than the layout is made for, then the keys
+        # from the right, all but Quit.
+        order = [*self.drop_first, *(action for action, _, _ in reversed(keys) if action != "quit")]
+        for action in order:
             if not self.compact or keys_width(keys, compact=True) <= room:
                 break
             dropped.add(action)
