@@ -1313,6 +1313,18 @@ async def test_f5_gives_the_exact_validation_loss_as_rnntui_evaluate_does(tiny_c
         assert not app.query("#evaluation-2")
 
 
+def test_the_readmes_key_table_has_every_key():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| key | does |", 1)[1].split("\n\n", 1)[0]
+    for binding in RnntuiApp.BINDINGS:
+        if binding in RnntuiApp.PICK_BINDINGS:  # 1-5 and space, in f3's row
+            continue
+        for key in binding.key.split(","):
+            assert f"`{key}`" in table, key
+
+
 def test_join_wrapped_lines_shows_a_wrap_inside_a_paragraph_as_a_space():
     from rnntui.tui.widgets.transcript import join_wrapped_lines
 

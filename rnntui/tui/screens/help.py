@@ -13,7 +13,7 @@ Generated characters are coloured by the probability they were drawn with:
 plain ≥ 50 %, yellow ≥ 20 %, orange ≥ 5 %, red below. The bars under the transcript show the
 most likely next characters while a reply streams: raise the scale factor and watch them sharpen.
 
-`val~` is an estimate over fixed windows of the held-out tail; `rnntui evaluate` gives the exact figure.
+`val~` is an estimate over fixed windows of the held-out tail; `f5` (or `rnntui evaluate`) gives the exact figure.
 """
 
 
