@@ -888,7 +888,7 @@ async def test_pick_mode_lets_you_choose_each_next_character(tiny_checkpoint):
         await pilot.press(*"The", "enter")
         for _ in range(6):  # always the first candidate: what the model writes greedily
             await until(pilot, lambda: app.pick_top is not None)
-            assert "1-5 picks" in app.query_one(CandidateBars).border_title
+            assert "1-5 (or a click) picks" in app.query_one(CandidateBars).border_title
             await pilot.press("1")
         await finished(pilot)
         assert exchanges(app)[0].reply_plain == greedy
@@ -910,11 +910,15 @@ async def test_pick_mode_lets_you_choose_each_next_character(tiny_checkpoint):
         await until(pilot, lambda: app.pick_top is not None and len(exchanges(app)[1].generated) == 1)
         await pilot.press("space")
         await until(pilot, lambda: app.pick_top is not None and len(exchanges(app)[1].generated) == 2)
+        third = app.pick_top[2][0]
+        await pilot.click(CandidateBars, offset=(6, 3))  # the panel's border, then the candidates' rows
+        await until(pilot, lambda: app.pick_top is not None and len(exchanges(app)[1].generated) == 3)
         await pilot.press("escape")
         await finished(pilot)
         reply = exchanges(app)[1]
-        assert reply.generated[0] == second and len(reply.generated) == 3  # the one drawn as it stopped
-        assert reply.header_line.endswith("stopped after 3 characters, 1 picked by you")
+        assert reply.generated[0] == second and reply.generated[2] == third
+        assert len(reply.generated) == 4  # and the one drawn as it stopped
+        assert reply.header_line.endswith("stopped after 4 characters, 2 picked by you")
         assert app.pick_top is None and seed_input.value == ""
         # Off again: replies stream by themselves; on again in the middle of one, it waits from
         # its next character.

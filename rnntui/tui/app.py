@@ -550,7 +550,7 @@ class RnntuiApp(App):
         self.pick_top, self.pick_exchange = message.top, message.exchange
         for bars in self.query(CandidateBars):
             bars.show_top(message.top, numbered=True)
-            bars.border_title = "next character: 1-5 picks it, space lets the model draw"
+            bars.border_title = "next character: 1-5 (or a click) picks it, space lets the model draw"
         self.lend_pick_keys(True)
 
     def action_pick(self, number: int) -> None:
@@ -560,6 +560,11 @@ class RnntuiApp(App):
         if number >= 0 and exchange is not None:
             exchange.picked += 1  # its header says how much of it was the person's
         self.end_pick()
+
+    def on_candidate_bars_clicked(self, message: CandidateBars.Clicked) -> None:
+        """In pick mode, a click on one of the candidates picks it, as its number key does."""
+        if self.check_action("pick", (message.index,)):
+            self.action_pick(message.index)
 
     def end_pick(self) -> None:
         self.pick_top = None
@@ -579,8 +584,8 @@ class RnntuiApp(App):
         if not self.pick_mode and self.pick_top is not None:
             self.action_pick(-1)  # a reply waiting for a pick goes on by itself
         self.update_status()
-        self.notify("Pick mode: each next character waits for you (1-5 picks, space draws)." if self.pick_mode
-                    else "Pick mode off: the model draws every character.")
+        self.notify("Pick mode: each next character waits for you (1-5 or a click picks, space draws)."
+                    if self.pick_mode else "Pick mode off: the model draws every character.")
 
     def on_generation_chunk(self, message: GenerationChunk) -> None:
         chars = message.mailbox.take()
