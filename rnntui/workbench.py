@@ -78,6 +78,7 @@ class Workbench:
         self.history = History()
         self.saved_step = 0
         self.finetuned_from: dict | None = None  # what the current model was fine-tuned from
+        self.save_to: Path | None = None  # where the person chose to save this model (save as)
         self.overrides: dict = {}  # training settings changed for this model (TRAIN_ and MODEL_SETTINGS)
         # Counts the models installed: a save that ends after another model came in (a save is
         # written outside the lock) must not mark that model as saved, or give it its file.
@@ -122,6 +123,7 @@ class Workbench:
             self.overrides = {}  # settings changed for the previous model are its own
             self.path = Path(path)
             self.name = Path(path).name
+            self.save_to = None
             self.history = History.from_dict(checkpoint.history)
             self.saved_step = checkpoint.step
             self.finetuned_from = (checkpoint.provenance or {}).get("finetuned_from")
@@ -164,7 +166,7 @@ class Workbench:
             self.trainer, self.model, self.checkpoint = trainer, trainer.model, None
             self.history = trainer.history
             self.name = name
-            self.path = None
+            self.path = self.save_to = None
             self.saved_step = 0
             self.finetuned_from = finetuned_from
             return self.info()
@@ -326,8 +328,10 @@ class Workbench:
         return HeldOut(model, tail, fraction, corpus.name, step)
 
     def save(self, path: Path | None = None) -> Path:
-        """Save the current state (resumable when a trainer exists) and return the file."""
+        """Save the current state (resumable when a trainer exists) and return the file. A
+        ``path`` given is where later saves of this model go too, as an editor's "save as"."""
         with self.lock:
+            chosen = path is not None
             if path is None:
                 path = self._default_save_path()
             if self.trainer is not None:
@@ -344,9 +348,19 @@ class Workbench:
                 self.saved_step = max(self.saved_step, step)  # two saves may end out of order
                 self.path = Path(path)
                 self.name = Path(path).name
+                if chosen:
+                    self.save_to = Path(path)
         return Path(path)
 
+    def next_save_path(self) -> Path:
+        """Where ctrl+s would save now: the file chosen with save as, the app's own file in the
+        data folder, or a new one there named after the text and the time."""
+        with self.lock:
+            return self._default_save_path()
+
     def _default_save_path(self) -> Path:
+        if self.save_to is not None:
+            return self.save_to
         folder = checkpoints_dir()
         if self.path is not None and self.path.parent == folder:
             return self.path  # keep saving over our own file in the data folder

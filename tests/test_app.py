@@ -15,7 +15,7 @@ from rnntui.corpus import load_corpus
 from rnntui.session import new_trainer, trainer_checkpoint
 from rnntui.training import TrainConfig
 from rnntui.tui.app import RnntuiApp, next_scale
-from rnntui.tui.screens.dialogs import NewModelScreen, UnsavedScreen
+from rnntui.tui.screens.dialogs import NewModelScreen, SaveAsScreen, UnsavedScreen
 from rnntui.tui.screens.help import HelpScreen
 from rnntui.tui.screens.picker import CheckpointPicker
 from rnntui.tui.screens.reply_settings import ReplySettingsScreen
@@ -416,6 +416,39 @@ async def test_unknown_character_notifies_and_keeps_running(tiny_checkpoint):
         await pilot.press("backspace", "backspace", "backspace", *"The", "enter")
         await finished(pilot)
         assert len(exchanges(app)) == 1
+
+
+async def test_save_as_writes_where_you_choose_and_later_saves_go_there(tiny_checkpoint, tmp_path):
+    app = make_app(tiny_checkpoint)
+    data = tmp_path / "data" / "checkpoints"
+    other = tmp_path / "other.ckpt"
+    other.write_text("keep me")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f4")
+        await shown(pilot, SaveAsScreen, "#save-path")
+        field, error = app.screen.query_one("#save-path"), app.screen.query_one("#save-error")
+        assert field.value.startswith(str(data))  # suggested: a new file in the data folder
+        for typed, problem in ((str(tmp_path), "is a folder"), (str(other), "exists: enter again to replace it")):
+            field.value = typed
+            await pilot.press("enter")
+            assert problem in str(error.render()) and isinstance(app.screen, SaveAsScreen)
+        assert other.read_text() == "keep me"
+        await pilot.press("enter")  # again: replace it
+        await until(pilot, lambda: app.info.name == "other.ckpt")
+        assert load_checkpoint(other).step == 30
+        # Another name, without a suffix, in a folder that does not exist yet.
+        await pilot.press("f4")
+        await shown(pilot, SaveAsScreen, "#save-path")
+        assert app.screen.query_one("#save-path").value == str(other)  # where ctrl+s saves now
+        app.screen.query_one("#save-path").value = str(tmp_path / "mine" / "verne")
+        await pilot.press("enter")
+        target = tmp_path / "mine" / "verne.ckpt"
+        await until(pilot, lambda: app.info.name == "verne.ckpt")
+        inode = target.stat().st_ino
+        await pilot.press("ctrl+s")  # goes to the chosen file again, not to the data folder
+        await until(pilot, lambda: target.stat().st_ino != inode)
+        assert load_checkpoint(target).step == 30 and not data.exists()
 
 
 async def test_train_pause_save_and_load_in_picker(tiny_checkpoint, corpus_file, tmp_path):

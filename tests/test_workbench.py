@@ -139,3 +139,15 @@ def test_held_out_is_the_current_weights_and_the_tail_that_rnntui_evaluate_uses(
     workbench.load(bundled_model_path())
     with pytest.raises(RnntuiError, match="not downloaded yet: ctrl.t downloads it"):
         workbench.held_out()
+
+
+def test_a_file_chosen_with_save_as_is_where_the_model_saves_until_another_comes(corpus_file, tmp_path):
+    from rnntui.paths import checkpoints_dir
+
+    workbench = Workbench(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu"), TINY_MODEL)
+    workbench.open(corpus=corpus_file)
+    assert workbench.next_save_path().parent == checkpoints_dir()
+    chosen = workbench.save(tmp_path / "chosen.ckpt")
+    assert workbench.next_save_path() == chosen and workbench.save() == chosen
+    workbench.load(chosen)  # a model loaded (this very file, even) saves to the data folder again
+    assert workbench.next_save_path().parent == checkpoints_dir()

@@ -123,6 +123,7 @@ class RnntuiApp(App):
         Binding("ctrl+b", "toggle_chart", "Chart", show=False),
         Binding("ctrl+f", "export_transcript", "Export to file", show=False),  # ctrl+e is the input's "end"
         Binding("f3", "toggle_pick", "Pick mode", show=False),
+        Binding("f4", "save_as", "Save as", show=False),
         Binding("f5", "evaluate", "Evaluate", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -152,6 +153,7 @@ class RnntuiApp(App):
         "export_transcript": "save every reply so far, with its settings, to a text file in the data folder",
         "toggle_pick": "pick mode: you choose each next character of a reply from the five likeliest, "
                        "as in textgenrnn's interactive mode",
+        "save_as": "save the model to a file you choose; ctrl+s and the autosave write there from then on",
         "evaluate": "exact validation loss of the current weights: one pass over the held-out end of the "
                     "text, as rnntui evaluate (about 10 s for the book on 2 cores); training goes on meanwhile",
         "help": "this help",
@@ -939,6 +941,17 @@ class RnntuiApp(App):
         if self.ready():
             self.save()
 
+    def action_save_as(self) -> None:
+        if not self.ready():
+            return
+        from rnntui.tui.screens.dialogs import SaveAsScreen
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.save(path=path)
+
+        self.push_screen(SaveAsScreen(self.workbench.next_save_path(), self.workbench.save_to), chosen)
+
     def autosave(self) -> None:
         """Every few minutes, save training progress, so that a crash or a power cut loses at
         most that much (quitting, closing the terminal and ``kill`` save it anyway)."""
@@ -948,15 +961,16 @@ class RnntuiApp(App):
             self.save(autosave=True)
 
     @work(thread=True, exclusive=True, group="save")
-    def save(self, autosave: bool = False) -> None:
-        path = self.save_now(autosave)
-        if path is not None:
-            self.post_message(Saved(str(path), autosave=autosave))
+    def save(self, autosave: bool = False, path: Path | None = None) -> None:
+        saved = self.save_now(autosave, path)
+        if saved is not None:
+            self.post_message(Saved(str(saved), autosave=autosave))
 
-    def save_now(self, autosave: bool = False) -> Path | None:
-        """Save from a worker thread; a failure is reported to the UI and gives None."""
+    def save_now(self, autosave: bool = False, path: Path | None = None) -> Path | None:
+        """Save from a worker thread (to ``path``, if one was chosen); a failure is reported to
+        the UI and gives None."""
         try:
-            return self.workbench.save()
+            return self.workbench.save(path)
         except RnntuiError as error:
             self.post_message(Saved(None, str(error), autosave=autosave))
             return None

@@ -1,4 +1,4 @@
-"""Small modal dialogs: a new model's text (or a fine-tune), unsaved training."""
+"""Small modal dialogs: a new model's text (or a fine-tune), save as, unsaved training."""
 
 from __future__ import annotations
 
@@ -64,6 +64,44 @@ class NewModelScreen(ModalScreen[NewModelChoice | None]):
             self.query_one("#corpus-error", Label).update(problem)
             return
         self.dismiss(NewModelChoice(path, self.query_one("#finetune", Checkbox).value))
+
+
+class SaveAsScreen(ModalScreen[Path | None]):
+    """F4: the file to save the current model to (and to save it to from then on). A file that
+    exists is replaced only when enter is pressed a second time on the same path."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    AUTO_FOCUS = "#save-path"
+
+    def __init__(self, suggested: Path, current: Path | None) -> None:
+        super().__init__()
+        self.suggested = suggested
+        self.current = current  # the model's own file: saving over it needs no confirmation
+        self.confirmed: Path | None = None  # an existing file that enter was pressed on once
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="save-as", classes="dialog") as dialog:
+            dialog.border_title = "Save as"
+            yield Label("The checkpoint file for this model: ctrl+s and the autosave write to it from now on.")
+            yield Input(str(self.suggested), id="save-path", suggester=PathSuggester())
+            yield Label("", id="save-error", classes="field-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        typed = event.value.strip()
+        path = Path(typed).expanduser()
+        problem = ("type the path of the file to write" if not typed
+                   else f"{typed} is a folder: add a file name" if path.is_dir() else None)
+        if problem is None and not path.suffix:
+            path = path.with_suffix(".ckpt")
+            problem = f"{path} is a folder: choose another name" if path.is_dir() else None
+        if problem is None and path.exists() and path != self.current and path != self.confirmed:
+            self.confirmed = path
+            problem = f"{path.name} exists: enter again to replace it"
+        if problem:
+            self.query_one("#save-error", Label).update(problem)
+            return
+        self.dismiss(path.absolute())
 
 
 class UnsavedScreen(ModalScreen[str]):
