@@ -418,6 +418,35 @@ async def test_unknown_character_notifies_and_keeps_running(tiny_checkpoint):
         assert len(exchanges(app)) == 1
 
 
+async def test_replies_while_training_show_what_the_model_writes_as_it_learns(tiny_checkpoint, corpus_file):
+    app = make_app(tiny_checkpoint, corpus=corpus_file, length=20)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+l")
+        await shown(pilot, ReplySettingsScreen, "#setting-sample_every")
+        app.screen.query_one("#setting-sample_every").value = "10"
+        await pilot.press("enter")
+        await until(pilot, lambda: app.sample_every == 10)
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        app.query_one(SeedInput).value = "half typ"  # being typed when the sample comes
+        await busy_press(pilot, "ctrl+t")
+        await until(pilot, lambda: len(app.exchanges) >= 2 and not app.streaming, timeout=60)
+        await pause_training(pilot)
+        sample = exchanges(app)[1]
+        # From the last seed text, at step 40 (30 + 10) or a step or two later (the weights of
+        # the step it started at), without touching what is being typed or the seed history.
+        step = int(sample.header_line.split("· step ")[1].split(" ·")[0].replace(",", ""))
+        assert sample.header_line.startswith("#2 · while training · scale factor 1.00") and 40 <= step < 50
+        assert sample.seed_text == "The" and len(sample.generated) == 20
+        assert app.query_one(SeedInput).value == "half typ" and app.query_one(SeedInput).history == ["The"]
+        # None while a reply streams: that sample is skipped, not queued.
+        app.streaming = True
+        app.sample_while_training(app.next_sample_at)
+        app.streaming = False
+        assert len(app.exchanges) == 2 and app.next_sample_at % 10 == 0
+
+
 async def test_save_as_writes_where_you_choose_and_later_saves_go_there(tiny_checkpoint, tmp_path):
     app = make_app(tiny_checkpoint)
     data = tmp_path / "data" / "checkpoints"
@@ -1580,7 +1609,7 @@ async def test_scale_factor_length_and_theme_are_kept_for_the_next_session(tiny_
         await pilot.pause()
     assert json.loads(settings.read_text(encoding="utf-8")) == {"scale_factor": 1.25, "length": 750, "top_k": 0,
                                                                 "top_p": 1.0, "theme": "nord", "chart": None,
-                                                                "reflow": True}
+                                                                "reflow": True, "sample_every": 0}
     again = make_app(tiny_checkpoint)
     assert (again.scale_factor, again.length, again.theme) == (1.25, 750, "nord")
     # A value the caller gives wins, and is not written unless the person changes it.

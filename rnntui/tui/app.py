@@ -191,6 +191,8 @@ class RnntuiApp(App):
         self.length = self.settings.length if length is None else length
         self.top_k, self.top_p = self.settings.top_k, self.settings.top_p  # 0 and 1: no cut
         self.reflow = self.settings.reflow
+        self.sample_every = self.settings.sample_every  # while training, a reply every this many steps
+        self.next_sample_at: int | None = None  # the step of the next one (None: work it out)
         self.workbench = None  # created in a worker, so torch loads off the event loop
         self.info = None
         self.sampler = None
@@ -463,7 +465,25 @@ class RnntuiApp(App):
             return
         self.start_generation(self.last_seed)
 
-    def start_generation(self, seed_text: str) -> None:
+    def sample_while_training(self, step: int) -> None:
+        """Every ``sample_every`` steps of training, a reply from the last seed text ("The
+        island" before there is one), as ``rnntui train --sample-every`` prints one: what the
+        model writes shows what it has learnt so far. None while a reply streams or waits for
+        a pick, or a dialog is up: that one is skipped, not queued."""
+        if not self.sample_every:
+            return
+        if self.next_sample_at is None:
+            self.next_sample_at = (step // self.sample_every + 1) * self.sample_every
+        if step < self.next_sample_at:
+            return
+        self.next_sample_at = (step // self.sample_every + 1) * self.sample_every
+        seed_text = self.last_seed or "The island"
+        if (self.streaming or self.pick_mode or self.screen is not self.screen_stack[0]
+                or self.workbench.vocab.unknown_chars(seed_text)):
+            return
+        self.start_generation(seed_text, while_training=True)
+
+    def start_generation(self, seed_text: str, while_training: bool = False) -> None:
         if not seed_text:
             self.notify("Type a seed text first, e.g. The island.", severity="warning")
             return
@@ -478,15 +498,16 @@ class RnntuiApp(App):
         except RnntuiError as error:
             self.notify(str(error), title="Seed text", severity="error", timeout=8)
             return
-        seed_input = self.query_one(SeedInput)
-        seed_input.remember(seed_text)
-        if seed_input.value == seed_text:  # not text typed since (ctrl+r, or a reply that waited)
-            seed_input.value = ""
-        self.last_seed = seed_text
+        if not while_training:  # a sample while training is not something the person typed
+            seed_input = self.query_one(SeedInput)
+            seed_input.remember(seed_text)
+            if seed_input.value == seed_text:  # not text typed since (ctrl+r, or a reply that waited)
+                seed_input.value = ""
+            self.last_seed = seed_text
         number = len(self.exchanges) + 1
         cut = "".join(f" · {name} {value}" for name, value in self.sampling_cut())
-        header = (f"#{number} · scale factor {self.scale_factor:.2f}{cut} · {self.info.name} · "
-                  f"step {self.workbench.step:,}")
+        header = (f"#{number}{' · while training' if while_training else ''} · scale factor "
+                  f"{self.scale_factor:.2f}{cut} · {self.info.name} · step {self.workbench.step:,}")
         exchange = self.query_one(Transcript).add_exchange(
             Exchange(number, seed_text, header, reflow=self.reflow))
         self.exchanges[number] = exchange
@@ -719,17 +740,21 @@ class RnntuiApp(App):
             if "reflow" in changes:
                 for exchange in self.exchanges.values():
                     exchange.set_reflow(self.reflow)
+            self.next_sample_at = None  # counted from the current step
             if self.sampler is not None:  # a reply streaming now draws the new way from its next character
                 self.draw_as_set(self.sampler)
             self.update_status()
             self.remember(**changes)
             cut = ", ".join(f"{name} {value}" for name, value in self.sampling_cut()) or "no cut"
             lines = "wrapped lines joined" if self.reflow else "line breaks as written"
+            samples = f"a reply every {self.sample_every:,} steps of training" if self.sample_every else "no replies"
+            if not self.sample_every:
+                samples += " while training"
             self.notify(f"{self.length:,} characters a reply, scale factor {self.scale_factor:g}, {cut}, "
-                        f"{lines}.", title="Reply settings")
+                        f"{lines}, {samples}.", title="Reply settings")
 
         current = {"length": self.length, "scale_factor": self.scale_factor, "top_k": self.top_k, "top_p": self.top_p,
-                   "reflow": self.reflow}
+                   "reflow": self.reflow, "sample_every": self.sample_every}
         self.push_screen(ReplySettingsScreen(current), chosen)
 
     # -- exact evaluation -------------------------------------------------------------------
@@ -796,6 +821,7 @@ class RnntuiApp(App):
             return
         if self.training == "idle":
             self.training = "starting"
+            self.next_sample_at = None  # the first sample comes sample_every steps from here
             self.train()
             if not self.query_one(LossPanel).display:  # hidden on a narrow terminal, or by choice
                 self.notify("Training. The loss chart is hidden: ctrl+b shows it.")
@@ -889,6 +915,8 @@ class RnntuiApp(App):
             for panel in panels:
                 panel.add_events(events)
             self.info.step = events[-1].step
+            if self.training == "running":
+                self.sample_while_training(events[-1].step)
         self.update_status()
 
     def on_training_stopped(self, message: TrainingStopped) -> None:

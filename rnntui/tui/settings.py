@@ -16,6 +16,7 @@ from rnntui.files import write_atomically
 
 MAX_LENGTH = 100_000
 MAX_TOP_K = 10_000
+MAX_SAMPLE_EVERY = 1_000_000
 SCALE_RANGE = (0.1, 10.0)  # the app's ladder, from its bottom to its top
 
 
@@ -28,6 +29,7 @@ class Settings:
     theme: str | None = None  # None: Textual's default
     chart: bool | None = None  # shown or hidden with ctrl+b; None: shown where there is room
     reflow: bool = True  # a reply's wraps inside a paragraph shown as spaces (ctrl+l)
+    sample_every: int = 0  # while training, a reply every this many steps (ctrl+l); 0: none
 
 
 def valid_scale_factor(value: object) -> bool:
@@ -41,6 +43,10 @@ def valid_length(value: object) -> bool:
 
 def valid_top_k(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOP_K
+
+
+def valid_sample_every(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SAMPLE_EVERY
 
 
 def valid_top_p(value: object) -> bool:
@@ -70,6 +76,8 @@ def read_settings(path: Path) -> Settings:
         settings.chart = saved["chart"]
     if isinstance(saved.get("reflow"), bool):
         settings.reflow = saved["reflow"]
+    if valid_sample_every(saved.get("sample_every")):
+        settings.sample_every = saved["sample_every"]
     return settings
 
 

@@ -9,7 +9,7 @@ from textual.widget import Widget
 from textual.widgets import Checkbox
 
 from rnntui.tui.screens.settings_form import SettingsForm, number_parser
-from rnntui.tui.settings import MAX_LENGTH, MAX_TOP_K, SCALE_RANGE
+from rnntui.tui.settings import MAX_LENGTH, MAX_SAMPLE_EVERY, MAX_TOP_K, SCALE_RANGE
 
 
 class ReplySettingsScreen(SettingsForm):
@@ -20,6 +20,8 @@ class ReplySettingsScreen(SettingsForm):
         ("top_k", "top-k: only the k most likely characters (0: all)", number_parser(int, 0, MAX_TOP_K), "{}"),
         ("top_p", "top-p: the most likely ones that add up to p (1: all)",
          number_parser(float, 0, 1, low_open=True), "{:g}"),
+        ("sample_every", "while training, a reply every N steps (0: none)",
+         number_parser(int, 0, MAX_SAMPLE_EVERY), "{}"),
     )
     HEADING = "Reply settings"
     INTRO = ("Each character is drawn from softmax(logits × scale factor). Top-k and top-p cut that "
