@@ -776,8 +776,8 @@ def info_lines(info: dict) -> list[str]:
     lines.append(("characters", shown))
     hours, rest = divmod(int(info["training_seconds"]), 3600)
     trained = f"{info['step']:,} steps in {hours}:{rest // 60:02d}:{rest % 60:02d}"
-    if config:
-        trained += f"; batch {config.get('batch_size')} × {config.get('seq_length')}, Adam at {config.get('lr'):g}"
+    if all(isinstance(config.get(name), (int, float)) for name in ("batch_size", "seq_length", "lr")):
+        trained += f"; batch {config['batch_size']} × {config['seq_length']}, Adam at {config['lr']:g}"
         if config.get("lr_decay_steps"):
             trained += f" with cosine decay to step {config['lr_decay_steps']:,}"
         if config.get("carry_state"):

@@ -291,6 +291,21 @@ def test_info_says_what_a_checkpoint_holds(trained, corpus_file, capsys):
     assert info["vocab"] == "".join(checkpoint.vocab.char_array)
 
 
+def test_info_lines_of_a_sparse_record():
+    """A checkpoint from another tool's hands, say, with no settings, corpus or losses recorded."""
+    from rnntui.cli import info_lines
+
+    info = {"path": "x.ckpt", "bytes": 2_000_000, "created": "", "parameters": 100, "vocab": "ab \n\t", "step": 3,
+            "model": {"cell": "gru", "layers": 2, "embed_dim": 8, "hidden_size": 16, "vocab_size": 5},
+            "training_seconds": 5, "train_config": None, "corpus": None, "last_train_loss": None,
+            "last_val_loss_estimate": None, "best_val_loss_estimate": None, "best_val_loss_step": None,
+            "resumable": True, "provenance": {}}
+    assert info_lines(info) == ["file:        x.ckpt (2.0 MB, saved at an unknown time)",
+                                "model:       GRU, 2 layers, embedding 8, hidden 16, 5 characters: 100 parameters",
+                                "characters:  ab␣\\n\\t",
+                                "training:    3 steps in 0:00:05"]
+
+
 @pytest.mark.parametrize("name, match", [("missing.ckpt", "does not exist"), ("text.ckpt", "not an rnntui checkpoint")])
 def test_info_on_a_file_that_is_no_checkpoint_is_one_line(tmp_path, capsys, name, match):
     (tmp_path / "text.ckpt").write_text("just text\n")
