@@ -317,8 +317,8 @@ class Workbench:
             if path is None:
                 path = default_corpus_path()
                 if not path.is_file():
-                    raise RnntuiError("the model is judged on the held-out end of The Mysterious Island, which is "
-                                      "not downloaded yet: ctrl+t downloads it (or run rnntui corpus --fetch)")
+                    raise RnntuiError("the model is judged on the held-out end of The Mysterious Island, "
+                                      "which is not downloaded yet")
             corpus = load_corpus(path, vocab=vocab)
         fraction = config.val_fraction if 0.0 < config.val_fraction < 1.0 else 0.1
         _, tail = corpus.split(fraction)

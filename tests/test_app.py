@@ -1375,7 +1375,8 @@ async def test_f5_gives_the_exact_validation_loss_as_rnntui_evaluate_does(tiny_c
         await until(pilot, lambda: app.info is not None and app.info.name != "tiny.ckpt")
         await pilot.press("f5")
         await until(pilot, lambda: not app.evaluating)
-        assert any("not downloaded yet" in n.message and n.severity == "error" for n in app._notifications)
+        assert any("not downloaded yet: ctrl+t downloads it" in n.message and n.severity == "error"
+                   for n in app._notifications)
         assert not app.query("#evaluation-2")
 
 

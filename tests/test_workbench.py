@@ -137,7 +137,7 @@ def test_held_out_is_the_current_weights_and_the_tail_that_rnntui_evaluate_uses(
     assert (loss, count) == held_out_loss(load_checkpoint(saved), load_corpus(corpus_file))[:2]
     # The bundled model is judged on the book, which a fresh machine has not downloaded.
     workbench.load(bundled_model_path())
-    with pytest.raises(RnntuiError, match="not downloaded yet: ctrl.t downloads it"):
+    with pytest.raises(RnntuiError, match="The Mysterious Island, which is not downloaded yet"):
         workbench.held_out()
 
 

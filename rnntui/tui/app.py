@@ -764,6 +764,11 @@ class RnntuiApp(App):
         if self.evaluating:
             self.notify("An evaluation is already running; its progress is in the chat.")
             return
+        if self.workbench.needs_download():
+            self.notify("The model is judged on the held-out end of The Mysterious Island, which is not "
+                        "downloaded yet: ctrl+t downloads it (and trains), as does rnntui corpus --fetch.",
+                        title="Evaluation", severity="error", timeout=10)
+            return
         self.evaluating = True
         self.evaluations += 1
         self.evaluate(self.evaluations)
