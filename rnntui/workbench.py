@@ -17,6 +17,7 @@ import numpy as np
 from rnntui.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from rnntui.corpus import Corpus, load_corpus
 from rnntui.errors import RnntuiError
+from rnntui.info import checkpoint_info
 from rnntui.model import CharRNN
 from rnntui.paths import bundled_model_path, checkpoints_dir, default_corpus_path
 from rnntui.sampling import Sampler
@@ -334,13 +335,7 @@ class Workbench:
             chosen = path is not None
             if path is None:
                 path = self._default_save_path()
-            if self.trainer is not None:
-                provenance = {"command": "rnntui (app)"}
-                if self.finetuned_from:
-                    provenance["finetuned_from"] = self.finetuned_from
-                checkpoint = trainer_checkpoint(self.trainer, self.corpus, provenance)
-            else:
-                checkpoint = self.checkpoint
+            checkpoint = self._checkpoint_now()
             step, generation = checkpoint.step, self.generation
         save_checkpoint(checkpoint, path)
         with self.lock:
@@ -351,6 +346,24 @@ class Workbench:
                 if chosen:
                     self.save_to = Path(path)
         return Path(path)
+
+    def _checkpoint_now(self) -> Checkpoint:
+        """The current state as a checkpoint: a copy while a trainer steps the model (call
+        with the lock held)."""
+        if self.trainer is None:
+            return self.checkpoint
+        provenance = {"command": "rnntui (app)"}
+        if self.finetuned_from:
+            provenance["finetuned_from"] = self.finetuned_from
+        return trainer_checkpoint(self.trainer, self.corpus, provenance)
+
+    def describe(self) -> dict:
+        """``info.checkpoint_info`` of the current state, with its file only if that file
+        holds this very state (nothing trained since it was written)."""
+        with self.lock:
+            checkpoint = self._checkpoint_now()
+            path = self.path if self.unsaved_steps == 0 else None
+        return checkpoint_info(checkpoint, path)
 
     def next_save_path(self) -> Path:
         """Where ctrl+s would save now: the file chosen with save as, the app's own file in the

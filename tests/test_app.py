@@ -1380,6 +1380,28 @@ async def test_f5_gives_the_exact_validation_loss_as_rnntui_evaluate_does(tiny_c
         assert not app.query("#evaluation-2")
 
 
+async def test_f6_says_what_the_current_model_is(tiny_checkpoint):
+    from rnntui.tui.screens.model_info import ModelInfoScreen
+
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f6")
+        await shown(pilot, ModelInfoScreen, "#model-info-table")
+        import io
+
+        from rich.console import Console
+
+        console = Console(width=100, record=True, file=io.StringIO())
+        console.print(app.screen.query_one("#model-info-table").content)
+        text = console.export_text()
+        assert f"file         {tiny_checkpoint} (" in text
+        assert "model        LSTM, 1 layer, embedding 16, hidden 32" in text
+        assert "training     30 steps in 0:00:00; batch 8 × 16, Adam at 0.005" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ModelInfoScreen)
+
+
 def test_the_readmes_key_table_has_every_key():
     from pathlib import Path
 

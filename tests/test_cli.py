@@ -293,7 +293,7 @@ def test_info_says_what_a_checkpoint_holds(trained, corpus_file, capsys):
 
 def test_info_lines_of_a_sparse_record():
     """A checkpoint from another tool's hands, say, with no settings, corpus or losses recorded."""
-    from rnntui.cli import info_lines
+    from rnntui.info import info_lines
 
     info = {"path": "x.ckpt", "bytes": 2_000_000, "created": "", "parameters": 100, "vocab": "ab \n\t", "step": 3,
             "model": {"cell": "gru", "layers": 2, "embed_dim": 8, "hidden_size": 16, "vocab_size": 5},

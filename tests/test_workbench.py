@@ -151,3 +151,18 @@ def test_a_file_chosen_with_save_as_is_where_the_model_saves_until_another_comes
     assert workbench.next_save_path() == chosen and workbench.save() == chosen
     workbench.load(chosen)  # a model loaded (this very file, even) saves to the data folder again
     assert workbench.next_save_path().parent == checkpoints_dir()
+
+
+def test_describe_names_the_file_only_while_it_holds_the_current_state(corpus_file, tmp_path):
+    from rnntui.info import info_lines
+
+    workbench = Workbench(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu"), TINY_MODEL)
+    workbench.open(corpus=corpus_file)
+    run_steps(workbench, 2)
+    info = workbench.describe()
+    assert info["path"] is None and info["step"] == 2 and info["resumable"]
+    assert info_lines(info)[0] == "file:        not saved yet"
+    saved = workbench.save(tmp_path / "m.ckpt")
+    info = workbench.describe()
+    assert info["path"] == str(saved) and info["bytes"] == saved.stat().st_size
+    assert info["train_config"]["batch_size"] == 4 and info["corpus"]["name"] == corpus_file.name

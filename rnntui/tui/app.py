@@ -35,6 +35,7 @@ from rnntui.tui.messages import (
     GenerationChunk,
     GenerationDone,
     Mailbox,
+    ModelDescribed,
     PickWanted,
     Saved,
     SettingsApplied,
@@ -125,6 +126,7 @@ class RnntuiApp(App):
         Binding("f3", "toggle_pick", "Pick mode", show=False),
         Binding("f4", "save_as", "Save as", show=False),
         Binding("f5", "evaluate", "Evaluate", show=False),
+        Binding("f6", "model_info", "Model info", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
     # Pick mode's answers, before the seed input sees the keys, but only while a reply waits
@@ -156,6 +158,8 @@ class RnntuiApp(App):
         "save_as": "save the model to a file you choose; ctrl+s and the autosave write there from then on",
         "evaluate": "exact validation loss of the current weights: one pass over the held-out end of the "
                     "text, as rnntui evaluate (about 10 s for the book on 2 cores); training goes on meanwhile",
+        "model_info": "what the current model is: size, characters, training settings and time, text, losses, "
+                      "how it was made (as rnntui info)",
         "help": "this help",
         "quit": "quit (asks first if training progress is unsaved)",
     }
@@ -756,6 +760,22 @@ class RnntuiApp(App):
         current = {"length": self.length, "scale_factor": self.scale_factor, "top_k": self.top_k, "top_p": self.top_p,
                    "reflow": self.reflow, "sample_every": self.sample_every}
         self.push_screen(ReplySettingsScreen(current), chosen)
+
+    # -- model info ---------------------------------------------------------------------------
+    def action_model_info(self) -> None:
+        if self.ready():
+            self.describe_model()
+
+    @work(thread=True, exclusive=True, group="describe")
+    def describe_model(self) -> None:
+        """Off the event loop: describing a model in training copies its weights and optimizer."""
+        self.post_message(ModelDescribed(self.workbench.describe()))
+
+    def on_model_described(self, message: ModelDescribed) -> None:
+        from rnntui.tui.screens.model_info import ModelInfoScreen
+
+        if self.screen is self.screen_stack[0]:  # not over a dialog opened meanwhile
+            self.push_screen(ModelInfoScreen(message.info))
 
     # -- exact evaluation -------------------------------------------------------------------
     def action_evaluate(self) -> None:

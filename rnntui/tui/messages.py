@@ -145,3 +145,11 @@ class EvaluationDone(Message):
                  error: str | None = None) -> None:
         super().__init__()
         self.number, self.held_out, self.loss, self.characters, self.error = number, held_out, loss, characters, error
+
+
+class ModelDescribed(Message):
+    """``info.checkpoint_info`` of the current model, for the f6 screen."""
+
+    def __init__(self, info: dict) -> None:
+        super().__init__()
+        self.info = info

@@ -1,0 +1,103 @@
+"""What a checkpoint holds, for people and for scripts: ``rnntui info`` and the app's f6."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from rnntui.checkpoint import Checkpoint
+
+
+def checkpoint_info(checkpoint: Checkpoint, path: Path | None) -> dict:
+    """What ``rnntui info`` (and the app's f6) reports about a checkpoint, as plain data (the
+    command's ``--json``); ``path`` None: a model not saved yet."""
+    history = checkpoint.history or {}
+    train, val = history.get("train") or [], history.get("val") or []
+    best = min(val, key=lambda point: point[1]) if val else None
+    return {
+        "path": str(path) if path is not None else None,
+        "bytes": path.stat().st_size if path is not None and path.is_file() else None,
+        "created": checkpoint.created,
+        "model": checkpoint.model_config.to_dict(),
+        "parameters": sum(tensor.numel() for tensor in checkpoint.model_state.values()),
+        "vocab": "".join(checkpoint.vocab.char_array),
+        "step": checkpoint.step,
+        "training_seconds": round(checkpoint.elapsed, 1),
+        "train_config": checkpoint.train_config,
+        "corpus": checkpoint.corpus,
+        "last_train_loss": train[-1][1] if train else None,
+        "last_val_loss_estimate": val[-1][1] if val else None,
+        "best_val_loss_estimate": best[1] if best else None,
+        "best_val_loss_step": best[0] if best else None,
+        "resumable": checkpoint.optimizer_state is not None,
+        "provenance": checkpoint.provenance,
+    }
+
+
+def saved_at(created: str) -> str:
+    """An ISO timestamp as "2026-11-29 11:39 UTC" (in the zone it was written in)."""
+    try:
+        moment = datetime.fromisoformat(created)
+    except (TypeError, ValueError):
+        return created or "at an unknown time"
+    return (moment.strftime("%Y-%m-%d %H:%M ") + (moment.tzname() or "").replace("UTC+00:00", "UTC")).rstrip()
+
+
+def info_lines(info: dict) -> list[str]:
+    """``checkpoint_info`` for people: one labelled line per subject."""
+    model, config = info["model"], info["train_config"] or {}
+    layers = f"{model['layers']} layer{'s' if model['layers'] > 1 else ''}"
+    lines = [
+        ("file", f"{info['path']} ({info['bytes'] / 1e6:.1f} MB, saved {saved_at(info['created'])})"
+                 if info["path"] and info["bytes"] is not None else "not saved yet"),
+        ("model", f"{model['cell'].upper()}, {layers}, embedding {model['embed_dim']}, hidden {model['hidden_size']}, "
+                  f"{model['vocab_size']} characters: {info['parameters']:,} parameters"),
+    ]
+    # The characters it knows, with the invisible ones written as escapes ("\n", "\t").
+    shown = "".join(char if char.isprintable() and char != " " else repr(char)[1:-1] if char != " " else "␣"
+                    for char in info["vocab"])
+    lines.append(("characters", shown))
+    hours, rest = divmod(int(info["training_seconds"]), 3600)
+    trained = f"{info['step']:,} steps in {hours}:{rest // 60:02d}:{rest % 60:02d}"
+    if all(isinstance(config.get(name), (int, float)) for name in ("batch_size", "seq_length", "lr")):
+        trained += f"; batch {config['batch_size']} × {config['seq_length']}, Adam at {config['lr']:g}"
+        if config.get("lr_decay_steps"):
+            trained += f" with cosine decay to step {config['lr_decay_steps']:,}"
+        if config.get("carry_state"):
+            trained += ", state carried"
+    if model.get("dropout") or model.get("weight_dropout"):
+        trained += f"; dropout {model.get('dropout', 0):g}, weight dropout {model.get('weight_dropout', 0):g}"
+    if not info["resumable"]:
+        trained += " (weights only: sampling and fine-tuning, not --resume)"
+    lines.append(("training", trained))
+    corpus = info["corpus"] or {}
+    if corpus:
+        text = f"{corpus.get('name', '-')}, {corpus.get('characters', 0):,} characters"
+        if corpus.get("path"):
+            text += f", from {corpus['path']}"
+        lines.append(("corpus", text))
+    losses = []
+    if info["last_train_loss"] is not None:
+        losses.append(f"training {info['last_train_loss']:.4f}")
+    if info["last_val_loss_estimate"] is not None:
+        losses.append(f"val~ {info['last_val_loss_estimate']:.4f} (best {info['best_val_loss_estimate']:.4f} "
+                      f"at step {info['best_val_loss_step']:,})")
+    if losses:
+        lines.append(("last losses", ", ".join(losses) + " nats/char"))
+    provenance = info["provenance"] or {}
+    if provenance.get("val_loss") is not None:
+        lines.append(("validation", f"{provenance['val_loss']:.4f} nats/char, exact, over "
+                                    f"{provenance.get('val_characters', 0):,} held-out characters "
+                                    f"({provenance.get('evaluated_with', 'rnntui evaluate')})"))
+    if provenance.get("finetuned_from"):
+        base = provenance["finetuned_from"]
+        lines.append(("fine-tuned", f"from {base.get('checkpoint')} at step {base.get('step', 0):,} "
+                                    f"(trained on {base.get('corpus') or '-'})"))
+    if provenance.get("machine") or provenance.get("wall_time_s"):
+        made = provenance.get("machine") or "-"
+        if provenance.get("wall_time_s"):
+            made += f", {provenance['wall_time_s'] / 60:.0f} minutes of wall time"
+        lines.append(("made on", made))
+    if provenance.get("command"):
+        lines.append(("command", provenance["command"]))
+    return [f"{label + ':':13s}{text}" for label, text in lines]
