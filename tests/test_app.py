@@ -1102,7 +1102,7 @@ async def test_command_palette_has_the_actions(tiny_checkpoint):
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for title in ("Generate", "Train/pause", "Save", "Open",
                       "Reply settings: length, scale factor, top-k, top-p, line breaks", "New model",
-                      "Copy reply", "Continue", "Training settings", "Chart", "Help"):
+                      "Copy reply", "Continue", "Training settings", "Chart", "Help", "Clear the chat"):
             assert title in titles
 
 
@@ -1378,6 +1378,25 @@ async def test_f5_gives_the_exact_validation_loss_as_rnntui_evaluate_does(tiny_c
         assert any("not downloaded yet: ctrl+t downloads it" in n.message and n.severity == "error"
                    for n in app._notifications)
         assert not app.query("#evaluation-2")
+
+
+async def test_clearing_the_chat_leaves_the_model_alone(tiny_checkpoint):
+    from rnntui.tui.widgets.transcript import Transcript
+
+    app = make_app(tiny_checkpoint, length=20)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        step = app.workbench.step
+        app.action_clear_chat()
+        await pilot.pause()
+        assert not app.query(Exchange) and not app.query_one(Transcript).children and not app.exchanges
+        await pilot.press("enter")  # nothing left to continue: a seed text is asked for
+        assert [n.message for n in app._notifications][-1] == "Type a seed text first, e.g. The island."
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        assert exchanges(app)[0].header_line.startswith("#1 ") and app.workbench.step == step
 
 
 async def test_f6_says_what_the_current_model_is(tiny_checkpoint):

@@ -324,6 +324,9 @@ class RnntuiApp(App):
                 title = self.PALETTE_TITLES.get(binding.action, binding.description)
                 yield SystemCommand(title, self.KEY_HELP[binding.action],
                                     partial(self.run_action, binding.action))
+        # Rare enough to need no key of its own.
+        yield SystemCommand("Clear the chat", "remove every reply so far from the window (ctrl+f exports them "
+                            "first); the model and its training are not touched", self.action_clear_chat)
 
     def key_help(self) -> list[tuple[str, str]]:
         # In the help screen, "this help" goes last, whatever the footer's order.
@@ -760,6 +763,16 @@ class RnntuiApp(App):
         current = {"length": self.length, "scale_factor": self.scale_factor, "top_k": self.top_k, "top_p": self.top_p,
                    "reflow": self.reflow, "sample_every": self.sample_every}
         self.push_screen(ReplySettingsScreen(current), chosen)
+
+    def action_clear_chat(self) -> None:
+        if self.streaming:
+            self.notify("A reply is streaming: escape stops it, then the chat can be cleared.")
+            return
+        for transcript in self.query(Transcript):
+            transcript.remove_children()
+        self.exchanges.clear()
+        self.sampler, self.sampler_for = None, None  # nothing left to continue
+        self.notify("The chat is cleared; the model and its training are as they were.")
 
     # -- model info ---------------------------------------------------------------------------
     def action_model_info(self) -> None:
