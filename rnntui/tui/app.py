@@ -50,7 +50,7 @@ from rnntui.tui.widgets.footer import CoalescingFooter
 from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
 from rnntui.tui.widgets.status_line import NARROW_BELOW, StatusLine
-from rnntui.tui.widgets.transcript import Exchange, Transcript
+from rnntui.tui.widgets.transcript import Exchange, Transcript, confidence_palette
 
 if TYPE_CHECKING:  # the engine (torch) is imported after the first frame is drawn
     from rnntui.training import Trainer
@@ -195,6 +195,7 @@ class RnntuiApp(App):
         self.length = self.settings.length if length is None else length
         self.top_k, self.top_p = self.settings.top_k, self.settings.top_p  # 0 and 1: no cut
         self.reflow = self.settings.reflow
+        self.palette = self.theme_palette()  # the theme's colours for unlikely characters
         self.sample_every = self.settings.sample_every  # while training, a reply every this many steps
         self.next_sample_at: int | None = None  # the step of the next one (None: work it out)
         self.workbench = None  # created in a worker, so torch loads off the event loop
@@ -516,7 +517,7 @@ class RnntuiApp(App):
         header = (f"#{number}{' · while training' if while_training else ''} · scale factor "
                   f"{self.scale_factor:.2f}{cut} · {self.info.name} · step {self.workbench.step:,}")
         exchange = self.query_one(Transcript).add_exchange(
-            Exchange(number, seed_text, header, reflow=self.reflow))
+            Exchange(number, seed_text, header, reflow=self.reflow, palette=self.palette))
         self.exchanges[number] = exchange
         self.set_streaming(True)
         self.generate(number, seed_text, self.length)
@@ -721,6 +722,19 @@ class RnntuiApp(App):
 
     def watch_theme(self, theme: str) -> None:
         self.remember(theme=theme)
+        self.palette = self.theme_palette()
+        # The replies so far, in the new theme's colours (none yet when __init__ sets the theme).
+        for exchange in getattr(self, "exchanges", {}).values():
+            exchange.set_palette(self.palette)
+
+    def theme_palette(self) -> dict:
+        """The colours of a reply's unlikely characters: the theme's warning and error colours."""
+        from textual.color import Color
+
+        theme = self.current_theme
+        if not (theme.warning and theme.error):
+            return confidence_palette()
+        return confidence_palette(Color.parse(theme.warning), Color.parse(theme.error))
 
     def remember(self, **changes) -> None:
         """Keep a setting the person changed for the next session (a tiny atomic write).

@@ -9,8 +9,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
 EXTRA = """
-Generated characters are coloured by the probability they were drawn with:
-plain ≥ 50 %, yellow ≥ 20 %, orange ≥ 5 %, red below. The bars under the transcript show the
+Generated characters are coloured by the probability they were drawn with: plain ≥ 50 %, the
+theme's warning colour ≥ 20 %, a colour between it and its error colour ≥ 5 %, the error colour in
+bold below (amber, orange and crimson in the default theme). The bars under the transcript show the
 most likely next characters while a reply streams: raise the scale factor and watch them sharpen.
 
 `val~` is an estimate over fixed windows of the held-out tail; `f5` (or `rnntui evaluate`) gives the exact figure.

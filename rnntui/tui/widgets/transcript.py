@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
+from rich.style import Style
 from rich.text import Text
+from textual.color import Color
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
@@ -12,15 +14,29 @@ from textual.widgets import Static
 # possible, so appending to a long reply re-renders one block, not the whole reply.
 BLOCK_CHARS = 400
 
-# Probability buckets for colouring generated characters: (lowest probability, style).
-CONFIDENCE_STYLES = ((0.5, ""), (0.2, "yellow"), (0.05, "dark_orange"), (0.0, "bold red"))
+# How likely each generated character was: (lowest probability, level). The runs of a reply
+# keep levels, not colours, so that a new theme recolours the replies already written.
+CONFIDENCE_LEVELS = ((0.5, 0), (0.2, 1), (0.05, 2), (0.0, 3))
+SEED = -1  # the seed text's level: the person's words, in bold
 
 
-def style_for(probability: float) -> str:
-    for low, style in CONFIDENCE_STYLES:
+def level_for(probability: float) -> int:
+    for low, level in CONFIDENCE_LEVELS:
         if probability >= low:
-            return style
-    return ""
+            return level
+    return 0
+
+
+def confidence_palette(warning: Color | None = None, error: Color | None = None) -> dict[int, Style]:
+    """The style of each level: plain from 50 %, then the theme's warning colour, a colour
+    halfway to its error colour, and its error colour in bold below 5 %. Without a theme,
+    yellow, orange and red."""
+    if warning is None or error is None:
+        colours = ["yellow", "dark_orange", "red"]
+    else:
+        colours = [warning.rich_color, warning.blend(error, 0.5).rich_color, error.rich_color]
+    return {SEED: Style(bold=True), 0: Style(), 1: Style(color=colours[0]), 2: Style(color=colours[1]),
+            3: Style(color=colours[2], bold=True)}
 
 
 # A line break with text on both sides of it: a book's hard wrap inside a paragraph. A break
@@ -128,17 +144,18 @@ class Exchange(Vertical):
     """One seed text and the reply streaming in under it."""
 
     def __init__(self, number: int, seed_text: str, header: str, colour: bool = True,
-                 reflow: bool = True) -> None:
+                 reflow: bool = True, palette: dict[int, Style] | None = None) -> None:
         super().__init__(classes="exchange")
         self.number = number
         self.seed_text = seed_text
         self.header_text = header
         self.colour = colour
         self.reflow = reflow  # wraps inside a paragraph shown as spaces (join_wrapped_lines)
-        # The block being written, as [text, style] runs of equally coloured characters, so that
-        # what is drawn does not depend on how the stream happened to be chunked.
-        self._runs: list[list[str]] = [[seed_text, "bold"]]
-        self._all_runs: list[list[str]] = [[seed_text, "bold"]]  # the whole reply, to redraw it
+        self.palette = palette or confidence_palette()
+        # The block being written, as [text, level] runs of characters of one level (level_for),
+        # so that what is drawn does not depend on how the stream happened to be chunked.
+        self._runs: list[list] = [[seed_text, SEED]]
+        self._all_runs: list[list] = [[seed_text, SEED]]  # the whole reply, to redraw it
         self._generated: list[str] = []
         self.continued_at: int | None = None  # the step of the weights it was continued with, if new
         self.note = ""  # how it ended ("400 characters"), once it has
@@ -150,11 +167,12 @@ class Exchange(Vertical):
         with Vertical(classes="reply"):
             yield Static(self._block_text(), classes="block")
 
-    def _block_text(self, runs: list[list[str]] | None = None) -> Text:
+    def _block_text(self, runs: list[list] | None = None) -> Text:
         runs = runs if runs is not None else self._runs
         if self.reflow:
             runs = join_wrapped_lines(runs)
-        return Text.assemble(*((text, style) for text, style in runs))
+        palette = self.palette
+        return Text.assemble(*((text, palette[level]) for text, level in runs))
 
     @property
     def generated(self) -> str:
@@ -167,7 +185,7 @@ class Exchange(Vertical):
     def append(self, chars) -> None:
         added = []
         for item in chars:
-            style = style_for(item.probability) if self.colour else ""
+            style = level_for(item.probability) if self.colour else 0
             if added and added[-1][1] == style:
                 added[-1][0] += item.char
             else:
@@ -192,11 +210,19 @@ class Exchange(Vertical):
 
     def set_reflow(self, reflow: bool) -> None:
         """Redraw the whole reply with wraps joined or as written, cut into blocks anew."""
-        if reflow == self.reflow:
-            return
-        self.reflow = reflow
+        if reflow != self.reflow:
+            self.reflow = reflow
+            self.redraw()
+
+    def set_palette(self, palette: dict[int, Style]) -> None:
+        """Recolour the whole reply (a new theme)."""
+        self.palette = palette
+        self.redraw()
+
+    def redraw(self) -> None:
+        """The whole reply drawn anew from its runs, in blocks cut as a stream is cut."""
         plain = "".join(text for text, _ in self._all_runs)
-        *blocks, self._runs = slice_runs(self._all_runs, block_bounds(plain, reflow))
+        *blocks, self._runs = slice_runs(self._all_runs, block_bounds(plain, self.reflow))
         reply = self.query_one(".reply", Vertical)
         reply.remove_children()
         reply.mount_all([Static(self._block_text(block), classes="block") for block in [*blocks, self._runs]])
