@@ -33,7 +33,7 @@ model = CharRNN(ModelConfig(80)).train()
 optimizer = make_optimizer(model, 1e-3)
 window = torch.randint(0, 80, (64, 41))
 
-def faults_per_step(steps=3):
+def faults_per_step(steps=2):
     for n in range(steps + 2):
         if n == 2:
             start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
