@@ -45,7 +45,7 @@ def confidence_palette(warning: Color | None = None, error: Color | None = None)
 WRAPPED_LINE_BREAK = re.compile(r"(?<=[^\n])\n(?!\n)")
 
 
-def join_wrapped_lines(runs: list[list[str]]) -> list[list[str]]:
+def join_wrapped_lines(runs: list[list]) -> list[list]:
     """The runs with each wrap inside a paragraph shown as a space: a reply then flows in the
     width it has, as a chat message does, instead of keeping the book's 70-column lines, which
     a narrower bubble breaks a second time. Same length, so every character keeps its style."""
@@ -93,10 +93,10 @@ def block_bounds(plain: str, reflow: bool) -> list[tuple[int, int]]:
         start += at + skip
 
 
-def slice_runs(runs: list[list[str]], bounds: list[tuple[int, int]]) -> list[list[list[str]]]:
-    """The [text, style] runs of each ``(start, end)`` span (in order, not overlapping), in one
+def slice_runs(runs: list[list], bounds: list[tuple[int, int]]) -> list[list[list]]:
+    """The [text, level] runs of each ``(start, end)`` span (in order, not overlapping), in one
     pass over ``runs``."""
-    out: list[list[list[str]]] = [[] for _ in bounds]
+    out: list[list[list]] = [[] for _ in bounds]
     position, first = 0, 0
     for text, style in runs:
         end = position + len(text)
@@ -113,8 +113,8 @@ def slice_runs(runs: list[list[str]], bounds: list[tuple[int, int]]) -> list[lis
     return out
 
 
-def split_runs(runs: list[list[str]], at: int, skip: int = 0) -> tuple[list[list[str]], list[list[str]]]:
-    """Split [text, style] runs at character ``at``, dropping ``skip`` characters there."""
+def split_runs(runs: list[list], at: int, skip: int = 0) -> tuple[list[list], list[list]]:
+    """Split [text, level] runs at character ``at``, dropping ``skip`` characters there."""
     head, tail, position = [], [], 0
     for text, style in runs:
         end = position + len(text)
@@ -131,7 +131,7 @@ def split_runs(runs: list[list[str]], at: int, skip: int = 0) -> tuple[list[list
     return head, tail
 
 
-def add_runs(runs: list[list[str]], added: list[list[str]]) -> None:
+def add_runs(runs: list[list], added: list[list]) -> None:
     """Append ``added`` to ``runs``, merging a run into the last one where the styles match."""
     for text, style in added:
         if runs and runs[-1][1] == style:
@@ -201,7 +201,7 @@ class Exchange(Vertical):
             return
         current.update(self._block_text())
 
-    def _next_block(self, runs: list[list[str]]) -> tuple[list[list[str]] | None, list[list[str]]]:
+    def _next_block(self, runs: list[list]) -> tuple[list[list] | None, list[list]]:
         """``(a finished block, the runs after it)``, or ``(None, runs)`` while the block grows."""
         cut = block_cut("".join(text for text, _ in runs), self.reflow)
         if cut is None:
