@@ -1342,14 +1342,14 @@ async def test_view_follows_the_stream_only_at_the_bottom(tiny_checkpoint):
         # "home" scrolls with an animation; wait for it to land, then for more text to come.
         await until(pilot, lambda: transcript.scroll_y == 0)
         height = transcript.max_scroll_y
-        await until(pilot, lambda: transcript.max_scroll_y > height + 8)
+        await until(pilot, lambda: transcript.max_scroll_y > height + 4)
         assert transcript.scroll_y == 0  # the person scrolled up: the view stays put
         await busy_press(pilot, "end")
         height = transcript.max_scroll_y
-        await until(pilot, lambda: transcript.max_scroll_y > height + 8)
+        await until(pilot, lambda: transcript.max_scroll_y > height + 4)
         # Back at the bottom: following again, so the view keeps up with text added after "end".
         await until(pilot, lambda: transcript.scroll_y >= transcript.max_scroll_y - 2, timeout=5)
-        assert transcript.max_scroll_y > height + 8
+        assert transcript.max_scroll_y > height + 4
         await busy_press(pilot, "escape")
         await finished(pilot)
 
