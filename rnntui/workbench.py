@@ -377,5 +377,9 @@ class Workbench:
         folder = checkpoints_dir()
         if self.path is not None and self.path.parent == folder:
             return self.path  # keep saving over our own file in the data folder
-        stem = Path(self.corpus.name).stem if self.corpus else "model"
+        if self.corpus is not None:
+            corpus = self.corpus.name
+        else:  # a loaded model not trained here yet: the text it was trained on
+            corpus = (self.checkpoint.corpus or {}).get("name") if self.checkpoint is not None else None
+        stem = Path(corpus).stem if corpus else "model"
         return folder / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}.ckpt"

@@ -151,6 +151,8 @@ def test_a_file_chosen_with_save_as_is_where_the_model_saves_until_another_comes
     assert workbench.next_save_path() == chosen and workbench.save() == chosen
     workbench.load(chosen)  # a model loaded (this very file, even) saves to the data folder again
     assert workbench.next_save_path().parent == checkpoints_dir()
+    workbench.load(bundled_model_path())  # named after the text it was trained on
+    assert workbench.next_save_path().name.startswith("mysterious-island-1268-0-")
 
 
 def test_describe_names_the_file_only_while_it_holds_the_current_state(corpus_file, tmp_path):

@@ -26,7 +26,9 @@ class ModelInfoScreen(ModalScreen[None]):
         table.add_column()
         for line in info_lines(self.info):
             label, text = line.split(":", 1)
-            table.add_row(label, Text(text.strip()))  # Text: a path or a command is not markup
+            # Text: a path or a command is not markup; fold: a word longer than the line (the
+            # characters the model knows) breaks instead of being cut off.
+            table.add_row(label, Text(text.strip(), overflow="fold"))
         with VerticalScroll(id="model-info", classes="dialog") as dialog:
             dialog.border_title = "The current model (escape closes)"
             yield Static(table, id="model-info-table")
