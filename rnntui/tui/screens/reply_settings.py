@@ -3,11 +3,6 @@ they draw from, and how their line breaks are shown."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from textual.widget import Widget
-from textual.widgets import Checkbox
-
 from rnntui.tui.screens.settings_form import SettingsForm, number_parser
 from rnntui.tui.settings import MAX_LENGTH, MAX_SAMPLE_EVERY, MAX_TOP_K, SCALE_RANGE
 
@@ -28,11 +23,4 @@ class ReplySettingsScreen(SettingsForm):
              "to its most likely characters first, which leaves out the rare slips (both off by "
              "default, as in the book). From the next character on.")
     DIALOG_ID = "reply-settings"
-
-    def compose_extra(self) -> Iterable[Widget]:
-        yield Checkbox("join wrapped lines into paragraphs (off: lines as written)",
-                       self.current["reflow"], id="setting-reflow", compact=True)
-
-    def extra_changes(self) -> dict:
-        reflow = self.query_one("#setting-reflow", Checkbox).value
-        return {"reflow": reflow} if reflow != self.current["reflow"] else {}
+    CHECKBOXES = (("reflow", "join wrapped lines into paragraphs (off: lines as written)"),)

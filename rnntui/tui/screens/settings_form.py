@@ -1,17 +1,17 @@
-"""A dialog of number fields (the training settings, the reply settings): each one parsed and
-range-checked, the first problem shown under them, and only the values changed returned."""
+"""A dialog of number fields and checkboxes (the training settings, the reply settings): each
+number parsed and range-checked, the first problem shown under them, and only the values
+changed returned."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widget import Widget
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Checkbox, Input, Label
 
 
 def number_parser(kind: type, low: float, high: float, *, low_open: bool = False,
@@ -44,6 +44,7 @@ class SettingsForm(ModalScreen[dict | None]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
     FIELDS: tuple[Field, ...] = ()
+    CHECKBOXES: tuple[tuple[str, str], ...] = ()  # (setting, label): on / off settings, under the fields
     HEADING = ""  # the dialog's border title
     INTRO = ""
     DIALOG_ID = ""
@@ -61,19 +62,12 @@ class SettingsForm(ModalScreen[dict | None]):
                 for name, label, _, _ in self.FIELDS:
                     yield Label(label)
                     yield Input(self.shown[name], id=f"setting-{name}", compact=True)
-            yield from self.compose_extra()
+            for name, label in self.CHECKBOXES:
+                yield Checkbox(label, self.current[name], id=f"setting-{name}", compact=True)
             yield Label("", id="settings-error", classes="field-error")
             with Horizontal(classes="buttons"):
                 yield Button("Apply", id="apply", variant="primary")
                 yield Button("Cancel", id="cancel")
-
-    def compose_extra(self) -> Iterable[Widget]:
-        """Widgets under the number fields."""
-        return ()
-
-    def extra_changes(self) -> dict:
-        """What those widgets changed."""
-        return {}
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.apply()
@@ -98,7 +92,10 @@ class SettingsForm(ModalScreen[dict | None]):
                 return
             if value != self.current[name]:
                 changes[name] = value
-        changes |= self.extra_changes()
+        for name, _ in self.CHECKBOXES:
+            ticked = self.query_one(f"#setting-{name}", Checkbox).value
+            if ticked != self.current[name]:
+                changes[name] = ticked
         if not changes:
             self.app.notify(f"The {self.HEADING.lower()} are unchanged.")
         self.dismiss(changes or None)

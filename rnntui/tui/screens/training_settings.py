@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from textual.widget import Widget
-from textual.widgets import Checkbox
-
 from rnntui.tui.screens.settings_form import SettingsForm, number_parser
 
 
@@ -23,11 +18,4 @@ class TrainingSettingsScreen(SettingsForm):
     INTRO = ("From the next step on; the weights, optimizer state and step stay. "
              "A checkpoint saved afterwards records them, as rnntui train does.")
     DIALOG_ID = "training-settings"
-
-    def compose_extra(self) -> Iterable[Widget]:
-        yield Checkbox("carry the state from window to window (--carry-state)",
-                       self.current["carry_state"], id="setting-carry_state", compact=True)
-
-    def extra_changes(self) -> dict:
-        carry = self.query_one("#setting-carry_state", Checkbox).value
-        return {"carry_state": carry} if carry != self.current["carry_state"] else {}
+    CHECKBOXES = (("carry_state", "carry the state from window to window (--carry-state)"),)
