@@ -32,6 +32,18 @@ def evaluate_ids(model: CharRNN, ids: np.ndarray, device: torch.device | str = "
     return total / count, count
 
 
+def held_out_tail(corpus, val_fraction: float, hint: str = "") -> np.ndarray:
+    """The ids of ``corpus``'s held-out last ``val_fraction``; RnntuiError (ending in ``hint``)
+    when it has nothing to predict: a loss of nan over 0 characters would look like a result."""
+    from rnntui.errors import RnntuiError
+
+    _, tail = corpus.split(val_fraction)
+    if len(tail) < 2:
+        raise RnntuiError(f"{corpus.name} is too short to evaluate: its held-out last "
+                          f"{val_fraction:.0%} has {len(tail)} character(s){hint}")
+    return tail
+
+
 def held_out_loss(checkpoint, corpus, device: torch.device | str = "cpu", val_fraction: float | None = None,
                   progress: Callable[[int, int], None] | None = None) -> tuple[float, int, float]:
     """Exact loss of ``checkpoint`` on ``corpus``'s held-out tail, with the split it was trained
@@ -42,10 +54,6 @@ def held_out_loss(checkpoint, corpus, device: torch.device | str = "cpu", val_fr
         val_fraction = (checkpoint.train_config or {}).get("val_fraction", 0.1)
     if not 0.0 < val_fraction < 1.0:
         raise RnntuiError(f"--val-fraction must be in (0, 1) to evaluate, got {val_fraction}")
-    _, tail = corpus.split(val_fraction)
-    if len(tail) < 2:  # nothing to predict: a loss of nan over 0 characters would look like a result
-        raise RnntuiError(f"{corpus.name} is too short to evaluate: its held-out last "
-                          f"{val_fraction:.0%} has {len(tail)} character(s); pass a longer text "
-                          f"or a larger --val-fraction")
+    tail = held_out_tail(corpus, val_fraction, hint="; pass a longer text or a larger --val-fraction")
     loss, count = evaluate_ids(checkpoint.build_model(device), tail, device, progress=progress)
     return loss, count, val_fraction

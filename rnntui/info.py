@@ -54,7 +54,7 @@ def info_lines(info: dict) -> list[str]:
                   f"{model['vocab_size']} characters: {info['parameters']:,} parameters"),
     ]
     # The characters it knows, with the invisible ones written as escapes ("\n", "\t").
-    shown = "".join(char if char.isprintable() and char != " " else repr(char)[1:-1] if char != " " else "␣"
+    shown = "".join("␣" if char == " " else char if char.isprintable() else repr(char)[1:-1]
                     for char in info["vocab"])
     lines.append(("characters", shown))
     hours, rest = divmod(int(info["training_seconds"]), 3600)

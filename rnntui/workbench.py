@@ -17,6 +17,7 @@ import numpy as np
 from rnntui.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from rnntui.corpus import Corpus, load_corpus
 from rnntui.errors import RnntuiError
+from rnntui.evaluate import held_out_tail
 from rnntui.info import checkpoint_info
 from rnntui.model import CharRNN
 from rnntui.paths import bundled_model_path, checkpoints_dir, default_corpus_path
@@ -297,20 +298,24 @@ class Workbench:
                 top_k: int = 0, top_p: float = 1.0) -> Sampler:
         """A sampler over a consistent copy of the current weights."""
         with self.lock:
-            if self.trainer is not None:
-                model = CharRNN(self.model.config)
-                model.load_state_dict(self.trainer.snapshot())
-            else:
-                model = self.model
-            return Sampler(model, self.vocab, scale_factor, random_seed, candidates, top_k, top_p)
+            return Sampler(self._steady_model(), self.vocab, scale_factor, random_seed, candidates, top_k, top_p)
+
+    def _steady_model(self) -> CharRNN:
+        """The current weights, in a model no training step changes: a copy while a trainer
+        steps the model; the model itself otherwise (a trainer, once built, trains a model of
+        its own). Call with the lock held."""
+        if self.trainer is None:
+            return self.model
+        model = CharRNN(self.model.config)
+        model.load_state_dict(self.trainer.snapshot())
+        return model
 
     def held_out(self) -> HeldOut:
         """A consistent copy of the current weights and the held-out tail of the text they are
         judged on: the text it trains on, else the one it was trained on, else the book (which
         must already be downloaded). Raises RnntuiError saying which text is missing."""
         with self.lock:
-            model = CharRNN(self.model.config)
-            model.load_state_dict(self.trainer.snapshot() if self.trainer is not None else self.model.state_dict())
+            model = self._steady_model()
             step, vocab, corpus = self.step, self.vocab, self.corpus
             config = self.trainer.config if self.trainer is not None else self._config(self.checkpoint)
             path = self.training_corpus_path() if corpus is None else None
@@ -322,11 +327,7 @@ class Workbench:
                                       "which is not downloaded yet")
             corpus = load_corpus(path, vocab=vocab)
         fraction = config.val_fraction if 0.0 < config.val_fraction < 1.0 else 0.1
-        _, tail = corpus.split(fraction)
-        if len(tail) < 2:
-            raise RnntuiError(f"{corpus.name} is too short to evaluate: its held-out last {fraction:.0%} "
-                              f"has {len(tail)} character(s)")
-        return HeldOut(model, tail, fraction, corpus.name, step)
+        return HeldOut(model, held_out_tail(corpus, fraction), fraction, corpus.name, step)
 
     def save(self, path: Path | None = None) -> Path:
         """Save the current state (resumable when a trainer exists) and return the file. A

@@ -183,6 +183,9 @@ class RnntuiApp(App):
         self.settings_path = settings_path()
         self.settings = read_settings(self.settings_path)
         self.settings_error: str | None = None  # why they cannot be saved, said once
+        # Before the theme is set: watch_theme recolours the replies (none yet) with its palette.
+        self.exchanges: dict[int, Exchange] = {}
+        self.palette = self.theme_palette()  # the theme's colours for unlikely characters
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         self.settings.theme = self.theme  # a default or unknown theme is not worth a write
@@ -195,7 +198,6 @@ class RnntuiApp(App):
         self.length = self.settings.length if length is None else length
         self.top_k, self.top_p = self.settings.top_k, self.settings.top_p  # 0 and 1: no cut
         self.reflow = self.settings.reflow
-        self.palette = self.theme_palette()  # the theme's colours for unlikely characters
         self.sample_every = self.settings.sample_every  # while training, a reply every this many steps
         self.next_sample_at: int | None = None  # the step of the next one (None: work it out)
         self.workbench = None  # created in a worker, so torch loads off the event loop
@@ -203,7 +205,6 @@ class RnntuiApp(App):
         self.sampler = None
         self.sampler_for: tuple[int, int] | None = None  # (exchange, training step) of self.sampler
         self.training = "idle"  # idle, starting, running, paused
-        self.exchanges: dict[int, Exchange] = {}
         self.last_seed: str | None = None
         self.streaming = False
         self.downloading = False  # the training worker is fetching the book
@@ -480,11 +481,11 @@ class RnntuiApp(App):
         a pick, or a dialog is up: that one is skipped, not queued."""
         if not self.sample_every:
             return
-        if self.next_sample_at is None:
+        due = self.next_sample_at is not None and step >= self.next_sample_at
+        if self.next_sample_at is None or due:  # counted from here on, or on to the next one
             self.next_sample_at = (step // self.sample_every + 1) * self.sample_every
-        if step < self.next_sample_at:
+        if not due:
             return
-        self.next_sample_at = (step // self.sample_every + 1) * self.sample_every
         seed_text = self.last_seed or "The island"
         if (self.streaming or self.pick_mode or self.screen is not self.screen_stack[0]
                 or self.workbench.vocab.unknown_chars(seed_text)):
@@ -723,8 +724,7 @@ class RnntuiApp(App):
     def watch_theme(self, theme: str) -> None:
         self.remember(theme=theme)
         self.palette = self.theme_palette()
-        # The replies so far, in the new theme's colours (none yet when __init__ sets the theme).
-        for exchange in getattr(self, "exchanges", {}).values():
+        for exchange in self.exchanges.values():  # the replies so far, in the new theme's colours
             exchange.set_palette(self.palette)
 
     def theme_palette(self) -> dict:
@@ -768,9 +768,8 @@ class RnntuiApp(App):
             self.remember(**changes)
             cut = ", ".join(f"{name} {value}" for name, value in self.sampling_cut()) or "no cut"
             lines = "wrapped lines joined" if self.reflow else "line breaks as written"
-            samples = f"a reply every {self.sample_every:,} steps of training" if self.sample_every else "no replies"
-            if not self.sample_every:
-                samples += " while training"
+            samples = (f"a reply every {self.sample_every:,} steps of training" if self.sample_every
+                       else "no replies while training")
             self.notify(f"{self.length:,} characters a reply, scale factor {self.scale_factor:g}, {cut}, "
                         f"{lines}, {samples}.", title="Reply settings")
 
