@@ -234,10 +234,13 @@ async def test_footer_keys_come_once_right_after_the_first_frame(tiny_checkpoint
         keys = " ".join(str(key.render()) for key in app.query_one(CoalescingFooter).children)
         assert "Train/pause" in keys and "Quit" in keys
         # A change that shows is passed on: Stop comes into the footer while a reply streams.
-        app.length = 5000
+        # Long enough to outlast the footer's next frame on a fast machine (the tiny model writes
+        # 5,000 characters in well under 0.1 s).
+        app.length = 1_000_000
         await pilot.press(*"The", "enter")
         await until(pilot, lambda: "Stop" in " ".join(str(key.render()) for key in app.query(FooterKey)))
         assert 2 <= len(recomposes) <= 3
+        await pilot.press("escape")
 
 
 def test_app_module_does_not_import_torch():
