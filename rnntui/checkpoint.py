@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import pickle
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,11 +30,13 @@ from pathlib import Path
 import torch
 
 from rnntui.errors import CheckpointError
-from rnntui.files import reason, write_atomically
+from rnntui.files import CHECKPOINT_MAGIC, open_regular, reason, write_atomically
+from rnntui.memory import physical_memory
 from rnntui.model import CharRNN, ModelConfig
+from rnntui.payload import Bad, check_header, check_payload, refuse
 from rnntui.vocab import Vocab
 
-MAGIC = b"RNNTUI-CHECKPOINT\n"
+MAGIC = CHECKPOINT_MAGIC
 FORMAT_VERSION = 2
 MAX_HEADER = 1 << 20
 SUFFIX = ".ckpt"
@@ -138,14 +142,7 @@ def _to_cpu(value):
 
 
 def _open(path: Path):
-    if not path.exists():
-        raise CheckpointError(f"checkpoint {path} does not exist")
-    if path.is_dir():
-        raise CheckpointError(f"checkpoint {path} is a directory, not a file")
-    try:
-        return path.open("rb")
-    except OSError as error:
-        raise CheckpointError(f"cannot read checkpoint {path}: {reason(error)}") from None
+    return open_regular(path, "checkpoint", CheckpointError)
 
 
 def _header_from(f, path: Path) -> dict:
@@ -158,12 +155,16 @@ def _header_from(f, path: Path) -> dict:
         raise CheckpointError(f"cannot read checkpoint {path}: {reason(error)}") from None
     try:
         header = json.loads(line)
-        version = int(header["format_version"])
-    except (ValueError, KeyError, TypeError):
+    except ValueError:
         raise CheckpointError(f"checkpoint {path} has a damaged header") from None
-    if version > FORMAT_VERSION:
+    version = header.get("format_version") if isinstance(header, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise CheckpointError(f"checkpoint {path} uses format {version}, newer than this rnntui "
                               f"reads ({FORMAT_VERSION}); upgrade rnntui")
+    try:
+        check_header(header)
+    except Bad as problem:
+        raise CheckpointError(f"checkpoint {path} has a damaged header ({problem})") from None
     return header
 
 
@@ -175,48 +176,73 @@ def read_header(path: str | Path) -> tuple[dict, int]:
         return header, f.tell()
 
 
+def _read_payload(f, path: Path, header: dict) -> bytes:
+    """The payload's bytes, after checking the size the header declares against the file's own
+    size and this machine's memory (a huge file is refused without being read)."""
+    declared = header["payload_bytes"]
+    try:
+        present = os.fstat(f.fileno()).st_size - f.tell()
+    except OSError as error:
+        raise CheckpointError(f"cannot read checkpoint {path}: {reason(error)}") from None
+    if present < declared:
+        raise CheckpointError(f"checkpoint {path} is truncated ({present} of {declared} payload bytes)")
+    if present > declared:
+        raise CheckpointError(f"checkpoint {path} is damaged ({present - declared} bytes more than its "
+                              "header declares)")
+    memory = physical_memory()
+    if memory and 2 * declared > memory:  # the bytes, then the tensors made from them
+        raise CheckpointError(f"checkpoint {path} holds {declared / 2**30:.1f} GiB, too much to load in this "
+                              f"machine's {memory / 2**30:.1f} GiB of memory")
+    try:
+        body = f.read(declared)
+    except OSError as error:
+        raise CheckpointError(f"cannot read checkpoint {path}: {reason(error)}") from None
+    if len(body) != declared:
+        raise CheckpointError(f"checkpoint {path} is truncated ({len(body)} of {declared} payload bytes)")
+    return body
+
+
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Checkpoint:
-    """Read and verify a checkpoint; tensors land on ``device`` (a GPU file loads on a CPU)."""
+    """Read and verify a checkpoint; tensors land on ``device`` (a GPU file loads on a CPU).
+    Everything in it is checked (``payload.check_payload``) before it is returned."""
     path = Path(path)
     # Header and payload come from one open file: a save replaces the file by renaming a new
     # one over it, and a second open could read the payload of a different save.
     with _open(path) as f:
         header = _header_from(f, path)
-        try:
-            body = f.read()
-        except OSError as error:
-            raise CheckpointError(f"cannot read checkpoint {path}: {reason(error)}") from None
-    if len(body) != header.get("payload_bytes"):
-        raise CheckpointError(f"checkpoint {path} is truncated ({len(body)} of "
-                              f"{header.get('payload_bytes')} payload bytes)")
-    if hashlib.sha256(body).hexdigest() != header.get("sha256"):
+        body = _read_payload(f, path, header)
+    if hashlib.sha256(body).hexdigest() != header["sha256"]:
         raise CheckpointError(f"checkpoint {path} is corrupt (its checksum does not match)")
     try:
         payload = torch.load(io.BytesIO(body), map_location=device, weights_only=True)
+    except pickle.UnpicklingError:
+        # torch's own message here suggests weights_only=False, which would run the file's code.
+        raise CheckpointError(f"checkpoint {path} holds objects other than plain data (tensors, numbers, "
+                              "text, lists), which could run code when loaded; rnntui refuses it. Open only "
+                              "checkpoints that rnntui wrote") from None
     except Exception as error:  # noqa: BLE001 - any parse failure means the same to the user
         first = (str(error).splitlines() or [type(error).__name__])[0][:200]
-        raise CheckpointError(f"checkpoint {path} cannot be loaded safely: {first}") from None
+        raise CheckpointError(f"checkpoint {path} cannot be read: {first}") from None
+    del body
     try:
-        model_config = ModelConfig(**payload["model_config"])
-        vocab = Vocab(tuple(payload["vocab"]))
-        weights = {k: v.float() if v.is_floating_point() else v
-                   for k, v in payload["model_state"].items()}
-        return Checkpoint(
-            model_config=model_config,
-            vocab=vocab,
-            model_state=weights,
-            step=int(payload["step"]),
-            optimizer_state=payload.get("optimizer_state"),
-            rng_state=payload.get("rng_state"),
-            history=_history_lists(payload.get("history")),
-            corpus=payload.get("corpus"),
-            train_config=payload.get("train_config"),
-            elapsed=float(payload.get("elapsed", 0.0)),
-            provenance=payload.get("provenance") or {},
-            created=payload.get("created", ""),
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise CheckpointError(f"checkpoint {path} is missing or has bad fields ({error})") from None
+        model_config = check_payload(payload)
+    except Bad as problem:
+        raise refuse(path, problem) from None
+    weights = {k: v.float() for k, v in payload["model_state"].items()}
+    return Checkpoint(
+        model_config=model_config,
+        vocab=Vocab(tuple(payload["vocab"])),
+        model_state=weights,
+        step=payload["step"],
+        optimizer_state=payload.get("optimizer_state"),
+        rng_state=payload.get("rng_state"),
+        history=_history_lists(payload.get("history")),
+        corpus=payload.get("corpus"),
+        train_config=payload.get("train_config"),
+        elapsed=float(payload.get("elapsed", 0.0)),
+        provenance=payload.get("provenance") or {},
+        created=payload.get("created", ""),
+    )
 
 
 def list_checkpoints(folder: str | Path) -> list[tuple[Path, dict]]:

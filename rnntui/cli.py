@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from rnntui import __version__
@@ -86,6 +87,8 @@ def build_parser() -> Parser:
                        help="drop this share of the recurrent weights while training, one mask per batch (0)")
     train.add_argument("--keep", type=int, default=1, help="also keep the last N step-numbered "
                        "checkpoints beside --out (1: only --out)")
+    train.add_argument("--overwrite", action="store_true", help="replace the --out checkpoint if it "
+                       "exists (it must be an rnntui checkpoint; other files are never replaced)")
     train.add_argument("--save-best", action="store_true", help="also save the checkpoint with the "
                        "best validation estimate so far, as <out>.best.ckpt")
     train.add_argument("--json", action="store_true", help="print one JSON object per step")
@@ -149,6 +152,10 @@ def build_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if sys.stdout is None:  # started with stdout closed (`>&-`)
+        print("rnntui: error: standard output is closed; give rnntui somewhere to write "
+              "(e.g. > /dev/null)", file=sys.stderr)
+        return 2
     # `rnntui` alone opens the app: building every command's parser took 12 ms of its start.
     args = build_parser().parse_args(argv) if argv else None
     try:
@@ -175,6 +182,19 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as error:
+        if error.errno not in OUTPUT_ERRORS:
+            raise
+        from rnntui.files import reason
+
+        silence_stdout()  # so that Python's own flush at exit does not fail again
+        print(f"rnntui: error: cannot write the output: {reason(error)}", file=sys.stderr)
+        return 2
+
+
+# What writing to stdout can fail with besides a closed pipe: a full disk or quota, a file
+# too large, a terminal gone.
+OUTPUT_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF)
 
 
 def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool, watch: Path | None = None) -> int:
@@ -289,9 +309,40 @@ def with_model_overrides(checkpoint, args: argparse.Namespace):
         raise RnntuiError(str(error)) from None
 
 
+@dataclass
+class Run:
+    """A planned training run: what trains, on what, and where it is written."""
+
+    trainer: object
+    corpus: object
+    config: object
+    out: Path
+    provenance: dict
+    resumed: bool  # continues a checkpoint: its file holds this run's last saved state
+    may_replace: bool  # --overwrite, or --resume of the file --out names
+
+
 def train_once(args: argparse.Namespace, dist_info) -> int:
+    run = plan_run(args, dist_info)
+    if run is None:
+        return 0
+    if not dist_info.is_main:
+        return run_training(args, run, dist_info)
+    from rnntui.files import check_writable
+    from rnntui.lock import OutputLock
+
+    check_writable(run.out, "; choose another file with --out PATH")  # also makes its folder, for the lock
+    with OutputLock(run.out, "; or choose another file with --out PATH") as lock:
+        check_outputs(args, run, lock.acquired_at)
+        return run_training(args, run, dist_info)
+
+
+def plan_run(args: argparse.Namespace, dist_info) -> Run | None:
+    """The trainer, corpus and output file that ``rnntui train`` with ``args`` means; None when
+    a resumed run is already at its --steps (said so)."""
     from rnntui.checkpoint import load_checkpoint
     from rnntui.corpus import load_corpus
+    from rnntui.files import output_target, same_file
     from rnntui.paths import bundled_model_path, checkpoints_dir
     from rnntui.session import (
         finetune_provenance,
@@ -300,9 +351,8 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
         recorded_corpus_path,
         resume_trainer,
         resumed_config,
-        trainer_checkpoint,
     )
-    from rnntui.training import TrainConfig, TrainingDiverged
+    from rnntui.training import TrainConfig
 
     overrides = {name: getattr(args, name) for name in (
         "steps", "batch_size", "seq_length", "lr", "lr_decay_steps", "grad_clip", "val_fraction",
@@ -320,6 +370,10 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
         # Without --corpus, the text the model was trained on (if it is still there), else the book.
         text = args.corpus or recorded_corpus_path(checkpoint)
         corpus = load_corpus(corpus_path(text, args.json), args.encoding, vocab=checkpoint.vocab)
+        recorded = (checkpoint.corpus or {}).get("sha256")
+        if recorded and recorded != corpus.sha256 and dist_info.is_main:
+            print(f"rnntui: note: {corpus.name} has changed since this model was trained on it (its sha256 "
+                  "differs); training goes on with the text as it is now", file=sys.stderr, flush=True)
         trainer = resume_trainer(checkpoint, corpus, config, dist_info)
         out = args.out or args.resume
         if (checkpoint.provenance or {}).get("finetuned_from"):
@@ -327,6 +381,8 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
     else:
         config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
         config.validate()
+        if dist_info.enabled and args.out is None:
+            raise RnntuiError("under torchrun, pass --out PATH so that every rank agrees on the checkpoint")
         corpus = load_corpus(corpus_path(args.corpus, args.json), args.encoding)
         if args.finetune is not None:
             base_path = bundled_model_path() if args.finetune == BUNDLED else args.finetune
@@ -338,91 +394,158 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
         else:
             trainer = new_trainer(corpus, config, dist_info=dist_info, **given_model_arguments(args))
             kind = f"{trainer.model.config.cell}{trainer.model.config.hidden_size}"
-        if dist_info.enabled and args.out is None:
-            raise RnntuiError("under torchrun, pass --out PATH so that every rank agrees on the checkpoint")
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = args.out or checkpoints_dir() / f"{Path(corpus.name).stem}-{kind}-{stamp}.ckpt"
-    out = Path(out)
-    if dist_info.is_main:
-        from rnntui.files import check_writable
-
-        hint = "; choose another file with --out PATH"
-        check_writable(out, hint)
-        if args.save_best:
-            check_writable(best_path(out), hint)
-
+    out = output_target(Path(out))  # a link stays a link: its target is written
     if args.save_best and not config.eval_every:
         raise RnntuiError("--save-best needs validation estimates; set --eval-every above 0")
     check_sample_arguments(args, corpus.vocab)
+    resumed = args.resume is not None and same_file(out, args.resume)
     if args.resume is not None and trainer.step >= config.steps:
         if dist_info.is_main:
             print(f"{args.resume} is already at step {trainer.step:,}: nothing to train (--steps is the "
                   f"total to train to; pass more than {trainer.step:,})", file=sys.stderr if args.json else sys.stdout)
-        return 0
+        return None
+    return Run(trainer, corpus, config, out, provenance, resumed, may_replace=args.overwrite or resumed)
+
+
+def check_outputs(args: argparse.Namespace, run: Run, locked_at: float) -> None:
+    """Before the first step, with the lock held: every file the run will write may be
+    written (rnntui replaces only its own checkpoints, and only when asked), and what a killed
+    save of them left behind is removed."""
+    from rnntui.files import check_writable, refuse_replacing, remove_stale_temp_files
+    from rnntui.metrics import check_metrics_file, metrics_path
+
+    out = run.out
+    hint = "; choose another file with --out PATH"
+    if run.may_replace:
+        ask = hint
+    else:
+        ask = f"; pass --resume {out} to continue it, or --overwrite to replace it{hint.replace(';', ',')}"
+    refuse_replacing(out, run.may_replace, ask if out.exists() and not run.may_replace else hint)
+    outputs = [out]
+    if args.save_best:
+        refuse_replacing(best_path(out), run.may_replace, ask)
+        check_writable(best_path(out), hint)
+        outputs.append(best_path(out))
+    check_metrics_file(metrics_path(out))
+    outputs += [path for _, path in snapshots_of(out)]
+    for path in outputs:
+        remove_stale_temp_files(path, locked_at)
+    if args.keep > 1:  # the snapshots' own temporary files, named after steps not taken yet
+        remove_stale_snapshot_temps(out, locked_at)
+
+
+def run_training(args: argparse.Namespace, run: Run, dist_info) -> int:
+    """Train ``run`` to its --steps (or a signal, or early stopping), saving as asked."""
+    from rnntui.session import trainer_checkpoint
+    from rnntui.training import TrainingDiverged
+
+    trainer, corpus, config, out = run.trainer, run.corpus, run.config, run.out
+    saved_step = trainer.step if run.resumed else None  # what the file at out holds of this run
 
     def save(path: Path = out) -> None:
+        nonlocal saved_step
         from rnntui.checkpoint import save_checkpoint
 
         if not dist_info.is_main:
             return  # only rank 0 writes
-        save_checkpoint(trainer_checkpoint(trainer, corpus, provenance), path)
-        if args.keep > 1 and path == out:
-            keep_snapshots(out, trainer.step, args.keep)
+        save_checkpoint(trainer_checkpoint(trainer, corpus, run.provenance), path)
+        if path == out:
+            saved_step = trainer.step
+            if args.keep > 1:
+                keep_snapshots(out, trainer.step, args.keep)
 
-    # Ctrl+C, SIGTERM and SIGHUP (the terminal closed) finish the step in flight, then save and
-    # exit cleanly.
-    def request_stop(signum, frame) -> None:
-        if signum == getattr(signal, "SIGHUP", None):
-            silence_output()  # the terminal is gone: writing to it would fail before the save
-        trainer.stop()
-
-    stop_signals = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
-    previous = {sig: signal.signal(sig, request_stop) for sig in stop_signals}
+    signals = StopSignals(trainer)
     report = Reporter(args, trainer, out) if dist_info.is_main else Silent()
     started_step = trainer.step
-    try:
-        with report:
-            for event in trainer.run():
-                sample = None
-                if args.sample_every > 0 and event.step % args.sample_every == 0 and dist_info.is_main:
-                    sample = training_sample(trainer, corpus.vocab, args, event.step)
-                try:
+    with signals:
+        try:
+            with report:
+                for event in trainer.run():
+                    sample = None
+                    if args.sample_every > 0 and event.step % args.sample_every == 0 and dist_info.is_main:
+                        sample = training_sample(trainer, corpus.vocab, args, event.step)
                     report.event(event, sample)
-                except OSError as error:
-                    if error.errno not in (errno.EPIPE, errno.EIO):
-                        raise
-                    # The reader went away (`rnntui train | head`, EPIPE) or the terminal closed
-                    # (EIO): stop as Ctrl+C does, and save.
-                    if error.errno == errno.EPIPE:
-                        silence_stdout()
-                    else:
-                        silence_output()
-                    report.output_closed = True
-                    trainer.stop()
-                if config.save_every and event.step % config.save_every == 0:
-                    save()
-                if args.save_best and event.new_best:
-                    save(best_path(out))
-    except TrainingDiverged as error:
-        report.close()
-        if not dist_info.is_main:
+                    if config.save_every and event.step % config.save_every == 0:
+                        save()
+                    if args.save_best and event.new_best:
+                        save(best_path(out))
+        except TrainingDiverged as error:
+            report.close()
+            if not dist_info.is_main:
+                return 1
+            where = (f"the last good checkpoint is {out} (step {saved_step:,})" if saved_step is not None
+                     else "no checkpoint of this run had been saved yet")
+            print(f"rnntui: {error}; {where}", file=sys.stderr)
             return 1
-        print(f"rnntui: {error}", file=sys.stderr)
-        if out.exists():
-            print(f"rnntui: the last good checkpoint is {out}", file=sys.stderr)
-        return 1
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if trainer.step > started_step or not out.exists():
-        save()
+        except RnntuiError as error:  # a file could not be written: save what can be saved, and say so
+            report.close()
+            if not dist_info.is_main:
+                raise
+            note = ""
+            if trainer.step > (saved_step if saved_step is not None else started_step):
+                signals.saving(trainer.step - (saved_step if saved_step is not None else started_step))
+                try:
+                    save()
+                    note = f"; saved step {trainer.step:,} to {out}"
+                except RnntuiError:
+                    pass  # the disk is full: the error that stopped the run says what is kept
+            raise RnntuiError(f"{error}{note}") from None
+        # Further ctrl+c are held back until the save is done (see StopSignals).
+        signals.saving(trainer.step - (saved_step if saved_step is not None else started_step))
+        if trainer.step > started_step or not out.exists() or saved_step is None:
+            save()
     report.done(trainer.stopping)
     if trainer.early_stopped and dist_info.is_main:
         step, value = min(trainer.history.val, key=lambda point: point[1])
         where = f" ({best_path(out)})" if args.save_best else ""
         print(f"stopped early: no better validation estimate in the last {config.patience}; the best "
               f"was {value:.4f} at step {step}{where}", file=sys.stderr if args.json else sys.stdout, flush=True)
-    return 0
+    return 2 if report.failed else 0
+
+
+class StopSignals:
+    """Ctrl+C, SIGTERM and SIGHUP (the terminal closed) while training: the step in flight
+    finishes, then the run saves and exits cleanly. While that final save is written, further
+    signals are held back (a save cut short would lose the steps since the last one); two more
+    within a few seconds still force the exit, saying what it loses."""
+
+    FORCE_WITHIN = 3.0  # seconds
+
+    def __init__(self, trainer) -> None:
+        self.trainer = trainer
+        self.previous: dict = {}
+        self.unsaved = 0  # steps the final save is writing; 0 until it starts
+        self.held: list[float] = []
+
+    def __enter__(self) -> StopSignals:
+        names = ("SIGINT", "SIGTERM", "SIGHUP")
+        for sig in (getattr(signal, name) for name in names if hasattr(signal, name)):
+            self.previous[sig] = signal.signal(sig, self.handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def saving(self, unsaved_steps: int) -> None:
+        self.unsaved = max(unsaved_steps, 0)
+
+    def handle(self, signum, frame) -> None:
+        if signum == getattr(signal, "SIGHUP", None):
+            silence_output()  # the terminal is gone: writing to it would fail before the save
+        if not self.unsaved:
+            self.trainer.stop()
+            return
+        now = time.monotonic()
+        self.held = [t for t in self.held if now - t < self.FORCE_WITHIN] + [now]
+        if len(self.held) >= 2:
+            print(f"\nrnntui: interrupted during the final save; the last {self.unsaved:,} training steps "
+                  "are not saved", file=sys.stderr, flush=True)
+            raise KeyboardInterrupt
+        print(f"\nrnntui: saving the last {self.unsaved:,} steps; press ctrl+c twice more to quit without "
+              "saving them", file=sys.stderr, flush=True)
 
 
 def silence_stdout(streams: tuple = ()) -> None:
@@ -471,19 +594,68 @@ def best_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}.best{out.suffix}")
 
 
-def keep_snapshots(out: Path, step: int, keep: int) -> None:
-    """Copy ``out`` to ``out.stepNNNNNNN.ckpt`` and delete all but the newest ``keep`` copies."""
-    from rnntui.files import write_atomically
+def snapshot_path(out: Path, step: int) -> Path:
+    """Where ``--keep`` puts the copy of ``out`` at ``step``."""
+    return out.with_name(f"{out.stem}.step{step:07d}{out.suffix}")
 
-    snapshot = out.with_name(f"{out.stem}.step{step:07d}{out.suffix}")
+
+def snapshots_of(out: Path) -> list[tuple[int, Path]]:
+    """The step-numbered copies of ``out`` that rnntui wrote (its exact naming, and an rnntui
+    checkpoint inside), oldest step first; any other file beside it is not one of them."""
+    import re
+
+    from rnntui.files import is_checkpoint_file
+
+    pattern = re.compile(re.escape(f"{out.stem}.step") + r"(\d{7,})" + re.escape(out.suffix) + r"\Z")
+    found = []
+    try:
+        names = os.listdir(out.parent)
+    except OSError:
+        return found
+    for name in names:
+        match = pattern.match(name)
+        if match and is_checkpoint_file(out.parent / name):
+            found.append((int(match.group(1)), out.parent / name))
+    return sorted(found)
+
+
+def remove_stale_snapshot_temps(out: Path, older_than: float) -> None:
+    """Temporary files of snapshots that a killed run left, whatever their step."""
+    import re
+
+    from rnntui.files import TEMP_MARK
+
+    pattern = re.compile(re.escape(f".{out.stem}.step") + r"\d{7,}" + re.escape(out.suffix + TEMP_MARK)
+                         + r"[a-z0-9_]{8}\.tmp\Z")
+    try:
+        names = os.listdir(out.parent)
+    except OSError:
+        return
+    for name in names:
+        path = out.parent / name
+        try:
+            if pattern.match(name) and path.is_file() and path.stat().st_mtime < older_than:
+                path.unlink()
+        except OSError:
+            pass
+
+
+def keep_snapshots(out: Path, step: int, keep: int) -> None:
+    """Copy ``out`` to ``out.stepNNNNNNN.ckpt`` and delete all but the newest ``keep`` copies
+    (only copies that rnntui wrote: see ``snapshots_of``)."""
+    from rnntui.files import refuse_replacing, write_atomically
+
+    snapshot = snapshot_path(out, step)
+    refuse_replacing(snapshot, allowed=True)
     write_atomically(snapshot, out.read_bytes())
-    snapshots = sorted(out.parent.glob(f"{out.stem}.step*{out.suffix}"))
-    for old in snapshots[:-keep]:
+    for _, old in snapshots_of(out)[:-keep]:
         old.unlink(missing_ok=True)
 
 
 class Silent:
     """What ranks other than 0 report: nothing."""
+
+    failed = None
 
     def __enter__(self) -> Silent:
         return self
@@ -503,24 +675,31 @@ class Silent:
 
 class Reporter:
     """Progress for ``rnntui train``: a rich bar on a terminal, plain lines or JSON otherwise.
-    Every step also goes to ``<out>.metrics.jsonl`` for ``rnntui watch`` and plotting."""
+    Every step also goes to ``<out>.metrics.jsonl`` for ``rnntui watch`` and plotting, flushed at
+    least once a second so that a watcher sees the run live.
+
+    If stdout's reader goes away (``rnntui train | head``: EPIPE), the terminal closes (EIO) or
+    stdout cannot be written (a full disk), training stops as ctrl+c stops it, and saves."""
+
+    FLUSH_EVERY = 1.0  # seconds
 
     def __init__(self, args: argparse.Namespace, trainer, out: Path) -> None:
         self.args, self.trainer, self.out = args, trainer, out
         self.bar = None
         self.metrics = None
         self.last_val = None
+        self.last_flush = 0.0
         self.output_closed = False  # stdout's reader went away; the last word goes to stderr
+        self.failed: str | None = None  # stdout could not be written: why (the run exits 2)
 
     def __enter__(self) -> Reporter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
+        from rnntui.files import reason
         from rnntui.metrics import metrics_path
 
         try:
             self.metrics = open(metrics_path(self.out), "a", encoding="utf-8")
         except OSError as error:
-            from rnntui.files import reason
-
             raise RnntuiError(f"cannot write {metrics_path(self.out)}: {reason(error)}") from None
         if not self.args.json and sys.stdout.isatty():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -532,9 +711,8 @@ class Reporter:
                                           completed=self.trainer.step, info="")
         else:
             t = self.trainer
-            print(f"training {t.model.config.cell} on {t.device} ({t.precision}) from step {t.step} "
-                  f"to {t.config.steps}; checkpoint {self.out}", file=sys.stderr if self.args.json else sys.stdout,
-                  flush=True)
+            self.say(f"training {t.model.config.cell} on {t.device} ({t.precision}) from step {t.step} "
+                     f"to {t.config.steps}; checkpoint {self.out}", to_stderr=self.args.json)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -545,8 +723,46 @@ class Reporter:
             self.bar.stop()
             self.bar = None
         if self.metrics is not None:
-            self.metrics.close()
-            self.metrics = None
+            metrics, self.metrics = self.metrics, None
+            try:
+                metrics.close()
+            except OSError:
+                pass  # a full disk: the run has already stopped and said so
+
+    def say(self, text: str, to_stderr: bool = False) -> None:
+        """Print a line; if stdout cannot take it, stop training (see the class)."""
+        if not to_stderr and (self.output_closed or self.failed):
+            return
+        try:
+            print(text, file=sys.stderr if to_stderr else sys.stdout, flush=True)
+        except OSError as error:
+            from rnntui.files import reason
+
+            if error.errno == errno.EPIPE:
+                silence_stdout()
+                self.output_closed = True
+            elif error.errno == errno.EIO:
+                silence_output()
+                self.output_closed = True
+            else:
+                silence_stdout()
+                self.failed = f"cannot write the output: {reason(error)}"
+            self.trainer.stop()
+
+    def write_metrics(self, record: dict, flush: bool) -> None:
+        from rnntui.files import reason
+        from rnntui.metrics import metrics_path
+
+        now = time.monotonic()
+        try:
+            self.metrics.write(json.dumps(record) + "\n")
+            if flush or now - self.last_flush >= self.FLUSH_EVERY:
+                self.metrics.flush()
+                self.last_flush = now
+        except OSError as error:
+            self.close()
+            raise RnntuiError(f"cannot write {metrics_path(self.out)}: {reason(error)}; training stopped at "
+                              f"step {self.trainer.step:,}") from None
 
     def event(self, e, sample: str | None = None) -> None:
         from rnntui.metrics import record as metrics_record
@@ -555,13 +771,11 @@ class Reporter:
         if e.val_loss is not None:
             self.last_val = e.val_loss
         if self.metrics is not None:
-            self.metrics.write(json.dumps(record) + "\n")
-            if e.val_loss is not None:
-                self.metrics.flush()
+            self.write_metrics(record, flush=e.val_loss is not None)
         if self.args.json:
             if sample is not None:  # in the step's own object, so that each line stays one step
                 record = {**record, "sample": self.args.seed_text + sample}
-            print(json.dumps(record), flush=True)
+            self.say(json.dumps(record))
             return
         if self.bar is not None:
             val = f"  val~ {self.last_val:.4f}" if self.last_val is not None else ""
@@ -569,8 +783,8 @@ class Reporter:
                             info=f"loss {e.train_loss:.4f}{val}  {e.chars_per_s:,.0f} chars/s")
         elif e.step % max(self.args.log_every, 1) == 0 or e.val_loss is not None or e.step == e.total_steps:
             val = f"  val_loss~ {e.val_loss:.4f}" if e.val_loss is not None else ""
-            print(f"step {e.step}/{e.total_steps}  loss {e.train_loss:.4f}{val}  "
-                  f"{e.chars_per_s:,.0f} chars/s  {e.elapsed:.1f}s", flush=True)
+            self.say(f"step {e.step}/{e.total_steps}  loss {e.train_loss:.4f}{val}  "
+                     f"{e.chars_per_s:,.0f} chars/s  {e.elapsed:.1f}s")
         if sample is not None:
             cut = (f", top-k {self.args.top_k}" if self.args.top_k else "") + (
                 f", top-p {self.args.top_p:g}" if self.args.top_p < 1 else "")
@@ -579,25 +793,29 @@ class Reporter:
             if self.bar is not None:  # above the bar, which stays at the bottom
                 self.bar.console.print(text, markup=False, highlight=False)
             else:
-                print(text, flush=True)
+                self.say(text)
 
     def done(self, interrupted: bool) -> None:
         self.close()
         word = "stopped" if interrupted else "done"
-        if self.output_closed:
-            print(f"rnntui: the output was closed, so training stopped at step {self.trainer.step}; "
-                  f"saved {self.out}", file=sys.stderr, flush=True)
+        if self.failed:
+            self.say(f"rnntui: error: {self.failed}; training stopped at step {self.trainer.step}; "
+                     f"saved {self.out}", to_stderr=True)
             return
-        stream = sys.stderr if self.args.json else sys.stdout
-        print(f"{word} at step {self.trainer.step}; saved {self.out}", file=stream, flush=True)
+        if self.output_closed:
+            self.say(f"rnntui: the output was closed, so training stopped at step {self.trainer.step}; "
+                     f"saved {self.out}", to_stderr=True)
+            return
+        self.say(f"{word} at step {self.trainer.step}; saved {self.out}", to_stderr=self.args.json)
 
 
 # -- generate / evaluate / corpus --------------------------------------------------------------
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from rnntui.sampling import Sampler, check_scale_factor, check_top_k, check_top_p
+    from rnntui.sampling import Sampler, check_random_seed, check_scale_factor, check_top_k, check_top_p
 
     scale_factors = [check_scale_factor(value) for value in args.scale_factor]
+    check_random_seed(args.random_seed)
     top_k, top_p = check_top_k(args.top_k), check_top_p(args.top_p)
     if args.length < 0:
         raise RnntuiError(f"--length must be 0 or more, got {args.length}")

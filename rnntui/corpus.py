@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from rnntui.errors import CorpusError
+from rnntui.files import open_regular, reason
 from rnntui.vocab import Vocab
 
 _START = re.compile(r"^[ \t]*\*\*\*[ \t]*START OF (?:THE|THIS) PROJECT GUTENBERG EBOOK.*$",
@@ -17,6 +19,8 @@ _START = re.compile(r"^[ \t]*\*\*\*[ \t]*START OF (?:THE|THIS) PROJECT GUTENBERG
 _END = re.compile(r"^[ \t]*(?:\*\*\*[ \t]*END OF (?:THE|THIS) PROJECT GUTENBERG EBOOK"
                   r"|End of (?:the |this )?Project Gutenberg).*$",
                   re.IGNORECASE | re.MULTILINE)
+ENV_MAX_CORPUS_MB = "RNNTUI_MAX_CORPUS_MB"
+DEFAULT_MAX_CORPUS_MB = 1000
 # Encode in slices so a 200 MB text never needs a 4-bytes-per-character copy of itself.
 _CHUNK = 8_000_000
 
@@ -59,17 +63,33 @@ def decode_bytes(raw: bytes, name: str, encoding: str | None = None) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def read_text(path: str | Path, encoding: str | None = None) -> tuple[str, str]:
-    """The cleaned text of a corpus file, and the sha256 of the file's bytes."""
-    path = Path(path)
-    if not path.exists():
-        raise CorpusError(f"corpus {path} does not exist")
-    if path.is_dir():
-        raise CorpusError(f"corpus {path} is a directory; pass a text file")
+def max_corpus_bytes() -> int:
+    """The largest corpus file rnntui reads: ``RNNTUI_MAX_CORPUS_MB`` megabytes (1,000 by
+    default; reading needs about five times a text's size in memory while it is encoded)."""
+    value = os.environ.get(ENV_MAX_CORPUS_MB, "")
     try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise CorpusError(f"cannot read corpus {path}: {error.strerror}") from None
+        megabytes = float(value) if value else DEFAULT_MAX_CORPUS_MB
+    except ValueError:
+        raise CorpusError(f"{ENV_MAX_CORPUS_MB}={value!r} is not a number of megabytes") from None
+    return int(megabytes * 1_000_000)
+
+
+def read_text(path: str | Path, encoding: str | None = None) -> tuple[str, str]:
+    """The cleaned text of a corpus file, and the sha256 of the file's bytes. Only a regular
+    file is read (a pipe would block, a device never end), and no more than the size limit."""
+    path = Path(path)
+    limit = max_corpus_bytes()
+    with open_regular(path, "corpus", CorpusError) as f:
+        try:
+            size = os.fstat(f.fileno()).st_size
+            raw = f.read(limit + 1) if size <= limit else b""
+        except OSError as error:
+            raise CorpusError(f"cannot read corpus {path}: {reason(error)}") from None
+    if size > limit or len(raw) > limit:
+        size = max(size, len(raw))
+        raise CorpusError(f"corpus {path} is {size / 1e6:,.0f} MB, over rnntui's limit of {limit / 1e6:,.0f} MB "
+                          f"(reading a text takes about five times its size in memory); set "
+                          f"{ENV_MAX_CORPUS_MB}={int(size / 1e6) + 1} to read it anyway")
     digest = hashlib.sha256(raw).hexdigest()
     text = decode_bytes(raw, str(path), encoding)
     del raw

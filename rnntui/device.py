@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import torch
 
 from rnntui.errors import RnntuiError
@@ -20,6 +22,8 @@ def resolve_device(name: str = "auto") -> torch.device:
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
+    if name not in DEVICES and not re.fullmatch(r"cuda:\d+", name):
+        raise RnntuiError(f"unknown device {name!r}; use one of {', '.join(DEVICES)} (or cuda:N)")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise RnntuiError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):

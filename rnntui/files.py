@@ -1,14 +1,24 @@
-"""Writing files so that a crash or a full disk never leaves half of one (no torch here: the
+"""Files rnntui reads and writes: atomic writes, regular files only, and the rule that rnntui
+replaces a file only when it is an rnntui checkpoint it was asked to replace (no torch here: the
 app's first frame and the corpus download use it too)."""
 
 from __future__ import annotations
 
 import errno
 import os
+import re
+import stat
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
-from rnntui.errors import CheckpointError
+from rnntui.errors import CheckpointError, RnntuiError
+
+CHECKPOINT_MAGIC = b"RNNTUI-CHECKPOINT\n"
+# A temporary file is ".<name>.rnntui-XXXXXXXX.tmp" beside <name>: a name rnntui can tell for its
+# own when a killed save leaves one behind. Before 2026-12-02 it was ".<name>.XXXXXXXX.tmp".
+TEMP_MARK = ".rnntui-"
+_TEMP_TAIL = r"[a-z0-9_]{8}\.tmp"
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -16,7 +26,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=".tmp", dir=folder)
     except OSError as error:
         raise CheckpointError(f"cannot write in {folder}: {reason(error)}") from None
     try:
@@ -29,13 +39,15 @@ def write_atomically(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(temp, path)
-    except OSError as error:
+    except BaseException as error:  # a full disk, or an interrupt forced mid-write
         try:
             os.unlink(temp)
         except OSError:
             pass
-        raise CheckpointError(f"cannot write {path}: {reason(error)}; "
-                              "the previous file, if any, is unchanged") from None
+        if isinstance(error, OSError):
+            raise CheckpointError(f"cannot write {path}: {reason(error)}; "
+                                  "the previous file, if any, is unchanged") from None
+        raise
     try:  # make the rename itself durable
         dir_fd = os.open(folder, os.O_RDONLY)
         try:
@@ -54,7 +66,7 @@ def check_writable(path: Path, hint: str = "") -> None:
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=".tmp", dir=folder)
         os.close(fd)
         os.unlink(temp)
     except (FileExistsError, NotADirectoryError):
@@ -69,4 +81,161 @@ def reason(error: OSError) -> str:
         return "the disk is full"
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "permission denied (read-only folder?)"
+    if error.errno == errno.ELOOP:
+        return "it is a symbolic link that loops (or too many links deep)"
     return error.strerror or str(error)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+def open_regular(path: Path, what: str, error: type[RnntuiError] = RnntuiError) -> BinaryIO:
+    """``path`` opened for reading in binary, only if it is a regular file: a FIFO would block
+    the reader for ever, and a device (``/dev/zero``) never ends. Opened non-blocking, so that a
+    FIFO swapped in after a check cannot block either; ``what`` names it in the message."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise error(f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise error(f"{what} {path} is a directory, not a file") from None
+    except OSError as failure:
+        raise error(f"cannot read {what} {path}: {reason(failure)}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise error(f"{what} {path} is a directory, not a file")
+        if not stat.S_ISREG(mode):
+            raise error(f"{what} {path} is not a regular file (a {file_kind(mode)}); name a file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def file_kind(mode: int) -> str:
+    """What a file that is not a regular one is, in words."""
+    if stat.S_ISFIFO(mode):
+        return "named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"
+
+
+# -- what rnntui may replace -----------------------------------------------------------------
+
+def output_target(path: Path) -> Path:
+    """The file a write to ``path`` lands in: a symbolic link's target, so that the link stays
+    a link (a rename over the link itself would replace it with a plain file)."""
+    if not os.path.islink(path):
+        return Path(path)
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        pass  # a link to a file not made yet: that file is written
+    except OSError as error:
+        raise CheckpointError(f"cannot write {path}: {reason(error)}") from None
+    return Path(os.path.realpath(path))
+
+
+def is_checkpoint_file(path: Path) -> bool:
+    """True if ``path`` is a regular file that starts as every rnntui checkpoint does."""
+    try:
+        with open_regular(path, "file") as f:
+            return f.read(len(CHECKPOINT_MAGIC)) == CHECKPOINT_MAGIC
+    except RnntuiError:
+        return False
+
+
+def replace_problem(path: Path, allowed: bool) -> str | None:
+    """Why rnntui must not write a checkpoint to ``path`` (None when it may): it replaces an
+    existing file only when that file is an rnntui checkpoint and ``allowed`` (the person asked
+    to replace it: --resume of it, --overwrite, the app's own file or a confirmed save as)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None  # a new file (or a link to one not made yet)
+    except OSError as error:
+        return f"cannot write {path}: {reason(error)}"
+    if stat.S_ISDIR(mode):
+        return f"{path} is a folder; name a file in it, e.g. {Path(path) / 'model.ckpt'}"
+    if not stat.S_ISREG(mode):
+        return f"{path} is a {file_kind(mode)}, not a regular file; rnntui writes checkpoints only to files"
+    if not is_checkpoint_file(path):
+        return f"{path} exists and is not an rnntui checkpoint; rnntui will not replace it"
+    if not allowed:
+        return f"{path} is the checkpoint of another run"
+    return None
+
+
+def refuse_replacing(path: Path, allowed: bool, hint: str = "") -> None:
+    """Raise ``CheckpointError`` if ``replace_problem`` says ``path`` must not be written;
+    ``hint`` ends the message (what to do instead)."""
+    problem = replace_problem(path, allowed)
+    if problem is not None:
+        raise CheckpointError(problem + hint)
+
+
+def same_file(a: Path | None, b: Path | None) -> bool:
+    """True if ``a`` and ``b`` name the same file (through links, relative paths, ...)."""
+    if a is None or b is None:
+        return False
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+# -- what a killed save leaves behind --------------------------------------------------------
+
+def stale_temp_files(path: Path, older_than: float) -> list[Path]:
+    """Temporary files that a save of ``path`` left behind (killed before its rename), last
+    changed before ``older_than`` (a time.time()): rnntui's own naming, parsed exactly; the
+    older naming also needs a checkpoint's first bytes (or none) inside."""
+    folder = path.parent
+    new = re.compile(re.escape(f".{path.name}{TEMP_MARK}") + _TEMP_TAIL + r"\Z")
+    old = re.compile(re.escape(f".{path.name}.") + _TEMP_TAIL + r"\Z")
+    found = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return found
+    for entry in entries:
+        is_new = new.match(entry.name) is not None
+        if not is_new and old.match(entry.name) is None:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode) or info.st_mtime >= older_than:
+            continue
+        if not is_new and not _starts_like_a_checkpoint(Path(entry.path)):
+            continue
+        found.append(Path(entry.path))
+    return found
+
+
+def _starts_like_a_checkpoint(path: Path) -> bool:
+    try:
+        with open_regular(path, "file") as f:
+            start = f.read(len(CHECKPOINT_MAGIC))
+    except RnntuiError:
+        return False
+    return CHECKPOINT_MAGIC.startswith(start)
+
+
+def remove_stale_temp_files(path: Path, older_than: float) -> list[Path]:
+    """Delete ``stale_temp_files(path, older_than)``; call with the lock on ``path`` held, so
+    that no other rnntui is writing one of them now. Returns what was removed."""
+    removed = []
+    for temp in stale_temp_files(path, older_than):
+        try:
+            temp.unlink()
+            removed.append(temp)
+        except OSError:
+            pass
+    return removed

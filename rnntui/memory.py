@@ -13,6 +13,7 @@ unmapped whenever they empty. Call this before starting threads for it to cover 
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 
 _M_TRIM_THRESHOLD = -1
@@ -46,3 +47,11 @@ def _set_thresholds() -> bool:
     # Setting either threshold by hand also stops glibc from adjusting them itself.
     settings = ((_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX), (_M_TRIM_THRESHOLD, _TRIM_THRESHOLD), (_M_ARENA_MAX, 1))
     return all([bool(mallopt(option, value)) for option, value in settings])
+
+
+def physical_memory() -> int | None:
+    """This machine's memory in bytes, where the system says."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None

@@ -8,8 +8,13 @@ its event loop.
 from __future__ import annotations
 
 import json
+import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from rnntui.errors import CheckpointError, RnntuiError
+from rnntui.files import open_regular
 
 SUFFIX = ".metrics.jsonl"
 
@@ -26,6 +31,28 @@ class MetricPoint:
 
 def metrics_path(checkpoint: Path) -> Path:
     return checkpoint.with_name(checkpoint.name + SUFFIX)
+
+
+def check_metrics_file(path: Path) -> None:
+    """Refuse to append to ``path`` unless it is absent or a metrics file: a pipe in its place
+    would block the run, and rnntui changes no file it did not write."""
+    if not os.path.lexists(path):
+        return
+    problem = None
+    try:
+        with open_regular(path, "metrics file", CheckpointError) as f:
+            first = f.readline(1 << 16)
+    except CheckpointError as error:
+        problem = str(error)
+    else:
+        try:
+            ours = first.strip() == b"" or "step" in json.loads(first)
+        except (ValueError, TypeError):
+            ours = False
+        if not ours:
+            problem = f"{path} exists and is not an rnntui metrics file; rnntui will not append to it"
+    if problem:
+        raise CheckpointError(f"{problem}; choose another --out PATH")
 
 
 def record(event, ranks: int) -> dict:
@@ -58,21 +85,34 @@ class MetricsFollower:
 
     def read_new(self) -> list[MetricPoint]:
         try:
-            with self.path.open("rb") as f:
+            with open_regular(self.path, "metrics file") as f:  # a pipe in its place would block
                 f.seek(self.offset)
                 data = f.read()
-        except OSError:
+        except (OSError, RnntuiError):
             return []
         end = data.rfind(b"\n") + 1  # a half-written last line waits for the next call
         self.offset += end
         points = []
         for line in data[:end].splitlines():
             try:
-                r = json.loads(line)
-                points.append(MetricPoint(int(r["step"]), float(r["train_loss"]),
-                                          None if r.get("val_loss") is None else float(r["val_loss"]),
-                                          float(r.get("chars_per_s") or 0.0), float(r.get("elapsed") or 0.0),
-                                          int(r.get("ranks") or 1)))
-            except (ValueError, KeyError, TypeError):
+                point = parse_point(json.loads(line))
+            except (ValueError, KeyError, TypeError, OverflowError):
                 continue  # a damaged line is skipped, the rest still plots
+            if point is not None:
+                points.append(point)
         return points
+
+
+def parse_point(r: dict) -> MetricPoint | None:
+    """One metrics line as a point; None if its numbers are not finite (``1e999``, ``Infinity``
+    and ``NaN`` parse as JSON but cannot be plotted)."""
+    values = [r["step"], r["train_loss"], r.get("val_loss"), r.get("chars_per_s") or 0.0,
+              r.get("elapsed") or 0.0, r.get("ranks") or 1]
+    if not all(value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                 and math.isfinite(value)) for value in values):
+        return None
+    step, train_loss, val_loss, speed, elapsed, ranks = values
+    if train_loss is None or step < 0 or ranks < 1:
+        return None
+    return MetricPoint(int(step), float(train_loss), None if val_loss is None else float(val_loss),
+                       float(speed), float(elapsed), int(ranks))

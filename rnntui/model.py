@@ -14,6 +14,11 @@ from rnntui import lstm
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
+# Far above any model rnntui trains, far below what would hang building one (a typo, or a
+# crafted checkpoint asking for 10**9 layers).
+MAX_SETTING = {"vocab_size": 0x110000, "embed_dim": 1 << 16, "hidden_size": 1 << 16, "layers": 64}
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Defaults are chapter 15's: ``Embedding(V, 256) -> LSTM(256, 512) -> Linear(512, V)``."""
@@ -32,15 +37,31 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
-        for name in ("vocab_size", "embed_dim", "hidden_size", "layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name, high in MAX_SETTING.items():
+            if not 1 <= getattr(self, name) <= high:
+                raise ValueError(f"{name} must be from 1 to {high:,}, got {getattr(self, name)}")
         for name in ("dropout", "weight_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def state_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """The name and shape of each weight of ``CharRNN(config)``, in the order of its
+    parameters, worked out without building it (a checkpoint is checked against this)."""
+    gates = {"lstm": 4, "gru": 3, "rnn": 1}[config.cell] * config.hidden_size
+    shapes: dict[str, tuple[int, ...]] = {"embedding.weight": (config.vocab_size, config.embed_dim)}
+    for layer in range(config.layers):
+        inputs = config.embed_dim if layer == 0 else config.hidden_size
+        shapes[f"rnn.weight_ih_l{layer}"] = (gates, inputs)
+        shapes[f"rnn.weight_hh_l{layer}"] = (gates, config.hidden_size)
+        shapes[f"rnn.bias_ih_l{layer}"] = (gates,)
+        shapes[f"rnn.bias_hh_l{layer}"] = (gates,)
+    shapes["fc.weight"] = (config.vocab_size, config.hidden_size)
+    shapes["fc.bias"] = (config.vocab_size,)
+    return shapes
 
 
 # The recurrent state: (h, c) for an LSTM, h for a GRU or plain RNN.

@@ -39,6 +39,15 @@ def check_scale_factor(scale_factor: float) -> float:
     return value
 
 
+MAX_RANDOM_SEED = 2**63 - 1
+
+
+def check_random_seed(random_seed: int | None) -> int | None:
+    if random_seed is not None and not 0 <= random_seed <= MAX_RANDOM_SEED:
+        raise RnntuiError(f"--random-seed must be from 0 to 2**63 - 1, got {random_seed}")
+    return random_seed
+
+
 def check_top_k(top_k: object) -> int:
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
         raise RnntuiError(f"top-k must be a whole number, 0 (off) or more, got {top_k!r}")

@@ -15,7 +15,7 @@ from rnntui.distributed import DistInfo
 from rnntui.errors import RnntuiError
 from rnntui.model import CharRNN, ModelConfig
 from rnntui.paths import default_corpus_path
-from rnntui.training import History, TrainConfig, Trainer, make_optimizer
+from rnntui.training import History, TrainConfig, Trainer, check_training_memory, make_optimizer
 from rnntui.vocab import Vocab
 
 
@@ -30,6 +30,7 @@ def new_trainer(corpus: Corpus, config: TrainConfig, embed_dim: int = 256, hidde
                                    weight_dropout)
     except ValueError as error:
         raise RnntuiError(str(error)) from None
+    check_training_memory(model_config, config)  # before the model is allocated
     # Seed before building the model, so the initial weights follow --random-seed too.
     torch.manual_seed(config.random_seed)
     model = CharRNN(model_config)

@@ -16,7 +16,24 @@ import torch.nn.functional as F
 
 from rnntui import distributed, memory
 from rnntui.errors import RnntuiError
-from rnntui.model import CharRNN, State
+from rnntui.model import CharRNN, ModelConfig, State, state_shapes
+from rnntui.sampling import MAX_RANDOM_SEED
+
+# Far beyond what fits in memory on any machine rnntui runs on; a setting past them (a typo, or
+# a crafted checkpoint) is refused before anything is allocated.
+MAX_STEPS = 10**15
+MAX_BATCH = 1 << 16
+MAX_SEQ_LENGTH = 1 << 20
+MAX_BATCH_CHARS = 1 << 26
+_KIND_WORDS = {"int": "whole number", "float": "number", "bool": "yes or no", "str": "name"}
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
 
 
 @dataclass
@@ -50,16 +67,35 @@ class TrainConfig:
     patience: int = 0
 
     def validate(self) -> None:
+        """Raise ``RnntuiError`` naming the flag of the first setting that is out of range (or
+        of the wrong type, in a crafted checkpoint's record)."""
+        for name, spec in self.__dataclass_fields__.items():
+            value, kind = getattr(self, name), spec.type
+            ok = {"int": _is_int(value), "float": _is_number(value), "bool": isinstance(value, bool),
+                  "str": isinstance(value, str)}[kind]
+            if not ok:
+                raise RnntuiError(f"--{name.replace('_', '-')} must be a {_KIND_WORDS[kind]}, got {value!r}")
         checks = [
-            (self.steps >= 1, f"--steps must be at least 1, got {self.steps}"),
-            (self.batch_size >= 1, f"--batch-size must be at least 1, got {self.batch_size}"),
-            (self.seq_length >= 1, f"--seq-length must be at least 1, got {self.seq_length}"),
+            (1 <= self.steps <= MAX_STEPS, f"--steps must be from 1 to {MAX_STEPS:.0e}, got {self.steps}"),
+            (1 <= self.batch_size <= MAX_BATCH, f"--batch-size must be from 1 to {MAX_BATCH:,}, got {self.batch_size}"),
+            (1 <= self.seq_length <= MAX_SEQ_LENGTH,
+             f"--seq-length must be from 1 to {MAX_SEQ_LENGTH:,}, got {self.seq_length}"),
+            (self.batch_size * self.seq_length <= MAX_BATCH_CHARS,
+             f"--batch-size × --seq-length must be at most {MAX_BATCH_CHARS:,} characters a step, got "
+             f"{self.batch_size * self.seq_length:,}"),
             (math.isfinite(self.lr) and self.lr > 0, f"--lr must be a positive number, got {self.lr}"),
+            (0.0 <= self.lr_min_ratio <= 1.0, f"lr_min_ratio must be in [0, 1], got {self.lr_min_ratio}"),
+            (self.grad_clip > 0, f"--grad-clip must be a positive number (the largest gradient norm), "
+             f"got {self.grad_clip}"),
             (0.0 <= self.val_fraction < 1.0, f"--val-fraction must be in [0, 1), got {self.val_fraction}"),
             (self.eval_every >= 0, f"--eval-every must be 0 or more, got {self.eval_every}"),
+            (1 <= self.eval_windows <= 4096 and 1 <= self.eval_length <= MAX_SEQ_LENGTH,
+             f"eval_windows and eval_length must be from 1 to 4,096 and {MAX_SEQ_LENGTH:,}"),
             (self.save_every >= 0, f"--save-every must be 0 or more, got {self.save_every}"),
             (self.lr_decay_steps >= 0, f"--lr-decay-steps must be 0 or more, got {self.lr_decay_steps}"),
             (self.patience >= 0, f"--patience must be 0 or more, got {self.patience}"),
+            (0 <= self.random_seed <= MAX_RANDOM_SEED,
+             f"--random-seed must be from 0 to 2**63 - 1, got {self.random_seed}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -179,6 +215,25 @@ def check_trainable(ids: np.ndarray, config: TrainConfig, what: str = "training 
         )
 
 
+def training_memory_bytes(model_config: ModelConfig, config: TrainConfig) -> int:
+    """A rough upper estimate of what training needs: the weights, their gradients and Adam's
+    two moments, and each step's activations (the gates and states kept for the backward pass,
+    and the logits with their softmax and gradient)."""
+    parameters = sum(math.prod(shape) for shape in state_shapes(model_config).values())
+    gates = {"lstm": 4, "gru": 3, "rnn": 1}[model_config.cell]
+    per_char = model_config.layers * (3 * gates + 4) * model_config.hidden_size + 3 * model_config.vocab_size
+    return 4 * (4 * parameters + config.batch_size * config.seq_length * per_char)
+
+
+def check_training_memory(model_config: ModelConfig, config: TrainConfig) -> None:
+    """Refuse a model and batch that could not fit in this machine's memory, before allocating."""
+    total, needed = memory.physical_memory(), training_memory_bytes(model_config, config)
+    if total and needed > total:
+        raise RnntuiError(f"training this model at batch {config.batch_size} × {config.seq_length} needs about "
+                          f"{needed / 2**30:,.1f} GiB of memory, more than this machine's {total / 2**30:.1f} GiB; "
+                          "lower --batch-size or --seq-length, or use a smaller model")
+
+
 class Trainer:
     """Trains ``model`` on ``train_ids``; ``run()`` yields one ``TrainEvent`` per step.
 
@@ -193,6 +248,7 @@ class Trainer:
                  dist_info: distributed.DistInfo | None = None) -> None:
         config.validate()
         check_trainable(train_ids, config)
+        check_training_memory(model.config, config)
         if device.type == "cpu":
             memory.keep_freed_memory()
         self.model = model.to(device)
@@ -384,8 +440,8 @@ class Trainer:
         return max(100.0, 20.0 * math.log(self.model.config.vocab_size))
 
     def _diverged(self, what: str, value: object) -> str:
-        return (f"training diverged at step {self.step + 1} (the {what} became {value}); "
-                f"the checkpoint file keeps the last saved state. Try a lower --lr (now {self.config.lr:g})")
+        return (f"training diverged at step {self.step + 1} (the {what} became {value}); the weights are "
+                f"those of step {self.step}. Try a lower --lr (now {self.config.lr:g})")
 
     def _fixed_val_windows(self, val_ids: np.ndarray) -> torch.Tensor | None:
         length = min(self.config.eval_length, len(val_ids))

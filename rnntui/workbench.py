@@ -18,7 +18,9 @@ from rnntui.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from rnntui.corpus import Corpus, load_corpus
 from rnntui.errors import RnntuiError
 from rnntui.evaluate import held_out_tail
+from rnntui.files import check_writable, output_target, refuse_replacing, remove_stale_temp_files, same_file
 from rnntui.info import checkpoint_info
+from rnntui.lock import OutputLock
 from rnntui.model import CharRNN
 from rnntui.paths import bundled_model_path, checkpoints_dir, default_corpus_path
 from rnntui.sampling import Sampler
@@ -331,14 +333,24 @@ class Workbench:
 
     def save(self, path: Path | None = None) -> Path:
         """Save the current state (resumable when a trainer exists) and return the file. A
-        ``path`` given is where later saves of this model go too, as an editor's "save as"."""
+        ``path`` given is where later saves of this model go too, as an editor's "save as"; the
+        person has confirmed replacing it if it exists. Otherwise an existing file is replaced
+        only if it is this model's own. Either way only an rnntui checkpoint is ever replaced,
+        and never while another rnntui run holds its lock."""
         with self.lock:
             chosen = path is not None
             if path is None:
                 path = self._default_save_path()
+            own = chosen or same_file(path, self.path) or same_file(path, self.save_to)
             checkpoint = self._checkpoint_now()
             step, generation = checkpoint.step, self.generation
-        save_checkpoint(checkpoint, path)
+        path = output_target(Path(path))
+        hint = "" if own else "; save it under another name with f4"
+        check_writable(path)
+        with OutputLock(path) as lock:
+            refuse_replacing(path, own, hint)
+            remove_stale_temp_files(path, lock.acquired_at)
+            save_checkpoint(checkpoint, path)
         with self.lock:
             if generation == self.generation:  # still the model that was saved
                 self.saved_step = max(self.saved_step, step)  # two saves may end out of order

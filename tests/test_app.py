@@ -456,19 +456,24 @@ async def test_replies_while_training_show_what_the_model_writes_as_it_learns(ti
 async def test_save_as_writes_where_you_choose_and_later_saves_go_there(tiny_checkpoint, tmp_path):
     app = make_app(tiny_checkpoint)
     data = tmp_path / "data" / "checkpoints"
-    other = tmp_path / "other.ckpt"
-    other.write_text("keep me")
+    other = tmp_path / "other.ckpt"  # another model's checkpoint
+    other.write_bytes(tiny_checkpoint.read_bytes())
+    before = other.read_bytes()
+    notes = tmp_path / "notes.ckpt"  # a file of the person's, named like a checkpoint
+    notes.write_text("keep me")
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("f4")
         await shown(pilot, SaveAsScreen, "#save-path")
         field, error = app.screen.query_one("#save-path"), app.screen.query_one("#save-error")
         assert field.value.startswith(str(data))  # suggested: a new file in the data folder
-        for typed, problem in ((str(tmp_path), "is a folder"), (str(other), "exists: enter again to replace it")):
+        for typed, problem in ((str(tmp_path), "is a folder"), (str(notes), "is not an rnntui checkpoint"),
+                               (str(notes), "is not an rnntui checkpoint"),  # a second enter changes nothing
+                               (str(other), "exists: enter again to replace it")):
             field.value = typed
             await pilot.press("enter")
             assert problem in str(error.render()) and isinstance(app.screen, SaveAsScreen)
-        assert other.read_text() == "keep me"
+        assert notes.read_text() == "keep me" and other.read_bytes() == before
         await pilot.press("enter")  # again: replace it
         await until(pilot, lambda: app.info.name == "other.ckpt")
         assert load_checkpoint(other).step == 30

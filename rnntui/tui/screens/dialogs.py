@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label
 
+from rnntui.errors import RnntuiError
+from rnntui.files import output_target, replace_problem
 from rnntui.tui.widgets.path_suggester import PathSuggester
 
 
@@ -67,8 +70,9 @@ class NewModelScreen(ModalScreen[NewModelChoice | None]):
 
 
 class SaveAsScreen(ModalScreen[Path | None]):
-    """F4: the file to save the current model to (and to save it to from then on). A file that
-    exists is replaced only when enter is pressed a second time on the same path."""
+    """F4: the file to save the current model to (and to save it to from then on). A checkpoint
+    that exists is replaced only when enter is pressed a second time on the same path; any other
+    file is never replaced."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
     AUTO_FOCUS = "#save-path"
@@ -95,6 +99,11 @@ class SaveAsScreen(ModalScreen[Path | None]):
         if problem is None and not path.suffix:
             path = path.with_suffix(".ckpt")
             problem = f"{path} is a folder: choose another name" if path.is_dir() else None
+        if problem is None and os.path.lexists(path):  # only an rnntui checkpoint may be replaced
+            try:
+                problem = replace_problem(output_target(path), allowed=True)
+            except RnntuiError as error:
+                problem = str(error)
         if problem is None and path.exists() and path != self.current and path != self.confirmed:
             self.confirmed = path
             problem = f"{path.name} exists: enter again to replace it"

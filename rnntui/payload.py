@@ -1,0 +1,261 @@
+"""What a checkpoint must hold, checked before anything is built from it.
+
+A checkpoint's sha256 proves only that its payload is what its writer wrote, and anyone can
+write one. So every field's type, every model setting's range and every weight's shape (against
+the model settings and the vocabulary) is checked here, from the plain data the weights-only
+unpickler returns, before a model, an optimizer or a trainer is made: a crafted file gets one
+clear line, never a traceback, an allocator error or a hang.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from rnntui.errors import CheckpointError, RnntuiError
+from rnntui.model import MAX_SETTING, ModelConfig, state_shapes
+
+MAX_STEP = 10**15
+
+
+class Bad(Exception):
+    """One field of a payload is wrong; the message says which and how."""
+
+
+def check_header(header: object) -> None:
+    """The JSON header's fields that readers use before the payload (the picker lists them)."""
+    if not isinstance(header, dict):
+        raise Bad("the header is not a JSON object")
+    version = header.get("format_version")
+    if not _is_int(version) or version < 1:
+        raise Bad(f"format_version is {version!r}, not a format number")
+    if not _is_int(header.get("payload_bytes")) or header["payload_bytes"] < 0:
+        raise Bad("payload_bytes is not a size")
+    if not isinstance(header.get("sha256"), str):
+        raise Bad("sha256 is not a checksum")
+    for name in ("step", "vocab_size"):
+        if name in header and not (_is_int(header[name]) and 0 <= header[name] <= MAX_STEP):
+            raise Bad(f"{name} is {header[name]!r}")
+    for name in ("best_val_loss", "last_val_loss"):
+        if header.get(name) is not None and not _is_finite(header[name]):
+            raise Bad(f"{name} is {header[name]!r}")
+    for name, kind in (("model", dict), ("corpus", dict), ("provenance", dict), ("created", str)):
+        if header.get(name) is not None and not isinstance(header[name], kind):
+            raise Bad(f"{name} is a {type(header[name]).__name__}, not a {kind.__name__}")
+
+
+def check_payload(payload: object) -> ModelConfig:
+    """Raise ``Bad`` unless ``payload`` is a checkpoint rnntui can build a model from; returns
+    its model settings."""
+    if not isinstance(payload, dict):
+        raise Bad("the payload is not a dictionary")
+    for name in ("model_config", "vocab", "model_state", "step"):
+        if name not in payload:
+            raise Bad(f"it has no {name}")
+    config = model_config(payload["model_config"])
+    check_vocab(payload["vocab"], config.vocab_size)
+    check_weights(payload["model_state"], config)
+    step = payload["step"]
+    if not _is_int(step) or not 0 <= step <= MAX_STEP:
+        raise Bad(f"step is {step!r}, not a step count")
+    optimizer_state = payload.get("optimizer_state")
+    if optimizer_state is not None:
+        check_optimizer_state(optimizer_state, config)
+    rng_state = payload.get("rng_state")
+    if rng_state is not None:
+        check_rng_state(rng_state, config)
+    check_history(payload.get("history"))
+    _check_record("corpus", payload.get("corpus"), CORPUS_FIELDS)
+    _check_record("provenance", payload.get("provenance"), PROVENANCE_FIELDS)
+    finetuned_from = (payload.get("provenance") or {}).get("finetuned_from")
+    _check_record("provenance's finetuned_from", finetuned_from, FINETUNED_FROM_FIELDS)
+    train_config = payload.get("train_config")
+    if train_config is not None:
+        check_train_config(train_config)
+    elapsed = payload.get("elapsed", 0.0)
+    if not _is_finite(elapsed) or elapsed < 0:
+        raise Bad(f"elapsed is {elapsed!r}, not a number of seconds")
+    if not isinstance(payload.get("created", ""), str):
+        raise Bad("created is not a date")
+    return config
+
+
+def model_config(values: object) -> ModelConfig:
+    if not isinstance(values, dict):
+        raise Bad(f"model_config is a {type(values).__name__}, not a dictionary")
+    unknown = set(values) - set(ModelConfig.__dataclass_fields__)
+    if unknown:
+        raise Bad(f"model_config has unknown settings ({', '.join(sorted(map(str, unknown)))})")
+    for name in MAX_SETTING:
+        if name in values and not _is_int(values[name]):
+            raise Bad(f"model_config's {name} is {values[name]!r}, not a whole number")
+    for name in ("dropout", "weight_dropout"):
+        if name in values and not _is_finite(values[name]):
+            raise Bad(f"model_config's {name} is {values[name]!r}, not a rate")
+    if not isinstance(values.get("cell", "lstm"), str):
+        raise Bad("model_config's cell is not a name")
+    try:
+        return ModelConfig(**values)
+    except (TypeError, ValueError) as error:
+        raise Bad(f"its model settings cannot be used ({error})") from None
+
+
+def check_vocab(vocab: object, size: int) -> None:
+    if not isinstance(vocab, (list, tuple)) or not all(isinstance(c, str) and len(c) == 1 for c in vocab):
+        raise Bad("vocab is not a list of characters")
+    if len(vocab) != size:
+        raise Bad(f"vocab has {len(vocab):,} characters but the model's weights are for {size:,}")
+    if list(vocab) != sorted(set(vocab)):
+        raise Bad("vocab is not sorted distinct characters")
+
+
+def check_weights(weights: object, config: ModelConfig) -> None:
+    if not isinstance(weights, dict):
+        raise Bad("model_state is not a dictionary of tensors")
+    expected = state_shapes(config)
+    if set(weights) != set(expected):
+        missing, extra = sorted(set(expected) - set(weights)), sorted(map(str, set(weights) - set(expected)))
+        raise Bad("model_state does not fit its model (" + "; ".join(
+            part for part in (f"missing {', '.join(missing[:3])}" if missing else "",
+                              f"unexpected {', '.join(extra[:3])}" if extra else "") if part) + ")")
+    for name, shape in expected.items():
+        tensor = weights[name]
+        if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point():
+            raise Bad(f"model_state's {name} is not a tensor of numbers")
+        if tuple(tensor.shape) != shape:
+            raise Bad(f"model_state's {name} has shape {tuple(tensor.shape)}, the model needs {shape}")
+    if not all(bool(torch.isfinite(tensor).all()) for tensor in weights.values()):
+        raise Bad("its weights hold NaN or infinite values: the model is broken (training may have "
+                  "diverged before it was saved)")
+
+
+def check_optimizer_state(state: object, config: ModelConfig) -> None:
+    """Adam's state, as ``torch.optim.Adam.state_dict()`` writes it for this model: each
+    parameter's moments must have that parameter's shape, or the first step would fail."""
+    shapes = list(state_shapes(config).values())  # the order of model.parameters()
+    if not isinstance(state, dict) or not isinstance(state.get("state"), dict) \
+            or not isinstance(state.get("param_groups"), list):
+        raise Bad("optimizer_state is not an optimizer's state")
+    for group in state["param_groups"]:
+        if not isinstance(group, dict) or not isinstance(group.get("params"), list) \
+                or not all(_is_int(i) and 0 <= i < len(shapes) for i in group["params"]):
+            raise Bad("optimizer_state's parameter groups do not fit the model")
+    for index, moments in state["state"].items():
+        if not _is_int(index) or not 0 <= index < len(shapes) or not isinstance(moments, dict):
+            raise Bad("optimizer_state does not fit the model")
+        for name, value in moments.items():
+            if not isinstance(value, torch.Tensor):
+                raise Bad(f"optimizer_state's {name} is not a tensor")
+            if name != "step" and tuple(value.shape) != shapes[index]:
+                raise Bad(f"optimizer_state's {name} has shape {tuple(value.shape)}, its weight {shapes[index]}")
+
+
+def check_rng_state(state: object, config: ModelConfig) -> None:
+    if not isinstance(state, dict):
+        raise Bad("rng_state is not a dictionary")
+    for name in ("windows", "torch"):
+        value = state.get(name)
+        if value is not None and (not isinstance(value, torch.Tensor) or value.dtype != torch.uint8
+                                  or value.dim() != 1):
+            raise Bad(f"rng_state's {name} is not a generator state")
+    streams = state.get("streams")
+    if streams is None:
+        return
+    if not isinstance(streams, dict) or not all(_is_int(streams.get(k)) for k in ("epoch", "pos")):
+        raise Bad("rng_state's streams are not a place in the text")
+    carried = streams.get("carried")
+    parts = carried if isinstance(carried, (tuple, list)) else [] if carried is None else [carried]
+    for part in parts:
+        if not isinstance(part, torch.Tensor) or part.dim() != 3 or part.shape[0] != config.layers \
+                or part.shape[2] != config.hidden_size or not part.is_floating_point():
+            raise Bad("rng_state's carried state does not fit the model")
+    layout = streams.get("layout")
+    if layout is not None and not (isinstance(layout, (list, tuple)) and all(_is_int(v) for v in layout)):
+        raise Bad("rng_state's stream layout is not a list of numbers")
+
+
+def check_history(history: object) -> None:
+    if history is None:
+        return
+    if not isinstance(history, dict):
+        raise Bad("history is not a dictionary")
+    for name, points in history.items():
+        if isinstance(points, torch.Tensor):
+            if points.dim() != 2 or points.shape[1] != 2 or points.dtype != torch.float64:
+                raise Bad(f"history's {name} is a tensor of shape {tuple(points.shape)}, not rows of (step, loss)")
+            if points.numel() and not bool(torch.isfinite(points).all() and (points[:, 0] >= 0).all()
+                                           and (points[:, 0] <= MAX_STEP).all()):
+                raise Bad(f"history's {name} has steps or losses that are not finite numbers")
+        elif isinstance(points, list):  # format 1
+            for point in points:
+                if not (isinstance(point, (list, tuple)) and len(point) == 2 and _is_int(point[0])
+                        and 0 <= point[0] <= MAX_STEP and _is_finite(point[1])):
+                    raise Bad(f"history's {name} is not a list of (step, loss) pairs")
+        else:
+            raise Bad(f"history's {name} is not a loss curve")
+
+
+def check_train_config(values: object) -> None:
+    from rnntui.training import TrainConfig
+
+    if not isinstance(values, dict):
+        raise Bad(f"train_config is a {type(values).__name__}, not a dictionary")
+    try:
+        TrainConfig.from_dict(values).validate()
+    except RnntuiError as error:
+        raise Bad(f"its training settings cannot be used ({error})") from None
+    except TypeError as error:
+        raise Bad(f"its training settings are damaged ({error})") from None
+
+
+# The fields rnntui reads from a checkpoint's records, and what each must be.
+NUMBER, WHOLE, TEXT = (int, float), int, str
+CORPUS_FIELDS = {"name": TEXT, "sha256": TEXT, "characters": WHOLE, "path": TEXT}
+PROVENANCE_FIELDS = {"command": TEXT, "machine": TEXT, "evaluated_with": TEXT, "val_loss": NUMBER,
+                     "val_characters": WHOLE, "wall_time_s": NUMBER, "steps": WHOLE, "finetuned_from": dict}
+FINETUNED_FROM_FIELDS = {"checkpoint": TEXT, "step": WHOLE, "corpus": TEXT, "val_loss": NUMBER}
+
+
+def _check_record(name: str, value: object, fields: dict) -> None:
+    """``corpus``, ``provenance`` and its ``finetuned_from``: None or a dictionary of strings to
+    JSON-like values, where each field rnntui reads (``fields``) is None or of its type."""
+    if value is None:
+        return
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value) or not _plain(value):
+        raise Bad(f"{name} is a {type(value).__name__}, not a dictionary of text and numbers")
+    for field, kind in fields.items():
+        item = value.get(field)
+        if item is None:
+            continue
+        wrong = not isinstance(item, kind) or isinstance(item, bool) or (
+            kind in (NUMBER, WHOLE) and not _is_finite(item)) or (kind is WHOLE and item < 0)
+        if wrong:
+            raise Bad(f"{name}'s {field} is {item!r}")
+
+
+def _plain(value: object, depth: int = 0) -> bool:
+    if depth > 8:
+        return False
+    if value is None or isinstance(value, (str, bool, int)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def refuse(path, problem: Bad) -> CheckpointError:
+    """The one line a person sees for a payload that fails its checks."""
+    return CheckpointError(f"checkpoint {path} cannot be used: {problem}")
