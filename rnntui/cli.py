@@ -413,21 +413,18 @@ def check_outputs(args: argparse.Namespace, run: Run, locked_at: float) -> None:
     """Before the first step, with the lock held: every file the run will write may be
     written (rnntui replaces only its own checkpoints, and only when asked), and what a killed
     save of them left behind is removed."""
-    from rnntui.files import check_writable, refuse_replacing, remove_stale_temp_files
+    from rnntui.files import check_writable, is_checkpoint_file, refuse_replacing, remove_stale_temp_files
     from rnntui.metrics import check_metrics_file, metrics_path
 
     out = run.out
     hint = "; choose another file with --out PATH"
-    if run.may_replace:
-        ask = hint
-    else:
-        ask = f"; pass --resume {out} to continue it, or --overwrite to replace it{hint.replace(';', ',')}"
-    refuse_replacing(out, run.may_replace, ask if out.exists() and not run.may_replace else hint)
-    outputs = [out]
-    if args.save_best:
-        refuse_replacing(best_path(out), run.may_replace, ask)
-        check_writable(best_path(out), hint)
-        outputs.append(best_path(out))
+    outputs = [out, best_path(out)] if args.save_best else [out]
+    for path in outputs:
+        # Another run's checkpoint may be continued or replaced; any other file only avoided.
+        ask = f"; pass --resume {path} to continue it, or --overwrite to replace it" if is_checkpoint_file(path) \
+            else hint
+        refuse_replacing(path, run.may_replace, ask)
+        check_writable(path, hint)
     check_metrics_file(metrics_path(out))
     outputs += [path for _, path in snapshots_of(out)]
     for path in outputs:
@@ -494,7 +491,9 @@ def run_training(args: argparse.Namespace, run: Run, dist_info) -> int:
             raise RnntuiError(f"{error}{note}") from None
         # Further ctrl+c are held back until the save is done (see StopSignals).
         signals.saving(trainer.step - (saved_step if saved_step is not None else started_step))
-        if trainer.step > started_step or not out.exists() or saved_step is None:
+        # A run that ends where it started leaves a checkpoint all the same (of the fresh model),
+        # unless its output failed before the first step.
+        if trainer.step > started_step or ((not out.exists() or saved_step is None) and not report.failed):
             save()
     report.done(trainer.stopping)
     if trainer.early_stopped and dist_info.is_main:
@@ -701,6 +700,7 @@ class Reporter:
             self.metrics = open(metrics_path(self.out), "a", encoding="utf-8")
         except OSError as error:
             raise RnntuiError(f"cannot write {metrics_path(self.out)}: {reason(error)}") from None
+        self.last_flush = time.monotonic()
         if not self.args.json and sys.stdout.isatty():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -799,8 +799,9 @@ class Reporter:
         self.close()
         word = "stopped" if interrupted else "done"
         if self.failed:
-            self.say(f"rnntui: error: {self.failed}; training stopped at step {self.trainer.step}; "
-                     f"saved {self.out}", to_stderr=True)
+            kept = f"saved {self.out}" if self.out.exists() else "nothing was saved"
+            self.say(f"rnntui: error: {self.failed}; training stopped at step {self.trainer.step}; {kept}",
+                     to_stderr=True)
             return
         if self.output_closed:
             self.say(f"rnntui: the output was closed, so training stopped at step {self.trainer.step}; "

@@ -72,7 +72,7 @@ def info_lines(info: dict) -> list[str]:
     lines.append(("training", trained))
     corpus = info["corpus"] or {}
     if corpus:
-        text = f"{corpus.get('name', '-')}, {corpus.get('characters', 0):,} characters"
+        text = f"{corpus.get('name') or '-'}, {corpus.get('characters') or 0:,} characters"
         if corpus.get("path"):
             text += f", from {corpus['path']}"
         lines.append(("corpus", text))
@@ -87,11 +87,11 @@ def info_lines(info: dict) -> list[str]:
     provenance = info["provenance"] or {}
     if provenance.get("val_loss") is not None:
         lines.append(("validation", f"{provenance['val_loss']:.4f} nats/char, exact, over "
-                                    f"{provenance.get('val_characters', 0):,} held-out characters "
-                                    f"({provenance.get('evaluated_with', 'rnntui evaluate')})"))
+                                    f"{provenance.get('val_characters') or 0:,} held-out characters "
+                                    f"({provenance.get('evaluated_with') or 'rnntui evaluate'})"))
     if provenance.get("finetuned_from"):
         base = provenance["finetuned_from"]
-        lines.append(("fine-tuned", f"from {base.get('checkpoint')} at step {base.get('step', 0):,} "
+        lines.append(("fine-tuned", f"from {base.get('checkpoint')} at step {base.get('step') or 0:,} "
                                     f"(trained on {base.get('corpus') or '-'})"))
     if provenance.get("machine") or provenance.get("wall_time_s"):
         made = provenance.get("machine") or "-"

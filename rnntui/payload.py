@@ -29,20 +29,21 @@ def check_header(header: object) -> None:
         raise Bad("the header is not a JSON object")
     version = header.get("format_version")
     if not _is_int(version) or version < 1:
-        raise Bad(f"format_version is {version!r}, not a format number")
+        raise Bad(f"format_version is {shown(version)}, not a format number")
     if not _is_int(header.get("payload_bytes")) or header["payload_bytes"] < 0:
         raise Bad("payload_bytes is not a size")
     if not isinstance(header.get("sha256"), str):
         raise Bad("sha256 is not a checksum")
     for name in ("step", "vocab_size"):
         if name in header and not (_is_int(header[name]) and 0 <= header[name] <= MAX_STEP):
-            raise Bad(f"{name} is {header[name]!r}")
+            raise Bad(f"{name} is {shown(header[name])}")
     for name in ("best_val_loss", "last_val_loss"):
         if header.get(name) is not None and not _is_finite(header[name]):
-            raise Bad(f"{name} is {header[name]!r}")
+            raise Bad(f"{name} is {shown(header[name])}")
     for name, kind in (("model", dict), ("corpus", dict), ("provenance", dict), ("created", str)):
         if header.get(name) is not None and not isinstance(header[name], kind):
             raise Bad(f"{name} is a {type(header[name]).__name__}, not a {kind.__name__}")
+    _check_record("corpus", header.get("corpus"), CORPUS_FIELDS)
 
 
 def check_payload(payload: object) -> ModelConfig:
@@ -58,7 +59,7 @@ def check_payload(payload: object) -> ModelConfig:
     check_weights(payload["model_state"], config)
     step = payload["step"]
     if not _is_int(step) or not 0 <= step <= MAX_STEP:
-        raise Bad(f"step is {step!r}, not a step count")
+        raise Bad(f"step is {shown(step)}, not a step count")
     optimizer_state = payload.get("optimizer_state")
     if optimizer_state is not None:
         check_optimizer_state(optimizer_state, config)
@@ -75,7 +76,7 @@ def check_payload(payload: object) -> ModelConfig:
         check_train_config(train_config)
     elapsed = payload.get("elapsed", 0.0)
     if not _is_finite(elapsed) or elapsed < 0:
-        raise Bad(f"elapsed is {elapsed!r}, not a number of seconds")
+        raise Bad(f"elapsed is {shown(elapsed)}, not a number of seconds")
     if not isinstance(payload.get("created", ""), str):
         raise Bad("created is not a date")
     return config
@@ -89,10 +90,10 @@ def model_config(values: object) -> ModelConfig:
         raise Bad(f"model_config has unknown settings ({', '.join(sorted(map(str, unknown)))})")
     for name in MAX_SETTING:
         if name in values and not _is_int(values[name]):
-            raise Bad(f"model_config's {name} is {values[name]!r}, not a whole number")
+            raise Bad(f"model_config's {name} is {shown(values[name])}, not a whole number")
     for name in ("dropout", "weight_dropout"):
         if name in values and not _is_finite(values[name]):
-            raise Bad(f"model_config's {name} is {values[name]!r}, not a rate")
+            raise Bad(f"model_config's {name} is {shown(values[name])}, not a rate")
     if not isinstance(values.get("cell", "lstm"), str):
         raise Bad("model_config's cell is not a name")
     try:
@@ -231,7 +232,7 @@ def _check_record(name: str, value: object, fields: dict) -> None:
         wrong = not isinstance(item, kind) or isinstance(item, bool) or (
             kind in (NUMBER, WHOLE) and not _is_finite(item)) or (kind is WHOLE and item < 0)
         if wrong:
-            raise Bad(f"{name}'s {field} is {item!r}")
+            raise Bad(f"{name}'s {field} is {shown(item)}")
 
 
 def _plain(value: object, depth: int = 0) -> bool:
@@ -256,6 +257,14 @@ def _is_finite(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def shown(value: object) -> str:
+    """A value of a crafted field, short and on one line (a tensor's repr spans lines)."""
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def refuse(path, problem: Bad) -> CheckpointError:
     """The one line a person sees for a payload that fails its checks."""
-    return CheckpointError(f"checkpoint {path} cannot be used: {problem}")
+    return CheckpointError(" ".join(f"checkpoint {path} cannot be used: {problem}".split()))

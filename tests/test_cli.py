@@ -255,6 +255,18 @@ def test_evaluate_refuses_a_text_with_no_tail_to_predict(trained, corpus_file, t
     (["train", "--sample-every", "5", "--scale-factor", "0"], "scale factor"),
     (["train", "--save-best", "--eval-every", "0"], "--save-best"),
     (["evaluate", "--checkpoint", "/nonexistent.ckpt"], "does not exist"),
+    (["train", "--device", "meta"], "unknown device 'meta'"),
+    (["evaluate", "--device", "meta"], "unknown device 'meta'"),
+    (["train", "--random-seed", str(10**23)], "--random-seed"),
+    (["train", "--random-seed", "-1"], "--random-seed"),
+    (["generate", "--random-seed", str(10**23)], "--random-seed"),
+    (["train", "--grad-clip", "-1"], "--grad-clip"),
+    (["train", "--grad-clip", "0"], "--grad-clip"),
+    (["train", "--grad-clip", "nan"], "--grad-clip"),
+    (["train", "--batch-size", str(10**12)], "--batch-size"),
+    (["train", "--hidden-size", str(10**6)], "hidden_size"),
+    (["train", "--layers", str(10**9)], "layers"),
+    (["train", "--hidden-size", "60000", "--embed-dim", "60000"], "GiB of memory"),  # refused before allocating
 ])
 def test_bad_input_is_one_line_exit_2(trained, corpus_file, capsys, argv, match):
     if argv[0] == "generate" and "--checkpoint" not in argv:

@@ -1,0 +1,377 @@
+"""What rnntui writes, and only that: it never replaces or deletes a file it did not write, two
+runs never write one file, a save is never cut short by a second ctrl+c, and files that are
+not regular files (pipes, devices) or outputs that fail get one line, not a hang or a traceback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from rnntui import checkpoint as checkpoint_module
+from rnntui.checkpoint import list_checkpoints, load_checkpoint
+from rnntui.files import TEMP_MARK, stale_temp_files
+from rnntui.lock import OutputLock, lock_path
+from rnntui.metrics import MetricsFollower
+
+from .test_cli import TINY, run
+
+
+@pytest.fixture
+def trained(capsys, corpus_file, tmp_path):
+    out = tmp_path / "m.ckpt"
+    assert train(capsys, corpus_file, out, steps="10")[0] == 0
+    return out
+
+
+def train(capsys, corpus_file, out, *extra, steps="4"):
+    return run(capsys, "train", "--corpus", str(corpus_file), "--steps", steps, "--out", str(out), *TINY, *extra)
+
+
+def one_error_line(code, err, match):
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("rnntui: error:") and match in err, err
+    assert "Traceback" not in err
+
+
+# -- --out replaces only rnntui's own checkpoints, when asked ----------------------------------
+
+def test_out_never_replaces_a_file_that_is_not_a_checkpoint(capsys, corpus_file, tmp_path):
+    text = corpus_file.read_bytes()
+    code, _, err = train(capsys, corpus_file, corpus_file)  # the text itself
+    one_error_line(code, err, "is not an rnntui checkpoint; rnntui will not replace it")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    code, _, err = train(capsys, corpus_file, notes, "--overwrite")  # --overwrite does not reach it
+    one_error_line(code, err, "is not an rnntui checkpoint")
+    assert corpus_file.read_bytes() == text and notes.read_text() == "my notes"
+    assert not list(tmp_path.glob(".*.tmp")) and not list(tmp_path.glob("*.lock"))
+
+
+def test_out_never_replaces_a_device(capsys, corpus_file):
+    code, _, err = train(capsys, corpus_file, os.devnull, "--overwrite")
+    one_error_line(code, err, "is a device, not a regular file")
+    import stat
+
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_another_runs_checkpoint_needs_resume_or_overwrite(capsys, corpus_file, tmp_path):
+    out = tmp_path / "run.ckpt"
+    assert train(capsys, corpus_file, out, steps="6")[0] == 0
+    before = out.read_bytes()
+    code, _, err = train(capsys, corpus_file, out, steps="2")  # a new run on the same --out
+    one_error_line(code, err, f"pass --resume {out} to continue it, or --overwrite to replace it")
+    assert out.read_bytes() == before
+    code, _, _ = run(capsys, "train", "--resume", str(out), "--corpus", str(corpus_file), "--steps", "8")
+    assert code == 0 and load_checkpoint(out).step == 8  # --resume of it may write it
+    code, _, _ = train(capsys, corpus_file, out, "--overwrite", steps="2")
+    assert code == 0 and load_checkpoint(out).step == 2
+    # --resume of one file with --out another, existing, checkpoint is a new writer there.
+    other = tmp_path / "other.ckpt"
+    other.write_bytes(before)
+    code, _, err = run(capsys, "train", "--resume", str(out), "--corpus", str(corpus_file), "--steps", "4",
+                       "--out", str(other))
+    one_error_line(code, err, "--overwrite to replace it")
+    assert other.read_bytes() == before
+
+
+def test_out_through_a_symlink_writes_its_target_and_keeps_the_link(capsys, corpus_file, tmp_path):
+    target = tmp_path / "real" / "model.ckpt"
+    target.parent.mkdir()
+    link = tmp_path / "link.ckpt"
+    link.symlink_to(target)
+    code, out, _ = train(capsys, corpus_file, link)
+    assert code == 0 and link.is_symlink() and os.readlink(link) == str(target)
+    assert load_checkpoint(target).step == 4 and str(target) in out
+    loop = tmp_path / "loop.ckpt"
+    loop.symlink_to(tmp_path / "loop2.ckpt")
+    (tmp_path / "loop2.ckpt").symlink_to(loop)
+    code, _, err = train(capsys, corpus_file, loop)
+    one_error_line(code, err, "symbolic link that loops")
+    code, _, err = run(capsys, "info", str(loop))
+    one_error_line(code, err, "symbolic link that loops")
+
+
+def test_save_best_never_replaces_a_file_that_is_not_a_checkpoint(capsys, corpus_file, tmp_path):
+    out = tmp_path / "b.ckpt"
+    best = tmp_path / "b.best.ckpt"
+    best.write_text("mine")
+    code, _, err = train(capsys, corpus_file, out, "--save-best")
+    one_error_line(code, err, "b.best.ckpt exists and is not an rnntui checkpoint")
+    assert best.read_text() == "mine" and not out.exists()
+
+
+# -- --keep rotates only the snapshots it wrote --------------------------------------------------
+
+def test_keep_deletes_only_its_own_snapshots(capsys, corpus_file, tmp_path):
+    folder = tmp_path / "keep"
+    folder.mkdir()
+    out = folder / "run.ckpt"
+    foreign = {name: f"{name} is the person's" for name in
+               ("run.step-backup.ckpt", "run.stepA.ckpt", "run.step12.ckpt", "run.step0000001.ckpt.bak")}
+    for name, text in foreign.items():
+        (folder / name).write_text(text)
+    # Named as a snapshot, but not an rnntui checkpoint: neither counted nor deleted.
+    (folder / "run.step0000002.ckpt").write_text("not a checkpoint")
+    code, _, err = train(capsys, corpus_file, out, "--save-every", "2", "--keep", "2", steps="8")
+    assert code == 2 and "run.step0000002.ckpt exists and is not an rnntui checkpoint" in err
+    (folder / "run.step0000002.ckpt").unlink()
+    code, _, _ = train(capsys, corpus_file, out, "--save-every", "2", "--keep", "2", "--overwrite", steps="8")
+    assert code == 0
+    for name, text in foreign.items():
+        assert (folder / name).read_text() == text
+    snapshots = sorted(p.name for p in folder.glob("run.step000*.ckpt"))
+    assert snapshots == ["run.step0000006.ckpt", "run.step0000008.ckpt"]
+
+
+# -- one writer per file -------------------------------------------------------------------------
+
+def test_a_second_writer_is_refused_while_the_first_holds_the_lock(capsys, corpus_file, tmp_path):
+    out = tmp_path / "busy.ckpt"
+    with OutputLock(out):
+        assert lock_path(out).read_text() == f"{os.getpid()}\n"
+        code, _, err = train(capsys, corpus_file, out)
+        one_error_line(code, err, f"is being written by another rnntui run (process {os.getpid()})")
+        assert not out.exists()
+    assert not lock_path(out).exists()  # released and removed
+    # A lock file left by a run that was killed holds no lock: the next run takes it over.
+    lock_path(out).write_text("999999\n")
+    code, _, _ = train(capsys, corpus_file, out)
+    assert code == 0 and load_checkpoint(out).step == 4 and not lock_path(out).exists()
+    # A file of the person's that happens to have the lock's name is left alone.
+    lock_path(out).write_text("my shopping list")
+    code, _, err = run(capsys, "train", "--resume", str(out), "--corpus", str(corpus_file), "--steps", "6")
+    one_error_line(code, err, "is not an rnntui lock file")
+    assert lock_path(out).read_text() == "my shopping list" and load_checkpoint(out).step == 4
+
+
+def test_two_processes_on_one_out(corpus_file, tmp_path):
+    out = tmp_path / "two.ckpt"
+    command = [sys.executable, "-m", "rnntui", "train", "--corpus", str(corpus_file), "--out", str(out),
+               "--log-every", "1", *TINY]
+    first = subprocess.Popen([*command, "--steps", "1000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        for line in first.stdout:
+            if line.startswith("step 2/"):
+                break
+        second = subprocess.run([*command, "--steps", "3", "--overwrite"], capture_output=True, text=True,
+                                timeout=60)
+        assert second.returncode == 2 and f"(process {first.pid})" in second.stderr
+        assert second.stderr.count("\n") == 1
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
+    assert first.returncode == 0 and load_checkpoint(out).step >= 2
+
+
+# -- the final save is not cut short -------------------------------------------------------------
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_during_the_final_save(capsys, corpus_file, tmp_path, monkeypatch, presses):
+    """One more ctrl+c while the final save is written is held back, and the save completes;
+    two more within a few seconds force the exit, saying what is lost (the file as it was)."""
+    out = tmp_path / "final.ckpt"
+    assert train(capsys, corpus_file, out, steps="4")[0] == 0
+    before = out.read_bytes()
+    real_save = checkpoint_module.save_checkpoint
+
+    def save_while_interrupted(*args, **kwargs):
+        for _ in range(presses):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler runs in this thread, between two bytecodes
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoint_module, "save_checkpoint", save_while_interrupted)
+    code, stdout, err = run(capsys, "train", "--resume", str(out), "--corpus", str(corpus_file), "--steps", "10")
+    assert "Traceback" not in err
+    if presses == 1:
+        assert code == 0 and "saving the last 6 steps" in err and "done at step 10" in stdout
+        assert load_checkpoint(out).step == 10
+    else:
+        assert code == 130 and "the last 6 training steps are not saved" in err
+        assert out.read_bytes() == before
+        assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+# -- what a killed save leaves -------------------------------------------------------------------
+
+def test_stale_temporary_files_of_killed_saves_are_removed(capsys, corpus_file, tmp_path):
+    out = tmp_path / "t.ckpt"
+    header = checkpoint_module.MAGIC
+    stale = [tmp_path / f".t.ckpt{TEMP_MARK}abcd_123.tmp", tmp_path / ".t.ckpt.x1y2z3w4.tmp"]
+    stale[0].write_bytes(header + b"half a checkpoint")
+    stale[1].write_bytes(header[:5])  # the older naming, cut off inside the header
+    kept = [tmp_path / ".t.ckpt.notes123.tmp", tmp_path / f".t.ckpt{TEMP_MARK}toolongname.tmp",
+            tmp_path / f".other.ckpt{TEMP_MARK}abcd_123.tmp"]
+    kept[0].write_text("the person's own file, in the older naming's shape")
+    kept[1].write_bytes(header)
+    kept[2].write_bytes(header)
+    old = time.time() - 60
+    for path in stale + kept:
+        os.utime(path, (old, old))
+    assert sorted(stale_temp_files(out, time.time())) == sorted(stale)
+    assert train(capsys, corpus_file, out)[0] == 0
+    assert not any(path.exists() for path in stale) and all(path.exists() for path in kept)
+
+
+# -- files that are not regular files ------------------------------------------------------------
+
+@pytest.mark.timeout(30)
+def test_a_fifo_or_a_device_is_refused_at_once(capsys, corpus_file, tmp_path, trained):
+    fifo = tmp_path / "pipe.ckpt"
+    os.mkfifo(fifo)
+    for argv in (["info", str(fifo)], ["generate", "--checkpoint", str(fifo)],
+                 ["evaluate", "--checkpoint", str(fifo), "--corpus", str(corpus_file)],
+                 ["train", "--resume", str(fifo), "--corpus", str(corpus_file)]):
+        code, _, err = run(capsys, *argv)
+        one_error_line(code, err, "is not a regular file (a named pipe)")
+    for corpus in (fifo, "/dev/zero", "/dev/urandom"):
+        code, _, err = run(capsys, "train", "--corpus", str(corpus), "--steps", "2", *TINY,
+                           "--out", str(tmp_path / "x.ckpt"))
+        one_error_line(code, err, "is not a regular file")
+        code, _, err = run(capsys, "evaluate", "--checkpoint", str(trained), "--corpus", str(corpus))
+        one_error_line(code, err, "is not a regular file")
+    # The app's picker lists the folder: a pipe named *.ckpt is passed over, not waited on.
+    assert [path.name for path, _ in list_checkpoints(tmp_path)] == ["m.ckpt"]
+    # A pipe where the metrics file goes would block the run's first write.
+    os.mkfifo(tmp_path / "y.ckpt.metrics.jsonl")
+    code, _, err = run(capsys, "train", "--corpus", str(corpus_file), "--steps", "2", *TINY,
+                       "--out", str(tmp_path / "y.ckpt"))
+    one_error_line(code, err, "is not a regular file (a named pipe)")
+    assert MetricsFollower(tmp_path / "y.ckpt.metrics.jsonl").read_new() == []
+
+
+def test_a_corpus_over_the_size_limit_says_how_to_raise_it(capsys, corpus_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNTUI_MAX_CORPUS_MB", "0.005")  # 5,000 bytes; the test text is 20,000
+    code, _, err = train(capsys, corpus_file, tmp_path / "big.ckpt")
+    one_error_line(code, err, "over rnntui's limit of 0 MB")
+    assert "RNNTUI_MAX_CORPUS_MB=1 to read it anyway" in err
+    monkeypatch.setenv("RNNTUI_MAX_CORPUS_MB", "1")
+    assert train(capsys, corpus_file, tmp_path / "big.ckpt")[0] == 0
+
+
+# -- outputs that fail ---------------------------------------------------------------------------
+
+def test_a_full_disk_under_the_metrics_file_is_one_line(capsys, corpus_file, tmp_path, monkeypatch):
+    import errno
+
+    from rnntui import cli
+
+    out = tmp_path / "m.ckpt"
+    assert train(capsys, corpus_file, out, steps="4")[0] == 0
+    real_open = open
+
+    class FullDisk:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, text):
+            return self.f.write(text)
+
+        def flush(self):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self):
+            self.f.close()
+
+    monkeypatch.setattr(cli, "open", lambda *a, **k: FullDisk(real_open(*a, **k)), raising=False)
+    code, _, err = run(capsys, "train", "--resume", str(out), "--corpus", str(corpus_file), "--steps", "20",
+                       "--eval-every", "3")
+    one_error_line(code, err, "m.ckpt.metrics.jsonl: the disk is full; training stopped at step 6")
+    assert "saved step 6" in err and load_checkpoint(out).step == 6  # intact, with what was trained
+
+
+def test_stdout_full_or_closed_is_one_line(corpus_file, tmp_path, trained):
+    """Real file descriptors: /dev/full (every write fails) and a closed stdout."""
+    def start(argv, **redirect):
+        return subprocess.Popen([sys.executable, "-m", "rnntui", *argv], stderr=subprocess.PIPE, text=True,
+                                **redirect)
+
+    generate = ["generate", "--checkpoint", str(trained), "--seed-text", "The", "--length", "50"]
+    out = tmp_path / "full.ckpt"
+    with open("/dev/full", "w") as full:
+        runs = [(start(generate, stdout=full), "cannot write the output: the disk is full"),
+                (start(["train", "--corpus", str(corpus_file), "--steps", "3", "--out", str(out), *TINY], stdout=full),
+                 "cannot write the output: the disk is full; training stopped at step 0; nothing was saved"),
+                (start(generate, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.close(1)),
+                 "standard output is closed")]
+        for process, message in runs:
+            _, err = process.communicate(timeout=60)
+            assert process.returncode == 2 and err.count("\n") == 1 and message in err, err
+    assert not out.exists()
+
+
+# -- smaller ---------------------------------------------------------------------------------
+
+def test_watch_skips_lines_with_numbers_that_cannot_be_plotted(tmp_path):
+    metrics = tmp_path / "w.ckpt.metrics.jsonl"
+    metrics.write_text('{"step": 1, "train_loss": 2.0}\n{"step": 1e999, "train_loss": 2.0}\n'
+                       '{"step": 2, "train_loss": Infinity}\n{"step": 3, "train_loss": NaN}\n'
+                       '{"step": 4, "train_loss": 1.5, "val_loss": -Infinity}\n{"step": 5, "train_loss": 1.4}\n')
+    assert [point.step for point in MetricsFollower(metrics).read_new()] == [1, 5]
+
+
+def test_a_diverging_run_that_saved_nothing_says_so(capsys, corpus_file, tmp_path):
+    out = tmp_path / "d.ckpt"
+    code, _, err = train(capsys, corpus_file, out, "--lr", "1e30", steps="50")
+    assert code == 1 and "diverged" in err and "no checkpoint of this run had been saved yet" in err
+    assert "keeps the last saved state" not in err and not out.exists()
+
+
+def test_resuming_on_an_edited_text_says_so(capsys, corpus_file, tmp_path):
+    out = tmp_path / "e.ckpt"
+    assert train(capsys, corpus_file, out)[0] == 0
+    edited = tmp_path / "edited.txt"
+    text = corpus_file.read_text(encoding="utf-8")
+    edited.write_text(text[len(text) // 2:] + text[:len(text) // 2], encoding="utf-8")  # same characters
+    code, _, err = run(capsys, "train", "--resume", str(out), "--corpus", str(edited), "--steps", "6")
+    assert code == 0 and err.count("\n") == 1 and "has changed since this model was trained on it" in err
+    code, _, err = run(capsys, "train", "--resume", str(out), "--corpus", str(edited), "--steps", "8")
+    assert code == 0 and err == ""  # the run now records the text as it is
+
+
+# -- the app's saves (the workbench behind ctrl+s, f4 and the autosave) --------------------------
+
+def test_the_apps_saves_replace_only_their_own_checkpoint(corpus_file, tmp_path, monkeypatch):
+    from rnntui import workbench as workbench_module
+    from rnntui.errors import CheckpointError
+    from rnntui.paths import checkpoints_dir
+    from rnntui.training import TrainConfig
+    from rnntui.workbench import Workbench
+
+    from .conftest import TINY_MODEL
+
+    workbench = Workbench(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu"), TINY_MODEL)
+    workbench.open(corpus=corpus_file)
+    # ctrl+s's new file in the data folder is named by the time: one of that name already there
+    # (another model's) is not replaced.
+    monkeypatch.setattr(workbench_module.time, "strftime", lambda *_: "20260101-000000")
+    first = workbench.save()
+    assert first.parent == checkpoints_dir()
+    other = Workbench(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu"), TINY_MODEL)
+    other.open(corpus=corpus_file)
+    before = first.read_bytes()
+    with pytest.raises(CheckpointError, match="checkpoint of another run; save it under another name with f4"):
+        other.save()
+    assert first.read_bytes() == before
+    # Its own file is saved again, unless something else has taken its place since.
+    assert workbench.save() == first
+    first.write_text("the person's file now")
+    with pytest.raises(CheckpointError, match="is not an rnntui checkpoint"):
+        workbench.save()
+    with pytest.raises(CheckpointError, match="is not an rnntui checkpoint"):
+        workbench.save(first)  # not even when chosen with save as
+    assert first.read_text() == "the person's file now"
+    # While another rnntui run writes the file, the app does not.
+    mine = tmp_path / "mine.ckpt"
+    assert workbench.save(mine) == mine
+    with OutputLock(mine):
+        with pytest.raises(CheckpointError, match="being written by another rnntui run"):
+            workbench.save()
+    assert workbench.save() == mine
