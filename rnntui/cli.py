@@ -345,6 +345,7 @@ def plan_run(args: argparse.Namespace, dist_info) -> Run | None:
     from rnntui.files import output_target, same_file
     from rnntui.paths import bundled_model_path, checkpoints_dir
     from rnntui.session import (
+        corpus_change_note,
         finetune_provenance,
         finetune_trainer,
         new_trainer,
@@ -370,10 +371,9 @@ def plan_run(args: argparse.Namespace, dist_info) -> Run | None:
         # Without --corpus, the text the model was trained on (if it is still there), else the book.
         text = args.corpus or recorded_corpus_path(checkpoint)
         corpus = load_corpus(corpus_path(text, args.json), args.encoding, vocab=checkpoint.vocab)
-        recorded = (checkpoint.corpus or {}).get("sha256")
-        if recorded and recorded != corpus.sha256 and dist_info.is_main:
-            print(f"rnntui: note: {corpus.name} has changed since this model was trained on it (its sha256 "
-                  "differs); training goes on with the text as it is now", file=sys.stderr, flush=True)
+        note = corpus_change_note(checkpoint, corpus)
+        if note and dist_info.is_main:
+            print(f"rnntui: note: {note}", file=sys.stderr, flush=True)
         trainer = resume_trainer(checkpoint, corpus, config, dist_info)
         out = args.out or args.resume
         if (checkpoint.provenance or {}).get("finetuned_from"):

@@ -136,6 +136,16 @@ def recorded_corpus_path(checkpoint: Checkpoint) -> Path | None:
                       "to train it further")
 
 
+def corpus_change_note(checkpoint: Checkpoint, corpus: Corpus) -> str | None:
+    """A line to say when ``corpus`` is not the text ``checkpoint`` was trained on byte for byte
+    (edited since, with the same characters): training it is allowed, but not silently."""
+    recorded = (checkpoint.corpus or {}).get("sha256")
+    if not recorded or recorded == corpus.sha256:
+        return None
+    return (f"{corpus.name} has changed since this model was trained on it (its sha256 differs); "
+            "training goes on with the text as it is now")
+
+
 def resumed_config(checkpoint: Checkpoint, **overrides) -> TrainConfig:
     """The checkpoint's training settings with ``overrides`` (those not None) applied."""
     base = TrainConfig.from_dict(checkpoint.train_config or {})

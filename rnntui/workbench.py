@@ -25,6 +25,7 @@ from rnntui.model import CharRNN
 from rnntui.paths import bundled_model_path, checkpoints_dir, default_corpus_path
 from rnntui.sampling import Sampler
 from rnntui.session import (
+    corpus_change_note,
     finetune_provenance,
     finetune_trainer,
     new_trainer,
@@ -87,6 +88,8 @@ class Workbench:
         # Counts the models installed: a save that ends after another model came in (a save is
         # written outside the lock) must not mark that model as saved, or give it its file.
         self.generation = 0
+        # Said once when training starts on a text edited since the model was saved (session.corpus_change_note).
+        self.corpus_note: str | None = None
 
     # -- loading ----------------------------------------------------------------------------
     def open(self, checkpoint: Path | None = None, corpus: Path | None = None, finetune: bool = False) -> ModelInfo:
@@ -279,6 +282,7 @@ class Workbench:
                 path = ensure_default_corpus()
             corpus = self.corpus if self.corpus is not None else load_corpus(path, vocab=self.checkpoint.vocab)
             trainer = self._build_trainer(self.checkpoint, corpus)
+            self.corpus_note = corpus_change_note(self.checkpoint, corpus)
             self.corpus, self.corpus_path, self.trainer = corpus, Path(path), trainer
             self.model = trainer.model
             self.history = trainer.history

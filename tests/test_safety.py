@@ -375,3 +375,25 @@ def test_the_apps_saves_replace_only_their_own_checkpoint(corpus_file, tmp_path,
         with pytest.raises(CheckpointError, match="being written by another rnntui run"):
             workbench.save()
     assert workbench.save() == mine
+
+
+def test_the_app_says_when_the_text_it_trains_on_was_edited(corpus_file, tmp_path):
+    from rnntui.training import TrainConfig
+    from rnntui.workbench import Workbench
+
+    from .conftest import TINY_MODEL
+
+    config = TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu")
+    workbench = Workbench(config, TINY_MODEL)
+    workbench.open(corpus=corpus_file)
+    saved = workbench.save(tmp_path / "w.ckpt")
+    again = Workbench(config, TINY_MODEL)
+    again.open(checkpoint=saved)
+    again.ensure_trainer()
+    assert again.corpus_note is None  # the same text
+    text = corpus_file.read_text(encoding="utf-8")
+    corpus_file.write_text(text[::-1], encoding="utf-8")  # the same characters, edited
+    edited = Workbench(config, TINY_MODEL)
+    edited.open(checkpoint=saved)
+    edited.ensure_trainer()
+    assert "has changed since this model was trained on it" in edited.corpus_note

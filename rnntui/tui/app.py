@@ -40,6 +40,7 @@ from rnntui.tui.messages import (
     Saved,
     SettingsApplied,
     StreamedChar,
+    TrainingNote,
     TrainingPaused,
     TrainingProgress,
     TrainingStopped,
@@ -922,6 +923,9 @@ class RnntuiApp(App):
                 self.post_message(TrainingStopped(None))
                 return
             trainer = self.workbench.ensure_trainer()
+            note, self.workbench.corpus_note = self.workbench.corpus_note, None
+            if note:
+                self.post_message(TrainingNote(note))
         except DownloadError as error:
             # The engine's message names the command-line way; in the app there is one more.
             self.post_message(TrainingStopped(f"{error}, or press ctrl+n for a new model on any text file"))
@@ -969,6 +973,9 @@ class RnntuiApp(App):
             if self.training == "running":
                 self.sample_while_training(events[-1].step)
         self.update_status()
+
+    def on_training_note(self, message: TrainingNote) -> None:
+        self.notify(message.text, title="Training", severity="warning", timeout=10)
 
     def on_training_stopped(self, message: TrainingStopped) -> None:
         self.training = "idle"

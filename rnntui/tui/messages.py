@@ -70,6 +70,14 @@ class TrainingPaused(Message):
         self.step = step
 
 
+class TrainingNote(Message):
+    """Something to know about the run that is starting (its text changed since it was saved)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
 class TrainingStopped(Message):
     def __init__(self, error: str | None = None) -> None:
         super().__init__()
