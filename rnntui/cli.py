@@ -110,6 +110,8 @@ def build_parser() -> Parser:
                                    description="Stream text: the seed text, then each sampled character.")
     generate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled model)")
     generate.add_argument("--seed-text", default=DEFAULT_SEED_TEXT, help=f"(default {DEFAULT_SEED_TEXT!r})")
+    generate.add_argument("--seed-file", type=Path, help="read the seed text from this UTF-8 file (a long passage, "
+                          "e.g. for --adapt)")
     generate.add_argument("--scale-factor", type=float, nargs="+", default=[1.0],
                           help="logits are multiplied by this (1/temperature): above 1, more predictable "
                                "text; below 1, more surprising (1.0). Several (0.5 1 2) give samples "
@@ -123,6 +125,10 @@ def build_parser() -> Parser:
     generate.add_argument("--num-samples", type=int, default=1,
                           help="this many continuations of the seed text, separated by '---' lines (1)")
     generate.add_argument("--random-seed", type=int, help="make the output repeatable")
+    generate.add_argument("--adapt", action="store_true", help="before continuing the seed text, let a copy "
+                          "of the model learn from it as dynamic evaluation does (rnntui evaluate --dynamic), so "
+                          "that a long passage in another style steers the continuation more")
+    add_dynamic_arguments(generate)
     generate.add_argument("--pick", action="store_true", help="pick each next character yourself from "
                           "the five likeliest, as textgenrnn's interactive mode: type 1-5, or enter to "
                           "let the model draw, q to stop; the text is printed at the end")
@@ -135,6 +141,12 @@ def build_parser() -> Parser:
     evaluate.add_argument("--val-fraction", type=float, help="(default: the checkpoint's, or 0.1)")
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    dynamic = evaluate.add_argument_group(
+        "dynamic evaluation", "--dynamic also reports the loss of a copy of the model that adapts to the tail as "
+        "it reads it: each segment is predicted, then learnt from (Krause et al. 2018); the checkpoint is "
+        "not changed")
+    dynamic.add_argument("--dynamic", action="store_true", help="report the dynamic loss beside the static one")
+    add_dynamic_arguments(dynamic)
 
     watch = commands.add_parser("watch", help="open the app on a training run, following its metrics",
                                 description="Follow a run's loss live (the run may be another process "
@@ -148,6 +160,32 @@ def build_parser() -> Parser:
     corpus = commands.add_parser("corpus", help="where files live; fetch the default corpus")
     corpus.add_argument("--fetch", action="store_true", help="download the default corpus now")
     return parser
+
+
+def add_dynamic_arguments(group) -> None:
+    """The update rule's settings, shared by evaluate --dynamic and generate --adapt."""
+    from rnntui.dynamic import RULES, DynamicConfig
+
+    default = DynamicConfig()
+    group.add_argument("--dynamic-rule", choices=RULES, default=default.rule,
+                       help=f"rms: Krause et al.'s RMS-normalised step with decay toward the trained weights; "
+                       f"sgd: plain gradient steps ({default.rule})")
+    group.add_argument("--dynamic-lr", type=float, help="the update's learning rate (rms "
+                       f"{default.lr:g}, sgd {DynamicConfig.SGD_LR:g})")
+    group.add_argument("--dynamic-decay", type=float, default=default.decay,
+                       help=f"rms: the pull back toward the trained weights ({default.decay:g})")
+    group.add_argument("--segment", type=int, default=default.segment,
+                       help=f"characters read between two updates ({default.segment})")
+
+
+def dynamic_config(args: argparse.Namespace):
+    from rnntui.dynamic import DynamicConfig
+
+    lr = args.dynamic_lr if args.dynamic_lr is not None else (
+        DynamicConfig.SGD_LR if args.dynamic_rule == "sgd" else DynamicConfig().lr)
+    config = DynamicConfig(rule=args.dynamic_rule, lr=lr, decay=args.dynamic_decay, segment=args.segment)
+    config.validate()
+    return config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -824,11 +862,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise RnntuiError(f"--num-samples must be at least 1, got {args.num_samples}")
     if args.pick and (args.num_samples > 1 or len(scale_factors) > 1):
         raise RnntuiError("--pick writes one sample at one scale factor")
+    adapt = dynamic_config(args) if args.adapt else None
+    if args.seed_file is not None:
+        from rnntui.corpus import read_seed_file
+
+        args.seed_text = read_seed_file(args.seed_file)
     checkpoint = load_model_checkpoint(args.checkpoint)
     checkpoint.vocab.check(args.seed_text)
+    model = checkpoint.build_model()
+    if adapt is not None:
+        model = adapted_to_seed_text(model, checkpoint, args.seed_text, adapt, args.random_seed)
     # One generator for all samples: with --random-seed the whole output repeats.
-    sampler = Sampler(checkpoint.build_model(), checkpoint.vocab, scale_factors[0], args.random_seed,
-                      top_k=top_k, top_p=top_p)
+    sampler = Sampler(model, checkpoint.vocab, scale_factors[0], args.random_seed, top_k=top_k, top_p=top_p)
     out = sys.stdout
     if args.pick:
         text, interrupted = pick_interactively(sampler, args.seed_text, args.length, sys.stdin, sys.stderr)
@@ -853,6 +898,41 @@ def cmd_generate(args: argparse.Namespace) -> int:
             out.write("\n")
             out.flush()
     return 0
+
+
+def adapted_to_seed_text(model, checkpoint, seed_text: str, config, random_seed: int | None):
+    """A copy of ``model`` that has read ``seed_text`` learning as dynamic evaluation does. The
+    rms rule's gradient statistics come from the model's training text where it is at hand,
+    else from the seed text itself (said on stderr)."""
+    from rnntui.dynamic import adapted_copy, gradient_statistics
+
+    ids = checkpoint.vocab.encode(seed_text)
+    statistics = None
+    if config.rule == "rms":
+        train_ids = training_text_ids(checkpoint)
+        if train_ids is None:
+            print("rnntui: note: the model's training text is not at hand; the rms rule's gradient statistics "
+                  "come from the seed text", file=sys.stderr)
+        else:
+            statistics = gradient_statistics(model, train_ids, config)
+    return adapted_copy(model, ids, config, statistics, random_seed if random_seed is not None else 0)
+
+
+def training_text_ids(checkpoint):
+    """The head of the text ``checkpoint`` was trained on (its training split), in its ids, if
+    the file is at hand (the book's models: the book, if it is downloaded); None otherwise."""
+    from rnntui.corpus import load_corpus
+    from rnntui.paths import default_corpus_path
+    from rnntui.session import recorded_corpus_path
+
+    try:
+        path = recorded_corpus_path(checkpoint) or default_corpus_path()
+        if not path.is_file():
+            return None
+        corpus = load_corpus(path, vocab=checkpoint.vocab)
+    except RnntuiError:
+        return None
+    return corpus.split((checkpoint.train_config or {}).get("val_fraction", 0.1))[0]
 
 
 class StopPicking(Exception):
@@ -897,39 +977,66 @@ def pick_interactively(sampler, seed_text: str, length: int, answers, prompts) -
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from rnntui.corpus import load_corpus
     from rnntui.device import resolve_device
+    from rnntui.dynamic import dynamic_loss
     from rnntui.evaluate import held_out_loss
     from rnntui.session import recorded_corpus_path
 
+    config = dynamic_config(args) if args.dynamic else None
     checkpoint = load_model_checkpoint(args.checkpoint)
     # Without --corpus: the text the model was trained on, if it is still there, else the book.
     text = args.corpus or recorded_corpus_path(checkpoint)
     corpus = load_corpus(corpus_path(text, args.json), args.encoding, vocab=checkpoint.vocab)
     started = time.perf_counter()
-    bar = None
-    if not args.json and sys.stderr.isatty():  # a pass over a book's tail takes seconds
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        bar = Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TextColumn("characters"),
-                       TimeRemainingColumn(), console=Console(stderr=True), transient=True)
-        task = bar.add_task("evaluate", total=None)
-        bar.start()
-    try:
-        loss, count, fraction = held_out_loss(
-            checkpoint, corpus, resolve_device(args.device), args.val_fraction,
-            progress=(lambda done, total: bar.update(task, completed=done, total=total)) if bar else None)
-    finally:
-        if bar is not None:
-            bar.stop()
-    result = {"val_loss": loss, "characters": count, "val_fraction": fraction,
-              "corpus": corpus.name, "step": checkpoint.step,
-              "seconds": round(time.perf_counter() - started, 2)}
+    with progress_bar("evaluating", enabled=not args.json) as progress:
+        loss, count, fraction = held_out_loss(checkpoint, corpus, resolve_device(args.device), args.val_fraction,
+                                              progress=progress)
+    result = {"val_loss": loss, "bits_per_char": loss / LN2, "characters": count, "val_fraction": fraction,
+              "corpus": corpus.name, "step": checkpoint.step, "seconds": round(time.perf_counter() - started, 2)}
+    if config is not None:
+        started = time.perf_counter()
+        train_ids, tail = corpus.split(fraction)
+        with progress_bar("adapting", enabled=not args.json) as progress:
+            dynamic = dynamic_loss(checkpoint.build_model(), tail, config, train_ids, progress=progress)
+        result["dynamic"] = {"val_loss": dynamic.loss, "bits_per_char": dynamic.loss / LN2,
+                             "characters": dynamic.characters, **config.to_dict(), "described": config.describe(),
+                             "seconds": round(time.perf_counter() - started, 2)}
     if args.json:
         print(json.dumps(result))
-    else:
-        print(f"validation loss {loss:.4f} nats/char ({loss / 0.6931471805599453:.4f} bits/char) "
-              f"over the last {count:,} characters of {corpus.name} (step {checkpoint.step})")
+        return 0
+    print(f"validation loss {loss:.4f} nats/char ({loss / LN2:.4f} bits/char) "
+          f"over the last {count:,} characters of {corpus.name} (step {checkpoint.step})")
+    if config is not None:
+        print(f"dynamic evaluation {dynamic.loss:.4f} nats/char ({dynamic.loss / LN2:.4f} bits/char) on the same "
+              f"characters, adapting as it reads: {config.describe()} (the checkpoint is unchanged)")
     return 0
+
+
+LN2 = 0.6931471805599453
+
+
+class progress_bar:
+    """A transient progress bar on stderr when it is a terminal (``enabled``); the callback to
+    report to (None where there is no bar)."""
+
+    def __init__(self, label: str, enabled: bool = True) -> None:
+        self.bar = None
+        if enabled and sys.stderr.isatty():  # a pass over a book's tail takes seconds
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("characters"),
+                                TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+
+    def __enter__(self):
+        if self.bar is None:
+            return None
+        task = self.bar.add_task("work", total=None)
+        self.bar.start()
+        return lambda done, total: self.bar.update(task, completed=done, total=total)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

@@ -96,6 +96,22 @@ def read_text(path: str | Path, encoding: str | None = None) -> tuple[str, str]:
     return strip_gutenberg(text), digest
 
 
+MAX_SEED_FILE = 10_000_000
+
+
+def read_seed_file(path: str | Path) -> str:
+    """A seed text from a file: UTF-8, line endings normalised, at most 10 MB."""
+    path = Path(path)
+    with open_regular(path, "seed file", CorpusError) as f:
+        try:
+            raw = f.read(MAX_SEED_FILE + 1)
+        except OSError as error:
+            raise CorpusError(f"cannot read seed file {path}: {reason(error)}") from None
+    if len(raw) > MAX_SEED_FILE:
+        raise CorpusError(f"seed file {path} is over {MAX_SEED_FILE // 1_000_000} MB")
+    return decode_bytes(raw, str(path))
+
+
 def encode_text(text: str) -> tuple[Vocab, np.ndarray]:
     """The vocabulary of ``text`` and its ids as the smallest unsigned integer array that fits."""
     codepoints = set()

@@ -66,6 +66,7 @@ class HeldOut:
     val_fraction: float
     corpus_name: str
     step: int
+    train_ids: np.ndarray | None = None  # the training split, for dynamic evaluation's statistics
 
 
 class Workbench:
@@ -90,6 +91,7 @@ class Workbench:
         self.generation = 0
         # Said once when training starts on a text edited since the model was saved (session.corpus_change_note).
         self.corpus_note: str | None = None
+        self._dynamic_statistics: tuple | None = None  # ((generation, step), statistics) for replies that adapt
 
     # -- loading ----------------------------------------------------------------------------
     def open(self, checkpoint: Path | None = None, corpus: Path | None = None, finetune: bool = False) -> ModelInfo:
@@ -301,10 +303,49 @@ class Workbench:
 
     # -- sampling and saving ----------------------------------------------------------------
     def sampler(self, scale_factor: float, random_seed: int | None = None, candidates: int = 5,
-                top_k: int = 0, top_p: float = 1.0) -> Sampler:
-        """A sampler over a consistent copy of the current weights."""
+                top_k: int = 0, top_p: float = 1.0, adapt_to: str | None = None) -> Sampler:
+        """A sampler over a consistent copy of the current weights; with ``adapt_to``, over a
+        copy that has first read that text learning from it (dynamic evaluation's update rule:
+        ``dynamic.adapted_copy``), so that the reply continues it in its own style."""
         with self.lock:
-            return Sampler(self._steady_model(), self.vocab, scale_factor, random_seed, candidates, top_k, top_p)
+            model, vocab = self._steady_model(), self.vocab
+            key = (self.generation, self.step)
+        if adapt_to is not None:
+            from rnntui.dynamic import DynamicConfig, adapted_copy
+
+            config = DynamicConfig()
+            ids = vocab.encode(adapt_to)
+            model = adapted_copy(model, ids, config, self._statistics(key, model, config), random_seed or 0)
+        return Sampler(model, vocab, scale_factor, random_seed, candidates, top_k, top_p)
+
+    def _statistics(self, key: tuple, model: CharRNN, config) -> list | None:
+        """The rms rule's gradient statistics for these weights, from the training text where it
+        is at hand (None: the text being read gives them); kept until the weights change."""
+        from rnntui.dynamic import gradient_statistics
+
+        if self._dynamic_statistics is not None and self._dynamic_statistics[0] == key:
+            return self._dynamic_statistics[1]
+        train_ids = self._training_ids()
+        statistics = None if train_ids is None else gradient_statistics(model, train_ids, config)
+        self._dynamic_statistics = (key, statistics)
+        return statistics
+
+    def _training_ids(self) -> np.ndarray | None:
+        """The training split of the text the model learns from, if it is at hand."""
+        with self.lock:
+            corpus = self.corpus
+            fraction = self.trainer.config.val_fraction if self.trainer is not None else None
+        try:
+            if corpus is None:
+                path = self.training_corpus_path() or default_corpus_path()
+                if not path.is_file():
+                    return None
+                corpus = load_corpus(path, vocab=self.vocab)
+        except RnntuiError:
+            return None
+        if fraction is None:
+            fraction = (self.checkpoint.train_config or {}).get("val_fraction", 0.1) if self.checkpoint else 0.1
+        return corpus.split(fraction if 0.0 <= fraction < 1.0 else 0.1)[0]
 
     def _steady_model(self) -> CharRNN:
         """The current weights, in a model no training step changes: a copy while a trainer
@@ -333,7 +374,8 @@ class Workbench:
                                       "which is not downloaded yet")
             corpus = load_corpus(path, vocab=vocab)
         fraction = config.val_fraction if 0.0 < config.val_fraction < 1.0 else 0.1
-        return HeldOut(model, held_out_tail(corpus, fraction), fraction, corpus.name, step)
+        return HeldOut(model, held_out_tail(corpus, fraction), fraction, corpus.name, step,
+                       corpus.split(fraction)[0])
 
     def save(self, path: Path | None = None) -> Path:
         """Save the current state (resumable when a trainer exists) and return the file. A

@@ -1375,9 +1375,18 @@ async def test_f5_gives_the_exact_validation_loss_as_rnntui_evaluate_does(tiny_c
         await until(pilot, lambda: not app.evaluating)
         await pilot.pause()
         note = str(app.query_one("#evaluation-1").render())
-        assert note == (f"Validation loss at step 30: {loss:.4f} nats/char ({loss / 0.6931471805599453:.2f} "
-                        f"bits/char), exact, over the last {count:,} characters of tiny.txt")
+        static, dynamic_part = note.split("; dynamic evaluation ")
+        assert static == (f"Validation loss at step 30: {loss:.4f} nats/char ({loss / 0.6931471805599453:.2f} "
+                          f"bits/char), exact, over the last {count:,} characters of tiny.txt")
         assert fraction == 0.1
+        # Beside it, the dynamic evaluation's figure on the same characters, as evaluate --dynamic gives it.
+        from rnntui.dynamic import DynamicConfig, dynamic_loss
+
+        corpus = load_corpus(recorded_corpus_path(checkpoint))
+        train_ids, tail = corpus.split(fraction)
+        expected = dynamic_loss(checkpoint.build_model(), tail, DynamicConfig(), train_ids).loss
+        assert abs(float(dynamic_part.split(" ")[0]) - expected) < 2e-4 and expected < loss
+        assert "RMS rule (Krause et al. 2018)" in dynamic_part and "the model itself is unchanged" in dynamic_part
         # The bundled model is judged on the book, not downloaded here: one clear notification.
         await pilot.press("ctrl+o")
         await shown(pilot, CheckpointPicker, "#picker-path")

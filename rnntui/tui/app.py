@@ -199,6 +199,7 @@ class RnntuiApp(App):
         self.length = self.settings.length if length is None else length
         self.top_k, self.top_p = self.settings.top_k, self.settings.top_p  # 0 and 1: no cut
         self.reflow = self.settings.reflow
+        self.adapt = self.settings.adapt  # each reply's model first learns from its seed text
         self.sample_every = self.settings.sample_every  # while training, a reply every this many steps
         self.next_sample_at: int | None = None  # the step of the next one (None: work it out)
         self.workbench = None  # created in a worker, so torch loads off the event loop
@@ -516,8 +517,9 @@ class RnntuiApp(App):
             self.last_seed = seed_text
         number = len(self.exchanges) + 1
         cut = "".join(f" · {name} {value}" for name, value in self.sampling_cut())
+        adapted = " · adapted to the seed text" if self.adapt else ""
         header = (f"#{number}{' · while training' if while_training else ''} · scale factor "
-                  f"{self.scale_factor:.2f}{cut} · {self.info.name} · step {self.workbench.step:,}")
+                  f"{self.scale_factor:.2f}{cut}{adapted} · {self.info.name} · step {self.workbench.step:,}")
         exchange = self.query_one(Transcript).add_exchange(
             Exchange(number, seed_text, header, reflow=self.reflow, palette=self.palette))
         self.exchanges[number] = exchange
@@ -536,7 +538,8 @@ class RnntuiApp(App):
                 sampler, chars = self.sampler, self.sampler.resume(length)
             else:
                 step = self.workbench.step
-                sampler = self.workbench.sampler(self.scale_factor, seed, candidates=5)
+                sampler = self.workbench.sampler(self.scale_factor, seed, candidates=5,
+                                                 adapt_to=seed_text if self.adapt else None)
                 self.sampler, self.sampler_for = sampler, (number, step)
                 chars = sampler.stream(seed_text, length)
             self.draw_as_set(sampler)
@@ -771,11 +774,12 @@ class RnntuiApp(App):
             lines = "wrapped lines joined" if self.reflow else "line breaks as written"
             samples = (f"a reply every {self.sample_every:,} steps of training" if self.sample_every
                        else "no replies while training")
+            adapted = ", adapting to each seed text" if self.adapt else ""
             self.notify(f"{self.length:,} characters a reply, scale factor {self.scale_factor:g}, {cut}, "
-                        f"{lines}, {samples}.", title="Reply settings")
+                        f"{lines}, {samples}{adapted}.", title="Reply settings")
 
         current = {"length": self.length, "scale_factor": self.scale_factor, "top_k": self.top_k, "top_p": self.top_p,
-                   "reflow": self.reflow, "sample_every": self.sample_every}
+                   "reflow": self.reflow, "sample_every": self.sample_every, "adapt": self.adapt}
         self.push_screen(ReplySettingsScreen(current), chosen)
 
     def action_clear_chat(self) -> None:
@@ -822,8 +826,10 @@ class RnntuiApp(App):
 
     @work(thread=True, exclusive=True, group="evaluate")
     def evaluate(self, number: int) -> None:
-        """The exact loss of the current weights on the held-out tail (evaluate_ids), reported
+        """The exact loss of the current weights on the held-out tail (evaluate_ids), then the
+        dynamic evaluation's on the same characters (a copy that adapts as it reads), reported
         through messages; a closing app stops it between two chunks."""
+        from rnntui.dynamic import DynamicConfig, dynamic_loss
         from rnntui.evaluate import evaluate_ids
 
         worker = get_current_worker()
@@ -834,6 +840,7 @@ class RnntuiApp(App):
             return
         last_post = time.monotonic()
         self.post_message(EvaluationProgress(number, held_out, 0, len(held_out.ids) - 1))
+        static = None
 
         def progress(done: int, total: int) -> None:
             nonlocal last_post
@@ -841,19 +848,32 @@ class RnntuiApp(App):
                 raise EvaluationCancelled
             if time.monotonic() - last_post >= 0.25:
                 last_post = time.monotonic()
-                self.post_message(EvaluationProgress(number, held_out, done, total))
+                self.post_message(EvaluationProgress(number, held_out, done, total, static is not None, static))
 
+        config = DynamicConfig()
         try:
-            loss, count = evaluate_ids(held_out.model, held_out.ids, progress=progress)
+            static, count = evaluate_ids(held_out.model, held_out.ids, progress=progress)
+            self.post_message(EvaluationProgress(number, held_out, 0, count, True, static))
+            try:
+                dynamic = dynamic_loss(held_out.model, held_out.ids, config, held_out.train_ids,
+                                       progress=progress).loss
+            except RnntuiError:  # no training text for the rms rule's statistics: the static figure alone
+                dynamic = None
         except EvaluationCancelled:
             return
-        self.post_message(EvaluationDone(number, held_out, loss, count))
+        self.post_message(EvaluationDone(number, held_out, static, count, dynamic_loss=dynamic,
+                                         dynamic_rule=config.describe()))
 
     def on_evaluation_progress(self, message: EvaluationProgress) -> None:
         held_out, share = message.held_out, message.done / max(message.total, 1)
+        if message.dynamic:
+            text = (f"Validation loss at step {held_out.step:,}: {message.loss:.4f} nats/char exact; dynamic "
+                    f"evaluation (adapting as it reads): {share:.0%}")
+        else:
+            text = (f"Evaluating step {held_out.step:,} on the held-out last {held_out.val_fraction:.0%} of "
+                    f"{held_out.corpus_name}: {share:.0%}")
         for transcript in self.query(Transcript):
-            transcript.note(f"Evaluating step {held_out.step:,} on the held-out last {held_out.val_fraction:.0%} of "
-                            f"{held_out.corpus_name}: {share:.0%}", id=f"evaluation-{message.number}")
+            transcript.note(text, id=f"evaluation-{message.number}")
 
     def on_evaluation_done(self, message: EvaluationDone) -> None:
         self.evaluating = False
@@ -863,6 +883,10 @@ class RnntuiApp(App):
         held_out, loss = message.held_out, message.loss
         text = (f"Validation loss at step {held_out.step:,}: {loss:.4f} nats/char ({loss / math.log(2):.2f} "
                 f"bits/char), exact, over the last {message.characters:,} characters of {held_out.corpus_name}")
+        if message.dynamic_loss is not None:
+            dynamic = message.dynamic_loss
+            text += (f"; dynamic evaluation {dynamic:.4f} nats/char ({dynamic / math.log(2):.2f} bits/char), "
+                     f"adapting as it reads ({message.dynamic_rule}; the model itself is unchanged)")
         for transcript in self.query(Transcript):
             transcript.note(text, id=f"evaluation-{message.number}")
         self.notify(text + ".", title="Evaluation", timeout=10)

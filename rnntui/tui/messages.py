@@ -139,20 +139,24 @@ class SettingsApplied(Message):
 
 class EvaluationProgress(Message):
     """An evaluation (``number``) of ``held_out`` (a ``workbench.HeldOut``) has predicted
-    ``done`` of its ``total`` characters."""
+    ``done`` of its ``total`` characters, in its exact pass or (``dynamic``) its adapting one."""
 
-    def __init__(self, number: int, held_out, done: int, total: int) -> None:
+    def __init__(self, number: int, held_out, done: int, total: int, dynamic: bool = False,
+                 loss: float | None = None) -> None:
         super().__init__()
         self.number, self.held_out, self.done, self.total = number, held_out, done, total
+        self.dynamic, self.loss = dynamic, loss  # loss: the exact pass's, once it is known
 
 
 class EvaluationDone(Message):
-    """An evaluation ended: the exact loss over ``held_out``'s ``characters``, or ``error``."""
+    """An evaluation ended: the exact loss over ``held_out``'s ``characters`` and the dynamic
+    evaluation's (``dynamic_loss``, with its rule described in ``dynamic_rule``), or ``error``."""
 
     def __init__(self, number: int, held_out=None, loss: float | None = None, characters: int = 0,
-                 error: str | None = None) -> None:
+                 error: str | None = None, dynamic_loss: float | None = None, dynamic_rule: str = "") -> None:
         super().__init__()
         self.number, self.held_out, self.loss, self.characters, self.error = number, held_out, loss, characters, error
+        self.dynamic_loss, self.dynamic_rule = dynamic_loss, dynamic_rule
 
 
 class ModelDescribed(Message):

@@ -30,6 +30,7 @@ class Settings:
     chart: bool | None = None  # shown or hidden with ctrl+b; None: shown where there is room
     reflow: bool = True  # a reply's wraps inside a paragraph shown as spaces (ctrl+l)
     sample_every: int = 0  # while training, a reply every this many steps (ctrl+l); 0: none
+    adapt: bool = False  # a reply's model first learns from its seed text (dynamic evaluation; ctrl+l)
 
 
 def valid_scale_factor(value: object) -> bool:
@@ -76,6 +77,8 @@ def read_settings(path: Path) -> Settings:
         settings.chart = saved["chart"]
     if isinstance(saved.get("reflow"), bool):
         settings.reflow = saved["reflow"]
+    if isinstance(saved.get("adapt"), bool):
+        settings.adapt = saved["adapt"]
     if valid_sample_every(saved.get("sample_every")):
         settings.sample_every = saved["sample_every"]
     return settings

@@ -23,4 +23,5 @@ class ReplySettingsScreen(SettingsForm):
              "to its most likely characters first, which leaves out the rare slips (both off by "
              "default, as in the book). From the next character on.")
     DIALOG_ID = "reply-settings"
-    CHECKBOXES = (("reflow", "join wrapped lines into paragraphs (off: lines as written)"),)
+    CHECKBOXES = (("reflow", "join wrapped lines into paragraphs (off: lines as written)"),
+                  ("adapt", "adapt to the seed text: a copy of the model learns from it first (dynamic evaluation)"))

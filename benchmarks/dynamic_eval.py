@@ -1,0 +1,185 @@
+"""Dynamic evaluation of the bundled model: tuning, the held-out tail, adapting to a passage,
+and general-purpose compressors on the same tail as quality anchors.
+
+    python benchmarks/dynamic_eval.py [--corpus PATH] [--out docs/dynamic-evaluation.md] [--quick]
+
+1. The update rule's settings are tuned on a slice of the *training* text (its last 30,000
+   characters, with the gradient statistics gathered on the training text before that slice),
+   never on the tail they are scored on; the best becomes the default (``DynamicConfig``).
+2. The static and dynamic losses on the held-out tail, nats/char and bits/char, and the time.
+3. What adapting to a passage buys: on passages of the tail and of texts the model never saw
+   (the GPL-3 text and a Python source file from the standard library), the loss of the next
+   500 characters after reading 2,000, with and without adapting to those 2,000.
+4. Compressors given the training text: ``8 * (C(train + tail) - C(train)) / len(tail)`` bits per
+   character for xz (preset 9, extreme), bzip2 (level 9) and PPMd (order 8; ``pip install
+   pyppmd``, else the row is skipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import inspect
+import lzma
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnntui.checkpoint import load_checkpoint
+from rnntui.corpus import load_corpus, read_text
+from rnntui.dynamic import DynamicConfig, adapted_copy, dynamic_loss, gradient_statistics
+from rnntui.evaluate import evaluate_ids
+from rnntui.paths import bundled_model_path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_BOOK = ROOT.parent / "shared" / "corpora" / "mysterious-island-1268-0.txt"
+LN2 = math.log(2)
+TUNE_CHARS = 30_000
+
+
+def tuning_grid(quick: bool) -> list[DynamicConfig]:
+    if quick:
+        return [DynamicConfig(lr=1e-4), DynamicConfig(rule="sgd", lr=0.1)]
+    grid = [DynamicConfig(lr=lr, decay=decay) for lr in (3e-5, 1e-4, 3e-4) for decay in (0.0, 0.01)]
+    grid += [DynamicConfig(rule="sgd", lr=lr) for lr in (0.05, 0.1, 0.2)]
+    grid += [DynamicConfig(lr=1e-4, segment=segment) for segment in (50, 200)]
+    return grid
+
+
+def compressed_bits(train: bytes, tail_chars: int, text: bytes, compress) -> float:
+    return 8 * (len(compress(text)) - len(compress(train))) / tail_chars
+
+
+def ppmd(data: bytes) -> bytes:
+    import pyppmd
+
+    encoder = pyppmd.Ppmd8Encoder(8, 256 << 20)
+    return encoder.encode(data) + encoder.flush()
+
+
+def passages(ids: np.ndarray, count: int, read: int = 2000, predict: int = 500) -> list[np.ndarray]:
+    """``count`` evenly spaced windows of ``read + predict`` characters."""
+    span = read + predict
+    starts = np.linspace(0, len(ids) - span - 1, count).astype(int)
+    return [ids[s:s + span + 1] for s in starts]
+
+
+def unseen_text(path: Path, vocab) -> np.ndarray:
+    """A text's ids in the model's vocabulary, characters it does not know dropped."""
+    text, _ = read_text(path)
+    return vocab.encode("".join(c for c in text if c in vocab))
+
+
+def adaptation_row(model, statistics, ids: np.ndarray, config: DynamicConfig, count: int) -> tuple[float, float]:
+    """Mean loss of the 500 characters after 2,000, without and with adapting to the 2,000."""
+    plain, adapted = [], []
+    for window in passages(ids, count):
+        seed = window[:2001]
+        plain.append(evaluate_ids(model, window)[0] * 2500 - evaluate_ids(model, window[:2001])[0] * 2000)
+        copy = adapted_copy(model, seed, config, statistics)
+        # The adapted copy reads the seed again (to carry its state) and is scored on the rest.
+        with_seed = evaluate_ids(copy, window)[0] * 2500 - evaluate_ids(copy, window[:2001])[0] * 2000
+        adapted.append(with_seed)
+    return float(np.mean(plain)) / 500, float(np.mean(adapted)) / 500
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=SHARED_BOOK)
+    parser.add_argument("--out", type=Path, help="also write the tables to this Markdown file")
+    parser.add_argument("--quick", action="store_true", help="a two-setting grid and one passage a text")
+    args = parser.parse_args()
+    if not args.corpus.is_file():
+        sys.exit(f"no corpus at {args.corpus}; pass --corpus PATH (The Mysterious Island, Gutenberg #1268)")
+
+    checkpoint = load_checkpoint(bundled_model_path())
+    corpus = load_corpus(args.corpus, vocab=checkpoint.vocab)
+    train, tail = corpus.split(0.1)
+    model = checkpoint.build_model().eval()
+    lines = [f"Bundled model (step {checkpoint.step:,}), {torch.get_num_threads()} torch threads, "
+             f"torch {torch.__version__}. `python benchmarks/dynamic_eval.py{' --quick' if args.quick else ''}`.",
+             ""]
+
+    # 1. Tuning on the training text.
+    slice_ids, stats_ids = train[-TUNE_CHARS:], train[:-TUNE_CHARS]
+    static_slice = evaluate_ids(model, slice_ids)[0]
+    lines += [f"### Tuning: the last {TUNE_CHARS:,} characters of the training text (static {static_slice:.4f})", "",
+              "| rule | lr | decay | segment | loss (nats/char) | seconds |",
+              "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    best = None
+    for config in tuning_grid(args.quick):
+        started = time.perf_counter()
+        loss = dynamic_loss(model, slice_ids, config, stats_ids).loss
+        seconds = time.perf_counter() - started
+        decay = f"{config.decay:g}" if config.rule == "rms" else "-"
+        lines.append(f"| {config.rule} | {config.lr:g} | {decay} | {config.segment} | {loss:.4f} | {seconds:.1f} |")
+        print(lines[-1], flush=True)
+        if best is None or loss < best[0]:
+            best = (loss, config)
+    lines += ["", f"Best on the training slice: {best[1].describe()}. The default: {DynamicConfig().describe()}.", ""]
+
+    # 2. The held-out tail.
+    started = time.perf_counter()
+    static = evaluate_ids(model, tail)[0]
+    static_seconds = time.perf_counter() - started
+    lines += [f"### The held-out tail ({len(tail) - 1:,} characters)", "",
+              "| evaluation | nats/char | bits/char | seconds |", "| --- | ---: | ---: | ---: |",
+              f"| static (`rnntui evaluate`) | {static:.4f} | {static / LN2:.4f} | {static_seconds:.1f} |"]
+    for config in (DynamicConfig(), DynamicConfig(rule="sgd", lr=DynamicConfig.SGD_LR)):
+        started = time.perf_counter()
+        loss = dynamic_loss(model, tail, config, train).loss
+        lines.append(f"| dynamic, {config.describe()} | {loss:.4f} | {loss / LN2:.4f} | "
+                     f"{time.perf_counter() - started:.1f} |")
+        print(lines[-1], flush=True)
+    lines.append("")
+
+    # 3. Adapting to a passage.
+    config = DynamicConfig()
+    statistics = gradient_statistics(model, train, config)
+    count = 1 if args.quick else 6
+    texts = [("the held-out tail", tail)]
+    for name, path in (("GPL-3 (never seen)", Path("/usr/share/common-licenses/GPL-3")),
+                       ("Python: argparse.py (never seen)", Path(inspect.getfile(argparse)))):
+        if path.is_file():
+            texts.append((name, unseen_text(path, checkpoint.vocab)))
+    lines += [f"### The next 500 characters after reading 2,000 ({count} passage(s) a text, nats/char)", "",
+              "| text | without adapting | adapted to the 2,000 | change |", "| --- | ---: | ---: | ---: |"]
+    for name, ids in texts:
+        plain, adapted = adaptation_row(model, statistics, ids, config, count)
+        lines.append(f"| {name} | {plain:.4f} ({plain / LN2:.3f} bits) | {adapted:.4f} ({adapted / LN2:.3f} bits) | "
+                     f"{adapted - plain:+.4f} |")
+        print(lines[-1], flush=True)
+    lines.append("")
+
+    # 4. Compressors on the same tail, given the training text.
+    text = corpus.vocab.decode(corpus.ids).encode("utf-8")
+    head = corpus.vocab.decode(train).encode("utf-8")
+    chars = len(tail)
+    lines += ["### Compressors on the same tail, given the training text", "",
+              "| model | bits/char | nats/char |", "| --- | ---: | ---: |"]
+    rows = [("xz (preset 9, extreme)", lambda b: lzma.compress(b, preset=9 | lzma.PRESET_EXTREME)),
+            ("bzip2 (level 9)", lambda b: bz2.compress(b, 9))]
+    try:
+        import pyppmd  # noqa: F401
+
+        rows.append(("PPMd (order 8)", ppmd))
+    except ImportError:
+        lines.append("| PPMd (order 8) | skipped: `pip install pyppmd` | |")
+    for name, compress in rows:
+        bits = compressed_bits(head, chars, text, compress)
+        lines.append(f"| {name} | {bits:.3f} | {bits * LN2:.4f} |")
+        print(lines[-1], flush=True)
+    lines.append(f"| rnntui, static | {static / LN2:.3f} | {static:.4f} |")
+    lines.append("")
+    report = "\n".join(lines)
+    print(report)
+    if args.out:
+        args.out.write_text(report + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

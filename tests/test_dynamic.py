@@ -1,0 +1,161 @@
+"""Dynamic evaluation: a copy of the model adapts to the text as it reads it, each segment
+predicted before it is learnt from; and generation that adapts to its seed text."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from rnntui.checkpoint import load_checkpoint
+from rnntui.dynamic import Adapter, DynamicConfig, adapted_copy, dynamic_loss
+from rnntui.evaluate import evaluate_ids
+from rnntui.model import CharRNN, ModelConfig
+from rnntui.vocab import Vocab
+
+from .test_cli import TINY, run
+
+# A text the small model below has not learnt, with a strong pattern to adapt to.
+PATTERN = "abcab cabba " * 40
+VOCAB = Vocab.from_text(PATTERN + "xyz")
+
+
+def small_model(seed: int = 0) -> CharRNN:
+    torch.manual_seed(seed)
+    return CharRNN(ModelConfig(len(VOCAB), 8, 24))
+
+
+def ids(text: str) -> np.ndarray:
+    return VOCAB.encode(text)
+
+
+@pytest.mark.parametrize("rule, lr", [("sgd", 0.5), ("rms", 3e-3)])
+def test_dynamic_loss_is_below_the_static_loss_on_a_repetitive_text(rule, lr):
+    model = small_model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    static, _ = evaluate_ids(model, ids(PATTERN))
+    config = DynamicConfig(rule=rule, lr=lr, segment=20, stats_chars=200)
+    result = dynamic_loss(model, ids(PATTERN), config, train_ids=ids(PATTERN[:300]))
+    assert result.characters == len(PATTERN) - 1
+    assert result.loss < static - 0.3, (result.loss, static)
+    # The model given is left as it was: the adaptation happens on a copy.
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_each_segment_is_predicted_before_it_is_learnt_from():
+    """One segment as long as the text: nothing is learnt before every character is predicted,
+    so the dynamic loss is the static one exactly. With shorter segments only the first one is."""
+    model = small_model()
+    text = ids(PATTERN[:200])
+    static, _ = evaluate_ids(model, text)
+    config = DynamicConfig(rule="sgd", lr=0.5, segment=len(text))
+    assert dynamic_loss(model, text, config).loss == pytest.approx(static, abs=1e-6)
+    first, _ = evaluate_ids(model, text[:21])
+    adapter = Adapter(model, DynamicConfig(rule="sgd", lr=0.5, segment=20))
+    total, count = adapter.read(torch.from_numpy(text[:21].astype(np.int64)))
+    assert total / count == pytest.approx(first, abs=1e-6)
+
+
+def test_the_rms_rule_scales_each_step_and_decays_toward_the_trained_weights():
+    """θ ← θ − lr · g / (√MS + ε) + lr · λ · r ⊙ (θ₀ − θ), with r = √MS / mean(√MS) at most 1/λ."""
+    model = small_model()
+    params = list(model.parameters())
+    statistics = [torch.full_like(p, 2.0) for p in params]
+    statistics[0] = torch.full_like(params[0], 8.0)  # the embedding's typical gradient is larger
+    config = DynamicConfig(rule="rms", lr=0.1, decay=0.2, eps=0.0)
+    adapter = Adapter(model, config, statistics=statistics)
+    trained = [p.detach().clone() for p in adapter.params]
+    with torch.no_grad():
+        for p in adapter.params:
+            p.add_(1.0)  # displaced by 1 from the trained weights
+    grads = [torch.full_like(p, 4.0) for p in adapter.params]
+    adapter._update(grads)
+    mean = torch.cat([s.flatten() for s in statistics]).mean()
+    for p, theta0, stat in zip(adapter.params, trained, statistics, strict=True):
+        r = min(float(stat.flatten()[0] / mean), 1 / config.decay)
+        expected = 1.0 - 0.1 * 4.0 / float(stat.flatten()[0]) - 0.1 * 0.2 * r * 1.0
+        assert torch.allclose(p.detach() - theta0, torch.full_like(p, expected), atol=1e-6)
+
+
+def test_adapting_to_a_seed_text_makes_its_continuation_more_likely():
+    model = small_model()
+    seed, continuation = PATTERN[:360], PATTERN[360:480]
+    config = DynamicConfig(rule="sgd", lr=0.5, segment=20)
+    adapted = adapted_copy(model, ids(seed), config)
+    # The continuation's loss after reading the seed text, with and without adapting to it.
+    before, _ = evaluate_ids(model, ids(seed + continuation)[len(seed) - 1:])
+    after, _ = evaluate_ids(adapted, ids(seed + continuation)[len(seed) - 1:])
+    assert after < before - 0.3
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--dynamic-lr", "-1"], "learning rate must be a positive number"),
+    (["--dynamic-lr", "nan"], "learning rate must be a positive number"),
+    (["--segment", "0"], "segment must be from 1"),
+    (["--dynamic-decay", "1"], "decay must be in [0, 1)"),
+])
+def test_bad_settings_are_one_line(capsys, argv, match, tmp_path):
+    for command in (["evaluate", "--dynamic"], ["generate", "--adapt"]):
+        code, _, err = run(capsys, *command, *argv)
+        assert code == 2 and err.count("\n") == 1 and match in err and "Traceback" not in err, err
+
+
+@pytest.fixture
+def trained(capsys, corpus_file, tmp_path):
+    out = tmp_path / "d.ckpt"
+    code, _, _ = run(capsys, "train", "--corpus", str(corpus_file), "--steps", "30", "--out", str(out), *TINY)
+    assert code == 0
+    return out
+
+
+def test_evaluate_dynamic_reports_both_and_leaves_the_checkpoint_alone(capsys, trained, corpus_file):
+    before = trained.read_bytes()
+    code, out, _ = run(capsys, "evaluate", "--checkpoint", str(trained), "--corpus", str(corpus_file),
+                       "--dynamic", "--dynamic-rule", "sgd", "--dynamic-lr", "0.05", "--json")
+    assert code == 0
+    result = json.loads(out)
+    dynamic = result["dynamic"]
+    assert dynamic["characters"] == result["characters"] and dynamic["described"].startswith("SGD at lr 0.05") and dynamic["rule"] == "sgd"
+    assert dynamic["lr"] == 0.05 and dynamic["segment"] == 100
+    assert dynamic["bits_per_char"] == pytest.approx(dynamic["val_loss"] / np.log(2))
+    assert dynamic["val_loss"] < result["val_loss"]
+    assert trained.read_bytes() == before
+    code, out, _ = run(capsys, "evaluate", "--checkpoint", str(trained), "--corpus", str(corpus_file), "--dynamic")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("validation loss ") and "bits/char" in lines[0]
+    assert lines[1].startswith("dynamic evaluation ") and "RMS rule (Krause et al. 2018)" in lines[1]
+    assert "the checkpoint is unchanged" in lines[1]
+
+
+def test_generate_adapt_is_repeatable_and_changes_what_is_written(capsys, trained, corpus_file, tmp_path):
+    seed = tmp_path / "seed.txt"
+    seed.write_text(corpus_file.read_text(encoding="utf-8")[:1500], encoding="utf-8")
+    common = ["generate", "--checkpoint", str(trained), "--seed-file", str(seed), "--length", "80",
+              "--random-seed", "3"]
+    first = run(capsys, *common, "--adapt")
+    again = run(capsys, *common, "--adapt")
+    plain = run(capsys, *common)
+    assert first[0] == again[0] == plain[0] == 0
+    assert first[1] == again[1] and first[1] != plain[1]
+    assert first[1].startswith(seed.read_text(encoding="utf-8"))
+    assert load_checkpoint(trained).step == 30
+
+
+def test_the_apps_adapting_sampler_works_on_a_copy(corpus_file, tmp_path):
+    from rnntui.training import TrainConfig
+    from rnntui.workbench import Workbench
+
+    from .conftest import TINY_MODEL
+
+    workbench = Workbench(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu"), TINY_MODEL)
+    workbench.open(corpus=corpus_file)
+    before = {k: v.clone() for k, v in workbench.model.state_dict().items()}
+    text = corpus_file.read_text(encoding="utf-8")[:600]
+    plain = workbench.sampler(1.0, random_seed=1)
+    adapted = workbench.sampler(1.0, random_seed=1, adapt_to=text)
+    assert any(not torch.equal(a, b) for a, b in zip(plain.model.state_dict().values(),
+                                                     adapted.model.state_dict().values(), strict=True))
+    assert all(torch.equal(before[k], v) for k, v in workbench.model.state_dict().items())
+    assert workbench._dynamic_statistics is not None  # gathered once, from the training text, then kept
