@@ -117,7 +117,8 @@ def test_evaluate_dynamic_reports_both_and_leaves_the_checkpoint_alone(capsys, t
     assert code == 0
     result = json.loads(out)
     dynamic = result["dynamic"]
-    assert dynamic["characters"] == result["characters"] and dynamic["described"].startswith("SGD at lr 0.05") and dynamic["rule"] == "sgd"
+    assert dynamic["characters"] == result["characters"] and dynamic["rule"] == "sgd"
+    assert dynamic["described"].startswith("SGD at lr 0.05")
     assert dynamic["lr"] == 0.05 and dynamic["segment"] == 100
     assert dynamic["bits_per_char"] == pytest.approx(dynamic["val_loss"] / np.log(2))
     assert dynamic["val_loss"] < result["val_loss"]
