@@ -7,6 +7,7 @@ import json
 import os
 
 import pytest
+import torch
 from textual import events
 from textual.screen import Screen
 
@@ -1703,7 +1704,7 @@ async def test_scale_factor_length_and_theme_are_kept_for_the_next_session(tiny_
         await pilot.pause()
     assert json.loads(settings.read_text(encoding="utf-8")) == {"scale_factor": 1.25, "length": 750, "top_k": 0,
                                                                 "top_p": 1.0, "theme": "nord", "chart": None,
-                                                                "reflow": True, "sample_every": 0}
+                                                                "reflow": True, "sample_every": 0, "adapt": False}
     again = make_app(tiny_checkpoint)
     assert (again.scale_factor, again.length, again.theme) == (1.25, 750, "nord")
     # A value the caller gives wins, and is not written unless the person changes it.
@@ -1835,3 +1836,27 @@ async def test_training_settings_change_a_running_training_from_the_next_step(ti
         await until(pilot, lambda: any("stay as they were" in n.message for n in app._notifications))
         assert app.workbench.trainer.config.seq_length == 16 and not app.workbench.trainer.config.carry_state
         assert app.training == "idle"  # it was paused, so it is not restarted
+
+
+async def test_replies_can_adapt_to_their_seed_text(tiny_checkpoint, tmp_path):
+    """ctrl+l's "adapt to the seed text": each reply's copy of the model first learns from its
+    seed text (dynamic evaluation's rule); the header says so; the setting is kept."""
+    app = make_app(tiny_checkpoint, length=20)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert not app.adapt  # off by default
+        before = {k: v.clone() for k, v in app.workbench.model.state_dict().items()}
+        await pilot.press("ctrl+l")
+        await shown(pilot, ReplySettingsScreen, "#setting-adapt")
+        app.screen.query_one("#setting-adapt").value = True
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, ReplySettingsScreen))
+        assert app.adapt
+        await pilot.press(*"The island is a rock. The island is a rock. The", "enter")
+        await finished(pilot)
+        exchange = exchanges(app)[-1]
+        assert "adapted to the seed text" in exchange.header_text and len(exchange.reply_plain) > 40
+        assert app.workbench._dynamic_statistics is not None
+        assert all(torch.equal(before[k], v) for k, v in app.workbench.model.state_dict().items())
+    saved = json.loads((tmp_path / "data" / "settings.json").read_text(encoding="utf-8"))
+    assert saved["adapt"] is True

@@ -158,7 +158,8 @@ class RnntuiApp(App):
                        "as in textgenrnn's interactive mode",
         "save_as": "save the model to a file you choose; ctrl+s and the autosave write there from then on",
         "evaluate": "exact validation loss of the current weights: one pass over the held-out end of the "
-                    "text, as rnntui evaluate (about 10 s for the book on 2 cores); training goes on meanwhile",
+                    "text, as rnntui evaluate (about 10 s for the book on 2 cores), then the dynamic evaluation's "
+                    "(a copy that adapts as it reads); training goes on meanwhile",
         "model_info": "what the current model is: size, characters, training settings and time, text, losses, "
                       "how it was made (as rnntui info)",
         "help": "this help",

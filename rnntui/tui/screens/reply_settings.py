@@ -24,4 +24,4 @@ class ReplySettingsScreen(SettingsForm):
              "default, as in the book). From the next character on.")
     DIALOG_ID = "reply-settings"
     CHECKBOXES = (("reflow", "join wrapped lines into paragraphs (off: lines as written)"),
-                  ("adapt", "adapt to the seed text: a copy of the model learns from it first (dynamic evaluation)"))
+                  ("adapt", "adapt to the seed text first (a copy learns from it)"))
