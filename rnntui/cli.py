@@ -1043,11 +1043,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from rnntui.metrics import resolve_run
 
     try:
-        metrics, _ = resolve_run(args.path)
+        metrics, checkpoint = resolve_run(args.path)
     except FileNotFoundError as error:
         raise RnntuiError(str(error)) from None
     if not metrics.exists() and not metrics.parent.is_dir():
         raise RnntuiError(f"{args.path} is not a training run (no folder {metrics.parent})")
+    if not metrics.exists() and not checkpoint.exists():
+        raise RnntuiError(f"{args.path} is not a training run: neither {checkpoint.name} nor {metrics.name} exists "
+                          "(start the run first, or name its --out checkpoint, its metrics file or its folder)")
     return run_app(checkpoint=None, corpus=None, finetune=False, watch=args.path)
 
 

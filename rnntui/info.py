@@ -68,7 +68,8 @@ def info_lines(info: dict) -> list[str]:
     if model.get("dropout") or model.get("weight_dropout"):
         trained += f"; dropout {model.get('dropout', 0):g}, weight dropout {model.get('weight_dropout', 0):g}"
     if not info["resumable"]:
-        trained += " (weights only: sampling and fine-tuning, not --resume)"
+        trained += (" (weights only, no optimizer state: --resume and the app's ctrl+t continue it from "
+                    f"step {info['step']:,} with a fresh Adam)")
     lines.append(("training", trained))
     corpus = info["corpus"] or {}
     if corpus:

@@ -1700,7 +1700,7 @@ async def test_scale_factor_length_and_theme_are_kept_for_the_next_session(tiny_
         await pilot.press("ctrl+up", "ctrl+up")
         await pilot.press("ctrl+l")
         await pilot.press(*"750", "enter")
-        app.theme = "nord"  # as the palette's "Change theme" does
+        app.theme = "nord"  # as the palette's "Theme" does
         await pilot.pause()
     assert json.loads(settings.read_text(encoding="utf-8")) == {"scale_factor": 1.25, "length": 750, "top_k": 0,
                                                                 "top_p": 1.0, "theme": "nord", "chart": None,

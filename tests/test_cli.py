@@ -339,6 +339,7 @@ def test_watch_starts_the_app_as_rnntui_does(tmp_path, monkeypatch):
 
     monkeypatch.setattr(RnntuiApp, "run", run)
     run_file = tmp_path / "run.ckpt"
+    (tmp_path / "run.ckpt.metrics.jsonl").write_text("")  # a run that has just started
     try:
         assert main(["watch", str(run_file)]) == 0
     finally:

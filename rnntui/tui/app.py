@@ -240,7 +240,7 @@ class RnntuiApp(App):
                                 id="seed-input", value="")
             # A watched run trains in its own process: its chart waits for the run's first step.
             empty = "waiting for the run's first step" if self.watch is not None else "no training yet: press ctrl+t"
-            yield LossPanel(empty, id="loss-panel")
+            yield LossPanel(empty, known=self.watch is not None, id="loss-panel")
         yield StatusLine(id="status")
         # Where even compact keys do not fit (80 columns), these go first: each is in the help
         # screen and the palette, and Reply and New model are the least used.
@@ -320,7 +320,8 @@ class RnntuiApp(App):
         points = self.follower.read_new()
         for panel in self.query(LossPanel) if points else ():  # none while the app closes
             panel.add_events(points)
-            panel.set_device(f"{points[-1].ranks} rank(s)")
+            ranks = points[-1].ranks
+            panel.set_device("1 process" if ranks == 1 else f"{ranks} processes (torchrun)")
 
     def get_system_commands(self, screen: Screen):
         yield from super().get_system_commands(screen)
@@ -350,12 +351,28 @@ class RnntuiApp(App):
         cut = [("top-k", f"{self.top_k}")] if self.top_k else []
         return cut + ([("top-p", f"{self.top_p:g}")] if self.top_p < 1 else [])
 
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Textual's notify, except that a notification already on the screen is not stacked
+        again (ctrl+up pressed eight times at the top of the ladder gave eight toasts). Reads
+        Textual's private ``_notifications`` (what is showing); should it go, every
+        notification shows, as before."""
+        try:
+            showing = list(getattr(self, "_notifications", ()))
+        except RuntimeError:  # changed while read from another thread: show it
+            showing = []
+        if any(n.message == message and n.title == title and n.severity == severity for n in showing):
+            return
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     def update_status(self) -> None:
-        model = f"{self.info.name} · step {self.info.step:,}" if self.info else "loading…"
+        waiting = "none open (ctrl+o, ctrl+n)" if self.engine_error else "loading…"
+        model = f"{self.info.name} · step {self.info.step:,}" if self.info else waiting
         state = {"idle": "stopped", "starting": "starting…", "running": "running", "paused": "paused"}
         if self.watch is not None:
             state["idle"] = "watching"
-        short_model = f"step [b]{self.info.step:,}[/] │ [b]{self.info.name}[/]" if self.info else "[b]loading…[/]"
+        short_model = (f"step [b]{self.info.step:,}[/] │ [b]{self.info.name}[/]" if self.info
+                       else f"[b]{'no model' if self.engine_error else 'loading…'}[/]")
         cut = "".join(f"{name} [b]{value}[/] │ " for name, value in self.sampling_cut())
         cut += "[b]you pick[/] │ " if self.pick_mode else ""
         for status in self.query(StatusLine):  # none while the app takes its widgets down
@@ -411,6 +428,9 @@ class RnntuiApp(App):
         if self.info is None:  # at start-up there is no model; later, the current one stays
             self.engine_error = message.error
             self.pending_seed = None
+            self.update_status()  # "loading…" no longer
+            for panel in self.query(LossPanel):
+                panel.set_history([], [], 0)
             for transcript in self.query(Transcript):
                 transcript.note(f"Could not load: {message.error}. ctrl+o opens a checkpoint (the bundled "
                                 "model among them), ctrl+n starts a new model on a text file.", id="engine-note")
@@ -1115,7 +1135,7 @@ class RnntuiApp(App):
 
         def chosen(path: Path | None) -> None:
             if path is not None:
-                self.if_unsaved_work("Load another model?", "load",
+                self.if_unsaved_work(f"Load {path.name}?", f"load {path.name}",
                                      lambda save_first: self.load_checkpoint(path, save_first))
 
         self.push_screen(CheckpointPicker(entries, folder), chosen)
@@ -1170,7 +1190,7 @@ class RnntuiApp(App):
             return
         kind = "Fine-tuning" if finetune else "New model"
         self.post_message(EngineReady(info, self.workbench.history,
-                                      f"{kind} ({len(self.workbench.vocab)} characters); ctrl+t trains it."))
+                                      f"{kind} ({len(self.workbench.vocab)} characters)."))
 
     def if_unsaved_work(self, title: str, verb: str, then: Callable[[bool], object]) -> None:
         """Run ``then(save_first)`` now if no training progress would be lost; otherwise ask
@@ -1185,7 +1205,7 @@ class RnntuiApp(App):
             if answer in ("save", "discard"):
                 then(answer == "save")
 
-        self.push_screen(UnsavedScreen(unsaved, title, verb), chosen)
+        self.push_screen(UnsavedScreen(lambda: self.workbench.unsaved_steps, title, verb), chosen)
 
     def stop_training_and_save(self, save_first: bool) -> bool:
         """From a worker: stop training, then save if asked; False if that save failed."""

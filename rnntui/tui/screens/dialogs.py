@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from textual.widgets import Button, Checkbox, Input, Label
 
 from rnntui.errors import RnntuiError
 from rnntui.files import output_target, replace_problem
+from rnntui.tui.screens.settings_form import SpaceCheckbox
 from rnntui.tui.widgets.path_suggester import PathSuggester
 
 
@@ -21,12 +23,6 @@ from rnntui.tui.widgets.path_suggester import PathSuggester
 class NewModelChoice:
     corpus_path: Path
     finetune: bool  # start from the current model's weights instead of random ones
-
-
-class FinetuneBox(Checkbox, inherit_bindings=False):
-    """Space ticks it; enter is left to the dialog, which then starts, as from the path field."""
-
-    BINDINGS = [Binding("space", "toggle_button", "Toggle", show=False)]
 
 
 class NewModelScreen(ModalScreen[NewModelChoice | None]):
@@ -46,7 +42,7 @@ class NewModelScreen(ModalScreen[NewModelChoice | None]):
                         "file. It replaces the current model; ctrl+t starts training.")
             yield Input(placeholder="path of a UTF-8 text file (→ accepts a completion)", id="corpus-path",
                         suggester=PathSuggester())
-            yield FinetuneBox(f"Fine-tune {self.current_model or 'the current model (none is open)'}",
+            yield SpaceCheckbox(f"Fine-tune {self.current_model or 'the current model (none is open)'}",
                               id="finetune", disabled=self.current_model is None)
             yield Label("Ticked (tab, then space), the new model starts from the current one's weights "
                         "instead of random ones: a model that already writes English learns a new "
@@ -90,6 +86,11 @@ class SaveAsScreen(ModalScreen[Path | None]):
             yield Input(str(self.suggested), id="save-path", suggester=PathSuggester())
             yield Label("", id="save-error", classes="field-error")
 
+    def on_mount(self) -> None:
+        # The path's start is what tells where it goes: show it from the start, cursor at its end.
+        field = self.query_one("#save-path", Input)
+        field.call_after_refresh(lambda: field.scroll_to(x=0, animate=False))
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         typed = event.value.strip()
@@ -114,23 +115,30 @@ class SaveAsScreen(ModalScreen[Path | None]):
 
 
 class UnsavedScreen(ModalScreen[str]):
-    """Asked before training progress that is not saved would be lost: save, discard, or stay."""
+    """Asked before training progress that is not saved would be lost: save, discard, or stay.
+    The count of unsaved steps stays live: training goes on while the question is up."""
 
     BINDINGS = [Binding("escape", "dismiss('cancel')", "Cancel")]
 
-    def __init__(self, unsaved_steps: int, title: str, verb: str) -> None:
+    def __init__(self, unsaved_steps: Callable[[], int], title: str, verb: str) -> None:
         super().__init__()
         self.unsaved_steps = unsaved_steps
         self.title_text, self.verb = title, verb
 
+    def count_text(self) -> str:
+        return f"{self.unsaved_steps():,} training steps are not saved."
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as dialog:
             dialog.border_title = self.title_text
-            yield Label(f"{self.unsaved_steps:,} training steps are not saved.")
+            yield Label(self.count_text(), id="unsaved-count")
             with Horizontal(classes="buttons"):
                 yield Button(f"Save and {self.verb}", id="save", variant="primary")
-                yield Button(f"{self.verb.capitalize()} without saving", id="discard", variant="error")
+                yield Button(f"{self.verb[:1].upper()}{self.verb[1:]} without saving", id="discard", variant="error")
                 yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.set_interval(0.5, lambda: self.query_one("#unsaved-count", Label).update(self.count_text()))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id)

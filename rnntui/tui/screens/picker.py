@@ -53,7 +53,8 @@ class CheckpointPicker(ModalScreen[Path | None]):
             yield Label(f"Saved in {self.folder}" if self.entries else f"No checkpoints in {self.folder} yet.")
             yield DataTable(id="picker-table", cursor_type="row", zebra_stripes=True)
             yield Input(placeholder="or type a path and press enter (→ accepts a completion)",
-                        id="picker-path", suggester=PathSuggester())
+                        id="picker-path", suggester=PathSuggester(),
+                        select_on_focus=False)  # typing that moved focus here keeps its first character
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -61,6 +62,16 @@ class CheckpointPicker(ModalScreen[Path | None]):
         for path, header in self.entries:
             table.add_row(shortened(path.name), *describe(header), key=str(path))
         (table if self.entries else self.query_one(Input)).focus()
+
+    def on_key(self, event) -> None:
+        """Typing while the table has focus types into the path field: a path is typed, not
+        searched for in the table (enter there would load the highlighted row instead)."""
+        field = self.query_one("#picker-path", Input)
+        if self.focused is not field and event.is_printable and event.character:
+            event.stop()
+            event.prevent_default()
+            field.focus()
+            field.insert_text_at_cursor(event.character)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.dismiss(Path(event.row_key.value))

@@ -34,15 +34,23 @@ def number_parser(kind: type, low: float, high: float, *, low_open: bool = False
     return parse
 
 
+class SpaceCheckbox(Checkbox, inherit_bindings=False):
+    """Space ticks it; enter is left to the dialog, which then applies (or starts), as it does
+    from a text field: Textual's own Checkbox toggles on enter too, so space then enter used to
+    toggle it twice and leave the dialog open."""
+
+    BINDINGS = [Binding("space", "toggle_button", "Toggle", show=False)]
+
+
 # A field: (setting, label, parser, format of its current value).
 Field = tuple[str, str, Callable[[str], int | float], str]
 
 
 class SettingsForm(ModalScreen[dict | None]):
     """Dismissed with the settings that were changed, or None if cancelled or none changed
-    (which it says). Enter in any field, or Apply, applies."""
+    (which it says). Enter in any field or on a checkbox, or Apply, applies."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("enter", "apply", "Apply", show=False)]
     FIELDS: tuple[Field, ...] = ()
     CHECKBOXES: tuple[tuple[str, str], ...] = ()  # (setting, label): on / off settings, under the fields
     HEADING = ""  # the dialog's border title
@@ -63,7 +71,7 @@ class SettingsForm(ModalScreen[dict | None]):
                     yield Label(label)
                     yield Input(self.shown[name], id=f"setting-{name}", compact=True)
             for name, label in self.CHECKBOXES:
-                yield Checkbox(label, self.current[name], id=f"setting-{name}", compact=True)
+                yield SpaceCheckbox(label, self.current[name], id=f"setting-{name}", compact=True)
             yield Label("", id="settings-error", classes="field-error")
             with Horizontal(classes="buttons"):
                 yield Button("Apply", id="apply", variant="primary")
@@ -77,6 +85,9 @@ class SettingsForm(ModalScreen[dict | None]):
             self.apply()
         else:
             self.dismiss(None)
+
+    def action_apply(self) -> None:
+        self.apply()
 
     def apply(self) -> None:
         changes: dict = {}

@@ -7,6 +7,8 @@ need not wait for.
 
 from __future__ import annotations
 
+import math
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -30,6 +32,33 @@ def downsample(points: list[tuple[int, float]], limit: int = MAX_POINTS) -> tupl
         steps.append(run[-1][0])
         values.append(sum(v for _, v in run) / len(run))
     return steps, values
+
+
+def step_ticks(last: int, count: int = 4) -> list[int]:
+    """Round steps for the x axis from 0 to ``last``: multiples of 1, 2, 2.5, 4 or 5 times a power of
+    ten, about ``count`` of them (0, 4,000, 8,000, ... rather than 0, 4,001, 8,002, ...)."""
+    if last <= 0:
+        return [0]
+    raw = last / count
+    power = 10 ** math.floor(math.log10(raw))
+    spacing = next(power * m for m in (1, 2, 2.5, 4, 5, 10) if power * m >= raw)
+    spacing = max(1, int(spacing))
+    return list(range(0, last + 1, spacing))
+
+
+def loss_range(train: list[tuple[int, float]], val: list[tuple[int, float]]) -> tuple[float, float] | None:
+    """The y range the chart shows: from the lowest loss to the highest over the later three
+    quarters of the steps, so that the first steps' spike (a fresh model starts near ln V, far
+    above where it soon is) does not squeeze the curve a person is watching into a thin band.
+    None while there are too few points to tell."""
+    points = train + val
+    if len(train) < 20:
+        return None
+    first, last = train[0][0], train[-1][0]
+    recent = [v for step, v in points if step >= first + (last - first) / 4]
+    low, high = min(v for _, v in points), max(recent)
+    margin = max((high - low) * 0.05, 1e-3)
+    return low - margin, high + margin
 
 
 def format_rate(per_second: float | None) -> str:
@@ -71,16 +100,22 @@ def format_seconds(seconds: float) -> str:
 
 
 class LossPanel(Vertical):
-    def __init__(self, empty: str = "no training yet: press ctrl+t", **kwargs) -> None:
+    LOADING = "loading…"
+
+    def __init__(self, empty: str = "no training yet: press ctrl+t", known: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.empty = empty  # what the chart says before the first point
+        # The model's history has come in (until then the chart says LOADING); a watched run's
+        # chart knows from the start that it waits for its first step.
+        self.known = known
+        self.corpus: str | None = None
         self.train: list[tuple[int, float]] = []
         self.val: list[tuple[int, float]] = []
         self.figures = {"step": 0, "chars_per_s": None, "elapsed": 0.0, "device": "-"}
         self._dirty = False
 
     def compose(self) -> ComposeResult:
-        yield Static(self.empty, id="loss-plot", classes="placeholder")
+        yield Static(self.empty if self.known else self.LOADING, id="loss-plot", classes="placeholder")
         yield Static(id="loss-figures")
 
     def on_mount(self) -> None:
@@ -90,12 +125,14 @@ class LossPanel(Vertical):
         self.set_interval(0.5, self._replot_if_dirty)
 
     def set_history(self, train, val, step: int, elapsed: float = 0.0) -> None:
+        self.known = True
         self.train, self.val = list(train), list(val)
         self.figures.update(step=step, elapsed=elapsed, chars_per_s=None)
         self.replot()
         self.refresh_figures()
 
     def add_events(self, events) -> None:
+        self.known = True
         for event in events:
             self.train.append((event.step, event.train_loss))
             if event.val_loss is not None:
@@ -106,8 +143,14 @@ class LossPanel(Vertical):
         self.refresh_figures()
 
     def show_corpus(self, name: str | None) -> None:
-        """Name the text (or the watched run) the losses are measured on in the panel's title."""
-        self.border_title = f"Loss (nats/char) · {name}" if name else "Loss (nats/char)"
+        """Name the text (or the watched run) the losses are measured on in the panel's title,
+        shortened in the middle to fit the panel's width."""
+        from rnntui.tui.screens.picker import shortened
+
+        self.corpus = name
+        title = "Loss (nats/char)"
+        room = (self.size.width or 40) - len(title) - 7  # the border's corners, " · " and padding
+        self.border_title = f"{title} · {shortened(name, max(room, 8))}" if name else title
 
     def set_device(self, device: str) -> None:
         self.figures["device"] = device
@@ -148,11 +191,14 @@ class LossPanel(Vertical):
             vsteps, vvalues = downsample(self.val)
             plt.plot(vsteps, vvalues, label="validation", marker="braille")
         if not steps and not self.val:
-            plt.title(self.empty)
+            plt.title(self.empty if self.known else self.LOADING)
         else:
             last = max(steps[-1] if steps else 0, self.val[-1][0] if self.val else 0)
-            ticks = sorted({round(last * i / 4) for i in range(5)})
+            ticks = step_ticks(last)
             plt.xticks(ticks, [f"{t:,}" for t in ticks])
+            shown = loss_range(self.train, self.val)
+            if shown is not None:
+                plt.ylim(*shown)
         plt.xlabel("step")
         plt.ylabel("loss")
         plot.refresh()
@@ -163,10 +209,12 @@ class LossPanel(Vertical):
         speed = format_rate(f["chars_per_s"])
         last_val = f"{self.val[-1][1]:.4f}" if self.val else "-"
         best_val = f"{best:.4f}" if best is not None else "-"
-        cells = [f"step [b]{f['step']:,}[/]", f"chars/s [b]{speed}[/]", f"time [b]{format_seconds(f['elapsed'])}[/]",
+        step = f"{f['step']:,}" if self.known else "-"
+        cells = [f"step [b]{step}[/]", f"chars/s [b]{speed}[/]", f"time [b]{format_seconds(f['elapsed'])}[/]",
                  f"val~ [b]{last_val}[/]", f"best val~ [b]{best_val}[/]", f"device [b]{f['device']}[/]"]
         # For a panel too narrow for these: a shorter label, and the device without its precision.
         short_cells = [*cells[:4], f"best [b]{best_val}[/]", f"device [b]{f['device'].split(' (')[0]}[/]"]
+        self.figure_cells = cells  # as shown (the tests read them)
         grid = figures_grid(cells, self.content_size.width, short_cells)
         figures = self.query_one("#loss-figures", Static)
         figures.styles.height = grid.row_count
@@ -174,3 +222,4 @@ class LossPanel(Vertical):
 
     def on_resize(self) -> None:
         self.refresh_figures()
+        self.show_corpus(self.corpus)

@@ -1,0 +1,205 @@
+"""What a newcomer tripped over (the picker, the unsaved dialog, watch, the chart, settings
+dialogs, notifications), each as the fix now behaves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rnntui.info import checkpoint_info, info_lines
+from rnntui.paths import bundled_model_path
+from rnntui.tui.screens.dialogs import SaveAsScreen, UnsavedScreen
+from rnntui.tui.screens.picker import CheckpointPicker
+from rnntui.tui.screens.reply_settings import ReplySettingsScreen
+from rnntui.tui.widgets.loss_panel import LossPanel, loss_range, step_ticks
+
+from . import test_app as app_tests
+from .test_app import SIZE, busy_press, make_app, pause_training, ready, shown, until
+from .test_cli import run
+
+# The app tests' tiny trained model, as fixtures of this module too.
+tiny_checkpoint_file = app_tests.tiny_checkpoint_file
+tiny_checkpoint = app_tests.tiny_checkpoint
+
+
+def messages(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_typing_in_the_picker_goes_to_the_path_field_and_the_question_names_the_model(
+        tiny_checkpoint, corpus_file, tmp_path):
+    other = tmp_path / "other.ckpt"
+    other.write_bytes(tiny_checkpoint.read_bytes())
+    app = make_app(tiny_checkpoint, corpus=corpus_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await busy_press(pilot, "ctrl+t")
+        await until(pilot, lambda: app.workbench.unsaved_steps > 0)
+        await pause_training(pilot)  # unsaved steps, and an idle app for the pilot's keys
+        await pilot.press("ctrl+o")
+        await shown(pilot, CheckpointPicker, "#picker-table")
+        assert app.screen.focused is app.screen.query_one("#picker-table")  # the table has focus
+        await pilot.press(*str(other))  # typed, not searched for in the table
+        field = app.screen.query_one("#picker-path")
+        assert field.value == str(other) and app.screen.focused is field
+        await pilot.press("enter")
+        await shown(pilot, UnsavedScreen, "#discard")
+        assert app.screen.title_text == "Load other.ckpt?"
+        assert str(app.screen.query_one("#discard").label) == "Load other.ckpt without saving"
+        await pilot.press("escape")
+
+
+async def test_the_unsaved_count_stays_live_while_the_question_is_up(tiny_checkpoint):
+    count = [32]
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.push_screen(UnsavedScreen(lambda: count[0], "Quit rnntui?", "quit"))
+        await shown(pilot, UnsavedScreen, "#unsaved-count")
+        label = app.screen.query_one("#unsaved-count")
+        assert "32 training steps" in str(label.render())
+        count[0] = 108  # training went on underneath
+        await until(pilot, lambda: "108 training steps" in str(label.render()))
+
+
+async def test_space_then_enter_on_a_checkbox_applies_the_dialog_once(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.reflow
+        await pilot.press("ctrl+l")
+        await shown(pilot, ReplySettingsScreen, "#setting-reflow")
+        app.screen.query_one("#setting-reflow").focus()
+        await pilot.press("space", "enter")
+        await until(pilot, lambda: not isinstance(app.screen, ReplySettingsScreen))
+        assert not app.reflow  # toggled once, and applied
+
+
+async def test_a_notification_already_showing_is_not_stacked_again(tiny_checkpoint):
+    app = make_app(tiny_checkpoint, scale_factor=10.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        for _ in range(8):
+            await pilot.press("ctrl+up")
+        await pilot.pause()
+        assert messages(app).count("The scale factor is at its maximum, 10.") == 1
+
+
+async def test_save_as_is_centred_and_shows_the_start_of_its_path(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("f4")
+        await shown(pilot, SaveAsScreen, "#save-path")
+        await pilot.pause()
+        dialog = app.screen.query_one("#save-as")
+        left = dialog.region.x
+        right = 80 - dialog.region.right
+        assert dialog.region.y > 1 and abs(left - right) <= 1  # centred, below the title bar
+        assert app.screen.query_one("#save-path").scroll_x == 0
+
+
+async def test_the_chart_says_loading_until_the_history_is_known():
+    from textual.app import App
+
+    class PanelOnly(App):
+        def compose(self):
+            yield LossPanel(id="loss-panel")
+
+    app = PanelOnly()
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = app.query_one(LossPanel)
+        assert str(panel.query_one("#loss-plot").render()) == "loading…"  # not "no training yet"
+        assert panel.figure_cells[0] == "step [b]-[/]"  # not "step 0"
+        panel.set_history([], [], 0)  # the model came in, and it has not trained
+        await pilot.pause()
+        assert panel.known and panel.figure_cells[0] == "step [b]0[/]"
+
+
+async def test_a_failed_start_does_not_say_loading_for_ever(tmp_path):
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"\x00" * 100)
+    app = make_app(bad)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.engine_error is not None)
+        await pilot.pause()
+        status = str(app.query_one("#status").render())
+        assert "loading…" not in status and "none open" in status
+        assert app.query_one(LossPanel).known
+
+
+def test_round_step_ticks_and_a_y_range_that_follows_the_recent_steps():
+    assert step_ticks(16_004) == [0, 5_000, 10_000, 15_000]
+    assert step_ticks(16_000) == [0, 4_000, 8_000, 12_000, 16_000]
+    assert step_ticks(30) == [0, 10, 20, 30] and step_ticks(0) == [0]
+    # A fresh model starts near ln V = 4.4 and is at 1.0-1.3 soon after: the range leaves out
+    # the first quarter's spike and shows the rest.
+    train = [(step, 4.4 if step < 50 else 1.3 - step / 20_000) for step in range(1, 16_001, 10)]
+    val = [(step, 1.25 - step / 25_000) for step in range(200, 16_001, 200)]
+    low, high = loss_range(train, val)
+    recent = [v for step, v in train + val if step >= 4_000]
+    assert low < min(v for _, v in train + val) and max(recent) < high < 1.2
+    assert loss_range(train[:5], []) is None
+
+
+async def test_the_chart_title_fits_the_panel(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        panel = app.query_one(LossPanel)
+        panel.show_corpus("mysterious-island-1268-0-and-a-much-longer-name.txt")
+        assert len(panel.border_title) <= panel.size.width - 4 and panel.border_title.endswith(".txt")
+
+
+def test_info_says_the_bundled_model_can_be_continued():
+    from rnntui.checkpoint import load_checkpoint
+
+    checkpoint = load_checkpoint(bundled_model_path())
+    lines = "\n".join(info_lines(checkpoint_info(checkpoint, bundled_model_path())))
+    assert "not --resume" not in lines
+    assert "--resume and the app's ctrl+t continue it from step 16,000 with a fresh Adam" in lines
+
+
+def test_watch_a_path_that_is_no_run_is_one_line(capsys, tmp_path):
+    code, _, err = run(capsys, "watch", str(tmp_path / "nosuch.ckpt"))
+    assert code == 2 and err.count("\n") == 1 and "is not a training run" in err
+    code, _, err = run(capsys, "watch", "/no/such/path")
+    assert code == 2 and err.count("\n") == 1 and "is not a training run" in err
+
+
+async def test_watch_names_its_processes_in_words(tmp_path):
+    metrics = tmp_path / "run.ckpt.metrics.jsonl"
+    metrics.write_text('{"step": 1, "train_loss": 2.0, "ranks": 1}\n', encoding="utf-8")
+    app = make_app(watch=tmp_path / "run.ckpt")
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(LossPanel)
+        await until(pilot, lambda: panel.train)
+        assert panel.figures["device"] == "1 process"
+        metrics.write_text(metrics.read_text() + '{"step": 2, "train_loss": 1.9, "ranks": 4}\n', encoding="utf-8")
+        await until(pilot, lambda: len(panel.train) == 2)
+        assert panel.figures["device"] == "4 processes (torchrun)"
+
+
+async def test_a_new_model_says_ctrl_t_once(tiny_checkpoint, corpus_file):
+    from rnntui.tui.screens.dialogs import NewModelScreen
+
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+n")
+        await shown(pilot, NewModelScreen, "#corpus-path")
+        app.screen.query_one("#corpus-path").value = str(corpus_file)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.info is not None and app.info.name.startswith("new model"))
+        await pilot.pause()
+        note = str(app.query_one("#engine-note").render())
+        assert note.count("ctrl+t") == 1
+
+
+def test_the_readme_names_the_palettes_theme_command_as_textual_does():
+    import inspect
+
+    from textual.app import App
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert '"Theme"' in inspect.getsource(App.get_system_commands) and 'the palette\'s "Theme"' in readme
+    assert "Change theme" not in readme
