@@ -425,8 +425,9 @@ class Workbench:
         return checkpoint_info(checkpoint, path)
 
     def next_save_path(self) -> Path:
-        """Where ctrl+s would save now: the file chosen with save as, the app's own file in the
-        data folder, or a new one there named after the text and the time."""
+        """Where ctrl+s would save now: the file chosen with save as, the file the model was
+        opened from or last saved to, or (for the bundled model and a new one) a new file in the
+        data folder named after the text and the time."""
         with self.lock:
             return self._default_save_path()
 
@@ -434,8 +435,10 @@ class Workbench:
         if self.save_to is not None:
             return self.save_to
         folder = checkpoints_dir()
-        if self.path is not None and self.path.parent == folder:
-            return self.path  # keep saving over our own file in the data folder
+        if self.path is not None and not same_file(self.path, bundled_model_path()):
+            # A model opened from a file saves back to it, as an editor does; the bundled model
+            # lives in the package, and goes to the data folder.
+            return self.path
         if self.corpus is not None:
             corpus = self.corpus.name
         else:  # a loaded model not trained here yet: the text it was trained on

@@ -467,7 +467,7 @@ async def test_save_as_writes_where_you_choose_and_later_saves_go_there(tiny_che
         await pilot.press("f4")
         await shown(pilot, SaveAsScreen, "#save-path")
         field, error = app.screen.query_one("#save-path"), app.screen.query_one("#save-error")
-        assert field.value.startswith(str(data))  # suggested: a new file in the data folder
+        assert field.value == str(tiny_checkpoint)  # suggested: the file the model was opened from
         for typed, problem in ((str(tmp_path), "is a folder"), (str(notes), "is not an rnntui checkpoint"),
                                (str(notes), "is not an rnntui checkpoint"),  # a second enter changes nothing
                                (str(other), "exists: enter again to replace it")):
@@ -512,27 +512,31 @@ async def test_train_pause_save_and_load_in_picker(tiny_checkpoint, corpus_file,
         assert panel.train[-1][0] == step and app.info.step == step
         await pilot.pause(0.3)
         assert app.workbench.step == step  # paused: no more steps
+        original = tmp_path / "original.ckpt"
+        original.write_bytes(tiny_checkpoint.read_bytes())
         await pilot.press("ctrl+s")
         await until(pilot, lambda: app.workbench.unsaved_steps == 0)
-        saved = sorted((tmp_path / "data" / "checkpoints").glob("*.ckpt"))
-        assert len(saved) == 1 and load_checkpoint(saved[0]).step == step
-        assert any("Saved" in n.message for n in app._notifications)
+        # A model opened from a file saves back to it, as an editor does, and says where.
+        assert load_checkpoint(tiny_checkpoint).step == step
+        assert not list((tmp_path / "data" / "checkpoints").glob("*.ckpt"))
+        assert any(f"Saved step {step:,} to {tiny_checkpoint}" == n.message for n in app._notifications)
         # Load the original checkpoint through the picker: model and history are replaced.
         await pilot.press("ctrl+o")
         assert isinstance(app.screen, CheckpointPicker)
         path_input = app.screen.query_one("#picker-path")
-        path_input.value = str(tiny_checkpoint)
+        path_input.value = str(original)
         path_input.focus()
         await pilot.press("enter")
-        await until(pilot, lambda: app.info.name == "tiny.ckpt")
+        await until(pilot, lambda: app.info.name == "original.ckpt")
         assert app.training == "idle" and app.workbench.step == 30
         assert len(panel.train) == 30
-        # And the saved one, from the table.
+        # And the saved one again.
         await pilot.press("ctrl+o")
         await pilot.pause()
-        app.screen.query_one("#picker-table").focus()
+        app.screen.query_one("#picker-path").value = str(tiny_checkpoint)
+        app.screen.query_one("#picker-path").focus()
         await pilot.press("enter")
-        await until(pilot, lambda: app.info.name == saved[0].name)
+        await until(pilot, lambda: app.info.name == "tiny.ckpt")
         assert app.workbench.step == step
 
 
@@ -696,6 +700,8 @@ async def test_finetune_the_current_model_on_a_text_file(tiny_checkpoint, tmp_pa
 
 
 async def test_replacing_a_model_with_unsaved_training_asks_first(tiny_checkpoint, corpus_file, tmp_path):
+    original = tmp_path / "original.ckpt"
+    original.write_bytes(tiny_checkpoint.read_bytes())
     app = make_app(tiny_checkpoint, corpus=corpus_file)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -704,7 +710,7 @@ async def test_replacing_a_model_with_unsaved_training_asks_first(tiny_checkpoin
 
         async def pick_original() -> None:
             await pilot.press("ctrl+o")
-            app.screen.query_one("#picker-path").value = str(tiny_checkpoint)
+            app.screen.query_one("#picker-path").value = str(original)
             app.screen.query_one("#picker-path").focus()
             await pilot.press("enter")
             await shown(pilot, UnsavedScreen, "#cancel")
@@ -716,9 +722,9 @@ async def test_replacing_a_model_with_unsaved_training_asks_first(tiny_checkpoin
         assert app.training == "paused" and app.workbench.step == step  # nothing changed
         await pick_original()
         app.screen.query_one("#save").press()
-        await until(pilot, lambda: app.info.name == "tiny.ckpt" and app.workbench.step == 30)
-        saved = sorted((tmp_path / "data" / "checkpoints").glob("*.ckpt"))
-        assert len(saved) == 1 and load_checkpoint(saved[0]).step == step  # the progress was kept
+        await until(pilot, lambda: app.info.name == "original.ckpt" and app.workbench.step == 30)
+        # The progress was kept, in the file the model came from.
+        assert load_checkpoint(tiny_checkpoint).step == step
         assert app.training == "idle"
         assert any("Saved" in n.message for n in app._notifications)
 
@@ -1163,20 +1169,20 @@ async def test_a_full_disk_when_saving_loses_nothing(tiny_checkpoint, corpus_fil
 async def test_training_is_saved_every_few_minutes(tiny_checkpoint, corpus_file, tmp_path):
     app = make_app(tiny_checkpoint, corpus=corpus_file, autosave_every=0.5)  # 5 minutes, normally
     folder = tmp_path / "data" / "checkpoints"
+    saved = tiny_checkpoint  # a model opened from a file saves back to it
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.pause(0.8)
-        assert not folder.exists()  # nothing trained, nothing saved
+        assert load_checkpoint(saved).step == 30  # nothing trained, nothing saved
         await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: folder.exists() and any(folder.glob("*.ckpt")))
+        await until(pilot, lambda: load_checkpoint(saved).step > 30)
         await until(pilot, lambda: any(n.message.startswith("Autosaved") for n in app._notifications))
-        [saved] = folder.glob("*.ckpt")
-        assert load_checkpoint(saved).step > 30 and app.training == "running"  # it trains on
+        assert app.training == "running"  # it trains on
         first = load_checkpoint(saved).step
         await until(pilot, lambda: load_checkpoint(saved).step > first)  # the same file, later
         step = await pause_training(pilot)
         await until(pilot, lambda: app.workbench.unsaved_steps == 0)  # the steps before the pause too
-        assert load_checkpoint(saved).step == step and list(folder.glob("*.ckpt")) == [saved]
+        assert load_checkpoint(saved).step == step and not folder.exists()
 
 
 def send_to_myself(number: int) -> None:
@@ -1197,9 +1203,10 @@ async def test_sigterm_saves_the_training_progress_and_exits(tiny_checkpoint, co
         await train_to(pilot, 33)
         send_to_myself(signal.SIGTERM)  # `kill`, or the system shutting down
         await until(pilot, lambda: not app.is_running)
-    [saved] = (tmp_path / "data" / "checkpoints").glob("*.ckpt")
+    saved = tiny_checkpoint  # where the model came from
     assert load_checkpoint(saved).step == app.workbench.step >= 33
     assert app.return_code == 0 and str(app.return_value) == f"saved {saved}"
+    assert not (tmp_path / "data" / "checkpoints").exists()
     assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL  # handed back when the app ended
 
 
@@ -1238,8 +1245,8 @@ def test_closing_the_terminal_saves_the_training_progress(tiny_checkpoint, corpu
     folder = tmp_path / "data" / "checkpoints"
     status = hang_up(pid, terminal)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGHUP  # it ends as a hang-up does
-    [saved] = folder.glob("*.ckpt")
-    assert load_checkpoint(saved).step > 30  # the steps trained after the 30 in the file
+    assert not folder.exists()  # saved back to the file it was opened from
+    assert load_checkpoint(tiny_checkpoint).step > 30  # the steps trained after the 30 in the file
 
 
 async def test_quit_without_unsaved_work_exits(tiny_checkpoint):

@@ -149,8 +149,10 @@ def test_a_file_chosen_with_save_as_is_where_the_model_saves_until_another_comes
     assert workbench.next_save_path().parent == checkpoints_dir()
     chosen = workbench.save(tmp_path / "chosen.ckpt")
     assert workbench.next_save_path() == chosen and workbench.save() == chosen
-    workbench.load(chosen)  # a model loaded (this very file, even) saves to the data folder again
-    assert workbench.next_save_path().parent == checkpoints_dir()
+    other = tmp_path / "other.ckpt"
+    other.write_bytes(chosen.read_bytes())
+    workbench.load(other)  # a model opened from a file saves back to that file, as an editor does
+    assert workbench.next_save_path() == other
     workbench.load(bundled_model_path())  # named after the text it was trained on
     assert workbench.next_save_path().name.startswith("mysterious-island-1268-0-")
 

@@ -145,7 +145,8 @@ class RnntuiApp(App):
         "scale(1)": "raise the scale factor (bolder, more predictable text)",
         "scale(-1)": "lower the scale factor (wilder text)",
         "toggle_training": "start / pause training (resumes from the current step)",
-        "save": "save a checkpoint in the data folder (training also saves there every 5 minutes)",
+        "save": "save the model back to the file it came from (the bundled or a new model: to the data "
+                "folder); training also saves there every 5 minutes",
         "open_picker": "load a checkpoint (replaces the model and its loss history)",
         "new_model": "start a new model of the book's size on a text file, or fine-tune the current one on it",
         "reply_settings": ("reply settings: length, scale factor, top-k / top-p (draw from the likeliest only), "
@@ -1113,10 +1114,11 @@ class RnntuiApp(App):
             return
         name, verb = Path(message.path).name, "Autosaved" if message.autosave else "Saved"
         if name != self.workbench.name:  # another model came in while this one was written
-            self.notify(f"{verb} the previous model as {name}", title="Checkpoint saved")
+            self.notify(f"{verb} the previous model to {message.path}", title="Checkpoint saved")
             return
         self.info.name = self.sub_title = name
-        self.notify(f"{verb} {name} (step {self.workbench.saved_step:,})", title="Checkpoint saved",
+        # Where it wrote, in full: a model opened from a file saves back to that file.
+        self.notify(f"{verb} step {self.workbench.saved_step:,} to {message.path}", title="Checkpoint saved",
                     timeout=3 if message.autosave else 5)
         self.update_status()
 
@@ -1260,8 +1262,9 @@ class RnntuiApp(App):
         if on_signal is not None and on_signal == getattr(signal, "SIGHUP", None):
             # The terminal is gone: Textual's shutdown would wait for ever to write to it.
             os.kill(os.getpid(), on_signal)  # its default action, now that the work is saved
-        if error is None:
-            self.call_from_thread(self.exit, f"saved {path}")
+        if error is None:  # said on the terminal once the app has closed
+            said = f"rnntui: saved step {self.workbench.step:,} to {path}"
+            self.call_from_thread(self.exit, f"saved {path}", 0, said)
         else:  # said on stderr once the terminal is restored
             self.call_from_thread(self.exit, None, 1, error)
 
