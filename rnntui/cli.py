@@ -158,7 +158,9 @@ def build_parser() -> Parser:
     info.add_argument("--json", action="store_true", help="print one JSON object")
 
     corpus = commands.add_parser("corpus", help="where files live; fetch the default corpus")
-    corpus.add_argument("--fetch", action="store_true", help="download the default corpus now")
+    corpus.add_argument("--fetch", nargs="?", const=True, default=None, metavar="FILE",
+                        help="download the default corpus now; with FILE, put that local copy of the book in "
+                        "the cache instead (no internet needed)")
     return parser
 
 
@@ -1070,8 +1072,12 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_corpus(args: argparse.Namespace) -> int:
     from rnntui import paths
 
-    if args.fetch:
+    if args.fetch is True:
         corpus_path(None)
+    elif args.fetch is not None:
+        from rnntui.download import import_book
+
+        print(f"copied {args.fetch} to {import_book(Path(args.fetch))}")
     corpus = paths.default_corpus_path()
     print(f"default corpus:  {corpus} ({'present' if corpus.is_file() else 'not downloaded yet'})")
     print(f"checkpoints:     {paths.checkpoints_dir()}")

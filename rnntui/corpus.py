@@ -14,9 +14,9 @@ from rnntui.errors import CorpusError
 from rnntui.files import open_regular, reason
 from rnntui.vocab import Vocab
 
-_START = re.compile(r"^[ \t]*\*\*\*[ \t]*START OF (?:THE|THIS) PROJECT GUTENBERG EBOOK.*$",
+START_MARKER = re.compile(r"^[ \t]*\*\*\*[ \t]*START OF (?:THE|THIS) PROJECT GUTENBERG EBOOK.*$",
                     re.IGNORECASE | re.MULTILINE)
-_END = re.compile(r"^[ \t]*(?:\*\*\*[ \t]*END OF (?:THE|THIS) PROJECT GUTENBERG EBOOK"
+END_MARKER = re.compile(r"^[ \t]*(?:\*\*\*[ \t]*END OF (?:THE|THIS) PROJECT GUTENBERG EBOOK"
                   r"|End of (?:the |this )?Project Gutenberg).*$",
                   re.IGNORECASE | re.MULTILINE)
 ENV_MAX_CORPUS_MB = "RNNTUI_MAX_CORPUS_MB"
@@ -30,9 +30,9 @@ def strip_gutenberg(text: str) -> str:
 
     Text without markers is returned unchanged (apart from trimming).
     """
-    start = _START.search(text)
+    start = START_MARKER.search(text)
     begin = start.end() if start else 0
-    end = _END.search(text, begin)
+    end = END_MARKER.search(text, begin)
     finish = end.start() if end else len(text)
     return text[begin:finish].strip()
 

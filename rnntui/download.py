@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rnntui import paths
-from rnntui.corpus import _END, _START
+from rnntui.corpus import END_MARKER, START_MARKER
 from rnntui.errors import CheckpointError, DownloadError
 from rnntui.files import write_atomically
 
@@ -31,10 +31,10 @@ def verify_book(data: bytes) -> None:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DownloadError("the downloaded file is not UTF-8 text") from None
-    start = _START.search(text)
+    start = START_MARKER.search(text)
     if not start or TITLE not in text[start.start():start.end() + 2000].upper():
         raise DownloadError("the downloaded file is not The Mysterious Island (no Gutenberg start marker and title)")
-    if not _END.search(text, start.end()):
+    if not END_MARKER.search(text, start.end()):
         raise DownloadError("the downloaded file is incomplete (no Gutenberg end marker)")
 
 
@@ -87,6 +87,24 @@ def ensure_default_corpus(progress: Progress | None = None, attempts: int = 3,
         if attempt + 1 < attempts:
             time.sleep(backoff * (attempt + 1))
     raise DownloadError(
-        f"could not download the default corpus from {url} ({problem}); "
-        "pass --corpus PATH to train on a text file you have"
+        f"could not download the default corpus from {url} ({problem}); if you have a copy of the book, "
+        "rnntui corpus --fetch FILE puts it in the cache; or pass --corpus PATH to train on a text file you have"
     )
+
+
+def import_book(source: Path) -> Path:
+    """Put a local copy of *The Mysterious Island* in the cache, where a download would put it
+    (for a machine without internet): checked as a download is, written atomically."""
+    from rnntui.corpus import max_corpus_bytes
+    from rnntui.errors import CorpusError
+    from rnntui.files import open_regular
+
+    with open_regular(Path(source), "file", CorpusError) as f:
+        data = f.read(max_corpus_bytes() + 1)
+    try:
+        verify_book(data)
+    except DownloadError as error:
+        raise DownloadError(str(error).replace("the downloaded file", str(source))) from None
+    target = paths.default_corpus_path()
+    write_atomically(target, data)
+    return target

@@ -132,8 +132,7 @@ def recorded_corpus_path(checkpoint: Checkpoint) -> Path | None:
     if name is None or name == default_name:
         return None
     where = f"which is no longer at {path}" if path else "and its checkpoint does not say where that is"
-    raise RnntuiError(f"this model was trained on {name}, {where}; pass that text (--corpus PATH) "
-                      "to train it further")
+    raise RnntuiError(f"this model was trained on {name}, {where}; pass that text with --corpus PATH")
 
 
 def corpus_change_note(checkpoint: Checkpoint, corpus: Corpus) -> str | None:

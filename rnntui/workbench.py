@@ -105,8 +105,23 @@ class Workbench:
                 self.corpus_path = Path(corpus)
             return self.load(checkpoint)
         if corpus is not None:
-            return self.fresh(corpus)
+            text = load_corpus(corpus)
+            if self._is_the_bundled_models_book(text):
+                # A copy of the book the bundled model was trained on (offline, say): continue
+                # and evaluate that model on it rather than start an untrained one.
+                self.corpus_path = Path(corpus)
+                return self.load(self._bundled())
+            return self.fresh(corpus, text)
         return self.load(self._bundled())
+
+    @staticmethod
+    def _is_the_bundled_models_book(corpus: Corpus) -> bool:
+        from rnntui.checkpoint import read_header
+
+        bundled = bundled_model_path()
+        if not bundled.is_file():
+            return False
+        return corpus.sha256 == ((read_header(bundled)[0].get("corpus") or {}).get("sha256"))
 
     @staticmethod
     def _bundled() -> Path:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from rnntui.info import checkpoint_info, info_lines
 from rnntui.paths import bundled_model_path
 from rnntui.tui.screens.dialogs import SaveAsScreen, UnsavedScreen
@@ -13,6 +15,7 @@ from rnntui.tui.screens.reply_settings import ReplySettingsScreen
 from rnntui.tui.widgets.loss_panel import LossPanel, loss_range, step_ticks
 
 from . import test_app as app_tests
+from .conftest import SHARED_CORPUS
 from .test_app import SIZE, busy_press, make_app, pause_training, ready, shown, until
 from .test_cli import run
 
@@ -203,3 +206,69 @@ def test_the_readme_names_the_palettes_theme_command_as_textual_does():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert '"Theme"' in inspect.getsource(App.get_system_commands) and 'the palette\'s "Theme"' in readme
     assert "Change theme" not in readme
+
+
+# -- offline ---------------------------------------------------------------------------------
+
+def a_copy_of_the_book(path: Path) -> Path:
+    """A made-up text shaped as the Gutenberg file is (markers, title), not the novel."""
+    from .conftest import make_text
+
+    path.write_text("The Project Gutenberg eBook\n*** START OF THE PROJECT GUTENBERG EBOOK THE MYSTERIOUS "
+                    "ISLAND ***\nTHE MYSTERIOUS ISLAND\n\nby Jules Verne\n\n" + make_text(3000)
+                    + "\n*** END OF THE PROJECT GUTENBERG EBOOK THE MYSTERIOUS ISLAND ***\n", encoding="utf-8")
+    return path
+
+
+def test_corpus_fetch_file_puts_a_local_copy_in_the_cache(capsys, tmp_path):
+    from rnntui.paths import default_corpus_path
+
+    code, out, _ = run(capsys, "corpus", "--fetch", str(a_copy_of_the_book(tmp_path / "book.txt")))
+    assert code == 0 and f"to {default_corpus_path()}" in out
+    assert default_corpus_path().read_bytes() == (tmp_path / "book.txt").read_bytes()
+    other = tmp_path / "other.txt"
+    other.write_text("not the book at all", encoding="utf-8")
+    default_corpus_path().unlink()
+    code, _, err = run(capsys, "corpus", "--fetch", str(other))
+    assert code == 2 and err.count("\n") == 1 and f"{other} is not The Mysterious Island" in err
+    assert not default_corpus_path().exists()
+
+
+def test_a_failed_download_names_commands_that_exist(capsys, monkeypatch):
+    import rnntui.download
+
+    monkeypatch.setattr(rnntui.download.time, "sleep", lambda seconds: None)
+    code, _, err = run(capsys, "corpus", "--fetch")  # the corpus URL points nowhere (conftest)
+    assert code == 2 and "rnntui corpus --fetch FILE puts it in the cache" in err and "--corpus PATH" in err
+    from rnntui.cli import build_parser
+
+    assert build_parser().parse_args(["corpus", "--fetch", "book.txt"]).fetch == "book.txt"
+
+
+async def test_training_offline_says_so_in_the_chat_too(monkeypatch):
+    import rnntui.download
+    from rnntui.tui.widgets.transcript import Transcript
+
+    monkeypatch.setattr(rnntui.download.time, "sleep", lambda seconds: None)
+    app = make_app()  # the bundled model, offline
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: any("could not download" in n.message for n in app._notifications))
+        await pilot.pause()
+        lines = [str(note.render()) for note in app.query_one(Transcript).query(".note")]
+        assert any(line.startswith("Training stopped: could not download") and "corpus --fetch FILE" in line
+                   for line in lines)
+
+
+@pytest.mark.skipif(not SHARED_CORPUS.is_file(), reason="needs the shared copy of the book")
+def test_a_copy_of_the_book_opens_the_bundled_model_to_train_on_it(tmp_path):
+    from rnntui.workbench import Workbench
+
+    copy = tmp_path / "my-copy.txt"
+    copy.write_bytes(SHARED_CORPUS.read_bytes())
+    workbench = Workbench()
+    info = workbench.open(corpus=copy)
+    assert info.name == bundled_model_path().name and info.step == 16_000  # not an untrained model
+    assert workbench.training_corpus_path() == copy and not workbench.needs_download()
+    assert workbench.held_out().corpus_name == "my-copy.txt"  # f5 judges it on that copy

@@ -839,7 +839,8 @@ class RnntuiApp(App):
             return
         if self.workbench.needs_download():
             self.notify("The model is judged on the held-out end of The Mysterious Island, which is not "
-                        "downloaded yet: ctrl+t downloads it (and trains), as does rnntui corpus --fetch.",
+                        "downloaded yet: ctrl+t downloads it (and trains), as does rnntui corpus --fetch; "
+                        "rnntui corpus --fetch FILE copies one you have, as does rnntui --corpus FILE.",
                         title="Evaluation", severity="error", timeout=10)
             return
         self.evaluating = True
@@ -1027,6 +1028,10 @@ class RnntuiApp(App):
         self.training = "idle"
         if message.error:
             self.notify(message.error, title="Training stopped", severity="error", timeout=10)
+            for transcript in self.query(Transcript):  # a toast is easy to miss: a line in the chat too
+                from textual.markup import escape
+
+                transcript.note(escape(f"Training stopped: {message.error}."))
         self.update_status()
 
     def action_training_settings(self) -> None:
