@@ -807,6 +807,17 @@ class Reporter:
     def event(self, e, sample: str | None = None) -> None:
         from rnntui.metrics import record as metrics_record
 
+        if e.overfitting:
+            advice = ("" if self.args.patience else "--patience N stops a run there; ") + (
+                "" if self.args.save_best else "--save-best keeps the best checkpoint; ")
+            note = (f"rnntui: note at step {e.step:,}: {e.overfitting}. {advice}more --dropout / --weight-dropout "
+                    "or a smaller model learn it less so; on a small text, fine-tuning the bundled model "
+                    "(--finetune) needs far fewer steps")
+            if self.bar is not None:
+                self.bar.console.print(note, markup=False, highlight=False)
+            else:
+                self.say(note, to_stderr=True)
+
         record = metrics_record(e, self.trainer.dist.world_size)
         if e.val_loss is not None:
             self.last_val = e.val_loss

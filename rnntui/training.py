@@ -124,6 +124,9 @@ class TrainEvent:
     elapsed: float  # seconds of training, across resumes, pauses excluded
     lr: float
     new_best: bool = False  # val_loss is the lowest estimate so far, resumed runs included
+    # Set once, on the estimate where the validation loss is seen rising for a while (see
+    # History.overfitting): the model has begun to learn its text by heart.
+    overfitting: str | None = None
 
 
 @dataclass
@@ -142,6 +145,24 @@ class History:
             return 0
         best = min(range(len(self.val)), key=lambda i: self.val[i][1])
         return len(self.val) - 1 - best
+
+    def overfitting(self, after: int = 5, margin: float = 0.02) -> str | None:
+        """A sentence for a person when the validation estimate has risen for a while: ``after``
+        estimates in a row without a new best, the latest ``margin`` (2 %) above the best, while
+        the training loss went on falling. None otherwise."""
+        if self.evals_since_best() < after or not self.val:
+            return None
+        best_step, best = min(self.val, key=lambda point: point[1])
+        step, latest = self.val[-1]
+        if latest < best * (1 + margin):
+            return None
+        train_then = [v for s, v in self.train if s <= best_step][-50:]
+        train_now = [v for _, v in self.train][-50:]
+        if not train_then or sum(train_now) / len(train_now) >= sum(train_then) / len(train_then):
+            return None  # the training loss rose too: a bad rate, not learning by heart
+        return (f"the validation estimate has risen for {self.evals_since_best()} estimates (best {best:.4f} at "
+                f"step {best_step:,}, now {latest:.4f}) while the training loss fell: the model is learning "
+                "its text by heart")
 
     def to_dict(self) -> dict:
         return {"train": [list(p) for p in self.train], "val": [list(p) for p in self.val]}
@@ -290,6 +311,7 @@ class Trainer:
         self._stop = threading.Event()
         self._waiting = threading.Event()  # set while run() waits for resume()
         self.early_stopped = False  # stopped by config.patience
+        self._overfitting_said = False  # once per rise of the validation loss (TrainEvent.overfitting)
         self._boundary = self._capture_rng()
 
     # -- control from other threads -------------------------------------------------------
@@ -479,13 +501,18 @@ class Trainer:
             started = time.perf_counter()
             train_loss = self.train_step(self.batch())
             self.history.train.append((self.step, train_loss))
-            val_loss, new_best = None, False
+            val_loss, new_best, overfitting = None, False, None
             if config.eval_every and (self.step % config.eval_every == 0 or self.step == config.steps):
                 val_loss = self.estimate_val_loss()
                 if val_loss is not None:
                     self.history.val.append((self.step, val_loss))
                     since_best = self.history.evals_since_best()
                     new_best = since_best == 0
+                    if new_best:
+                        self._overfitting_said = False
+                    elif not self._overfitting_said:
+                        overfitting = self.history.overfitting()
+                        self._overfitting_said = overfitting is not None
                     if config.patience and since_best >= config.patience and self.step < config.steps:
                         # Stops at the next step's check, on every rank alike (see above).
                         self.early_stopped = True
@@ -495,7 +522,7 @@ class Trainer:
             rate = chars_per_step / max(spent, 1e-9)
             speed = rate if speed is None else 0.9 * speed + 0.1 * rate
             yield TrainEvent(self.step, config.steps, train_loss, val_loss, speed, self.elapsed,
-                             learning_rate(config, self.step - 1), new_best)
+                             learning_rate(config, self.step - 1), new_best, overfitting)
 
 
 def _map_state(state: State, fn: Callable[[torch.Tensor], torch.Tensor]) -> State:

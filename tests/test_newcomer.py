@@ -272,3 +272,35 @@ def test_a_copy_of_the_book_opens_the_bundled_model_to_train_on_it(tmp_path):
     assert info.name == bundled_model_path().name and info.step == 16_000  # not an untrained model
     assert workbench.training_corpus_path() == copy and not workbench.needs_download()
     assert workbench.held_out().corpus_name == "my-copy.txt"  # f5 judges it on that copy
+
+
+# -- a model that learns its text by heart -------------------------------------------------------
+
+def test_history_says_when_the_validation_loss_has_risen_while_training_fell():
+    from rnntui.training import History
+
+    falling = [(step, 2.0 - step / 1000) for step in range(1, 301)]
+    val = [(step, 1.5 if step <= 100 else 1.5 + (step - 100) / 1000) for step in range(10, 301, 10)]
+    note = History(falling, val).overfitting()
+    assert note and "best 1.5000 at step 10" in note and "learning its text by heart" in note
+    assert History(falling, val[:12]).overfitting() is None  # two estimates since the best: not yet
+    rising = [(step, 1.0 + step / 1000) for step in range(1, 301)]
+    assert History(rising, val).overfitting() is None  # the training loss rose too: a bad rate instead
+    flat = [(step, 1.5 + (0.001 if step > 10 else 0)) for step in range(10, 301, 10)]
+    assert History(falling, flat).overfitting() is None  # within 2 % of the best: noise
+
+
+def test_rnntui_train_says_once_when_the_model_starts_to_overfit(capsys, tmp_path):
+    small = tmp_path / "small.txt"
+    import random
+
+    rng = random.Random(1)
+    words = "the island engineer sailor sea wind coast lake colonists were and of a to was reporter".split()
+    small.write_text(" ".join(rng.choice(words) for _ in range(400)), encoding="utf-8")
+    code, _, err = run(capsys, "train", "--corpus", str(small), "--out", str(tmp_path / "of.ckpt"), "--steps", "200",
+                       "--embed-dim", "16", "--hidden-size", "128", "--batch-size", "16", "--seq-length", "32",
+                       "--eval-every", "10", "--device", "cpu", "--precision", "fp32", "--lr", "0.01",
+                       "--random-seed", "1")
+    assert code == 0
+    notes = [line for line in err.splitlines() if "learning its text by heart" in line]
+    assert len(notes) == 1 and "--patience N stops a run there" in notes[0] and "--finetune" in notes[0]

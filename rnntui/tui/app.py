@@ -1013,6 +1013,14 @@ class RnntuiApp(App):
                 panel.set_device(f"{self.workbench.trainer.device} ({self.workbench.trainer.precision})")
                 panel.show_corpus(getattr(self.workbench.corpus, "name", None))  # the text it trains on
         events = message.mailbox.take()
+        for event in events:
+            if event.overfitting:
+                text = (f"At step {event.step:,} {event.overfitting}. f2 raises dropout; ctrl+s keeps this "
+                        "model (the best estimate was earlier); ctrl+n can fine-tune the bundled model on a small "
+                        "text instead, which needs far fewer steps.")
+                for transcript in self.query(Transcript):
+                    transcript.note(text)
+                self.notify(text, title="Overfitting", severity="warning", timeout=15)
         if events:
             for panel in panels:
                 panel.add_events(events)
