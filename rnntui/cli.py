@@ -39,6 +39,7 @@ def build_parser() -> Parser:
     parser.add_argument("--corpus", type=Path, help="train on this text file in the app")
     parser.add_argument("--finetune", action="store_true", help="with --corpus: fine-tune the model "
                         "(--checkpoint, or the bundled one) on that text instead of starting a new one")
+    parser.add_argument("--encoding", help="with --corpus: read it in this encoding instead of UTF-8")
     commands = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train a model (headless)",
@@ -213,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_info(args)
         if args.command == "watch":
             return cmd_watch(args)
-        return run_app(args.checkpoint, args.corpus, args.finetune)
+        return run_app(args.checkpoint, args.corpus, args.finetune, encoding=args.encoding)
     except RnntuiError as error:
         print(f"rnntui: error: {error}", file=sys.stderr)
         return 2
@@ -237,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
 OUTPUT_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF)
 
 
-def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool, watch: Path | None = None) -> int:
+def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool, watch: Path | None = None,
+            encoding: str | None = None) -> int:
     # The app's modules make tens of thousands of objects that live as long as it does, and
     # Python's cyclic garbage collector went through them again and again while they loaded
     # and while the first screen was drawn: about 0.1 s on a 2-core machine. It is off until
@@ -253,7 +255,8 @@ def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool, watch:
         memory.keep_freed_memory()  # before the app starts the threads that train
         if finetune and corpus is None:
             raise RnntuiError("--finetune needs the text to fine-tune on: --corpus PATH")
-        app = RnntuiApp(checkpoint=checkpoint, corpus=corpus, finetune=finetune, watch=watch, manage_gc=True)
+        app = RnntuiApp(checkpoint=checkpoint, corpus=corpus, finetune=finetune, watch=watch, manage_gc=True,
+                        encoding=encoding)
         app.run()
     finally:
         gc.enable()  # had the app ended before its first screen was out
@@ -390,6 +393,7 @@ def plan_run(args: argparse.Namespace, dist_info) -> Run | None:
         finetune_trainer,
         new_trainer,
         recorded_corpus_path,
+        recorded_encoding,
         resume_trainer,
         resumed_config,
     )
@@ -410,7 +414,8 @@ def plan_run(args: argparse.Namespace, dist_info) -> Run | None:
         config = resumed_config(checkpoint, **overrides)
         # Without --corpus, the text the model was trained on (if it is still there), else the book.
         text = args.corpus or recorded_corpus_path(checkpoint)
-        corpus = load_corpus(corpus_path(text, args.json), args.encoding, vocab=checkpoint.vocab)
+        corpus = load_corpus(corpus_path(text, args.json), args.encoding or recorded_encoding(checkpoint),
+                             vocab=checkpoint.vocab)
         note = corpus_change_note(checkpoint, corpus)
         if note and dist_info.is_main:
             print(f"rnntui: note: {note}", file=sys.stderr, flush=True)
@@ -936,13 +941,13 @@ def training_text_ids(checkpoint):
     the file is at hand (the book's models: the book, if it is downloaded); None otherwise."""
     from rnntui.corpus import load_corpus
     from rnntui.paths import default_corpus_path
-    from rnntui.session import recorded_corpus_path
+    from rnntui.session import recorded_corpus_path, recorded_encoding
 
     try:
         path = recorded_corpus_path(checkpoint) or default_corpus_path()
         if not path.is_file():
             return None
-        corpus = load_corpus(path, vocab=checkpoint.vocab)
+        corpus = load_corpus(path, recorded_encoding(checkpoint), vocab=checkpoint.vocab)
     except RnntuiError:
         return None
     return corpus.split((checkpoint.train_config or {}).get("val_fraction", 0.1))[0]
@@ -992,13 +997,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from rnntui.device import resolve_device
     from rnntui.dynamic import dynamic_loss
     from rnntui.evaluate import held_out_loss
-    from rnntui.session import recorded_corpus_path
+    from rnntui.session import recorded_corpus_path, recorded_encoding
 
     config = dynamic_config(args) if args.dynamic else None
     checkpoint = load_model_checkpoint(args.checkpoint)
     # Without --corpus: the text the model was trained on, if it is still there, else the book.
     text = args.corpus or recorded_corpus_path(checkpoint)
-    corpus = load_corpus(corpus_path(text, args.json), args.encoding, vocab=checkpoint.vocab)
+    corpus = load_corpus(corpus_path(text, args.json), args.encoding or recorded_encoding(checkpoint),
+                         vocab=checkpoint.vocab)
     started = time.perf_counter()
     with progress_bar("evaluating", enabled=not args.json) as progress:
         loss, count, fraction = held_out_loss(checkpoint, corpus, resolve_device(args.device), args.val_fraction,

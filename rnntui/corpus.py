@@ -49,7 +49,8 @@ def decode_bytes(raw: bytes, name: str, encoding: str | None = None) -> str:
         except UnicodeDecodeError as error:
             raise CorpusError(
                 f"{name} is not UTF-8 (bad byte at offset {error.start}); "
-                "pass --encoding latin-1 (or the file's real encoding) to read it anyway"
+                "pass --encoding latin-1 (or the file's real encoding) to read it anyway; in the app, "
+                "ctrl+n's encoding field"
             ) from None
     else:
         try:
@@ -142,6 +143,7 @@ class Corpus:
     vocab: Vocab
     ids: np.ndarray  # character ids, uint8 for books (compact: 1 byte per character)
     path: str = ""  # where it was read from (absolute), so a model can train on its text again
+    encoding: str | None = None  # how it was decoded, when not UTF-8 (recorded, to read it again so)
 
     @property
     def characters(self) -> int:
@@ -156,7 +158,8 @@ class Corpus:
 
     def identity(self) -> dict:
         found = {"name": self.name, "sha256": self.sha256, "characters": self.characters}
-        return found | ({"path": self.path} if self.path else {})
+        found |= {"path": self.path} if self.path else {}
+        return found | ({"encoding": self.encoding} if self.encoding else {})
 
     def recoded(self, vocab: Vocab) -> Corpus:
         """The same text in ``vocab``'s ids: a model with a larger vocabulary than the text
@@ -186,5 +189,6 @@ def load_corpus(path: str | Path, encoding: str | None = None, vocab: Vocab | No
     if len(found) < 2:
         raise CorpusError(f"corpus {path} has only one distinct character; nothing to learn")
     del text
-    corpus = Corpus(name=path.name, sha256=digest, vocab=found, ids=ids, path=str(path.resolve()))
+    corpus = Corpus(name=path.name, sha256=digest, vocab=found, ids=ids, path=str(path.resolve()),
+                    encoding=encoding if encoding and encoding.lower().replace("-", "") not in ("utf8",) else None)
     return corpus.recoded(vocab) if vocab is not None else corpus

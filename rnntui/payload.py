@@ -212,7 +212,7 @@ def check_train_config(values: object) -> None:
 
 # The fields rnntui reads from a checkpoint's records, and what each must be.
 NUMBER, WHOLE, TEXT = (int, float), int, str
-CORPUS_FIELDS = {"name": TEXT, "sha256": TEXT, "characters": WHOLE, "path": TEXT}
+CORPUS_FIELDS = {"name": TEXT, "sha256": TEXT, "characters": WHOLE, "path": TEXT, "encoding": TEXT}
 PROVENANCE_FIELDS = {"command": TEXT, "machine": TEXT, "evaluated_with": TEXT, "val_loss": NUMBER,
                      "val_characters": WHOLE, "wall_time_s": NUMBER, "steps": WHOLE, "finetuned_from": dict}
 FINETUNED_FROM_FIELDS = {"checkpoint": TEXT, "step": WHOLE, "corpus": TEXT, "val_loss": NUMBER}

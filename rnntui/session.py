@@ -135,6 +135,11 @@ def recorded_corpus_path(checkpoint: Checkpoint) -> Path | None:
     raise RnntuiError(f"this model was trained on {name}, {where}; pass that text with --corpus PATH")
 
 
+def recorded_encoding(checkpoint: Checkpoint | None) -> str | None:
+    """The encoding the model's text was read in, when it was not UTF-8 (None: UTF-8)."""
+    return ((checkpoint.corpus if checkpoint is not None else None) or {}).get("encoding")
+
+
 def corpus_change_note(checkpoint: Checkpoint, corpus: Corpus) -> str | None:
     """A line to say when ``corpus`` is not the text ``checkpoint`` was trained on byte for byte
     (edited since, with the same characters): training it is allowed, but not silently."""

@@ -30,6 +30,7 @@ from rnntui.session import (
     finetune_trainer,
     new_trainer,
     recorded_corpus_path,
+    recorded_encoding,
     resume_trainer,
     resumed_config,
     trainer_checkpoint,
@@ -91,21 +92,25 @@ class Workbench:
         self.generation = 0
         # Said once when training starts on a text edited since the model was saved (session.corpus_change_note).
         self.corpus_note: str | None = None
+        self.encoding: str | None = None  # how the text the app was given is read (--encoding)
         self._dynamic_statistics: tuple | None = None  # ((generation, step), statistics) for replies that adapt
 
     # -- loading ----------------------------------------------------------------------------
-    def open(self, checkpoint: Path | None = None, corpus: Path | None = None, finetune: bool = False) -> ModelInfo:
+    def open(self, checkpoint: Path | None = None, corpus: Path | None = None, finetune: bool = False,
+             encoding: str | None = None) -> ModelInfo:
         """Start from a checkpoint, a fresh model for ``corpus``, or the bundled model; with
-        ``finetune``, a new run on ``corpus`` from the checkpoint's (or bundled model's) weights."""
+        ``finetune``, a new run on ``corpus`` from the checkpoint's (or bundled model's) weights.
+        ``encoding``: how ``corpus`` is read, when it is not UTF-8."""
+        self.encoding = encoding
         if finetune and corpus is not None:
             self.load(checkpoint if checkpoint is not None else self._bundled())
-            return self.finetune(Path(corpus))
+            return self.finetune(Path(corpus), load_corpus(corpus, encoding))
         if checkpoint is not None:
             if corpus is not None:
                 self.corpus_path = Path(corpus)
             return self.load(checkpoint)
         if corpus is not None:
-            text = load_corpus(corpus)
+            text = load_corpus(corpus, encoding)
             if self._is_the_bundled_models_book(text):
                 # A copy of the book the bundled model was trained on (offline, say): continue
                 # and evaluate that model on it rather than start an untrained one.
@@ -161,6 +166,7 @@ class Workbench:
         """A new model of the book's size for ``corpus_path`` (``corpus``, if it is already
         read), ready to train."""
         corpus = corpus if corpus is not None else load_corpus(corpus_path)
+        self.encoding = corpus.encoding
         # A new model starts from the book's settings, not the current model's changes.
         trainer = new_trainer(corpus, self._config(None, overrides={}), **self.model_options)
         return self._install_run(trainer, corpus, corpus_path, f"new model for {corpus.name}")
@@ -169,6 +175,7 @@ class Workbench:
         """A new run on ``corpus_path`` that starts from the current model's weights, as they
         are now (``session.finetune_trainer``); the current model itself is left as it is."""
         corpus = corpus if corpus is not None else load_corpus(corpus_path)
+        self.encoding = corpus.encoding
         with self.lock:
             if self.trainer is not None:
                 base = trainer_checkpoint(self.trainer, self.corpus)
@@ -297,13 +304,21 @@ class Workbench:
                 from rnntui.download import ensure_default_corpus
 
                 path = ensure_default_corpus()
-            corpus = self.corpus if self.corpus is not None else load_corpus(path, vocab=self.checkpoint.vocab)
+            corpus = self.corpus if self.corpus is not None else load_corpus(path, self._encoding_of(path),
+                                                                              vocab=self.checkpoint.vocab)
             trainer = self._build_trainer(self.checkpoint, corpus)
             self.corpus_note = corpus_change_note(self.checkpoint, corpus)
             self.corpus, self.corpus_path, self.trainer = corpus, Path(path), trainer
             self.model = trainer.model
             self.history = trainer.history
             return trainer
+
+    def _encoding_of(self, path: Path) -> str | None:
+        """How to read ``path``: as the person said for the text they gave, else as the model's
+        record says its text was read."""
+        if self.encoding and self.corpus_path is not None and same_file(path, self.corpus_path):
+            return self.encoding
+        return recorded_encoding(self.checkpoint)
 
     def training_corpus_path(self) -> Path | None:
         """The text training uses: the one the app was given, else the one the model was
@@ -355,7 +370,7 @@ class Workbench:
                 path = self.training_corpus_path() or default_corpus_path()
                 if not path.is_file():
                     return None
-                corpus = load_corpus(path, vocab=self.vocab)
+                corpus = load_corpus(path, self._encoding_of(path), vocab=self.vocab)
         except RnntuiError:
             return None
         if fraction is None:
@@ -387,7 +402,7 @@ class Workbench:
                 if not path.is_file():
                     raise RnntuiError("the model is judged on the held-out end of The Mysterious Island, "
                                       "which is not downloaded yet")
-            corpus = load_corpus(path, vocab=vocab)
+            corpus = load_corpus(path, self._encoding_of(path), vocab=vocab)
         fraction = config.val_fraction if 0.0 < config.val_fraction < 1.0 else 0.1
         return HeldOut(model, held_out_tail(corpus, fraction), fraction, corpus.name, step,
                        corpus.split(fraction)[0])

@@ -175,12 +175,13 @@ class RnntuiApp(App):
                  random_seed: int | None = None, train_config=None, model_options: dict | None = None,
                  scale_factor: float | None = None, length: int | None = None,
                  watch: Path | None = None, autosave_every: float = AUTOSAVE_EVERY, finetune: bool = False,
-                 manage_gc: bool = False) -> None:
+                 manage_gc: bool = False, encoding: str | None = None) -> None:
         super().__init__()
         # The garbage collector is the process's: `rnntui` lets the app tune it (see
         # tune_garbage_collector), an app run inside another program leaves it alone.
         self.manage_gc = manage_gc
         self.finetune = finetune  # start by fine-tuning the model (the checkpoint or bundled) on corpus
+        self.encoding = encoding  # how the start corpus is read, when it is not UTF-8
         self.autosave_every = autosave_every
         # The last session's scale factor, length and theme, unless the caller gives its own.
         self.settings_path = settings_path()
@@ -394,7 +395,8 @@ class RnntuiApp(App):
             if self.manage_gc:
                 tune_garbage_collector()
             workbench = Workbench(self.train_config, self.model_options)
-            info = workbench.open(self.start_checkpoint, self.start_corpus, finetune=self.finetune)
+            info = workbench.open(self.start_checkpoint, self.start_corpus, finetune=self.finetune,
+                                  encoding=self.encoding)
         except RnntuiError as error:
             # An empty workbench, not the one that failed halfway: ctrl+o and ctrl+n still work.
             self.workbench = Workbench(self.train_config, self.model_options)
@@ -1180,16 +1182,17 @@ class RnntuiApp(App):
             if choice is not None:
                 self.if_unsaved_work("Start a new model?", "start",
                                      lambda save_first: self.new_model(choice.corpus_path, save_first,
-                                                                       choice.finetune))
+                                                                       choice.finetune, choice.encoding))
 
         self.push_screen(NewModelScreen(self.info.name if self.info else None), chosen)
 
     @work(thread=True, exclusive=True, group="engine")
-    def new_model(self, corpus_path: Path, save_first: bool = False, finetune: bool = False) -> None:
+    def new_model(self, corpus_path: Path, save_first: bool = False, finetune: bool = False,
+                  encoding: str | None = None) -> None:
         from rnntui.corpus import load_corpus
 
         try:
-            corpus = load_corpus(corpus_path)  # read before the current model is touched
+            corpus = load_corpus(corpus_path, encoding)  # read before the current model is touched
         except RnntuiError as error:
             self.post_message(EngineFailed(str(error)))
             return

@@ -23,6 +23,7 @@ from rnntui.tui.widgets.path_suggester import PathSuggester
 class NewModelChoice:
     corpus_path: Path
     finetune: bool  # start from the current model's weights instead of random ones
+    encoding: str | None = None  # how the text is read, when it is not UTF-8
 
 
 class NewModelScreen(ModalScreen[NewModelChoice | None]):
@@ -40,13 +41,14 @@ class NewModelScreen(ModalScreen[NewModelChoice | None]):
             dialog.border_title = "New model"
             yield Label("Train a new model of the book's size (Embedding 256 → LSTM 512) on a text "
                         "file. It replaces the current model; ctrl+t starts training.")
-            yield Input(placeholder="path of a UTF-8 text file (→ accepts a completion)", id="corpus-path",
+            yield Input(placeholder="path of a text file (→ accepts a completion)", id="corpus-path",
                         suggester=PathSuggester())
             yield SpaceCheckbox(f"Fine-tune {self.current_model or 'the current model (none is open)'}",
                               id="finetune", disabled=self.current_model is None)
             yield Label("Ticked (tab, then space), the new model starts from the current one's weights "
                         "instead of random ones: a model that already writes English learns a new "
                         "English text in far fewer steps. Enter starts.", classes="hint")
+            yield Input(placeholder="its encoding, if not UTF-8 (e.g. latin-1, cp1252)", id="corpus-encoding")
             yield Label("", id="corpus-error", classes="field-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -62,7 +64,16 @@ class NewModelScreen(ModalScreen[NewModelChoice | None]):
         if problem:
             self.query_one("#corpus-error", Label).update(problem)
             return
-        self.dismiss(NewModelChoice(path, self.query_one("#finetune", Checkbox).value))
+        encoding = self.query_one("#corpus-encoding", Input).value.strip() or None
+        if encoding is not None:
+            import codecs
+
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                self.query_one("#corpus-error", Label).update(f"unknown encoding {encoding!r}")
+                return
+        self.dismiss(NewModelChoice(path, self.query_one("#finetune", Checkbox).value, encoding))
 
 
 class SaveAsScreen(ModalScreen[Path | None]):
