@@ -185,7 +185,8 @@ class Sampler:
             top = ()
             if self.candidates:
                 values, indices = probs.topk(self.candidates)
-                top = tuple(zip((chars[i] for i in indices.tolist()), values.tolist(), strict=True))
+                # A top-k / top-p cut leaves characters at 0: they cannot be drawn, so not listed.
+                top = tuple((chars[i], p) for i, p in zip(indices.tolist(), values.tolist(), strict=True) if p > 0)
             picked = self.choose(top) if self.choose is not None else None
             if picked is not None:
                 last = self.vocab.char2int[picked]

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from rnntui.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from rnntui.corpus import Corpus, load_corpus
+from rnntui.corpus import Corpus, example_seed, load_corpus
 from rnntui.errors import RnntuiError
 from rnntui.evaluate import held_out_tail
 from rnntui.files import check_writable, output_target, refuse_replacing, remove_stale_temp_files, same_file
@@ -56,6 +56,7 @@ class ModelInfo:
     hidden_size: int
     vocab_size: int
     corpus: str | None
+    example_seed: str = "The island"  # a seed text to suggest (corpus.example_seed)
 
 
 @dataclass
@@ -273,8 +274,10 @@ class Workbench:
                 corpus = (self.checkpoint.corpus or {}).get("name")
             else:
                 corpus = None
+            book = corpus in (None, default_corpus_path().name)
+            ids = self.corpus.ids if self.corpus is not None else None
             return ModelInfo(self.name, self.step, device, config.cell, config.hidden_size,
-                             config.vocab_size, corpus)
+                             config.vocab_size, corpus, example_seed(self.vocab, ids, book))
 
     @property
     def step(self) -> int:

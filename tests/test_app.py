@@ -968,7 +968,7 @@ async def test_pick_mode_lets_you_choose_each_next_character(tiny_checkpoint):
         await pilot.press(*"The", "enter")
         for _ in range(6):  # always the first candidate: what the model writes greedily
             await until(pilot, lambda: app.pick_top is not None)
-            assert "1-5 (or a click) picks" in app.query_one(CandidateBars).border_title
+            assert "1-5 or click: pick" in app.query_one(CandidateBars).border_title
             await pilot.press("1")
         await finished(pilot)
         assert exchanges(app)[0].reply_plain == greedy

@@ -366,3 +366,54 @@ async def test_ctrl_n_takes_an_encoding(tiny_checkpoint, tmp_path):
         await pilot.press("enter")
         await until(pilot, lambda: app.info is not None and app.info.name.startswith("new model for latin.txt"))
         assert "î" in app.workbench.vocab
+
+
+# -- texts that are not the book, and small things on screen -------------------------------------
+
+def test_the_example_seed_comes_from_the_models_own_text():
+    from rnntui.corpus import encode_text, example_seed
+
+    code = "# a tool\n\n" + "".join(f"def step_{i}(x):\n    return x + {i}\n\n" for i in range(40))
+    vocab, ids = encode_text(code)
+    assert example_seed(vocab, ids) == "def step_2(x):"  # a line start, past the first lines
+    book_vocab, book_ids = encode_text("The island was near. " * 50)
+    assert example_seed(book_vocab, book_ids, book=True) == "The island"
+    assert example_seed(vocab) == "".join([c for c in vocab.char_array if c.isalpha()][:3])  # no text at hand
+
+
+async def test_a_new_model_on_another_text_suggests_a_seed_from_it(tiny_checkpoint, tmp_path):
+    from rnntui.tui.screens.dialogs import NewModelScreen
+    from rnntui.tui.widgets.seed_input import SeedInput
+
+    poem = tmp_path / "poem.txt"
+    poem.write_text("".join(f"Roses are red number {i}\nviolets are blue\n" for i in range(200)), encoding="utf-8")
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        placeholder = app.query_one(SeedInput).placeholder
+        assert placeholder == "Seed text, e.g. The island · enter replies" and len(placeholder) < 50  # fits 80 × 24
+        await pilot.press("ctrl+n")
+        await shown(pilot, NewModelScreen, "#corpus-path")
+        app.screen.query_one("#corpus-path").value = str(poem)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.info is not None and "poem.txt" in app.info.name)
+        assert app.query_one(SeedInput).placeholder == "Seed text, e.g. Roses are · enter replies"
+
+
+def test_a_cut_distribution_lists_no_candidates_at_zero():
+    from rnntui.sampling import Sampler
+
+    from .test_robustness import SAMPLER, VOCAB
+
+    sampler = Sampler(SAMPLER.model, VOCAB, 1.0, random_seed=0, candidates=5, top_k=2)
+    for sampled in sampler.stream("The", 10):
+        assert len(sampled.top) == 2 and all(p > 0 for _, p in sampled.top)
+
+
+def test_a_path_in_f6_breaks_after_a_slash_not_inside_a_name():
+    from rnntui.tui.screens.model_info import break_after_slashes
+
+    text = "/work/main/rnntui/assets/mysterious-island-lstm.ckpt (3.5 MB, saved 2026-11-29 11:39 UTC)"
+    lines = break_after_slashes(text, 40).split("\n")
+    assert lines[0] == "/work/main/rnntui/assets/" and lines[1].startswith("mysterious-island-lstm.ckpt")
+    assert all(len(line) <= 40 for line in lines) and "".join(lines).replace(" ", "") == text.replace(" ", "")

@@ -91,6 +91,11 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
+def seed_placeholder(example: str) -> str:
+    """The seed field's hint, short enough for an 80-column terminal."""
+    return f"Seed text, e.g. {example} · enter replies"
+
+
 class EvaluationCancelled(Exception):
     """Raised in an evaluation's progress callback to stop it (the app is closing)."""
 
@@ -238,7 +243,7 @@ class RnntuiApp(App):
                 yield Transcript(id="transcript")
                 yield CandidateBars(id="candidates")
                 yield SeedInput(history_path=seed_history_path(),
-                                placeholder="Type a seed text, e.g. The island, and press enter",
+                                placeholder=seed_placeholder("The island"),
                                 id="seed-input", value="")
             # A watched run trains in its own process: its chart waits for the run's first step.
             empty = "waiting for the run's first step" if self.watch is not None else "no training yet: press ctrl+t"
@@ -407,6 +412,8 @@ class RnntuiApp(App):
 
     def on_engine_ready(self, message: EngineReady) -> None:
         self.info = message.info
+        for seed_input in self.query(SeedInput):  # an example from the model's own text
+            seed_input.placeholder = seed_placeholder(message.info.example_seed)
         self.sub_title = message.info.name
         history = message.history
         # Worker messages can arrive while the app takes its widgets down: absent ones are skipped.
@@ -512,7 +519,7 @@ class RnntuiApp(App):
             self.next_sample_at = (step // self.sample_every + 1) * self.sample_every
         if not due:
             return
-        seed_text = self.last_seed or "The island"
+        seed_text = self.last_seed or (self.info.example_seed if self.info else "The island")
         if (self.streaming or self.pick_mode or self.screen is not self.screen_stack[0]
                 or self.workbench.vocab.unknown_chars(seed_text)):
             return
@@ -520,7 +527,8 @@ class RnntuiApp(App):
 
     def start_generation(self, seed_text: str, while_training: bool = False) -> None:
         if not seed_text:
-            self.notify("Type a seed text first, e.g. The island.", severity="warning")
+            example = self.info.example_seed if self.info else "The island"
+            self.notify(f"Type a seed text first, e.g. {example}.", severity="warning")
             return
         if self.workbench is None:  # torch is still loading: reply as soon as the model is there
             self.pending_seed = seed_text
@@ -610,7 +618,7 @@ class RnntuiApp(App):
         self.pick_top, self.pick_exchange = message.top, message.exchange
         for bars in self.query(CandidateBars):
             bars.show_top(message.top, numbered=True)
-            bars.border_title = "next character: 1-5 (or a click) picks it, space lets the model draw"
+            bars.border_title = "1-5 or click: pick · space: model draws"
         self.lend_pick_keys(True)
 
     def action_pick(self, number: int) -> None:
