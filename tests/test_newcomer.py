@@ -417,3 +417,24 @@ def test_a_path_in_f6_breaks_after_a_slash_not_inside_a_name():
     lines = break_after_slashes(text, 40).split("\n")
     assert lines[0] == "/work/main/rnntui/assets/" and lines[1].startswith("mysterious-island-lstm.ckpt")
     assert all(len(line) <= 40 for line in lines) and "".join(lines).replace(" ", "") == text.replace(" ", "")
+
+
+async def test_a_continued_reply_names_each_parts_settings(tiny_checkpoint):
+    from .test_app import exchanges, finished
+
+    app = make_app(tiny_checkpoint, length=20)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        exchange = exchanges(app)[-1]
+        assert " · then " not in exchange.header_text
+        await pilot.press("ctrl+g")  # the same settings: nothing to add
+        await finished(pilot)
+        assert " · then " not in exchange.header_text
+        await pilot.press("ctrl+up")
+        await pilot.press("ctrl+g")
+        await finished(pilot)
+        assert exchange.header_text.startswith("#1 · scale factor 1.00 · ")
+        assert exchange.header_text.endswith(f" · then scale factor {app.scale_factor:.2f}")
+        assert exchange.header_line.startswith(exchange.header_text)  # what copy and export write

@@ -352,6 +352,12 @@ class RnntuiApp(App):
         """Give ``sampler`` the scale factor, top-k and top-p set now (from its next character)."""
         sampler.scale_factor, sampler.top_k, sampler.top_p = self.scale_factor, self.top_k, self.top_p
 
+    def drawn_with(self) -> str:
+        """How a reply is drawn now, as its header names it: the scale factor, any cut, and
+        whether it adapts to its seed text."""
+        cut = "".join(f" · {name} {value}" for name, value in self.sampling_cut())
+        return f"scale factor {self.scale_factor:.2f}{cut}{' · adapted to the seed text' if self.adapt else ''}"
+
     def sampling_cut(self) -> list[tuple[str, str]]:
         """The cut of the distribution that replies draw from, as (name, value) pairs; none
         when they draw from all of it, as in the book."""
@@ -498,6 +504,11 @@ class RnntuiApp(App):
         carry = self.sampler is not None and self.sampler_for == (number, step)
         if not carry:
             exchange.continued_at = step
+        settings = self.drawn_with()
+        if settings != exchange.drawn_with:  # each part of the reply names the settings it was drawn with
+            exchange.drawn_with = settings
+            exchange.header_text += f" · then {settings}"
+            exchange.finish(exchange.note)
         self.set_streaming(True)
         self.generate(number, exchange.reply_plain, self.length, carry=carry)
 
@@ -548,12 +559,12 @@ class RnntuiApp(App):
                 seed_input.value = ""
             self.last_seed = seed_text
         number = len(self.exchanges) + 1
-        cut = "".join(f" · {name} {value}" for name, value in self.sampling_cut())
-        adapted = " · adapted to the seed text" if self.adapt else ""
-        header = (f"#{number}{' · while training' if while_training else ''} · scale factor "
-                  f"{self.scale_factor:.2f}{cut}{adapted} · {self.info.name} · step {self.workbench.step:,}")
+        settings = self.drawn_with()
+        header = (f"#{number}{' · while training' if while_training else ''} · {settings} · {self.info.name} "
+                  f"· step {self.workbench.step:,}")
         exchange = self.query_one(Transcript).add_exchange(
             Exchange(number, seed_text, header, reflow=self.reflow, palette=self.palette))
+        exchange.drawn_with = settings
         self.exchanges[number] = exchange
         self.set_streaming(True)
         self.generate(number, seed_text, self.length)

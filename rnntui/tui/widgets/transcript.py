@@ -160,6 +160,7 @@ class Exchange(Vertical):
         self.continued_at: int | None = None  # the step of the weights it was continued with, if new
         self.note = ""  # how it ended ("400 characters"), once it has
         self.picked = 0  # characters the person picked in pick mode (the rest the model drew)
+        self.drawn_with = ""  # the settings its last part was drawn with (the app names each part's)
 
     def compose(self):
         yield Static(self.header_text, classes="exchange-header")
