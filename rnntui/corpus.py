@@ -212,3 +212,17 @@ def example_seed(vocab: Vocab, ids: np.ndarray | None = None, book: bool = False
             return " ".join(words)[:24]
     letters = [c for c in vocab.char_array if c.isalpha()]
     return "".join(letters[:3]) or vocab.char_array[0]
+
+
+def looks_hard_wrapped(text: str) -> bool:
+    """True if ``text`` reads as prose wrapped at a fixed width, as Project Gutenberg's books
+    are (most lines end near the same column), so that a line break inside a paragraph is a
+    wrap, not meant; False for code, poetry and lists, whose line breaks are their own."""
+    lengths = sorted(len(line) for line in text.split("\n") if line.strip())
+    if len(lengths) < 20:
+        return False
+    width = lengths[int(len(lengths) * 0.9)]
+    if not 50 <= width <= 100:
+        return False
+    long = sum(1 for length in lengths if length >= 0.75 * width)
+    return long >= 0.6 * len(lengths)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from rnntui.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from rnntui.corpus import Corpus, example_seed, load_corpus
+from rnntui.corpus import Corpus, example_seed, load_corpus, looks_hard_wrapped
 from rnntui.errors import RnntuiError
 from rnntui.evaluate import held_out_tail
 from rnntui.files import check_writable, output_target, refuse_replacing, remove_stale_temp_files, same_file
@@ -57,6 +57,7 @@ class ModelInfo:
     vocab_size: int
     corpus: str | None
     example_seed: str = "The island"  # a seed text to suggest (corpus.example_seed)
+    hard_wrapped: bool = True  # its text is prose wrapped at a fixed width (corpus.looks_hard_wrapped)
 
 
 @dataclass
@@ -276,8 +277,28 @@ class Workbench:
                 corpus = None
             book = corpus in (None, default_corpus_path().name)
             ids = self.corpus.ids if self.corpus is not None else None
+            # The book's models, and a model whose text is not at hand, keep the book's wrapping.
+            if book:
+                wrapped = True
+            elif ids is not None:
+                wrapped = looks_hard_wrapped(self.vocab.decode(ids[:100_000]))
+            else:
+                wrapped = self._recorded_text_wrapped()
             return ModelInfo(self.name, self.step, device, config.cell, config.hidden_size,
-                             config.vocab_size, corpus, example_seed(self.vocab, ids, book))
+                             config.vocab_size, corpus, example_seed(self.vocab, ids, book), wrapped)
+
+    def _recorded_text_wrapped(self) -> bool:
+        """``looks_hard_wrapped`` of the start of the text the loaded model was trained on, if
+        that file is still there (True when it is not: the book's way)."""
+        from rnntui.files import open_regular
+
+        path = ((self.checkpoint.corpus if self.checkpoint is not None else None) or {}).get("path")
+        try:
+            with open_regular(Path(path), "corpus") as f:
+                head = f.read(100_000).decode(recorded_encoding(self.checkpoint) or "utf-8", errors="replace")
+        except (RnntuiError, OSError, TypeError, LookupError):
+            return True
+        return looks_hard_wrapped(head.replace("\r\n", "\n"))
 
     @property
     def step(self) -> int:

@@ -59,6 +59,14 @@ def tiny_checkpoint(tiny_checkpoint_file, tmp_path):
     return path
 
 
+def join_wrapped_lines(tmp_path) -> None:
+    """The person's ctrl+l choice, kept in the data folder: replies join wrapped lines (the tiny
+    test text is not hard-wrapped prose, so by default its replies keep their line breaks)."""
+    settings = tmp_path / "data" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text('{"reflow": true}', encoding="utf-8")
+
+
 def make_app(checkpoint=None, corpus=None, **kwargs) -> RnntuiApp:
     return RnntuiApp(checkpoint=checkpoint, corpus=corpus, random_seed=1, train_config=tiny_train_config(),
                      model_options=TINY_MODEL, **kwargs)
@@ -123,7 +131,8 @@ def joined(text: str) -> str:
                    else char for i, char in enumerate(text))
 
 
-async def test_type_seed_and_stream_reply(tiny_checkpoint):
+async def test_type_seed_and_stream_reply(tmp_path, tiny_checkpoint):
+    join_wrapped_lines(tmp_path)
     app = make_app(tiny_checkpoint, length=120)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -1438,7 +1447,8 @@ def test_unlikely_characters_take_the_themes_warning_and_error_colours():
     assert palette[3].bold and palette[SEED].bold and not palette[0].color
 
 
-async def test_a_new_theme_recolours_the_replies_so_far(tiny_checkpoint):
+async def test_a_new_theme_recolours_the_replies_so_far(tmp_path, tiny_checkpoint):
+    join_wrapped_lines(tmp_path)
     app = make_app(tiny_checkpoint, length=300)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -1530,10 +1540,11 @@ async def test_a_reply_flows_in_paragraphs_and_the_reply_settings_show_its_lines
     # A book's paragraphs, hard-wrapped at 60 columns as Project Gutenberg's texts are.
     lines = [f"line {n} of the paragraph, as the book wraps it at sixty col" for n in range(6)]
     text = " It began.\n" + "\n\n".join("\n".join(lines) for _ in range(7))
+    join_wrapped_lines(tmp_path)
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        assert app.reflow  # the default
+        assert app.reflow  # as the person chose
         exchange = app.query_one(Transcript).add_exchange(Exchange(1, "Seed", "#1", reflow=app.reflow))
         app.exchanges[1] = exchange
         await pilot.pause()
@@ -1710,7 +1721,7 @@ async def test_scale_factor_length_and_theme_are_kept_for_the_next_session(tiny_
         await pilot.pause()
     assert json.loads(settings.read_text(encoding="utf-8")) == {"scale_factor": 1.25, "length": 750, "top_k": 0,
                                                                 "top_p": 1.0, "theme": "nord", "chart": None,
-                                                                "reflow": True, "sample_every": 0, "adapt": False}
+                                                                "reflow": None, "sample_every": 0, "adapt": False}
     again = make_app(tiny_checkpoint)
     assert (again.scale_factor, again.length, again.theme) == (1.25, 750, "nord")
     # A value the caller gives wins, and is not written unless the person changes it.

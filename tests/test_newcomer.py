@@ -68,13 +68,13 @@ async def test_space_then_enter_on_a_checkbox_applies_the_dialog_once(tiny_check
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        assert app.reflow
+        before = app.reflow
         await pilot.press("ctrl+l")
         await shown(pilot, ReplySettingsScreen, "#setting-reflow")
         app.screen.query_one("#setting-reflow").focus()
         await pilot.press("space", "enter")
         await until(pilot, lambda: not isinstance(app.screen, ReplySettingsScreen))
-        assert not app.reflow  # toggled once, and applied
+        assert app.reflow is not before  # toggled once, and applied
 
 
 async def test_a_notification_already_showing_is_not_stacked_again(tiny_checkpoint):
@@ -438,3 +438,43 @@ async def test_a_continued_reply_names_each_parts_settings(tiny_checkpoint):
         assert exchange.header_text.startswith("#1 · scale factor 1.00 · ")
         assert exchange.header_text.endswith(f" · then scale factor {app.scale_factor:.2f}")
         assert exchange.header_line.startswith(exchange.header_text)  # what copy and export write
+
+
+
+# -- line breaks decided from the text -----------------------------------------------------------
+
+def test_hard_wrapped_prose_is_told_from_code_and_poetry():
+    import textwrap
+
+    from rnntui.corpus import looks_hard_wrapped
+
+    from .conftest import make_text
+
+    prose = "\n\n".join(textwrap.fill(make_text(900, seed=i).replace("\n", " "), 68) for i in range(8))
+    assert looks_hard_wrapped(prose)
+    code = "".join(f"def f{i}(x):\n    try:\n        end = x[{i}]\n    except IndexError:\n        return None\n"
+                   for i in range(20))
+    poem = "".join(f"Roses are red, {i}\nviolets are blue\n\n" for i in range(20))
+    assert not looks_hard_wrapped(code) and not looks_hard_wrapped(poem)
+
+
+async def test_replies_keep_the_line_breaks_of_a_text_that_is_not_wrapped_prose(tiny_checkpoint, tmp_path):
+    import textwrap
+
+    from rnntui.tui.screens.dialogs import NewModelScreen
+
+    from .conftest import make_text
+
+    app = make_app(tiny_checkpoint)  # its text (random line breaks) is not hard-wrapped prose
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert not app.reflow and app.reflow_setting is None  # decided from the text
+        prose = tmp_path / "prose.txt"
+        prose.write_text("\n\n".join(textwrap.fill(make_text(900, seed=i).replace("\n", " "), 68)
+                                      for i in range(8)), encoding="utf-8")
+        await pilot.press("ctrl+n")
+        await shown(pilot, NewModelScreen, "#corpus-path")
+        app.screen.query_one("#corpus-path").value = str(prose)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.info is not None and "prose.txt" in app.info.name)
+        assert app.reflow  # a new model on wrapped prose joins its lines

@@ -206,7 +206,10 @@ class RnntuiApp(App):
         self.scale_factor = self.settings.scale_factor if scale_factor is None else scale_factor
         self.length = self.settings.length if length is None else length
         self.top_k, self.top_p = self.settings.top_k, self.settings.top_p  # 0 and 1: no cut
-        self.reflow = self.settings.reflow
+        # Replies join wrapped lines when the person said so, else when the model's text is
+        # hard-wrapped prose (decided once the model is known; the book's way until then).
+        self.reflow_setting = self.settings.reflow
+        self.reflow = True if self.reflow_setting is None else self.reflow_setting
         self.adapt = self.settings.adapt  # each reply's model first learns from its seed text
         self.sample_every = self.settings.sample_every  # while training, a reply every this many steps
         self.next_sample_at: int | None = None  # the step of the next one (None: work it out)
@@ -420,6 +423,8 @@ class RnntuiApp(App):
         self.info = message.info
         for seed_input in self.query(SeedInput):  # an example from the model's own text
             seed_input.placeholder = seed_placeholder(message.info.example_seed)
+        if self.reflow_setting is None:  # a new model's text decides how its replies show line breaks
+            self.reflow = message.info.hard_wrapped
         self.sub_title = message.info.name
         history = message.history
         # Worker messages can arrive while the app takes its widgets down: absent ones are skipped.
@@ -805,7 +810,8 @@ class RnntuiApp(App):
                 return
             for name, value in changes.items():
                 setattr(self, name, value)
-            if "reflow" in changes:
+            if "reflow" in changes:  # the person's choice, from now on, over the text's
+                self.reflow_setting = self.reflow
                 for exchange in self.exchanges.values():
                     exchange.set_reflow(self.reflow)
             self.next_sample_at = None  # counted from the current step

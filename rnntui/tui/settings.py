@@ -28,7 +28,9 @@ class Settings:
     top_p: float = 1.0  # 1: every character
     theme: str | None = None  # None: Textual's default
     chart: bool | None = None  # shown or hidden with ctrl+b; None: shown where there is room
-    reflow: bool = True  # a reply's wraps inside a paragraph shown as spaces (ctrl+l)
+    # A reply's wraps inside a paragraph shown as spaces (ctrl+l); None: decided from the model's
+    # text (joined for hard-wrapped prose, such as Gutenberg's books; as written for code or poetry).
+    reflow: bool | None = None
     sample_every: int = 0  # while training, a reply every this many steps (ctrl+l); 0: none
     adapt: bool = False  # a reply's model first learns from its seed text (dynamic evaluation; ctrl+l)
 
