@@ -478,3 +478,28 @@ async def test_replies_keep_the_line_breaks_of_a_text_that_is_not_wrapped_prose(
         await pilot.press("enter")
         await until(pilot, lambda: app.info is not None and "prose.txt" in app.info.name)
         assert app.reflow  # a new model on wrapped prose joins its lines
+
+
+def test_the_metrics_file_is_flushed_at_least_once_a_second(tmp_path, monkeypatch):
+    """rnntui watch follows the file: a run that estimates validation loss rarely (or never)
+    still writes its steps out within a second, not only on evaluation steps."""
+    import argparse
+    import types
+
+    from rnntui import cli
+    from rnntui.training import TrainEvent
+
+    clock = [100.0]
+    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+    trainer = types.SimpleNamespace(config=types.SimpleNamespace(steps=10), step=0, dist=types.SimpleNamespace(
+        world_size=1), model=types.SimpleNamespace(config=types.SimpleNamespace(cell="lstm")), device="cpu",
+        precision="fp32", stop=lambda: None)
+    args = argparse.Namespace(json=True, log_every=10, seed_text="The", top_k=0, top_p=1.0, scale_factor=1.0)
+    out = tmp_path / "w.ckpt"
+    metrics = tmp_path / "w.ckpt.metrics.jsonl"
+    with cli.Reporter(args, trainer, out) as report:
+        report.event(TrainEvent(1, 10, 2.0, None, 100.0, 0.1, 0.005))
+        assert metrics.read_text() == ""  # buffered: less than a second since the last write out
+        clock[0] += 1.5
+        report.event(TrainEvent(2, 10, 1.9, None, 100.0, 0.2, 0.005))
+        assert metrics.read_text().count("\n") == 2  # both steps are on disk for a watcher
