@@ -28,6 +28,18 @@ def messages(app) -> list[str]:
     return [n.message for n in app._notifications]
 
 
+async def new_model_on(pilot, text: Path) -> None:
+    """ctrl+n, the text's path, enter; until the new model is the app's."""
+    from rnntui.tui.screens.dialogs import NewModelScreen
+
+    app = pilot.app
+    await pilot.press("ctrl+n")
+    await shown(pilot, NewModelScreen, "#corpus-path")
+    app.screen.query_one("#corpus-path").value = str(text)
+    await pilot.press("enter")
+    await until(pilot, lambda: app.info is not None and text.name in app.info.name)
+
+
 async def test_typing_in_the_picker_goes_to_the_path_field_and_the_question_names_the_model(
         tiny_checkpoint, corpus_file, tmp_path):
     other = tmp_path / "other.ckpt"
@@ -183,16 +195,11 @@ async def test_watch_names_its_processes_in_words(tmp_path):
 
 
 async def test_a_new_model_says_ctrl_t_once(tiny_checkpoint, corpus_file):
-    from rnntui.tui.screens.dialogs import NewModelScreen
 
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await pilot.press("ctrl+n")
-        await shown(pilot, NewModelScreen, "#corpus-path")
-        app.screen.query_one("#corpus-path").value = str(corpus_file)
-        await pilot.press("enter")
-        await until(pilot, lambda: app.info is not None and app.info.name.startswith("new model"))
+        await new_model_on(pilot, corpus_file)
         await pilot.pause()
         note = str(app.query_one("#engine-note").render())
         assert note.count("ctrl+t") == 1
@@ -382,7 +389,6 @@ def test_the_example_seed_comes_from_the_models_own_text():
 
 
 async def test_a_new_model_on_another_text_suggests_a_seed_from_it(tiny_checkpoint, tmp_path):
-    from rnntui.tui.screens.dialogs import NewModelScreen
     from rnntui.tui.widgets.seed_input import SeedInput
 
     poem = tmp_path / "poem.txt"
@@ -392,11 +398,7 @@ async def test_a_new_model_on_another_text_suggests_a_seed_from_it(tiny_checkpoi
         await ready(pilot)
         placeholder = app.query_one(SeedInput).placeholder
         assert placeholder == "Seed text, e.g. The island · enter replies" and len(placeholder) < 50  # fits 80 × 24
-        await pilot.press("ctrl+n")
-        await shown(pilot, NewModelScreen, "#corpus-path")
-        app.screen.query_one("#corpus-path").value = str(poem)
-        await pilot.press("enter")
-        await until(pilot, lambda: app.info is not None and "poem.txt" in app.info.name)
+        await new_model_on(pilot, poem)
         assert app.query_one(SeedInput).placeholder == "Seed text, e.g. Roses are · enter replies"
 
 
@@ -461,8 +463,6 @@ def test_hard_wrapped_prose_is_told_from_code_and_poetry():
 async def test_replies_keep_the_line_breaks_of_a_text_that_is_not_wrapped_prose(tiny_checkpoint, tmp_path):
     import textwrap
 
-    from rnntui.tui.screens.dialogs import NewModelScreen
-
     from .conftest import make_text
 
     app = make_app(tiny_checkpoint)  # its text (random line breaks) is not hard-wrapped prose
@@ -472,11 +472,7 @@ async def test_replies_keep_the_line_breaks_of_a_text_that_is_not_wrapped_prose(
         prose = tmp_path / "prose.txt"
         prose.write_text("\n\n".join(textwrap.fill(make_text(900, seed=i).replace("\n", " "), 68)
                                       for i in range(8)), encoding="utf-8")
-        await pilot.press("ctrl+n")
-        await shown(pilot, NewModelScreen, "#corpus-path")
-        app.screen.query_one("#corpus-path").value = str(prose)
-        await pilot.press("enter")
-        await until(pilot, lambda: app.info is not None and "prose.txt" in app.info.name)
+        await new_model_on(pilot, prose)
         assert app.reflow  # a new model on wrapped prose joins its lines
 
 
