@@ -927,30 +927,15 @@ def adapted_to_seed_text(model, checkpoint, seed_text: str, config, random_seed:
     ids = checkpoint.vocab.encode(seed_text)
     statistics = None
     if config.rule == "rms":
-        train_ids = training_text_ids(checkpoint)
+        from rnntui.session import training_ids_at_hand
+
+        train_ids = training_ids_at_hand(checkpoint)
         if train_ids is None:
             print("rnntui: note: the model's training text is not at hand; the rms rule's gradient statistics "
                   "come from the seed text", file=sys.stderr)
         else:
             statistics = gradient_statistics(model, train_ids, config)
     return adapted_copy(model, ids, config, statistics, random_seed if random_seed is not None else 0)
-
-
-def training_text_ids(checkpoint):
-    """The head of the text ``checkpoint`` was trained on (its training split), in its ids, if
-    the file is at hand (the book's models: the book, if it is downloaded); None otherwise."""
-    from rnntui.corpus import load_corpus
-    from rnntui.paths import default_corpus_path
-    from rnntui.session import recorded_corpus_path, recorded_encoding
-
-    try:
-        path = recorded_corpus_path(checkpoint) or default_corpus_path()
-        if not path.is_file():
-            return None
-        corpus = load_corpus(path, recorded_encoding(checkpoint), vocab=checkpoint.vocab)
-    except RnntuiError:
-        return None
-    return corpus.split((checkpoint.train_config or {}).get("val_fraction", 0.1))[0]
 
 
 class StopPicking(Exception):

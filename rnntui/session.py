@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from rnntui.checkpoint import Checkpoint
-from rnntui.corpus import Corpus
+from rnntui.corpus import Corpus, load_corpus
 from rnntui.device import resolve_device, resolve_precision
 from rnntui.distributed import DistInfo
 from rnntui.errors import RnntuiError
@@ -138,6 +138,24 @@ def recorded_corpus_path(checkpoint: Checkpoint) -> Path | None:
 def recorded_encoding(checkpoint: Checkpoint | None) -> str | None:
     """The encoding the model's text was read in, when it was not UTF-8 (None: UTF-8)."""
     return ((checkpoint.corpus if checkpoint is not None else None) or {}).get("encoding")
+
+
+def training_ids_at_hand(checkpoint: Checkpoint, path: Path | None = None, encoding: str | None = None,
+                         fraction: float | None = None):
+    """The training split of the text a model learns from, in its ids, if that file is at hand
+    (None otherwise): ``path`` (default: the one the checkpoint records, else the book if it is
+    downloaded), read in ``encoding`` (default: the recorded one), cut at ``fraction``
+    (default: the checkpoint's, or 0.1). For dynamic evaluation's gradient statistics."""
+    try:
+        path = path or recorded_corpus_path(checkpoint) or default_corpus_path()
+        if not path.is_file():
+            return None
+        corpus = load_corpus(path, encoding or recorded_encoding(checkpoint), vocab=checkpoint.vocab)
+    except RnntuiError:
+        return None
+    if fraction is None:
+        fraction = (checkpoint.train_config or {}).get("val_fraction", 0.1)
+    return corpus.split(fraction if 0.0 <= fraction < 1.0 else 0.1)[0]
 
 
 def corpus_change_note(checkpoint: Checkpoint, corpus: Corpus) -> str | None:

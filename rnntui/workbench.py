@@ -34,6 +34,7 @@ from rnntui.session import (
     resume_trainer,
     resumed_config,
     trainer_checkpoint,
+    training_ids_at_hand,
 )
 from rnntui.training import History, TrainConfig, Trainer, learning_rate
 from rnntui.vocab import Vocab
@@ -389,17 +390,13 @@ class Workbench:
         with self.lock:
             corpus = self.corpus
             fraction = self.trainer.config.val_fraction if self.trainer is not None else None
+        if corpus is not None:
+            return corpus.split(fraction if fraction is not None and 0.0 <= fraction < 1.0 else 0.1)[0]
         try:
-            if corpus is None:
-                path = self.training_corpus_path() or default_corpus_path()
-                if not path.is_file():
-                    return None
-                corpus = load_corpus(path, self._encoding_of(path), vocab=self.vocab)
-        except RnntuiError:
+            path = self.training_corpus_path()
+        except RnntuiError:  # its text has gone: the statistics come from the text being read
             return None
-        if fraction is None:
-            fraction = (self.checkpoint.train_config or {}).get("val_fraction", 0.1) if self.checkpoint else 0.1
-        return corpus.split(fraction if 0.0 <= fraction < 1.0 else 0.1)[0]
+        return training_ids_at_hand(self.checkpoint, path, self._encoding_of(path) if path else None, fraction)
 
     def _steady_model(self) -> CharRNN:
         """The current weights, in a model no training step changes: a copy while a trainer
