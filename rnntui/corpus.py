@@ -197,19 +197,18 @@ def load_corpus(path: str | Path, encoding: str | None = None, vocab: Vocab | No
 BOOK_SEED = "The island"  # the chapter's seed text, for the book's models
 
 
-def example_seed(vocab: Vocab, ids: np.ndarray | None = None, book: bool = False) -> str:
+def example_seed(vocab: Vocab, text: str | None = None, book: bool = False) -> str:
     """A seed text to suggest for a model: the chapter's "The island" for the book's models (or
     when nothing else is known and the model can read it), else the start of a line of the
-    model's own text ``ids``: its first two words, from a line a little way in (past a title)."""
-    if (book or ids is None) and all(c in vocab for c in BOOK_SEED):
+    model's own ``text``: its first two words, from a line a little way in (past a title)."""
+    if (book or text is None) and all(c in vocab for c in BOOK_SEED):
         return BOOK_SEED
-    if ids is not None and len(ids):
-        head = vocab.decode(ids[:200_000])
-        lines = head.split("\n")  # a line's own start: an indented line does not count
-        starts = [line for line in lines[len(lines) // 20:] if line[:1].isalpha() and len(line.strip()) >= 8]
-        if starts:
-            words = starts[0].split()[:2]
-            return " ".join(words)[:24]
+    if text:
+        lines = text.split("\n")  # a line's own start: an indented line does not count
+        for line in lines[len(lines) // 20:]:
+            seed = " ".join(line.split()[:2])[:24]
+            if line[:1].isalpha() and len(line.strip()) >= 8 and all(c in vocab for c in seed):
+                return seed
     letters = [c for c in vocab.char_array if c.isalpha()]
     return "".join(letters[:3]) or vocab.char_array[0]
 

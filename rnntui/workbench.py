@@ -278,19 +278,18 @@ class Workbench:
                 corpus = None
             book = corpus in (None, default_corpus_path().name)
             ids = self.corpus.ids if self.corpus is not None else None
-            # The book's models, and a model whose text is not at hand, keep the book's wrapping.
-            if book:
-                wrapped = True
-            elif ids is not None:
-                wrapped = looks_hard_wrapped(self.vocab.decode(ids[:100_000]))
-            else:
-                wrapped = self._recorded_text_wrapped()
+            # The start of the text it trains on, decoded once for both a seed to suggest and how
+            # replies show line breaks; a loaded model's wrapping is judged from its recorded file.
+            # The book's models, and a model whose text is not at hand, keep the book's ways.
+            head = None if book or ids is None else self.vocab.decode(ids[:100_000])
+            judged = head if head is not None or book else self._recorded_head()
+            wrapped = True if judged is None else looks_hard_wrapped(judged)
             return ModelInfo(self.name, self.step, device, config.cell, config.hidden_size,
-                             config.vocab_size, corpus, example_seed(self.vocab, ids, book), wrapped)
+                             config.vocab_size, corpus, example_seed(self.vocab, head, book), wrapped)
 
-    def _recorded_text_wrapped(self) -> bool:
-        """``looks_hard_wrapped`` of the start of the text the loaded model was trained on, if
-        that file is still there (True when it is not: the book's way)."""
+    def _recorded_head(self) -> str | None:
+        """The first 100,000 bytes of the text the loaded model was trained on, if that file is
+        still there (None otherwise)."""
         from rnntui.files import open_regular
 
         path = ((self.checkpoint.corpus if self.checkpoint is not None else None) or {}).get("path")
@@ -298,8 +297,8 @@ class Workbench:
             with open_regular(Path(path), "corpus") as f:
                 head = f.read(100_000).decode(recorded_encoding(self.checkpoint) or "utf-8", errors="replace")
         except (RnntuiError, OSError, TypeError, LookupError):
-            return True
-        return looks_hard_wrapped(head.replace("\r\n", "\n"))
+            return None
+        return head.replace("\r\n", "\n")
 
     @property
     def step(self) -> int:

@@ -381,10 +381,10 @@ def test_the_example_seed_comes_from_the_models_own_text():
     from rnntui.corpus import encode_text, example_seed
 
     code = "# a tool\n\n" + "".join(f"def step_{i}(x):\n    return x + {i}\n\n" for i in range(40))
-    vocab, ids = encode_text(code)
-    assert example_seed(vocab, ids) == "def step_2(x):"  # a line start, past the first lines
-    book_vocab, book_ids = encode_text("The island was near. " * 50)
-    assert example_seed(book_vocab, book_ids, book=True) == "The island"
+    vocab, _ = encode_text(code)
+    assert example_seed(vocab, code) == "def step_2(x):"  # a line start, past the first lines
+    book_vocab, _ = encode_text("The island was near. " * 50)
+    assert example_seed(book_vocab, "The island was near. " * 50, book=True) == "The island"
     assert example_seed(vocab) == "".join([c for c in vocab.char_array if c.isalpha()][:3])  # no text at hand
 
 
