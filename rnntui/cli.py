@@ -471,11 +471,9 @@ def check_outputs(args: argparse.Namespace, run: Run, locked_at: float) -> None:
         refuse_replacing(path, run.may_replace, ask)
         check_writable(path, hint)
     check_metrics_file(metrics_path(out))
-    outputs += [path for _, path in snapshots_of(out)]
     for path in outputs:
         remove_stale_temp_files(path, locked_at)
-    if args.keep > 1:  # the snapshots' own temporary files, named after steps not taken yet
-        remove_stale_snapshot_temps(out, locked_at)
+    remove_stale_temp_files(out, locked_at, names=snapshot_names(out))  # --keep's copies, any step
 
 
 def run_training(args: argparse.Namespace, run: Run, dist_info) -> int:
@@ -501,6 +499,11 @@ def run_training(args: argparse.Namespace, run: Run, dist_info) -> int:
     signals = StopSignals(trainer)
     report = Reporter(args, trainer, out) if dist_info.is_main else Silent()
     started_step = trainer.step
+
+    def unsaved() -> int:
+        """Steps trained since the file last held this run (or since it started)."""
+        return trainer.step - (saved_step if saved_step is not None else started_step)
+
     with signals:
         try:
             with report:
@@ -526,8 +529,8 @@ def run_training(args: argparse.Namespace, run: Run, dist_info) -> int:
             if not dist_info.is_main:
                 raise
             note = ""
-            if trainer.step > (saved_step if saved_step is not None else started_step):
-                signals.saving(trainer.step - (saved_step if saved_step is not None else started_step))
+            if unsaved() > 0:
+                signals.saving(unsaved())
                 try:
                     save()
                     note = f"; saved step {trainer.step:,} to {out}"
@@ -535,7 +538,7 @@ def run_training(args: argparse.Namespace, run: Run, dist_info) -> int:
                     pass  # the disk is full: the error that stopped the run says what is kept
             raise RnntuiError(f"{error}{note}") from None
         # Further ctrl+c are held back until the save is done (see StopSignals).
-        signals.saving(trainer.step - (saved_step if saved_step is not None else started_step))
+        signals.saving(unsaved())
         # A run that ends where it started leaves a checkpoint all the same (of the fresh model),
         # unless its output failed before the first step.
         if trainer.step > started_step or ((not out.exists() or saved_step is None) and not report.failed):
@@ -643,6 +646,13 @@ def snapshot_path(out: Path, step: int) -> Path:
     return out.with_name(f"{out.stem}.step{step:07d}{out.suffix}")
 
 
+def snapshot_names(out: Path) -> str:
+    """A regular expression for the names of ``out``'s step-numbered copies, the step a group."""
+    import re
+
+    return re.escape(f"{out.stem}.step") + r"(\d{7,})" + re.escape(out.suffix)
+
+
 def snapshots_of(out: Path) -> list[tuple[int, Path]]:
     """The step-numbered copies of ``out`` that rnntui wrote (its exact naming, and an rnntui
     checkpoint inside), oldest step first; any other file beside it is not one of them."""
@@ -650,7 +660,7 @@ def snapshots_of(out: Path) -> list[tuple[int, Path]]:
 
     from rnntui.files import is_checkpoint_file
 
-    pattern = re.compile(re.escape(f"{out.stem}.step") + r"(\d{7,})" + re.escape(out.suffix) + r"\Z")
+    pattern = re.compile(snapshot_names(out) + r"\Z")
     found = []
     try:
         names = os.listdir(out.parent)
@@ -661,27 +671,6 @@ def snapshots_of(out: Path) -> list[tuple[int, Path]]:
         if match and is_checkpoint_file(out.parent / name):
             found.append((int(match.group(1)), out.parent / name))
     return sorted(found)
-
-
-def remove_stale_snapshot_temps(out: Path, older_than: float) -> None:
-    """Temporary files of snapshots that a killed run left, whatever their step."""
-    import re
-
-    from rnntui.files import TEMP_MARK
-
-    pattern = re.compile(re.escape(f".{out.stem}.step") + r"\d{7,}" + re.escape(out.suffix + TEMP_MARK)
-                         + r"[a-z0-9_]{8}\.tmp\Z")
-    try:
-        names = os.listdir(out.parent)
-    except OSError:
-        return
-    for name in names:
-        path = out.parent / name
-        try:
-            if pattern.match(name) and path.is_file() and path.stat().st_mtime < older_than:
-                path.unlink()
-        except OSError:
-            pass
 
 
 def keep_snapshots(out: Path, step: int, keep: int) -> None:

@@ -191,13 +191,16 @@ def same_file(a: Path | None, b: Path | None) -> bool:
 
 # -- what a killed save leaves behind --------------------------------------------------------
 
-def stale_temp_files(path: Path, older_than: float) -> list[Path]:
+def stale_temp_files(path: Path, older_than: float, names: str | None = None) -> list[Path]:
     """Temporary files that a save of ``path`` left behind (killed before its rename), last
     changed before ``older_than`` (a time.time()): rnntui's own naming, parsed exactly; the
-    older naming also needs a checkpoint's first bytes (or none) inside."""
+    older naming also needs a checkpoint's first bytes (or none) inside. ``names``: a regular
+    expression for the files saved there instead of ``path``'s own name (the step-numbered
+    snapshots)."""
     folder = path.parent
-    new = re.compile(re.escape(f".{path.name}{TEMP_MARK}") + _TEMP_TAIL + r"\Z")
-    old = re.compile(re.escape(f".{path.name}.") + _TEMP_TAIL + r"\Z")
+    target = names if names is not None else re.escape(path.name)
+    new = re.compile(r"\." + target + re.escape(TEMP_MARK) + _TEMP_TAIL + r"\Z")
+    old = re.compile(r"\." + target + r"\." + _TEMP_TAIL + r"\Z")
     found = []
     try:
         entries = list(os.scandir(folder))
@@ -228,11 +231,11 @@ def _starts_like_a_checkpoint(path: Path) -> bool:
     return CHECKPOINT_MAGIC.startswith(start)
 
 
-def remove_stale_temp_files(path: Path, older_than: float) -> list[Path]:
-    """Delete ``stale_temp_files(path, older_than)``; call with the lock on ``path`` held, so
-    that no other rnntui is writing one of them now. Returns what was removed."""
+def remove_stale_temp_files(path: Path, older_than: float, names: str | None = None) -> list[Path]:
+    """Delete ``stale_temp_files(path, older_than, names)``; call with the lock on ``path``
+    held, so that no other rnntui is writing one of them now. Returns what was removed."""
     removed = []
-    for temp in stale_temp_files(path, older_than):
+    for temp in stale_temp_files(path, older_than, names):
         try:
             temp.unlink()
             removed.append(temp)
