@@ -878,7 +878,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     checkpoint.vocab.check(args.seed_text)
     model = checkpoint.build_model()
     if adapt is not None:
-        model = adapted_to_seed_text(model, checkpoint, args.seed_text, adapt, args.random_seed)
+        model = adapted_to_seed_text(model, checkpoint, args.seed_text, adapt)
     # One generator for all samples: with --random-seed the whole output repeats.
     sampler = Sampler(model, checkpoint.vocab, scale_factors[0], args.random_seed, top_k=top_k, top_p=top_p)
     out = sys.stdout
@@ -907,7 +907,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def adapted_to_seed_text(model, checkpoint, seed_text: str, config, random_seed: int | None):
+def adapted_to_seed_text(model, checkpoint, seed_text: str, config):
     """A copy of ``model`` that has read ``seed_text`` learning as dynamic evaluation does. The
     rms rule's gradient statistics come from the model's training text where it is at hand,
     else from the seed text itself (said on stderr)."""
@@ -924,7 +924,7 @@ def adapted_to_seed_text(model, checkpoint, seed_text: str, config, random_seed:
                   "come from the seed text", file=sys.stderr)
         else:
             statistics = gradient_statistics(model, train_ids, config)
-    return adapted_copy(model, ids, config, statistics, random_seed if random_seed is not None else 0)
+    return adapted_copy(model, ids, config, statistics)
 
 
 class StopPicking(Exception):

@@ -112,12 +112,12 @@ class Adapter:
     ``read(ids)`` returns the summed loss of predicting them; ``model`` is the adapted copy."""
 
     def __init__(self, model: CharRNN, config: DynamicConfig, train_ids: np.ndarray | None = None,
-                 random_seed: int | None = None, statistics: list[torch.Tensor] | None = None) -> None:
+                 statistics: list[torch.Tensor] | None = None) -> None:
         """``statistics``: ``gradient_statistics`` already gathered for these weights (the rms
-        rule gathers them from ``train_ids`` otherwise)."""
+        rule gathers them from ``train_ids`` otherwise). Nothing here draws at random (no
+        dropout), so the same model, text and settings always adapt the same way; nor does it
+        seed torch's global generator, which a training thread may be drawing from."""
         config.validate()
-        if random_seed is not None:
-            torch.manual_seed(random_seed)
         self.config = config
         self.model = copy.deepcopy(model).float().cpu()
         self.model.eval()  # no dropout: the adaptation is the only change
@@ -168,21 +168,20 @@ class Adapter:
 
 
 def dynamic_loss(model: CharRNN, ids: np.ndarray, config: DynamicConfig, train_ids: np.ndarray | None = None,
-                 progress: Callable[[int, int], None] | None = None,
-                 random_seed: int | None = 0) -> DynamicResult:
+                 progress: Callable[[int, int], None] | None = None) -> DynamicResult:
     """The dynamic evaluation loss of ``model`` on ``ids`` (a copy adapts; ``model`` is left as
     it is)."""
-    adapter = Adapter(model, config, train_ids, random_seed)
+    adapter = Adapter(model, config, train_ids)
     total, count = adapter.read(torch.from_numpy(np.asarray(ids, dtype=np.int64)), progress)
     return DynamicResult(total / count if count else float("nan"), count)
 
 
 def adapted_copy(model: CharRNN, ids: np.ndarray, config: DynamicConfig,
-                 statistics: list[torch.Tensor] | None = None, random_seed: int | None = 0) -> CharRNN:
+                 statistics: list[torch.Tensor] | None = None) -> CharRNN:
     """A copy of ``model`` that has read ``ids`` learning as dynamic evaluation does (to
     continue a text in its own style); the rms rule's ``statistics`` default to ``ids``'s own."""
     if len(ids) < 2:
         return model
-    adapter = Adapter(model, config, ids, random_seed, statistics)
+    adapter = Adapter(model, config, ids, statistics)
     adapter.read(torch.from_numpy(np.asarray(ids, dtype=np.int64)))
     return adapter.model

@@ -369,7 +369,7 @@ class Workbench:
 
             config = DynamicConfig()
             ids = vocab.encode(adapt_to)
-            model = adapted_copy(model, ids, config, self._statistics(key, model, config), random_seed or 0)
+            model = adapted_copy(model, ids, config, self._statistics(key, model, config))
         return Sampler(model, vocab, scale_factor, random_seed, candidates, top_k, top_p)
 
     def _statistics(self, key: tuple, model: CharRNN, config) -> list | None:
