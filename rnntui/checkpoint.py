@@ -108,13 +108,7 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | Path, half: bool = False
         "provenance": checkpoint.provenance,
         "created": checkpoint.created,
     }
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    body = buffer.getvalue()
-    header = {"format_version": FORMAT_VERSION, "sha256": hashlib.sha256(body).hexdigest(),
-              "payload_bytes": len(body), **checkpoint.summary()}
-    data = MAGIC + json.dumps(header).encode("utf-8") + b"\n" + body
-    write_atomically(path, data)
+    write_file(path, {"task": TASK, **checkpoint.summary()}, payload)
     return path
 
 
@@ -202,19 +196,33 @@ def _read_payload(f, path: Path, header: dict) -> bytes:
     return body
 
 
-def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Checkpoint:
-    """Read and verify a checkpoint; tensors land on ``device`` (a GPU file loads on a CPU).
-    Everything in it is checked (``payload.check_payload``) before it is returned."""
+TASK = "text"  # a header's "task": "text" (this module's language models) or "sentiment"
+TASK_NAMES = {"text": "a language model (text generation)", "sentiment": "a sentiment model (movie reviews)"}
+TASK_COMMANDS = {"text": "rnntui generate / evaluate / info", "sentiment": "rnntui sentiment"}
+
+
+def check_task(path: Path, header: dict, expected: str) -> None:
+    """One clear line when a checkpoint is for another task than the command's."""
+    task = header.get("task", TASK)  # files written before 2026-12-02 are all language models
+    if task != expected:
+        raise CheckpointError(f"{path} is {TASK_NAMES.get(task, repr(task))}, not "
+                              f"{TASK_NAMES[expected]}; use it with {TASK_COMMANDS.get(task, 'another tool')}")
+
+
+def read_payload(path: str | Path, task: str, device: torch.device | str = "cpu") -> tuple[dict, object]:
+    """A checkpoint's header and its payload as plain data, after checking the file's kind, its
+    task, its size and its checksum; the caller checks the payload's contents."""
     path = Path(path)
     # Header and payload come from one open file: a save replaces the file by renaming a new
     # one over it, and a second open could read the payload of a different save.
     with _open(path) as f:
         header = _header_from(f, path)
+        check_task(path, header, task)
         body = _read_payload(f, path, header)
     if hashlib.sha256(body).hexdigest() != header["sha256"]:
         raise CheckpointError(f"checkpoint {path} is corrupt (its checksum does not match)")
     try:
-        payload = torch.load(io.BytesIO(body), map_location=device, weights_only=True)
+        return header, torch.load(io.BytesIO(body), map_location=device, weights_only=True)
     except pickle.UnpicklingError:
         # torch's own message here suggests weights_only=False, which would run the file's code.
         raise CheckpointError(f"checkpoint {path} holds objects other than plain data (tensors, numbers, "
@@ -223,7 +231,25 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Che
     except Exception as error:  # noqa: BLE001 - any parse failure means the same to the user
         first = (str(error).splitlines() or [type(error).__name__])[0][:200]
         raise CheckpointError(f"checkpoint {path} cannot be read: {first}") from None
-    del body
+
+
+def write_file(path: Path, header: dict, payload: dict) -> Path:
+    """``payload`` saved with torch, behind the magic line and a JSON header carrying its size
+    and checksum, written atomically."""
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    body = buffer.getvalue()
+    header = {"format_version": FORMAT_VERSION, "sha256": hashlib.sha256(body).hexdigest(),
+              "payload_bytes": len(body), **header}
+    write_atomically(path, MAGIC + json.dumps(header).encode("utf-8") + b"\n" + body)
+    return path
+
+
+def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Checkpoint:
+    """Read and verify a checkpoint; tensors land on ``device`` (a GPU file loads on a CPU).
+    Everything in it is checked (``payload.check_payload``) before it is returned."""
+    path = Path(path)
+    _, payload = read_payload(path, TASK, device)
     try:
         model_config = check_payload(payload)
     except Bad as problem:

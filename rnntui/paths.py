@@ -51,3 +51,8 @@ def default_corpus_path() -> Path:
 def bundled_model_path() -> Path:
     """The pretrained default model shipped inside the package."""
     return Path(__file__).parent / "assets" / "mysterious-island-lstm.ckpt"
+
+
+def bundled_sentiment_model_path() -> Path:
+    """The pretrained sentiment model (IMDb movie reviews) shipped inside the package."""
+    return Path(__file__).parent / "assets" / "imdb-sentiment.ckpt"

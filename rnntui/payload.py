@@ -34,6 +34,8 @@ def check_header(header: object) -> None:
         raise Bad("payload_bytes is not a size")
     if not isinstance(header.get("sha256"), str):
         raise Bad("sha256 is not a checksum")
+    if "task" in header and header["task"] not in ("text", "sentiment"):
+        raise Bad(f"task is {shown(header['task'])}, not text or sentiment")
     for name in ("step", "vocab_size"):
         if name in header and not (_is_int(header[name]) and 0 <= header[name] <= MAX_STEP):
             raise Bad(f"{name} is {shown(header[name])}")
@@ -112,9 +114,13 @@ def check_vocab(vocab: object, size: int) -> None:
 
 
 def check_weights(weights: object, config: ModelConfig) -> None:
+    check_state_dict(weights, state_shapes(config))
+
+
+def check_state_dict(weights: object, expected: dict[str, tuple[int, ...]]) -> None:
+    """``model_state`` holds exactly the tensors of ``expected``'s names and shapes, all finite."""
     if not isinstance(weights, dict):
         raise Bad("model_state is not a dictionary of tensors")
-    expected = state_shapes(config)
     if set(weights) != set(expected):
         missing, extra = sorted(set(expected) - set(weights)), sorted(map(str, set(weights) - set(expected)))
         raise Bad("model_state does not fit its model (" + "; ".join(
@@ -134,7 +140,11 @@ def check_weights(weights: object, config: ModelConfig) -> None:
 def check_optimizer_state(state: object, config: ModelConfig) -> None:
     """Adam's state, as ``torch.optim.Adam.state_dict()`` writes it for this model: each
     parameter's moments must have that parameter's shape, or the first step would fail."""
-    shapes = list(state_shapes(config).values())  # the order of model.parameters()
+    check_adam_state(state, list(state_shapes(config).values()))  # the order of model.parameters()
+
+
+def check_adam_state(state: object, shapes: list[tuple[int, ...]]) -> None:
+    """``shapes``: the model's parameters' shapes, in the order of ``model.parameters()``."""
     if not isinstance(state, dict) or not isinstance(state.get("state"), dict) \
             or not isinstance(state.get("param_groups"), list):
         raise Bad("optimizer_state is not an optimizer's state")

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from rnntui import distributed, memory
+from rnntui.control import RunControl
 from rnntui.errors import RnntuiError
 from rnntui.model import CharRNN, ModelConfig, State, state_shapes
 from rnntui.sampling import MAX_RANDOM_SEED
@@ -255,7 +256,7 @@ def check_training_memory(model_config: ModelConfig, config: TrainConfig) -> Non
                           "lower --batch-size or --seq-length, or use a smaller model")
 
 
-class Trainer:
+class Trainer(RunControl):
     """Trains ``model`` on ``train_ids``; ``run()`` yields one ``TrainEvent`` per step.
 
     ``pause()``, ``resume()`` and ``stop()`` may be called from another thread; they take
@@ -306,36 +307,10 @@ class Trainer:
                     "use a smaller --batch-size or --seq-length")
         # Held while the weights change, so a copy taken for sampling or saving is consistent.
         self.lock = threading.RLock()
-        self._run = threading.Event()
-        self._run.set()
-        self._stop = threading.Event()
-        self._waiting = threading.Event()  # set while run() waits for resume()
+        RunControl.__init__(self)
         self.early_stopped = False  # stopped by config.patience
         self._overfitting_said = False  # once per rise of the validation loss (TrainEvent.overfitting)
         self._boundary = self._capture_rng()
-
-    # -- control from other threads -------------------------------------------------------
-    def pause(self) -> None:
-        self._run.clear()
-
-    def resume(self) -> None:
-        self._run.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._run.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._run.is_set()
-
-    def wait_until_paused(self, timeout: float) -> bool:
-        """After ``pause()``: wait for the step in flight to finish; True once run() waits."""
-        return self._waiting.wait(timeout)
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
 
     # -- RNG state, for exact resume --------------------------------------------------------
     def snapshot(self) -> dict[str, torch.Tensor]:
@@ -489,11 +464,8 @@ class Trainer:
         chars_per_step = config.batch_size * config.seq_length * self.dist.world_size
         speed = None
         while self.step < config.steps:
-            if not self._run.is_set():
-                self._waiting.set()
-                self._run.wait()
-                self._waiting.clear()
-            stop = self._stop.is_set()
+            self.wait_while_paused()
+            stop = self.stopping
             if self.dist.enabled:
                 stop = distributed.any_rank(stop, self.device)  # all ranks stop at the same step
             if stop:

@@ -83,6 +83,7 @@ def isolated_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("RNNTUI_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RNNTUI_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("RNNTUI_CORPUS_URL", "http://127.0.0.1:9/unreachable")
+    monkeypatch.setenv("RNNTUI_IMDB_URL", "http://127.0.0.1:9/unreachable")
 
 
 @pytest.fixture
@@ -100,3 +101,72 @@ def shared_corpus() -> Path:
 
 
 TINY_MODEL = {"embed_dim": 16, "hidden_size": 32}
+
+
+def made_up_review(rng, positive: bool) -> str:
+    """A review of a few neutral words and one that gives the verdict away."""
+    words = "film plot actor scene story music camera ending".split()
+    tone = rng.choice(["great", "wonderful", "loved"] if positive else ["awful", "boring", "hated"])
+    body = [rng.choice(words) for _ in range(rng.randint(4, 16))]
+    body.insert(rng.randrange(len(body)), tone)
+    return " ".join(body).capitalize() + "."
+
+
+def reviews_tarball(path, per_folder: int = 40, seed: int = 0, train_only_pos: bool = False):
+    """The dataset's layout (aclImdb/{train,test}/{pos,neg}/ID_RATING.txt) holding made-up reviews."""
+    import io
+    import random
+    import tarfile
+
+    rng = random.Random(seed)
+    with tarfile.open(path, "w:gz") as archive:
+        number = 0
+        for split in ("train", "test"):
+            for label in ("pos", "neg"):
+                for _ in range(per_folder):
+                    number += 1
+                    data = made_up_review(rng, label == "pos").encode()
+                    info = tarfile.TarInfo(f"aclImdb/{split}/{label}/{number}_{8 if label == 'pos' else 2}.txt")
+                    info.size = len(data)
+                    archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.fixture
+def reviews_file(tmp_path):
+    return reviews_tarball(tmp_path / "reviews.tar.gz", per_folder=100)
+
+
+def tiny_train_config(**overrides):
+    from rnntui.training import TrainConfig
+
+    values = dict(batch_size=8, seq_length=16, eval_every=5, device="cpu", precision="fp32",
+                  eval_windows=4, eval_length=64)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint_file(tmp_path_factory):
+    """Trained once per session (30 steps on the tiny corpus); each test gets its own copy."""
+    from rnntui.checkpoint import save_checkpoint
+    from rnntui.corpus import load_corpus
+    from rnntui.session import new_trainer, trainer_checkpoint
+
+    folder = tmp_path_factory.mktemp("tiny")
+    corpus_path = folder / "tiny.txt"
+    corpus_path.write_text(make_text(), encoding="utf-8")
+    corpus = load_corpus(corpus_path)
+    trainer = new_trainer(corpus, tiny_train_config(steps=30), **TINY_MODEL)
+    list(trainer.run())
+    checkpoint = trainer_checkpoint(trainer, corpus)
+    checkpoint.elapsed = 0.0  # keep screenshots stable
+    checkpoint.created = "2026-01-01T12:00:00+00:00"
+    return save_checkpoint(checkpoint, folder / "tiny.ckpt")
+
+
+@pytest.fixture
+def tiny_checkpoint(tiny_checkpoint_file, tmp_path):
+    path = tmp_path / "tiny.ckpt"
+    path.write_bytes(tiny_checkpoint_file.read_bytes())
+    return path

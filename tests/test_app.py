@@ -13,8 +13,6 @@ from textual.screen import Screen
 
 from rnntui.checkpoint import load_checkpoint, save_checkpoint
 from rnntui.corpus import load_corpus
-from rnntui.session import new_trainer, trainer_checkpoint
-from rnntui.training import TrainConfig
 from rnntui.tui.app import RnntuiApp, next_scale
 from rnntui.tui.screens.dialogs import NewModelScreen, SaveAsScreen, UnsavedScreen
 from rnntui.tui.screens.help import HelpScreen
@@ -25,38 +23,9 @@ from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
 from rnntui.tui.widgets.transcript import Exchange
 
-from .conftest import TINY_MODEL, disk_full, hang_up, make_text, read_terminal, run_in_terminal
+from .conftest import TINY_MODEL, disk_full, hang_up, read_terminal, run_in_terminal, tiny_train_config
 
 SIZE = (120, 36)
-
-
-def tiny_train_config(**overrides) -> TrainConfig:
-    values = dict(batch_size=8, seq_length=16, eval_every=5, device="cpu", precision="fp32",
-                  eval_windows=4, eval_length=64)
-    values.update(overrides)
-    return TrainConfig(**values)
-
-
-@pytest.fixture(scope="session")
-def tiny_checkpoint_file(tmp_path_factory):
-    """Trained once per session (30 steps on the tiny corpus); each test gets its own copy."""
-    folder = tmp_path_factory.mktemp("tiny")
-    corpus_path = folder / "tiny.txt"
-    corpus_path.write_text(make_text(), encoding="utf-8")
-    corpus = load_corpus(corpus_path)
-    trainer = new_trainer(corpus, tiny_train_config(steps=30), **TINY_MODEL)
-    list(trainer.run())
-    checkpoint = trainer_checkpoint(trainer, corpus)
-    checkpoint.elapsed = 0.0  # keep screenshots stable
-    checkpoint.created = "2026-01-01T12:00:00+00:00"
-    return save_checkpoint(checkpoint, folder / "tiny.ckpt")
-
-
-@pytest.fixture
-def tiny_checkpoint(tiny_checkpoint_file, tmp_path):
-    path = tmp_path / "tiny.ckpt"
-    path.write_bytes(tiny_checkpoint_file.read_bytes())
-    return path
 
 
 def join_wrapped_lines(tmp_path) -> None:
@@ -273,7 +242,7 @@ def test_the_garbage_collector_waits_for_the_first_screen_and_skips_torch(tmp_pa
     import subprocess
     import sys
 
-    code = ("import gc, rnntui.cli\n"
+    code = ("import gc, sys, rnntui.cli\n"
             "from rnntui.errors import RnntuiError\n"
             "from rnntui.tui.app import RnntuiApp\n"
             "from rnntui.workbench import Workbench\n"
@@ -287,7 +256,7 @@ def test_the_garbage_collector_waits_for_the_first_screen_and_skips_torch(tmp_pa
             "    raise RnntuiError('enough')\n"
             "RnntuiApp.run, Workbench.open = run, open_\n"
             "RnntuiApp.on_engine_failed = lambda self, message: self.exit()\n"
-            "rnntui.cli.build_parser = None  # nor is the command line's parser built (12 ms)\n"
+            "sys.modules['rnntui.cli.parser'] = None  # nor is the command line's parser built (12 ms)\n"
             "rnntui.cli.main([])\n"
             "print(gc.isenabled())\n")
     env = dict(os.environ, RNNTUI_DATA_DIR=str(tmp_path))

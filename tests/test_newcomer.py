@@ -247,7 +247,7 @@ def test_a_failed_download_names_commands_that_exist(capsys, monkeypatch):
     monkeypatch.setattr(rnntui.download.time, "sleep", lambda seconds: None)
     code, _, err = run(capsys, "corpus", "--fetch")  # the corpus URL points nowhere (conftest)
     assert code == 2 and "rnntui corpus --fetch FILE puts it in the cache" in err and "--corpus PATH" in err
-    from rnntui.cli import build_parser
+    from rnntui.cli.parser import build_parser
 
     assert build_parser().parse_args(["corpus", "--fetch", "book.txt"]).fetch == "book.txt"
 
@@ -482,7 +482,7 @@ def test_the_metrics_file_is_flushed_at_least_once_a_second(tmp_path, monkeypatc
     import argparse
     import types
 
-    from rnntui import cli
+    from rnntui.cli import report as cli
     from rnntui.training import TrainEvent
 
     clock = [100.0]

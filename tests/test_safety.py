@@ -263,7 +263,7 @@ def test_a_corpus_over_the_size_limit_says_how_to_raise_it(capsys, corpus_file, 
 def test_a_full_disk_under_the_metrics_file_is_one_line(capsys, corpus_file, tmp_path, monkeypatch):
     import errno
 
-    from rnntui import cli
+    from rnntui.cli import report as cli
 
     out = tmp_path / "m.ckpt"
     assert train(capsys, corpus_file, out, steps="4")[0] == 0

@@ -62,7 +62,11 @@ class SentimentRNN(nn.Module):
         hidden = state[0] if isinstance(state, tuple) else state  # an LSTM's (h, c): h
         # The last layer's final state; both directions' for a bidirectional model.
         summary = torch.cat([hidden[-2], hidden[-1]], dim=1) if self.config.bidirectional else hidden[-1]
-        return self.fc2(self.relu(self.fc1(self.dropout(summary)))).squeeze(1)
+        return self.classify(summary)
+
+    def classify(self, summary: torch.Tensor) -> torch.Tensor:
+        """``(..., summary size)`` summaries to one logit each."""
+        return self.fc2(self.relu(self.fc1(self.dropout(summary)))).squeeze(-1)
 
 
 def pad_batch(sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -5,11 +5,13 @@ cannot place files anywhere), and only the members of that layout."""
 
 from __future__ import annotations
 
+import io
 import random
 import re
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from rnntui.errors import RnntuiError
 
@@ -18,6 +20,7 @@ SPLITS = ("train", "test")
 # aclImdb/train/pos/0_9.txt: a split, a label, an id and the reviewer's rating.
 MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 MAX_REVIEW_BYTES = 1 << 20  # the longest in the dataset is under 14 KB
+PER_FOLDER = 12_500  # reviews in each of the four folders of the whole dataset
 VALID_SHARE = 0.2  # the book: 20,000 of the 25,000 training reviews train, 5,000 validate
 
 
@@ -39,11 +42,14 @@ class Reviews:
     test: list[Review]
 
 
-def read_reviews(path: str | Path) -> Reviews:
+def read_reviews(path: str | Path, data: bytes | None = None) -> Reviews:
     """Every review under ``path`` (a ``.tar.gz`` or a folder holding ``aclImdb/``, or that
-    folder itself), in a fixed order; ``DataError`` saying what is wrong otherwise."""
+    folder itself; or ``data``, a tarball's bytes, named ``path``), in a fixed order;
+    ``DataError`` saying what is wrong otherwise."""
     path = Path(path)
-    if path.is_dir():
+    if data is not None:
+        found = _from_tarball(path, io.BytesIO(data))
+    elif path.is_dir():
         found = _from_folder(path)
     elif path.is_file():
         found = _from_tarball(path)
@@ -57,6 +63,16 @@ def read_reviews(path: str | Path) -> Reviews:
             raise DataError(f"{path} has no reviews in {missing}: expected aclImdb/{{train,test}}/{{pos,neg}}/"
                             "ID_RATING.txt")
     return reviews
+
+
+def check_counts(reviews: Reviews, where: str, expected: int = PER_FOLDER) -> None:
+    """The whole dataset: ``expected`` reviews in each of train/pos, train/neg, test/pos, test/neg."""
+    for split in SPLITS:
+        for name, label in LABELS.items():
+            count = sum(review.label == label for review in getattr(reviews, split))
+            if count != expected:
+                raise DataError(f"{where} has {count:,} reviews in {split}/{name}, not the dataset's "
+                                f"{expected:,}: it is incomplete or another dataset")
 
 
 def _review(split_label_id_rating: tuple, data: bytes, where: str) -> Review:
@@ -84,10 +100,10 @@ def _from_folder(folder: Path) -> dict[str, list[Review]]:
     return found
 
 
-def _from_tarball(path: Path) -> dict[str, list[Review]]:
+def _from_tarball(path: Path, fileobj: BinaryIO | None = None) -> dict[str, list[Review]]:
     found: dict[str, list[Review]] = {split: [] for split in SPLITS}
     try:
-        with tarfile.open(path, "r:*") as archive:
+        with tarfile.open(path, "r:*", fileobj=fileobj) as archive:
             for member in archive:
                 match = MEMBER.search(member.name)
                 if not match or not member.isfile():

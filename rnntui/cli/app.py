@@ -1,0 +1,28 @@
+"""Opening the app: ``rnntui`` alone, with ``--checkpoint`` / ``--corpus``, or ``rnntui watch``."""
+
+from __future__ import annotations
+
+import argparse
+
+from rnntui.cli.common import run_app
+from rnntui.errors import RnntuiError
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from rnntui.metrics import resolve_run
+
+    try:
+        metrics, checkpoint = resolve_run(args.path)
+    except FileNotFoundError as error:
+        raise RnntuiError(str(error)) from None
+    if not metrics.exists() and not metrics.parent.is_dir():
+        raise RnntuiError(f"{args.path} is not a training run (no folder {metrics.parent})")
+    if not metrics.exists() and not checkpoint.exists():
+        raise RnntuiError(f"{args.path} is not a training run: neither {checkpoint.name} nor {metrics.name} exists "
+                          "(start the run first, or name its --out checkpoint, its metrics file or its folder)")
+    return run_app(checkpoint=None, corpus=None, finetune=False, watch=args.path)
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """``rnntui --checkpoint ... --corpus ...``: no command, flags for the app."""
+    return run_app(args.checkpoint, args.corpus, args.finetune, encoding=args.encoding)

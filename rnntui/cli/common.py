@@ -1,0 +1,118 @@
+"""What several commands share: opening the app, finding the corpus and the model, progress
+bars, and quieting an output that has gone away."""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+from pathlib import Path
+
+from rnntui.errors import RnntuiError
+
+
+def dynamic_config(args: argparse.Namespace):
+    from rnntui.dynamic import DynamicConfig
+
+    lr = args.dynamic_lr if args.dynamic_lr is not None else (
+        DynamicConfig.SGD_LR if args.dynamic_rule == "sgd" else DynamicConfig().lr)
+    config = DynamicConfig(rule=args.dynamic_rule, lr=lr, decay=args.dynamic_decay, segment=args.segment)
+    config.validate()
+    return config
+
+
+def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool, watch: Path | None = None,
+            encoding: str | None = None) -> int:
+    # The app's modules make tens of thousands of objects that live as long as it does, and
+    # Python's cyclic garbage collector went through them again and again while they loaded
+    # and while the first screen was drawn: about 0.1 s on a 2-core machine. It is off until
+    # that screen is out (RnntuiApp.load_engine_once_drawn turns it back on), and the modules'
+    # objects are frozen: later collections skip them. The app freezes torch's too, once it
+    # has loaded it (manage_gc, tune_garbage_collector).
+    gc.disable()
+    try:
+        from rnntui import memory
+        from rnntui.tui.app import RnntuiApp
+
+        gc.freeze()
+        memory.keep_freed_memory()  # before the app starts the threads that train
+        if finetune and corpus is None:
+            raise RnntuiError("--finetune needs the text to fine-tune on: --corpus PATH")
+        app = RnntuiApp(checkpoint=checkpoint, corpus=corpus, finetune=finetune, watch=watch, manage_gc=True,
+                        encoding=encoding)
+        app.run()
+    finally:
+        gc.enable()  # had the app ended before its first screen was out
+    return app.return_code or 0
+
+
+# -- shared helpers ----------------------------------------------------------------------------
+
+def corpus_path(path: Path | None, quiet: bool = False) -> Path:
+    """``path``, or the default book (downloaded with a progress bar the first time)."""
+    if path is not None:
+        return path
+    from rnntui.download import ensure_default_corpus
+
+    if quiet or not sys.stderr.isatty():
+        return ensure_default_corpus()
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    with Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
+                  transient=True) as bar:
+        task = bar.add_task("The Mysterious Island", total=None)
+        return ensure_default_corpus(lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def load_model_checkpoint(path: Path | None, device: str = "cpu"):
+    from rnntui.checkpoint import load_checkpoint
+    from rnntui.paths import bundled_model_path
+
+    if path is None:
+        path = bundled_model_path()
+        if not path.is_file():
+            raise RnntuiError("no bundled model in this installation; pass --checkpoint PATH")
+    return load_checkpoint(path, device)
+
+
+def silence_stdout(streams: tuple = ()) -> None:
+    """Send the rest of stdout (and ``streams``) to the null device, after its reader has gone
+    (so that later prints, and Python's flush at exit, do not fail)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, *streams):
+        os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+
+
+def silence_output() -> None:
+    """stdout and stderr to the null device: the terminal they wrote to has closed."""
+    silence_stdout((sys.stderr,))
+
+
+LN2 = 0.6931471805599453
+
+
+class progress_bar:
+    """A transient progress bar on stderr when it is a terminal (``enabled``); the callback to
+    report to (None where there is no bar)."""
+
+    def __init__(self, label: str, enabled: bool = True, unit: str = "characters") -> None:
+        self.bar = None
+        if enabled and sys.stderr.isatty():  # a pass over a book's tail takes seconds
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
+                                TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+
+    def __enter__(self):
+        if self.bar is None:
+            return None
+        task = self.bar.add_task("work", total=None)
+        self.bar.start()
+        return lambda done, total: self.bar.update(task, completed=done, total=total)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()

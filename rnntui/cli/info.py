@@ -1,0 +1,47 @@
+"""``rnntui info`` and ``rnntui corpus``: what a checkpoint holds, where files live."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rnntui.cli.common import corpus_path, load_model_checkpoint
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from rnntui.checkpoint import read_header
+    from rnntui.info import checkpoint_info, info_lines
+    from rnntui.paths import bundled_model_path
+
+    path = args.checkpoint if args.checkpoint is not None else bundled_model_path()
+    if args.checkpoint is not None and read_header(path)[0].get("task") == "sentiment":
+        from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
+        from rnntui.sentiment.info import sentiment_info, sentiment_info_lines
+
+        info = sentiment_info(load_sentiment_checkpoint(path), path)
+        lines = sentiment_info_lines(info)
+    else:
+        info = checkpoint_info(load_model_checkpoint(args.checkpoint), path)
+        lines = info_lines(info)
+    print(json.dumps(info) if args.json else "\n".join(lines))
+    return 0
+
+
+def cmd_corpus(args: argparse.Namespace) -> int:
+    from rnntui import paths
+
+    if args.fetch is True:
+        corpus_path(None)
+    elif args.fetch is not None:
+        from rnntui.download import import_book
+
+        print(f"copied {args.fetch} to {import_book(Path(args.fetch))}")
+    corpus = paths.default_corpus_path()
+    print(f"default corpus:  {corpus} ({'present' if corpus.is_file() else 'not downloaded yet'})")
+    print(f"checkpoints:     {paths.checkpoints_dir()}")
+    print(f"bundled model:   {paths.bundled_model_path()}")
+    print(f"seed history:    {paths.seed_history_path()}")
+    print(f"app settings:    {paths.settings_path()}")
+    print(f"transcripts:     {paths.transcripts_dir()}")
+    return 0

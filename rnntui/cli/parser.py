@@ -1,0 +1,200 @@
+"""The command line's parser: every command, its flags and its help. Each command names the
+function that runs it (``set_defaults(func=...)``), imported only when it runs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+from rnntui import __version__
+from rnntui.cli.sentiment_parser import add_sentiment_commands
+
+DEFAULT_SEED_TEXT = "The island"
+BUNDLED = Path("bundled")  # --finetune with no checkpoint: the bundled model
+
+
+def command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """The function that runs a command, imported when it runs (the parser stays quick to build)."""
+
+    def run(args: argparse.Namespace) -> int:
+        return getattr(importlib.import_module(f"rnntui.cli.{module}"), name)(args)
+
+    run.__qualname__ = f"{module}.{name}"
+    return run
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2), like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="rnntui", description="Train a character-level RNN on a book and talk "
+                    "to it. With no command, opens the app.")
+    parser.add_argument("--version", action="version", version=f"rnntui {__version__}")
+    parser.add_argument("--checkpoint", type=Path, help="open the app with this checkpoint")
+    parser.add_argument("--corpus", type=Path, help="train on this text file in the app")
+    parser.add_argument("--finetune", action="store_true", help="with --corpus: fine-tune the model "
+                        "(--checkpoint, or the bundled one) on that text instead of starting a new one")
+    parser.add_argument("--encoding", help="with --corpus: read it in this encoding instead of UTF-8")
+    parser.set_defaults(func=command("app", "cmd_app"))
+    commands = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model (headless)",
+                                description="Train a model. --steps is the total to train to, "
+                                "so a resumed run continues to it.")
+    train.set_defaults(func=command("train", "cmd_train"))
+    train.add_argument("--corpus", type=Path, help="UTF-8 text file (default: with --resume, the "
+                       "text the model was trained on; otherwise The Mysterious Island, downloaded "
+                       "once from Project Gutenberg)")
+    train.add_argument("--encoding", help="read the corpus in this encoding instead of UTF-8")
+    train.add_argument("--steps", type=int, help="total steps to train to (default 10000)")
+    train.add_argument("--out", type=Path, help="checkpoint file to write (default: a new file "
+                       "in the data folder, or the --resume file)")
+    train.add_argument("--resume", type=Path, help="continue training this checkpoint")
+    train.add_argument("--finetune", type=Path, nargs="?", const=BUNDLED, metavar="CHECKPOINT",
+                       help="start a new run on --corpus from this model's weights (default: the "
+                       "bundled model): a model that already writes English learns a new text "
+                       "in far fewer steps; the text's new characters are added to its vocabulary")
+    for flag, kind, text in [
+        ("--batch-size", int, "windows per step (64)"),
+        ("--seq-length", int, "characters per window (40)"),
+        ("--lr", float, "Adam learning rate (0.005)"),
+        ("--lr-decay-steps", int, "cosine-decay the rate to a tenth over this many steps (0: constant)"),
+        ("--grad-clip", float, "clip the gradient norm to this (5.0)"),
+        ("--val-fraction", float, "held-out tail of the text (0.1)"),
+        ("--eval-every", int, "estimate validation loss every N steps (100; 0: never)"),
+        ("--save-every", int, "save a checkpoint every N steps (0: only at the end)"),
+        ("--patience", int, "stop early after N validation estimates in a row without a new best "
+         "(0: never)"),
+        ("--random-seed", int, "seed for weights and windows (1)"),
+        ("--device", str, "auto, cpu, cuda or mps (auto)"),
+        ("--precision", str, "auto, fp32 or bf16 (auto: bf16 only where it is native and fast)"),
+    ]:
+        train.add_argument(flag, type=kind, help=text)
+    train.add_argument("--carry-state", action=argparse.BooleanOptionalAction, default=None,
+                       help="read the text as batch-size consecutive streams and carry the state "
+                       "from window to window (truncated BPTT, as char-rnn); default: random windows")
+    # None means "not given": a resumed model keeps its own values, a new one takes the book's.
+    model = train.add_argument_group("model", "the architecture is fixed once trained; the two "
+                                     "dropout rates can be changed when resuming")
+    model.add_argument("--embed-dim", type=int, help="size of each character's embedding (256)")
+    model.add_argument("--hidden-size", type=int, help="units in each recurrent layer (512)")
+    model.add_argument("--layers", type=int, help="stacked recurrent layers (1)")
+    model.add_argument("--cell", choices=["lstm", "gru", "rnn"], help="the recurrent cell (lstm)")
+    model.add_argument("--dropout", type=float, help="dropout on the recurrent layer's outputs (0)")
+    model.add_argument("--weight-dropout", type=float,
+                       help="drop this share of the recurrent weights while training, one mask per batch (0)")
+    train.add_argument("--keep", type=int, default=1, help="also keep the last N step-numbered "
+                       "checkpoints beside --out (1: only --out)")
+    train.add_argument("--overwrite", action="store_true", help="replace the --out checkpoint if it "
+                       "exists (it must be an rnntui checkpoint; other files are never replaced)")
+    train.add_argument("--save-best", action="store_true", help="also save the checkpoint with the "
+                       "best validation estimate so far, as <out>.best.ckpt")
+    train.add_argument("--json", action="store_true", help="print one JSON object per step")
+    train.add_argument("--log-every", type=int, default=10, help="plain progress line every N steps")
+    samples = train.add_argument_group("samples while training", "see what the model writes as it "
+                                       "learns; the samples do not change the training")
+    samples.add_argument("--sample-every", type=int, default=0, help="every N steps, print a sample "
+                         "continuing --seed-text (0: never)")
+    samples.add_argument("--seed-text", default=DEFAULT_SEED_TEXT, help=f"the samples' seed text "
+                         f"({DEFAULT_SEED_TEXT!r})")
+    samples.add_argument("--sample-length", type=int, default=200, help="characters per sample (200)")
+    samples.add_argument("--scale-factor", type=float, default=1.0, help="the samples' scale factor (1.0)")
+    samples.add_argument("--top-k", type=int, default=0, help="the samples draw from the K most likely "
+                         "characters only (0: all), as rnntui generate --top-k")
+    samples.add_argument("--top-p", type=float, default=1.0, help="the samples draw from the most likely "
+                         "characters up to P in all (1: all), as rnntui generate --top-p")
+
+    generate = commands.add_parser("generate", help="stream text from a model",
+                                   description="Stream text: the seed text, then each sampled character.")
+    generate.set_defaults(func=command("generate", "cmd_generate"))
+    generate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled model)")
+    generate.add_argument("--seed-text", default=DEFAULT_SEED_TEXT, help=f"(default {DEFAULT_SEED_TEXT!r})")
+    generate.add_argument("--seed-file", type=Path, help="read the seed text from this UTF-8 file (a long passage, "
+                          "e.g. for --adapt)")
+    generate.add_argument("--scale-factor", type=float, nargs="+", default=[1.0],
+                          help="logits are multiplied by this (1/temperature): above 1, more predictable "
+                               "text; below 1, more surprising (1.0). Several (0.5 1 2) give samples "
+                               "at each, under a '# scale factor' line, to compare")
+    generate.add_argument("--top-k", type=int, default=0,
+                          help="draw each character from the K most likely only (0: all, as the book)")
+    generate.add_argument("--top-p", type=float, default=1.0,
+                          help="draw each character from the fewest most likely ones whose "
+                               "probabilities add up to P (nucleus sampling; 1: all, as the book)")
+    generate.add_argument("--length", type=int, default=500, help="characters to generate (500)")
+    generate.add_argument("--num-samples", type=int, default=1,
+                          help="this many continuations of the seed text, separated by '---' lines (1)")
+    generate.add_argument("--random-seed", type=int, help="make the output repeatable")
+    generate.add_argument("--adapt", action="store_true", help="before continuing the seed text, let a copy "
+                          "of the model learn from it as dynamic evaluation does (rnntui evaluate --dynamic), so "
+                          "that a long passage in another style steers the continuation more")
+    add_dynamic_arguments(generate)
+    generate.add_argument("--pick", action="store_true", help="pick each next character yourself from "
+                          "the five likeliest, as textgenrnn's interactive mode: type 1-5, or enter to "
+                          "let the model draw, q to stop; the text is printed at the end")
+
+    evaluate = commands.add_parser("evaluate", help="validation loss on a corpus's held-out tail")
+    evaluate.set_defaults(func=command("evaluate", "cmd_evaluate"))
+    evaluate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled model)")
+    evaluate.add_argument("--corpus", type=Path, help="text file (default: the one the model was trained "
+                          "on, if it is still there; The Mysterious Island for the book's models)")
+    evaluate.add_argument("--encoding", help="read the corpus in this encoding instead of UTF-8")
+    evaluate.add_argument("--val-fraction", type=float, help="(default: the checkpoint's, or 0.1)")
+    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    dynamic = evaluate.add_argument_group(
+        "dynamic evaluation", "--dynamic also reports the loss of a copy of the model that adapts to the tail as "
+        "it reads it: each segment is predicted, then learnt from (Krause et al. 2018); the checkpoint is "
+        "not changed")
+    dynamic.add_argument("--dynamic", action="store_true", help="report the dynamic loss beside the static one")
+    add_dynamic_arguments(dynamic)
+
+    watch = commands.add_parser("watch", help="open the app on a training run, following its metrics",
+                                description="Follow a run's loss live (the run may be another process "
+                                "or machine sharing the folder) and generate from its checkpoints.")
+    watch.set_defaults(func=command("app", "cmd_watch"))
+    watch.add_argument("path", type=Path, help="a checkpoint, its .metrics.jsonl file, or a run folder")
+
+    info = commands.add_parser("info", help="what a checkpoint holds: model, training, corpus, losses, provenance")
+    info.set_defaults(func=command("info", "cmd_info"))
+    info.add_argument("checkpoint", type=Path, nargs="?", help="model file (default: the bundled model)")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+
+    corpus = commands.add_parser("corpus", help="where files live; fetch the default corpus")
+    corpus.set_defaults(func=command("info", "cmd_corpus"))
+    corpus.add_argument("--fetch", nargs="?", const=True, default=None, metavar="FILE",
+                        help="download the default corpus now; with FILE, put that local copy of the book in "
+                        "the cache instead (no internet needed)")
+    add_sentiment_commands(commands)
+    return parser
+
+
+def add_dynamic_arguments(group) -> None:
+    """The update rule's settings, shared by evaluate --dynamic and generate --adapt."""
+    from rnntui.dynamic import RULES, DynamicConfig
+
+    default = DynamicConfig()
+    group.add_argument("--dynamic-rule", choices=RULES, default=default.rule,
+                       help=f"rms: Krause et al.'s RMS-normalised step with decay toward the trained weights; "
+                       f"sgd: plain gradient steps ({default.rule})")
+    group.add_argument("--dynamic-lr", type=float, help="the update's learning rate (rms "
+                       f"{default.lr:g}, sgd {DynamicConfig.SGD_LR:g})")
+    group.add_argument("--dynamic-decay", type=float, default=default.decay,
+                       help=f"rms: the pull back toward the trained weights ({default.decay:g})")
+    group.add_argument("--segment", type=int, default=default.segment,
+                       help=f"characters read between two updates ({default.segment})")
+
+
+def dynamic_config(args: argparse.Namespace):
+    from rnntui.dynamic import DynamicConfig
+
+    lr = args.dynamic_lr if args.dynamic_lr is not None else (
+        DynamicConfig.SGD_LR if args.dynamic_rule == "sgd" else DynamicConfig().lr)
+    config = DynamicConfig(rule=args.dynamic_rule, lr=lr, decay=args.dynamic_decay, segment=args.segment)
+    config.validate()
+    return config

@@ -1,0 +1,188 @@
+"""How ``rnntui train`` reports: a progress bar, plain lines or JSON, and the metrics file."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import sys
+import time
+from pathlib import Path
+
+from rnntui.cli.common import silence_output, silence_stdout
+from rnntui.errors import RnntuiError
+
+
+class Silent:
+    """What ranks other than 0 report: nothing."""
+
+    failed = None
+
+    def __enter__(self) -> Silent:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def event(self, e, sample: str | None = None) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def done(self, interrupted: bool) -> None:
+        pass
+
+
+class Reporter:
+    """Progress for ``rnntui train``: a rich bar on a terminal, plain lines or JSON otherwise.
+    Every step also goes to ``<out>.metrics.jsonl`` for ``rnntui watch`` and plotting, flushed at
+    least once a second so that a watcher sees the run live.
+
+    If stdout's reader goes away (``rnntui train | head``: EPIPE), the terminal closes (EIO) or
+    stdout cannot be written (a full disk), training stops as ctrl+c stops it, and saves."""
+
+    FLUSH_EVERY = 1.0  # seconds
+
+    def __init__(self, args: argparse.Namespace, trainer, out: Path) -> None:
+        self.args, self.trainer, self.out = args, trainer, out
+        self.bar = None
+        self.metrics = None
+        self.last_val = None
+        self.last_flush = 0.0
+        self.output_closed = False  # stdout's reader went away; the last word goes to stderr
+        self.failed: str | None = None  # stdout could not be written: why (the run exits 2)
+
+    def __enter__(self) -> Reporter:
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        from rnntui.files import reason
+        from rnntui.metrics import metrics_path
+
+        try:
+            self.metrics = open(metrics_path(self.out), "a", encoding="utf-8")
+        except OSError as error:
+            raise RnntuiError(f"cannot write {metrics_path(self.out)}: {reason(error)}") from None
+        self.last_flush = time.monotonic()
+        if not self.args.json and sys.stdout.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
+                                TimeRemainingColumn(), TextColumn("{task.fields[info]}"))
+            self.bar.start()
+            self.task = self.bar.add_task("train", total=self.total_steps(), completed=self.trainer.step, info="")
+        else:
+            self.say(self.start_line(), to_stderr=self.args.json)
+        return self
+
+    def total_steps(self) -> int:
+        return self.trainer.config.steps
+
+    def start_line(self) -> str:
+        t = self.trainer
+        return (f"training {t.model.config.cell} on {t.device} ({t.precision}) from step {t.step} "
+                f"to {t.config.steps}; checkpoint {self.out}")
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+        if self.metrics is not None:
+            metrics, self.metrics = self.metrics, None
+            try:
+                metrics.close()
+            except OSError:
+                pass  # a full disk: the run has already stopped and said so
+
+    def say(self, text: str, to_stderr: bool = False) -> None:
+        """Print a line; if stdout cannot take it, stop training (see the class)."""
+        if not to_stderr and (self.output_closed or self.failed):
+            return
+        try:
+            print(text, file=sys.stderr if to_stderr else sys.stdout, flush=True)
+        except OSError as error:
+            from rnntui.files import reason
+
+            if error.errno == errno.EPIPE:
+                silence_stdout()
+                self.output_closed = True
+            elif error.errno == errno.EIO:
+                silence_output()
+                self.output_closed = True
+            else:
+                silence_stdout()
+                self.failed = f"cannot write the output: {reason(error)}"
+            self.trainer.stop()
+
+    def write_metrics(self, record: dict, flush: bool) -> None:
+        from rnntui.files import reason
+        from rnntui.metrics import metrics_path
+
+        now = time.monotonic()
+        try:
+            self.metrics.write(json.dumps(record) + "\n")
+            if flush or now - self.last_flush >= self.FLUSH_EVERY:
+                self.metrics.flush()
+                self.last_flush = now
+        except OSError as error:
+            self.close()
+            raise RnntuiError(f"cannot write {metrics_path(self.out)}: {reason(error)}; training stopped at "
+                              f"step {self.trainer.step:,}") from None
+
+    def event(self, e, sample: str | None = None) -> None:
+        from rnntui.metrics import record as metrics_record
+
+        if e.overfitting:
+            advice = ("" if self.args.patience else "--patience N stops a run there; ") + (
+                "" if self.args.save_best else "--save-best keeps the best checkpoint; ")
+            note = (f"rnntui: note at step {e.step:,}: {e.overfitting}. {advice}more --dropout / --weight-dropout "
+                    "or a smaller model learn it less so; on a small text, fine-tuning the bundled model "
+                    "(--finetune) needs far fewer steps")
+            if self.bar is not None:
+                self.bar.console.print(note, markup=False, highlight=False)
+            else:
+                self.say(note, to_stderr=True)
+
+        record = metrics_record(e, self.trainer.dist.world_size)
+        if e.val_loss is not None:
+            self.last_val = e.val_loss
+        if self.metrics is not None:
+            self.write_metrics(record, flush=e.val_loss is not None)
+        if self.args.json:
+            if sample is not None:  # in the step's own object, so that each line stays one step
+                record = {**record, "sample": self.args.seed_text + sample}
+            self.say(json.dumps(record))
+            return
+        if self.bar is not None:
+            val = f"  val~ {self.last_val:.4f}" if self.last_val is not None else ""
+            self.bar.update(self.task, completed=e.step,
+                            info=f"loss {e.train_loss:.4f}{val}  {e.chars_per_s:,.0f} chars/s")
+        elif e.step % max(self.args.log_every, 1) == 0 or e.val_loss is not None or e.step == e.total_steps:
+            val = f"  val_loss~ {e.val_loss:.4f}" if e.val_loss is not None else ""
+            self.say(f"step {e.step}/{e.total_steps}  loss {e.train_loss:.4f}{val}  "
+                     f"{e.chars_per_s:,.0f} chars/s  {e.elapsed:.1f}s")
+        if sample is not None:
+            cut = (f", top-k {self.args.top_k}" if self.args.top_k else "") + (
+                f", top-p {self.args.top_p:g}" if self.args.top_p < 1 else "")
+            text = (f"--- sample at step {e.step:,}, scale factor {self.args.scale_factor:g}{cut} ---\n"
+                    f"{self.args.seed_text}{sample}\n")
+            if self.bar is not None:  # above the bar, which stays at the bottom
+                self.bar.console.print(text, markup=False, highlight=False)
+            else:
+                self.say(text)
+
+    def done(self, interrupted: bool) -> None:
+        self.close()
+        word = "stopped" if interrupted else "done"
+        if self.failed:
+            kept = f"saved {self.out}" if self.out.exists() else "nothing was saved"
+            self.say(f"rnntui: error: {self.failed}; training stopped at step {self.trainer.step}; {kept}",
+                     to_stderr=True)
+            return
+        if self.output_closed:
+            self.say(f"rnntui: the output was closed, so training stopped at step {self.trainer.step}; "
+                     f"saved {self.out}", to_stderr=True)
+            return
+        self.say(f"{word} at step {self.trainer.step}; saved {self.out}", to_stderr=self.args.json)

@@ -1,0 +1,84 @@
+"""``rnntui sentiment train|evaluate|predict``: the parser of the chapter's other project."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+
+
+def _command(name: str):
+    def run(args: argparse.Namespace) -> int:
+        return getattr(importlib.import_module("rnntui.cli.sentiment"), name)(args)
+
+    return run
+
+
+DATA_HELP = ("aclImdb_v1.tar.gz or its extracted aclImdb/ folder (default: the copy in the cache, "
+             "downloaded once from Stanford, 84 MB)")
+
+
+def add_sentiment_commands(commands) -> None:
+    sentiment = commands.add_parser(
+        "sentiment", help="the movie-review sentiment model: train, evaluate, predict",
+        description="The chapter's many-to-one LSTM on the IMDb movie reviews (Maas et al. 2011): "
+        "the probability that a review is positive.")
+    sentiment.set_defaults(func=lambda args: sentiment.error("choose a command: train, evaluate or predict"))
+    tasks = sentiment.add_subparsers(dest="sentiment_command", parser_class=type(sentiment), metavar="COMMAND")
+
+    train = tasks.add_parser("train", help="train a sentiment model (headless)",
+                             description="Train on the 20,000 / 5,000 training / validation split of the "
+                             "training reviews. --epochs is the total to train to, so a resumed run continues.")
+    train.set_defaults(func=_command("cmd_train"))
+    train.add_argument("--data", type=Path, help=DATA_HELP)
+    train.add_argument("--out", type=Path, help="checkpoint file to write (default: a new file in the data "
+                       "folder, or the --resume file)")
+    train.add_argument("--resume", type=Path, help="continue training this checkpoint")
+    for flag, kind, text in [
+        ("--epochs", int, "passes over the training reviews, in all (10)"),
+        ("--batch-size", int, "reviews per step (32)"),
+        ("--lr", float, "Adam learning rate (0.001)"),
+        ("--max-tokens", int, "read only the first and last N/2 words of longer reviews (0: whole reviews)"),
+        ("--max-words", int, "vocabulary: the N most frequent words of the training reviews (0: all)"),
+        ("--min-count", int, "vocabulary: words seen at least N times (1)"),
+        ("--eval-every", int, "also validate every N steps (0: at the end of each epoch only)"),
+        ("--patience", int, "stop after N validations without a better accuracy (0: never)"),
+        ("--grad-clip", float, "clip the gradient norm to this (0: never, as the book)"),
+        ("--random-seed", int, "seed for the weights, the batches and dropout (1)"),
+        ("--save-every", int, "also save every N steps (0: at the end, and with --save-best)"),
+    ]:
+        train.add_argument(flag, type=kind, help=text)
+    model = train.add_argument_group("model", "the book's Embedding(V, 20) -> LSTM(20, 64) -> Linear(64, 64) -> "
+                                     "ReLU -> Linear(64, 1) by default; fixed once trained")
+    model.add_argument("--cell", choices=["lstm", "gru", "rnn"], help="the recurrent cell (lstm)")
+    model.add_argument("--bidirectional", action="store_true", default=None,
+                       help="read each review both ways (the book's variant)")
+    model.add_argument("--embed-dim", type=int, help="size of each word's embedding (20)")
+    model.add_argument("--hidden-size", type=int, help="units of the recurrent layer (64)")
+    model.add_argument("--fc-hidden", type=int, help="units of the hidden linear layer (64)")
+    model.add_argument("--dropout", type=float, help="dropout on the summary before the classifier (0)")
+    train.add_argument("--overwrite", action="store_true", help="replace the --out checkpoint if it exists "
+                       "(it must be an rnntui checkpoint; other files are never replaced)")
+    train.add_argument("--save-best", action="store_true", help="also save the checkpoint with the best "
+                       "validation accuracy so far, as <out>.best.ckpt")
+    train.add_argument("--test", action="store_true", help="at the end, measure the test accuracy on the "
+                       "25,000 test reviews and record it in the checkpoint")
+    train.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    train.add_argument("--json", action="store_true", help="print one JSON object per step")
+    train.add_argument("--log-every", type=int, default=50, help="plain progress line every N steps (50)")
+
+    evaluate = tasks.add_parser("evaluate", help="test accuracy and loss on the 25,000 test reviews")
+    evaluate.set_defaults(func=_command("cmd_evaluate"))
+    evaluate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled sentiment model)")
+    evaluate.add_argument("--data", type=Path, help=DATA_HELP)
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    predict = tasks.add_parser("predict", help="the probability that a review is positive",
+                               description="Judge a review: the probability that it is positive, and the label.")
+    predict.set_defaults(func=_command("cmd_predict"))
+    predict.add_argument("text", nargs="?", help="the review's text, or - to read it from standard input")
+    predict.add_argument("--file", type=Path, help="read the review from this UTF-8 file")
+    predict.add_argument("--checkpoint", type=Path, help="model file (default: the bundled sentiment model)")
+    predict.add_argument("--explain", action="store_true", help="also the probability after each word, so you "
+                         "see which words moved it")
+    predict.add_argument("--json", action="store_true", help="print one JSON object")

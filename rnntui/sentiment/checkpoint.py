@@ -1,0 +1,191 @@
+"""Sentiment checkpoints: the language model's file format (``rnntui.checkpoint``: a magic line,
+a JSON header, a weights-only payload, written atomically) with ``"task": "sentiment"`` in the
+header, so that each command refuses the other task's files in one line. Everything in the
+payload is checked here before a model is built from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from rnntui.checkpoint import _history_lists, _history_tensors, _to_cpu, read_payload, write_file
+from rnntui.errors import RnntuiError
+from rnntui.payload import (
+    MAX_STEP,
+    NUMBER,
+    TEXT,
+    WHOLE,
+    Bad,
+    _check_record,
+    _is_finite,
+    _is_int,
+    check_adam_state,
+    check_history,
+    check_state_dict,
+    refuse,
+    shown,
+)
+from rnntui.sentiment.model import SentimentConfig, SentimentRNN
+from rnntui.sentiment.tokens import PAD, UNK, WordVocab
+from rnntui.sentiment.train import SentimentTrainConfig
+
+TASK = "sentiment"
+MAX_WORD_LENGTH = 1000
+DATA_FIELDS = {"name": TEXT, "train_reviews": WHOLE, "valid_reviews": WHOLE, "split_seed": WHOLE}
+PROVENANCE_FIELDS = {"command": TEXT, "machine": TEXT, "wall_time_s": NUMBER, "test_accuracy": NUMBER,
+                     "test_loss": NUMBER, "test_reviews": WHOLE}
+
+
+@dataclass
+class SentimentCheckpoint:
+    model_config: SentimentConfig
+    vocab: WordVocab
+    model_state: dict[str, torch.Tensor]
+    step: int = 0
+    optimizer_state: dict | None = None
+    rng_state: dict | None = None
+    history: dict = field(default_factory=lambda: {"train": [], "val": [], "accuracy": []})
+    train_config: dict | None = None
+    data: dict | None = None  # which reviews it learnt from (name, counts, the split's seed)
+    elapsed: float = 0.0
+    provenance: dict = field(default_factory=dict)
+    created: str = ""
+
+    def build_model(self, device: torch.device | str = "cpu") -> SentimentRNN:
+        model = SentimentRNN(self.model_config)
+        model.load_state_dict(self.model_state)  # shapes were checked when the file was read
+        return model.to(device)
+
+    def best_accuracy(self) -> float | None:
+        return max((a for _, a in self.history.get("accuracy", [])), default=None)
+
+    def summary(self) -> dict:
+        return {"step": self.step, "model": self.model_config.to_dict(), "vocab_size": len(self.vocab),
+                "best_val_accuracy": self.best_accuracy(), "data": self.data, "created": self.created,
+                "provenance": self.provenance}
+
+
+def save_sentiment_checkpoint(checkpoint: SentimentCheckpoint, path: str | Path, half: bool = False) -> Path:
+    """Atomically, as ``rnntui.checkpoint.save_checkpoint``; ``half``: float16 weights and no
+    optimizer state, for shipping."""
+    if not checkpoint.created:
+        checkpoint.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    weights = {k: v.detach().cpu() for k, v in checkpoint.model_state.items()}
+    if half:
+        weights = {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
+    payload = {
+        "model_config": checkpoint.model_config.to_dict(),
+        "vocab": list(checkpoint.vocab.words),
+        "model_state": weights,
+        "step": checkpoint.step,
+        "optimizer_state": None if half else _to_cpu(checkpoint.optimizer_state),
+        "rng_state": None if half else _to_cpu(checkpoint.rng_state),
+        "history": _history_tensors(checkpoint.history),
+        "train_config": checkpoint.train_config,
+        "data": checkpoint.data,
+        "elapsed": float(checkpoint.elapsed),
+        "provenance": checkpoint.provenance,
+        "created": checkpoint.created,
+    }
+    return write_file(Path(path), {"task": TASK, **checkpoint.summary()}, payload)
+
+
+def load_sentiment_checkpoint(path: str | Path) -> SentimentCheckpoint:
+    path = Path(path)
+    _, payload = read_payload(path, TASK)
+    try:
+        config = check_sentiment_payload(payload)
+    except Bad as problem:
+        raise refuse(path, problem) from None
+    return SentimentCheckpoint(
+        model_config=config,
+        vocab=WordVocab(tuple(payload["vocab"])),
+        model_state={k: v.float() for k, v in payload["model_state"].items()},
+        step=payload["step"],
+        optimizer_state=payload.get("optimizer_state"),
+        rng_state=payload.get("rng_state"),
+        history=_history_lists(payload.get("history")),
+        train_config=payload.get("train_config"),
+        data=payload.get("data"),
+        elapsed=float(payload.get("elapsed", 0.0)),
+        provenance=payload.get("provenance") or {},
+        created=payload.get("created", ""),
+    )
+
+
+def check_sentiment_payload(payload: object) -> SentimentConfig:
+    """Raise ``Bad`` unless a model can be built from ``payload``; returns its settings."""
+    if not isinstance(payload, dict):
+        raise Bad("the payload is not a dictionary")
+    for name in ("model_config", "vocab", "model_state", "step"):
+        if name not in payload:
+            raise Bad(f"it has no {name}")
+    config = _model_config(payload["model_config"])
+    _check_vocab(payload["vocab"], config.vocab_size)
+    check_state_dict(payload["model_state"], state_shapes(config))
+    step = payload["step"]
+    if not _is_int(step) or not 0 <= step <= MAX_STEP:
+        raise Bad(f"step is {shown(step)}, not a step count")
+    if payload.get("optimizer_state") is not None:
+        check_adam_state(payload["optimizer_state"], list(state_shapes(config).values()))
+    rng_state = payload.get("rng_state")
+    if rng_state is not None:
+        value = rng_state.get("torch") if isinstance(rng_state, dict) else None
+        if not isinstance(value, torch.Tensor) or value.dtype != torch.uint8 or value.dim() != 1:
+            raise Bad("rng_state is not a generator state")
+    check_history(payload.get("history"))
+    _check_record("data", payload.get("data"), DATA_FIELDS)
+    _check_record("provenance", payload.get("provenance"), PROVENANCE_FIELDS)
+    train_config = payload.get("train_config")
+    if train_config is not None:
+        if not isinstance(train_config, dict):
+            raise Bad(f"train_config is a {type(train_config).__name__}, not a dictionary")
+        try:
+            SentimentTrainConfig.from_dict(train_config).validate()
+        except (TypeError, RnntuiError) as error:
+            raise Bad(f"its training settings cannot be used ({error})") from None
+    elapsed = payload.get("elapsed", 0.0)
+    if not _is_finite(elapsed) or elapsed < 0:
+        raise Bad(f"elapsed is {shown(elapsed)}, not a number of seconds")
+    if not isinstance(payload.get("created", ""), str):
+        raise Bad("created is not a date")
+    return config
+
+
+def _model_config(values: object) -> SentimentConfig:
+    if not isinstance(values, dict):
+        raise Bad(f"model_config is a {type(values).__name__}, not a dictionary")
+    unknown = set(values) - set(SentimentConfig.__dataclass_fields__)
+    if unknown:
+        raise Bad(f"model_config has unknown settings ({', '.join(sorted(map(str, unknown)))})")
+    for name in ("vocab_size", "embed_dim", "hidden_size", "fc_hidden"):
+        if name in values and not _is_int(values[name]):
+            raise Bad(f"model_config's {name} is {shown(values[name])}, not a whole number")
+    if "dropout" in values and not _is_finite(values["dropout"]):
+        raise Bad(f"model_config's dropout is {shown(values['dropout'])}, not a rate")
+    if not isinstance(values.get("cell", "lstm"), str) or not isinstance(values.get("bidirectional", False), bool):
+        raise Bad("model_config's cell or bidirectional is damaged")
+    try:
+        return SentimentConfig(**values)
+    except (TypeError, ValueError) as error:
+        raise Bad(f"its model settings cannot be used ({error})") from None
+
+
+def _check_vocab(words: object, size: int) -> None:
+    if not isinstance(words, (list, tuple)) or not all(
+            isinstance(w, str) and 0 < len(w) <= MAX_WORD_LENGTH for w in words):
+        raise Bad("vocab is not a list of words")
+    if len(words) != size:
+        raise Bad(f"vocab has {len(words):,} words but the model's weights are for {size:,}")
+    if list(words[:2]) != [PAD, UNK] or len(set(words)) != len(words):
+        raise Bad(f"vocab does not begin with {PAD} and {UNK}, or repeats a word")
+
+
+def state_shapes(config: SentimentConfig) -> dict[str, tuple[int, ...]]:
+    """Each weight's shape, from a model built on the meta device (no memory is allocated)."""
+    with torch.device("meta"):
+        model = SentimentRNN(config)
+    return {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}

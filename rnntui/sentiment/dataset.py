@@ -1,0 +1,69 @@
+"""Getting the Large Movie Review Dataset: ``--data PATH`` (the tarball or its extracted folder),
+or the copy in the cache, downloaded once from Stanford (checked, retried, written atomically)."""
+
+from __future__ import annotations
+
+import os
+import time
+import urllib.error
+from pathlib import Path
+
+from rnntui import paths
+from rnntui.download import Progress, fetch
+from rnntui.errors import CheckpointError, DownloadError
+from rnntui.files import write_atomically
+from rnntui.sentiment.reviews import PER_FOLDER, DataError, Reviews, check_counts, read_reviews
+
+DEFAULT_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+ENV_URL = "RNNTUI_IMDB_URL"
+FILE_NAME = "aclImdb_v1.tar.gz"
+
+
+def dataset_url() -> str:
+    return os.environ.get(ENV_URL) or DEFAULT_URL
+
+
+def cached_dataset_path() -> Path:
+    return paths.cache_dir() / FILE_NAME
+
+
+def ensure_dataset(progress: Progress | None = None, attempts: int = 3, timeout: float = 60.0,
+                   backoff: float = 1.0, expected: int = PER_FOLDER) -> Path:
+    """The cached tarball, downloading and checking it first if it is not there yet (a copy is
+    kept only once it reads as the whole dataset)."""
+    target = cached_dataset_path()
+    if target.is_file():
+        return target
+    url = dataset_url()
+    problem = "unknown error"
+    for attempt in range(attempts):
+        try:
+            data = fetch(url, timeout, progress)
+            try:
+                check_counts(read_reviews(FILE_NAME, data=data), "the downloaded file", expected)
+            except DataError as error:
+                raise DownloadError(str(error).replace(f"{FILE_NAME} is", "the downloaded file is")) from None
+            write_atomically(target, data)
+            return target
+        except urllib.error.HTTPError as error:
+            problem = f"HTTP {error.code} {error.reason}"
+            if 400 <= error.code < 500:
+                break  # retrying a 404 will not help
+        except (urllib.error.URLError, OSError, TimeoutError) as error:
+            problem = f"network error: {getattr(error, 'reason', None) or error}"
+        except DownloadError as error:
+            problem = str(error)
+        except CheckpointError as error:  # writing into the cache failed (a full disk...)
+            problem = str(error)
+            break
+        if attempt + 1 < attempts:
+            time.sleep(backoff * (attempt + 1))
+    raise DownloadError(f"could not download the movie reviews from {url} ({problem}); if you have "
+                        "aclImdb_v1.tar.gz or its aclImdb/ folder, pass it with --data PATH")
+
+
+def load_reviews(data: Path | None, progress: Progress | None = None) -> tuple[Reviews, str]:
+    """The reviews of ``data``, or of the cached dataset (downloaded if need be), and a name for
+    them (recorded in checkpoints)."""
+    path = Path(data) if data is not None else ensure_dataset(progress)
+    return read_reviews(path), path.name

@@ -1,0 +1,88 @@
+"""Building a sentiment trainer, new or resumed from a checkpoint, and the checkpoint of a
+trainer: the one place the command line and the app both go through."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+
+from rnntui.errors import RnntuiError
+from rnntui.sentiment.checkpoint import SentimentCheckpoint
+from rnntui.sentiment.model import SentimentConfig, SentimentRNN
+from rnntui.sentiment.reviews import Reviews, split_train_valid
+from rnntui.sentiment.tokens import WordVocab
+from rnntui.sentiment.train import Encoded, SentimentHistory, SentimentTrainConfig, SentimentTrainer, encode
+
+SPLIT_SEED = 1  # the 20,000 / 5,000 cut of the training reviews, the same for every run
+
+
+@dataclass
+class Prepared:
+    vocab: WordVocab
+    train: Encoded
+    valid: Encoded
+    data: dict  # what the checkpoint records about the reviews
+
+
+def prepare(reviews: Reviews, config: SentimentTrainConfig, name: str, vocab: WordVocab | None = None) -> Prepared:
+    """The training split's vocabulary (or the resumed model's), and both splits as word ids."""
+    train, valid = split_train_valid(reviews.train, seed=SPLIT_SEED)
+    if vocab is None:
+        vocab = WordVocab.build((review.text for review in train), max_words=config.max_words or None,
+                                min_count=config.min_count)
+    data = {"name": name, "train_reviews": len(train), "valid_reviews": len(valid), "split_seed": SPLIT_SEED}
+    return Prepared(vocab, encode(train, vocab, config.max_tokens), encode(valid, vocab, config.max_tokens), data)
+
+
+def new_trainer(prepared: Prepared, config: SentimentTrainConfig, **model_settings) -> SentimentTrainer:
+    """A new model of the book's sizes (or ``model_settings``), weights drawn from the run's seed."""
+    config.validate()
+    try:
+        model_config = SentimentConfig(vocab_size=len(prepared.vocab), **model_settings)
+    except ValueError as error:
+        raise RnntuiError(str(error)) from None
+    torch.manual_seed(config.random_seed)
+    return SentimentTrainer(SentimentRNN(model_config), prepared.train, prepared.valid, config)
+
+
+def resume_trainer(checkpoint: SentimentCheckpoint, prepared: Prepared, config: SentimentTrainConfig
+                   ) -> SentimentTrainer:
+    """Continue exactly where ``checkpoint`` stopped: same weights, optimizer and generators."""
+    if checkpoint.optimizer_state is None:
+        raise RnntuiError("this checkpoint was saved for shipping (no optimizer state); it cannot be resumed")
+    model = checkpoint.build_model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    try:
+        optimizer.load_state_dict(checkpoint.optimizer_state)
+    except (ValueError, KeyError, RuntimeError) as error:
+        raise RnntuiError(f"the checkpoint's optimizer state does not fit its model ({error})") from None
+    trainer = SentimentTrainer(model, prepared.train, prepared.valid, config, optimizer=optimizer,
+                               step=checkpoint.step, history=SentimentHistory.from_dict(checkpoint.history),
+                               elapsed=checkpoint.elapsed)
+    if checkpoint.rng_state is not None:
+        trainer.set_rng_state(checkpoint.rng_state)
+    return trainer
+
+
+def resumed_config(checkpoint: SentimentCheckpoint, **overrides) -> SentimentTrainConfig:
+    """The checkpoint's training settings with the given ones (not None) replacing them."""
+    values = dict(checkpoint.train_config or {})
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return SentimentTrainConfig.from_dict(values)
+
+
+def trainer_checkpoint(trainer: SentimentTrainer, prepared: Prepared, provenance: dict | None = None
+                       ) -> SentimentCheckpoint:
+    """A consistent checkpoint of the trainer (weights, optimizer and generators of one step)."""
+    with trainer.lock:
+        # Copies: the next step updates the weights and Adam's moments in place while this is written.
+        model_state, step, rng_state = trainer.snapshot(), trainer.step, trainer.rng_state()
+        optimizer_state = copy.deepcopy(trainer.optimizer.state_dict())
+        history = trainer.history.to_dict()
+    return SentimentCheckpoint(
+        model_config=trainer.model.config, vocab=prepared.vocab, model_state=model_state, step=step,
+        optimizer_state=optimizer_state, rng_state=rng_state, history=history,
+        train_config=trainer.config.to_dict(), data=prepared.data, elapsed=trainer.elapsed,
+        provenance=dict(provenance or {}))
