@@ -28,12 +28,13 @@ def cached_dataset_path() -> Path:
 
 
 def ensure_dataset(progress: Progress | None = None, attempts: int = 3, timeout: float = 60.0,
-                   backoff: float = 1.0, expected: int = PER_FOLDER) -> Path:
+                   backoff: float = 1.0, expected: int | None = None) -> Path:
     """The cached tarball, downloading and checking it first if it is not there yet (a copy is
     kept only once it reads as the whole dataset)."""
     target = cached_dataset_path()
     if target.is_file():
         return target
+    expected = PER_FOLDER if expected is None else expected
     url = dataset_url()
     problem = "unknown error"
     for attempt in range(attempts):

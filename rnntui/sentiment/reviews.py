@@ -56,12 +56,11 @@ def read_reviews(path: str | Path, data: bytes | None = None) -> Reviews:
     else:
         raise DataError(f"no reviews at {path}: it does not exist")
     reviews = Reviews(*(sorted(found[split], key=lambda r: (r.label, r.id)) for split in SPLITS))
-    for split in SPLITS:
-        labels = {review.label for review in getattr(reviews, split)}
-        if labels != {0, 1}:
-            missing = ", ".join(f"{split}/{name}" for name, label in LABELS.items() if label not in labels)
-            raise DataError(f"{path} has no reviews in {missing}: expected aclImdb/{{train,test}}/{{pos,neg}}/"
-                            "ID_RATING.txt")
+    missing = [f"{split}/{name}" for split in SPLITS for name, label in LABELS.items()
+               if not any(review.label == label for review in getattr(reviews, split))]
+    if missing:
+        raise DataError(f"{path} has no reviews in {', '.join(missing)}: expected aclImdb/{{train,test}}/{{pos,neg}}/"
+                        "ID_RATING.txt")
     return reviews
 
 
