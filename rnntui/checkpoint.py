@@ -241,7 +241,7 @@ def write_file(path: Path, header: dict, payload: dict) -> Path:
     body = buffer.getvalue()
     header = {"format_version": FORMAT_VERSION, "sha256": hashlib.sha256(body).hexdigest(),
               "payload_bytes": len(body), **header}
-    write_atomically(path, MAGIC + json.dumps(header).encode("utf-8") + b"\n" + body)
+    write_atomically(path, MAGIC + json.dumps(header).encode("utf-8") + b"\n" + body, CheckpointError)
     return path
 
 

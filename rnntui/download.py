@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rnntui import paths
 from rnntui.corpus import END_MARKER, START_MARKER
-from rnntui.errors import CheckpointError, DownloadError
+from rnntui.errors import DownloadError, StorageError
 from rnntui.files import write_atomically
 
 DEFAULT_URL = "https://www.gutenberg.org/ebooks/1268.txt.utf-8"
@@ -81,7 +81,7 @@ def ensure_default_corpus(progress: Progress | None = None, attempts: int = 3,
             problem = f"network error: {reason}"
         except DownloadError as error:
             problem = str(error)
-        except CheckpointError as error:  # writing into the cache failed
+        except StorageError as error:  # writing into the cache failed
             problem = str(error)
             break
         if attempt + 1 < attempts:

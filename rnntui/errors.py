@@ -21,5 +21,10 @@ class CheckpointError(RnntuiError):
     """A checkpoint cannot be read, verified or written."""
 
 
+class StorageError(RnntuiError):
+    """A file that is not a checkpoint (settings, seed history, a transcript, the cache, a metrics
+    file) cannot be read or written."""
+
+
 class DownloadError(RnntuiError):
     """The default corpus could not be fetched."""

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from rnntui.errors import CheckpointError, RnntuiError
+from rnntui.errors import CheckpointError, RnntuiError, StorageError
 
 CHECKPOINT_MAGIC = b"RNNTUI-CHECKPOINT\n"
 # A temporary file is ".<name>.rnntui-XXXXXXXX.tmp" beside <name>: a name rnntui can tell for its
@@ -21,14 +21,15 @@ TEMP_MARK = ".rnntui-"
 _TEMP_TAIL = r"[a-z0-9_]{8}\.tmp"
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash or a full disk leaves the old file whole."""
+def write_atomically(path: Path, data: bytes, error_type: type[RnntuiError] = StorageError) -> None:
+    """Replace ``path`` with ``data`` so that a crash or a full disk leaves the old file whole;
+    a failure raises ``error_type`` (``CheckpointError`` for checkpoints) with a one-line reason."""
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=".tmp", dir=folder)
     except OSError as error:
-        raise CheckpointError(f"cannot write in {folder}: {reason(error)}") from None
+        raise error_type(f"cannot write in {folder}: {reason(error)}") from None
     try:
         # mkstemp makes the file private (0600); give it the permissions a plain open() would.
         umask = os.umask(0)
@@ -45,7 +46,7 @@ def write_atomically(path: Path, data: bytes) -> None:
         except OSError:
             pass
         if isinstance(error, OSError):
-            raise CheckpointError(f"cannot write {path}: {reason(error)}; "
+            raise error_type(f"cannot write {path}: {reason(error)}; "
                                   "the previous file, if any, is unchanged") from None
         raise
     try:  # make the rename itself durable

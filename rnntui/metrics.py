@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnntui.errors import CheckpointError, RnntuiError
+from rnntui.errors import RnntuiError, StorageError
 from rnntui.files import open_regular
 
 SUFFIX = ".metrics.jsonl"
@@ -40,9 +40,9 @@ def check_metrics_file(path: Path) -> None:
         return
     problem = None
     try:
-        with open_regular(path, "metrics file", CheckpointError) as f:
+        with open_regular(path, "metrics file", StorageError) as f:
             first = f.readline(1 << 16)
-    except CheckpointError as error:
+    except StorageError as error:
         problem = str(error)
     else:
         try:
@@ -52,7 +52,7 @@ def check_metrics_file(path: Path) -> None:
         if not ours:
             problem = f"{path} exists and is not an rnntui metrics file; rnntui will not append to it"
     if problem:
-        raise CheckpointError(f"{problem}; choose another --out PATH")
+        raise StorageError(f"{problem}; choose another --out PATH")
 
 
 def record(event, ranks: int) -> dict:

@@ -4,7 +4,6 @@ a stream of events."""
 from __future__ import annotations
 
 import math
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from rnntui.control import RunControl
 from rnntui.errors import RnntuiError
 from rnntui.model import CharRNN, ModelConfig, State, state_shapes
 from rnntui.sampling import MAX_RANDOM_SEED
+from rnntui.torch_internals import optimizer_step, skip_compiler_import
 
 # Far beyond what fits in memory on any machine rnntui runs on; a setting past them (a typo, or
 # a crafted checkpoint) is refused before anything is allocated.
@@ -179,35 +179,6 @@ def _pairs(points: list) -> list[tuple[int, float]]:
     # bundled model in the app.
     steps, losses = zip(*points, strict=True) if points else ((), ())
     return list(zip(map(int, steps), map(float, losses), strict=True))
-
-
-# torch wraps some Optimizer methods for torch.compile, and each wrapper imports
-# torch._dynamo the first time it runs: about 2.4 s on 2 CPU cores, between pressing ctrl+t
-# (or starting `rnntui train`) and the first step, for a program that never compiles. The
-# methods hidden from the compiler keep a cache of their hidden form, filled on that first
-# call; filled in advance with the method itself (where dynamo is not loaded, so that nothing
-# in the process compiles), they run without the import. step() has a wrapper with no such
-# cache, and optimizer_step() calls the method under it.
-_HIDDEN_FROM_COMPILER = ("add_param_group", "zero_grad", "state_dict", "load_state_dict")
-
-
-def skip_compiler_import() -> None:
-    if "torch._dynamo" in sys.modules:
-        return
-    for name in _HIDDEN_FROM_COMPILER:
-        method = getattr(getattr(torch.optim.Optimizer, name, None), "__wrapped__", None)
-        if method is not None and getattr(method, "__dynamo_disable", None) is None:
-            setattr(method, "__dynamo_disable", method)
-
-
-def optimizer_step(optimizer: torch.optim.Optimizer) -> None:
-    """``optimizer.step()``, as its wrappers run it without hooks, profiler or compiler: the
-    update itself, with gradients off (see skip_compiler_import for why)."""
-    step = type(optimizer).step
-    while hasattr(step, "__wrapped__"):  # profiler and hooks, then torch.compile's graph breaks
-        step = step.__wrapped__
-    with torch.no_grad():
-        step(optimizer)
 
 
 def make_optimizer(model: CharRNN, lr: float) -> torch.optim.Adam:

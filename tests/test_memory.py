@@ -107,7 +107,7 @@ def test_optimizer_steps_are_adams():
 def test_optimizer_step_is_the_optimizers_own_update():
     """optimizer_step runs Adam's step under torch's wrappers; the weights and the optimizer's
     state must be exactly those of optimizer.step()."""
-    from rnntui.training import optimizer_step
+    from rnntui.torch_internals import optimizer_step
 
     torch.manual_seed(0)
     config = ModelConfig(7, embed_dim=4, hidden_size=8)

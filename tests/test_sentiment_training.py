@@ -222,3 +222,19 @@ def test_the_model_reads_padded_batches_as_single_reviews(prepared):
     with torch.no_grad():
         together = torch.sigmoid(model(ids, lengths)).tolist()
     assert together == pytest.approx([predictor.predict(t).probability for t in texts], abs=1e-6)
+
+
+def test_naive_bayes_embedding_starts_from_each_words_leaning(prepared):
+    from rnntui.sentiment.train import log_count_ratios
+
+    ratios = log_count_ratios(prepared.train, len(prepared.vocab))
+    index = prepared.vocab.index
+    assert ratios[index["loved"]] > 1 and ratios[index["hated"]] < -1 and abs(ratios[index["film"]]) < 0.5
+    assert ratios[0] == 0
+    config = SentimentTrainConfig(init_embedding="nb")
+    model = new_trainer(prepared, config, **SMALL).model
+    assert torch.equal(model.embedding.weight[:, 0], ratios)
+    random_start = new_trainer(prepared, SentimentTrainConfig(), **SMALL).model
+    assert torch.equal(random_start.embedding.weight[:, 1:], model.embedding.weight[:, 1:])  # same seed otherwise
+    with pytest.raises(Exception, match="--init-embedding must be random or nb"):
+        SentimentTrainConfig(init_embedding="glove").validate()

@@ -16,7 +16,7 @@ from rnntui.cli.train import StopSignals, best_path, check_outputs
 from rnntui.errors import RnntuiError
 
 TRAIN_SETTINGS = ("epochs", "batch_size", "lr", "max_tokens", "max_words", "min_count", "eval_every",
-                  "patience", "grad_clip", "random_seed")
+                  "patience", "grad_clip", "random_seed", "init_embedding")
 MODEL_SETTINGS = ("cell", "bidirectional", "embed_dim", "hidden_size", "fc_hidden", "dropout")
 MAX_REVIEW_BYTES = 1 << 20
 

@@ -48,6 +48,8 @@ def add_sentiment_commands(commands) -> None:
         ("--save-every", int, "also save every N steps (0: at the end, and with --save-best)"),
     ]:
         train.add_argument(flag, type=kind, help=text)
+    train.add_argument("--init-embedding", choices=["random", "nb"], help="nb: start each word's embedding with "
+                       "its naive-Bayes log-count ratio in the first dimension (random: as the book)")
     model = train.add_argument_group("model", "the book's Embedding(V, 20) -> LSTM(20, 64) -> Linear(64, 64) -> "
                                      "ReLU -> Linear(64, 1) by default; fixed once trained")
     model.add_argument("--cell", choices=["lstm", "gru", "rnn"], help="the recurrent cell (lstm)")

@@ -385,10 +385,11 @@ def snapshots_of(out: Path) -> list[tuple[int, Path]]:
 def keep_snapshots(out: Path, step: int, keep: int) -> None:
     """Copy ``out`` to ``out.stepNNNNNNN.ckpt`` and delete all but the newest ``keep`` copies
     (only copies that rnntui wrote: see ``snapshots_of``)."""
+    from rnntui.errors import CheckpointError
     from rnntui.files import refuse_replacing, write_atomically
 
     snapshot = snapshot_path(out, step)
     refuse_replacing(snapshot, allowed=True)
-    write_atomically(snapshot, out.read_bytes())
+    write_atomically(snapshot, out.read_bytes(), CheckpointError)
     for _, old in snapshots_of(out)[:-keep]:
         old.unlink(missing_ok=True)

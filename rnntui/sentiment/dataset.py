@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rnntui import paths
 from rnntui.download import Progress, fetch
-from rnntui.errors import CheckpointError, DownloadError
+from rnntui.errors import DownloadError, StorageError
 from rnntui.files import write_atomically
 from rnntui.sentiment.reviews import PER_FOLDER, DataError, Reviews, check_counts, read_reviews
 
@@ -54,7 +54,7 @@ def ensure_dataset(progress: Progress | None = None, attempts: int = 3, timeout:
             problem = f"network error: {getattr(error, 'reason', None) or error}"
         except DownloadError as error:
             problem = str(error)
-        except CheckpointError as error:  # writing into the cache failed (a full disk...)
+        except StorageError as error:  # writing into the cache failed (a full disk...)
             problem = str(error)
             break
         if attempt + 1 < attempts:

@@ -28,7 +28,8 @@ from rnntui.training import TrainingDiverged
 
 MAX_EPOCHS = 10_000
 MAX_BATCH = 1 << 14
-EVAL_BATCH = 256  # reviews per batch when only predicting (no gradients to keep)
+EVAL_BATCH = 256
+EMBEDDING_INITS = ("random", "nb")  # reviews per batch when only predicting (no gradients to keep)
 
 
 @dataclass
@@ -45,6 +46,10 @@ class SentimentTrainConfig:
     patience: int = 0  # stop after N validations without a better accuracy (0: never)
     grad_clip: float = 0.0  # clip the gradient norm to this (0: never, as the book)
     random_seed: int = 1
+    # "nb": a new model's embedding starts with each word's naive-Bayes log-count ratio in its
+    # first dimension (how much likelier the word is in positive training reviews than in negative
+    # ones), so the recurrence starts from a useful signal instead of noise; "random": as the book.
+    init_embedding: str = "random"
 
     def validate(self) -> None:
         whole = {"epochs": (1, MAX_EPOCHS), "batch_size": (1, MAX_BATCH), "max_tokens": (0, 1 << 24),
@@ -62,6 +67,8 @@ class SentimentTrainConfig:
             if not ok:
                 raise RnntuiError(f"--{name.replace('_', '-')} must be a number "
                                   f"{'above' if low_open else 'of at least'} 0, got {value!r}")
+        if self.init_embedding not in EMBEDDING_INITS:
+            raise RnntuiError(f"--init-embedding must be {' or '.join(EMBEDDING_INITS)}, got {self.init_embedding!r}")
         if self.max_tokens == 1:
             raise RnntuiError("--max-tokens must be 0 (whole reviews) or at least 2")
 
@@ -92,6 +99,19 @@ def truncate(ids: list[int], max_tokens: int) -> list[int]:
         return ids
     head = max_tokens // 2
     return ids[:head] + ids[len(ids) - (max_tokens - head):]
+
+
+def log_count_ratios(data: Encoded, vocab_size: int, smoothing: float = 1.0) -> torch.Tensor:
+    """Each word's naive-Bayes log-count ratio over the training reviews (Wang & Manning 2012):
+    ``log(p / |p|) - log(q / |q|)``, where p and q count the positive and negative reviews it
+    appears in (plus ``smoothing``). 0 for padding."""
+    positive = torch.full((vocab_size,), smoothing)
+    negative = torch.full((vocab_size,), smoothing)
+    for ids, label in zip(data.ids, data.labels.tolist(), strict=True):
+        (positive if label == 1.0 else negative)[torch.tensor(sorted(set(ids)), dtype=torch.long)] += 1
+    ratios = torch.log(positive / positive.sum()) - torch.log(negative / negative.sum())
+    ratios[0] = 0.0
+    return ratios
 
 
 def encode(reviews: list[Review], vocab: WordVocab, max_tokens: int = 0) -> Encoded:

@@ -13,7 +13,14 @@ from rnntui.sentiment.checkpoint import SentimentCheckpoint
 from rnntui.sentiment.model import SentimentConfig, SentimentRNN
 from rnntui.sentiment.reviews import Reviews, split_train_valid
 from rnntui.sentiment.tokens import WordVocab
-from rnntui.sentiment.train import Encoded, SentimentHistory, SentimentTrainConfig, SentimentTrainer, encode
+from rnntui.sentiment.train import (
+    Encoded,
+    SentimentHistory,
+    SentimentTrainConfig,
+    SentimentTrainer,
+    encode,
+    log_count_ratios,
+)
 
 SPLIT_SEED = 1  # the 20,000 / 5,000 cut of the training reviews, the same for every run
 
@@ -44,7 +51,11 @@ def new_trainer(prepared: Prepared, config: SentimentTrainConfig, **model_settin
     except ValueError as error:
         raise RnntuiError(str(error)) from None
     torch.manual_seed(config.random_seed)
-    return SentimentTrainer(SentimentRNN(model_config), prepared.train, prepared.valid, config)
+    model = SentimentRNN(model_config)
+    if config.init_embedding == "nb":
+        with torch.no_grad():
+            model.embedding.weight[:, 0] = log_count_ratios(prepared.train, len(prepared.vocab))
+    return SentimentTrainer(model, prepared.train, prepared.valid, config)
 
 
 def resume_trainer(checkpoint: SentimentCheckpoint, prepared: Prepared, config: SentimentTrainConfig

@@ -370,13 +370,11 @@ class RnntuiApp(App):
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = True) -> None:
         """Textual's notify, except that a notification already on the screen is not stacked
-        again (ctrl+up pressed eight times at the top of the ladder gave eight toasts). Reads
-        Textual's private ``_notifications`` (what is showing); should it go, every
-        notification shows, as before."""
-        try:
-            showing = list(getattr(self, "_notifications", ()))
-        except RuntimeError:  # changed while read from another thread: show it
-            showing = []
+        again (ctrl+up pressed eight times at the top of the ladder gave eight toasts); see
+        textual_internals for what this reads."""
+        from rnntui.tui.textual_internals import showing_notifications
+
+        showing = showing_notifications(self)
         if any(n.message == message and n.title == title and n.severity == severity for n in showing):
             return
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)

@@ -10,7 +10,8 @@ from textual import events
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey, FooterLabel
+
+from rnntui.tui.textual_internals import FooterKey, FooterLabel
 
 # Stop is in the footer only while a reply streams; its room is kept free all the time, so
 # that the spacing does not jump at the start and end of each reply.

@@ -1,0 +1,49 @@
+"""Ship a trained sentiment checkpoint as the bundled model: measure its test accuracy on the
+25,000 test reviews, record how it was made, and write it in float16 without its optimizer state.
+
+    python scripts/bundle_sentiment_model.py RUN.best.ckpt --data aclImdb_v1.tar.gz
+
+The training command and machine come from the run's own provenance (``rnntui sentiment train``
+records them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from rnntui.sentiment.checkpoint import load_sentiment_checkpoint, save_sentiment_checkpoint
+from rnntui.sentiment.reviews import read_reviews
+from rnntui.sentiment.train import encode, evaluate_reviews
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_BYTES = 5_000_000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=ROOT / "rnntui" / "assets" / "imdb-sentiment.ckpt")
+    args = parser.parse_args()
+
+    checkpoint = load_sentiment_checkpoint(args.run)
+    reviews = read_reviews(args.data)
+    max_tokens = (checkpoint.train_config or {}).get("max_tokens", 0)
+    started = time.perf_counter()
+    loss, accuracy = evaluate_reviews(checkpoint.build_model(), encode(reviews.test, checkpoint.vocab, max_tokens))
+    print(f"test accuracy {accuracy:.4f}, loss {loss:.4f} on {len(reviews.test):,} test reviews "
+          f"({time.perf_counter() - started:.1f}s)")
+    checkpoint.provenance = {**checkpoint.provenance, "wall_time_s": round(checkpoint.elapsed, 1),
+                             "test_accuracy": round(accuracy, 4), "test_loss": round(loss, 4),
+                             "test_reviews": len(reviews.test)}
+    save_sentiment_checkpoint(checkpoint, args.out, half=True)
+    size = args.out.stat().st_size
+    print(f"wrote {args.out} ({size / 1e6:.1f} MB): {checkpoint.provenance}")
+    if size > MAX_BYTES:
+        raise SystemExit(f"{args.out} is over {MAX_BYTES / 1e6:.0f} MB: use a smaller --max-words")
+
+
+if __name__ == "__main__":
+    main()
