@@ -14,14 +14,9 @@ from rnntui.tui.screens.picker import CheckpointPicker
 from rnntui.tui.screens.reply_settings import ReplySettingsScreen
 from rnntui.tui.widgets.loss_panel import LossPanel, loss_range, step_ticks
 
-from . import test_app as app_tests
 from .conftest import SHARED_CORPUS
 from .test_app import SIZE, busy_press, make_app, pause_training, ready, shown, until
 from .test_cli import run
-
-# The app tests' tiny trained model, as fixtures of this module too.
-tiny_checkpoint_file = app_tests.tiny_checkpoint_file
-tiny_checkpoint = app_tests.tiny_checkpoint
 
 
 def messages(app) -> list[str]:
