@@ -90,7 +90,8 @@ def test_found_after_a_plain_install(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(wheels), str(ROOT)], check=True, capture_output=True)
     [wheel] = wheels.glob("rnntui-*.whl")
-    assert "rnntui/assets/mysterious-island-lstm.ckpt" in zipfile.ZipFile(wheel).namelist()
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "rnntui/assets/mysterious-island-lstm.ckpt" in names and "rnntui/assets/imdb-sentiment.ckpt" in names
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
                     str(wheel)], check=True, capture_output=True)

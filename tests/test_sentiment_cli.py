@@ -184,3 +184,29 @@ def test_the_bundled_sentiment_model_answers():
     from rnntui.cli import main
 
     assert main(["sentiment", "predict", "A wonderful film: I loved every minute of it."]) == 0
+
+
+def test_the_bundled_sentiment_model_is_small_and_says_how_it_was_made():
+    from rnntui.paths import bundled_sentiment_model_path
+
+    path = bundled_sentiment_model_path()
+    if not path.is_file():
+        pytest.skip("no bundled sentiment model in this checkout")
+    checkpoint = load_sentiment_checkpoint(path)
+    assert path.stat().st_size <= 5_000_000 and checkpoint.optimizer_state is None
+    provenance = checkpoint.provenance
+    assert provenance["command"].startswith("rnntui sentiment train") and provenance["test_reviews"] == 25_000
+    assert provenance["machine"] and provenance["wall_time_s"] > 0 and 0.5 < provenance["test_accuracy"] <= 1
+
+
+def test_the_bundled_models_recorded_test_accuracy_is_what_it_scores(capsys):
+    """On the real test reviews (where ../shared has them): the figure in the file and the README."""
+    from rnntui.paths import bundled_sentiment_model_path
+
+    from .test_sentiment_data import SHARED_REVIEWS
+
+    if not SHARED_REVIEWS.is_file() or not bundled_sentiment_model_path().is_file():
+        pytest.skip("the IMDb reviews or the bundled sentiment model are not here")
+    code, stdout, _ = run(capsys, "sentiment", "evaluate", "--data", str(SHARED_REVIEWS), "--json")
+    recorded = load_sentiment_checkpoint(bundled_sentiment_model_path()).provenance["test_accuracy"]
+    assert code == 0 and abs(json.loads(stdout)["test_accuracy"] - recorded) < 0.001

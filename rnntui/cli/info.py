@@ -41,6 +41,11 @@ def cmd_corpus(args: argparse.Namespace) -> int:
     print(f"default corpus:  {corpus} ({'present' if corpus.is_file() else 'not downloaded yet'})")
     print(f"checkpoints:     {paths.checkpoints_dir()}")
     print(f"bundled model:   {paths.bundled_model_path()}")
+    from rnntui.sentiment.dataset import cached_dataset_path
+
+    reviews = cached_dataset_path()
+    print(f"movie reviews:   {reviews} ({'present' if reviews.is_file() else 'not downloaded yet'})")
+    print(f"sentiment model: {paths.bundled_sentiment_model_path()}")
     print(f"seed history:    {paths.seed_history_path()}")
     print(f"app settings:    {paths.settings_path()}")
     print(f"transcripts:     {paths.transcripts_dir()}")
