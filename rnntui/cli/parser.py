@@ -188,13 +188,3 @@ def add_dynamic_arguments(group) -> None:
                        help=f"rms: the pull back toward the trained weights ({default.decay:g})")
     group.add_argument("--segment", type=int, default=default.segment,
                        help=f"characters read between two updates ({default.segment})")
-
-
-def dynamic_config(args: argparse.Namespace):
-    from rnntui.dynamic import DynamicConfig
-
-    lr = args.dynamic_lr if args.dynamic_lr is not None else (
-        DynamicConfig.SGD_LR if args.dynamic_rule == "sgd" else DynamicConfig().lr)
-    config = DynamicConfig(rule=args.dynamic_rule, lr=lr, decay=args.dynamic_decay, segment=args.segment)
-    config.validate()
-    return config
