@@ -58,18 +58,16 @@ def fetch(url: str, timeout: float, progress: Progress | None = None) -> bytes:
     return data
 
 
-def ensure_default_corpus(progress: Progress | None = None, attempts: int = 3,
-                          timeout: float = 30.0, backoff: float = 1.0) -> Path:
-    """The cached book, downloading and verifying it first if it is not there yet."""
-    target = paths.default_corpus_path()
-    if target.is_file():
-        return target
-    url = corpus_url()
+def download_verified(url: str, target: Path, verify: Callable[[bytes], None], progress: Progress | None = None,
+                      attempts: int = 3, timeout: float = 30.0, backoff: float = 1.0) -> Path:
+    """``url``'s bytes, checked by ``verify`` (which raises ``DownloadError``), written
+    atomically to ``target``; retried with a growing pause, except where retrying cannot help
+    (an HTTP 4xx, a cache that cannot be written). ``DownloadError`` with the last problem."""
     problem = "unknown error"
     for attempt in range(attempts):
         try:
             data = fetch(url, timeout, progress)
-            verify_book(data)
+            verify(data)
             write_atomically(target, data)
             return target
         except urllib.error.HTTPError as error:
@@ -86,10 +84,23 @@ def ensure_default_corpus(progress: Progress | None = None, attempts: int = 3,
             break
         if attempt + 1 < attempts:
             time.sleep(backoff * (attempt + 1))
-    raise DownloadError(
-        f"could not download the default corpus from {url} ({problem}); if you have a copy of the book, "
-        "rnntui corpus --fetch FILE puts it in the cache; or pass --corpus PATH to train on a text file you have"
-    )
+    raise DownloadError(problem)
+
+
+def ensure_default_corpus(progress: Progress | None = None, attempts: int = 3,
+                          timeout: float = 30.0, backoff: float = 1.0) -> Path:
+    """The cached book, downloading and verifying it first if it is not there yet."""
+    target = paths.default_corpus_path()
+    if target.is_file():
+        return target
+    url = corpus_url()
+    try:
+        return download_verified(url, target, verify_book, progress, attempts, timeout, backoff)
+    except DownloadError as problem:
+        raise DownloadError(
+            f"could not download the default corpus from {url} ({problem}); if you have a copy of the book, "
+            "rnntui corpus --fetch FILE puts it in the cache; or pass --corpus PATH to train on a text file you "
+            "have") from None
 
 
 def import_book(source: Path) -> Path:

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+import rnntui.download
 from rnntui.errors import DownloadError
 from rnntui.sentiment import dataset
 from rnntui.sentiment.dataset import cached_dataset_path, ensure_dataset
@@ -27,7 +28,7 @@ def server(tmp_path, monkeypatch):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
     thread.start()
-    monkeypatch.setattr(dataset.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(rnntui.download.time, "sleep", lambda seconds: None)  # the retries wait here
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()

@@ -4,14 +4,11 @@ or the copy in the cache, downloaded once from Stanford (checked, retried, writt
 from __future__ import annotations
 
 import os
-import time
-import urllib.error
 from pathlib import Path
 
 from rnntui import paths
-from rnntui.download import Progress, fetch
-from rnntui.errors import DownloadError, StorageError
-from rnntui.files import write_atomically
+from rnntui.download import Progress, download_verified
+from rnntui.errors import DownloadError
 from rnntui.sentiment.reviews import PER_FOLDER, DataError, Reviews, check_counts, read_reviews
 
 DEFAULT_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
@@ -35,32 +32,19 @@ def ensure_dataset(progress: Progress | None = None, attempts: int = 3, timeout:
     if target.is_file():
         return target
     expected = PER_FOLDER if expected is None else expected
-    url = dataset_url()
-    problem = "unknown error"
-    for attempt in range(attempts):
+
+    def verify(data: bytes) -> None:
         try:
-            data = fetch(url, timeout, progress)
-            try:
-                check_counts(read_reviews(FILE_NAME, data=data), "the downloaded file", expected)
-            except DataError as error:
-                raise DownloadError(str(error).replace(f"{FILE_NAME} is", "the downloaded file is")) from None
-            write_atomically(target, data)
-            return target
-        except urllib.error.HTTPError as error:
-            problem = f"HTTP {error.code} {error.reason}"
-            if 400 <= error.code < 500:
-                break  # retrying a 404 will not help
-        except (urllib.error.URLError, OSError, TimeoutError) as error:
-            problem = f"network error: {getattr(error, 'reason', None) or error}"
-        except DownloadError as error:
-            problem = str(error)
-        except StorageError as error:  # writing into the cache failed (a full disk...)
-            problem = str(error)
-            break
-        if attempt + 1 < attempts:
-            time.sleep(backoff * (attempt + 1))
-    raise DownloadError(f"could not download the movie reviews from {url} ({problem}); if you have "
-                        "aclImdb_v1.tar.gz or its aclImdb/ folder, pass it with --data PATH")
+            check_counts(read_reviews(FILE_NAME, data=data), "the downloaded file", expected)
+        except DataError as error:
+            raise DownloadError(str(error).replace(f"{FILE_NAME} is", "the downloaded file is")) from None
+
+    url = dataset_url()
+    try:
+        return download_verified(url, target, verify, progress, attempts, timeout, backoff)
+    except DownloadError as problem:
+        raise DownloadError(f"could not download the movie reviews from {url} ({problem}); if you have "
+                            "aclImdb_v1.tar.gz or its aclImdb/ folder, pass it with --data PATH") from None
 
 
 def load_reviews(data: Path | None, progress: Progress | None = None) -> tuple[Reviews, str]:
