@@ -89,27 +89,32 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | Path, half: bool = False
     the optimizer state: for shipping a model, not for resuming.
     """
     path = Path(path)
+    payload = {**run_payload(checkpoint, half), "vocab": list(checkpoint.vocab.char_array),
+               "corpus": checkpoint.corpus}
+    write_file(path, {"task": TASK, **checkpoint.summary()}, payload)
+    return path
+
+
+def run_payload(checkpoint, half: bool) -> dict:
+    """What every task's checkpoint saves the same way (its model, weights, place in training and
+    how it was made), stamping its creation time if it has none; ``half``: see save_checkpoint."""
     if not checkpoint.created:
         checkpoint.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     weights = {k: v.detach().cpu() for k, v in checkpoint.model_state.items()}
     if half:
         weights = {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
-    payload = {
+    return {
         "model_config": checkpoint.model_config.to_dict(),
-        "vocab": list(checkpoint.vocab.char_array),
         "model_state": weights,
         "step": checkpoint.step,
         "optimizer_state": None if half else _to_cpu(checkpoint.optimizer_state),
         "rng_state": None if half else _to_cpu(checkpoint.rng_state),
         "history": _history_tensors(checkpoint.history),
-        "corpus": checkpoint.corpus,
         "train_config": checkpoint.train_config,
         "elapsed": float(checkpoint.elapsed),
         "provenance": checkpoint.provenance,
         "created": checkpoint.created,
     }
-    write_file(path, {"task": TASK, **checkpoint.summary()}, payload)
-    return path
 
 
 def _history_tensors(history: dict) -> dict:

@@ -51,17 +51,11 @@ def check_header(header: object) -> None:
 def check_payload(payload: object) -> ModelConfig:
     """Raise ``Bad`` unless ``payload`` is a checkpoint rnntui can build a model from; returns
     its model settings."""
-    if not isinstance(payload, dict):
-        raise Bad("the payload is not a dictionary")
-    for name in ("model_config", "vocab", "model_state", "step"):
-        if name not in payload:
-            raise Bad(f"it has no {name}")
+    check_required(payload)
     config = model_config(payload["model_config"])
     check_vocab(payload["vocab"], config.vocab_size)
     check_weights(payload["model_state"], config)
-    step = payload["step"]
-    if not _is_int(step) or not 0 <= step <= MAX_STEP:
-        raise Bad(f"step is {shown(step)}, not a step count")
+    check_step(payload["step"])
     optimizer_state = payload.get("optimizer_state")
     if optimizer_state is not None:
         check_optimizer_state(optimizer_state, config)
@@ -76,12 +70,31 @@ def check_payload(payload: object) -> ModelConfig:
     train_config = payload.get("train_config")
     if train_config is not None:
         check_train_config(train_config)
+    check_times(payload)
+    return config
+
+
+def check_required(payload: object) -> None:
+    """A dictionary with the fields every task's checkpoint has."""
+    if not isinstance(payload, dict):
+        raise Bad("the payload is not a dictionary")
+    for name in ("model_config", "vocab", "model_state", "step"):
+        if name not in payload:
+            raise Bad(f"it has no {name}")
+
+
+def check_step(step: object) -> None:
+    if not _is_int(step) or not 0 <= step <= MAX_STEP:
+        raise Bad(f"step is {shown(step)}, not a step count")
+
+
+def check_times(payload: dict) -> None:
+    """``elapsed`` (seconds of training) and ``created`` (an ISO date), where present."""
     elapsed = payload.get("elapsed", 0.0)
     if not _is_finite(elapsed) or elapsed < 0:
         raise Bad(f"elapsed is {shown(elapsed)}, not a number of seconds")
     if not isinstance(payload.get("created", ""), str):
         raise Bad("created is not a date")
-    return config
 
 
 def model_config(values: object) -> ModelConfig:
@@ -207,13 +220,16 @@ def check_history(history: object) -> None:
             raise Bad(f"history's {name} is not a loss curve")
 
 
-def check_train_config(values: object) -> None:
-    from rnntui.training import TrainConfig
+def check_train_config(values: object, config_class: type | None = None) -> None:
+    """Training settings that ``config_class`` (the language model's ``TrainConfig`` by default)
+    accepts."""
+    if config_class is None:
+        from rnntui.training import TrainConfig as config_class
 
     if not isinstance(values, dict):
         raise Bad(f"train_config is a {type(values).__name__}, not a dictionary")
     try:
-        TrainConfig.from_dict(values).validate()
+        config_class.from_dict(values).validate()
     except RnntuiError as error:
         raise Bad(f"its training settings cannot be used ({error})") from None
     except TypeError as error:

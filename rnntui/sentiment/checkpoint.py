@@ -6,15 +6,12 @@ payload is checked here before a model is built from it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
-from rnntui.checkpoint import _history_lists, _history_tensors, _to_cpu, read_payload, write_file
-from rnntui.errors import RnntuiError
+from rnntui.checkpoint import _history_lists, read_payload, run_payload, write_file
 from rnntui.payload import (
-    MAX_STEP,
     NUMBER,
     TEXT,
     WHOLE,
@@ -24,7 +21,11 @@ from rnntui.payload import (
     _is_int,
     check_adam_state,
     check_history,
+    check_required,
     check_state_dict,
+    check_step,
+    check_times,
+    check_train_config,
     refuse,
     shown,
 )
@@ -71,25 +72,7 @@ class SentimentCheckpoint:
 def save_sentiment_checkpoint(checkpoint: SentimentCheckpoint, path: str | Path, half: bool = False) -> Path:
     """Atomically, as ``rnntui.checkpoint.save_checkpoint``; ``half``: float16 weights and no
     optimizer state, for shipping."""
-    if not checkpoint.created:
-        checkpoint.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    weights = {k: v.detach().cpu() for k, v in checkpoint.model_state.items()}
-    if half:
-        weights = {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
-    payload = {
-        "model_config": checkpoint.model_config.to_dict(),
-        "vocab": list(checkpoint.vocab.words),
-        "model_state": weights,
-        "step": checkpoint.step,
-        "optimizer_state": None if half else _to_cpu(checkpoint.optimizer_state),
-        "rng_state": None if half else _to_cpu(checkpoint.rng_state),
-        "history": _history_tensors(checkpoint.history),
-        "train_config": checkpoint.train_config,
-        "data": checkpoint.data,
-        "elapsed": float(checkpoint.elapsed),
-        "provenance": checkpoint.provenance,
-        "created": checkpoint.created,
-    }
+    payload = {**run_payload(checkpoint, half), "vocab": list(checkpoint.vocab.words), "data": checkpoint.data}
     return write_file(Path(path), {"task": TASK, **checkpoint.summary()}, payload)
 
 
@@ -118,17 +101,11 @@ def load_sentiment_checkpoint(path: str | Path) -> SentimentCheckpoint:
 
 def check_sentiment_payload(payload: object) -> SentimentConfig:
     """Raise ``Bad`` unless a model can be built from ``payload``; returns its settings."""
-    if not isinstance(payload, dict):
-        raise Bad("the payload is not a dictionary")
-    for name in ("model_config", "vocab", "model_state", "step"):
-        if name not in payload:
-            raise Bad(f"it has no {name}")
+    check_required(payload)
     config = _model_config(payload["model_config"])
     _check_vocab(payload["vocab"], config.vocab_size)
     check_state_dict(payload["model_state"], state_shapes(config))
-    step = payload["step"]
-    if not _is_int(step) or not 0 <= step <= MAX_STEP:
-        raise Bad(f"step is {shown(step)}, not a step count")
+    check_step(payload["step"])
     if payload.get("optimizer_state") is not None:
         check_adam_state(payload["optimizer_state"], list(state_shapes(config).values()))
     rng_state = payload.get("rng_state")
@@ -139,19 +116,9 @@ def check_sentiment_payload(payload: object) -> SentimentConfig:
     check_history(payload.get("history"))
     _check_record("data", payload.get("data"), DATA_FIELDS)
     _check_record("provenance", payload.get("provenance"), PROVENANCE_FIELDS)
-    train_config = payload.get("train_config")
-    if train_config is not None:
-        if not isinstance(train_config, dict):
-            raise Bad(f"train_config is a {type(train_config).__name__}, not a dictionary")
-        try:
-            SentimentTrainConfig.from_dict(train_config).validate()
-        except (TypeError, RnntuiError) as error:
-            raise Bad(f"its training settings cannot be used ({error})") from None
-    elapsed = payload.get("elapsed", 0.0)
-    if not _is_finite(elapsed) or elapsed < 0:
-        raise Bad(f"elapsed is {shown(elapsed)}, not a number of seconds")
-    if not isinstance(payload.get("created", ""), str):
-        raise Bad("created is not a date")
+    if payload.get("train_config") is not None:
+        check_train_config(payload["train_config"], SentimentTrainConfig)
+    check_times(payload)
     return config
 
 
