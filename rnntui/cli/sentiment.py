@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rnntui.cli.common import progress_bar
 from rnntui.cli.report import Reporter
-from rnntui.cli.train import StopSignals, best_path, check_outputs
+from rnntui.cli.train import RunFile, best_path, check_outputs, train_and_save
 from rnntui.errors import RnntuiError
 
 TRAIN_SETTINGS = ("epochs", "batch_size", "lr", "max_tokens", "max_words", "min_count", "eval_every",
@@ -131,54 +131,24 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
 def run_training(args: argparse.Namespace, run: SentimentRun) -> int:
     from rnntui.sentiment.checkpoint import save_sentiment_checkpoint
     from rnntui.sentiment.trainers import trainer_checkpoint
-    from rnntui.training import TrainingDiverged
 
     trainer, out = run.trainer, run.out
-    saved_step = trainer.step if run.resumed else None
-    started_step, started_wall = trainer.step, time.perf_counter()
+    started_wall = time.perf_counter()
 
-    def save(path: Path = out) -> None:
-        nonlocal saved_step
+    def write(path: Path) -> None:
         provenance = {**run.provenance, "wall_time_s": round(time.perf_counter() - started_wall, 1)}
         save_sentiment_checkpoint(trainer_checkpoint(trainer, run.prepared, provenance), path)
-        if path == out:
-            saved_step = trainer.step
 
-    def unsaved() -> int:
-        return trainer.step - (saved_step if saved_step is not None else started_step)
-
-    signals = StopSignals(trainer)
+    saver = RunFile(trainer, out, write, run.resumed)
     report = SentimentReporter(args, trainer, out)
-    with signals:
-        try:
-            with report:
-                for event in trainer.run():
-                    report.event(event)
-                    if args.save_every and event.step % args.save_every == 0:
-                        save()
-                    if args.save_best and event.new_best:
-                        save(best_path(out))
-        except TrainingDiverged as error:
-            report.close()
-            where = (f"the last good checkpoint is {out} (step {saved_step:,})" if saved_step is not None
-                     else "no checkpoint of this run had been saved yet")
-            print(f"rnntui: {error}; {where}", file=sys.stderr)
-            return 1
-        except RnntuiError as error:
-            report.close()
-            note = ""
-            if unsaved() > 0:
-                signals.saving(unsaved())
-                try:
-                    save()
-                    note = f"; saved step {trainer.step:,} to {out}"
-                except RnntuiError:
-                    pass
-            raise RnntuiError(f"{error}{note}") from None
-        signals.saving(unsaved())
-        if trainer.step > started_step or ((not out.exists() or saved_step is None) and not report.failed):
-            save()
-    report.done(trainer.stopping)
+
+    def each(event) -> None:
+        report.event(event)
+        saver.after(event, args.save_every, args.save_best)
+
+    code = train_and_save(trainer, report, saver, each)
+    if code is not None:
+        return code
     if trainer.early_stopped:
         step, value = max(trainer.history.accuracy, key=lambda point: (point[1], -point[0]))
         where = f" ({best_path(out)})" if args.save_best else ""

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,77 +203,108 @@ def check_outputs(args: argparse.Namespace, run: Run, locked_at: float) -> None:
 def run_training(args: argparse.Namespace, run: Run, dist_info) -> int:
     """Train ``run`` to its --steps (or a signal, or early stopping), saving as asked."""
     from rnntui.session import trainer_checkpoint
-    from rnntui.training import TrainingDiverged
 
     trainer, corpus, config, out = run.trainer, run.corpus, run.config, run.out
-    saved_step = trainer.step if run.resumed else None  # what the file at out holds of this run
 
-    def save(path: Path = out) -> None:
-        nonlocal saved_step
+    def write(path: Path) -> None:
         from rnntui.checkpoint import save_checkpoint
 
-        if not dist_info.is_main:
-            return  # only rank 0 writes
         save_checkpoint(trainer_checkpoint(trainer, corpus, run.provenance), path)
-        if path == out:
-            saved_step = trainer.step
-            if args.keep > 1:
-                keep_snapshots(out, trainer.step, args.keep)
+        if path == out and args.keep > 1:
+            keep_snapshots(out, trainer.step, args.keep)
 
-    signals = StopSignals(trainer)
+    saver = RunFile(trainer, out, write, run.resumed, writes=dist_info.is_main)  # only rank 0 writes
     report = Reporter(args, trainer, out) if dist_info.is_main else Silent()
-    started_step = trainer.step
 
-    def unsaved() -> int:
-        """Steps trained since the file last held this run (or since it started)."""
-        return trainer.step - (saved_step if saved_step is not None else started_step)
+    def each(event) -> None:
+        sample = None
+        if args.sample_every > 0 and event.step % args.sample_every == 0 and dist_info.is_main:
+            sample = training_sample(trainer, corpus.vocab, args, event.step)
+        report.event(event, sample)
+        saver.after(event, config.save_every, args.save_best)
 
-    with signals:
-        try:
-            with report:
-                for event in trainer.run():
-                    sample = None
-                    if args.sample_every > 0 and event.step % args.sample_every == 0 and dist_info.is_main:
-                        sample = training_sample(trainer, corpus.vocab, args, event.step)
-                    report.event(event, sample)
-                    if config.save_every and event.step % config.save_every == 0:
-                        save()
-                    if args.save_best and event.new_best:
-                        save(best_path(out))
-        except TrainingDiverged as error:
-            report.close()
-            if not dist_info.is_main:
-                return 1
-            where = (f"the last good checkpoint is {out} (step {saved_step:,})" if saved_step is not None
-                     else "no checkpoint of this run had been saved yet")
-            print(f"rnntui: {error}; {where}", file=sys.stderr)
-            return 1
-        except RnntuiError as error:  # a file could not be written: save what can be saved, and say so
-            report.close()
-            if not dist_info.is_main:
-                raise
-            note = ""
-            if unsaved() > 0:
-                signals.saving(unsaved())
-                try:
-                    save()
-                    note = f"; saved step {trainer.step:,} to {out}"
-                except RnntuiError:
-                    pass  # the disk is full: the error that stopped the run says what is kept
-            raise RnntuiError(f"{error}{note}") from None
-        # Further ctrl+c are held back until the save is done (see StopSignals).
-        signals.saving(unsaved())
-        # A run that ends where it started leaves a checkpoint all the same (of the fresh model),
-        # unless its output failed before the first step.
-        if trainer.step > started_step or ((not out.exists() or saved_step is None) and not report.failed):
-            save()
-    report.done(trainer.stopping)
+    code = train_and_save(trainer, report, saver, each, dist_info.is_main)
+    if code is not None:
+        return code
     if trainer.early_stopped and dist_info.is_main:
         step, value = min(trainer.history.val, key=lambda point: point[1])
         where = f" ({best_path(out)})" if args.save_best else ""
         print(f"stopped early: no better validation estimate in the last {config.patience}; the best "
               f"was {value:.4f} at step {step}{where}", file=sys.stderr if args.json else sys.stdout, flush=True)
     return 2 if report.failed else 0
+
+
+class RunFile:
+    """A run's checkpoint file: what step of the run it holds, and writing it (``write(path)``)."""
+
+    def __init__(self, trainer, out: Path, write: Callable[[Path], None], resumed: bool, writes: bool = True) -> None:
+        self.trainer, self.out, self.write, self.writes = trainer, out, write, writes
+        self.started_step = trainer.step
+        self.saved_step = trainer.step if resumed else None  # what the file at out holds of this run
+
+    def save(self, path: Path | None = None) -> None:
+        if not self.writes:
+            return
+        path = self.out if path is None else path
+        self.write(path)
+        if path == self.out:
+            self.saved_step = self.trainer.step
+
+    def unsaved(self) -> int:
+        """Steps trained since the file last held this run (or since it started)."""
+        return self.trainer.step - (self.saved_step if self.saved_step is not None else self.started_step)
+
+    def after(self, event, save_every: int | None, save_best: bool) -> None:
+        """``--save-every`` and ``--save-best`` after a step."""
+        if save_every and event.step % save_every == 0:
+            self.save()
+        if save_best and event.new_best:
+            self.save(best_path(self.out))
+
+
+def train_and_save(trainer, report, saver: RunFile, each: Callable, is_main: bool = True) -> int | None:
+    """Run ``trainer`` to its end (``each(event)`` after every step) under ``StopSignals``, and
+    leave its file saved however it ends: 1 when the run diverged (said on stderr); a file that
+    could not be written raises, after saving what can be saved; None otherwise."""
+    from rnntui.training import TrainingDiverged
+
+    out = saver.out
+    signals = StopSignals(trainer)
+    with signals:
+        try:
+            with report:
+                for event in trainer.run():
+                    each(event)
+        except TrainingDiverged as error:
+            report.close()
+            if not is_main:
+                return 1
+            where = (f"the last good checkpoint is {out} (step {saver.saved_step:,})" if saver.saved_step is not None
+                     else "no checkpoint of this run had been saved yet")
+            print(f"rnntui: {error}; {where}", file=sys.stderr)
+            return 1
+        except RnntuiError as error:  # a file could not be written: save what can be saved, and say so
+            report.close()
+            if not is_main:
+                raise
+            note = ""
+            if saver.unsaved() > 0:
+                signals.saving(saver.unsaved())
+                try:
+                    saver.save()
+                    note = f"; saved step {trainer.step:,} to {out}"
+                except RnntuiError:
+                    pass  # the disk is full: the error that stopped the run says what is kept
+            raise RnntuiError(f"{error}{note}") from None
+        # Further ctrl+c are held back until the save is done (see StopSignals).
+        signals.saving(saver.unsaved())
+        # A run that ends where it started leaves a checkpoint all the same (of the fresh model),
+        # unless its output failed before the first step.
+        if trainer.step > saver.started_step or ((not out.exists() or saver.saved_step is None)
+                                                  and not report.failed):
+            saver.save()
+    report.done(trainer.stopping)
+    return None
 
 
 class StopSignals:
