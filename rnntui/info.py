@@ -15,23 +15,53 @@ def checkpoint_info(checkpoint: Checkpoint, path: Path | None) -> dict:
     train, val = history.get("train") or [], history.get("val") or []
     best = min(val, key=lambda point: point[1]) if val else None
     return {
-        "path": str(path) if path is not None else None,
-        "bytes": path.stat().st_size if path is not None and path.is_file() else None,
-        "created": checkpoint.created,
-        "model": checkpoint.model_config.to_dict(),
-        "parameters": sum(tensor.numel() for tensor in checkpoint.model_state.values()),
+        **common_info(checkpoint, path),
         "vocab": "".join(checkpoint.vocab.char_array),
-        "step": checkpoint.step,
-        "training_seconds": round(checkpoint.elapsed, 1),
-        "train_config": checkpoint.train_config,
         "corpus": checkpoint.corpus,
         "last_train_loss": train[-1][1] if train else None,
         "last_val_loss_estimate": val[-1][1] if val else None,
         "best_val_loss_estimate": best[1] if best else None,
         "best_val_loss_step": best[0] if best else None,
+    }
+
+
+def common_info(checkpoint, path: Path | None) -> dict:
+    """What every task's ``rnntui info`` reports alike: the file, the model, the training done."""
+    return {
+        "path": str(path) if path is not None else None,
+        "bytes": path.stat().st_size if path is not None and path.is_file() else None,
+        "created": checkpoint.created,
+        "model": checkpoint.model_config.to_dict(),
+        "parameters": sum(tensor.numel() for tensor in checkpoint.model_state.values()),
+        "step": checkpoint.step,
+        "training_seconds": round(checkpoint.elapsed, 1),
+        "train_config": checkpoint.train_config,
         "resumable": checkpoint.optimizer_state is not None,
         "provenance": checkpoint.provenance,
     }
+
+
+def file_line(info: dict) -> tuple[str, str]:
+    return ("file", f"{info['path']} ({info['bytes'] / 1e6:.1f} MB, saved {saved_at(info['created'])})"
+                    if info["path"] and info["bytes"] is not None else "not saved yet")
+
+
+def training_time(info: dict) -> str:
+    hours, rest = divmod(int(info["training_seconds"]), 3600)
+    return f"{info['step']:,} steps in {hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def made_lines(provenance: dict) -> list[tuple[str, str]]:
+    """Where and how a model was made, from its provenance."""
+    lines = []
+    if provenance.get("machine") or provenance.get("wall_time_s"):
+        made = provenance.get("machine") or "-"
+        if provenance.get("wall_time_s"):
+            made += f", {provenance['wall_time_s'] / 60:.0f} minutes of wall time"
+        lines.append(("made on", made))
+    if provenance.get("command"):
+        lines.append(("command", provenance["command"]))
+    return lines
 
 
 def saved_at(created: str) -> str:
@@ -48,8 +78,7 @@ def info_lines(info: dict) -> list[str]:
     model, config = info["model"], info["train_config"] or {}
     layers = f"{model['layers']} layer{'s' if model['layers'] > 1 else ''}"
     lines = [
-        ("file", f"{info['path']} ({info['bytes'] / 1e6:.1f} MB, saved {saved_at(info['created'])})"
-                 if info["path"] and info["bytes"] is not None else "not saved yet"),
+        file_line(info),
         ("model", f"{model['cell'].upper()}, {layers}, embedding {model['embed_dim']}, hidden {model['hidden_size']}, "
                   f"{model['vocab_size']} characters: {info['parameters']:,} parameters"),
     ]
@@ -57,8 +86,7 @@ def info_lines(info: dict) -> list[str]:
     shown = "".join("␣" if char == " " else char if char.isprintable() else repr(char)[1:-1]
                     for char in info["vocab"])
     lines.append(("characters", shown))
-    hours, rest = divmod(int(info["training_seconds"]), 3600)
-    trained = f"{info['step']:,} steps in {hours}:{rest // 60:02d}:{rest % 60:02d}"
+    trained = training_time(info)
     if all(isinstance(config.get(name), (int, float)) for name in ("batch_size", "seq_length", "lr")):
         trained += f"; batch {config['batch_size']} × {config['seq_length']}, Adam at {config['lr']:g}"
         if config.get("lr_decay_steps"):
@@ -94,11 +122,9 @@ def info_lines(info: dict) -> list[str]:
         base = provenance["finetuned_from"]
         lines.append(("fine-tuned", f"from {base.get('checkpoint')} at step {base.get('step') or 0:,} "
                                     f"(trained on {base.get('corpus') or '-'})"))
-    if provenance.get("machine") or provenance.get("wall_time_s"):
-        made = provenance.get("machine") or "-"
-        if provenance.get("wall_time_s"):
-            made += f", {provenance['wall_time_s'] / 60:.0f} minutes of wall time"
-        lines.append(("made on", made))
-    if provenance.get("command"):
-        lines.append(("command", provenance["command"]))
+    lines += made_lines(provenance)
+    return labelled(lines)
+
+
+def labelled(lines: list[tuple[str, str]]) -> list[str]:
     return [f"{label + ':':13s}{text}" for label, text in lines]

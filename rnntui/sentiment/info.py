@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnntui.info import saved_at
+from rnntui.info import common_info, file_line, labelled, made_lines, training_time
 from rnntui.sentiment.checkpoint import SentimentCheckpoint
 
 
@@ -15,22 +15,13 @@ def sentiment_info(checkpoint: SentimentCheckpoint, path: Path | None) -> dict:
     train = history.get("train") or []
     return {
         "task": "sentiment",
-        "path": str(path) if path is not None else None,
-        "bytes": path.stat().st_size if path is not None and path.is_file() else None,
-        "created": checkpoint.created,
-        "model": checkpoint.model_config.to_dict(),
-        "parameters": sum(tensor.numel() for tensor in checkpoint.model_state.values()),
+        **common_info(checkpoint, path),
         "vocab_size": len(checkpoint.vocab),
-        "step": checkpoint.step,
-        "training_seconds": round(checkpoint.elapsed, 1),
-        "train_config": checkpoint.train_config,
         "data": checkpoint.data,
         "last_train_loss": train[-1][1] if train else None,
         "last_val_accuracy": accuracy[-1][1] if accuracy else None,
         "best_val_accuracy": best[1] if best else None,
         "best_val_accuracy_step": best[0] if best else None,
-        "resumable": checkpoint.optimizer_state is not None,
-        "provenance": checkpoint.provenance,
     }
 
 
@@ -39,14 +30,12 @@ def sentiment_info_lines(info: dict) -> list[str]:
     provenance = info["provenance"] or {}
     way = "bidirectional " if model.get("bidirectional") else ""
     lines = [
-        ("file", f"{info['path']} ({info['bytes'] / 1e6:.1f} MB, saved {saved_at(info['created'])})"
-                 if info["path"] and info["bytes"] is not None else "not saved yet"),
+        file_line(info),
         ("task", "sentiment of movie reviews (rnntui sentiment)"),
         ("model", f"{way}{model['cell'].upper()}, embedding {model['embed_dim']}, hidden {model['hidden_size']}, "
                   f"linear {model['fc_hidden']}, {info['vocab_size']:,} words: {info['parameters']:,} parameters"),
     ]
-    hours, rest = divmod(int(info["training_seconds"]), 3600)
-    trained = f"{info['step']:,} steps in {hours}:{rest // 60:02d}:{rest % 60:02d}"
+    trained = training_time(info)
     if all(isinstance(config.get(name), (int, float)) for name in ("batch_size", "lr", "epochs")):
         trained += f" ({config['epochs']} epochs set); batch {config['batch_size']}, Adam at {config['lr']:g}"
         if config.get("max_tokens"):
@@ -65,11 +54,4 @@ def sentiment_info_lines(info: dict) -> list[str]:
     if provenance.get("test_accuracy") is not None:
         lines.append(("test", f"accuracy {provenance['test_accuracy']:.4f} on "
                               f"{provenance.get('test_reviews') or 0:,} test reviews"))
-    if provenance.get("machine") or provenance.get("wall_time_s"):
-        made = provenance.get("machine") or "-"
-        if provenance.get("wall_time_s"):
-            made += f", {provenance['wall_time_s'] / 60:.0f} minutes of wall time"
-        lines.append(("made on", made))
-    if provenance.get("command"):
-        lines.append(("command", provenance["command"]))
-    return [f"{label + ':':13s}{text}" for label, text in lines]
+    return labelled(lines + made_lines(provenance))
