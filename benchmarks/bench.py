@@ -295,7 +295,7 @@ async def key_latency_while_training(corpus_path: Path, presses: int = 40, train
         while app.info is None:
             await asyncio.sleep(0.05)
         app.action_toggle_training()
-        while app.workbench.step < 3:
+        while app.session.step < 3:
             await asyncio.sleep(0.05)
         status = app.query_one("#status")
         for i in range(presses):
@@ -307,11 +307,11 @@ async def key_latency_while_training(corpus_path: Path, presses: int = 40, train
                 await asyncio.sleep(0.001)
             latencies.append(time.perf_counter() - started)
             await asyncio.sleep(0.1)
-        step0, t0 = app.workbench.step, time.perf_counter()
-        while app.workbench.step < step0 + train_steps:
+        step0, t0 = app.session.step, time.perf_counter()
+        while app.session.step < step0 + train_steps:
             await asyncio.sleep(0.05)
-        app_rate = (app.workbench.step - step0) * BATCH * SEQ / (time.perf_counter() - t0)
-        app.workbench.trainer.stop()
+        app_rate = (app.session.step - step0) * BATCH * SEQ / (time.perf_counter() - t0)
+        app.session.trainer.stop()
         del pilot
     latencies.sort()
     return {"median_ms": statistics.median(latencies) * 1000,

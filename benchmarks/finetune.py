@@ -19,7 +19,7 @@ from rnntui.checkpoint import load_checkpoint
 from rnntui.corpus import load_corpus
 from rnntui.evaluate import evaluate_ids
 from rnntui.paths import bundled_model_path
-from rnntui.session import finetune_trainer, new_trainer
+from rnntui.trainers import finetune_trainer, new_trainer
 from rnntui.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -151,7 +151,7 @@ def tiny_checkpoint_file(tmp_path_factory):
     """Trained once per session (30 steps on the tiny corpus); each test gets its own copy."""
     from rnntui.checkpoint import save_checkpoint
     from rnntui.corpus import load_corpus
-    from rnntui.session import new_trainer, trainer_checkpoint
+    from rnntui.trainers import new_trainer, trainer_checkpoint
 
     folder = tmp_path_factory.mktemp("tiny")
     corpus_path = folder / "tiny.txt"

@@ -65,13 +65,13 @@ async def pause_training(pilot) -> int:
     before = len(app._notifications)
     await busy_press(pilot, "ctrl+t")
     await until(pilot, lambda: any("Training paused" in n.message for n in list(app._notifications)[before:]))
-    return app.workbench.step
+    return app.session.step
 
 
 async def train_to(pilot, step: int) -> None:
     """Press ctrl+t and let the model train to at least ``step``."""
     await busy_press(pilot, "ctrl+t")
-    await until(pilot, lambda: pilot.app.workbench.step >= step)
+    await until(pilot, lambda: pilot.app.session.step >= step)
 
 
 async def ready(pilot) -> None:
@@ -115,7 +115,7 @@ async def test_type_seed_and_stream_reply(tmp_path, tiny_checkpoint):
         assert "".join(str(b.render()) for b in exchange.query(".block")) == joined(exchange.reply_plain)
         assert app.query_one(SeedInput).value == ""
         # The same seed text and random seed give the same text as the engine's sampler.
-        sampler = app.workbench.sampler(1.0, random_seed=2)
+        sampler = app.session.sampler(1.0, random_seed=2)
         assert "".join(s.char for s in sampler.stream("The island", 120)) == exchange.generated
 
 
@@ -123,16 +123,16 @@ async def test_first_frame_before_the_model_is_ready(tiny_checkpoint, monkeypatc
     """While the model loads (held here on purpose) the app is up, says so, and keys are safe."""
     import threading
 
-    from rnntui.workbench import Workbench
+    from rnntui.session import Session
 
     release = threading.Event()
-    real_open = Workbench.open
+    real_open = Session.open
 
     def slow_open(self, *args, **kwargs):
         release.wait(10)
         return real_open(self, *args, **kwargs)
 
-    monkeypatch.setattr(Workbench, "open", slow_open)
+    monkeypatch.setattr(Session, "open", slow_open)
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -245,7 +245,7 @@ def test_the_garbage_collector_waits_for_the_first_screen_and_skips_torch(tmp_pa
     code = ("import gc, sys, rnntui.cli\n"
             "from rnntui.errors import RnntuiError\n"
             "from rnntui.tui.app import RnntuiApp\n"
-            "from rnntui.workbench import Workbench\n"
+            "from rnntui.session import Session\n"
             "real_run, frozen = RnntuiApp.run, []\n"
             "def run(self, *args, **kwargs):\n"
             "    frozen.append(gc.get_freeze_count())\n"
@@ -254,7 +254,7 @@ def test_the_garbage_collector_waits_for_the_first_screen_and_skips_torch(tmp_pa
             "def open_(self, *args, **kwargs):\n"
             "    print(gc.isenabled(), gc.get_freeze_count() > frozen[0], gc.get_threshold()[0])\n"
             "    raise RnntuiError('enough')\n"
-            "RnntuiApp.run, Workbench.open = run, open_\n"
+            "RnntuiApp.run, Session.open = run, open_\n"
             "RnntuiApp.on_engine_failed = lambda self, message: self.exit()\n"
             "sys.modules['rnntui.cli.parser'] = None  # nor is the command line's parser built (12 ms)\n"
             "rnntui.cli.main([])\n"
@@ -489,11 +489,11 @@ async def test_train_pause_save_and_load_in_picker(tiny_checkpoint, corpus_file,
         assert [n.message for n in app._notifications][-1] == f"Training paused at step {step}."
         assert panel.train[-1][0] == step and app.info.step == step
         await pilot.pause(0.3)
-        assert app.workbench.step == step  # paused: no more steps
+        assert app.session.step == step  # paused: no more steps
         original = tmp_path / "original.ckpt"
         original.write_bytes(tiny_checkpoint.read_bytes())
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: app.workbench.unsaved_steps == 0)
+        await until(pilot, lambda: app.session.unsaved_steps == 0)
         # A model opened from a file saves back to it, as an editor does, and says where.
         assert load_checkpoint(tiny_checkpoint).step == step
         assert not list((tmp_path / "data" / "checkpoints").glob("*.ckpt"))
@@ -506,7 +506,7 @@ async def test_train_pause_save_and_load_in_picker(tiny_checkpoint, corpus_file,
         path_input.focus()
         await pilot.press("enter")
         await until(pilot, lambda: app.info.name == "original.ckpt")
-        assert app.training == "idle" and app.workbench.step == 30
+        assert app.training == "idle" and app.session.step == 30
         assert len(panel.train) == 30
         # And the saved one again.
         await pilot.press("ctrl+o")
@@ -515,7 +515,7 @@ async def test_train_pause_save_and_load_in_picker(tiny_checkpoint, corpus_file,
         app.screen.query_one("#picker-path").focus()
         await pilot.press("enter")
         await until(pilot, lambda: app.info.name == "tiny.ckpt")
-        assert app.workbench.step == step
+        assert app.session.step == step
 
 
 async def test_training_reports_after_the_widgets_are_gone_are_ignored(tiny_checkpoint):
@@ -559,7 +559,7 @@ async def test_worker_messages_after_the_widgets_are_gone_are_ignored(tiny_check
         await ready(pilot)
         await pilot.press("a", "enter")
         await until(pilot, lambda: not app.streaming)
-        info, history = app.info, app.workbench.history
+        info, history = app.info, app.session.history
         for kind in (LossPanel, StatusLine, CandidateBars, Transcript):
             await app.query_one(kind).remove()
         mailbox = Mailbox()
@@ -578,7 +578,7 @@ async def test_fresh_model_from_corpus_trains(corpus_file):
     app = make_app(corpus=corpus_file)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        assert app.workbench.step == 0
+        assert app.session.step == 0
         await train_to(pilot, 10)
         await busy_press(pilot, "ctrl+t")
         await until(pilot, lambda: app.training == "paused")  # a busy UI takes a moment
@@ -610,7 +610,7 @@ async def test_new_model_on_a_text_file(tiny_checkpoint, tmp_path):
         app.screen.query_one("#corpus-path").value = str(other)
         await pilot.press("enter")
         await until(pilot, lambda: app.info.name == "new model for other.txt")
-        assert app.workbench.step == 0 and len(app.workbench.vocab) == len(set("abc cab bca! "))
+        assert app.session.step == 0 and len(app.session.vocab) == len(set("abc cab bca! "))
         assert app.query_one(LossPanel).train == []  # the old model's history is gone
         await train_to(pilot, 5)
         await pause_training(pilot)
@@ -628,8 +628,8 @@ async def test_started_to_finetune_a_checkpoint_on_a_text(tiny_checkpoint, tmp_p
     app = make_app(tiny_checkpoint, corpus=other, finetune=True)  # rnntui --checkpoint --corpus --finetune
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        assert app.info.name == "tiny fine-tuned on other.txt" and app.workbench.step == 0
-        assert "A" in app.workbench.vocab and "!" in app.workbench.vocab
+        assert app.info.name == "tiny fine-tuned on other.txt" and app.session.step == 0
+        assert "A" in app.session.vocab and "!" in app.session.vocab
         await train_to(pilot, 2)
     from rnntui.cli import main
 
@@ -644,7 +644,7 @@ async def test_a_loaded_model_trains_on_the_text_it_was_trained_on(tiny_checkpoi
         assert panel.border_title == "Loss (nats/char) · tiny.txt"
         await train_to(pilot, 32)
         await pause_training(pilot)
-        assert app.workbench.corpus_path == tiny_checkpoint_file.parent / "tiny.txt"  # the file it recorded
+        assert app.session.corpus_path == tiny_checkpoint_file.parent / "tiny.txt"  # the file it recorded
         assert panel.border_title == "Loss (nats/char) · tiny.txt"
 
 
@@ -654,7 +654,7 @@ async def test_finetune_the_current_model_on_a_text_file(tiny_checkpoint, tmp_pa
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        before = app.workbench.model.state_dict()["rnn.weight_hh_l0"].clone()
+        before = app.session.model.state_dict()["rnn.weight_hh_l0"].clone()
         await pilot.press("ctrl+n")
         assert app.screen.focused.id == "corpus-path"  # type the path at once
         app.screen.query_one("#corpus-path").value = str(other)
@@ -663,15 +663,15 @@ async def test_finetune_the_current_model_on_a_text_file(tiny_checkpoint, tmp_pa
         await pilot.press("enter")  # ... and start from the box, as from the path field
         await until(pilot, lambda: app.info.name == "tiny fine-tuned on other.txt")
         assert app.query_one(LossPanel).border_title == "Loss (nats/char) · other.txt"
-        vocab = app.workbench.vocab
+        vocab = app.session.vocab
         assert {"S", "C", ";", ","} <= set(vocab.char_array) and "!" in vocab  # new ones added, old kept
-        assert app.workbench.step == 0 and app.query_one(LossPanel).train == []
-        assert app.workbench.model.state_dict()["rnn.weight_hh_l0"].equal(before)  # the tiny model's weights
+        assert app.session.step == 0 and app.query_one(LossPanel).train == []
+        assert app.session.model.state_dict()["rnn.weight_hh_l0"].equal(before)  # the tiny model's weights
         assert "Fine-tuning" in str(app.query_one("#engine-note").render())
         await train_to(pilot, 3)
         step = await pause_training(pilot)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: app.workbench.unsaved_steps == 0)
+        await until(pilot, lambda: app.session.unsaved_steps == 0)
     [saved] = (tmp_path / "data" / "checkpoints").glob("*.ckpt")
     checkpoint = load_checkpoint(saved)
     assert checkpoint.step == step and checkpoint.provenance["finetuned_from"]["checkpoint"] == "tiny.ckpt"
@@ -697,10 +697,10 @@ async def test_replacing_a_model_with_unsaved_training_asks_first(tiny_checkpoin
         app.screen.query_one("#cancel").press()
         await until(pilot, lambda: not isinstance(app.screen, UnsavedScreen))
         await pilot.pause(0.2)
-        assert app.training == "paused" and app.workbench.step == step  # nothing changed
+        assert app.training == "paused" and app.session.step == step  # nothing changed
         await pick_original()
         app.screen.query_one("#save").press()
-        await until(pilot, lambda: app.info.name == "original.ckpt" and app.workbench.step == 30)
+        await until(pilot, lambda: app.info.name == "original.ckpt" and app.session.step == 30)
         # The progress was kept, in the file the model came from.
         assert load_checkpoint(tiny_checkpoint).step == step
         assert app.training == "idle"
@@ -759,7 +759,7 @@ async def test_loading_during_the_books_download_neither_waits_for_it_nor_trains
         # ... and the cancelled worker does not go on to train the model loaded meanwhile.
         await until(pilot, lambda: app.training == "idle")
         await pilot.pause(0.3)
-        assert app.workbench.trainer is None and app.workbench.step == 30
+        assert app.session.trainer is None and app.session.step == 30
 
 
 async def test_bad_checkpoint_in_picker_notifies(tiny_checkpoint, tmp_path):
@@ -838,8 +838,8 @@ async def test_training_error_notifies(tiny_checkpoint, corpus_file):
     app.train_config = tiny_train_config(lr=1e6)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        app.workbench.base_config = tiny_train_config(lr=1e6)
-        app.workbench.checkpoint.train_config["lr"] = 1e6
+        app.session.base_config = tiny_train_config(lr=1e6)
+        app.session.checkpoint.train_config["lr"] = 1e6
         await pilot.press("ctrl+t")
         await until(pilot, lambda: any("diverged" in n.message for n in app._notifications))
         assert app.training == "idle" and app.is_running
@@ -1134,7 +1134,7 @@ async def test_a_full_disk_when_saving_loses_nothing(tiny_checkpoint, corpus_fil
         app.screen.query_one("#save").press()  # "save and quit" on a full disk
         await until(pilot, lambda: any("disk is full" in n.message for n in app._notifications))
         await pilot.pause(0.2)
-        assert app.is_running and app.workbench.unsaved_steps > 0  # nothing thrown away
+        assert app.is_running and app.session.unsaved_steps > 0  # nothing thrown away
         # The file it saves back to is whole, as it was, with no half-written file beside it.
         assert load_checkpoint(tiny_checkpoint).step == 30
         assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
@@ -1158,7 +1158,7 @@ async def test_training_is_saved_every_few_minutes(tiny_checkpoint, corpus_file,
         first = load_checkpoint(saved).step
         await until(pilot, lambda: load_checkpoint(saved).step > first)  # the same file, later
         step = await pause_training(pilot)
-        await until(pilot, lambda: app.workbench.unsaved_steps == 0)  # the steps before the pause too
+        await until(pilot, lambda: app.session.unsaved_steps == 0)  # the steps before the pause too
         assert load_checkpoint(saved).step == step and not folder.exists()
 
 
@@ -1181,7 +1181,7 @@ async def test_sigterm_saves_the_training_progress_and_exits(tiny_checkpoint, co
         send_to_myself(signal.SIGTERM)  # `kill`, or the system shutting down
         await until(pilot, lambda: not app.is_running)
     saved = tiny_checkpoint  # where the model came from
-    assert load_checkpoint(saved).step == app.workbench.step >= 33
+    assert load_checkpoint(saved).step == app.session.step >= 33
     assert app.return_code == 0 and str(app.return_value) == f"saved {saved}"
     assert not (tmp_path / "data" / "checkpoints").exists()
     assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL  # handed back when the app ended
@@ -1237,7 +1237,7 @@ async def test_quit_without_unsaved_work_exits(tiny_checkpoint):
 
 async def test_generation_error_notifies(tiny_checkpoint, monkeypatch):
     from rnntui.errors import RnntuiError
-    from rnntui.workbench import Workbench
+    from rnntui.session import Session
 
     def broken(self, *args, **kwargs):
         raise RnntuiError("the sampler broke")
@@ -1245,11 +1245,11 @@ async def test_generation_error_notifies(tiny_checkpoint, monkeypatch):
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        real = Workbench.sampler
-        monkeypatch.setattr(Workbench, "sampler", broken)
+        real = Session.sampler
+        monkeypatch.setattr(Session, "sampler", broken)
         await pilot.press(*"The", "enter")
         await until(pilot, lambda: any("sampler broke" in n.message for n in app._notifications))
-        monkeypatch.setattr(Workbench, "sampler", real)  # only this: undo() would lift the test's own folders
+        monkeypatch.setattr(Session, "sampler", real)  # only this: undo() would lift the test's own folders
         await pilot.press(*"The", "enter")
         await finished(pilot)
         assert app.is_running and len(exchanges(app)[-1].generated) == app.length
@@ -1299,7 +1299,7 @@ async def test_watch_follows_a_run_and_loads_its_checkpoint(tiny_checkpoint, cor
         await ready(pilot)
         panel = app.query_one(LossPanel)
         await until(pilot, lambda: len(panel.train) == 10)
-        assert app.info.name == "run.ckpt" and app.workbench.step == 10
+        assert app.info.name == "run.ckpt" and app.session.step == 10
         # The run goes on elsewhere; new lines show up in the chart.
         assert main(["train", "--resume", str(run), "--steps", "15", *common]) == 0
         await until(pilot, lambda: len(panel.train) == 15 and panel.val[-1][0] == 15, timeout=10)
@@ -1313,7 +1313,7 @@ async def test_watch_follows_a_run_and_loads_its_checkpoint(tiny_checkpoint, cor
         assert isinstance(app.screen, CheckpointPicker)
         assert [p.name for p, _ in app.screen.entries][:1] == ["run.ckpt"]
         await pilot.press("enter")
-        await until(pilot, lambda: app.workbench.step == 15)
+        await until(pilot, lambda: app.session.step == 15)
         await pilot.press(*"The", "enter")
         await finished(pilot)
         assert len(exchanges(app)) == 1
@@ -1349,7 +1349,7 @@ async def test_view_follows_the_stream_only_at_the_bottom(tiny_checkpoint):
 
 async def test_f5_gives_the_exact_validation_loss_as_rnntui_evaluate_does(tiny_checkpoint):
     from rnntui.evaluate import held_out_loss
-    from rnntui.session import recorded_corpus_path
+    from rnntui.trainers import recorded_corpus_path
 
     checkpoint = load_checkpoint(tiny_checkpoint)
     loss, count, fraction = held_out_loss(checkpoint, load_corpus(recorded_corpus_path(checkpoint)))
@@ -1375,7 +1375,7 @@ async def test_f5_gives_the_exact_validation_loss_as_rnntui_evaluate_does(tiny_c
         # The bundled model is judged on the book, not downloaded here: one clear notification.
         await pilot.press("ctrl+o")
         await shown(pilot, CheckpointPicker, "#picker-path")
-        app.screen.query_one("#picker-path").value = str(app.workbench._bundled())
+        app.screen.query_one("#picker-path").value = str(app.session._bundled())
         await pilot.press("enter")
         await until(pilot, lambda: app.info is not None and app.info.name != "tiny.ckpt")
         await pilot.press("f5")
@@ -1393,7 +1393,7 @@ async def test_clearing_the_chat_leaves_the_model_alone(tiny_checkpoint):
         await ready(pilot)
         await pilot.press(*"The", "enter")
         await finished(pilot)
-        step = app.workbench.step
+        step = app.session.step
         app.action_clear_chat()
         await pilot.pause()
         assert not app.query(Exchange) and not app.query_one(Transcript).children and not app.exchanges
@@ -1401,7 +1401,7 @@ async def test_clearing_the_chat_leaves_the_model_alone(tiny_checkpoint):
         assert [n.message for n in app._notifications][-1] == "Type a seed text first, e.g. The island."
         await pilot.press(*"The", "enter")
         await finished(pilot)
-        assert exchanges(app)[0].header_line.startswith("#1 ") and app.workbench.step == step
+        assert exchanges(app)[0].header_line.startswith("#1 ") and app.session.step == step
 
 
 def test_unlikely_characters_take_the_themes_warning_and_error_colours():
@@ -1803,10 +1803,10 @@ async def test_training_settings_change_a_running_training_from_the_next_step(ti
         screen.query_one("#setting-batch_size").value = "6"
         screen.query_one("#setting-dropout").value = "0.2"
         screen.query_one("#apply").press()
-        await until(pilot, lambda: app.workbench.trainer is not None and app.workbench.trainer.config.lr == 0.002)
-        step = app.workbench.step
-        await until(pilot, lambda: app.training == "running" and app.workbench.step >= step + 3)
-        trainer = app.workbench.trainer
+        await until(pilot, lambda: app.session.trainer is not None and app.session.trainer.config.lr == 0.002)
+        step = app.session.step
+        await until(pilot, lambda: app.training == "running" and app.session.step >= step + 3)
+        trainer = app.session.trainer
         assert (trainer.config.batch_size, trainer.config.lr_decay_steps, trainer.model.config.dropout) == (6, 0, 0.2)
         assert any("From step" in n.message and "batch size 6" in n.message for n in app._notifications)
         # The training worker the change cancelled is not reported as an error (it once was).
@@ -1820,7 +1820,7 @@ async def test_training_settings_change_a_running_training_from_the_next_step(ti
         app.screen.query_one("#setting-carry_state").value = True
         app.screen.query_one("#apply").press()
         await until(pilot, lambda: any("stay as they were" in n.message for n in app._notifications))
-        assert app.workbench.trainer.config.seq_length == 16 and not app.workbench.trainer.config.carry_state
+        assert app.session.trainer.config.seq_length == 16 and not app.session.trainer.config.carry_state
         assert app.training == "idle"  # it was paused, so it is not restarted
 
 
@@ -1831,7 +1831,7 @@ async def test_replies_can_adapt_to_their_seed_text(tiny_checkpoint, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         assert not app.adapt  # off by default
-        before = {k: v.clone() for k, v in app.workbench.model.state_dict().items()}
+        before = {k: v.clone() for k, v in app.session.model.state_dict().items()}
         await pilot.press("ctrl+l")
         await shown(pilot, ReplySettingsScreen, "#setting-adapt")
         app.screen.query_one("#setting-adapt").value = True
@@ -1842,7 +1842,7 @@ async def test_replies_can_adapt_to_their_seed_text(tiny_checkpoint, tmp_path):
         await finished(pilot)
         exchange = exchanges(app)[-1]
         assert "adapted to the seed text" in exchange.header_text and len(exchange.reply_plain) > 40
-        assert app.workbench._dynamic_statistics is not None
-        assert all(torch.equal(before[k], v) for k, v in app.workbench.model.state_dict().items())
+        assert app.session._dynamic_statistics is not None
+        assert all(torch.equal(before[k], v) for k, v in app.session.model.state_dict().items())
     saved = json.loads((tmp_path / "data" / "settings.json").read_text(encoding="utf-8"))
     assert saved["adapt"] is True

@@ -36,7 +36,7 @@ def test_bundled_model_is_the_books_model_and_small():
     # Trained on the book, and says so without a path from the machine that built it: training
     # it further (ctrl+t, --resume without --corpus) uses the user's copy of the book.
     from rnntui.paths import default_corpus_path
-    from rnntui.session import recorded_corpus_path
+    from rnntui.trainers import recorded_corpus_path
 
     assert checkpoint.corpus["name"] == default_corpus_path().name and "path" not in checkpoint.corpus
     assert recorded_corpus_path(checkpoint) is None

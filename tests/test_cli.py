@@ -393,7 +393,7 @@ def test_resume_keeps_this_torchs_adam_kernel_and_rejects_a_foreign_optimizer_st
 
     from rnntui.checkpoint import save_checkpoint
     from rnntui.corpus import load_corpus
-    from rnntui.session import resume_trainer, resumed_config
+    from rnntui.trainers import resume_trainer, resumed_config
     from rnntui.training import make_optimizer
 
     checkpoint = load_checkpoint(trained)
@@ -543,8 +543,8 @@ def test_help_and_version():
 
 def test_the_app_does_not_inherit_a_runs_patience(capsys, corpus_file, tmp_path, monkeypatch):
     """A run trained with --patience, opened in the app, trains open-ended there."""
+    from rnntui.session import Session
     from rnntui.training import TrainConfig, Trainer
-    from rnntui.workbench import Workbench
 
     estimates = iter([3.0, 2.5, 2.7, 2.8, 2.9, 3.0, 3.1])
     monkeypatch.setattr(Trainer, "estimate_val_loss", lambda self: next(estimates))
@@ -552,9 +552,9 @@ def test_the_app_does_not_inherit_a_runs_patience(capsys, corpus_file, tmp_path,
     assert run(capsys, "train", "--corpus", str(corpus_file), "--steps", "40", "--out", str(out),
                *TINY, "--eval-every", "2", "--patience", "2")[0] == 0
     assert load_checkpoint(out).step == 8  # stopped early: 2.7, 2.8 after the best
-    workbench = Workbench(TrainConfig(eval_every=2, device="cpu"))
-    workbench.open(out, corpus_file)
-    trainer = workbench.ensure_trainer()
+    session = Session(TrainConfig(eval_every=2, device="cpu"))
+    session.open(out, corpus_file)
+    trainer = session.ensure_trainer()
     assert trainer.config.patience == 0
     events = trainer.run()
     assert [next(events).step for _ in range(5)] == [9, 10, 11, 12, 13]  # past two more worse estimates

@@ -20,7 +20,7 @@ from rnntui.errors import CheckpointError, RnntuiError
 from rnntui.info import checkpoint_info, info_lines
 from rnntui.model import CharRNN, ModelConfig, state_shapes
 from rnntui.sampling import Sampler
-from rnntui.workbench import Workbench
+from rnntui.session import Session
 
 from .test_cli import TINY, run
 
@@ -129,8 +129,8 @@ def refused_everywhere(capsys, path, corpus, match=None):
         assert err.count("\n") == 1 and err.startswith("rnntui: error:") and "Traceback" not in err, err
         if match:
             assert match in err, err
-    with pytest.raises(RnntuiError):  # the app's --checkpoint and ctrl+o load through the workbench
-        Workbench().open(checkpoint=path)
+    with pytest.raises(RnntuiError):  # the app's --checkpoint and ctrl+o load through the session
+        Session().open(checkpoint=path)
     assert fingerprint(path) == before  # and no loader changed it
 
 

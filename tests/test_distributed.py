@@ -13,7 +13,7 @@ from rnntui.checkpoint import load_checkpoint
 from rnntui.cli import main
 from rnntui.corpus import load_corpus
 from rnntui.distributed import window_seed
-from rnntui.session import new_trainer
+from rnntui.trainers import new_trainer
 from rnntui.training import TrainConfig
 
 from .conftest import TINY_MODEL

@@ -145,18 +145,18 @@ def test_generate_adapt_is_repeatable_and_changes_what_is_written(capsys, traine
 
 
 def test_the_apps_adapting_sampler_works_on_a_copy(corpus_file, tmp_path):
+    from rnntui.session import Session
     from rnntui.training import TrainConfig
-    from rnntui.workbench import Workbench
 
     from .conftest import TINY_MODEL
 
-    workbench = Workbench(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu"), TINY_MODEL)
-    workbench.open(corpus=corpus_file)
-    before = {k: v.clone() for k, v in workbench.model.state_dict().items()}
+    session = Session(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu"), TINY_MODEL)
+    session.open(corpus=corpus_file)
+    before = {k: v.clone() for k, v in session.model.state_dict().items()}
     text = corpus_file.read_text(encoding="utf-8")[:600]
-    plain = workbench.sampler(1.0, random_seed=1)
-    adapted = workbench.sampler(1.0, random_seed=1, adapt_to=text)
+    plain = session.sampler(1.0, random_seed=1)
+    adapted = session.sampler(1.0, random_seed=1, adapt_to=text)
     assert any(not torch.equal(a, b) for a, b in zip(plain.model.state_dict().values(),
                                                      adapted.model.state_dict().values(), strict=True))
-    assert all(torch.equal(before[k], v) for k, v in workbench.model.state_dict().items())
-    assert workbench._dynamic_statistics is not None  # gathered once, from the training text, then kept
+    assert all(torch.equal(before[k], v) for k, v in session.model.state_dict().items())
+    assert session._dynamic_statistics is not None  # gathered once, from the training text, then kept

@@ -12,9 +12,9 @@ from rnntui.corpus import load_corpus
 from rnntui.errors import RnntuiError
 from rnntui.evaluate import evaluate_ids
 from rnntui.paths import bundled_model_path
-from rnntui.session import finetune_trainer, new_trainer, trainer_checkpoint
+from rnntui.session import Session
+from rnntui.trainers import finetune_trainer, new_trainer, trainer_checkpoint
 from rnntui.training import TrainConfig
-from rnntui.workbench import Workbench
 
 from .conftest import TINY_MODEL, make_text
 
@@ -146,13 +146,13 @@ def test_a_json_run_can_finetune_the_bundled_model_by_default(other_text, tmp_pa
 
 
 def test_the_app_engine_trains_a_loaded_model_on_the_text_it_was_trained_on(base, tmp_path):
-    workbench = Workbench(tiny_config(), TINY_MODEL)
-    workbench.open(checkpoint=base)
-    assert not workbench.needs_download()  # its own text is there: no book to fetch
-    workbench.ensure_trainer()
-    assert workbench.corpus.name == "base.txt"
+    session = Session(tiny_config(), TINY_MODEL)
+    session.open(checkpoint=base)
+    assert not session.needs_download()  # its own text is there: no book to fetch
+    session.ensure_trainer()
+    assert session.corpus.name == "base.txt"
     (tmp_path / "base.txt").unlink()
-    later = Workbench(tiny_config(), TINY_MODEL)  # another session, after the text has gone
+    later = Session(tiny_config(), TINY_MODEL)  # another session, after the text has gone
     later.open(checkpoint=base)
     with pytest.raises(RnntuiError, match="trained on base.txt, which is no longer at .*base.txt"):
         later.needs_download()
@@ -161,17 +161,17 @@ def test_the_app_engine_trains_a_loaded_model_on_the_text_it_was_trained_on(base
 
 
 def test_the_app_engine_finetunes_the_current_model(base, other_text, tmp_path):
-    workbench = Workbench(tiny_config(), TINY_MODEL)
-    workbench.open(checkpoint=base)
-    before = {k: v.clone() for k, v in workbench.model.state_dict().items()}
-    info = workbench.finetune(other_text)
-    assert info.name == "base fine-tuned on other.txt" and info.step == 0 and "Ω" in workbench.vocab
-    assert workbench.unsaved_steps == 0 and workbench.trainer is not None
-    assert torch.equal(workbench.model.state_dict()["rnn.weight_hh_l0"], before["rnn.weight_hh_l0"])
-    trainer = workbench.trainer
+    session = Session(tiny_config(), TINY_MODEL)
+    session.open(checkpoint=base)
+    before = {k: v.clone() for k, v in session.model.state_dict().items()}
+    info = session.finetune(other_text)
+    assert info.name == "base fine-tuned on other.txt" and info.step == 0 and "Ω" in session.vocab
+    assert session.unsaved_steps == 0 and session.trainer is not None
+    assert torch.equal(session.model.state_dict()["rnn.weight_hh_l0"], before["rnn.weight_hh_l0"])
+    trainer = session.trainer
     for event in trainer.run():
         if event.step >= 2:
             trainer.stop()
-    saved = load_checkpoint(workbench.save(tmp_path / "t.ckpt"))
+    saved = load_checkpoint(session.save(tmp_path / "t.ckpt"))
     assert saved.step == 2 and saved.provenance["finetuned_from"]["checkpoint"] == "base.ckpt"
     assert saved.corpus["name"] == "other.txt"

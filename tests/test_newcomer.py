@@ -43,7 +43,7 @@ async def test_typing_in_the_picker_goes_to_the_path_field_and_the_question_name
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.workbench.unsaved_steps > 0)
+        await until(pilot, lambda: app.session.unsaved_steps > 0)
         await pause_training(pilot)  # unsaved steps, and an idle app for the pilot's keys
         await pilot.press("ctrl+o")
         await shown(pilot, CheckpointPicker, "#picker-table")
@@ -265,15 +265,15 @@ async def test_training_offline_says_so_in_the_chat_too(monkeypatch):
 
 @pytest.mark.skipif(not SHARED_CORPUS.is_file(), reason="needs the shared copy of the book")
 def test_a_copy_of_the_book_opens_the_bundled_model_to_train_on_it(tmp_path):
-    from rnntui.workbench import Workbench
+    from rnntui.session import Session
 
     copy = tmp_path / "my-copy.txt"
     copy.write_bytes(SHARED_CORPUS.read_bytes())
-    workbench = Workbench()
-    info = workbench.open(corpus=copy)
+    session = Session()
+    info = session.open(corpus=copy)
     assert info.name == bundled_model_path().name and info.step == 16_000  # not an untrained model
-    assert workbench.training_corpus_path() == copy and not workbench.needs_download()
-    assert workbench.held_out().corpus_name == "my-copy.txt"  # f5 judges it on that copy
+    assert session.training_corpus_path() == copy and not session.needs_download()
+    assert session.held_out().corpus_name == "my-copy.txt"  # f5 judges it on that copy
 
 
 # -- a model that learns its text by heart -------------------------------------------------------
@@ -367,7 +367,7 @@ async def test_ctrl_n_takes_an_encoding(tiny_checkpoint, tmp_path):
         app.screen.query_one("#corpus-encoding").value = "latin-1"
         await pilot.press("enter")
         await until(pilot, lambda: app.info is not None and app.info.name.startswith("new model for latin.txt"))
-        assert "î" in app.workbench.vocab
+        assert "î" in app.session.vocab
 
 
 # -- texts that are not the book, and small things on screen -------------------------------------

@@ -338,64 +338,64 @@ def test_resuming_on_an_edited_text_says_so(capsys, corpus_file, tmp_path):
     assert code == 0 and err == ""  # the run now records the text as it is
 
 
-# -- the app's saves (the workbench behind ctrl+s, f4 and the autosave) --------------------------
+# -- the app's saves (the session behind ctrl+s, f4 and the autosave) --------------------------
 
 def test_the_apps_saves_replace_only_their_own_checkpoint(corpus_file, tmp_path, monkeypatch):
-    from rnntui import workbench as workbench_module
+    from rnntui import session as session_module
     from rnntui.errors import CheckpointError
     from rnntui.paths import checkpoints_dir
+    from rnntui.session import Session
     from rnntui.training import TrainConfig
-    from rnntui.workbench import Workbench
 
     from .conftest import TINY_MODEL
 
-    workbench = Workbench(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu"), TINY_MODEL)
-    workbench.open(corpus=corpus_file)
+    session = Session(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu"), TINY_MODEL)
+    session.open(corpus=corpus_file)
     # ctrl+s's new file in the data folder is named by the time: one of that name already there
     # (another model's) is not replaced.
-    monkeypatch.setattr(workbench_module.time, "strftime", lambda *_: "20260101-000000")
-    first = workbench.save()
+    monkeypatch.setattr(session_module.time, "strftime", lambda *_: "20260101-000000")
+    first = session.save()
     assert first.parent == checkpoints_dir()
-    other = Workbench(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu"), TINY_MODEL)
+    other = Session(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu"), TINY_MODEL)
     other.open(corpus=corpus_file)
     before = first.read_bytes()
     with pytest.raises(CheckpointError, match="checkpoint of another run; save it under another name with f4"):
         other.save()
     assert first.read_bytes() == before
     # Its own file is saved again, unless something else has taken its place since.
-    assert workbench.save() == first
+    assert session.save() == first
     first.write_text("the person's file now")
     with pytest.raises(CheckpointError, match="is not an rnntui checkpoint"):
-        workbench.save()
+        session.save()
     with pytest.raises(CheckpointError, match="is not an rnntui checkpoint"):
-        workbench.save(first)  # not even when chosen with save as
+        session.save(first)  # not even when chosen with save as
     assert first.read_text() == "the person's file now"
     # While another rnntui run writes the file, the app does not.
     mine = tmp_path / "mine.ckpt"
-    assert workbench.save(mine) == mine
+    assert session.save(mine) == mine
     with OutputLock(mine):
         with pytest.raises(CheckpointError, match="being written by another rnntui run"):
-            workbench.save()
-    assert workbench.save() == mine
+            session.save()
+    assert session.save() == mine
 
 
 def test_the_app_says_when_the_text_it_trains_on_was_edited(corpus_file, tmp_path):
+    from rnntui.session import Session
     from rnntui.training import TrainConfig
-    from rnntui.workbench import Workbench
 
     from .conftest import TINY_MODEL
 
     config = TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu")
-    workbench = Workbench(config, TINY_MODEL)
-    workbench.open(corpus=corpus_file)
-    saved = workbench.save(tmp_path / "w.ckpt")
-    again = Workbench(config, TINY_MODEL)
+    session = Session(config, TINY_MODEL)
+    session.open(corpus=corpus_file)
+    saved = session.save(tmp_path / "w.ckpt")
+    again = Session(config, TINY_MODEL)
     again.open(checkpoint=saved)
     again.ensure_trainer()
     assert again.corpus_note is None  # the same text
     text = corpus_file.read_text(encoding="utf-8")
     corpus_file.write_text(text[::-1], encoding="utf-8")  # the same characters, edited
-    edited = Workbench(config, TINY_MODEL)
+    edited = Session(config, TINY_MODEL)
     edited.open(checkpoint=saved)
     edited.ensure_trainer()
     assert "has changed since this model was trained on it" in edited.corpus_note

@@ -14,7 +14,7 @@ import torch
 
 from rnntui.checkpoint import load_checkpoint, save_checkpoint
 from rnntui.corpus import load_corpus
-from rnntui.session import new_trainer, trainer_checkpoint
+from rnntui.trainers import new_trainer, trainer_checkpoint
 from rnntui.training import TrainConfig
 
 from .conftest import TINY_MODEL

@@ -14,7 +14,7 @@ import pytest
 
 from rnntui.checkpoint import save_checkpoint
 from rnntui.corpus import load_corpus
-from rnntui.session import new_trainer, trainer_checkpoint
+from rnntui.trainers import new_trainer, trainer_checkpoint
 
 from .conftest import TINY_MODEL
 from .test_app import SIZE, finished, make_app, ready, tiny_train_config

@@ -7,7 +7,7 @@ import torch
 from rnntui.checkpoint import load_checkpoint, save_checkpoint
 from rnntui.corpus import load_corpus
 from rnntui.errors import RnntuiError
-from rnntui.session import new_trainer, resume_trainer, resumed_config, trainer_checkpoint
+from rnntui.trainers import new_trainer, resume_trainer, resumed_config, trainer_checkpoint
 from rnntui.training import TrainConfig, TrainingDiverged, learning_rate
 
 from .conftest import TINY_MODEL

@@ -14,7 +14,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from rnntui.device import resolve_device
     from rnntui.dynamic import dynamic_loss
     from rnntui.evaluate import held_out_loss
-    from rnntui.session import recorded_corpus_path, recorded_encoding
+    from rnntui.trainers import recorded_corpus_path, recorded_encoding
 
     config = dynamic_config(args) if args.dynamic else None
     checkpoint = load_model_checkpoint(args.checkpoint)

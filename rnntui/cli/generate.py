@@ -68,7 +68,7 @@ def adapted_to_seed_text(model, checkpoint, seed_text: str, config):
     ids = checkpoint.vocab.encode(seed_text)
     statistics = None
     if config.rule == "rms":
-        from rnntui.session import training_ids_at_hand
+        from rnntui.trainers import training_ids_at_hand
 
         train_ids = training_ids_at_hand(checkpoint)
         if train_ids is None:

@@ -40,8 +40,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 MODEL_FLAGS = ("embed_dim", "hidden_size", "layers", "cell", "dropout", "weight_dropout")
-# What training may change in a model that has been trained: regularisation, not its shape.
-CHANGEABLE_ON_RESUME = ("dropout", "weight_dropout")
 
 
 def given_model_arguments(args: argparse.Namespace) -> dict:
@@ -52,6 +50,8 @@ def given_model_arguments(args: argparse.Namespace) -> dict:
 def model_changes(checkpoint, args: argparse.Namespace, path: Path) -> dict:
     """The dropout rates given on the command line; an architecture flag that contradicts
     ``checkpoint`` (read from ``path``) is an error rather than silently ignored."""
+    from rnntui.trainers import CHANGEABLE_ON_RESUME
+
     given = given_model_arguments(args)
     current = checkpoint.model_config
     for name, value in given.items():
@@ -64,16 +64,9 @@ def model_changes(checkpoint, args: argparse.Namespace, path: Path) -> dict:
 
 def with_model_overrides(checkpoint, args: argparse.Namespace):
     """``checkpoint`` with the dropout rates given on the command line (see model_changes)."""
-    from dataclasses import replace
+    from rnntui.trainers import with_model_changes
 
-    changes = model_changes(checkpoint, args, args.resume)
-    current = checkpoint.model_config
-    if not changes:
-        return checkpoint
-    try:
-        return replace(checkpoint, model_config=replace(current, **changes))
-    except ValueError as error:
-        raise RnntuiError(str(error)) from None
+    return with_model_changes(checkpoint, model_changes(checkpoint, args, args.resume))
 
 
 @dataclass
@@ -111,7 +104,7 @@ def plan_run(args: argparse.Namespace, dist_info) -> Run | None:
     from rnntui.corpus import load_corpus
     from rnntui.files import output_target, same_file
     from rnntui.paths import bundled_model_path, checkpoints_dir
-    from rnntui.session import (
+    from rnntui.trainers import (
         corpus_change_note,
         finetune_provenance,
         finetune_trainer,
@@ -202,7 +195,7 @@ def check_outputs(args: argparse.Namespace, run: Run, locked_at: float) -> None:
 
 def run_training(args: argparse.Namespace, run: Run, dist_info) -> int:
     """Train ``run`` to its --steps (or a signal, or early stopping), saving as asked."""
-    from rnntui.session import trainer_checkpoint
+    from rnntui.trainers import trainer_checkpoint
 
     trainer, corpus, config, out = run.trainer, run.corpus, run.config, run.out
 

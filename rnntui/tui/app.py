@@ -213,7 +213,7 @@ class RnntuiApp(App):
         self.adapt = self.settings.adapt  # each reply's model first learns from its seed text
         self.sample_every = self.settings.sample_every  # while training, a reply every this many steps
         self.next_sample_at: int | None = None  # the step of the next one (None: work it out)
-        self.workbench = None  # created in a worker, so torch loads off the event loop
+        self.session = None  # created in a worker, so torch loads off the event loop
         self.info = None
         self.sampler = None
         self.sampler_for: tuple[int, int] | None = None  # (exchange, training step) of self.sampler
@@ -298,7 +298,7 @@ class RnntuiApp(App):
 
     def on_termination_signal(self, number: int) -> None:
         asyncio.get_running_loop().remove_signal_handler(number)  # a second one ends it at once
-        unsaved = self.workbench.unsaved_steps if self.workbench is not None else 0
+        unsaved = self.session.unsaved_steps if self.session is not None else 0
         if unsaved > 0:
             self.save_and_quit(on_signal=number)
         elif number == getattr(signal, "SIGHUP", None):
@@ -402,20 +402,20 @@ class RnntuiApp(App):
     @work(thread=True, exclusive=True, group="engine")
     def load_engine(self) -> None:
         try:
-            from rnntui.workbench import Workbench
+            from rnntui.session import Session
 
             if self.manage_gc:
                 tune_garbage_collector()
-            workbench = Workbench(self.train_config, self.model_options)
-            info = workbench.open(self.start_checkpoint, self.start_corpus, finetune=self.finetune,
+            session = Session(self.train_config, self.model_options)
+            info = session.open(self.start_checkpoint, self.start_corpus, finetune=self.finetune,
                                   encoding=self.encoding)
         except RnntuiError as error:
-            # An empty workbench, not the one that failed halfway: ctrl+o and ctrl+n still work.
-            self.workbench = Workbench(self.train_config, self.model_options)
+            # An empty session, not the one that failed halfway: ctrl+o and ctrl+n still work.
+            self.session = Session(self.train_config, self.model_options)
             self.post_message(EngineFailed(str(error)))
             return
-        self.workbench = workbench
-        self.post_message(EngineReady(info, workbench.history, f"Ready: {info.name}."))
+        self.session = session
+        self.post_message(EngineReady(info, session.history, f"Ready: {info.name}."))
 
     def on_engine_ready(self, message: EngineReady) -> None:
         self.info = message.info
@@ -428,7 +428,7 @@ class RnntuiApp(App):
         # Worker messages can arrive while the app takes its widgets down: absent ones are skipped.
         for panel in self.query(LossPanel) if self.watch is None else ():  # a watched run's file drives its chart
             panel.set_history(history.train, history.val, message.info.step,
-                              getattr(self.workbench.checkpoint, "elapsed", 0.0) or 0.0)
+                              getattr(self.session.checkpoint, "elapsed", 0.0) or 0.0)
             panel.set_device(message.info.device)
             panel.show_corpus(message.info.corpus)
         hint = ("ctrl+o loads the run's newest checkpoint" if self.watch is not None
@@ -455,9 +455,9 @@ class RnntuiApp(App):
                                 "model among them), ctrl+n starts a new model on a text file.", id="engine-note")
 
     def engine_started(self) -> bool:
-        """A workbench exists (with a model, or empty after a failed start), so a model can be
+        """A session exists (with a model, or empty after a failed start), so a model can be
         opened or started; while torch still loads, say so."""
-        if self.workbench is None:
+        if self.session is None:
             self.notify("The model is still loading.", severity="warning")
             return False
         return True
@@ -503,7 +503,7 @@ class RnntuiApp(App):
             return
         number = max(self.exchanges)
         exchange = self.exchanges[number]
-        step = self.workbench.step
+        step = self.session.step
         carry = self.sampler is not None and self.sampler_for == (number, step)
         if not carry:
             exchange.continued_at = step
@@ -535,7 +535,7 @@ class RnntuiApp(App):
             return
         seed_text = self.last_seed or (self.info.example_seed if self.info else "The island")
         if (self.streaming or self.pick_mode or self.screen is not self.screen_stack[0]
-                or self.workbench.vocab.unknown_chars(seed_text)):
+                or self.session.vocab.unknown_chars(seed_text)):
             return
         self.start_generation(seed_text, while_training=True)
 
@@ -544,14 +544,14 @@ class RnntuiApp(App):
             example = self.info.example_seed if self.info else "The island"
             self.notify(f"Type a seed text first, e.g. {example}.", severity="warning")
             return
-        if self.workbench is None:  # torch is still loading: reply as soon as the model is there
+        if self.session is None:  # torch is still loading: reply as soon as the model is there
             self.pending_seed = seed_text
             self.notify(f"The model is still loading; the reply to {seed_text!r} starts once it is ready.")
             return
         if not self.ready():
             return
         try:
-            self.workbench.vocab.check(seed_text)
+            self.session.vocab.check(seed_text)
         except RnntuiError as error:
             self.notify(str(error), title="Seed text", severity="error", timeout=8)
             return
@@ -564,7 +564,7 @@ class RnntuiApp(App):
         number = len(self.exchanges) + 1
         settings = self.drawn_with()
         header = (f"#{number}{' · while training' if while_training else ''} · {settings} · {self.info.name} "
-                  f"· step {self.workbench.step:,}")
+                  f"· step {self.session.step:,}")
         exchange = self.query_one(Transcript).add_exchange(
             Exchange(number, seed_text, header, reflow=self.reflow, palette=self.palette))
         exchange.drawn_with = settings
@@ -583,8 +583,8 @@ class RnntuiApp(App):
             if carry:
                 sampler, chars = self.sampler, self.sampler.resume(length)
             else:
-                step = self.workbench.step
-                sampler = self.workbench.sampler(self.scale_factor, seed, candidates=5,
+                step = self.session.step
+                sampler = self.session.sampler(self.scale_factor, seed, candidates=5,
                                                  adapt_to=seed_text if self.adapt else None)
                 self.sampler, self.sampler_for = sampler, (number, step)
                 chars = sampler.stream(seed_text, length)
@@ -847,7 +847,7 @@ class RnntuiApp(App):
     @work(thread=True, exclusive=True, group="describe")
     def describe_model(self) -> None:
         """Off the event loop: describing a model in training copies its weights and optimizer."""
-        self.post_message(ModelDescribed(self.workbench.describe()))
+        self.post_message(ModelDescribed(self.session.describe()))
 
     def on_model_described(self, message: ModelDescribed) -> None:
         from rnntui.tui.screens.model_info import ModelInfoScreen
@@ -862,7 +862,7 @@ class RnntuiApp(App):
         if self.evaluating:
             self.notify("An evaluation is already running; its progress is in the chat.")
             return
-        if self.workbench.needs_download():
+        if self.session.needs_download():
             self.notify("The model is judged on the held-out end of The Mysterious Island, which is not "
                         "downloaded yet: ctrl+t downloads it (and trains), as does rnntui corpus --fetch; "
                         "rnntui corpus --fetch FILE copies one you have, as does rnntui --corpus FILE.",
@@ -882,7 +882,7 @@ class RnntuiApp(App):
 
         worker = get_current_worker()
         try:
-            held_out = self.workbench.held_out()
+            held_out = self.session.held_out()
         except RnntuiError as error:
             self.post_message(EvaluationDone(number, error=str(error)))
             return
@@ -950,11 +950,11 @@ class RnntuiApp(App):
             if not self.query_one(LossPanel).display:  # hidden on a narrow terminal, or by choice
                 self.notify("Training. The loss chart is hidden: ctrl+b shows it.")
         elif self.training == "running":
-            self.workbench.trainer.pause()
+            self.session.trainer.pause()
             self.training = "paused"
-            self.announce_pause(self.workbench.trainer)
+            self.announce_pause(self.session.trainer)
         elif self.training == "paused":
-            self.workbench.trainer.resume()
+            self.session.trainer.resume()
             self.training = "running"
         self.update_status()
 
@@ -983,7 +983,7 @@ class RnntuiApp(App):
 
     def _train(self, worker: Worker) -> None:
         try:
-            if self.workbench.needs_download():
+            if self.session.needs_download():
                 from rnntui.download import ensure_default_corpus
 
                 self.downloading = True  # nothing waits for this worker meanwhile
@@ -994,8 +994,8 @@ class RnntuiApp(App):
             if worker.is_cancelled:  # another model was loaded (or the app closed) meanwhile
                 self.post_message(TrainingStopped(None))
                 return
-            trainer = self.workbench.ensure_trainer()
-            note, self.workbench.corpus_note = self.workbench.corpus_note, None
+            trainer = self.session.ensure_trainer()
+            note, self.session.corpus_note = self.session.corpus_note, None
             if note:
                 self.post_message(TrainingNote(note))
         except DownloadError as error:
@@ -1035,8 +1035,8 @@ class RnntuiApp(App):
         if self.training == "starting":
             self.training = "running"
             for panel in panels:
-                panel.set_device(f"{self.workbench.trainer.device} ({self.workbench.trainer.precision})")
-                panel.show_corpus(getattr(self.workbench.corpus, "name", None))  # the text it trains on
+                panel.set_device(f"{self.session.trainer.device} ({self.session.trainer.precision})")
+                panel.show_corpus(getattr(self.session.corpus, "name", None))  # the text it trains on
         events = message.mailbox.take()
         for event in events:
             if event.overfitting:
@@ -1078,7 +1078,7 @@ class RnntuiApp(App):
             restart = self.training in ("starting", "running")
             self.apply_training_settings(changes, restart)
 
-        self.push_screen(TrainingSettingsScreen(self.workbench.settings()), chosen)
+        self.push_screen(TrainingSettingsScreen(self.session.settings()), chosen)
 
     @work(thread=True, exclusive=True, group="engine")
     def apply_training_settings(self, changes: dict, restart: bool) -> None:
@@ -1086,7 +1086,7 @@ class RnntuiApp(App):
         starts training again if it was running)."""
         self.stop_training_and_wait()
         try:
-            self.workbench.change_settings(**changes)
+            self.session.change_settings(**changes)
         except RnntuiError as error:
             self.post_message(SettingsApplied(changes, restart, str(error)))
             return
@@ -1100,7 +1100,7 @@ class RnntuiApp(App):
             described = ", ".join(f"{name.replace('_', ' ')} {value:g}" if not isinstance(value, bool)
                                   else f"{name.replace('_', ' ')} {'on' if value else 'off'}"
                                   for name, value in message.changes.items())
-            self.notify(f"From step {self.workbench.step + 1:,}: {described}.", title="Training settings")
+            self.notify(f"From step {self.session.step + 1:,}: {described}.", title="Training settings")
         if message.restart and self.training == "idle":
             self.training = "starting"
             self.train()
@@ -1120,14 +1120,14 @@ class RnntuiApp(App):
             if path is not None:
                 self.save(path=path)
 
-        self.push_screen(SaveAsScreen(self.workbench.next_save_path(), self.workbench.save_to), chosen)
+        self.push_screen(SaveAsScreen(self.session.next_save_path(), self.session.save_to), chosen)
 
     def autosave(self) -> None:
         """Every few minutes, save training progress, so that a crash or a power cut loses at
         most that much (quitting, closing the terminal and ``kill`` save it anyway)."""
         saving = any(worker.group == "save" and worker.is_running for worker in self.workers)
-        if (self.workbench is not None and self.training in ("running", "paused") and not saving
-                and self.workbench.unsaved_steps > 0):
+        if (self.session is not None and self.training in ("running", "paused") and not saving
+                and self.session.unsaved_steps > 0):
             self.save(autosave=True)
 
     @work(thread=True, exclusive=True, group="save")
@@ -1140,7 +1140,7 @@ class RnntuiApp(App):
         """Save from a worker thread (to ``path``, if one was chosen); a failure is reported to
         the UI and gives None."""
         try:
-            return self.workbench.save(path)
+            return self.session.save(path)
         except RnntuiError as error:
             self.post_message(Saved(None, str(error), autosave=autosave))
             return None
@@ -1151,12 +1151,12 @@ class RnntuiApp(App):
             self.notify(message.error, title=title, severity="error", timeout=10)
             return
         name, verb = Path(message.path).name, "Autosaved" if message.autosave else "Saved"
-        if name != self.workbench.name:  # another model came in while this one was written
+        if name != self.session.name:  # another model came in while this one was written
             self.notify(f"{verb} the previous model to {message.path}", title="Checkpoint saved")
             return
         self.info.name = self.sub_title = name
         # Where it wrote, in full: a model opened from a file saves back to that file.
-        self.notify(f"{verb} step {self.workbench.saved_step:,} to {message.path}", title="Checkpoint saved",
+        self.notify(f"{verb} step {self.session.saved_step:,} to {message.path}", title="Checkpoint saved",
                     timeout=3 if message.autosave else 5)
         self.update_status()
 
@@ -1182,16 +1182,16 @@ class RnntuiApp(App):
 
     @work(thread=True, exclusive=True, group="engine")
     def load_checkpoint(self, path: Path, save_first: bool = False) -> None:
-        workbench = self.workbench
+        session = self.session
         try:
-            checkpoint, model = workbench.read(path)
+            checkpoint, model = session.read(path)
         except RnntuiError as error:
             self.post_message(EngineFailed(str(error)))
             return
         if not self.stop_training_and_save(save_first):
             return
-        info = workbench.install(checkpoint, model, path)
-        self.post_message(EngineReady(info, workbench.history, f"Loaded {info.name} (step {info.step:,})."))
+        info = session.install(checkpoint, model, path)
+        self.post_message(EngineReady(info, session.history, f"Loaded {info.name} (step {info.step:,})."))
 
     def action_new_model(self) -> None:
         if self.watch is not None:
@@ -1223,20 +1223,20 @@ class RnntuiApp(App):
             return
         try:
             if finetune:
-                info = self.workbench.finetune(corpus_path, corpus)
+                info = self.session.finetune(corpus_path, corpus)
             else:
-                info = self.workbench.fresh(corpus_path, corpus)
+                info = self.session.fresh(corpus_path, corpus)
         except RnntuiError as error:
             self.post_message(EngineFailed(str(error)))
             return
         kind = "Fine-tuning" if finetune else "New model"
-        self.post_message(EngineReady(info, self.workbench.history,
-                                      f"{kind} ({len(self.workbench.vocab)} characters)."))
+        self.post_message(EngineReady(info, self.session.history,
+                                      f"{kind} ({len(self.session.vocab)} characters)."))
 
     def if_unsaved_work(self, title: str, verb: str, then: Callable[[bool], object]) -> None:
         """Run ``then(save_first)`` now if no training progress would be lost; otherwise ask
         whether to save it first, throw it away, or do nothing."""
-        unsaved = self.workbench.unsaved_steps if self.workbench is not None else 0
+        unsaved = self.session.unsaved_steps if self.session is not None else 0
         if unsaved <= 0:
             then(False)
             return
@@ -1246,7 +1246,7 @@ class RnntuiApp(App):
             if answer in ("save", "discard"):
                 then(answer == "save")
 
-        self.push_screen(UnsavedScreen(lambda: self.workbench.unsaved_steps, title, verb), chosen)
+        self.push_screen(UnsavedScreen(lambda: self.session.unsaved_steps, title, verb), chosen)
 
     def stop_training_and_save(self, save_first: bool) -> bool:
         """From a worker: stop training, then save if asked; False if that save failed."""
@@ -1261,8 +1261,8 @@ class RnntuiApp(App):
     def stop_trainer(self) -> None:
         """Ask the trainer to stop after the step in flight (also releases a paused one); a
         training worker still fetching the book stops when the download ends."""
-        if self.workbench is not None and self.workbench.trainer is not None:
-            self.workbench.trainer.stop()
+        if self.session is not None and self.session.trainer is not None:
+            self.session.trainer.stop()
         for worker in self.workers:
             if worker.group == "train":
                 worker.cancel()
@@ -1292,7 +1292,7 @@ class RnntuiApp(App):
         app ends even if the save fails."""
         self.stop_training_and_wait()
         try:
-            path, error = self.workbench.save(), None
+            path, error = self.session.save(), None
         except RnntuiError as exc:
             if on_signal is None:  # the app stays open, with the progress still counted as unsaved
                 self.post_message(Saved(None, str(exc)))
@@ -1302,7 +1302,7 @@ class RnntuiApp(App):
             # The terminal is gone: Textual's shutdown would wait for ever to write to it.
             os.kill(os.getpid(), on_signal)  # its default action, now that the work is saved
         if error is None:  # said on the terminal once the app has closed
-            said = f"rnntui: saved step {self.workbench.step:,} to {path}"
+            said = f"rnntui: saved step {self.session.step:,} to {path}"
             self.call_from_thread(self.exit, f"saved {path}", 0, said)
         else:  # said on stderr once the terminal is restored
             self.call_from_thread(self.exit, None, 1, error)

@@ -41,7 +41,7 @@ class Mailbox:
 
 
 class EngineReady(Message):
-    """A model is loaded (at start, or from the picker); ``info`` is a ``workbench.ModelInfo``."""
+    """A model is loaded (at start, or from the picker); ``info`` is a ``session.ModelInfo``."""
 
     def __init__(self, info: Any, history: Any, note: str = "") -> None:
         super().__init__()
@@ -138,7 +138,7 @@ class SettingsApplied(Message):
 
 
 class EvaluationProgress(Message):
-    """An evaluation (``number``) of ``held_out`` (a ``workbench.HeldOut``) has predicted
+    """An evaluation (``number``) of ``held_out`` (a ``session.HeldOut``) has predicted
     ``done`` of its ``total`` characters, in its exact pass or (``dynamic``) its adapting one."""
 
     def __init__(self, number: int, held_out, done: int, total: int, dynamic: bool = False,

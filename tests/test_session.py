@@ -1,8 +1,8 @@
 """The app's engine state, without the UI."""
 
 from rnntui.paths import bundled_model_path
+from rnntui.session import Session
 from rnntui.training import TrainConfig
-from rnntui.workbench import Workbench
 
 from .conftest import TINY_MODEL
 
@@ -10,27 +10,27 @@ from .conftest import TINY_MODEL
 def test_loading_a_model_of_another_text_forgets_the_old_text(corpus_file, tmp_path):
     other = tmp_path / "other.txt"
     other.write_text("abc cab bca! " * 300, encoding="utf-8")
-    workbench = Workbench(TrainConfig(batch_size=4, seq_length=8, device="cpu"), TINY_MODEL)
-    workbench.open(corpus=other)  # a new model for a text with another alphabet
-    assert workbench.corpus_path == other
-    workbench.load(bundled_model_path())  # trained on the book: the other text cannot train it
-    assert workbench.corpus is None and workbench.corpus_path is None
-    assert workbench.needs_download()  # training it would fetch the book, not read other.txt
+    session = Session(TrainConfig(batch_size=4, seq_length=8, device="cpu"), TINY_MODEL)
+    session.open(corpus=other)  # a new model for a text with another alphabet
+    assert session.corpus_path == other
+    session.load(bundled_model_path())  # trained on the book: the other text cannot train it
+    assert session.corpus is None and session.corpus_path is None
+    assert session.needs_download()  # training it would fetch the book, not read other.txt
 
 
 def test_loading_a_model_of_the_same_text_keeps_it(corpus_file, tmp_path):
-    workbench = Workbench(TrainConfig(batch_size=4, seq_length=8, eval_every=0, steps=2, device="cpu"),
+    session = Session(TrainConfig(batch_size=4, seq_length=8, eval_every=0, steps=2, device="cpu"),
                           TINY_MODEL)
-    workbench.open(corpus=corpus_file)
-    saved = workbench.save(tmp_path / "m.ckpt")
-    workbench.load(saved)
-    assert workbench.corpus_path == corpus_file
-    workbench.ensure_trainer()  # trains on that text again, no download
-    assert workbench.corpus.name == corpus_file.name and workbench.trainer.step == 0
+    session.open(corpus=corpus_file)
+    saved = session.save(tmp_path / "m.ckpt")
+    session.load(saved)
+    assert session.corpus_path == corpus_file
+    session.ensure_trainer()  # trains on that text again, no download
+    assert session.corpus.name == corpus_file.name and session.trainer.step == 0
 
 
-def run_steps(workbench: Workbench, steps: int) -> None:
-    trainer = workbench.ensure_trainer()
+def run_steps(session: Session, steps: int) -> None:
+    trainer = session.ensure_trainer()
     for event in trainer.run():
         if event.step >= steps:
             trainer.stop()
@@ -42,32 +42,32 @@ def test_new_training_settings_apply_from_the_next_step_and_keep_the_rest(corpus
 
     from rnntui.errors import RnntuiError
 
-    workbench = Workbench(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu",
+    session = Session(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu",
                                       lr=0.01, lr_decay_steps=100), TINY_MODEL)
-    workbench.open(corpus=corpus_file)
-    run_steps(workbench, 5)
-    assert workbench.settings()["lr"] < 0.01  # the rate now, five steps into the decay
-    weights = {k: v.clone() for k, v in workbench.model.state_dict().items()}
-    workbench.change_settings(lr=0.002, batch_size=6, seq_length=12, dropout=0.2, weight_dropout=0.1,
+    session.open(corpus=corpus_file)
+    run_steps(session, 5)
+    assert session.settings()["lr"] < 0.01  # the rate now, five steps into the decay
+    weights = {k: v.clone() for k, v in session.model.state_dict().items()}
+    session.change_settings(lr=0.002, batch_size=6, seq_length=12, dropout=0.2, weight_dropout=0.1,
                               carry_state=True)
-    trainer = workbench.trainer
-    assert trainer.step == 5 and len(workbench.history.train) == 5
+    trainer = session.trainer
+    assert trainer.step == 5 and len(session.history.train) == 5
     assert (trainer.config.lr, trainer.config.lr_decay_steps, trainer.config.batch_size,
             trainer.config.seq_length, trainer.config.carry_state) == (0.002, 0, 6, 12, True)
-    assert (workbench.model.config.dropout, workbench.model.config.weight_dropout) == (0.2, 0.1)
-    assert all(torch.equal(weights[k], v) for k, v in workbench.model.state_dict().items())
-    assert workbench.settings() == dict(lr=0.002, lr_decay_steps=0, batch_size=6, seq_length=12,
+    assert (session.model.config.dropout, session.model.config.weight_dropout) == (0.2, 0.1)
+    assert all(torch.equal(weights[k], v) for k, v in session.model.state_dict().items())
+    assert session.settings() == dict(lr=0.002, lr_decay_steps=0, batch_size=6, seq_length=12,
                                         carry_state=True, dropout=0.2, weight_dropout=0.1)
-    run_steps(workbench, 7)
-    assert workbench.trainer.step == 7
+    run_steps(session, 7)
+    assert session.trainer.step == 7
     # Settings that do not fit change nothing.
     for bad in (dict(batch_size=0), dict(dropout=1.5), dict(seq_length=10**6), dict(momentum=0.9)):
         with pytest.raises(RnntuiError):
-            workbench.change_settings(**bad)
-        assert workbench.settings()["batch_size"] == 6 and workbench.trainer.config.seq_length == 12
+            session.change_settings(**bad)
+        assert session.settings()["batch_size"] == 6 and session.trainer.config.seq_length == 12
     # Saved and loaded, the model keeps them; a loaded model takes new ones when it trains.
-    loaded = Workbench(TrainConfig(eval_every=0, device="cpu"), TINY_MODEL)
-    loaded.load(workbench.save(tmp_path / "m.ckpt"))
+    loaded = Session(TrainConfig(eval_every=0, device="cpu"), TINY_MODEL)
+    loaded.load(session.save(tmp_path / "m.ckpt"))
     loaded.corpus_path = corpus_file
     loaded.change_settings(batch_size=3)
     assert loaded.trainer is None and loaded.settings()["batch_size"] == 3
@@ -80,30 +80,30 @@ def test_new_training_settings_apply_from_the_next_step_and_keep_the_rest(corpus
 
 
 def test_a_save_that_ends_after_another_model_came_in_leaves_that_model_alone(corpus_file, tmp_path, monkeypatch):
-    """A save is written outside the workbench's lock (the app's autosave or ctrl+s, in a
+    """A save is written outside the session's lock (the app's autosave or ctrl+s, in a
     thread); if a model is loaded meanwhile, that model must not take the saved file's name,
     path and step as its own."""
     import threading
     from itertools import islice
 
-    from rnntui import workbench as workbench_module
+    from rnntui import session as session_module
 
     other = tmp_path / "other.ckpt"
-    bench = Workbench(TrainConfig(batch_size=4, seq_length=16, eval_every=0, device="cpu"), TINY_MODEL)
+    bench = Session(TrainConfig(batch_size=4, seq_length=16, eval_every=0, device="cpu"), TINY_MODEL)
     bench.open(None, corpus_file)
     list(islice(bench.ensure_trainer().run(), 3))
     bench.save(other)  # a checkpoint to load while the next save is being written
     list(islice(bench.trainer.run(), 2))
 
     writing, loaded = threading.Event(), threading.Event()
-    real_save = workbench_module.save_checkpoint
+    real_save = session_module.save_checkpoint
 
     def slow_save(checkpoint, path):
         writing.set()
         loaded.wait(10)
         return real_save(checkpoint, path)
 
-    monkeypatch.setattr(workbench_module, "save_checkpoint", slow_save)
+    monkeypatch.setattr(session_module, "save_checkpoint", slow_save)
     saver = threading.Thread(target=bench.save)
     saver.start()
     assert writing.wait(10)
@@ -123,50 +123,50 @@ def test_held_out_is_the_current_weights_and_the_tail_that_rnntui_evaluate_uses(
     from rnntui.errors import RnntuiError
     from rnntui.evaluate import evaluate_ids, held_out_loss
 
-    workbench = Workbench(TrainConfig(batch_size=4, seq_length=8, eval_every=0, val_fraction=0.2, device="cpu"),
+    session = Session(TrainConfig(batch_size=4, seq_length=8, eval_every=0, val_fraction=0.2, device="cpu"),
                           TINY_MODEL)
-    workbench.open(corpus=corpus_file)
-    run_steps(workbench, 3)
-    held_out = workbench.held_out()
+    session.open(corpus=corpus_file)
+    run_steps(session, 3)
+    held_out = session.held_out()
     assert (held_out.step, held_out.val_fraction, held_out.corpus_name) == (3, 0.2, corpus_file.name)
-    for name, tensor in workbench.trainer.snapshot().items():  # a copy: training may go on
+    for name, tensor in session.trainer.snapshot().items():  # a copy: training may go on
         assert torch.equal(held_out.model.state_dict()[name], tensor)
-    assert held_out.model is not workbench.model
-    saved = workbench.save(tmp_path / "m.ckpt")
+    assert held_out.model is not session.model
+    saved = session.save(tmp_path / "m.ckpt")
     loss, count = evaluate_ids(held_out.model, held_out.ids)
     assert (loss, count) == held_out_loss(load_checkpoint(saved), load_corpus(corpus_file))[:2]
     # The bundled model is judged on the book, which a fresh machine has not downloaded.
-    workbench.load(bundled_model_path())
+    session.load(bundled_model_path())
     with pytest.raises(RnntuiError, match="The Mysterious Island, which is not downloaded yet"):
-        workbench.held_out()
+        session.held_out()
 
 
 def test_a_file_chosen_with_save_as_is_where_the_model_saves_until_another_comes(corpus_file, tmp_path):
     from rnntui.paths import checkpoints_dir
 
-    workbench = Workbench(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu"), TINY_MODEL)
-    workbench.open(corpus=corpus_file)
-    assert workbench.next_save_path().parent == checkpoints_dir()
-    chosen = workbench.save(tmp_path / "chosen.ckpt")
-    assert workbench.next_save_path() == chosen and workbench.save() == chosen
+    session = Session(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu"), TINY_MODEL)
+    session.open(corpus=corpus_file)
+    assert session.next_save_path().parent == checkpoints_dir()
+    chosen = session.save(tmp_path / "chosen.ckpt")
+    assert session.next_save_path() == chosen and session.save() == chosen
     other = tmp_path / "other.ckpt"
     other.write_bytes(chosen.read_bytes())
-    workbench.load(other)  # a model opened from a file saves back to that file, as an editor does
-    assert workbench.next_save_path() == other
-    workbench.load(bundled_model_path())  # named after the text it was trained on
-    assert workbench.next_save_path().name.startswith("mysterious-island-1268-0-")
+    session.load(other)  # a model opened from a file saves back to that file, as an editor does
+    assert session.next_save_path() == other
+    session.load(bundled_model_path())  # named after the text it was trained on
+    assert session.next_save_path().name.startswith("mysterious-island-1268-0-")
 
 
 def test_describe_names_the_file_only_while_it_holds_the_current_state(corpus_file, tmp_path):
     from rnntui.info import info_lines
 
-    workbench = Workbench(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu"), TINY_MODEL)
-    workbench.open(corpus=corpus_file)
-    run_steps(workbench, 2)
-    info = workbench.describe()
+    session = Session(TrainConfig(batch_size=4, seq_length=8, eval_every=0, device="cpu"), TINY_MODEL)
+    session.open(corpus=corpus_file)
+    run_steps(session, 2)
+    info = session.describe()
     assert info["path"] is None and info["step"] == 2 and info["resumable"]
     assert info_lines(info)[0] == "file:        not saved yet"
-    saved = workbench.save(tmp_path / "m.ckpt")
-    info = workbench.describe()
+    saved = session.save(tmp_path / "m.ckpt")
+    info = session.describe()
     assert info["path"] == str(saved) and info["bytes"] == saved.stat().st_size
     assert info["train_config"]["batch_size"] == 4 and info["corpus"]["name"] == corpus_file.name
