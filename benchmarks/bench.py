@@ -300,10 +300,10 @@ async def key_latency_while_training(corpus_path: Path, presses: int = 40, train
         status = app.query_one("#status")
         for i in range(presses):
             key = "ctrl+up" if i % 2 == 0 else "ctrl+down"
-            before = app.scale_factor
+            before = app.chat.scale_factor
             started = time.perf_counter()
             app.post_message(events.Key(key, None))
-            while app.scale_factor == before or f"{app.scale_factor:.2f}" not in str(status.render()):
+            while app.chat.scale_factor == before or f"{app.chat.scale_factor:.2f}" not in str(status.render()):
                 await asyncio.sleep(0.001)
             latencies.append(time.perf_counter() - started)
             await asyncio.sleep(0.1)

@@ -44,7 +44,7 @@ async def stream(managed: bool, seconds: float) -> dict:
         await pilot.press("enter")
         began = time.perf_counter()
         await asyncio.sleep(seconds)
-        streamed = sum(len(exchange.generated) for exchange in app.exchanges.values())
+        streamed = sum(len(exchange.generated) for exchange in app.chat.exchanges.values())
         elapsed = time.perf_counter() - began
         gc.callbacks.remove(timed)
         app.exit()

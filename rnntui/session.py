@@ -348,6 +348,19 @@ class Session:
         return (self.trainer is None and self.training_corpus_path() is None
                 and not default_corpus_path().is_file())
 
+    @staticmethod
+    def fetch_training_text(progress) -> None:
+        """Download the book training uses when no text is given (``progress(done, total)``)."""
+        from rnntui.download import ensure_default_corpus
+
+        ensure_default_corpus(progress)
+
+    def take_corpus_note(self) -> str | None:
+        """What to know about the text the trainer was built on (it changed since the model was
+        saved), said once."""
+        note, self.corpus_note = self.corpus_note, None
+        return note
+
     # -- sampling and saving ----------------------------------------------------------------
     def sampler(self, scale_factor: float, random_seed: int | None = None, candidates: int = 5,
                 top_k: int = 0, top_p: float = 1.0, adapt_to: str | None = None) -> Sampler:

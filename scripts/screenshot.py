@@ -19,7 +19,7 @@ async def shoot() -> None:
         while app.info is None:
             await pilot.pause(0.1)
         await pilot.press(*"The island", "enter")
-        while app.streaming:
+        while app.chat.streaming:
             await pilot.pause(0.1)
         await pilot.pause(0.5)
         app.save_screenshot(str(ROOT / "assets" / "screenshot.svg"))

@@ -13,7 +13,8 @@ from textual.screen import Screen
 
 from rnntui.checkpoint import load_checkpoint, save_checkpoint
 from rnntui.corpus import load_corpus
-from rnntui.tui.app import RnntuiApp, next_scale
+from rnntui.tui.app import RnntuiApp
+from rnntui.tui.chat import next_scale
 from rnntui.tui.screens.dialogs import NewModelScreen, SaveAsScreen, UnsavedScreen
 from rnntui.tui.screens.help import HelpScreen
 from rnntui.tui.screens.picker import CheckpointPicker
@@ -85,12 +86,12 @@ async def shown(pilot, screen_type, selector: str) -> None:
 
 
 async def finished(pilot) -> None:
-    await until(pilot, lambda: not pilot.app.streaming)
+    await until(pilot, lambda: not pilot.app.chat.streaming)
     await pilot.pause()
 
 
 def exchanges(app) -> list[Exchange]:
-    return list(app.exchanges.values())
+    return list(app.chat.exchanges.values())
 
 
 def joined(text: str) -> str:
@@ -147,9 +148,9 @@ async def test_first_frame_before_the_model_is_ready(tiny_checkpoint, monkeypatc
         release.set()
         await ready(pilot)
         assert "Ready" in str(app.query_one("#engine-note").render())
-        await until(pilot, lambda: app.exchanges and not app.streaming)
-        assert [e.seed_text for e in exchanges(app)] == ["The"] and len(exchanges(app)[0].generated) == app.length
-        assert app.query_one(SeedInput).value == "" and app.training == "idle"
+        await until(pilot, lambda: app.chat.exchanges and not app.chat.streaming)
+        assert [e.seed_text for e in exchanges(app)] == ["The"] and len(exchanges(app)[0].generated) == app.chat.length
+        assert app.query_one(SeedInput).value == "" and app.training.state == "idle"
 
 
 async def test_the_engine_loads_after_the_first_frame_is_drawn(tiny_checkpoint, monkeypatch):
@@ -215,7 +216,7 @@ async def test_footer_keys_come_once_right_after_the_first_frame(tiny_checkpoint
         # A change that shows is passed on: Stop comes into the footer while a reply streams.
         # Long enough to outlast the footer's next frame on a fast machine (the tiny model writes
         # 5,000 characters in well under 0.1 s).
-        app.length = 1_000_000
+        app.chat.length = 1_000_000
         await pilot.press(*"The", "enter")
         await until(pilot, lambda: "Stop" in " ".join(str(key.render()) for key in app.query(FooterKey)))
         assert 2 <= len(recomposes) <= 3
@@ -354,23 +355,24 @@ async def test_scale_factor_keys_and_change_mid_stream(tiny_checkpoint):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("ctrl+up")
-        assert app.scale_factor == 1.1
+        assert app.chat.scale_factor == 1.1
         await pilot.press("ctrl+down", "ctrl+down")
-        assert app.scale_factor == 0.9
+        assert app.chat.scale_factor == 0.9
         await pilot.press("alt+up")  # the same keys for terminals that keep ctrl+arrows
-        assert app.scale_factor == 1.0
+        assert app.chat.scale_factor == 1.0
         await pilot.press("alt+down")
-        assert app.scale_factor == 0.9
+        assert app.chat.scale_factor == 0.9
         assert "scale factor 0.90" in str(app.query_one("#status").render())
         await busy_press(pilot, *"The", "enter")
         await until(pilot, lambda: len(exchanges(app)[0].generated) > 50)
         await busy_press(pilot, "ctrl+up", "ctrl+up", "ctrl+up")
-        await until(pilot, lambda: app.scale_factor == 1.25)  # a busy UI takes a moment
-        assert app.sampler.scale_factor == 1.25
+        await until(pilot, lambda: app.chat.scale_factor == 1.25)  # a busy UI takes a moment
         # Past 4 blocks' worth (1,600) a block is split even without a line break.
         await until(pilot, lambda: len(exchanges(app)[0].generated) > 2000)
         await busy_press(pilot, "escape")
         await finished(pilot)
+        # The streaming reply's sampler, handed back when it ended, drew with the new factor.
+        assert app.chat.sampler.scale_factor == 1.25
         exchange = exchanges(app)[0]
         assert len(exchange.generated) < 100_000
         blocks = [str(b.render()) for b in exchange.query(".block")]
@@ -378,10 +380,10 @@ async def test_scale_factor_keys_and_change_mid_stream(tiny_checkpoint):
         # Between two blocks, the line break they replace (none where one was split anyway).
         assert "".join("".join(blocks).split()) == "".join(joined(exchange.reply_plain).split())
         assert "stopped after" in str(exchange.query_one(".exchange-header").render())
-        app.scale_factor = 5.0  # near the top of the ladder: 7.5, then 10, then no further
+        app.chat.scale_factor = 5.0  # near the top of the ladder: 7.5, then 10, then no further
         for _ in range(3):
             await pilot.press("ctrl+up")
-        assert app.scale_factor == 10.0
+        assert app.chat.scale_factor == 10.0
         assert any("at its maximum" in n.message for n in app._notifications)
     assert next_scale(1.0, -1) == 0.9 and next_scale(0.1, -1) == 0.1
 
@@ -408,15 +410,15 @@ async def test_replies_while_training_show_what_the_model_writes_as_it_learns(ti
         await shown(pilot, ReplySettingsScreen, "#setting-sample_every")
         app.screen.query_one("#setting-sample_every").value = "10"
         await pilot.press("enter")
-        await until(pilot, lambda: app.sample_every == 10)
+        await until(pilot, lambda: app.chat.sample_every == 10)
         await pilot.press(*"The", "enter")
         await finished(pilot)
         app.query_one(SeedInput).value = "half typ"  # being typed when the sample comes
         await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: len(app.exchanges) >= 2 and not app.streaming, timeout=60)
+        await until(pilot, lambda: len(app.chat.exchanges) >= 2 and not app.chat.streaming, timeout=60)
         await pause_training(pilot)
         await finished(pilot)  # a busy machine may have started the next one meanwhile
-        count = len(app.exchanges)
+        count = len(app.chat.exchanges)
         sample = exchanges(app)[1]
         # From the last seed text, once training passes step 40 (30 + 10; the tiny model's steps
         # are quick, so a busy screen hears of a few at once), with the weights of the step it
@@ -426,10 +428,10 @@ async def test_replies_while_training_show_what_the_model_writes_as_it_learns(ti
         assert sample.seed_text == "The" and len(sample.generated) == 20
         assert app.query_one(SeedInput).value == "half typ" and app.query_one(SeedInput).history == ["The"]
         # None while a reply streams: that sample is skipped, not queued.
-        app.streaming = True
-        app.sample_while_training(app.next_sample_at)
-        app.streaming = False
-        assert len(app.exchanges) == count and app.next_sample_at % 10 == 0
+        app.chat.streaming = True
+        app.chat.sample_while_training(app.chat.next_sample_at)
+        app.chat.streaming = False
+        assert len(app.chat.exchanges) == count and app.chat.next_sample_at % 10 == 0
 
 
 async def test_save_as_writes_where_you_choose_and_later_saves_go_there(tiny_checkpoint, tmp_path):
@@ -478,13 +480,13 @@ async def test_train_pause_save_and_load_in_picker(tiny_checkpoint, corpus_file,
         assert len(panel.train) == 30  # the checkpoint's history
         await busy_press(pilot, "ctrl+t")
         await until(pilot, lambda: len(panel.train) >= 45 and panel.val[-1][0] > 30)
-        assert app.training == "running"
+        assert app.training.state == "running"
         assert "training running" in str(app.query_one("#status").render())
         # Generating while training uses a consistent copy of the weights.
         await busy_press(pilot, *"The", "enter")
-        await until(pilot, lambda: not app.streaming)
+        await until(pilot, lambda: not app.chat.streaming)
         step = await pause_training(pilot)
-        assert app.training == "paused"
+        assert app.training.state == "paused"
         # The notice names the step training stopped at, and the chart has every step up to it.
         assert [n.message for n in app._notifications][-1] == f"Training paused at step {step}."
         assert panel.train[-1][0] == step and app.info.step == step
@@ -506,7 +508,7 @@ async def test_train_pause_save_and_load_in_picker(tiny_checkpoint, corpus_file,
         path_input.focus()
         await pilot.press("enter")
         await until(pilot, lambda: app.info.name == "original.ckpt")
-        assert app.training == "idle" and app.session.step == 30
+        assert app.training.state == "idle" and app.session.step == 30
         assert len(panel.train) == 30
         # And the saved one again.
         await pilot.press("ctrl+o")
@@ -532,8 +534,8 @@ async def test_training_reports_after_the_widgets_are_gone_are_ignored(tiny_chec
         await app.query_one(StatusLine).remove()
         mailbox = Mailbox()
         mailbox.put(TrainEvent(31, 100, 2.0, None, 1000.0, 1.0, 0.005))
-        app.post_message(TrainingProgress(mailbox))
-        app.post_message(TrainingPaused(31))
+        app.training.post_message(TrainingProgress(mailbox))  # where the training worker posts
+        app.training.post_message(TrainingPaused(31))
         await pilot.pause(0.2)
         assert app.is_running and app.info.step == 31
 
@@ -558,16 +560,16 @@ async def test_worker_messages_after_the_widgets_are_gone_are_ignored(tiny_check
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("a", "enter")
-        await until(pilot, lambda: not app.streaming)
+        await until(pilot, lambda: not app.chat.streaming)
         info, history = app.info, app.session.history
         for kind in (LossPanel, StatusLine, CandidateBars, Transcript):
             await app.query_one(kind).remove()
         mailbox = Mailbox()
         mailbox.put(StreamedChar("x", 0.5, (("x", 0.5), ("y", 0.25))))
-        app.post_message(GenerationChunk(1, mailbox))
-        app.post_message(GenerationDone(1, 1, False))
-        app.post_message(DownloadProgress(10**6, 2 * 10**6))
-        app.post_message(EngineReady(info, history, "Ready."))
+        app.chat.post_message(GenerationChunk(1, mailbox))  # where each worker posts
+        app.chat.post_message(GenerationDone(1, 1, False))
+        app.training.post_message(DownloadProgress(10**6, 2 * 10**6))
+        app.post_message(EngineReady(info, history, app.session, "Ready."))
         app.info = None  # as at start-up, when a failed load writes into the transcript
         app.post_message(EngineFailed("no such file"))
         await pilot.pause(0.3)
@@ -581,7 +583,7 @@ async def test_fresh_model_from_corpus_trains(corpus_file):
         assert app.session.step == 0
         await train_to(pilot, 10)
         await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.training == "paused")  # a busy UI takes a moment
+        await until(pilot, lambda: app.training.state == "paused")  # a busy UI takes a moment
 
 
 async def test_new_model_on_a_text_file(tiny_checkpoint, tmp_path):
@@ -618,7 +620,7 @@ async def test_new_model_on_a_text_file(tiny_checkpoint, tmp_path):
         seed_input = app.query_one(SeedInput)
         await until(pilot, lambda: seed_input.value == "cab")
         await busy_press(pilot, "enter")
-        await until(pilot, lambda: app.exchanges and not app.streaming)
+        await until(pilot, lambda: app.chat.exchanges and not app.chat.streaming)
         assert set(exchanges(app)[-1].generated) <= set("abc cab bca! ")
 
 
@@ -697,13 +699,13 @@ async def test_replacing_a_model_with_unsaved_training_asks_first(tiny_checkpoin
         app.screen.query_one("#cancel").press()
         await until(pilot, lambda: not isinstance(app.screen, UnsavedScreen))
         await pilot.pause(0.2)
-        assert app.training == "paused" and app.session.step == step  # nothing changed
+        assert app.training.state == "paused" and app.session.step == step  # nothing changed
         await pick_original()
         app.screen.query_one("#save").press()
         await until(pilot, lambda: app.info.name == "original.ckpt" and app.session.step == 30)
         # The progress was kept, in the file the model came from.
         assert load_checkpoint(tiny_checkpoint).step == step
-        assert app.training == "idle"
+        assert app.training.state == "idle"
         assert any("Saved" in n.message for n in app._notifications)
 
 
@@ -718,7 +720,7 @@ async def test_training_the_bundled_model_offline_says_what_to_do(monkeypatch):
         await until(pilot, lambda: any("could not download" in n.message for n in app._notifications))
         message = next(n.message for n in app._notifications if "could not download" in n.message)
         assert "--corpus PATH" in message and "ctrl+n" in message
-        assert app.training == "idle" and app.is_running
+        assert app.training.state == "idle" and app.is_running
 
 
 async def test_loading_during_the_books_download_neither_waits_for_it_nor_trains_after_it(
@@ -757,7 +759,7 @@ async def test_loading_during_the_books_download_neither_waits_for_it_nor_trains
                     or "Loaded" in str(app.query_one("#engine-note").render()), timeout=5)
         release.set()
         # ... and the cancelled worker does not go on to train the model loaded meanwhile.
-        await until(pilot, lambda: app.training == "idle")
+        await until(pilot, lambda: app.training.state == "idle")
         await pilot.pause(0.3)
         assert app.session.trainer is None and app.session.step == 30
 
@@ -830,7 +832,7 @@ async def test_bad_start_corpus_notifies(tmp_path, content, message):
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: any(message in n.message for n in app._notifications))
         await pilot.press("ctrl+t", *"The", "enter")
-        assert app.is_running and exchanges(app) == [] and app.training == "idle"
+        assert app.is_running and exchanges(app) == [] and app.training.state == "idle"
 
 
 async def test_training_error_notifies(tiny_checkpoint, corpus_file):
@@ -842,7 +844,7 @@ async def test_training_error_notifies(tiny_checkpoint, corpus_file):
         app.session.checkpoint.train_config["lr"] = 1e6
         await pilot.press("ctrl+t")
         await until(pilot, lambda: any("diverged" in n.message for n in app._notifications))
-        assert app.training == "idle" and app.is_running
+        assert app.training.state == "idle" and app.is_running
 
 
 async def test_length_dialog(tiny_checkpoint):
@@ -855,7 +857,7 @@ async def test_length_dialog(tiny_checkpoint):
         assert isinstance(app.screen, ReplySettingsScreen)  # 0 is refused, with the reason
         assert "1, 100000" in str(app.screen.query_one("#settings-error").render())
         await pilot.press("backspace", *"42", "enter")
-        assert app.length == 42
+        assert app.chat.length == 42
         await pilot.press("ctrl+l")  # nothing changed: said so, and the dialog closes
         await shown(pilot, ReplySettingsScreen, "#setting-length")
         await pilot.press("enter")
@@ -889,7 +891,7 @@ async def test_top_k_and_top_p_cut_the_distribution_replies_draw_from(tiny_check
         app.screen.query_one("#setting-scale_factor").value = "1.3"  # any value, not only the keys' steps
         await pilot.press("enter")
         await until(pilot, lambda: not isinstance(app.screen, ReplySettingsScreen))
-        assert (app.length, app.scale_factor, app.top_k, app.top_p) == (40, 1.3, 1, 0.9)
+        assert (app.chat.length, app.chat.scale_factor, app.chat.top_k, app.chat.top_p) == (40, 1.3, 1, 0.9)
         assert "scale factor 1.30 │ length 40 │ top-k 1 │ top-p 0.9 │" in str(app.query_one("#status").render())
         await pilot.press(*"The", "enter")
         await finished(pilot)
@@ -904,7 +906,7 @@ async def test_top_k_and_top_p_cut_the_distribution_replies_draw_from(tiny_check
     saved = json.loads((tmp_path / "data" / "settings.json").read_text(encoding="utf-8"))
     assert (saved["scale_factor"], saved["top_k"], saved["top_p"]) == (1.3, 1, 0.9)
     again = make_app(tiny_checkpoint)
-    assert (again.scale_factor, again.top_k, again.top_p) == (1.3, 1, 0.9)
+    assert (again.chat.scale_factor, again.chat.top_k, again.chat.top_p) == (1.3, 1, 0.9)
 
 
 async def test_reply_settings_apply_to_a_streaming_reply_from_its_next_character(tiny_checkpoint):
@@ -914,12 +916,12 @@ async def test_reply_settings_apply_to_a_streaming_reply_from_its_next_character
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await busy_press(pilot, *"The", "enter")
-        await until(pilot, lambda: app.exchanges and len(exchanges(app)[0].generated) > 50)
+        await until(pilot, lambda: app.chat.exchanges and len(exchanges(app)[0].generated) > 50)
         await busy_press(pilot, "ctrl+l")
         await shown(pilot, ReplySettingsScreen, "#setting-top_k")
         app.screen.query_one("#setting-top_k").value = "1"
         await busy_press(pilot, "enter")
-        await until(pilot, lambda: app.top_k == 1)
+        await until(pilot, lambda: app.chat.top_k == 1)
         switched = len(exchanges(app)[0].generated)
         await until(pilot, lambda: len(exchanges(app)[0].generated) > switched + 800)
         await busy_press(pilot, "escape")
@@ -942,10 +944,10 @@ async def test_pick_mode_lets_you_choose_each_next_character(tiny_checkpoint):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("f3")
-        assert app.pick_mode and "you pick" in str(app.query_one("#status").render())
+        assert app.chat.pick_mode and "you pick" in str(app.query_one("#status").render())
         await pilot.press(*"The", "enter")
         for _ in range(6):  # always the first candidate: what the model writes greedily
-            await until(pilot, lambda: app.pick_top is not None)
+            await until(pilot, lambda: app.chat.pick_top is not None)
             assert "1-5 or click: pick" in app.query_one(CandidateBars).border_title
             await pilot.press("1")
         await finished(pilot)
@@ -957,36 +959,36 @@ async def test_pick_mode_lets_you_choose_each_next_character(tiny_checkpoint):
         seed_input.value = ""
         # The second candidate, then space (the model draws one itself), then escape stops.
         await pilot.press(*"The", "enter")
-        await until(pilot, lambda: app.pick_top is not None)
-        second = app.pick_top[1][0]
+        await until(pilot, lambda: app.chat.pick_top is not None)
+        second = app.chat.pick_top[1][0]
         await pilot.press("f1", "1")  # a dialog is up: the key is not a pick
         await pilot.pause(0.2)
-        assert app.pick_top is not None and exchanges(app)[1].generated == ""
+        assert app.chat.pick_top is not None and exchanges(app)[1].generated == ""
         await pilot.press("escape")
         assert isinstance(app.screen, Screen) and not isinstance(app.screen, HelpScreen)
         await pilot.press("2")
-        await until(pilot, lambda: app.pick_top is not None and len(exchanges(app)[1].generated) == 1)
+        await until(pilot, lambda: app.chat.pick_top is not None and len(exchanges(app)[1].generated) == 1)
         await pilot.press("space")
-        await until(pilot, lambda: app.pick_top is not None and len(exchanges(app)[1].generated) == 2)
-        third = app.pick_top[2][0]
+        await until(pilot, lambda: app.chat.pick_top is not None and len(exchanges(app)[1].generated) == 2)
+        third = app.chat.pick_top[2][0]
         await pilot.click(CandidateBars, offset=(6, 3))  # the panel's border, then the candidates' rows
-        await until(pilot, lambda: app.pick_top is not None and len(exchanges(app)[1].generated) == 3)
+        await until(pilot, lambda: app.chat.pick_top is not None and len(exchanges(app)[1].generated) == 3)
         await pilot.press("escape")
         await finished(pilot)
         reply = exchanges(app)[1]
         assert reply.generated[0] == second and reply.generated[2] == third
         assert len(reply.generated) == 4  # and the one drawn as it stopped
         assert reply.header_line.endswith("stopped after 4 characters, 2 picked by you")
-        assert app.pick_top is None and seed_input.value == ""
+        assert app.chat.pick_top is None and seed_input.value == ""
         # Off again: replies stream by themselves; on again in the middle of one, it waits from
         # its next character.
         await pilot.press("f3")
-        app.length = 100_000
+        app.chat.length = 100_000
         await pilot.press(*"The", "enter")
         await until(pilot, lambda: len(exchanges(app)[2].generated) > 20)
-        assert app.pick_top is None and not app.pick_mode
+        assert app.chat.pick_top is None and not app.chat.pick_mode
         await busy_press(pilot, "f3")
-        await until(pilot, lambda: app.pick_top is not None)
+        await until(pilot, lambda: app.chat.pick_top is not None)
         waiting_at = len(exchanges(app)[2].generated)
         await pilot.pause(0.3)
         assert len(exchanges(app)[2].generated) == waiting_at  # it waits
@@ -1000,10 +1002,10 @@ async def test_a_new_reply_while_one_waits_for_a_pick_waits_for_its_own(tiny_che
     import time
 
     app = make_app(tiny_checkpoint, length=3)
-    real_wait_for_pick = app.wait_for_pick
+    real_wait_for_pick = app.chat.wait_for_pick
 
-    def slow_to_stop(number, mailbox, worker):
-        choose = real_wait_for_pick(number, mailbox, worker)
+    def slow_to_stop(number, mailbox, worker, answers):
+        choose = real_wait_for_pick(number, mailbox, worker, answers)
 
         def stopped_late(top):
             picked = choose(top)
@@ -1013,16 +1015,16 @@ async def test_a_new_reply_while_one_waits_for_a_pick_waits_for_its_own(tiny_che
 
         return stopped_late
 
-    app.wait_for_pick = slow_to_stop
+    app.chat.wait_for_pick = slow_to_stop
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("f3", *"The", "enter")
-        await until(pilot, lambda: app.pick_top is not None)
+        await until(pilot, lambda: app.chat.pick_top is not None)
         await pilot.press("ctrl+r")  # the first reply stops; the second asks for its first pick
-        await until(pilot, lambda: app.pick_exchange == 2)
+        await until(pilot, lambda: app.chat.pick_exchange == 2)
         await pilot.pause(1.5)  # the first one's end arrives meanwhile, and must leave that ask alone
         for _ in range(3):
-            await until(pilot, lambda: app.pick_top is not None and app.pick_exchange == 2)
+            await until(pilot, lambda: app.chat.pick_top is not None and app.chat.pick_exchange == 2)
             await pilot.press("1")
         await finished(pilot)
         first, second = exchanges(app)
@@ -1154,7 +1156,7 @@ async def test_training_is_saved_every_few_minutes(tiny_checkpoint, corpus_file,
         await busy_press(pilot, "ctrl+t")
         await until(pilot, lambda: load_checkpoint(saved).step > 30)
         await until(pilot, lambda: any(n.message.startswith("Autosaved") for n in app._notifications))
-        assert app.training == "running"  # it trains on
+        assert app.training.state == "running"  # it trains on
         first = load_checkpoint(saved).step
         await until(pilot, lambda: load_checkpoint(saved).step > first)  # the same file, later
         step = await pause_training(pilot)
@@ -1252,7 +1254,7 @@ async def test_generation_error_notifies(tiny_checkpoint, monkeypatch):
         monkeypatch.setattr(Session, "sampler", real)  # only this: undo() would lift the test's own folders
         await pilot.press(*"The", "enter")
         await finished(pilot)
-        assert app.is_running and len(exchanges(app)[-1].generated) == app.length
+        assert app.is_running and len(exchanges(app)[-1].generated) == app.chat.length
 
 
 async def test_watching_a_run_that_has_not_started_waits_for_it(tmp_path):
@@ -1304,7 +1306,7 @@ async def test_watch_follows_a_run_and_loads_its_checkpoint(tiny_checkpoint, cor
         assert main(["train", "--resume", str(run), "--steps", "15", *common]) == 0
         await until(pilot, lambda: len(panel.train) == 15 and panel.val[-1][0] == 15, timeout=10)
         await pilot.press("ctrl+t")
-        assert app.training == "idle" and any("Watching" in n.message for n in app._notifications)
+        assert app.training.state == "idle" and any("Watching" in n.message for n in app._notifications)
         await pilot.press("ctrl+n")  # the run's model is trained elsewhere: no new model here
         assert not isinstance(app.screen, NewModelScreen)
         assert any("its own process" in n.message for n in app._notifications)
@@ -1396,7 +1398,7 @@ async def test_clearing_the_chat_leaves_the_model_alone(tiny_checkpoint):
         step = app.session.step
         app.action_clear_chat()
         await pilot.pause()
-        assert not app.query(Exchange) and not app.query_one(Transcript).children and not app.exchanges
+        assert not app.query(Exchange) and not app.query_one(Transcript).children and not app.chat.exchanges
         await pilot.press("enter")  # nothing left to continue: a seed text is asked for
         assert [n.message for n in app._notifications][-1] == "Type a seed text first, e.g. The island."
         await pilot.press(*"The", "enter")
@@ -1464,10 +1466,10 @@ def test_the_readmes_key_table_has_every_key():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     table = readme.split("| key | does |", 1)[1].split("\n\n", 1)[0]
-    for binding in RnntuiApp.BINDINGS:
-        if binding in RnntuiApp.PICK_BINDINGS:  # 1-5 and space, in f3's row
-            continue
-        for key in binding.key.split(","):
+    from rnntui.tui.keys import KEYS
+
+    for row in KEYS:  # pick mode's 1-5 and space are in f3's row
+        for key in row.keys.split(",") if row.keys else ():
             assert f"`{key}`" in table, key
 
 
@@ -1513,9 +1515,9 @@ async def test_a_reply_flows_in_paragraphs_and_the_reply_settings_show_its_lines
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        assert app.reflow  # as the person chose
-        exchange = app.query_one(Transcript).add_exchange(Exchange(1, "Seed", "#1", reflow=app.reflow))
-        app.exchanges[1] = exchange
+        assert app.chat.reflow  # as the person chose
+        exchange = app.query_one(Transcript).add_exchange(Exchange(1, "Seed", "#1", reflow=app.chat.reflow))
+        app.chat.exchanges[1] = exchange
         await pilot.pause()
         for start in range(0, len(text), 7):  # as a stream arrives, a few characters a frame
             exchange.append([SampledChar(char, 0.9, ()) for char in text[start:start + 7]])
@@ -1538,7 +1540,7 @@ async def test_a_reply_flows_in_paragraphs_and_the_reply_settings_show_its_lines
         await pilot.press("enter")
         await until(pilot, lambda: not isinstance(app.screen, ReplySettingsScreen))
         await pilot.pause()
-        assert not app.reflow and not exchange.reflow
+        assert not app.chat.reflow and not exchange.reflow
         as_written = drawn()
         assert len(as_written) > 3 and "\n".join(as_written) == "Seed" + text
         exchange.set_reflow(True)  # and back: the same blocks as when it streamed
@@ -1546,7 +1548,7 @@ async def test_a_reply_flows_in_paragraphs_and_the_reply_settings_show_its_lines
         assert drawn() == reflowed
     saved = json.loads((tmp_path / "data" / "settings.json").read_text(encoding="utf-8"))
     assert saved["reflow"] is False
-    assert make_app(tiny_checkpoint).reflow is False
+    assert make_app(tiny_checkpoint).chat.reflow is False
 
 
 def test_the_picker_shortens_long_names_in_the_middle():
@@ -1655,20 +1657,20 @@ async def test_continue_the_last_reply_as_if_it_had_been_longer(tiny_checkpoint,
         assert exchange.generated == uninterrupted(90)
         assert "· 90 characters" in str(exchange.query_one(".exchange-header").render())
         # Stopped part-way, then continued: no character is lost or repeated.
-        app.length = 100_000
+        app.chat.length = 100_000
         await pilot.press("ctrl+g")
         await until(pilot, lambda: len(exchange.generated) > 200)
         await busy_press(pilot, "escape")
         await finished(pilot)
         assert "stopped after" in str(exchange.query_one(".exchange-header").render())
-        app.length = 20
+        app.chat.length = 20
         await pilot.press("ctrl+g")
         await finished(pilot)
         assert exchange.generated == uninterrupted(len(exchange.generated))
         # After training, the new weights go on from the reply's text, and the header says so.
         await train_to(pilot, 32)
         await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.training == "paused")
+        await until(pilot, lambda: app.training.state == "paused")
         before = len(exchange.generated)
         await pilot.press("ctrl+g")
         await finished(pilot)
@@ -1692,10 +1694,10 @@ async def test_scale_factor_length_and_theme_are_kept_for_the_next_session(tiny_
                                                                 "top_p": 1.0, "theme": "nord", "chart": None,
                                                                 "reflow": None, "sample_every": 0, "adapt": False}
     again = make_app(tiny_checkpoint)
-    assert (again.scale_factor, again.length, again.theme) == (1.25, 750, "nord")
+    assert (again.chat.scale_factor, again.chat.length, again.theme) == (1.25, 750, "nord")
     # A value the caller gives wins, and is not written unless the person changes it.
     given = make_app(tiny_checkpoint, length=20)
-    assert (given.scale_factor, given.length) == (1.25, 20)
+    assert (given.chat.scale_factor, given.chat.length) == (1.25, 20)
     async with given.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("ctrl+down")
@@ -1705,7 +1707,7 @@ async def test_scale_factor_length_and_theme_are_kept_for_the_next_session(tiny_
                  '"top_p": 0}', '{"top_k": true, "top_p": 1.5}', "[]"):
         settings.write_text(text, encoding="utf-8")
         fresh = make_app(tiny_checkpoint)
-        assert (fresh.scale_factor, fresh.length, fresh.theme, fresh.top_k, fresh.top_p) == (1.0, 500, "textual-dark",
+        assert (fresh.chat.scale_factor, fresh.chat.length, fresh.theme, fresh.chat.top_k, fresh.chat.top_p) == (1.0, 500, "textual-dark",
                                                                                             0, 1.0)
 
 
@@ -1734,7 +1736,7 @@ async def test_the_chart_makes_room_on_a_very_narrow_terminal_and_toggles(tiny_c
         assert not again.query_one(LossPanel).display
         await busy_press(pilot, "ctrl+t")  # training says where its chart is
         await until(pilot, lambda: any("ctrl+b shows it" in n.message for n in again._notifications))
-        await until(pilot, lambda: again.training == "running")
+        await until(pilot, lambda: again.training.state == "running")
         await pause_training(pilot)
         await pilot.press("ctrl+b")
         await pilot.pause()
@@ -1781,7 +1783,7 @@ async def test_settings_that_cannot_be_saved_are_reported_once(tiny_checkpoint, 
         await pilot.press("ctrl+up", "ctrl+up")
         await pilot.pause()
         notes = [n.message for n in app._notifications if "settings are not being saved" in n.message]
-        assert len(notes) == 1 and app.scale_factor == 1.25  # the change itself still applies
+        assert len(notes) == 1 and app.chat.scale_factor == 1.25  # the change itself still applies
 
 
 async def test_training_settings_change_a_running_training_from_the_next_step(tiny_checkpoint, corpus_file):
@@ -1805,14 +1807,14 @@ async def test_training_settings_change_a_running_training_from_the_next_step(ti
         screen.query_one("#apply").press()
         await until(pilot, lambda: app.session.trainer is not None and app.session.trainer.config.lr == 0.002)
         step = app.session.step
-        await until(pilot, lambda: app.training == "running" and app.session.step >= step + 3)
+        await until(pilot, lambda: app.training.state == "running" and app.session.step >= step + 3)
         trainer = app.session.trainer
         assert (trainer.config.batch_size, trainer.config.lr_decay_steps, trainer.model.config.dropout) == (6, 0, 0.2)
         assert any("From step" in n.message and "batch size 6" in n.message for n in app._notifications)
         # The training worker the change cancelled is not reported as an error (it once was).
         assert not any(n.title == "Unexpected error" for n in app._notifications)
         await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.training == "paused")
+        await until(pilot, lambda: app.training.state == "paused")
         # Settings that do not fit the text (six streams of 3,000 characters, windows of 10,000):
         # one notification, and the old ones stay.
         await pilot.press("f2")
@@ -1821,7 +1823,7 @@ async def test_training_settings_change_a_running_training_from_the_next_step(ti
         app.screen.query_one("#apply").press()
         await until(pilot, lambda: any("stay as they were" in n.message for n in app._notifications))
         assert app.session.trainer.config.seq_length == 16 and not app.session.trainer.config.carry_state
-        assert app.training == "idle"  # it was paused, so it is not restarted
+        assert app.training.state == "idle"  # it was paused, so it is not restarted
 
 
 async def test_replies_can_adapt_to_their_seed_text(tiny_checkpoint, tmp_path):
@@ -1830,14 +1832,14 @@ async def test_replies_can_adapt_to_their_seed_text(tiny_checkpoint, tmp_path):
     app = make_app(tiny_checkpoint, length=20)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        assert not app.adapt  # off by default
+        assert not app.chat.adapt  # off by default
         before = {k: v.clone() for k, v in app.session.model.state_dict().items()}
         await pilot.press("ctrl+l")
         await shown(pilot, ReplySettingsScreen, "#setting-adapt")
         app.screen.query_one("#setting-adapt").value = True
         await pilot.press("enter")
         await until(pilot, lambda: not isinstance(app.screen, ReplySettingsScreen))
-        assert app.adapt
+        assert app.chat.adapt
         await pilot.press(*"The island is a rock. The island is a rock. The", "enter")
         await finished(pilot)
         exchange = exchanges(app)[-1]

@@ -75,13 +75,13 @@ async def test_space_then_enter_on_a_checkbox_applies_the_dialog_once(tiny_check
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        before = app.reflow
+        before = app.chat.reflow
         await pilot.press("ctrl+l")
         await shown(pilot, ReplySettingsScreen, "#setting-reflow")
         app.screen.query_one("#setting-reflow").focus()
         await pilot.press("space", "enter")
         await until(pilot, lambda: not isinstance(app.screen, ReplySettingsScreen))
-        assert app.reflow is not before  # toggled once, and applied
+        assert app.chat.reflow is not before  # toggled once, and applied
 
 
 async def test_a_notification_already_showing_is_not_stacked_again(tiny_checkpoint):
@@ -433,7 +433,7 @@ async def test_a_continued_reply_names_each_parts_settings(tiny_checkpoint):
         await pilot.press("ctrl+g")
         await finished(pilot)
         assert exchange.header_text.startswith("#1 · scale factor 1.00 · ")
-        assert exchange.header_text.endswith(f" · then scale factor {app.scale_factor:.2f}")
+        assert exchange.header_text.endswith(f" · then scale factor {app.chat.scale_factor:.2f}")
         assert exchange.header_line.startswith(exchange.header_text)  # what copy and export write
 
 
@@ -463,12 +463,12 @@ async def test_replies_keep_the_line_breaks_of_a_text_that_is_not_wrapped_prose(
     app = make_app(tiny_checkpoint)  # its text (random line breaks) is not hard-wrapped prose
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        assert not app.reflow and app.reflow_setting is None  # decided from the text
+        assert not app.chat.reflow and app.chat.reflow_setting is None  # decided from the text
         prose = tmp_path / "prose.txt"
         prose.write_text("\n\n".join(textwrap.fill(make_text(900, seed=i).replace("\n", " "), 68)
                                       for i in range(8)), encoding="utf-8")
         await new_model_on(pilot, prose)
-        assert app.reflow  # a new model on wrapped prose joins its lines
+        assert app.chat.reflow  # a new model on wrapped prose joins its lines
 
 
 def test_the_metrics_file_is_flushed_at_least_once_a_second(tmp_path, monkeypatch):

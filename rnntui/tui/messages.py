@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:  # the engine (torch) is imported after the first frame is drawn
+    from rnntui.sampling import Sampler
+    from rnntui.session import HeldOut, ModelInfo, Session
+    from rnntui.training import History
 
 
 class Mailbox:
@@ -41,17 +46,20 @@ class Mailbox:
 
 
 class EngineReady(Message):
-    """A model is loaded (at start, or from the picker); ``info`` is a ``session.ModelInfo``."""
+    """A model is loaded (at start, from the picker, or new) in ``session``."""
 
-    def __init__(self, info: Any, history: Any, note: str = "") -> None:
+    def __init__(self, info: ModelInfo, history: History, session: Session, note: str = "") -> None:
         super().__init__()
-        self.info, self.history, self.note = info, history, note
+        self.info, self.history, self.session, self.note = info, history, session, note
 
 
 class EngineFailed(Message):
-    def __init__(self, error: str) -> None:
+    """A model could not be opened; at start-up, ``session`` is an empty one, so that ctrl+o
+    and ctrl+n still work."""
+
+    def __init__(self, error: str, session: Session | None = None) -> None:
         super().__init__()
-        self.error = error
+        self.error, self.session = error, session
 
 
 class TrainingProgress(Message):
@@ -115,10 +123,16 @@ class PickWanted(Message):
 
 
 class GenerationDone(Message):
-    def __init__(self, exchange: int, count: int, stopped: bool, error: str | None = None) -> None:
+    """A reply ended (``stopped`` early, or with ``error``). ``sampler``: the worker's, handed
+    back to continue the reply with its state; ``made_at``: the training step its weights are
+    from (None: a continuation's, unchanged)."""
+
+    def __init__(self, exchange: int, count: int, stopped: bool, error: str | None = None,
+                 sampler: Sampler | None = None, made_at: int | None = None) -> None:
         super().__init__()
         self.exchange, self.count = exchange, count
         self.stopped, self.error = stopped, error
+        self.sampler, self.made_at = sampler, made_at
 
 
 class Saved(Message):
@@ -138,10 +152,10 @@ class SettingsApplied(Message):
 
 
 class EvaluationProgress(Message):
-    """An evaluation (``number``) of ``held_out`` (a ``session.HeldOut``) has predicted
-    ``done`` of its ``total`` characters, in its exact pass or (``dynamic``) its adapting one."""
+    """An evaluation (``number``) of ``held_out`` has predicted ``done`` of its ``total``
+    characters, in its exact pass or (``dynamic``) its adapting one."""
 
-    def __init__(self, number: int, held_out, done: int, total: int, dynamic: bool = False,
+    def __init__(self, number: int, held_out: HeldOut, done: int, total: int, dynamic: bool = False,
                  loss: float | None = None) -> None:
         super().__init__()
         self.number, self.held_out, self.done, self.total = number, held_out, done, total
@@ -152,7 +166,7 @@ class EvaluationDone(Message):
     """An evaluation ended: the exact loss over ``held_out``'s ``characters`` and the dynamic
     evaluation's (``dynamic_loss``, with its rule described in ``dynamic_rule``), or ``error``."""
 
-    def __init__(self, number: int, held_out=None, loss: float | None = None, characters: int = 0,
+    def __init__(self, number: int, held_out: HeldOut | None = None, loss: float | None = None, characters: int = 0,
                  error: str | None = None, dynamic_loss: float | None = None, dynamic_rule: str = "") -> None:
         super().__init__()
         self.number, self.held_out, self.loss, self.characters, self.error = number, held_out, loss, characters, error

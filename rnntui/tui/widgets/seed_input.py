@@ -1,33 +1,15 @@
 """The seed-text input: Enter generates, Up/Down recall earlier seed texts, also those of
-earlier sessions (kept in a small JSON file in the data folder, as a shell keeps its history)."""
+earlier sessions (persistence keeps them in the data folder, as a shell keeps its history)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from textual.binding import Binding
 from textual.widgets import Input
 
 from rnntui.errors import RnntuiError
-from rnntui.files import write_atomically
-
-HISTORY_LIMIT = 200
-
-
-def read_history(path: Path) -> list[str]:
-    """The saved seed texts, oldest first; nothing if the file is missing or not ours."""
-    try:
-        items = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    if not isinstance(items, list):
-        return []
-    return [item for item in items if isinstance(item, str) and item][-HISTORY_LIMIT:]
-
-
-def write_history(path: Path, items: list[str]) -> None:
-    write_atomically(path, json.dumps(items[-HISTORY_LIMIT:], ensure_ascii=False).encode("utf-8"))
+from rnntui.tui.persistence import read_history, write_history
 
 
 class SeedInput(Input):

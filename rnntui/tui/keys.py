@@ -1,0 +1,132 @@
+"""Every key of the app, in one table: the bindings, the help screen, the command palette and
+the README's check (tests/tui/test_layout.py) are all derived from it.
+
+A row names its action, the keys that run it, the footer's short label, the help screen's line
+and, where the label is too short to find it by, a longer title for the palette. Actions with no
+key (``keys`` empty) are commands of the palette only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+# Below this many columns the chat takes the whole width and the chart starts hidden (app.tcss).
+CHART_BELOW = 70
+SCALE_KEYS = Binding.Group("Scale", compact=True)  # one "^↑^↓ Scale" in the footer
+
+
+@dataclass(frozen=True)
+class Key:
+    id: str  # the binding's id, for keymaps (and this table's own lookups)
+    action: str
+    keys: str  # Textual's spelling, comma-separated; "" for a command of the palette only
+    label: str  # in the footer (and the palette, unless ``title``)
+    help: str  # in the help screen (and the palette's help line)
+    title: str = ""  # the palette's title, where ``label`` is too short to find the action by
+    footer: bool = True  # shown in the footer
+    group: Binding.Group | None = None
+    priority: bool = False  # before the focused widget sees it
+    palette: bool = True  # a command of the palette
+
+    @property
+    def palette_title(self) -> str:
+        return self.title or self.label
+
+
+KEYS: tuple[Key, ...] = (
+    Key("help", "help", "f1", "Help", "this help"),
+    Key("generate", "generate", "enter", "Generate", "generate a reply from the seed text"),
+    # In the footer only while a reply streams (the app's check_action).
+    Key("stop", "stop_stream", "escape", "Stop", "stop the reply that is streaming"),
+    Key("regenerate", "regenerate", "ctrl+r", "Again", "generate again from the last seed text"),
+    # Off the footer (full at 130 columns), like copy; enter on an empty seed text does it too.
+    Key("continue", "continue_reply", "ctrl+g", "Continue",
+        "continue the last reply (also: enter with no seed text)", footer=False),
+    # alt+arrows too: macOS takes ctrl+up / ctrl+down for Mission Control by default.
+    Key("scale-up", "scale(1)", "ctrl+up,alt+up", "Scale ↑",
+        "raise the scale factor (bolder, more predictable text)", group=SCALE_KEYS),
+    Key("scale-down", "scale(-1)", "ctrl+down,alt+down", "Scale ↓", "lower the scale factor (wilder text)",
+        group=SCALE_KEYS),
+    Key("train", "toggle_training", "ctrl+t", "Train/pause",
+        "start / pause training (resumes from the current step)"),
+    Key("save", "save", "ctrl+s", "Save",
+        "save the model back to the file it came from (the bundled or a new model: to the data folder); "
+        "training also saves there every 5 minutes"),
+    Key("open", "open_picker", "ctrl+o", "Open", "load a checkpoint (replaces the model and its loss history)"),
+    Key("new-model", "new_model", "ctrl+n", "New model",
+        "start a new model of the book's size on a text file, or fine-tune the current one on it"),
+    Key("reply-settings", "reply_settings", "ctrl+l", "Reply",
+        "reply settings: length, scale factor, top-k / top-p (draw from the likeliest only), wrapped lines "
+        "joined or as written", title="Reply settings: length, scale factor, top-k, top-p, line breaks"),
+    # The rest are off the footer, which is full at 130 columns: in the help screen and the palette.
+    Key("training-settings", "training_settings", "f2", "Training settings",
+        "training settings: learning rate, batch, window length, dropout, carried state", footer=False),
+    Key("copy", "copy_reply", "ctrl+y", "Copy reply",
+        "copy the last reply, seed text included, to the clipboard", footer=False),
+    Key("chart", "toggle_chart", "ctrl+b", "Chart",
+        f"show / hide the loss chart (hidden at first below {CHART_BELOW} columns)", footer=False),
+    # ctrl+e is the input's "end".
+    Key("export", "export_transcript", "ctrl+f", "Export to file",
+        "save every reply so far, with its settings, to a text file in the data folder", footer=False),
+    Key("pick-mode", "toggle_pick", "f3", "Pick mode",
+        "pick mode: you choose each next character of a reply from the five likeliest, as in textgenrnn's "
+        "interactive mode", footer=False),
+    Key("save-as", "save_as", "f4", "Save as",
+        "save the model to a file you choose; ctrl+s and the autosave write there from then on", footer=False),
+    Key("evaluate", "evaluate", "f5", "Evaluate",
+        "exact validation loss of the current weights: one pass over the held-out end of the text, as "
+        "rnntui evaluate (about 10 s for the book on 2 cores), then the dynamic evaluation's (a copy that "
+        "adapts as it reads); training goes on meanwhile",
+        title="Evaluate: exact validation loss on the held-out text", footer=False),
+    Key("model-info", "model_info", "f6", "Model info",
+        "what the current model is: size, characters, training settings and time, text, losses, how it was "
+        "made (as rnntui info)", footer=False),
+    Key("quit", "quit", "ctrl+q", "Quit", "quit (asks first if training progress is unsaved)", priority=True,
+        palette=False),  # Textual's palette has its own Quit
+    # Rare enough to need no key of its own.
+    Key("clear-chat", "clear_chat", "", "Clear the chat",
+        "remove every reply so far from the window (ctrl+f exports them first); the model and its training "
+        "are not touched"),
+)
+
+# Pick mode's answers, before the seed input sees the keys, but only while a reply waits for one
+# (the app's check_action): otherwise digits and space are typed as usual. One line in the help
+# screen for all of them, and not commands of the palette.
+PICK_KEYS: tuple[Key, ...] = tuple(
+    Key(f"pick-{key}", f"pick({number})", key, f"Pick {key}", "", footer=False, priority=True, palette=False)
+    for number, key in enumerate(("1", "2", "3", "4", "5"))
+) + (Key("pick-draw", "pick(-1)", "space", "Draw", "", footer=False, priority=True, palette=False),)
+
+# Keys that are not the app's bindings (the seed input's, Textual's), for the help screen.
+OTHER_HELP = (
+    ("1 … 5 / space", "in pick mode, while a reply waits: take that candidate / let the model draw"),
+    ("up / down", "recall earlier seed texts"),
+    ("ctrl+p", "command palette"),
+)
+
+# Where even compact keys do not fit (80 columns), these leave the footer first: each is in the
+# help screen and the palette, and Reply and New model are the least used.
+FOOTER_DROP_FIRST = ("reply_settings", "new_model", "regenerate", "open_picker", "help")
+
+
+def binding(key: Key) -> Binding:
+    return Binding(key.keys, key.action, key.label, show=key.footer, group=key.group, priority=key.priority,
+                   id=key.id)
+
+
+BINDINGS: list[Binding] = [binding(key) for key in KEYS + PICK_KEYS if key.keys]
+PICK_KEY_NAMES: frozenset[str] = frozenset(key.keys for key in PICK_KEYS)
+
+
+def help_rows() -> list[tuple[str, str]]:
+    """(keys, what they do) for the help screen: the table's keys, "this help" last, then the
+    keys of pick mode, the seed input and Textual."""
+    bound = sorted((key for key in KEYS if key.keys), key=lambda key: key.action == "help")
+    return [(key.keys.replace(",", " / "), key.help) for key in bound] + list(OTHER_HELP)
+
+
+def palette_commands() -> list[Key]:
+    """The table's rows that are commands of the palette, in its order."""
+    return [key for key in KEYS if key.palette]

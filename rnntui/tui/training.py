@@ -1,0 +1,304 @@
+"""The training controller: starts, pauses, resumes and stops a model's training in a worker
+thread, applies new training settings, and saves (on ctrl+s, every few minutes, before a model is
+replaced), while the loss panel shows the run.
+
+It works with any session that trains (see ``Trainable``) and tells its host (the app) what
+happened through ``TrainingHost``; its workers talk to it only through messages.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from textual import work
+from textual.markup import escape
+from textual.widget import Widget
+from textual.worker import Worker, get_current_worker
+
+from rnntui.errors import DownloadError, RnntuiError
+from rnntui.tui.messages import (
+    DownloadProgress,
+    Mailbox,
+    Saved,
+    SettingsApplied,
+    TrainingNote,
+    TrainingPaused,
+    TrainingProgress,
+    TrainingStopped,
+)
+from rnntui.tui.widgets.loss_panel import LossPanel
+from rnntui.tui.widgets.status_line import StatusLine
+
+if TYPE_CHECKING:
+    from rnntui.session import Session
+    from rnntui.training import Trainer
+
+TRAIN_REPORT = 0.1  # seconds between two reports of a training thread to the UI
+STOP_WAIT = 60.0  # seconds a worker waits for training to stop before it goes on anyway
+
+
+class TrainingState(str, Enum):
+    IDLE = "idle"
+    STARTING = "starting"  # the worker builds the trainer (or fetches the book) before its first step
+    RUNNING = "running"
+    PAUSED = "paused"
+
+
+class Trainable(Protocol):
+    """What the controller needs of a session (rnntui.session.Session is one)."""
+
+    trainer: Trainer | None
+    unsaved_steps: int
+    step: int
+
+    def needs_download(self) -> bool: ...
+    def fetch_training_text(self, progress) -> None: ...
+    def ensure_trainer(self) -> Trainer: ...
+    def take_corpus_note(self) -> str | None: ...
+    def change_settings(self, **changes) -> None: ...
+    def save(self, path: Path | None = None) -> Path: ...
+
+
+class TrainingHost(Protocol):
+    """What the controller tells the app."""
+
+    def update_status(self) -> None: ...
+    def training_stepped(self, step: int) -> None: ...
+    def training_note(self, text: str) -> None: ...
+
+
+class TrainingController(Widget):
+    """One model's training. ``session`` is set by the host once a model is open."""
+
+    DEFAULT_CSS = "TrainingController { display: none; }"
+
+    def __init__(self, host: TrainingHost, download_hint: str = "") -> None:
+        super().__init__()
+        self.host = host
+        self.download_hint = download_hint  # added to a failed download's message
+        self.session: Session | None = None
+        self.state = TrainingState.IDLE
+        self.mailbox: Mailbox | None = None  # the running training's, for announce_pause
+        # The training worker's thread is running, or fetching the book: a worker waiting for
+        # training to stop waits on this condition (Textual marks a cancelled thread worker
+        # finished at once, while its thread goes on to the end of the step in flight).
+        self.condition = threading.Condition()
+        self.running = False
+        self.downloading = False  # nothing waits for a download meanwhile: it cannot be interrupted
+
+    @property
+    def active(self) -> bool:
+        """Training, or about to: a change of settings restarts it."""
+        return self.state in (TrainingState.STARTING, TrainingState.RUNNING)
+
+    # -- start, pause, resume ---------------------------------------------------------------
+    def toggle(self) -> None:
+        if self.state is TrainingState.IDLE:
+            self.start()
+            panel = self.app.query_one(LossPanel)
+            if not panel.display:  # hidden on a narrow terminal, or by choice
+                self.notify("Training. The loss chart is hidden: ctrl+b shows it.")
+        elif self.state is TrainingState.RUNNING:
+            self.session.trainer.pause()
+            self.state = TrainingState.PAUSED
+            self.announce_pause(self.session.trainer, self.mailbox)
+        elif self.state is TrainingState.PAUSED:
+            self.session.trainer.resume()
+            self.state = TrainingState.RUNNING
+        self.host.update_status()
+
+    def start(self) -> None:
+        self.state = TrainingState.STARTING
+        self.mailbox = Mailbox()
+        self.train(self.session, self.mailbox)
+
+    @work(thread=True, group="pause")
+    def announce_pause(self, trainer: Trainer, mailbox: Mailbox | None) -> None:
+        """The step in flight still finishes after pause(): report where training really stopped."""
+        while not trainer.wait_until_paused(0.05):
+            if not trainer.paused or trainer.stopping or not self.running:
+                return  # resumed or stopped meanwhile
+        if mailbox is not None and mailbox.claim():  # the last steps, which the rate limit held back
+            self.post_message(TrainingProgress(mailbox))
+        self.post_message(TrainingPaused(trainer.step))
+
+    def on_training_paused(self, message: TrainingPaused) -> None:
+        if self.state is TrainingState.PAUSED:
+            self.notify(f"Training paused at step {message.step:,}.")
+
+    # -- the training worker ----------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="train")
+    def train(self, session: Session, mailbox: Mailbox) -> None:
+        with self.condition:
+            self.running = True
+        try:
+            self.run_training(session, mailbox, get_current_worker())
+        finally:
+            with self.condition:
+                self.running = False
+                self.condition.notify_all()
+
+    def run_training(self, session: Session, mailbox: Mailbox, worker: Worker) -> None:
+        try:
+            if session.needs_download():
+                with self.condition:
+                    self.downloading = True
+                    self.condition.notify_all()
+                try:
+                    session.fetch_training_text(lambda done, total: self.post_message(DownloadProgress(done, total)))
+                finally:
+                    with self.condition:
+                        self.downloading = False
+            if worker.is_cancelled:  # another model was loaded (or the app closed) meanwhile
+                self.post_message(TrainingStopped(None))
+                return
+            trainer = session.ensure_trainer()
+            note = session.take_corpus_note()
+            if note:
+                self.post_message(TrainingNote(note))
+        except DownloadError as error:
+            # The engine's message names the command-line way; in the app there is one more.
+            self.post_message(TrainingStopped(f"{error}{self.download_hint}"))
+            return
+        except RnntuiError as error:
+            self.post_message(TrainingStopped(str(error)))
+            return
+        self.post_message(TrainingProgress(mailbox))
+        last_post, error = time.monotonic(), None
+        try:
+            for event in trainer.run():
+                if worker.is_cancelled:  # the app is closing
+                    trainer.stop()
+                mailbox.put(event)
+                now = time.monotonic()
+                if now - last_post >= TRAIN_REPORT and mailbox.claim():
+                    self.post_message(TrainingProgress(mailbox))
+                    last_post = now
+        except RnntuiError as exc:
+            error = str(exc)
+        self.post_message(TrainingProgress(mailbox))
+        self.post_message(TrainingStopped(error))
+
+    def on_download_progress(self, message: DownloadProgress) -> None:
+        total = f" of {message.total / 1e6:.1f} MB" if message.total else ""
+        for status in self.app.query(StatusLine):
+            status.show_message(
+                f" downloading The Mysterious Island from Project Gutenberg: {message.done / 1e6:.1f} MB{total}")
+
+    def on_training_progress(self, message: TrainingProgress) -> None:
+        # The training thread posts until it ends, which can be after the app has begun to take
+        # its widgets down: the panel and the status line are then absent, and left alone.
+        panels = list(self.app.query(LossPanel))
+        if self.state is TrainingState.STARTING:
+            self.state = TrainingState.RUNNING
+            trainer = self.session.trainer
+            for panel in panels:
+                panel.set_device(f"{trainer.device} ({trainer.precision})")
+                panel.show_corpus(getattr(self.session.corpus, "name", None))  # the text it trains on
+        events = message.mailbox.take()
+        for event in events:
+            if event.overfitting:
+                text = (f"At step {event.step:,} {event.overfitting}. f2 raises dropout; ctrl+s keeps this "
+                        "model (the best estimate was earlier); ctrl+n can fine-tune the bundled model on a small "
+                        "text instead, which needs far fewer steps.")
+                self.host.training_note(text)
+                self.notify(text, title="Overfitting", severity="warning", timeout=15)
+        if events:
+            for panel in panels:
+                panel.add_events(events)
+            self.host.training_stepped(events[-1].step)
+        self.host.update_status()
+
+    def on_training_note(self, message: TrainingNote) -> None:
+        self.notify(message.text, title="Training", severity="warning", timeout=10)
+
+    def on_training_stopped(self, message: TrainingStopped) -> None:
+        self.state = TrainingState.IDLE
+        if message.error:
+            self.notify(message.error, title="Training stopped", severity="error", timeout=10)
+            self.host.training_note(escape(f"Training stopped: {message.error}."))  # a toast is easy to miss
+        self.host.update_status()
+
+    # -- stopping ---------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the trainer to stop after the step in flight (also releases a paused one); a
+        training worker still fetching the book stops when the download ends."""
+        if self.session is not None and self.session.trainer is not None:
+            self.session.trainer.stop()
+        for worker in self.workers:
+            if worker.group == "train":
+                worker.cancel()
+
+    def stop_and_wait(self) -> None:
+        """From a worker: stop the trainer and wait for its thread to end (not for a download,
+        which cannot be interrupted: the cancelled worker gives up after it)."""
+        self.stop()
+        with self.condition:
+            self.condition.wait_for(lambda: not self.running or self.downloading, timeout=STOP_WAIT)
+
+    def stop_and_save(self, save_first: bool) -> bool:
+        """From a worker: stop training, then save if asked; False if that save failed."""
+        self.stop_and_wait()
+        if not save_first:
+            return True
+        path = self.save_now()
+        if path is not None:
+            self.post_message(Saved(str(path)))
+        return path is not None
+
+    # -- settings ---------------------------------------------------------------------------
+    def change_settings(self, changes: dict) -> None:
+        self.apply_settings(changes, self.active)
+
+    @work(thread=True, exclusive=True, group="engine")
+    def apply_settings(self, changes: dict, restart: bool) -> None:
+        """Stop training, rebuild the trainer with the new settings, and say so (the UI then
+        starts training again if it was running)."""
+        self.stop_and_wait()
+        try:
+            self.session.change_settings(**changes)
+        except RnntuiError as error:
+            self.post_message(SettingsApplied(changes, restart, str(error)))
+            return
+        self.post_message(SettingsApplied(changes, restart))
+
+    def on_settings_applied(self, message: SettingsApplied) -> None:
+        if message.error:
+            self.notify(f"{message.error}; the settings stay as they were.", title="Training settings",
+                        severity="error", timeout=10)
+        else:
+            described = ", ".join(f"{name.replace('_', ' ')} {value:g}" if not isinstance(value, bool)
+                                  else f"{name.replace('_', ' ')} {'on' if value else 'off'}"
+                                  for name, value in message.changes.items())
+            self.notify(f"From step {self.session.step + 1:,}: {described}.", title="Training settings")
+        if message.restart and self.state is TrainingState.IDLE:
+            self.start()
+            self.host.update_status()
+
+    # -- saving -----------------------------------------------------------------------------
+    def autosave(self) -> None:
+        """Every few minutes, save training progress, so that a crash or a power cut loses at
+        most that much (quitting, closing the terminal and ``kill`` save it anyway)."""
+        saving = any(worker.group == "save" and worker.is_running for worker in self.workers)
+        if (self.session is not None and self.state in (TrainingState.RUNNING, TrainingState.PAUSED)
+                and not saving and self.session.unsaved_steps > 0):
+            self.save(autosave=True)
+
+    @work(thread=True, exclusive=True, group="save")
+    def save(self, autosave: bool = False, path: Path | None = None) -> None:
+        saved = self.save_now(autosave, path)
+        if saved is not None:
+            self.post_message(Saved(str(saved), autosave=autosave))
+
+    def save_now(self, autosave: bool = False, path: Path | None = None) -> Path | None:
+        """Save from a worker thread (to ``path``, if one was chosen); a failure is reported to
+        the UI and gives None."""
+        try:
+            return self.session.save(path)
+        except RnntuiError as error:
+            self.post_message(Saved(None, str(error), autosave=autosave))
+            return None
