@@ -246,7 +246,7 @@ async def test_the_picker_passes_over_pipes_and_refuses_crafted_files_in_one_not
     from rnntui.paths import checkpoints_dir
     from rnntui.tui.screens.picker import CheckpointPicker
 
-    from .test_app import make_app, ready, shown, until
+    from .tui.helpers import make_app, ready, shown, until
 
     header, payload, _ = real
     folder = checkpoints_dir()

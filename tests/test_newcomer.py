@@ -15,8 +15,8 @@ from rnntui.tui.screens.reply_settings import ReplySettingsScreen
 from rnntui.tui.widgets.loss_panel import LossPanel, loss_range, step_ticks
 
 from .conftest import SHARED_CORPUS
-from .test_app import SIZE, busy_press, make_app, pause_training, ready, shown, until
 from .test_cli import run
+from .tui.helpers import SIZE, busy_press, make_app, pause_training, ready, shown, until
 
 
 def messages(app) -> list[str]:
@@ -417,7 +417,7 @@ def test_a_path_in_f6_breaks_after_a_slash_not_inside_a_name():
 
 
 async def test_a_continued_reply_names_each_parts_settings(tiny_checkpoint):
-    from .test_app import exchanges, finished
+    from .tui.helpers import exchanges, finished
 
     app = make_app(tiny_checkpoint, length=20)
     async with app.run_test(size=SIZE) as pilot:

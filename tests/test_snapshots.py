@@ -16,8 +16,8 @@ from rnntui.checkpoint import save_checkpoint
 from rnntui.corpus import load_corpus
 from rnntui.trainers import new_trainer, trainer_checkpoint
 
-from .conftest import TINY_MODEL
-from .test_app import SIZE, finished, make_app, ready, tiny_train_config
+from .conftest import TINY_MODEL, tiny_train_config
+from .tui.helpers import SIZE, finished, make_app, ready
 
 FIXED_DATA = Path("/tmp/rnntui-snapshot-data")
 # The fixed folder is shown in the pictures, so it cannot differ per test: run these tests one
@@ -61,7 +61,7 @@ def test_checkpoint_picker(snap_compare, fixed_checkpoint):
 def test_reply_settings_on_a_small_terminal(snap_compare, fixed_checkpoint):
     from rnntui.tui.screens.reply_settings import ReplySettingsScreen
 
-    from .test_app import shown
+    from .tui.helpers import shown
 
     async def run_before(pilot):
         await ready(pilot)

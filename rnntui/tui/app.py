@@ -8,13 +8,8 @@ trains and saves, rnntui.tui.evaluation evaluates.
 
 from __future__ import annotations
 
-import asyncio
 import gc
-import os
-import signal
-import threading
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -23,21 +18,17 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Header
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from rnntui.errors import RnntuiError
 from rnntui.paths import settings_path
 from rnntui.tui import keys
 from rnntui.tui.chat import ChatPane
-from rnntui.tui.messages import (
-    EngineFailed,
-    EngineReady,
-    EvaluationDone,
-    EvaluationProgress,
-    ModelDescribed,
-    Saved,
-)
+from rnntui.tui.evaluation import Evaluator
+from rnntui.tui.messages import EngineFailed, EngineReady, ModelDescribed, Saved
+from rnntui.tui.models import ModelOpener
 from rnntui.tui.persistence import SettingsStore
+from rnntui.tui.signals import SIGHUP, TerminationSignals, end_as_signalled
 from rnntui.tui.training import TrainingController, TrainingState
 from rnntui.tui.widgets.footer import CoalescingFooter
 from rnntui.tui.widgets.loss_panel import LossPanel
@@ -45,25 +36,8 @@ from rnntui.tui.widgets.status_line import NARROW_BELOW, StatusLine
 from rnntui.tui.widgets.transcript import confidence_palette
 
 AUTOSAVE_EVERY = 300.0  # seconds: training in the app loses at most this much to a crash
-GC_YOUNG_THRESHOLD = 10_000  # allocations between young collections; Python's default is 700
 TRAINING_STATE_SHOWN = {TrainingState.IDLE: "stopped", TrainingState.STARTING: "starting…",
                         TrainingState.RUNNING: "running", TrainingState.PAUSED: "paused"}
-
-
-def tune_garbage_collector() -> None:
-    """Freeze every object alive now (torch's and the app's modules: they live as long as the
-    process) and collect young objects less often.
-
-    With torch imported, a full collection went through some 200,000 objects and held the GIL,
-    and so the screen, for 0.1-0.3 s; while a reply streamed they came about once a second,
-    with thousands of young collections besides: 4 of 14 seconds went on collecting, and the
-    reply streamed about a fifth slower (benchmarks/streaming.py). Frozen objects are left out
-    of every collection, and a young collection after 10,000 allocations instead of 700 makes
-    full ones rare too; the cost is cyclic garbage kept a little longer (refcounting frees the
-    rest at once).
-    """
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 class RnntuiApp(App):
@@ -83,7 +57,7 @@ class RnntuiApp(App):
                  manage_gc: bool = False, encoding: str | None = None) -> None:
         super().__init__()
         # The garbage collector is the process's: `rnntui` lets the app tune it (see
-        # tune_garbage_collector), an app run inside another program leaves it alone.
+        # memory.tune_garbage_collector), an app run inside another program leaves it alone.
         self.manage_gc = manage_gc
         self.finetune = finetune  # start by fine-tuning the model (the checkpoint or bundled) on corpus
         self.encoding = encoding  # how the start corpus is read, when it is not UTF-8
@@ -109,12 +83,13 @@ class RnntuiApp(App):
         self.train_config, self.model_options = train_config, model_options
         self.session = None  # created in a worker (EngineReady), so torch loads off the event loop
         self.info = None
-        self.signals_handled: list[int] = []  # by handle_termination_signals, until unmounted
+        self.signals = TerminationSignals(self.on_termination_signal)  # installed while mounted
         self.mounted_at = 0.0
         self.engine_timer = None  # polls until the first screen is drawn, then loads the engine
         self.engine_error: str | None = None  # why the start-up model could not be opened
-        self.evaluations = 0  # f5: exact evaluations started, each with a note of its own
-        self.evaluating = False
+        # Parts without a place on the screen, each owning its workers and their messages.
+        self.opener = ModelOpener(lambda: self.session, self.training)
+        self.evaluator = Evaluator(lambda text, id: self.chat.note(text, id=id))
 
     # -- layout and start-up ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -127,6 +102,8 @@ class RnntuiApp(App):
         yield StatusLine(id="status")
         yield CoalescingFooter(drop_first=keys.FOOTER_DROP_FIRST)
         yield self.training
+        yield self.opener
+        yield self.evaluator
 
     def on_mount(self) -> None:
         self.show_chart(self.store.settings.chart)
@@ -142,33 +119,16 @@ class RnntuiApp(App):
             self.set_interval(1.0, self.follow_metrics)
         self.mounted_at = time.monotonic()
         self.engine_timer = self.set_interval(0.02, self.load_engine_once_drawn)
-        self.handle_termination_signals()
+        self.signals.install()
         if self.watch is None:  # a watched run saves itself
             self.set_interval(self.autosave_every, self.training.autosave)
 
-    def handle_termination_signals(self) -> None:
-        """SIGTERM (a shutdown, ``kill``) and SIGHUP (the terminal window closed) would end the
-        process at once: training progress not saved would be lost and, after SIGTERM, the
-        terminal left in the app's modes. Save what is unsaved and exit cleanly instead."""
-        if threading.current_thread() is not threading.main_thread():
-            return  # signal handlers belong to the main thread (an app run by a test in a thread)
-        loop = asyncio.get_running_loop()
-        for name in ("SIGTERM", "SIGHUP"):  # Windows has neither
-            number = getattr(signal, name, None)
-            if number is not None:
-                try:
-                    loop.add_signal_handler(number, self.on_termination_signal, number)
-                    self.signals_handled.append(number)
-                except (NotImplementedError, RuntimeError, ValueError):
-                    pass
-
     def on_termination_signal(self, number: int) -> None:
-        asyncio.get_running_loop().remove_signal_handler(number)  # a second one ends it at once
         unsaved = self.session.unsaved_steps if self.session is not None else 0
         if unsaved > 0:
             self.save_and_quit(on_signal=number)
-        elif number == getattr(signal, "SIGHUP", None):
-            os.kill(os.getpid(), number)  # nothing to save, and no terminal left to restore
+        elif number == SIGHUP:
+            end_as_signalled(number)  # nothing to save, and no terminal left to restore
         else:
             self.shut_down()
 
@@ -327,6 +287,8 @@ class RnntuiApp(App):
             from rnntui.session import Session
 
             if self.manage_gc:
+                from rnntui.memory import tune_garbage_collector
+
                 tune_garbage_collector()
             session = Session(self.train_config, self.model_options)
             info = session.open(self.start_checkpoint, self.start_corpus, finetune=self.finetune,
@@ -395,74 +357,16 @@ class RnntuiApp(App):
         return self.ready()
 
     def action_open_picker(self) -> None:
-        if not self.engine_started():
-            return
-        from rnntui.checkpoint import list_checkpoints, read_header
-        from rnntui.paths import bundled_model_path, checkpoints_dir
-        from rnntui.tui.screens.picker import CheckpointPicker
+        if self.engine_started():
+            from rnntui.paths import checkpoints_dir
 
-        folder = checkpoints_dir() if self.watch is None else self.follower.path.parent
-        entries = list_checkpoints(folder)
-        bundled = bundled_model_path()
-        if bundled.is_file():
-            entries.append((bundled, read_header(bundled)[0]))
-
-        def chosen(path: Path | None) -> None:
-            if path is not None:
-                self.if_unsaved_work(f"Load {path.name}?", f"load {path.name}",
-                                     lambda save_first: self.load_checkpoint(path, save_first))
-
-        self.push_screen(CheckpointPicker(entries, folder), chosen)
-
-    @work(thread=True, exclusive=True, group="engine")
-    def load_checkpoint(self, path: Path, save_first: bool = False) -> None:
-        session = self.session
-        try:
-            checkpoint, model = session.read(path)
-        except RnntuiError as error:
-            self.post_message(EngineFailed(str(error)))
-            return
-        if not self.training.stop_and_save(save_first):
-            return
-        info = session.install(checkpoint, model, path)
-        self.post_message(EngineReady(info, session.history, session, f"Loaded {info.name} (step {info.step:,})."))
+            self.opener.open_picker(checkpoints_dir() if self.watch is None else self.follower.path.parent)
 
     def action_new_model(self) -> None:
         if self.watch is not None:
             self.notify("Watching a run: its model is trained in its own process.")
-            return
-        if not self.engine_started():
-            return
-        from rnntui.tui.screens.dialogs import NewModelChoice, NewModelScreen
-
-        def chosen(choice: NewModelChoice | None) -> None:
-            if choice is not None:
-                self.if_unsaved_work("Start a new model?", "start",
-                                     lambda save_first: self.new_model(choice.corpus_path, save_first,
-                                                                       choice.finetune, choice.encoding))
-
-        self.push_screen(NewModelScreen(self.info.name if self.info else None), chosen)
-
-    @work(thread=True, exclusive=True, group="engine")
-    def new_model(self, corpus_path: Path, save_first: bool = False, finetune: bool = False,
-                  encoding: str | None = None) -> None:
-        from rnntui.corpus import load_corpus
-
-        session = self.session
-        try:
-            corpus = load_corpus(corpus_path, encoding)  # read before the current model is touched
-        except RnntuiError as error:
-            self.post_message(EngineFailed(str(error)))
-            return
-        if not self.training.stop_and_save(save_first):
-            return
-        try:
-            info = session.finetune(corpus_path, corpus) if finetune else session.fresh(corpus_path, corpus)
-        except RnntuiError as error:
-            self.post_message(EngineFailed(str(error)))
-            return
-        kind = "Fine-tuning" if finetune else "New model"
-        self.post_message(EngineReady(info, session.history, session, f"{kind} ({len(session.vocab)} characters)."))
+        elif self.engine_started():
+            self.opener.ask_for_new_model(self.info.name if self.info else None)
 
     def action_model_info(self) -> None:
         if self.ready():
@@ -481,43 +385,8 @@ class RnntuiApp(App):
 
     # -- evaluation ---------------------------------------------------------------------------
     def action_evaluate(self) -> None:
-        if not self.ready():
-            return
-        if self.evaluating:
-            self.notify("An evaluation is already running; its progress is in the chat.")
-            return
-        if self.session.needs_download():
-            self.notify("The model is judged on the held-out end of The Mysterious Island, which is not "
-                        "downloaded yet: ctrl+t downloads it (and trains), as does rnntui corpus --fetch; "
-                        "rnntui corpus --fetch FILE copies one you have, as does rnntui --corpus FILE.",
-                        title="Evaluation", severity="error", timeout=10)
-            return
-        self.evaluating = True
-        self.evaluations += 1
-        self.evaluate(self.evaluations)
-
-    @work(thread=True, exclusive=True, group="evaluate")
-    def evaluate(self, number: int) -> None:
-        from rnntui.tui.evaluation import run_evaluation
-
-        worker = get_current_worker()
-        run_evaluation(self.session, number, self.post_message, lambda: worker.is_cancelled)
-
-    def on_evaluation_progress(self, message: EvaluationProgress) -> None:
-        from rnntui.tui.evaluation import progress_text
-
-        self.chat.note(progress_text(message), id=f"evaluation-{message.number}")
-
-    def on_evaluation_done(self, message: EvaluationDone) -> None:
-        from rnntui.tui.evaluation import result_text
-
-        self.evaluating = False
-        if message.error is not None:
-            self.notify(message.error, title="Evaluation", severity="error", timeout=10)
-            return
-        text = result_text(message)
-        self.chat.note(text, id=f"evaluation-{message.number}")
-        self.notify(text + ".", title="Evaluation", timeout=10)
+        if self.ready():
+            self.evaluator.start(self.session)
 
     # -- training and saving (the controller's) -------------------------------------------------
     def action_toggle_training(self) -> None:
@@ -575,21 +444,6 @@ class RnntuiApp(App):
                     timeout=3 if message.autosave else 5)
         self.update_status()
 
-    def if_unsaved_work(self, title: str, verb: str, then: Callable[[bool], object]) -> None:
-        """Run ``then(save_first)`` now if no training progress would be lost; otherwise ask
-        whether to save it first, throw it away, or do nothing."""
-        unsaved = self.session.unsaved_steps if self.session is not None else 0
-        if unsaved <= 0:
-            then(False)
-            return
-        from rnntui.tui.screens.dialogs import UnsavedScreen
-
-        def chosen(answer: str) -> None:
-            if answer in ("save", "discard"):
-                then(answer == "save")
-
-        self.push_screen(UnsavedScreen(lambda: self.session.unsaved_steps, title, verb), chosen)
-
     # -- help and quitting ------------------------------------------------------------------
     def action_help(self) -> None:
         # Imported on first use: the Markdown widget is slow to import, the first frame is not.
@@ -598,7 +452,7 @@ class RnntuiApp(App):
         self.push_screen(HelpScreen(self.key_help()))
 
     async def action_quit(self) -> None:
-        self.if_unsaved_work("Quit rnntui?", "quit",
+        self.opener.if_unsaved_work("Quit rnntui?", "quit",
                              lambda save_first: self.save_and_quit() if save_first else self.shut_down())
 
     @work(thread=True, exclusive=True, group="save")
@@ -613,9 +467,8 @@ class RnntuiApp(App):
                 self.post_message(Saved(None, str(exc)))
                 return
             path, error = None, f"rnntui: error: {exc}"
-        if on_signal is not None and on_signal == getattr(signal, "SIGHUP", None):
-            # The terminal is gone: Textual's shutdown would wait for ever to write to it.
-            os.kill(os.getpid(), on_signal)  # its default action, now that the work is saved
+        if on_signal is not None and on_signal == SIGHUP:
+            end_as_signalled(on_signal)  # now that the work is saved
         if error is None:  # said on the terminal once the app has closed
             said = f"rnntui: saved step {self.session.step:,} to {path}"
             self.call_from_thread(self.exit, f"saved {path}", 0, said)
@@ -629,9 +482,7 @@ class RnntuiApp(App):
 
     def on_unmount(self) -> None:
         self.training.stop()  # a paused trainer's thread would otherwise wait for ever
-        loop = asyncio.get_running_loop()
-        for number in self.signals_handled:  # the signals' own effect again, after the app
-            loop.remove_signal_handler(number)
+        self.signals.remove()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # A worker the app cancelled itself (training, when a model is loaded) ends with a

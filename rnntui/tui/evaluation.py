@@ -1,6 +1,6 @@
 """F5: the exact validation loss of the current weights on the held-out tail, then the dynamic
-evaluation's on the same characters (a copy that adapts as it reads): the worker's work, and
-the chat's lines about it."""
+evaluation's on the same characters (a copy that adapts as it reads), in a worker, with its
+progress as a line in the chat; training goes on meanwhile."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from textual import work
 from textual.message import Message
+from textual.widget import Widget
+from textual.worker import get_current_worker
 
 from rnntui.errors import RnntuiError
 from rnntui.tui.messages import EvaluationDone, EvaluationProgress
@@ -80,3 +83,46 @@ def result_text(message: EvaluationDone) -> str:
         text += (f"; dynamic evaluation {dynamic:.4f} nats/char ({dynamic / math.log(2):.2f} bits/char), "
                  f"adapting as it reads ({message.dynamic_rule}; the model itself is unchanged)")
     return text
+
+
+class Evaluator(Widget):
+    """Runs one evaluation at a time; ``note(text, id)`` shows (and updates) its line in the chat."""
+
+    DEFAULT_CSS = "Evaluator { display: none; }"
+
+    def __init__(self, note: Callable[[str, str], None]) -> None:
+        super().__init__()
+        self.note = note
+        self.evaluations = 0  # evaluations started, each with a line of its own
+        self.evaluating = False
+
+    def start(self, session: Session) -> None:
+        if self.evaluating:
+            self.notify("An evaluation is already running; its progress is in the chat.")
+            return
+        if session.needs_download():
+            self.notify("The model is judged on the held-out end of The Mysterious Island, which is not "
+                        "downloaded yet: ctrl+t downloads it (and trains), as does rnntui corpus --fetch; "
+                        "rnntui corpus --fetch FILE copies one you have, as does rnntui --corpus FILE.",
+                        title="Evaluation", severity="error", timeout=10)
+            return
+        self.evaluating = True
+        self.evaluations += 1
+        self.evaluate(session, self.evaluations)
+
+    @work(thread=True, exclusive=True, group="evaluate")
+    def evaluate(self, session: Session, number: int) -> None:
+        worker = get_current_worker()
+        run_evaluation(session, number, self.post_message, lambda: worker.is_cancelled)
+
+    def on_evaluation_progress(self, message: EvaluationProgress) -> None:
+        self.note(progress_text(message), f"evaluation-{message.number}")
+
+    def on_evaluation_done(self, message: EvaluationDone) -> None:
+        self.evaluating = False
+        if message.error is not None:
+            self.notify(message.error, title="Evaluation", severity="error", timeout=10)
+            return
+        text = result_text(message)
+        self.note(text, f"evaluation-{message.number}")
+        self.notify(text + ".", title="Evaluation", timeout=10)

@@ -1,0 +1,111 @@
+"""Opening another model: a checkpoint from the picker (ctrl+o), a new or fine-tuned model on a
+text file (ctrl+n), and, before either replaces the current one (or the app quits), asking what
+to do with training progress not yet saved.
+
+The workers read the new model before the current one is touched, stop its training (saving it
+first if asked), and report with EngineReady / EngineFailed, which the app handles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.widget import Widget
+
+from rnntui.errors import RnntuiError
+from rnntui.tui.messages import EngineFailed, EngineReady
+
+if TYPE_CHECKING:
+    from rnntui.session import Session
+    from rnntui.tui.training import TrainingController
+
+
+class ModelOpener(Widget):
+    """``session()`` gives the app's session (None while torch loads); ``training`` stops and
+    saves the current model's training."""
+
+    DEFAULT_CSS = "ModelOpener { display: none; }"
+
+    def __init__(self, session: Callable[[], Session | None], training: TrainingController) -> None:
+        super().__init__()
+        self.session = session
+        self.training = training
+
+    def if_unsaved_work(self, title: str, verb: str, then: Callable[[bool], object]) -> None:
+        """Run ``then(save_first)`` now if no training progress would be lost; otherwise ask
+        whether to save it first, throw it away, or do nothing."""
+        session = self.session()
+        if session is None or session.unsaved_steps <= 0:
+            then(False)
+            return
+        from rnntui.tui.screens.dialogs import UnsavedScreen
+
+        def chosen(answer: str) -> None:
+            if answer in ("save", "discard"):
+                then(answer == "save")
+
+        self.app.push_screen(UnsavedScreen(lambda: session.unsaved_steps, title, verb), chosen)
+
+    def open_picker(self, folder: Path) -> None:
+        """The checkpoints in ``folder``, and the bundled model."""
+        from rnntui.checkpoint import list_checkpoints, read_header
+        from rnntui.paths import bundled_model_path
+        from rnntui.tui.screens.picker import CheckpointPicker
+
+        entries = list_checkpoints(folder)
+        bundled = bundled_model_path()
+        if bundled.is_file():
+            entries.append((bundled, read_header(bundled)[0]))
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.if_unsaved_work(f"Load {path.name}?", f"load {path.name}",
+                                     lambda save_first: self.load_checkpoint(self.session(), path, save_first))
+
+        self.app.push_screen(CheckpointPicker(entries, folder), chosen)
+
+    @work(thread=True, exclusive=True, group="engine")
+    def load_checkpoint(self, session: Session, path: Path, save_first: bool = False) -> None:
+        try:
+            checkpoint, model = session.read(path)
+        except RnntuiError as error:
+            self.post_message(EngineFailed(str(error)))
+            return
+        if not self.training.stop_and_save(save_first):
+            return
+        info = session.install(checkpoint, model, path)
+        self.post_message(EngineReady(info, session.history, session, f"Loaded {info.name} (step {info.step:,})."))
+
+    def ask_for_new_model(self, current_name: str | None) -> None:
+        from rnntui.tui.screens.dialogs import NewModelChoice, NewModelScreen
+
+        def chosen(choice: NewModelChoice | None) -> None:
+            if choice is not None:
+                self.if_unsaved_work("Start a new model?", "start",
+                                     lambda save_first: self.new_model(self.session(), choice.corpus_path,
+                                                                       save_first, choice.finetune, choice.encoding))
+
+        self.app.push_screen(NewModelScreen(current_name), chosen)
+
+    @work(thread=True, exclusive=True, group="engine")
+    def new_model(self, session: Session, corpus_path: Path, save_first: bool = False, finetune: bool = False,
+                  encoding: str | None = None) -> None:
+        from rnntui.corpus import load_corpus
+
+        try:
+            corpus = load_corpus(corpus_path, encoding)  # read before the current model is touched
+        except RnntuiError as error:
+            self.post_message(EngineFailed(str(error)))
+            return
+        if not self.training.stop_and_save(save_first):
+            return
+        try:
+            info = session.finetune(corpus_path, corpus) if finetune else session.fresh(corpus_path, corpus)
+        except RnntuiError as error:
+            self.post_message(EngineFailed(str(error)))
+            return
+        kind = "Fine-tuning" if finetune else "New model"
+        self.post_message(EngineReady(info, session.history, session, f"{kind} ({len(session.vocab)} characters)."))

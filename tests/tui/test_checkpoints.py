@@ -1,0 +1,353 @@
+"""Checkpoints in the app: save, save as, the picker, new and fine-tuned models, f6."""
+
+from __future__ import annotations
+
+import os
+
+from rnntui.checkpoint import load_checkpoint, save_checkpoint
+from rnntui.tui.screens.dialogs import NewModelScreen, SaveAsScreen, UnsavedScreen
+from rnntui.tui.screens.picker import CheckpointPicker
+from rnntui.tui.widgets.loss_panel import LossPanel
+from rnntui.tui.widgets.seed_input import SeedInput
+
+from ..conftest import disk_full
+from .helpers import (
+    SIZE,
+    busy_press,
+    exchanges,
+    finished,
+    make_app,
+    messages,
+    notifications,
+    notified,
+    pause_training,
+    ready,
+    shown,
+    train_to,
+    until,
+)
+
+
+async def test_save_as_writes_where_you_choose_and_later_saves_go_there(tiny_checkpoint, tmp_path):
+    app = make_app(tiny_checkpoint)
+    data = tmp_path / "data" / "checkpoints"
+    other = tmp_path / "other.ckpt"  # another model's checkpoint
+    other.write_bytes(tiny_checkpoint.read_bytes())
+    before = other.read_bytes()
+    notes = tmp_path / "notes.ckpt"  # a file of the person's, named like a checkpoint
+    notes.write_text("keep me")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f4")
+        await shown(pilot, SaveAsScreen, "#save-path")
+        field, error = app.screen.query_one("#save-path"), app.screen.query_one("#save-error")
+        assert field.value == str(tiny_checkpoint)  # suggested: the file the model was opened from
+        for typed, problem in ((str(tmp_path), "is a folder"), (str(notes), "is not an rnntui checkpoint"),
+                               (str(notes), "is not an rnntui checkpoint"),  # a second enter changes nothing
+                               (str(other), "exists: enter again to replace it")):
+            field.value = typed
+            await pilot.press("enter")
+            assert problem in str(error.render()) and isinstance(app.screen, SaveAsScreen)
+        assert notes.read_text() == "keep me" and other.read_bytes() == before
+        await pilot.press("enter")  # again: replace it
+        await until(pilot, lambda: app.info.name == "other.ckpt")
+        assert load_checkpoint(other).step == 30
+        # Another name, without a suffix, in a folder that does not exist yet.
+        await pilot.press("f4")
+        await shown(pilot, SaveAsScreen, "#save-path")
+        assert app.screen.query_one("#save-path").value == str(other)  # where ctrl+s saves now
+        app.screen.query_one("#save-path").value = str(tmp_path / "mine" / "verne")
+        await pilot.press("enter")
+        target = tmp_path / "mine" / "verne.ckpt"
+        await until(pilot, lambda: app.info.name == "verne.ckpt")
+        inode = target.stat().st_ino
+        await pilot.press("ctrl+s")  # goes to the chosen file again, not to the data folder
+        await until(pilot, lambda: target.stat().st_ino != inode)
+        assert load_checkpoint(target).step == 30 and not data.exists()
+
+
+async def test_train_pause_save_and_load_in_picker(tiny_checkpoint, corpus_file, tmp_path):
+    app = make_app(tiny_checkpoint, corpus=corpus_file, length=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        panel = app.query_one(LossPanel)
+        assert len(panel.train) == 30  # the checkpoint's history
+        await busy_press(pilot, "ctrl+t")
+        await until(pilot, lambda: len(panel.train) >= 45 and panel.val[-1][0] > 30)
+        assert app.training.state == "running"
+        assert "training running" in str(app.query_one("#status").render())
+        # Generating while training uses a consistent copy of the weights.
+        await busy_press(pilot, *"The", "enter")
+        await until(pilot, lambda: not app.chat.streaming)
+        step = await pause_training(pilot)
+        assert app.training.state == "paused"
+        # The notice names the step training stopped at, and the chart has every step up to it.
+        assert messages(app)[-1] == f"Training paused at step {step}."
+        assert panel.train[-1][0] == step and app.info.step == step
+        await pilot.pause(0.3)
+        assert app.session.step == step  # paused: no more steps
+        original = tmp_path / "original.ckpt"
+        original.write_bytes(tiny_checkpoint.read_bytes())
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.session.unsaved_steps == 0)
+        # A model opened from a file saves back to it, as an editor does, and says where.
+        assert load_checkpoint(tiny_checkpoint).step == step
+        assert not list((tmp_path / "data" / "checkpoints").glob("*.ckpt"))
+        assert any(f"Saved step {step:,} to {tiny_checkpoint}" == n.message for n in notifications(app))
+        # Load the original checkpoint through the picker: model and history are replaced.
+        await pilot.press("ctrl+o")
+        assert isinstance(app.screen, CheckpointPicker)
+        path_input = app.screen.query_one("#picker-path")
+        path_input.value = str(original)
+        path_input.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: app.info.name == "original.ckpt")
+        assert app.training.state == "idle" and app.session.step == 30
+        assert len(panel.train) == 30
+        # And the saved one again.
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        app.screen.query_one("#picker-path").value = str(tiny_checkpoint)
+        app.screen.query_one("#picker-path").focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: app.info.name == "tiny.ckpt")
+        assert app.session.step == step
+
+
+async def test_new_model_on_a_text_file(tiny_checkpoint, tmp_path):
+    other = tmp_path / "other.txt"
+    other.write_text("abc cab bca! " * 300, encoding="utf-8")
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\x00\x01\x02binary\x00" * 10)
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, NewModelScreen)
+        app.screen.query_one("#corpus-path").value = str(tmp_path / "missing.txt")
+        await pilot.press("enter")
+        assert isinstance(app.screen, NewModelScreen)  # refused in the dialog
+        assert "no such file" in str(app.screen.query_one("#corpus-error").render())
+        app.screen.query_one("#corpus-path").value = str(tmp_path)
+        await pilot.press("enter")
+        assert "is a folder" in str(app.screen.query_one("#corpus-error").render())
+        # A binary file: one notification, and the current model stays.
+        app.screen.query_one("#corpus-path").value = str(binary)
+        await pilot.press("enter")
+        await until(pilot, lambda: notified(app, "binary"))
+        assert app.info.name == "tiny.ckpt"
+        await pilot.press("ctrl+n")
+        app.screen.query_one("#corpus-path").value = str(other)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.info.name == "new model for other.txt")
+        assert app.session.step == 0 and len(app.session.vocab) == len(set("abc cab bca! "))
+        assert app.query_one(LossPanel).train == []  # the old model's history is gone
+        await train_to(pilot, 5)
+        await pause_training(pilot)
+        await busy_press(pilot, *"cab")
+        seed_input = app.query_one(SeedInput)
+        await until(pilot, lambda: seed_input.value == "cab")
+        await busy_press(pilot, "enter")
+        await until(pilot, lambda: app.chat.exchanges and not app.chat.streaming)
+        assert set(exchanges(app)[-1].generated) <= set("abc cab bca! ")
+
+
+async def test_started_to_finetune_a_checkpoint_on_a_text(tiny_checkpoint, tmp_path):
+    other = tmp_path / "other.txt"
+    other.write_text("A Sea; the Shore. " * 200, encoding="utf-8")
+    app = make_app(tiny_checkpoint, corpus=other, finetune=True)  # rnntui --checkpoint --corpus --finetune
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.info.name == "tiny fine-tuned on other.txt" and app.session.step == 0
+        assert "A" in app.session.vocab and "!" in app.session.vocab
+        await train_to(pilot, 2)
+    from rnntui.cli import main
+
+    assert main(["--finetune"]) == 2  # nothing to fine-tune on: one line, no app
+
+
+async def test_a_loaded_model_trains_on_the_text_it_was_trained_on(tiny_checkpoint, tiny_checkpoint_file):
+    app = make_app(tiny_checkpoint)  # no corpus given, and a model that is not the book's
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        panel = app.query_one(LossPanel)
+        assert panel.border_title == "Loss (nats/char) · tiny.txt"
+        await train_to(pilot, 32)
+        await pause_training(pilot)
+        assert app.session.corpus_path == tiny_checkpoint_file.parent / "tiny.txt"  # the file it recorded
+        assert panel.border_title == "Loss (nats/char) · tiny.txt"
+
+
+async def test_finetune_the_current_model_on_a_text_file(tiny_checkpoint, tmp_path):
+    other = tmp_path / "other.txt"
+    other.write_text("the sea, the Shore; a Cave. " * 200, encoding="utf-8")  # some new characters
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        before = app.session.model.state_dict()["rnn.weight_hh_l0"].clone()
+        await pilot.press("ctrl+n")
+        assert app.screen.focused.id == "corpus-path"  # type the path at once
+        app.screen.query_one("#corpus-path").value = str(other)
+        await pilot.press("tab", "space")  # tick Fine-tune from the keyboard ...
+        assert app.screen.query_one("#finetune").value
+        await pilot.press("enter")  # ... and start from the box, as from the path field
+        await until(pilot, lambda: app.info.name == "tiny fine-tuned on other.txt")
+        assert app.query_one(LossPanel).border_title == "Loss (nats/char) · other.txt"
+        vocab = app.session.vocab
+        assert {"S", "C", ";", ","} <= set(vocab.char_array) and "!" in vocab  # new ones added, old kept
+        assert app.session.step == 0 and app.query_one(LossPanel).train == []
+        assert app.session.model.state_dict()["rnn.weight_hh_l0"].equal(before)  # the tiny model's weights
+        assert "Fine-tuning" in str(app.query_one("#engine-note").render())
+        await train_to(pilot, 3)
+        step = await pause_training(pilot)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.session.unsaved_steps == 0)
+    [saved] = (tmp_path / "data" / "checkpoints").glob("*.ckpt")
+    checkpoint = load_checkpoint(saved)
+    assert checkpoint.step == step and checkpoint.provenance["finetuned_from"]["checkpoint"] == "tiny.ckpt"
+
+
+async def test_replacing_a_model_with_unsaved_training_asks_first(tiny_checkpoint, corpus_file, tmp_path):
+    original = tmp_path / "original.ckpt"
+    original.write_bytes(tiny_checkpoint.read_bytes())
+    app = make_app(tiny_checkpoint, corpus=corpus_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await train_to(pilot, 35)
+        step = await pause_training(pilot)  # paused, so that keys are handled at once
+
+        async def pick_original() -> None:
+            await pilot.press("ctrl+o")
+            app.screen.query_one("#picker-path").value = str(original)
+            app.screen.query_one("#picker-path").focus()
+            await pilot.press("enter")
+            await shown(pilot, UnsavedScreen, "#cancel")
+
+        await pick_original()
+        app.screen.query_one("#cancel").press()
+        await until(pilot, lambda: not isinstance(app.screen, UnsavedScreen))
+        await pilot.pause(0.2)
+        assert app.training.state == "paused" and app.session.step == step  # nothing changed
+        await pick_original()
+        app.screen.query_one("#save").press()
+        await until(pilot, lambda: app.info.name == "original.ckpt" and app.session.step == 30)
+        # The progress was kept, in the file the model came from.
+        assert load_checkpoint(tiny_checkpoint).step == step
+        assert app.training.state == "idle"
+        assert notified(app, "Saved")
+
+
+async def test_loading_during_the_books_download_neither_waits_for_it_nor_trains_after_it(
+        tiny_checkpoint, corpus_file, monkeypatch):
+    import shutil
+    import threading
+
+    import rnntui.download
+    from rnntui.paths import default_corpus_path
+
+    release, started = threading.Event(), threading.Event()
+
+    def slow_download(progress=None, **kwargs):  # a download that takes as long as the test says
+        started.set()
+        release.wait(20)
+        default_corpus_path().parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(corpus_file, default_corpus_path())
+        return default_corpus_path()
+
+    monkeypatch.setattr(rnntui.download, "ensure_default_corpus", slow_download)
+    # A model of the book (as the bundled one is), and no corpus given: training fetches the book.
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    checkpoint.corpus = {"name": default_corpus_path().name}
+    save_checkpoint(checkpoint, tiny_checkpoint)
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+t")
+        await until(pilot, started.is_set)
+        await pilot.press("ctrl+o")
+        app.screen.query_one("#picker-path").value = str(tiny_checkpoint)
+        app.screen.query_one("#picker-path").focus()
+        await pilot.press("enter")
+        # The load does not wait for the download (it used to wait up to 60 s) ...
+        await until(pilot, lambda: notified(app, "Loaded")
+                    or "Loaded" in str(app.query_one("#engine-note").render()), timeout=5)
+        release.set()
+        # ... and the cancelled worker does not go on to train the model loaded meanwhile.
+        await until(pilot, lambda: app.training.state == "idle")
+        await pilot.pause(0.3)
+        assert app.session.trainer is None and app.session.step == 30
+
+
+async def test_bad_checkpoint_in_picker_notifies(tiny_checkpoint, tmp_path):
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"not a checkpoint at all")
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+o")
+        app.screen.query_one("#picker-path").value = str(bad)
+        app.screen.query_one("#picker-path").focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: notified(app, "not an rnntui checkpoint"))
+        assert app.info.name == "tiny.ckpt" and app.is_running
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        assert len(exchanges(app)) == 1
+
+
+async def test_a_full_disk_when_saving_loses_nothing(tiny_checkpoint, corpus_file, tmp_path, monkeypatch):
+
+    real_fsync = os.fsync
+
+    app = make_app(tiny_checkpoint, corpus=corpus_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await train_to(pilot, 33)
+        monkeypatch.setattr(os, "fsync", disk_full)
+        await busy_press(pilot, "ctrl+q")
+        await shown(pilot, UnsavedScreen, "#save")
+        app.screen.query_one("#save").press()  # "save and quit" on a full disk
+        await until(pilot, lambda: notified(app, "disk is full"))
+        await pilot.pause(0.2)
+        assert app.is_running and app.session.unsaved_steps > 0  # nothing thrown away
+        # The file it saves back to is whole, as it was, with no half-written file beside it.
+        assert load_checkpoint(tiny_checkpoint).step == 30
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+        monkeypatch.setattr(os, "fsync", real_fsync)  # space again: the same progress saves
+        await busy_press(pilot, "ctrl+s")
+        await until(pilot, lambda: load_checkpoint(tiny_checkpoint).step >= 33)
+
+
+async def test_f6_says_what_the_current_model_is(tiny_checkpoint):
+    from rnntui.tui.screens.model_info import ModelInfoScreen
+
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f6")
+        await shown(pilot, ModelInfoScreen, "#model-info-table")
+        import io
+
+        from rich.console import Console
+
+        console = Console(width=100, record=True, file=io.StringIO())
+        console.print(app.screen.query_one("#model-info-table").content)
+        text = console.export_text()
+        assert f"file         {tiny_checkpoint} (" in text
+        assert "model        LSTM, 1 layer, embedding 16, hidden 32" in text
+        assert "training     30 steps in 0:00:00; batch 8 × 16, Adam at 0.005" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ModelInfoScreen)
+
+
+def test_the_picker_shortens_long_names_in_the_middle():
+    from rnntui.tui.screens.picker import NAME_WIDTH, describe, shortened
+
+    assert shortened("mysterious-island-1268-0.txt") == "mysterious-island-1268-0.txt"  # 28: fits
+    name = "the-complete-works-of-william-shakespeare-step-012000.ckpt"
+    short = shortened(name)
+    assert len(short) == NAME_WIDTH and short.startswith("the-complete-") and short.endswith("012000.ckpt")
+    assert "…" in short
+    header = {"step": 1200, "best_val_loss": 1.23456, "corpus": {"name": name},
+              "created": "2026-11-30T05:06:07+00:00"}
+    assert describe(header) == ("1,200", "1.2346", short, "2026-11-30 05:06")

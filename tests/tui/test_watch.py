@@ -1,0 +1,84 @@
+"""rnntui watch: following a run that trains in another process."""
+
+from __future__ import annotations
+
+import json
+
+from rnntui.tui.app import RnntuiApp
+from rnntui.tui.screens.dialogs import NewModelScreen
+from rnntui.tui.screens.picker import CheckpointPicker
+from rnntui.tui.widgets.loss_panel import LossPanel
+
+from .helpers import (
+    SIZE,
+    exchanges,
+    finished,
+    notified,
+    ready,
+    until,
+)
+
+
+async def test_watching_a_run_that_has_not_started_waits_for_it(tmp_path):
+    app = RnntuiApp(watch=tmp_path / "runs" / "later.ckpt")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(LossPanel).chart is not None)
+        await pilot.pause()
+        chart = app.query_one(LossPanel).chart
+        # Training happens in the run's own process: the chart does not offer ctrl+t.
+        assert "waiting for the run's first step" in str(chart.render_line(0))
+        assert "ctrl+t" not in "".join(str(chart.render_line(y)) for y in range(chart.size.height))
+
+
+async def test_watching_goes_on_quietly_once_the_chart_is_gone(tmp_path):
+    """The watch timer reads the run's new steps every second, which can be after the app has
+    begun to take its widgets down."""
+
+    from rnntui.metrics import metrics_path
+
+    run = tmp_path / "runs" / "later.ckpt"
+    app = RnntuiApp(watch=run)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(LossPanel).chart is not None)
+        await app.query_one(LossPanel).remove()
+        run.parent.mkdir(parents=True, exist_ok=True)
+        metrics_path(run).write_text(json.dumps({"step": 1, "train_loss": 3.0, "val_loss": None, "chars_per_s": 10.0,
+                                                 "elapsed": 1.0, "lr": 0.005, "ranks": 1}) + "\n", encoding="utf-8")
+        await pilot.pause(1.5)  # the timer has read the new step by now
+        assert app.is_running and app.return_code is None
+
+
+async def test_watch_follows_a_run_and_loads_its_checkpoint(tiny_checkpoint, corpus_file, capsys):
+    """rnntui watch: the chart follows the metrics file as another process appends to it."""
+    from rnntui.cli import main
+    from rnntui.metrics import metrics_path
+
+    run = tiny_checkpoint.parent / "run.ckpt"
+    common = ["--corpus", str(corpus_file), "--out", str(run), "--embed-dim", "16", "--hidden-size", "32",
+              "--batch-size", "8", "--seq-length", "16", "--eval-every", "5", "--device", "cpu"]
+    assert main(["train", "--steps", "10", *common]) == 0
+    app = RnntuiApp(watch=run)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        panel = app.query_one(LossPanel)
+        await until(pilot, lambda: len(panel.train) == 10)
+        assert app.info.name == "run.ckpt" and app.session.step == 10
+        # The run goes on elsewhere; new lines show up in the chart.
+        assert main(["train", "--resume", str(run), "--steps", "15", *common]) == 0
+        await until(pilot, lambda: len(panel.train) == 15 and panel.val[-1][0] == 15, timeout=10)
+        await pilot.press("ctrl+t")
+        assert app.training.state == "idle" and notified(app, "Watching")
+        await pilot.press("ctrl+n")  # the run's model is trained elsewhere: no new model here
+        assert not isinstance(app.screen, NewModelScreen)
+        assert notified(app, "its own process")
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert isinstance(app.screen, CheckpointPicker)
+        assert [p.name for p, _ in app.screen.entries][:1] == ["run.ckpt"]
+        await pilot.press("enter")
+        await until(pilot, lambda: app.session.step == 15)
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        assert len(exchanges(app)) == 1
+    assert metrics_path(run).exists()
+    capsys.readouterr()
