@@ -59,7 +59,8 @@ def main() -> None:
         now, before = figures[name], baseline.get(name)
         ratio = f"{now / before:.2f}x" if before else ""
         better = "" if not before else (" (better)" if (now > before) == higher_better else "")
-        print(f"{what:45s} {now:10.3f} {before if before is not None else '':>10} {ratio:>7s}{better}")
+        shown = f"{before:10.3f}" if before is not None else " " * 10
+        print(f"{what:45s} {now:10.3f} {shown} {ratio:>7s}{better}")
     if args.out:
         args.out.write_text(json.dumps(figures, indent=1))
 
