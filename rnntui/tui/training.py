@@ -71,6 +71,29 @@ class TrainingHost(Protocol):
     def training_note(self, text: str) -> None: ...
 
 
+class TrainingThread:
+    """Whether the training worker's thread runs, or fetches the book, for workers that wait for
+    training to stop: Textual marks a cancelled thread worker finished at once, while its thread
+    goes on to the end of the step in flight. Set by that thread, waited on by others."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self.running = False
+        self.downloading = False  # nothing waits for a download: it cannot be interrupted
+
+    def set(self, running: bool | None = None, downloading: bool | None = None) -> None:
+        with self._condition:
+            if running is not None:
+                self.running = running
+            if downloading is not None:
+                self.downloading = downloading
+            self._condition.notify_all()
+
+    def wait_until_stopped(self, timeout: float) -> None:
+        with self._condition:
+            self._condition.wait_for(lambda: not self.running or self.downloading, timeout=timeout)
+
+
 class TrainingController(Widget):
     """One model's training. ``session`` is set by the host once a model is open."""
 
@@ -83,12 +106,7 @@ class TrainingController(Widget):
         self.session: Session | None = None
         self.state = TrainingState.IDLE
         self.mailbox: Mailbox | None = None  # the running training's, for announce_pause
-        # The training worker's thread is running, or fetching the book: a worker waiting for
-        # training to stop waits on this condition (Textual marks a cancelled thread worker
-        # finished at once, while its thread goes on to the end of the step in flight).
-        self.condition = threading.Condition()
-        self.running = False
-        self.downloading = False  # nothing waits for a download meanwhile: it cannot be interrupted
+        self.thread = TrainingThread()
 
     @property
     def active(self) -> bool:
@@ -120,7 +138,7 @@ class TrainingController(Widget):
     def announce_pause(self, trainer: Trainer, mailbox: Mailbox | None) -> None:
         """The step in flight still finishes after pause(): report where training really stopped."""
         while not trainer.wait_until_paused(0.05):
-            if not trainer.paused or trainer.stopping or not self.running:
+            if not trainer.paused or trainer.stopping or not self.thread.running:
                 return  # resumed or stopped meanwhile
         if mailbox is not None and mailbox.claim():  # the last steps, which the rate limit held back
             self.post_message(TrainingProgress(mailbox))
@@ -133,26 +151,20 @@ class TrainingController(Widget):
     # -- the training worker ----------------------------------------------------------------
     @work(thread=True, exclusive=True, group="train")
     def train(self, session: Session, mailbox: Mailbox) -> None:
-        with self.condition:
-            self.running = True
+        self.thread.set(running=True)
         try:
             self.run_training(session, mailbox, get_current_worker())
         finally:
-            with self.condition:
-                self.running = False
-                self.condition.notify_all()
+            self.thread.set(running=False)
 
     def run_training(self, session: Session, mailbox: Mailbox, worker: Worker) -> None:
         try:
             if session.needs_download():
-                with self.condition:
-                    self.downloading = True
-                    self.condition.notify_all()
+                self.thread.set(downloading=True)
                 try:
                     session.fetch_training_text(lambda done, total: self.post_message(DownloadProgress(done, total)))
                 finally:
-                    with self.condition:
-                        self.downloading = False
+                    self.thread.set(downloading=False)
             if worker.is_cancelled:  # another model was loaded (or the app closed) meanwhile
                 self.post_message(TrainingStopped(None))
                 return
@@ -237,8 +249,7 @@ class TrainingController(Widget):
         """From a worker: stop the trainer and wait for its thread to end (not for a download,
         which cannot be interrupted: the cancelled worker gives up after it)."""
         self.stop()
-        with self.condition:
-            self.condition.wait_for(lambda: not self.running or self.downloading, timeout=STOP_WAIT)
+        self.thread.wait_until_stopped(STOP_WAIT)
 
     def stop_and_save(self, save_first: bool) -> bool:
         """From a worker: stop training, then save if asked; False if that save failed."""
