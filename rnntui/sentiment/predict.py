@@ -67,11 +67,11 @@ class Predictor:
         return Prediction(probability, len(words), sum(i == self._unknown for i in ids))
 
     @torch.inference_mode()
-    def explain(self, text: str) -> list[WordEffect]:
-        """The running probability after each word (of the first ``MAX_EXPLAINED_WORDS``), and
-        the change each word made to it; the first word's change is from an even 0.5."""
+    def explain(self, text: str, limit: int = MAX_EXPLAINED_WORDS) -> list[WordEffect]:
+        """The running probability after each word (of the first ``limit``), and the change each
+        word made to it; the first word's change is from an even 0.5."""
         words, ids = self._ids(text)
-        words, ids = words[:MAX_EXPLAINED_WORDS], ids[:MAX_EXPLAINED_WORDS]
+        words, ids = words[:limit], ids[:limit]
         probabilities = self._prefix_probabilities(ids)
         effects, before = [], 0.5
         for word, word_id, probability in zip(words, ids, probabilities, strict=True):

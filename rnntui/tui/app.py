@@ -28,16 +28,16 @@ from rnntui.tui.evaluation import Evaluator
 from rnntui.tui.messages import EngineFailed, EngineReady, ModelDescribed, Saved
 from rnntui.tui.models import ModelOpener
 from rnntui.tui.persistence import SettingsStore
+from rnntui.tui.reviews import ReviewsPane
 from rnntui.tui.signals import SIGHUP, TerminationSignals, end_as_signalled
 from rnntui.tui.training import TrainingController, TrainingState
 from rnntui.tui.widgets.footer import CoalescingFooter
 from rnntui.tui.widgets.loss_panel import LossPanel
-from rnntui.tui.widgets.status_line import NARROW_BELOW, StatusLine
-from rnntui.tui.widgets.transcript import confidence_palette
+from rnntui.tui.widgets.seed_input import SeedInput
+from rnntui.tui.widgets.status_line import NARROW_BELOW, StatusLine, chat_status, reviews_status
+from rnntui.tui.widgets.transcript import confidence_palette, theme_palette
 
 AUTOSAVE_EVERY = 300.0  # seconds: training in the app loses at most this much to a crash
-TRAINING_STATE_SHOWN = {TrainingState.IDLE: "stopped", TrainingState.STARTING: "starting…",
-                        TrainingState.RUNNING: "running", TrainingState.PAUSED: "paused"}
 
 
 class RnntuiApp(App):
@@ -76,7 +76,7 @@ class RnntuiApp(App):
         if settings.theme in self.available_themes:
             self.theme = settings.theme
         self.store.settings.theme = self.theme  # a default or unknown theme is not worth a write
-        self.chat.set_palette(self.theme_palette())
+        self.chat.set_palette(theme_palette(self.current_theme))
         self.watch = watch  # a run to follow (rnntui watch): its metrics file drives the chart
         self.follower = None
         self.start_checkpoint, self.start_corpus = checkpoint, corpus
@@ -87,6 +87,8 @@ class RnntuiApp(App):
         self.mounted_at = 0.0
         self.engine_timer = None  # polls until the first screen is drawn, then loads the engine
         self.engine_error: str | None = None  # why the start-up model could not be opened
+        self.mode = keys.CHAT  # f7 switches to the reviews (mounted the first time) and back
+        self.reviews: ReviewsPane | None = None
         # Parts without a place on the screen, each owning its workers and their messages.
         self.opener = ModelOpener(lambda: self.session, self.training)
         self.evaluator = Evaluator(lambda text, id: self.chat.note(text, id=id))
@@ -162,13 +164,15 @@ class RnntuiApp(App):
     # -- keys, palette, help, notifications, status -----------------------------------------
     def get_system_commands(self, screen: Screen):
         yield from super().get_system_commands(screen)
-        for key in keys.palette_commands():
+        for key in keys.palette_commands(self.mode):
             yield SystemCommand(key.palette_title, key.help, partial(self.run_action, key.action))
 
     def key_help(self) -> list[tuple[str, str]]:
-        return keys.help_rows()
+        return keys.help_rows(self.mode)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in keys.ALL_ACTIONS and action not in keys.ACTIONS[self.mode]:
+            return False  # another mode's key: off the footer, and the key goes on as usual
         if action == "stop_stream" and not self.chat.streaming:
             return False  # nothing to stop: off the footer
         if action == "pick" and not self.chat.can_pick(parameters[0]):
@@ -188,23 +192,13 @@ class RnntuiApp(App):
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def update_status(self) -> None:
-        chat, info = self.chat, self.info
-        waiting = "none open (ctrl+o, ctrl+n)" if self.engine_error else "loading…"
-        model = f"{info.name} · step {info.step:,}" if info else waiting
-        state = dict(TRAINING_STATE_SHOWN)
-        if self.watch is not None:
-            state[TrainingState.IDLE] = "watching"
-        training = state[self.training.state]
-        short_model = (f"step [b]{info.step:,}[/] │ [b]{info.name}[/]" if info
-                       else f"[b]{'no model' if self.engine_error else 'loading…'}[/]")
-        cut = "".join(f"{name} [b]{value}[/] │ " for name, value in chat.sampling_cut())
-        cut += "[b]you pick[/] │ " if chat.pick_mode else ""
-        drawn = f"[b]{chat.scale_factor:.2f}[/] │ length [b]{chat.length:,}[/] │ {cut}"
+        if self.mode == keys.REVIEWS:
+            wide, narrow = reviews_status(self.reviews)
+        else:
+            wide, narrow = chat_status(self.chat, self.info, self.training.state, self.engine_error,
+                                       watching=self.watch is not None)
         for status in self.query(StatusLine):  # none while the app takes its widgets down
-            status.show(f" scale factor {drawn}model [b]{model}[/] │ training [b]{training}[/]",
-                        # The same facts in fewer words, for narrow terminals; the model last, as a
-                        # long name is cut short there.
-                        f" scale {drawn}[b]{training}[/] │ {short_model}")
+            status.show(wide, narrow)
 
     def remember(self, **changes) -> None:
         """Keep a setting the person changed for the next session (see SettingsStore)."""
@@ -255,6 +249,46 @@ class RnntuiApp(App):
 
         self.push_screen(ReplySettingsScreen(self.chat.reply_settings()), chosen)
 
+    # -- the reviews mode -------------------------------------------------------------------------
+    async def action_show_reviews(self) -> None:
+        first = self.reviews is None
+        if first:
+            self.reviews = ReviewsPane(id="reviews")
+            await self.query_one("#main").mount(self.reviews, before=self.query_one(LossPanel))
+        self.switch_mode_to(keys.REVIEWS)
+        if first:
+            self.reviews.open_model()
+            self.update_status()
+
+    def action_show_chat(self) -> None:
+        self.switch_mode_to(keys.CHAT)
+
+    def switch_mode_to(self, mode: str) -> None:
+        self.mode = mode
+        self.chat.display = mode == keys.CHAT
+        self.reviews.display = mode == keys.REVIEWS
+        (self.chat.query_one(SeedInput) if mode == keys.CHAT else self.reviews.query_one("#review-input")).focus()
+        self.refresh_bindings()
+        self.update_status()
+
+    def action_add_review(self) -> None:
+        self.reviews.submit()
+
+    def action_clear_reviews(self) -> None:
+        self.reviews.clear()
+
+    def action_open_review_model(self) -> None:
+        from rnntui.paths import bundled_sentiment_model_path, checkpoints_dir
+
+        def chosen(path: Path) -> None:
+            self.reviews.open_model(path)
+            self.update_status()
+
+        self.opener.open_picker(checkpoints_dir(), bundled_sentiment_model_path(), chosen)
+
+    def on_reviews_pane_changed(self) -> None:
+        self.update_status()
+
     # -- the chart and the theme --------------------------------------------------------------
     def show_chart(self, shown: bool | None) -> None:
         """Show or hide the loss chart; None leaves it to the terminal's width (app.tcss)."""
@@ -269,16 +303,7 @@ class RnntuiApp(App):
 
     def watch_theme(self, theme: str) -> None:
         self.remember(theme=theme)
-        self.chat.set_palette(self.theme_palette())
-
-    def theme_palette(self) -> dict:
-        """The colours of a reply's unlikely characters: the theme's warning and error colours."""
-        from textual.color import Color
-
-        theme = self.current_theme
-        if not (theme.warning and theme.error):
-            return confidence_palette()
-        return confidence_palette(Color.parse(theme.warning), Color.parse(theme.error))
+        self.chat.set_palette(theme_palette(self.current_theme))
 
     # -- the engine and the model -------------------------------------------------------------
     @work(thread=True, exclusive=True, group="engine")
@@ -358,9 +383,10 @@ class RnntuiApp(App):
 
     def action_open_picker(self) -> None:
         if self.engine_started():
-            from rnntui.paths import checkpoints_dir
+            from rnntui.paths import bundled_model_path, checkpoints_dir
 
-            self.opener.open_picker(checkpoints_dir() if self.watch is None else self.follower.path.parent)
+            folder = checkpoints_dir() if self.watch is None else self.follower.path.parent
+            self.opener.open_picker(folder, bundled_model_path())
 
     def action_new_model(self) -> None:
         if self.watch is not None:

@@ -14,6 +14,10 @@ from textual.binding import Binding
 
 # Below this many columns the chat takes the whole width and the chart starts hidden (app.tcss).
 CHART_BELOW = 70
+# The app's modes: the chat with the language model, and the sentiment of movie reviews. A key
+# works, and shows in the footer and the help screen, only in the modes its row names.
+CHAT, REVIEWS = "chat", "reviews"
+BOTH = (CHAT, REVIEWS)
 SCALE_KEYS = Binding.Group("Scale", compact=True)  # one "^↑^↓ Scale" in the footer
 
 
@@ -29,6 +33,7 @@ class Key:
     group: Binding.Group | None = None
     priority: bool = False  # before the focused widget sees it
     palette: bool = True  # a command of the palette
+    modes: tuple[str, ...] = (CHAT,)
 
     @property
     def palette_title(self) -> str:
@@ -36,7 +41,7 @@ class Key:
 
 
 KEYS: tuple[Key, ...] = (
-    Key("help", "help", "f1", "Help", "this help"),
+    Key("help", "help", "f1", "Help", "this help", modes=BOTH),
     Key("generate", "generate", "enter", "Generate", "generate a reply from the seed text"),
     # In the footer only while a reply streams (the app's check_action).
     Key("stop", "stop_stream", "escape", "Stop", "stop the reply that is streaming"),
@@ -55,6 +60,9 @@ KEYS: tuple[Key, ...] = (
         "save the model back to the file it came from (the bundled or a new model: to the data folder); "
         "training also saves there every 5 minutes"),
     Key("open", "open_picker", "ctrl+o", "Open", "load a checkpoint (replaces the model and its loss history)"),
+    Key("open-review-model", "open_review_model", "ctrl+o", "Open",
+        "load a sentiment checkpoint (rnntui sentiment train makes them); the picker says each file's task",
+        title="Open a sentiment model", modes=(REVIEWS,)),
     Key("new-model", "new_model", "ctrl+n", "New model",
         "start a new model of the book's size on a text file, or fine-tune the current one on it"),
     Key("reply-settings", "reply_settings", "ctrl+l", "Reply",
@@ -66,7 +74,7 @@ KEYS: tuple[Key, ...] = (
     Key("copy", "copy_reply", "ctrl+y", "Copy reply",
         "copy the last reply, seed text included, to the clipboard", footer=False),
     Key("chart", "toggle_chart", "ctrl+b", "Chart",
-        f"show / hide the loss chart (hidden at first below {CHART_BELOW} columns)", footer=False),
+        f"show / hide the loss chart (hidden at first below {CHART_BELOW} columns)", footer=False, modes=BOTH),
     # ctrl+e is the input's "end".
     Key("export", "export_transcript", "ctrl+f", "Export to file",
         "save every reply so far, with its settings, to a text file in the data folder", footer=False),
@@ -83,12 +91,21 @@ KEYS: tuple[Key, ...] = (
     Key("model-info", "model_info", "f6", "Model info",
         "what the current model is: size, characters, training settings and time, text, losses, how it was "
         "made (as rnntui info)", footer=False),
+    Key("reviews", "show_reviews", "f7", "Reviews",
+        "the reviews mode: the sentiment of a movie review as you type it (the book's other RNN)",
+        title="Reviews: the sentiment of movie reviews", footer=False),
+    Key("add-review", "add_review", "enter", "Add review",
+        "add the review to the list with its verdict (it is judged as you type)", modes=(REVIEWS,)),
+    Key("chat", "show_chat", "f7", "Chat", "back to the chat with the language model", title="Chat",
+        modes=(REVIEWS,)),
     Key("quit", "quit", "ctrl+q", "Quit", "quit (asks first if training progress is unsaved)", priority=True,
-        palette=False),  # Textual's palette has its own Quit
+        palette=False, modes=BOTH),  # Textual's palette has its own Quit
     # Rare enough to need no key of its own.
     Key("clear-chat", "clear_chat", "", "Clear the chat",
         "remove every reply so far from the window (ctrl+f exports them first); the model and its training "
         "are not touched"),
+    Key("clear-reviews", "clear_reviews", "", "Clear the reviews", "remove every review from the list",
+        modes=(REVIEWS,)),
 )
 
 # Pick mode's answers, before the seed input sees the keys, but only while a reply waits for one
@@ -100,11 +117,11 @@ PICK_KEYS: tuple[Key, ...] = tuple(
 ) + (Key("pick-draw", "pick(-1)", "space", "Draw", "", footer=False, priority=True, palette=False),)
 
 # Keys that are not the app's bindings (the seed input's, Textual's), for the help screen.
-OTHER_HELP = (
-    ("1 … 5 / space", "in pick mode, while a reply waits: take that candidate / let the model draw"),
-    ("up / down", "recall earlier seed texts"),
-    ("ctrl+p", "command palette"),
-)
+OTHER_HELP = {
+    CHAT: (("1 … 5 / space", "in pick mode, while a reply waits: take that candidate / let the model draw"),
+           ("up / down", "recall earlier seed texts"), ("ctrl+p", "command palette")),
+    REVIEWS: (("ctrl+p", "command palette"),),
+}
 
 # Where even compact keys do not fit (80 columns), these leave the footer first: each is in the
 # help screen and the palette, and Reply and New model are the least used.
@@ -120,13 +137,19 @@ BINDINGS: list[Binding] = [binding(key) for key in KEYS + PICK_KEYS if key.keys]
 PICK_KEY_NAMES: frozenset[str] = frozenset(key.keys for key in PICK_KEYS)
 
 
-def help_rows() -> list[tuple[str, str]]:
-    """(keys, what they do) for the help screen: the table's keys, "this help" last, then the
-    keys of pick mode, the seed input and Textual."""
-    bound = sorted((key for key in KEYS if key.keys), key=lambda key: key.action == "help")
-    return [(key.keys.replace(",", " / "), key.help) for key in bound] + list(OTHER_HELP)
+def help_rows(mode: str = CHAT) -> list[tuple[str, str]]:
+    """(keys, what they do) in ``mode`` for the help screen: the table's keys, "this help" last,
+    then the keys of pick mode, the seed input and Textual."""
+    bound = sorted((key for key in KEYS if key.keys and mode in key.modes), key=lambda key: key.action == "help")
+    return [(key.keys.replace(",", " / "), key.help) for key in bound] + list(OTHER_HELP[mode])
 
 
-def palette_commands() -> list[Key]:
-    """The table's rows that are commands of the palette, in its order."""
-    return [key for key in KEYS if key.palette]
+def palette_commands(mode: str = CHAT) -> list[Key]:
+    """The table's rows that are commands of the palette in ``mode``, in its order."""
+    return [key for key in KEYS if key.palette and mode in key.modes]
+
+
+# The actions of each mode (a key's action runs only in the modes its row names).
+ACTIONS = {mode: frozenset(key.action.split("(")[0] for key in KEYS + PICK_KEYS if mode in key.modes)
+           for mode in BOTH}
+ALL_ACTIONS = ACTIONS[CHAT] | ACTIONS[REVIEWS]

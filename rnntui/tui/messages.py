@@ -10,6 +10,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:  # the engine (torch) is imported after the first frame is drawn
     from rnntui.sampling import Sampler
+    from rnntui.sentiment.predict import Predictor, WordEffect
     from rnntui.session import HeldOut, ModelInfo, Session
     from rnntui.training import History
 
@@ -179,3 +180,35 @@ class ModelDescribed(Message):
     def __init__(self, info: dict) -> None:
         super().__init__()
         self.info = info
+
+
+class ReviewModelReady(Message):
+    """A sentiment model is loaded: ``predictor`` judges reviews with it."""
+
+    def __init__(self, predictor: Predictor, name: str, about: str) -> None:
+        super().__init__()
+        self.predictor, self.name, self.about = predictor, name, about
+
+
+class ReviewModelFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class ReviewScored(Message):
+    """A review judged: the probability that it is positive, each word's effect (``effects``, of
+    its first words; ``more`` not explained), or ``error`` (it has no words). ``add``: it goes
+    into the list; else it is the text being typed."""
+
+    def __init__(self, text: str, add: bool, probability: float | None = None, effects: list[WordEffect] | None = None,
+                 words: int = 0, unknown: int = 0, note: str | None = None, more: int = 0, truncated: bool = False,
+                 error: str | None = None, model_name: str | None = None) -> None:
+        super().__init__()
+        self.text, self.add, self.probability, self.effects = text, add, probability, effects or []
+        self.words, self.unknown, self.note, self.more, self.truncated = words, unknown, note, more, truncated
+        self.error, self.model_name = error, model_name
+
+    @property
+    def label(self) -> str:
+        return "positive" if (self.probability or 0) >= 0.5 else "negative"

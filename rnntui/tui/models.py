@@ -49,19 +49,20 @@ class ModelOpener(Widget):
 
         self.app.push_screen(UnsavedScreen(lambda: session.unsaved_steps, title, verb), chosen)
 
-    def open_picker(self, folder: Path) -> None:
-        """The checkpoints in ``folder``, and the bundled model."""
+    def open_picker(self, folder: Path, bundled: Path, then: Callable[[Path], object] | None = None) -> None:
+        """The checkpoints in ``folder``, and the ``bundled`` model; the one chosen goes to
+        ``then`` (default: load it as the chat's language model)."""
         from rnntui.checkpoint import list_checkpoints, read_header
-        from rnntui.paths import bundled_model_path
         from rnntui.tui.screens.picker import CheckpointPicker
 
         entries = list_checkpoints(folder)
-        bundled = bundled_model_path()
         if bundled.is_file():
             entries.append((bundled, read_header(bundled)[0]))
 
         def chosen(path: Path | None) -> None:
-            if path is not None:
+            if path is not None and then is not None:
+                then(path)
+            elif path is not None:
                 self.if_unsaved_work(f"Load {path.name}?", f"load {path.name}",
                                      lambda save_first: self.load_checkpoint(self.session(), path, save_first))
 

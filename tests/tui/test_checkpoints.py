@@ -350,4 +350,8 @@ def test_the_picker_shortens_long_names_in_the_middle():
     assert "…" in short
     header = {"step": 1200, "best_val_loss": 1.23456, "corpus": {"name": name},
               "created": "2026-11-30T05:06:07+00:00"}
-    assert describe(header) == ("1,200", "1.2346", short, "2026-11-30 05:06")
+    assert describe(header) == ("text", "1,200", "1.2346", short, "2026-11-30 05:06")
+    # A review classifier says so, with its best validation accuracy and the data it learnt from.
+    header = {"task": "sentiment", "step": 2191, "best_val_accuracy": 0.8946, "data": {"name": "aclImdb.tar.gz"},
+              "created": "2026-12-02T09:36:12+00:00"}
+    assert describe(header) == ("reviews", "2,191", "89.5% acc", "aclImdb.tar.gz", "2026-12-02 09:36")

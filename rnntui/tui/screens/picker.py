@@ -1,4 +1,5 @@
-"""Ctrl+O: pick a checkpoint from the data folder, or type the path of any file."""
+"""Ctrl+O: pick a checkpoint from the data folder, or type the path of any file; each row says
+which task its model is for (a text's language model, or a review classifier)."""
 
 from __future__ import annotations
 
@@ -27,16 +28,28 @@ def shortened(name: str, width: int = NAME_WIDTH) -> str:
     return f"{name[:head]}…{name[len(name) - (width - 1 - head):]}"
 
 
-def describe(header: dict) -> tuple[str, str, str, str]:
-    """Step, best validation loss, corpus and date columns from a checkpoint header."""
-    best = header.get("best_val_loss")
-    corpus = shortened((header.get("corpus") or {}).get("name", "-"))
+TASKS = {"text": "text", "sentiment": "reviews"}  # what a checkpoint's model does, in a word
+
+
+def describe(header: dict) -> tuple[str, str, str, str, str]:
+    """Task, step, best validation figure (a language model's loss, a review model's accuracy),
+    text or data and date columns from a checkpoint header."""
+    task = header.get("task", "text")  # files written before tasks were named are language models
+    if task == "sentiment":
+        accuracy = header.get("best_val_accuracy")
+        best = f"{accuracy:.1%} acc" if isinstance(accuracy, (int, float)) else "-"
+        data = header.get("data") if isinstance(header.get("data"), dict) else {}
+        corpus = shortened(str(data.get("name", "-")))
+    else:
+        loss = header.get("best_val_loss")
+        best = f"{loss:.4f}" if isinstance(loss, (int, float)) else "-"
+        corpus = shortened((header.get("corpus") or {}).get("name", "-"))
     created = header.get("created") or ""
     try:
         created = datetime.fromisoformat(created).strftime("%Y-%m-%d %H:%M")
     except ValueError:
         pass
-    return (f"{header.get('step', 0):,}", f"{best:.4f}" if best is not None else "-", corpus, created or "-")
+    return (TASKS.get(task, str(task)), f"{header.get('step', 0):,}", best, corpus, created or "-")
 
 
 class CheckpointPicker(ModalScreen[Path | None]):
@@ -58,7 +71,7 @@ class CheckpointPicker(ModalScreen[Path | None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("checkpoint", "step", "best val~", "corpus", "saved")
+        table.add_columns("checkpoint", "task", "step", "best val~", "text / data", "saved")
         for path, header in self.entries:
             table.add_row(shortened(path.name), *describe(header), key=str(path))
         (table if self.entries else self.query_one(Input)).focus()

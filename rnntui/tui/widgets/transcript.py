@@ -45,6 +45,14 @@ def confidence_palette(warning: Color | None = None, error: Color | None = None)
 WRAPPED_LINE_BREAK = re.compile(r"(?<=[^\n])\n(?!\n)")
 
 
+def theme_palette(theme) -> dict[int, Style]:
+    """The colours of a reply's unlikely characters in a Textual ``theme``: its warning and
+    error colours (the defaults where it has none)."""
+    if not (theme.warning and theme.error):
+        return confidence_palette()
+    return confidence_palette(Color.parse(theme.warning), Color.parse(theme.error))
+
+
 def join_wrapped_lines(runs: list[list]) -> list[list]:
     """The runs with each wrap inside a paragraph shown as a space: a reply then flows in the
     width it has, as a chat message does, instead of keeping the book's 70-column lines, which

@@ -1,0 +1,258 @@
+"""The reviews pane: the sentiment of movie reviews, as you type.
+
+A review typed or pasted into the field is judged at once, off the event loop: the gauge shows
+the probability that it is positive and the words beneath it are coloured by what each did to
+the running probability as the model read it (green up, red down, dim: a word the model does not
+know). Enter adds the review and its verdict to the list above, as the chat does with replies.
+
+The model is the bundled one (rnntui sentiment) until ctrl+o opens another; it loads, with torch,
+the first time the pane is shown.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Input, Static
+from textual.worker import get_current_worker
+
+from rnntui.errors import RnntuiError
+from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored
+from rnntui.tui.widgets.gauge import SentimentGauge
+
+if TYPE_CHECKING:
+    from rnntui.sentiment.predict import Predictor, WordEffect
+
+MAX_REVIEW_CHARS = 100_000  # judged of a longer paste (a 1 MB one, say): its start, and it says so
+# Words whose effect is shown: the bundled model reads both ways, so each prefix is read again
+# and the cost grows as the square (300 words: 0.2 s on 2 cores, 2,000: 7.5 s); the verdict is
+# always the whole review's.
+EXPLAINED_WORDS = 400
+STRONG, NOTABLE = 0.10, 0.02  # a word's change of the running probability: bold, coloured
+
+
+def coloured_words(effects: list[WordEffect], more: int = 0) -> Text:
+    """The review's words, each styled by the change it made: green for up, red for down, bold
+    when it moved the probability by 10 points or more; a word the model does not know is dim."""
+    text = Text()
+    for i, effect in enumerate(effects):
+        if i:
+            text.append(" ")
+        if not effect.known:
+            style = "dim italic"
+        elif abs(effect.change) >= NOTABLE:
+            style = ("green" if effect.change > 0 else "red") + (" bold" if abs(effect.change) >= STRONG else "")
+        else:
+            style = ""
+        text.append(effect.word, style=style)
+    if more:
+        text.append(f" … and {more:,} more words", style="dim")
+    return text
+
+
+def verdict_line(number: int, message: ReviewScored) -> str:
+    unknown = f", {message.unknown:,} unknown" if message.unknown else ""
+    return (f"#{number} · {message.label} · {message.probability:.1%} positive · {message.words:,} "
+            f"word{'s' if message.words != 1 else ''}{unknown} · {message.model_name}")
+
+
+class Requests:
+    """What the scoring thread is asked to judge: every review to add to the list, in order, and
+    of the text being typed only the latest (typing faster than the model reads skips the rest)."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._adds: deque[str] = deque()
+        self._live: str | None = None
+
+    def put(self, text: str, add: bool = False) -> None:
+        with self._condition:
+            if add:
+                self._adds.append(text)
+            else:
+                self._live = text
+            self._condition.notify()
+
+    def take(self, timeout: float) -> tuple[str, bool] | None:
+        with self._condition:
+            if not self._adds and self._live is None:
+                self._condition.wait(timeout)
+            if self._adds:
+                return self._adds.popleft(), True
+            if self._live is not None:
+                text, self._live = self._live, None
+                return text, False
+            return None
+
+
+class ReviewsPane(Vertical):
+    class Changed(Message):
+        """What the status line shows of the reviews (the model, how many) changed."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.model_name: str | None = None
+        self.loading = False
+        self.requests = Requests()
+        self.reviews = 0  # added to the list so far
+        self.last_scored: ReviewScored | None = None  # of the text being typed
+
+    def compose(self) -> ComposeResult:
+        yield VerticalScroll(id="review-list")
+        yield Static("", id="review-words")
+        yield SentimentGauge(id="review-gauge")
+        yield Input(placeholder="Type or paste a movie review · enter adds it to the list", id="review-input")
+
+    def on_mount(self) -> None:
+        self.query_one("#review-words").border_title = "each word's effect"
+        self.query_one(SentimentGauge).show(None, "loading the sentiment model…")
+        self.note("Sentiment of movie reviews: type or paste one below; as you type, the gauge says how "
+                  "positive the model finds it, and each word is coloured by how it moved that (green up, red "
+                  "down, dim: unknown). enter adds it to this list; f7 goes back to the chat.")
+
+    def note(self, text: str) -> None:
+        for listing in self.query("#review-list"):
+            listing.mount(Static(text, classes="note", markup=False))
+
+    # -- the model ----------------------------------------------------------------------------
+    def open_model(self, path: Path | None = None) -> None:
+        """Load ``path`` (default: the bundled sentiment model) in a worker."""
+        self.loading = True
+        self.post_message(self.Changed())
+        self.load_model(path)
+
+    @work(thread=True, exclusive=True, group="review-model")
+    def load_model(self, path: Path | None) -> None:
+        from rnntui.paths import bundled_sentiment_model_path
+        from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
+        from rnntui.sentiment.predict import Predictor
+
+        path = bundled_sentiment_model_path() if path is None else path
+        try:
+            checkpoint = load_sentiment_checkpoint(path)
+            predictor = Predictor(checkpoint.build_model(), checkpoint.vocab)
+        except RnntuiError as error:
+            self.post_message(ReviewModelFailed(str(error)))
+            return
+        accuracy = checkpoint.best_accuracy()
+        about = f"validation accuracy {accuracy:.1%}" if accuracy is not None else "not yet validated"
+        self.post_message(ReviewModelReady(predictor, path.name, about))
+
+    def on_review_model_ready(self, message: ReviewModelReady) -> None:
+        self.loading = False
+        self.model_name = message.name
+        self.score_reviews(message.predictor)  # the previous model's thread ends (exclusive)
+        self.note(f"Judging with {message.name} ({message.about}).")
+        self.post_message(self.Changed())
+        text = self.query_one("#review-input", Input).value
+        self.requests.put(text)  # what was typed while it loaded
+        if not text:
+            self.query_one(SentimentGauge).show(None)
+
+    def on_review_model_failed(self, message: ReviewModelFailed) -> None:
+        self.loading = False
+        self.notify(message.error, title="Could not load", severity="error", timeout=10)
+        if self.model_name is None:
+            self.query_one(SentimentGauge).show(None, "no sentiment model: ctrl+o opens one")
+        self.post_message(self.Changed())
+
+    # -- judging ------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="review-score")
+    def score_reviews(self, predictor: Predictor) -> None:
+        """Judge what is asked (Requests) until another model replaces this one."""
+        from rnntui.sentiment.predict import EmptyReview
+
+        worker = get_current_worker()
+        name = self.model_name
+        while not worker.is_cancelled:
+            asked = self.requests.take(timeout=0.1)
+            if asked is None:
+                continue
+            text, add = asked
+            cut = text[:MAX_REVIEW_CHARS]
+            try:
+                prediction = predictor.predict(cut)
+                effects = predictor.explain(cut, EXPLAINED_WORDS)
+            except EmptyReview as error:
+                self.post_message(ReviewScored(text, add, error=str(error), model_name=name))
+                continue
+            except RnntuiError as error:  # pragma: no cover - the predictor raises only EmptyReview
+                self.post_message(ReviewScored(text, add, error=str(error), model_name=name))
+                continue
+            self.post_message(ReviewScored(
+                text, add, prediction.probability, effects, prediction.words, prediction.unknown,
+                note=prediction.note(), more=max(0, prediction.words - EXPLAINED_WORDS),
+                truncated=len(text) > MAX_REVIEW_CHARS, model_name=name))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "review-input" and self.model_name is not None:
+            event.stop()
+            self.requests.put(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "review-input":
+            event.stop()
+            self.submit()
+
+    def submit(self) -> None:
+        """Add the review typed to the list (it is judged in the scoring thread, in order)."""
+        field = self.query_one("#review-input", Input)
+        if self.model_name is None:
+            self.notify("The sentiment model is still loading." if self.loading
+                        else "No sentiment model is open: ctrl+o opens one.", severity="warning")
+            return
+        if not field.value.strip():
+            self.notify("Type or paste a review first.", severity="warning")
+            return
+        self.requests.put(field.value, add=True)
+        field.value = ""
+
+    def clear(self) -> None:
+        self.query_one("#review-list", VerticalScroll).remove_children()
+        self.reviews = 0
+        self.post_message(self.Changed())
+        self.notify("The list of reviews is cleared.")
+
+    def on_review_scored(self, message: ReviewScored) -> None:
+        if message.add:
+            self.add_to_list(message)
+        elif message.text == self.query_one("#review-input", Input).value:  # not typed over since
+            self.show_live(message)
+
+    def show_live(self, message: ReviewScored) -> None:
+        self.last_scored = message
+        gauge, words = self.query_one(SentimentGauge), self.query_one("#review-words", Static)
+        if message.error is not None:
+            gauge.show(None, "no words yet" if message.text.strip() else "")
+            words.update("")
+            return
+        gauge.show(message.probability, "no word of it is known" if message.note else "")
+        words.update(coloured_words(message.effects, message.more))
+
+    def add_to_list(self, message: ReviewScored) -> None:
+        if message.error is not None:
+            self.notify(message.error, title="Review", severity="warning")
+            return
+        self.reviews += 1
+        self.post_message(self.Changed())
+        entry = Vertical(Static(verdict_line(self.reviews, message), classes="review-header", markup=False),
+                         Static(coloured_words(message.effects, message.more), classes="review-words"),
+                         classes="review " + ("-positive" if message.probability >= 0.5 else "-negative"))
+        listing = self.query_one("#review-list", VerticalScroll)
+        listing.mount(entry)
+        listing.scroll_end(animate=False)
+        self.query_one(SentimentGauge).show(None)
+        self.query_one("#review-words", Static).update("")
+        if message.note:
+            self.notify(f"{message.note}.", title="Review", severity="warning", timeout=8)
+        if message.truncated:
+            self.notify(f"The review is long: the model judged its first {MAX_REVIEW_CHARS:,} characters.",
+                        title="Review", timeout=8)

@@ -1,0 +1,168 @@
+"""The reviews mode (f7): the sentiment of a movie review as it is typed, with the bundled model."""
+
+from __future__ import annotations
+
+import pytest
+
+from rnntui.paths import bundled_sentiment_model_path
+from rnntui.tui.screens.help import HelpScreen
+from rnntui.tui.screens.picker import CheckpointPicker
+from rnntui.tui.widgets.gauge import SentimentGauge, gauge_text
+from rnntui.tui.widgets.seed_input import SeedInput
+
+from .helpers import SIZE, make_app, notified, ready, shown, until
+
+pytestmark = pytest.mark.skipif(not bundled_sentiment_model_path().is_file(), reason="no bundled sentiment model")
+
+POSITIVE = "A wonderful, moving film with brilliant acting and a beautiful story. I loved every minute of it."
+NEGATIVE = "The worst movie I have ever seen: boring, stupid and a total waste of time. Awful acting."
+
+
+def predictor():
+    from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
+    from rnntui.sentiment.predict import Predictor
+
+    checkpoint = load_sentiment_checkpoint(bundled_sentiment_model_path())
+    return Predictor(checkpoint.build_model(), checkpoint.vocab)
+
+
+def footer_actions(app) -> set[str]:
+    return {key.action for key in app.query("FooterKey")}
+
+
+async def open_reviews(pilot):
+    app = pilot.app
+    await ready(pilot)
+    await pilot.press("f7")
+    await until(pilot, lambda: app.reviews is not None and app.reviews.model_name is not None)
+    return app.reviews
+
+
+async def type_review(pilot, text: str) -> None:
+    field = pilot.app.reviews.query_one("#review-input")
+    field.value = text  # as a paste would leave it; each change is judged
+    await until(pilot, lambda: pilot.app.reviews.last_scored is not None
+                and pilot.app.reviews.last_scored.text == text)
+
+
+async def test_the_gauge_and_the_words_follow_the_review_as_it_is_typed(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        reviews = await open_reviews(pilot)
+        assert not app.chat.display and reviews.display
+        assert app.focused is reviews.query_one("#review-input")
+        judge = predictor()
+        await type_review(pilot, POSITIVE)
+        gauge = reviews.query_one(SentimentGauge)
+        assert gauge.probability == pytest.approx(judge.predict(POSITIVE).probability) and gauge.probability > 0.5
+        assert "positive" in str(gauge.render())
+        # Each word coloured by what it did: the effects are the predictor's own.
+        effects = reviews.last_scored.effects
+        assert [e.word for e in effects] == [e.word for e in judge.explain(POSITIVE)]
+        words = reviews.query_one("#review-words").render()
+        styles = {str(span.style) for span in words.spans}
+        assert any("green" in style for style in styles)
+        await type_review(pilot, NEGATIVE)
+        assert gauge.probability == pytest.approx(judge.predict(NEGATIVE).probability) and gauge.probability < 0.5
+        assert any("red" in str(span.style) for span in reviews.query_one("#review-words").render().spans)
+
+
+async def test_enter_adds_the_review_and_its_verdict_to_the_list(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        reviews = await open_reviews(pilot)
+        await type_review(pilot, POSITIVE)
+        await pilot.press("enter")
+        await until(pilot, lambda: reviews.reviews == 1)
+        [entry] = reviews.query(".review")
+        header = str(entry.query_one(".review-header").render())
+        assert header.startswith("#1 · positive · ") and "imdb-sentiment.ckpt" in header
+        assert "-positive" in entry.classes
+        assert reviews.query_one("#review-input").value == ""
+        await type_review(pilot, NEGATIVE)
+        await pilot.press("enter")
+        await until(pilot, lambda: reviews.reviews == 2)
+        assert "-negative" in list(reviews.query(".review"))[1].classes
+        assert "reviews 2" in str(app.query_one("#status").render())
+        # An empty review: one notification, nothing added.
+        await pilot.press("enter")
+        await until(pilot, lambda: notified(app, "Type or paste a review first."))
+        assert reviews.reviews == 2
+        app.action_clear_reviews()
+        await pilot.pause()
+        assert reviews.reviews == 0 and not reviews.query(".review")
+
+
+async def test_a_review_of_unknown_words_says_so_and_a_huge_one_is_judged_on_its_start(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        reviews = await open_reviews(pilot)
+        await type_review(pilot, "zzqxv qqzzx vvxqz")
+        assert "no word of it is known" in str(reviews.query_one(SentimentGauge).render())
+        await pilot.press("enter")
+        await until(pilot, lambda: notified(app, "in the model's vocabulary"))
+        assert reviews.reviews == 1  # still judged
+        # A 1 MB paste: judged on its first 100,000 characters, without freezing the app.
+        huge = "great acting, " * 75_000
+        reviews.query_one("#review-input").value = huge
+        await pilot.press("enter")
+        await until(pilot, lambda: reviews.reviews == 2, timeout=30)
+        assert notified(app, "judged its first 100,000 characters")
+        [_, entry] = reviews.query(".review")
+        assert "more words" in str(entry.query(".review-words").first().render())
+        # Only punctuation: no words yet, and enter says the review has none.
+        await type_review(pilot, "!!! ...")
+        assert "no words yet" in str(reviews.query_one(SentimentGauge).render())
+
+
+async def test_each_mode_shows_its_own_keys_and_f7_goes_back(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.pause()
+        chat_keys = footer_actions(app)
+        assert "toggle_training" in chat_keys and "add_review" not in chat_keys and "show_reviews" not in chat_keys
+        await open_reviews(pilot)
+        await pilot.pause()
+        reviews_keys = footer_actions(app)
+        assert {"show_chat", "open_review_model", "help"} <= reviews_keys
+        assert not reviews_keys & {"generate", "toggle_training", "regenerate", "open_picker"}
+        await pilot.press("ctrl+r")  # a chat key does nothing here
+        assert not app.chat.exchanges
+        await pilot.press("f1")
+        await shown(pilot, HelpScreen, "Markdown")
+        text = "\n".join(f"{key} {what}" for key, what in app.screen.keys)
+        assert "add the review to the list" in text and "generate a reply" not in text
+        await pilot.press("escape")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Chat" in titles and "Generate" not in titles
+        await pilot.press("f7")
+        await pilot.pause()
+        assert app.chat.display and not app.reviews.display and app.focused is app.query_one(SeedInput)
+        assert "toggle_training" in footer_actions(app)
+        assert "scale factor" in str(app.query_one("#status").render())
+
+
+async def test_a_language_model_opened_in_the_reviews_says_what_it_is(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        reviews = await open_reviews(pilot)
+        await pilot.press("ctrl+o")
+        await shown(pilot, CheckpointPicker, "#picker-table")
+        table = app.screen.query_one("#picker-table")
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert any(row[1] == "reviews" for row in rows)  # the bundled sentiment model, with its task
+        app.screen.query_one("#picker-path").value = str(tiny_checkpoint)
+        app.screen.query_one("#picker-path").focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: notified(app, "is a language model"))
+        assert reviews.model_name == "imdb-sentiment.ckpt"  # the one it had stays
+
+
+def test_the_gauge_draws_the_probability_it_is_given():
+    text = gauge_text(0.75, 60)
+    assert text.plain.startswith("negative ") and "75.0% positive" in text.plain and len(text.plain) == 60
+    filled = text.plain.count("█")
+    assert filled == round(0.75 * (60 - len("negative ") - len(" positive") - len("  75.0% positive")))
+    assert "negative" in gauge_text(0.2, 60).plain.split("positive")[-1]
+    assert "type a review" in gauge_text(None, 60).plain
