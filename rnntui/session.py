@@ -355,6 +355,14 @@ class Session:
 
         ensure_default_corpus(progress)
 
+    def training_text_name(self) -> str | None:
+        """The name of the text the trainer reads (for the loss panel's title)."""
+        return getattr(self.corpus, "name", None)
+
+    def training_device(self) -> str:
+        """Where and in what precision the trainer runs, for the loss panel."""
+        return f"{self.trainer.device} ({self.trainer.precision})"
+
     def take_corpus_note(self) -> str | None:
         """What to know about the text the trainer was built on (it changed since the model was
         saved), said once."""

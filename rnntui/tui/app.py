@@ -54,7 +54,8 @@ class RnntuiApp(App):
                  random_seed: int | None = None, train_config=None, model_options: dict | None = None,
                  scale_factor: float | None = None, length: int | None = None,
                  watch: Path | None = None, autosave_every: float = AUTOSAVE_EVERY, finetune: bool = False,
-                 manage_gc: bool = False, encoding: str | None = None) -> None:
+                 manage_gc: bool = False, encoding: str | None = None, reviews_data: Path | None = None,
+                 review_train_config=None, review_model_settings: dict | None = None) -> None:
         super().__init__()
         # The garbage collector is the process's: `rnntui` lets the app tune it (see
         # memory.tune_garbage_collector), an app run inside another program leaves it alone.
@@ -89,6 +90,8 @@ class RnntuiApp(App):
         self.engine_error: str | None = None  # why the start-up model could not be opened
         self.mode = keys.CHAT  # f7 switches to the reviews (mounted the first time) and back
         self.reviews: ReviewsPane | None = None
+        # The reviews mode's training: its data (default: the cached dataset), settings, model sizes.
+        self.review_options = (reviews_data, review_train_config, review_model_settings)
         # Parts without a place on the screen, each owning its workers and their messages.
         self.opener = ModelOpener(lambda: self.session, self.training)
         self.evaluator = Evaluator(lambda text, id: self.chat.note(text, id=id))
@@ -123,11 +126,21 @@ class RnntuiApp(App):
         self.engine_timer = self.set_interval(0.02, self.load_engine_once_drawn)
         self.signals.install()
         if self.watch is None:  # a watched run saves itself
-            self.set_interval(self.autosave_every, self.training.autosave)
+            self.set_interval(self.autosave_every, self.autosave)
+
+    def autosave(self) -> None:
+        for training in (self.training, self.reviews.training if self.reviews else None):
+            if training is not None:
+                training.autosave()
+
+    def unsaved_steps(self) -> int:
+        """Training progress not yet saved, in both modes."""
+        chat = self.session.unsaved_steps if self.session is not None else 0
+        reviews = self.reviews.session.unsaved_steps if self.reviews and self.reviews.session else 0
+        return chat + reviews
 
     def on_termination_signal(self, number: int) -> None:
-        unsaved = self.session.unsaved_steps if self.session is not None else 0
-        if unsaved > 0:
+        if self.unsaved_steps() > 0:
             self.save_and_quit(on_signal=number)
         elif number == SIGHUP:
             end_as_signalled(number)  # nothing to save, and no terminal left to restore
@@ -253,7 +266,7 @@ class RnntuiApp(App):
     async def action_show_reviews(self) -> None:
         first = self.reviews is None
         if first:
-            self.reviews = ReviewsPane(id="reviews")
+            self.reviews = ReviewsPane(*self.review_options, id="reviews")
             await self.query_one("#main").mount(self.reviews, before=self.query_one(LossPanel))
         self.switch_mode_to(keys.REVIEWS)
         if first:
@@ -265,6 +278,12 @@ class RnntuiApp(App):
 
     def switch_mode_to(self, mode: str) -> None:
         self.mode = mode
+        self.training.shows_panel = mode == keys.CHAT  # each mode's run in the loss panel
+        self.reviews.training.shows_panel = mode == keys.REVIEWS
+        if mode == keys.REVIEWS:
+            self.reviews.show_history()
+        else:
+            self.chat.show_history(with_points=self.watch is None)  # a watched run's file drives its chart
         self.chat.display = mode == keys.CHAT
         self.reviews.display = mode == keys.REVIEWS
         (self.chat.query_one(SeedInput) if mode == keys.CHAT else self.reviews.query_one("#review-input")).focus()
@@ -278,13 +297,13 @@ class RnntuiApp(App):
         self.reviews.clear()
 
     def action_open_review_model(self) -> None:
-        from rnntui.paths import bundled_sentiment_model_path, checkpoints_dir
+        self.reviews.choose_model(self.opener)
 
-        def chosen(path: Path) -> None:
-            self.reviews.open_model(path)
-            self.update_status()
+    def action_toggle_review_training(self) -> None:
+        self.reviews.toggle_training()
 
-        self.opener.open_picker(checkpoints_dir(), bundled_sentiment_model_path(), chosen)
+    def action_save_review_model(self) -> None:
+        self.reviews.save()
 
     def on_reviews_pane_changed(self) -> None:
         self.update_status()
@@ -421,7 +440,7 @@ class RnntuiApp(App):
                 self.chat.next_sample_at = None  # the first sample comes sample_every steps from here
             self.training.toggle()
 
-    def training_stepped(self, step: int) -> None:
+    def training_stepped(self, step: int, validated: bool = False) -> None:
         self.info.step = step
         if self.training.state is TrainingState.RUNNING:
             self.chat.sample_while_training(step)
@@ -479,35 +498,48 @@ class RnntuiApp(App):
 
     async def action_quit(self) -> None:
         self.opener.if_unsaved_work("Quit rnntui?", "quit",
-                             lambda save_first: self.save_and_quit() if save_first else self.shut_down())
+                                    lambda save_first: self.save_and_quit() if save_first else self.shut_down(),
+                                    unsaved=self.unsaved_steps)
 
     @work(thread=True, exclusive=True, group="save")
     def save_and_quit(self, on_signal: int | None = None) -> None:
         """Stop training, save, and exit; ``on_signal``: asked to end by that signal, so the
         app ends even if the save fails."""
-        self.training.stop_and_wait()
-        try:
-            path, error = self.session.save(), None
-        except RnntuiError as exc:
-            if on_signal is None:  # the app stays open, with the progress still counted as unsaved
-                self.post_message(Saved(None, str(exc)))
-                return
-            path, error = None, f"rnntui: error: {exc}"
+        reviews = self.reviews.session if self.reviews is not None else None
+        sessions = [(session, training) for session, training in
+                    ((reviews, self.reviews.training if reviews else None), (self.session, self.training))
+                    if session is not None and session.unsaved_steps > 0]
+        if not sessions and self.session is not None:  # asked to save: the chat's model, as ctrl+s would
+            sessions = [(self.session, self.training)]
+        said, path, error = [], None, None
+        for session, training in sessions:
+            training.stop_and_wait()
+            try:
+                path = session.save()
+                said.append(f"rnntui: saved step {session.step:,} to {path}")
+            except RnntuiError as exc:
+                if on_signal is None:  # the app stays open, with the progress still counted as unsaved
+                    self.post_message(Saved(None, str(exc)))
+                    return
+                error = f"rnntui: error: {exc}"
         if on_signal is not None and on_signal == SIGHUP:
             end_as_signalled(on_signal)  # now that the work is saved
         if error is None:  # said on the terminal once the app has closed
-            said = f"rnntui: saved step {self.session.step:,} to {path}"
-            self.call_from_thread(self.exit, f"saved {path}", 0, said)
+            self.call_from_thread(self.exit, f"saved {path}", 0, "\n".join(said))
         else:  # said on stderr once the terminal is restored
             self.call_from_thread(self.exit, None, 1, error)
 
     def shut_down(self) -> None:
         self.training.stop()
+        if self.reviews is not None:
+            self.reviews.training.stop()
         self.chat.stop_stream()
         self.exit()
 
     def on_unmount(self) -> None:
         self.training.stop()  # a paused trainer's thread would otherwise wait for ever
+        if self.reviews is not None:
+            self.reviews.training.stop()
         self.signals.remove()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -96,6 +96,11 @@ KEYS: tuple[Key, ...] = (
         title="Reviews: the sentiment of movie reviews", footer=False),
     Key("add-review", "add_review", "enter", "Add review",
         "add the review to the list with its verdict (it is judged as you type)", modes=(REVIEWS,)),
+    Key("train-reviews", "toggle_review_training", "ctrl+t", "Train/pause",
+        "start / pause training a review model on the movie reviews (the one open if it can resume, else a new "
+        "one of the book's size)", title="Train a review model", modes=(REVIEWS,)),
+    Key("save-reviews", "save_review_model", "ctrl+s", "Save", "save the review model in training to its file",
+        title="Save the review model", modes=(REVIEWS,)),
     Key("chat", "show_chat", "f7", "Chat", "back to the chat with the language model", title="Chat",
         modes=(REVIEWS,)),
     Key("quit", "quit", "ctrl+q", "Quit", "quit (asks first if training progress is unsaved)", priority=True,

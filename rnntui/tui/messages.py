@@ -11,6 +11,7 @@ from textual.message import Message
 if TYPE_CHECKING:  # the engine (torch) is imported after the first frame is drawn
     from rnntui.sampling import Sampler
     from rnntui.sentiment.predict import Predictor, WordEffect
+    from rnntui.sentiment.session import ReviewSession
     from rnntui.session import HeldOut, ModelInfo, Session
     from rnntui.training import History
 
@@ -183,17 +184,22 @@ class ModelDescribed(Message):
 
 
 class ReviewModelReady(Message):
-    """A sentiment model is loaded: ``predictor`` judges reviews with it."""
+    """A sentiment model is loaded in ``session`` (or its training weights followed): ``predictor``
+    judges reviews with it."""
 
-    def __init__(self, predictor: Predictor, name: str, about: str) -> None:
+    def __init__(self, predictor: Predictor, name: str, about: str, session: ReviewSession,
+                 quiet: bool = False) -> None:
         super().__init__()
-        self.predictor, self.name, self.about = predictor, name, about
+        self.predictor, self.name, self.about, self.session = predictor, name, about, session
+        self.quiet = quiet  # the weights in training, followed: no new model to announce
 
 
 class ReviewModelFailed(Message):
-    def __init__(self, error: str) -> None:
+    """A sentiment model could not be opened (``session``: the first load's, still empty)."""
+
+    def __init__(self, error: str, session: ReviewSession | None = None) -> None:
         super().__init__()
-        self.error = error
+        self.error, self.session = error, session
 
 
 class ReviewScored(Message):

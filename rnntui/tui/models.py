@@ -34,11 +34,16 @@ class ModelOpener(Widget):
         self.session = session
         self.training = training
 
-    def if_unsaved_work(self, title: str, verb: str, then: Callable[[bool], object]) -> None:
-        """Run ``then(save_first)`` now if no training progress would be lost; otherwise ask
-        whether to save it first, throw it away, or do nothing."""
-        session = self.session()
-        if session is None or session.unsaved_steps <= 0:
+    def if_unsaved_work(self, title: str, verb: str, then: Callable[[bool], object],
+                        unsaved: Callable[[], int] | None = None) -> None:
+        """Run ``then(save_first)`` now if no training progress would be lost (``unsaved()``
+        steps; default: the chat's model's); otherwise ask whether to save it first, throw it
+        away, or do nothing."""
+        if unsaved is None:
+            def unsaved() -> int:
+                session = self.session()
+                return session.unsaved_steps if session is not None else 0
+        if unsaved() <= 0:
             then(False)
             return
         from rnntui.tui.screens.dialogs import UnsavedScreen
@@ -47,7 +52,7 @@ class ModelOpener(Widget):
             if answer in ("save", "discard"):
                 then(answer == "save")
 
-        self.app.push_screen(UnsavedScreen(lambda: session.unsaved_steps, title, verb), chosen)
+        self.app.push_screen(UnsavedScreen(unsaved, title, verb), chosen)
 
     def open_picker(self, folder: Path, bundled: Path, then: Callable[[Path], object] | None = None) -> None:
         """The checkpoints in ``folder``, and the ``bundled`` model; the one chosen goes to

@@ -58,6 +58,8 @@ class Trainable(Protocol):
     def needs_download(self) -> bool: ...
     def fetch_training_text(self, progress) -> None: ...
     def ensure_trainer(self) -> Trainer: ...
+    def training_text_name(self) -> str | None: ...
+    def training_device(self) -> str: ...
     def take_corpus_note(self) -> str | None: ...
     def change_settings(self, **changes) -> None: ...
     def save(self, path: Path | None = None) -> Path: ...
@@ -67,7 +69,7 @@ class TrainingHost(Protocol):
     """What the controller tells the app."""
 
     def update_status(self) -> None: ...
-    def training_stepped(self, step: int) -> None: ...
+    def training_stepped(self, step: int, validated: bool) -> None: ...
     def training_note(self, text: str) -> None: ...
 
 
@@ -95,13 +97,18 @@ class TrainingThread:
 
 
 class TrainingController(Widget):
-    """One model's training. ``session`` is set by the host once a model is open."""
+    """One model's training. ``session`` is set by the host once a model is open. The loss
+    panel shows this training's run while ``shows_panel`` (each of the app's modes has its own
+    controller, and the panel shows the mode on the screen)."""
 
     DEFAULT_CSS = "TrainingController { display: none; }"
 
-    def __init__(self, host: TrainingHost, download_hint: str = "") -> None:
+    def __init__(self, host: TrainingHost, download_hint: str = "", shows_panel: bool = True,
+                 download_name: str = "The Mysterious Island from Project Gutenberg") -> None:
         super().__init__()
         self.host = host
+        self.shows_panel = shows_panel
+        self.download_name = download_name  # what a download fetches, as the status line names it
         self.download_hint = download_hint  # added to a failed download's message
         self.session: Session | None = None
         self.state = TrainingState.IDLE
@@ -199,21 +206,20 @@ class TrainingController(Widget):
         total = f" of {message.total / 1e6:.1f} MB" if message.total else ""
         for status in self.app.query(StatusLine):
             status.show_message(
-                f" downloading The Mysterious Island from Project Gutenberg: {message.done / 1e6:.1f} MB{total}")
+                f" downloading {self.download_name}: {message.done / 1e6:.1f} MB{total}")
 
     def on_training_progress(self, message: TrainingProgress) -> None:
         # The training thread posts until it ends, which can be after the app has begun to take
         # its widgets down: the panel and the status line are then absent, and left alone.
-        panels = list(self.app.query(LossPanel))
+        panels = list(self.app.query(LossPanel)) if self.shows_panel else []
         if self.state is TrainingState.STARTING:
             self.state = TrainingState.RUNNING
-            trainer = self.session.trainer
             for panel in panels:
-                panel.set_device(f"{trainer.device} ({trainer.precision})")
-                panel.show_corpus(getattr(self.session.corpus, "name", None))  # the text it trains on
+                panel.set_device(self.session.training_device())
+                panel.show_corpus(self.session.training_text_name())  # the text it trains on
         events = message.mailbox.take()
         for event in events:
-            if event.overfitting:
+            if getattr(event, "overfitting", None):
                 text = (f"At step {event.step:,} {event.overfitting}. f2 raises dropout; ctrl+s keeps this "
                         "model (the best estimate was earlier); ctrl+n can fine-tune the bundled model on a small "
                         "text instead, which needs far fewer steps.")
@@ -222,7 +228,7 @@ class TrainingController(Widget):
         if events:
             for panel in panels:
                 panel.add_events(events)
-            self.host.training_stepped(events[-1].step)
+            self.host.training_stepped(events[-1].step, any(event.val_loss is not None for event in events))
         self.host.update_status()
 
     def on_training_note(self, message: TrainingNote) -> None:

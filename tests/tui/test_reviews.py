@@ -107,7 +107,7 @@ async def test_a_review_of_unknown_words_says_so_and_a_huge_one_is_judged_on_its
         reviews.query_one("#review-input").value = huge
         await pilot.press("enter")
         await until(pilot, lambda: reviews.reviews == 2, timeout=30)
-        assert notified(app, "judged its first 100,000 characters")
+        await until(pilot, lambda: notified(app, "judged its first 100,000 characters"))
         [_, entry] = reviews.query(".review")
         assert "more words" in str(entry.query(".review-words").first().render())
         # Only punctuation: no words yet, and enter says the review has none.
@@ -166,3 +166,43 @@ def test_the_gauge_draws_the_probability_it_is_given():
     assert filled == round(0.75 * (60 - len("negative ") - len(" positive") - len("  75.0% positive")))
     assert "negative" in gauge_text(0.2, 60).plain.split("positive")[-1]
     assert "type a review" in gauge_text(None, 60).plain
+
+
+async def test_ctrl_t_trains_a_review_model_with_the_live_chart_and_ctrl_s_saves_it(tiny_checkpoint, reviews_file,
+                                                                                     tmp_path):
+    from rnntui.checkpoint import read_header
+    from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
+    from rnntui.sentiment.train import SentimentTrainConfig
+    from rnntui.tui.widgets.loss_panel import LossPanel
+
+    config = SentimentTrainConfig(epochs=50, batch_size=8, lr=0.01, eval_every=5)
+    app = make_app(tiny_checkpoint, reviews_data=reviews_file, review_train_config=config,
+                   review_model_settings={"embed_dim": 8, "hidden_size": 16, "fc_hidden": 16})
+    async with app.run_test(size=SIZE) as pilot:
+        reviews = await open_reviews(pilot)
+        panel = app.query_one(LossPanel)
+        assert panel.title == "Loss (nats/review)"
+        await pilot.press("ctrl+t")
+        # The bundled model was saved without its optimizer: a new model trains, and it says so.
+        await until(pilot, lambda: notified(app, "saved for shipping"))
+        await until(pilot, lambda: reviews.session.step >= 12 and len(panel.accuracy) >= 2, timeout=60)
+        assert "training running" in str(app.query_one("#status").render())
+        assert panel.train and panel.val and "best acc" in " ".join(panel.figure_cells)
+        assert "reviews/s" in " ".join(panel.figure_cells)
+        # The gauge judges with the weights in training, followed at each validation.
+        await until(pilot, lambda: reviews.model_name.startswith("imdb-lstm16-"))
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: reviews.training.state == "paused")
+        step = reviews.session.step
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: notified(app, "Saved step"))
+        path = reviews.session.path
+        assert path.parent == tmp_path / "data" / "checkpoints" and read_header(path)[0]["task"] == "sentiment"
+        assert load_sentiment_checkpoint(path).step == step and reviews.session.unsaved_steps == 0
+        # Back in the chat, the panel shows the language model's run again.
+        await pilot.press("f7")
+        await pilot.pause()
+        assert panel.title == "Loss (nats/char)" and not panel.accuracy
+        await pilot.press("f7")
+        await pilot.pause()
+        assert panel.title == "Loss (nats/review)" and len(panel.accuracy) >= 2

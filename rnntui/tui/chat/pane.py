@@ -113,6 +113,21 @@ class ChatPane(Vertical):
         if self.reflow_setting is None:  # a new model's text decides how its replies show line breaks
             self.reflow = info.hard_wrapped
 
+    def show_history(self, with_points: bool = True) -> None:
+        """The chat's model's run in the loss panel again (after the reviews mode showed its own)."""
+        from rnntui.tui.widgets.loss_panel import LossPanel
+
+        if self.session is None or self.info is None:
+            return
+        history = self.session.history
+        for panel in self.app.query(LossPanel):
+            panel.show_run("Loss (nats/char)", "chars/s", "no training yet: press ctrl+t")
+            if with_points:
+                panel.set_history(history.train, history.val, self.info.step,
+                                  getattr(self.session.checkpoint, "elapsed", 0.0) or 0.0)
+            panel.show_corpus(self.info.corpus)
+            panel.set_device(self.info.device)
+
     def start_pending(self) -> None:
         """A seed text typed while the model loaded: answer it now."""
         if self.pending_seed is not None:

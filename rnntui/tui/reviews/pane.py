@@ -6,7 +6,10 @@ the running probability as the model read it (green up, red down, dim: a word th
 know). Enter adds the review and its verdict to the list above, as the chat does with replies.
 
 The model is the bundled one (rnntui sentiment) until ctrl+o opens another; it loads, with torch,
-the first time the pane is shown.
+the first time the pane is shown. ctrl+t trains a model on the movie reviews (the one open, if it
+can resume, else a new one of the book's size) with the pane's own training controller, and the
+loss panel shows that run while the pane is on the screen; the gauge and the colours follow the
+weights as they train, at each validation.
 """
 
 from __future__ import annotations
@@ -25,11 +28,14 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from rnntui.errors import RnntuiError
-from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored
+from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored, Saved
+from rnntui.tui.training import TrainingController, TrainingState
 from rnntui.tui.widgets.gauge import SentimentGauge
 
 if TYPE_CHECKING:
     from rnntui.sentiment.predict import Predictor, WordEffect
+    from rnntui.sentiment.session import ReviewSession
+    from rnntui.tui.models import ModelOpener
 
 MAX_REVIEW_CHARS = 100_000  # judged of a longer paste (a 1 MB one, say): its start, and it says so
 # Words whose effect is shown: the bundled model reads both ways, so each prefix is read again
@@ -97,8 +103,13 @@ class ReviewsPane(Vertical):
     class Changed(Message):
         """What the status line shows of the reviews (the model, how many) changed."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, data: Path | None = None, train_config=None, model_settings: dict | None = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
+        self.data, self.train_config, self.model_settings = data, train_config, model_settings
+        self.session: ReviewSession | None = None  # made in the first load's worker (it imports torch)
+        self.training = TrainingController(self, shows_panel=False,
+                                           download_name="the movie reviews from Stanford (84 MB)")
         self.model_name: str | None = None
         self.loading = False
         self.requests = Requests()
@@ -110,6 +121,7 @@ class ReviewsPane(Vertical):
         yield Static("", id="review-words")
         yield SentimentGauge(id="review-gauge")
         yield Input(placeholder="Type or paste a movie review · enter adds it to the list", id="review-input")
+        yield self.training
 
     def on_mount(self) -> None:
         self.query_one("#review-words").border_title = "each word's effect"
@@ -123,34 +135,42 @@ class ReviewsPane(Vertical):
             listing.mount(Static(text, classes="note", markup=False))
 
     # -- the model ----------------------------------------------------------------------------
-    def open_model(self, path: Path | None = None) -> None:
-        """Load ``path`` (default: the bundled sentiment model) in a worker."""
+    def open_model(self, path: Path | None = None, save_first: bool = False) -> None:
+        """Load ``path`` (default: the bundled sentiment model) in a worker; training stops
+        first (saved if ``save_first``), and the current model stays if it cannot be read."""
         self.loading = True
         self.post_message(self.Changed())
-        self.load_model(path)
+        self.load_model(self.session, path, save_first)
 
     @work(thread=True, exclusive=True, group="review-model")
-    def load_model(self, path: Path | None) -> None:
-        from rnntui.paths import bundled_sentiment_model_path
+    def load_model(self, session: ReviewSession | None, path: Path | None, save_first: bool) -> None:
         from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
-        from rnntui.sentiment.predict import Predictor
+        from rnntui.sentiment.session import ReviewSession
 
-        path = bundled_sentiment_model_path() if path is None else path
+        if session is None:
+            session = ReviewSession(self.data, self.train_config, self.model_settings)
         try:
-            checkpoint = load_sentiment_checkpoint(path)
-            predictor = Predictor(checkpoint.build_model(), checkpoint.vocab)
+            if path is not None:
+                load_sentiment_checkpoint(path)  # refused before the current model is touched
+            if not self.training.stop_and_save(save_first):
+                self.post_message(ReviewModelFailed("the model in training could not be saved", session))
+                return
+            predictor = session.open(path)
         except RnntuiError as error:
-            self.post_message(ReviewModelFailed(str(error)))
+            self.post_message(ReviewModelFailed(str(error), session))
             return
-        accuracy = checkpoint.best_accuracy()
+        accuracy = session.checkpoint.best_accuracy()
         about = f"validation accuracy {accuracy:.1%}" if accuracy is not None else "not yet validated"
-        self.post_message(ReviewModelReady(predictor, path.name, about))
+        self.post_message(ReviewModelReady(predictor, session.name, about, session))
 
     def on_review_model_ready(self, message: ReviewModelReady) -> None:
-        self.loading = False
         self.model_name = message.name
         self.score_reviews(message.predictor)  # the previous model's thread ends (exclusive)
-        self.note(f"Judging with {message.name} ({message.about}).")
+        if not message.quiet:  # a model opened, not the weights in training followed
+            self.loading = False
+            self.session = self.training.session = message.session
+            self.show_history()
+            self.note(f"Judging with {message.name} ({message.about}).")
         self.post_message(self.Changed())
         text = self.query_one("#review-input", Input).value
         self.requests.put(text)  # what was typed while it loaded
@@ -159,10 +179,26 @@ class ReviewsPane(Vertical):
 
     def on_review_model_failed(self, message: ReviewModelFailed) -> None:
         self.loading = False
+        if self.session is None:
+            self.session = self.training.session = message.session
         self.notify(message.error, title="Could not load", severity="error", timeout=10)
         if self.model_name is None:
             self.query_one(SentimentGauge).show(None, "no sentiment model: ctrl+o opens one")
         self.post_message(self.Changed())
+
+    def choose_model(self, opener: ModelOpener) -> None:
+        """The picker (the bundled sentiment model among the checkpoints); what training has not
+        saved is asked about first."""
+        from rnntui.paths import bundled_sentiment_model_path, checkpoints_dir
+
+        def unsaved() -> int:
+            return self.session.unsaved_steps if self.session is not None else 0
+
+        def chosen(path: Path) -> None:
+            opener.if_unsaved_work(f"Load {path.name}?", f"load {path.name}",
+                                   lambda save_first: self.open_model(path, save_first), unsaved=unsaved)
+
+        opener.open_picker(checkpoints_dir(), bundled_sentiment_model_path(), chosen)
 
     # -- judging ------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="review-score")
@@ -256,3 +292,59 @@ class ReviewsPane(Vertical):
         if message.truncated:
             self.notify(f"The review is long: the model judged its first {MAX_REVIEW_CHARS:,} characters.",
                         title="Review", timeout=8)
+
+    # -- training (the pane is its controller's host) ------------------------------------------
+    def toggle_training(self) -> None:
+        if self.session is None or self.model_name is None:
+            self.notify("The sentiment model is still loading." if self.loading
+                        else "No sentiment model is open: ctrl+o opens one.", severity="warning")
+            return
+        self.training.toggle()
+
+    def save(self) -> None:
+        if self.session is None or self.session.trainer is None:
+            self.notify("Nothing to save: ctrl+t trains a model on the movie reviews first.")
+            return
+        self.training.save()
+
+    def update_status(self) -> None:
+        self.post_message(self.Changed())
+
+    def on_saved(self, message: Saved) -> None:
+        message.stop()  # the review model's: the app's handler is the chat's
+        if message.error:
+            title = "Autosave failed" if message.autosave else "Save failed"
+            self.notify(message.error, title=title, severity="error", timeout=10)
+            return
+        self.model_name = Path(message.path).name
+        verb = "Autosaved" if message.autosave else "Saved"
+        self.notify(f"{verb} step {self.session.saved_step:,} to {message.path}", title="Review model saved",
+                    timeout=3 if message.autosave else 5)
+        self.post_message(self.Changed())
+
+    def training_stepped(self, step: int, validated: bool) -> None:
+        if validated or self.training.state is TrainingState.PAUSED:
+            self.follow_weights()  # the gauge and the colours judge with the weights as they are now
+        self.post_message(self.Changed())
+
+    def training_note(self, text: str) -> None:
+        self.note(text)
+
+    @work(thread=True, exclusive=True, group="review-weights")
+    def follow_weights(self) -> None:
+        session = self.session
+        self.post_message(ReviewModelReady(session.predictor(), session.name, "", session, quiet=True))
+
+    def show_history(self) -> None:
+        """Put this mode's run in the loss panel (while the pane is on the screen)."""
+        from rnntui.tui.widgets.loss_panel import LossPanel
+
+        if not self.training.shows_panel or self.session is None:
+            return
+        history, session = self.session.history, self.session
+        for panel in self.app.query(LossPanel):
+            panel.show_run("Loss (nats/review)", "reviews/s", "no training yet: ctrl+t trains on the movie reviews")
+            panel.set_history(history.train, history.val, session.step, session.elapsed, history.accuracy)
+            panel.show_corpus(session.training_text_name() or (session.checkpoint.data or {}).get("name")
+                              if session.checkpoint else None)
+            panel.set_device("cpu")

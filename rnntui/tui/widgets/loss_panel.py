@@ -111,6 +111,10 @@ class LossPanel(Vertical):
         self.corpus: str | None = None
         self.train: list[tuple[int, float]] = []
         self.val: list[tuple[int, float]] = []
+        self.accuracy: list[tuple[int, float]] = []  # a review model's validation accuracy
+        # What the losses are of, and the speed's unit: the chat's language model's until the
+        # reviews mode shows its own run (show_run).
+        self.title, self.rate_label = "Loss (nats/char)", "chars/s"
         self.figures = {"step": 0, "chars_per_s": None, "elapsed": 0.0, "device": "-"}
         self._dirty = False
 
@@ -124,9 +128,15 @@ class LossPanel(Vertical):
         # Redraw the chart at most a few times a second, however fast points arrive.
         self.set_interval(0.5, self._replot_if_dirty)
 
-    def set_history(self, train, val, step: int, elapsed: float = 0.0) -> None:
+    def show_run(self, title: str, rate_label: str, empty: str) -> None:
+        """Show another kind of run from now on (the app's modes each have theirs); its history
+        follows with set_history."""
+        self.title, self.rate_label, self.empty = title, rate_label, empty
+        self.figures["chars_per_s"] = None
+
+    def set_history(self, train, val, step: int, elapsed: float = 0.0, accuracy=()) -> None:
         self.known = True
-        self.train, self.val = list(train), list(val)
+        self.train, self.val, self.accuracy = list(train), list(val), list(accuracy)
         self.figures.update(step=step, elapsed=elapsed, chars_per_s=None)
         self.replot()
         self.refresh_figures()
@@ -137,8 +147,12 @@ class LossPanel(Vertical):
             self.train.append((event.step, event.train_loss))
             if event.val_loss is not None:
                 self.val.append((event.step, event.val_loss))
+            if getattr(event, "val_accuracy", None) is not None:
+                self.accuracy.append((event.step, event.val_accuracy))
         last = events[-1]
-        self.figures.update(step=last.step, chars_per_s=last.chars_per_s, elapsed=last.elapsed)
+        rate = getattr(last, "chars_per_s", None)
+        rate = getattr(last, "reviews_per_s", None) if rate is None else rate
+        self.figures.update(step=last.step, chars_per_s=rate, elapsed=last.elapsed)
         self._dirty = True
         self.refresh_figures()
 
@@ -148,7 +162,7 @@ class LossPanel(Vertical):
         from rnntui.tui.screens.picker import shortened
 
         self.corpus = name
-        title = "Loss (nats/char)"
+        title = self.title
         room = (self.size.width or 40) - len(title) - 7  # the border's corners, " · " and padding
         self.border_title = f"{title} · {shortened(name, max(room, 8))}" if name else title
 
@@ -210,8 +224,11 @@ class LossPanel(Vertical):
         last_val = f"{self.val[-1][1]:.4f}" if self.val else "-"
         best_val = f"{best:.4f}" if best is not None else "-"
         step = f"{f['step']:,}" if self.known else "-"
-        cells = [f"step [b]{step}[/]", f"chars/s [b]{speed}[/]", f"time [b]{format_seconds(f['elapsed'])}[/]",
-                 f"val~ [b]{last_val}[/]", f"best val~ [b]{best_val}[/]", f"device [b]{f['device']}[/]"]
+        best_label = "best val~"
+        if self.accuracy:  # a review model: its best validation accuracy says more than its loss
+            best_label, best_val = "best acc", f"{max(a for _, a in self.accuracy):.1%}"
+        cells = [f"step [b]{step}[/]", f"{self.rate_label} [b]{speed}[/]", f"time [b]{format_seconds(f['elapsed'])}[/]",
+                 f"val~ [b]{last_val}[/]", f"{best_label} [b]{best_val}[/]", f"device [b]{f['device']}[/]"]
         # For a panel too narrow for these: a shorter label, and the device without its precision.
         short_cells = [*cells[:4], f"best [b]{best_val}[/]", f"device [b]{f['device'].split(' (')[0]}[/]"]
         self.figure_cells = cells  # as shown (the tests read them)

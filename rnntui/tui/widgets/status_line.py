@@ -37,8 +37,10 @@ def chat_status(chat: ChatPane, info: ModelInfo | None, training: TrainingState,
 def reviews_status(reviews: ReviewsPane) -> tuple[str, str]:
     model = reviews.model_name or ("loading…" if reviews.loading else "none open (ctrl+o)")
     count = f"reviews [b]{reviews.reviews:,}[/]"
-    return (f" mode [b]reviews[/] │ sentiment model [b]{model}[/] │ {count} │ f7: the chat",
-            f" [b]reviews[/] │ {count} │ [b]{model}[/]")
+    training = TRAINING_STATE_SHOWN[reviews.training.state]
+    step = f"step [b]{reviews.session.step:,}[/] │ " if reviews.session is not None and reviews.model_name else ""
+    return (f" mode [b]reviews[/] │ sentiment model [b]{model}[/] │ {step}{count} │ training [b]{training}[/]",
+            f" [b]reviews[/] │ {count} │ [b]{training}[/] │ [b]{model}[/]")
 
 
 class StatusLine(Static):

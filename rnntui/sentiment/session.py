@@ -1,0 +1,170 @@
+"""The state behind the app's reviews mode: the sentiment model that judges reviews, and maybe a
+trainer making a new one (what rnntui.session.Session is for the chat's language model).
+
+The app drives this from worker threads; nothing here knows about the UI. Every method that
+reads or replaces the model takes ``lock``, so judging and saving see a consistent model even
+while a training thread steps it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from rnntui.errors import RnntuiError
+from rnntui.files import check_writable, output_target, refuse_replacing, remove_stale_temp_files, same_file
+from rnntui.lock import OutputLock
+from rnntui.paths import bundled_sentiment_model_path, checkpoints_dir
+from rnntui.sentiment.checkpoint import SentimentCheckpoint, load_sentiment_checkpoint, save_sentiment_checkpoint
+from rnntui.sentiment.dataset import cached_dataset_path, ensure_dataset, load_reviews
+from rnntui.sentiment.predict import Predictor
+from rnntui.sentiment.train import SentimentHistory, SentimentTrainConfig, SentimentTrainer
+from rnntui.sentiment.trainers import Prepared, new_trainer, prepare, resume_trainer, resumed_config, trainer_checkpoint
+
+
+class ReviewSession:
+    """``data``: the reviews to train on (a tarball or an ``aclImdb/`` folder; default: the
+    cached dataset, downloaded on first use); ``train_config`` and ``model_settings``: a new
+    model's (the book's by default)."""
+
+    def __init__(self, data: Path | None = None, train_config: SentimentTrainConfig | None = None,
+                 model_settings: dict | None = None) -> None:
+        self.lock = threading.RLock()
+        self.data = data
+        self.base_config = train_config or SentimentTrainConfig()
+        self.model_settings = model_settings or {}
+        self.checkpoint: SentimentCheckpoint | None = None
+        self.path: Path | None = None  # the file the model came from (or was last saved to)
+        self.name = "no model"
+        self.trainer: SentimentTrainer | None = None
+        self.prepared: Prepared | None = None
+        self.saved_step = 0
+        self.note: str | None = None  # said once, when training starts
+
+    # -- the model ----------------------------------------------------------------------------
+    def open(self, path: Path | None = None) -> Predictor:
+        """Read ``path`` (default: the bundled model); the current model and its trainer stay
+        until it has been read and checked."""
+        path = bundled_sentiment_model_path() if path is None else Path(path)
+        checkpoint = load_sentiment_checkpoint(path)
+        predictor = Predictor(checkpoint.build_model(), checkpoint.vocab)
+        with self.lock:
+            self.checkpoint, self.path, self.name = checkpoint, path, path.name
+            self.trainer, self.prepared = None, None
+            self.saved_step = checkpoint.step
+        return predictor
+
+    @property
+    def step(self) -> int:
+        with self.lock:
+            if self.trainer is not None:
+                return self.trainer.step
+            return self.checkpoint.step if self.checkpoint is not None else 0
+
+    @property
+    def unsaved_steps(self) -> int:
+        with self.lock:
+            return self.trainer.step - self.saved_step if self.trainer is not None else 0
+
+    @property
+    def history(self) -> SentimentHistory:
+        with self.lock:
+            if self.trainer is not None:
+                return self.trainer.history
+            return SentimentHistory.from_dict(self.checkpoint.history if self.checkpoint else None)
+
+    @property
+    def elapsed(self) -> float:
+        with self.lock:
+            if self.trainer is not None:
+                return self.trainer.elapsed
+            return self.checkpoint.elapsed if self.checkpoint is not None else 0.0
+
+    def predictor(self) -> Predictor:
+        """A predictor over a copy of the current weights (the trainer's, while one exists)."""
+        with self.lock:
+            if self.trainer is None:
+                return Predictor(self.checkpoint.build_model(), self.checkpoint.vocab)
+            model = type(self.trainer.model)(self.trainer.model.config)
+            with self.trainer.lock:
+                model.load_state_dict(self.trainer.snapshot())
+            return Predictor(model, self.prepared.vocab)
+
+    # -- training -----------------------------------------------------------------------------
+    def needs_download(self) -> bool:
+        return self.trainer is None and self.data is None and not cached_dataset_path().is_file()
+
+    @staticmethod
+    def fetch_training_text(progress) -> None:
+        ensure_dataset(progress)
+
+    def training_text_name(self) -> str | None:
+        with self.lock:
+            return self.prepared.data["name"] if self.prepared is not None else None
+
+    @staticmethod
+    def training_device() -> str:
+        return "cpu (fp32)"  # the review trainer runs on the CPU, as the book's model is small
+
+    def take_corpus_note(self) -> str | None:
+        note, self.note = self.note, None
+        return note
+
+    def ensure_trainer(self) -> SentimentTrainer:
+        """The trainer, built on first use: the open model resumed where it stopped, or, for a
+        model saved without its optimizer state (the bundled one), a new model of the book's
+        size, saved to a new file."""
+        with self.lock:
+            if self.trainer is not None:
+                return self.trainer
+            checkpoint = self.checkpoint
+        reviews, name = load_reviews(self.data)
+        if checkpoint is not None and checkpoint.optimizer_state is not None:
+            config = resumed_config(checkpoint)
+            config.validate()
+            prepared = prepare(reviews, config, name, vocab=checkpoint.vocab)
+            trainer = resume_trainer(checkpoint, prepared, config)
+            if trainer.step >= trainer.total_steps:
+                raise RnntuiError(f"{self.name} has trained its {config.epochs} epochs; rnntui sentiment train "
+                                  f"--resume {self.path} --epochs N trains it further")
+            path = self.path
+        else:
+            config = SentimentTrainConfig(**self.base_config.to_dict())
+            config.validate()
+            prepared = prepare(reviews, config, name)
+            trainer = new_trainer(prepared, config, **self.model_settings)
+            model = trainer.model.config
+            kind = f"{'bi' if model.bidirectional else ''}{model.cell}{model.hidden_size}"
+            path = checkpoints_dir() / f"imdb-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.ckpt"
+            if checkpoint is not None:
+                self.note = (f"{self.name} was saved for shipping, without its optimizer state, so it cannot "
+                             f"train on: training starts a new model of the book's size ({path.name})")
+        with self.lock:
+            self.trainer, self.prepared = trainer, prepared
+            self.path, self.name = path, path.name
+            self.saved_step = trainer.step  # a new model at 0, a resumed one where its file is
+        return trainer
+
+    def change_settings(self, **changes) -> None:
+        raise RnntuiError("the reviews' training settings are rnntui sentiment train's flags; train there and "
+                          "open the result with ctrl+o")
+
+    def save(self, path: Path | None = None) -> Path:
+        """Save the model in training to its file: only ever a file this session wrote (or the
+        checkpoint it was opened from), never while another rnntui run holds its lock."""
+        with self.lock:
+            if self.trainer is None:
+                raise RnntuiError("nothing to save: this model has not trained here")
+            path = self.path if path is None else path
+            checkpoint = trainer_checkpoint(self.trainer, self.prepared, {"command": "rnntui (the app's reviews)"})
+            step = checkpoint.step
+        path = output_target(Path(path))
+        check_writable(path)
+        with OutputLock(path) as lock:
+            refuse_replacing(path, same_file(path, self.path), "")
+            remove_stale_temp_files(path, lock.acquired_at)
+            save_sentiment_checkpoint(checkpoint, path)
+        with self.lock:
+            self.saved_step = max(self.saved_step, step)
+        return Path(path)
