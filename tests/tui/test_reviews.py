@@ -206,3 +206,40 @@ async def test_ctrl_t_trains_a_review_model_with_the_live_chart_and_ctrl_s_saves
         await pilot.press("f7")
         await pilot.pause()
         assert panel.title == "Loss (nats/review)" and len(panel.accuracy) >= 2
+
+
+async def test_quitting_with_a_review_model_in_training_asks_and_saves_it(tiny_checkpoint, reviews_file):
+    from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
+    from rnntui.sentiment.train import SentimentTrainConfig
+    from rnntui.tui.screens.dialogs import UnsavedScreen
+
+    from .helpers import busy_press
+
+    app = make_app(tiny_checkpoint, reviews_data=reviews_file,
+                   review_train_config=SentimentTrainConfig(epochs=50, batch_size=8),
+                   review_model_settings={"embed_dim": 8, "hidden_size": 16, "fc_hidden": 16})
+    async with app.run_test(size=SIZE) as pilot:
+        reviews = await open_reviews(pilot)
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: reviews.session.step >= 3, timeout=60)
+        await busy_press(pilot, "ctrl+q")
+        await shown(pilot, UnsavedScreen, "#save")
+        app.screen.query_one("#save").press()
+        await until(pilot, lambda: not app.is_running, timeout=30)
+        path = reviews.session.path
+    assert load_sentiment_checkpoint(path).step >= 3 and app.return_value == f"saved {path}"
+    # Only the model with unsaved progress was written: the chat's had none.
+    assert not list((path.parent).glob("tiny*")) and len(list(path.parent.glob("*.ckpt"))) == 1
+
+
+async def test_a_review_model_opened_in_the_chat_says_what_it_is(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+o")
+        await shown(pilot, CheckpointPicker, "#picker-path")
+        app.screen.query_one("#picker-path").value = str(bundled_sentiment_model_path())
+        app.screen.query_one("#picker-path").focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: notified(app, "is a sentiment model (movie reviews)"))
+        assert app.info.name == "tiny.ckpt"  # the chat's model stays
