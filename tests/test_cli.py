@@ -559,3 +559,17 @@ def test_the_app_does_not_inherit_a_runs_patience(capsys, corpus_file, tmp_path,
     events = trainer.run()
     assert [next(events).step for _ in range(5)] == [9, 10, 11, 12, 13]  # past two more worse estimates
     trainer.stop()
+
+
+def test_reviews_data_goes_to_the_apps_reviews_mode(tmp_path, monkeypatch):
+    import gc
+
+    from rnntui.tui.app import RnntuiApp
+
+    seen = []
+    monkeypatch.setattr(RnntuiApp, "run", lambda self, *args, **kwargs: seen.append(self.review_options[0]))
+    try:
+        assert main(["--reviews-data", str(tmp_path / "aclImdb_v1.tar.gz")]) == 0
+    finally:
+        gc.unfreeze()
+    assert seen == [tmp_path / "aclImdb_v1.tar.gz"]

@@ -25,4 +25,5 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     """``rnntui --checkpoint ... --corpus ...``: no command, flags for the app."""
-    return run_app(args.checkpoint, args.corpus, args.finetune, encoding=args.encoding)
+    return run_app(args.checkpoint, args.corpus, args.finetune, encoding=args.encoding,
+                   reviews_data=getattr(args, "reviews_data", None))

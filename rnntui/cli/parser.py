@@ -41,6 +41,9 @@ def build_parser() -> Parser:
     parser.add_argument("--finetune", action="store_true", help="with --corpus: fine-tune the model "
                         "(--checkpoint, or the bundled one) on that text instead of starting a new one")
     parser.add_argument("--encoding", help="with --corpus: read it in this encoding instead of UTF-8")
+    parser.add_argument("--reviews-data", type=Path, metavar="PATH",
+                        help="the movie reviews the app's reviews mode (f7) trains on: aclImdb_v1.tar.gz or its "
+                             "aclImdb/ folder (default: downloaded once into the cache folder)")
     parser.set_defaults(func=command("app", "cmd_app"))
     commands = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
 
