@@ -128,16 +128,17 @@ class RnntuiApp(App):
         if self.watch is None:  # a watched run saves itself
             self.set_interval(self.autosave_every, self.autosave)
 
+    def controllers(self) -> list[TrainingController]:
+        """Each mode's training (the reviews' once that mode has been opened)."""
+        return [self.training] + ([self.reviews.training] if self.reviews is not None else [])
+
     def autosave(self) -> None:
-        for training in (self.training, self.reviews.training if self.reviews else None):
-            if training is not None:
-                training.autosave()
+        for training in self.controllers():
+            training.autosave()
 
     def unsaved_steps(self) -> int:
         """Training progress not yet saved, in both modes."""
-        chat = self.session.unsaved_steps if self.session is not None else 0
-        reviews = self.reviews.session.unsaved_steps if self.reviews and self.reviews.session else 0
-        return chat + reviews
+        return sum(t.session.unsaved_steps for t in self.controllers() if t.session is not None)
 
     def on_termination_signal(self, number: int) -> None:
         if self.unsaved_steps() > 0:
@@ -264,29 +265,27 @@ class RnntuiApp(App):
 
     # -- the reviews mode -------------------------------------------------------------------------
     async def action_show_reviews(self) -> None:
-        first = self.reviews is None
-        if first:
+        if self.reviews is None:  # mounted the first time, so that the first frame does not pay for it
             self.reviews = ReviewsPane(*self.review_options, id="reviews")
             await self.query_one("#main").mount(self.reviews, before=self.query_one(LossPanel))
-        self.switch_mode_to(keys.REVIEWS)
-        if first:
             self.reviews.open_model()
-            self.update_status()
+        self.switch_mode_to(keys.REVIEWS)
 
     def action_show_chat(self) -> None:
         self.switch_mode_to(keys.CHAT)
 
     def switch_mode_to(self, mode: str) -> None:
+        """Show ``mode``'s pane, its run in the loss panel and its keys."""
         self.mode = mode
-        self.training.shows_panel = mode == keys.CHAT  # each mode's run in the loss panel
-        self.reviews.training.shows_panel = mode == keys.REVIEWS
-        if mode == keys.REVIEWS:
-            self.reviews.show_history()
-        else:
+        chat = mode == keys.CHAT
+        self.training.shows_panel, self.reviews.training.shows_panel = chat, not chat
+        self.chat.display, self.reviews.display = chat, not chat
+        if chat:
             self.chat.show_history(with_points=self.watch is None)  # a watched run's file drives its chart
-        self.chat.display = mode == keys.CHAT
-        self.reviews.display = mode == keys.REVIEWS
-        (self.chat.query_one(SeedInput) if mode == keys.CHAT else self.reviews.query_one("#review-input")).focus()
+            self.chat.query_one(SeedInput).focus()
+        else:
+            self.reviews.show_history()
+            self.reviews.query_one("#review-input").focus()
         self.refresh_bindings()
         self.update_status()
 
@@ -474,19 +473,8 @@ class RnntuiApp(App):
 
         self.push_screen(SaveAsScreen(self.session.next_save_path(), self.session.save_to), chosen)
 
-    def on_saved(self, message: Saved) -> None:
-        if message.error:
-            title = "Autosave failed" if message.autosave else "Save failed"
-            self.notify(message.error, title=title, severity="error", timeout=10)
-            return
-        name, verb = Path(message.path).name, "Autosaved" if message.autosave else "Saved"
-        if name != self.session.name:  # another model came in while this one was written
-            self.notify(f"{verb} the previous model to {message.path}", title="Checkpoint saved")
-            return
+    def model_saved(self, name: str) -> None:
         self.info.name = self.sub_title = name
-        # Where it wrote, in full: a model opened from a file saves back to that file.
-        self.notify(f"{verb} step {self.session.saved_step:,} to {message.path}", title="Checkpoint saved",
-                    timeout=3 if message.autosave else 5)
         self.update_status()
 
     # -- help and quitting ------------------------------------------------------------------
@@ -505,21 +493,18 @@ class RnntuiApp(App):
     def save_and_quit(self, on_signal: int | None = None) -> None:
         """Stop training, save, and exit; ``on_signal``: asked to end by that signal, so the
         app ends even if the save fails."""
-        reviews = self.reviews.session if self.reviews is not None else None
-        sessions = [(session, training) for session, training in
-                    ((reviews, self.reviews.training if reviews else None), (self.session, self.training))
-                    if session is not None and session.unsaved_steps > 0]
-        if not sessions and self.session is not None:  # asked to save: the chat's model, as ctrl+s would
-            sessions = [(self.session, self.training)]
+        unsaved = [t for t in self.controllers() if t.session is not None and t.session.unsaved_steps > 0]
+        if not unsaved and self.session is not None:  # asked to save: the chat's model, as ctrl+s would
+            unsaved = [self.training]
         said, path, error = [], None, None
-        for session, training in sessions:
+        for training in unsaved:
             training.stop_and_wait()
             try:
-                path = session.save()
-                said.append(f"rnntui: saved step {session.step:,} to {path}")
+                path = training.session.save()
+                said.append(f"rnntui: saved step {training.session.step:,} to {path}")
             except RnntuiError as exc:
                 if on_signal is None:  # the app stays open, with the progress still counted as unsaved
-                    self.post_message(Saved(None, str(exc)))
+                    training.post_message(Saved(None, str(exc)))
                     return
                 error = f"rnntui: error: {exc}"
         if on_signal is not None and on_signal == SIGHUP:
@@ -530,16 +515,14 @@ class RnntuiApp(App):
             self.call_from_thread(self.exit, None, 1, error)
 
     def shut_down(self) -> None:
-        self.training.stop()
-        if self.reviews is not None:
-            self.reviews.training.stop()
+        for training in self.controllers():
+            training.stop()
         self.chat.stop_stream()
         self.exit()
 
     def on_unmount(self) -> None:
-        self.training.stop()  # a paused trainer's thread would otherwise wait for ever
-        if self.reviews is not None:
-            self.reviews.training.stop()
+        for training in self.controllers():
+            training.stop()  # a paused trainer's thread would otherwise wait for ever
         self.signals.remove()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -71,6 +71,7 @@ class TrainingHost(Protocol):
     def update_status(self) -> None: ...
     def training_stepped(self, step: int, validated: bool) -> None: ...
     def training_note(self, text: str) -> None: ...
+    def model_saved(self, name: str) -> None: ...
 
 
 class TrainingThread:
@@ -104,8 +105,10 @@ class TrainingController(Widget):
     DEFAULT_CSS = "TrainingController { display: none; }"
 
     def __init__(self, host: TrainingHost, download_hint: str = "", shows_panel: bool = True,
-                 download_name: str = "The Mysterious Island from Project Gutenberg") -> None:
+                 download_name: str = "The Mysterious Island from Project Gutenberg",
+                 saved_title: str = "Checkpoint saved") -> None:
         super().__init__()
+        self.saved_title = saved_title
         self.host = host
         self.shows_panel = shows_panel
         self.download_name = download_name  # what a download fetches, as the status line names it
@@ -310,6 +313,21 @@ class TrainingController(Widget):
         saved = self.save_now(autosave, path)
         if saved is not None:
             self.post_message(Saved(str(saved), autosave=autosave))
+
+    def on_saved(self, message: Saved) -> None:
+        message.stop()
+        if message.error:
+            title = "Autosave failed" if message.autosave else "Save failed"
+            self.notify(message.error, title=title, severity="error", timeout=10)
+            return
+        name, verb = Path(message.path).name, "Autosaved" if message.autosave else "Saved"
+        if name != self.session.name:  # another model came in while this one was written
+            self.notify(f"{verb} the previous model to {message.path}", title=self.saved_title)
+            return
+        self.host.model_saved(name)
+        # Where it wrote, in full: a model opened from a file saves back to that file.
+        self.notify(f"{verb} step {self.session.saved_step:,} to {message.path}", title=self.saved_title,
+                    timeout=3 if message.autosave else 5)
 
     def save_now(self, autosave: bool = False, path: Path | None = None) -> Path | None:
         """Save from a worker thread (to ``path``, if one was chosen); a failure is reported to

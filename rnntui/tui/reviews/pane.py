@@ -28,7 +28,7 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from rnntui.errors import RnntuiError
-from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored, Saved
+from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored
 from rnntui.tui.training import TrainingController, TrainingState
 from rnntui.tui.widgets.gauge import SentimentGauge
 
@@ -108,7 +108,7 @@ class ReviewsPane(Vertical):
         super().__init__(**kwargs)
         self.data, self.train_config, self.model_settings = data, train_config, model_settings
         self.session: ReviewSession | None = None  # made in the first load's worker (it imports torch)
-        self.training = TrainingController(self, shows_panel=False,
+        self.training = TrainingController(self, shows_panel=False, saved_title="Review model saved",
                                            download_name="the movie reviews from Stanford (84 MB)")
         self.model_name: str | None = None
         self.loading = False
@@ -310,16 +310,8 @@ class ReviewsPane(Vertical):
     def update_status(self) -> None:
         self.post_message(self.Changed())
 
-    def on_saved(self, message: Saved) -> None:
-        message.stop()  # the review model's: the app's handler is the chat's
-        if message.error:
-            title = "Autosave failed" if message.autosave else "Save failed"
-            self.notify(message.error, title=title, severity="error", timeout=10)
-            return
-        self.model_name = Path(message.path).name
-        verb = "Autosaved" if message.autosave else "Saved"
-        self.notify(f"{verb} step {self.session.saved_step:,} to {message.path}", title="Review model saved",
-                    timeout=3 if message.autosave else 5)
+    def model_saved(self, name: str) -> None:
+        self.model_name = name
         self.post_message(self.Changed())
 
     def training_stepped(self, step: int, validated: bool) -> None:
