@@ -30,6 +30,7 @@ from rnntui.tui.models import ModelOpener
 from rnntui.tui.persistence import SettingsStore
 from rnntui.tui.reviews import ReviewsPane
 from rnntui.tui.signals import SIGHUP, TerminationSignals, end_as_signalled
+from rnntui.tui.textual_internals import showing_notification
 from rnntui.tui.training import TrainingController, TrainingState
 from rnntui.tui.widgets.footer import CoalescingFooter
 from rnntui.tui.widgets.loss_panel import LossPanel
@@ -196,14 +197,9 @@ class RnntuiApp(App):
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = True) -> None:
         """Textual's notify, except that a notification already on the screen is not stacked
-        again (ctrl+up pressed eight times at the top of the ladder gave eight toasts); see
-        textual_internals for what this reads."""
-        from rnntui.tui.textual_internals import showing_notifications
-
-        showing = showing_notifications(self)
-        if any(n.message == message and n.title == title and n.severity == severity for n in showing):
-            return
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        again (ctrl+up pressed eight times at the top of the ladder gave eight toasts)."""
+        if not showing_notification(self, message, title, severity):
+            super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def update_status(self) -> None:
         if self.mode == keys.REVIEWS:
@@ -254,14 +250,7 @@ class RnntuiApp(App):
         self.update_status()
 
     def action_reply_settings(self) -> None:
-        from rnntui.tui.screens.reply_settings import ReplySettingsScreen
-
-        def chosen(changes: dict | None) -> None:
-            if changes is not None:
-                self.chat.change_reply_settings(changes)
-                self.update_status()
-
-        self.push_screen(ReplySettingsScreen(self.chat.reply_settings()), chosen)
+        self.chat.ask_reply_settings()
 
     # -- the reviews mode -------------------------------------------------------------------------
     async def action_show_reviews(self) -> None:
@@ -448,30 +437,16 @@ class RnntuiApp(App):
         self.chat.note(text)
 
     def action_training_settings(self) -> None:
-        if not self.trains_here("its settings are its own process's."):
-            return
-        from rnntui.tui.screens.training_settings import TrainingSettingsScreen
-
-        def chosen(changes: dict | None) -> None:
-            if changes is not None:
-                self.training.change_settings(changes)
-
-        self.push_screen(TrainingSettingsScreen(self.session.settings()), chosen)
+        if self.trains_here("its settings are its own process's."):
+            self.training.ask_settings()
 
     def action_save(self) -> None:
         if self.ready():
             self.training.save()
 
     def action_save_as(self) -> None:
-        if not self.ready():
-            return
-        from rnntui.tui.screens.dialogs import SaveAsScreen
-
-        def chosen(path: Path | None) -> None:
-            if path is not None:
-                self.training.save(path=path)
-
-        self.push_screen(SaveAsScreen(self.session.next_save_path(), self.session.save_to), chosen)
+        if self.ready():
+            self.training.ask_where_to_save()
 
     def model_saved(self, name: str) -> None:
         self.info.name = self.sub_title = name

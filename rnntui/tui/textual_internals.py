@@ -13,7 +13,7 @@ from __future__ import annotations
 from textual.app import App
 from textual.widgets._footer import FooterKey, FooterLabel
 
-__all__ = ["FooterKey", "FooterLabel", "showing_notifications"]
+__all__ = ["FooterKey", "FooterLabel", "showing_notification", "showing_notifications"]
 
 
 def showing_notifications(app: App) -> list:
@@ -21,3 +21,9 @@ def showing_notifications(app: App) -> list:
         return list(getattr(app, "_notifications", ()))
     except RuntimeError:  # changed while read from another thread: treat it as empty
         return []
+
+
+def showing_notification(app, message: str, title: str, severity: str) -> bool:
+    """A notification with this text, title and severity is on the screen now."""
+    return any(n.message == message and n.title == title and n.severity == severity
+               for n in showing_notifications(app))

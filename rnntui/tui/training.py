@@ -271,6 +271,16 @@ class TrainingController(Widget):
         return path is not None
 
     # -- settings ---------------------------------------------------------------------------
+    def ask_settings(self) -> None:
+        """The f2 form, with the settings the next step uses."""
+        from rnntui.tui.screens.training_settings import TrainingSettingsScreen
+
+        def chosen(changes: dict | None) -> None:
+            if changes is not None:
+                self.change_settings(changes)
+
+        self.app.push_screen(TrainingSettingsScreen(self.session.settings()), chosen)
+
     def change_settings(self, changes: dict) -> None:
         self.apply_settings(changes, self.active)
 
@@ -300,6 +310,16 @@ class TrainingController(Widget):
             self.host.update_status()
 
     # -- saving -----------------------------------------------------------------------------
+    def ask_where_to_save(self) -> None:
+        """F4: save as; ctrl+s and the autosave write there from then on."""
+        from rnntui.tui.screens.dialogs import SaveAsScreen
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.save(path=path)
+
+        self.app.push_screen(SaveAsScreen(self.session.next_save_path(), self.session.save_to), chosen)
+
     def autosave(self) -> None:
         """Every few minutes, save training progress, so that a crash or a power cut loses at
         most that much (quitting, closing the terminal and ``kill`` save it anyway)."""

@@ -415,6 +415,17 @@ class ChatPane(Vertical):
         self.scale_factor = new  # a streaming reply draws with it from its next character
         self.remember(scale_factor=new)
 
+    def ask_reply_settings(self) -> None:
+        """The ctrl+l form, with the settings as they are."""
+        from rnntui.tui.screens.reply_settings import ReplySettingsScreen
+
+        def chosen(changes: dict | None) -> None:
+            if changes is not None:
+                self.change_reply_settings(changes)
+                self.app.update_status()  # type: ignore[attr-defined] - RnntuiApp's
+
+        self.app.push_screen(ReplySettingsScreen(self.reply_settings()), chosen)
+
     def reply_settings(self) -> dict:
         return {name: getattr(self, name) for name in REPLY_SETTINGS}
 
