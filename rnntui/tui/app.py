@@ -12,6 +12,7 @@ import gc
 import time
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -28,7 +29,6 @@ from rnntui.tui.evaluation import Evaluator
 from rnntui.tui.messages import EngineFailed, EngineReady, ModelDescribed, Saved
 from rnntui.tui.models import ModelOpener
 from rnntui.tui.persistence import SettingsStore
-from rnntui.tui.reviews import ReviewsPane
 from rnntui.tui.signals import SIGHUP, TerminationSignals, end_as_signalled
 from rnntui.tui.textual_internals import showing_notification
 from rnntui.tui.training import TrainingController, TrainingState
@@ -37,6 +37,9 @@ from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
 from rnntui.tui.widgets.status_line import NARROW_BELOW, StatusLine, chat_status, reviews_status
 from rnntui.tui.widgets.transcript import confidence_palette, theme_palette
+
+if TYPE_CHECKING:
+    from rnntui.tui.reviews import ReviewsPane
 
 AUTOSAVE_EVERY = 300.0  # seconds: training in the app loses at most this much to a crash
 
@@ -254,7 +257,9 @@ class RnntuiApp(App):
 
     # -- the reviews mode -------------------------------------------------------------------------
     async def action_show_reviews(self) -> None:
-        if self.reviews is None:  # mounted the first time, so that the first frame does not pay for it
+        if self.reviews is None:  # imported and mounted the first time: the first frame does not pay for it
+            from rnntui.tui.reviews import ReviewsPane
+
             self.reviews = ReviewsPane(*self.review_options, id="reviews")
             await self.query_one("#main").mount(self.reviews, before=self.query_one(LossPanel))
             self.reviews.open_model()
