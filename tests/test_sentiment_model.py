@@ -76,3 +76,62 @@ def test_a_small_model_learns_made_up_reviews():
         predicted = (model(ids, lengths) > 0).float()
     accuracy = (predicted == torch.tensor([1.0] * 50 + [0.0] * 50)).float().mean().item()
     assert accuracy > 0.95
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_reading_to_the_last_word_is_what_a_packed_sequence_gives(cell, bidirectional):
+    """The model reads the padded batch whole and takes each review's output at its last word
+    (reversed within its length for the backward direction): the same logits and gradients as
+    reading packed sequences, as the book does."""
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    from rnntui.sentiment.model import SentimentConfig, SentimentRNN, pad_batch
+
+    torch.manual_seed(0)
+    model = SentimentRNN(SentimentConfig(60, embed_dim=6, hidden_size=5, fc_hidden=4, cell=cell,
+                                         bidirectional=bidirectional))
+    ids, lengths = pad_batch([torch.randint(2, 60, (n,)).tolist() for n in (9, 3, 1, 6, 9, 2)])
+
+    def packed_forward():
+        packed = pack_padded_sequence(model.embedding(ids), lengths, batch_first=True, enforce_sorted=False)
+        hidden = model.rnn(packed)[1]
+        hidden = hidden[0] if cell == "lstm" else hidden
+        return model.classify(torch.cat(list(hidden), dim=1))
+
+    def logits_and_grads(forward):
+        model.zero_grad()
+        logits = forward()
+        logits.sum().backward()
+        return logits.detach(), [p.grad.clone() for p in model.parameters()]
+
+    fast, fast_grads = logits_and_grads(lambda: model(ids, lengths))
+    packed, packed_grads = logits_and_grads(packed_forward)
+    assert torch.allclose(fast, packed, atol=1e-6)
+    for a, b in zip(fast_grads, packed_grads, strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_the_one_way_twin_adds_no_weights_and_draws_no_random_numbers():
+    """The bidirectional model's helper layer is not saved and does not shift the random draws
+    that initialise the model's own layers (a seed gives the weights it gave before)."""
+    from torch import nn
+
+    from rnntui.sentiment.model import SentimentConfig, SentimentRNN
+
+    torch.manual_seed(0)
+    model = SentimentRNN(SentimentConfig(60, embed_dim=6, hidden_size=5, fc_hidden=7, bidirectional=True))
+    after_model = torch.rand(3)
+    torch.manual_seed(0)
+    layers = [nn.Embedding(60, 6, padding_idx=0), nn.LSTM(6, 5, batch_first=True, bidirectional=True),
+              nn.Linear(10, 7), nn.Linear(7, 1)]
+    assert torch.equal(torch.rand(3), after_model)
+    assert set(model.state_dict()) == {f"{prefix}.{key}" for prefix, layer in zip(
+        ["embedding", "rnn", "fc1", "fc2"], layers, strict=True) for key in layer.state_dict()}
+
+
+def test_reverse_each_reverses_only_the_words():
+    from rnntui.sentiment.model import reverse_each
+
+    batch = torch.tensor([[1, 2, 3, 0], [4, 5, 0, 0]])[:, :, None]
+    assert reverse_each(batch, torch.tensor([3, 2]))[:, :, 0].tolist() == [[3, 2, 1, 0], [5, 4, 0, 0]]

@@ -1,6 +1,6 @@
 """The chapter's many-to-one model: ``Embedding(V, 20) -> LSTM(20, 64) -> Linear(64, 64) ->
-ReLU -> Linear(64, 1)``, reading each review as a packed sequence (no padding in the
-recurrence) and judging it from the final hidden state; ``sigmoid`` of its output is the
+ReLU -> Linear(64, 1)``, reading each review to its last word (padding never enters the
+recurrence before it) and judging it from the final hidden state; ``sigmoid`` of its output is the
 probability that the review is positive."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.func import functional_call
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 MAX_SIZE = 1 << 14
+_LAYER_WEIGHTS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class SentimentRNN(nn.Module):
         self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=0)
         self.rnn = CELLS[config.cell](config.embed_dim, config.hidden_size, batch_first=True,
                                       bidirectional=config.bidirectional)
+        # A one-way layer of the same shape that runs either direction's weights (functional_call
+        # swaps them in): weightless (on "meta", so it draws nothing from the random generator)
+        # and in a tuple, so that it is no submodule and stays out of the state dict.
+        self._one_way = (CELLS[config.cell](config.embed_dim, config.hidden_size, batch_first=True, device="meta"),)
         summary = config.hidden_size * (2 if config.bidirectional else 1)
         self.dropout = nn.Dropout(config.dropout)
         self.fc1 = nn.Linear(summary, config.fc_hidden)
@@ -55,18 +60,42 @@ class SentimentRNN(nn.Module):
         self.fc2 = nn.Linear(config.fc_hidden, 1)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """``ids``: ``(batch, time)`` word ids padded with 0; ``lengths``: each review's true
-        length. Returns one logit per review (``sigmoid`` gives P(positive))."""
-        packed = pack_padded_sequence(self.embedding(ids), lengths.cpu(), batch_first=True, enforce_sorted=False)
-        _, state = self.rnn(packed)
-        hidden = state[0] if isinstance(state, tuple) else state  # an LSTM's (h, c): h
-        # The last layer's final state; both directions' for a bidirectional model.
-        summary = torch.cat([hidden[-2], hidden[-1]], dim=1) if self.config.bidirectional else hidden[-1]
+        """``ids``: ``(batch, time)`` word ids padded with 0 at the end; ``lengths``: each review's
+        true length. Returns one logit per review (``sigmoid`` gives P(positive)).
+
+        Each direction reads the padded batch as one tensor, and the summary is its output at the
+        review's last word (the backward direction reads each review reversed within its
+        length). That is the final state a packed sequence gives, since padding only comes after
+        the words read, and it is about six times faster on the CPU, where a packed sequence
+        steps the kernel through ever smaller batches; length buckets leave little padding."""
+        embedded = self.embedding(ids)
+        rows, last = torch.arange(len(ids), device=ids.device), (lengths - 1).clamp(min=0).to(ids.device)
+        summary = self.one_direction(embedded, reverse=False)[rows, last]
+        if self.config.bidirectional:
+            backward = self.one_direction(reverse_each(embedded, lengths), reverse=True)[rows, last]
+            summary = torch.cat([summary, backward], dim=1)
         return self.classify(summary)
+
+    def one_direction(self, inputs: torch.Tensor, reverse: bool) -> torch.Tensor:
+        """The recurrent layer's forward (or backward) direction alone, read left to right over
+        ``inputs`` ``(batch, time, features)``: its outputs ``(batch, time, hidden)``."""
+        if not self.config.bidirectional:
+            return self.rnn(inputs)[0]
+        suffix = "_reverse" if reverse else ""
+        weights = {name: getattr(self.rnn, name + suffix) for name in _LAYER_WEIGHTS}
+        return functional_call(self._one_way[0], weights, (inputs,))[0]
 
     def classify(self, summary: torch.Tensor) -> torch.Tensor:
         """``(..., summary size)`` summaries to one logit each."""
         return self.fc2(self.relu(self.fc1(self.dropout(summary)))).squeeze(-1)
+
+
+def reverse_each(batch: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Each row of ``(batch, time, ...)`` with its first ``length`` steps in reverse order (the
+    padding after them stays where it is)."""
+    steps, lengths = torch.arange(batch.shape[1], device=batch.device), lengths.to(batch.device)
+    index = torch.where(steps < lengths[:, None], lengths[:, None] - 1 - steps, steps)
+    return batch.gather(1, index[:, :, None].expand_as(batch))
 
 
 def pad_batch(sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:

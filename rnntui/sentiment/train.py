@@ -28,8 +28,8 @@ from rnntui.training import TrainingDiverged
 
 MAX_EPOCHS = 10_000
 MAX_BATCH = 1 << 14
-EVAL_BATCH = 256
-EMBEDDING_INITS = ("random", "nb")  # reviews per batch when only predicting (no gradients to keep)
+EVAL_BATCH = 256  # reviews per batch when only predicting (no gradients to keep)
+EMBEDDING_INITS = ("random", "nb")
 
 
 @dataclass
