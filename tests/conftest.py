@@ -112,8 +112,9 @@ def made_up_review(rng, positive: bool) -> str:
     return " ".join(body).capitalize() + "."
 
 
-def reviews_tarball(path, per_folder: int = 40, seed: int = 0, train_only_pos: bool = False):
-    """The dataset's layout (aclImdb/{train,test}/{pos,neg}/ID_RATING.txt) holding made-up reviews."""
+def reviews_tarball(path, per_folder: int = 40, seed: int = 0, train_only_pos: bool = False, unlabelled: int = 0):
+    """The dataset's layout (aclImdb/{train,test}/{pos,neg}/ID_RATING.txt, and ``unlabelled``
+    reviews in aclImdb/train/unsup/ID_0.txt) holding made-up reviews."""
     import io
     import random
     import tarfile
@@ -129,6 +130,11 @@ def reviews_tarball(path, per_folder: int = 40, seed: int = 0, train_only_pos: b
                     info = tarfile.TarInfo(f"aclImdb/{split}/{label}/{number}_{8 if label == 'pos' else 2}.txt")
                     info.size = len(data)
                     archive.addfile(info, io.BytesIO(data))
+        for number in range(unlabelled):
+            data = made_up_review(rng, rng.random() < 0.5).encode()
+            info = tarfile.TarInfo(f"aclImdb/train/unsup/{number}_0.txt")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
     return path
 
 

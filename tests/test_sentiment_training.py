@@ -236,5 +236,5 @@ def test_naive_bayes_embedding_starts_from_each_words_leaning(prepared):
     assert torch.equal(model.embedding.weight[:, 0], ratios)
     random_start = new_trainer(prepared, SentimentTrainConfig(), **SMALL).model
     assert torch.equal(random_start.embedding.weight[:, 1:], model.embedding.weight[:, 1:])  # same seed otherwise
-    with pytest.raises(Exception, match="--init-embedding must be random or nb"):
+    with pytest.raises(Exception, match="--init-embedding must be one of random, nb, ppmi, ppmi\\+nb"):
         SentimentTrainConfig(init_embedding="glove").validate()

@@ -100,6 +100,8 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
                   "machine": f"{cpu_name()}, {torch.get_num_threads()} of {os.cpu_count()} cores, torch "
                              f"{torch.__version__}"}
     if args.resume is not None:
+        if args.unlabelled is not None:
+            raise RnntuiError("--unlabelled only starts a new model's embedding: drop it when resuming")
         checkpoint = load_sentiment_checkpoint(args.resume)
         if model_settings:
             flags = ", ".join("--" + name.replace("_", "-") for name in model_settings)
@@ -114,8 +116,19 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
         config = SentimentTrainConfig(**{k: v for k, v in overrides.items() if v is not None})
         config.validate()
         reviews, name = reviews_from(args.data, args.json)
-        prepared = prepare(reviews, config, name)
-        trainer = new_trainer(prepared, config, **model_settings)
+        unlabelled = None
+        if "ppmi" in config.init_embedding.split("+"):
+            from rnntui.sentiment.dataset import load_unlabelled
+
+            unlabelled = load_unlabelled(args.data, args.unlabelled)
+        elif args.unlabelled is not None:
+            raise RnntuiError("--unlabelled is read only to start the embedding: add --init-embedding ppmi "
+                              "(or ppmi+nb)")
+        prepared = prepare(reviews, config, name, unlabelled=unlabelled)
+        if unlabelled is None:
+            trainer = new_trainer(prepared, config, **model_settings)
+        else:
+            trainer = ppmi_trainer(prepared, config, model_settings, args.json)
         model = trainer.model.config
         kind = f"{'bi' if model.bidirectional else ''}{model.cell}{model.hidden_size}"
         out = args.out or checkpoints_dir() / f"imdb-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.ckpt"
@@ -126,6 +139,23 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
               "(--epochs is the total to train to)", file=sys.stderr if args.json else sys.stdout)
         return None
     return SentimentRun(trainer, prepared, out, provenance, resumed, may_replace=args.overwrite or resumed)
+
+
+def ppmi_trainer(prepared, config, model_settings: dict, quiet: bool):
+    """A new trainer whose embedding starts from co-occurrence vectors, saying on stderr what it
+    reads (about a minute for the whole dataset)."""
+    from rnntui.sentiment.trainers import new_trainer
+
+    started = time.perf_counter()
+    extra = len(prepared.unlabelled)
+    if not quiet:
+        more = f" and {extra:,} unlabelled" if extra else " (no unlabelled reviews found: see --unlabelled)"
+        print(f"starting the embedding from how words co-occur in {len(prepared.train):,} training{more} reviews",
+              file=sys.stderr)
+    trainer = new_trainer(prepared, config, **model_settings)
+    if not quiet:
+        print(f"word vectors ready in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return trainer
 
 
 def run_training(args: argparse.Namespace, run: SentimentRun) -> int:

@@ -48,8 +48,12 @@ def add_sentiment_commands(commands) -> None:
         ("--save-every", int, "also save every N steps (0: at the end, and with --save-best)"),
     ]:
         train.add_argument(flag, type=kind, help=text)
-    train.add_argument("--init-embedding", choices=["random", "nb"], help="nb: start each word's embedding with "
-                       "its naive-Bayes log-count ratio in the first dimension (random: as the book)")
+    train.add_argument("--init-embedding", choices=["random", "nb", "ppmi", "ppmi+nb"],
+                       help="how a new model's embedding starts. nb: each word's naive-Bayes log-count ratio in "
+                       "the first dimension; ppmi: word vectors from how words co-occur in the training and "
+                       "unlabelled reviews (about a minute); ppmi+nb: both; random: as the book (random)")
+    train.add_argument("--unlabelled", type=Path, help="unlabelled reviews for --init-embedding ppmi: a tarball or "
+                       "folder with aclImdb/train/unsup (default: those in --data, as Stanford's tarball has)")
     model = train.add_argument_group("model", "the book's Embedding(V, 20) -> LSTM(20, 64) -> Linear(64, 64) -> "
                                      "ReLU -> Linear(64, 1) by default; fixed once trained")
     model.add_argument("--cell", choices=["lstm", "gru", "rnn"], help="the recurrent cell (lstm)")

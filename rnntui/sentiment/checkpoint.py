@@ -35,7 +35,8 @@ from rnntui.sentiment.train import SentimentTrainConfig
 
 TASK = "sentiment"
 MAX_WORD_LENGTH = 1000
-DATA_FIELDS = {"name": TEXT, "train_reviews": WHOLE, "valid_reviews": WHOLE, "split_seed": WHOLE}
+DATA_FIELDS = {"name": TEXT, "train_reviews": WHOLE, "valid_reviews": WHOLE, "split_seed": WHOLE,
+               "unlabelled_reviews": WHOLE}
 PROVENANCE_FIELDS = {"command": TEXT, "machine": TEXT, "wall_time_s": NUMBER, "test_accuracy": NUMBER,
                      "test_loss": NUMBER, "test_reviews": WHOLE}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from rnntui import paths
 from rnntui.download import Progress, download_verified
 from rnntui.errors import DownloadError
-from rnntui.sentiment.reviews import PER_FOLDER, DataError, Reviews, check_counts, read_reviews
+from rnntui.sentiment.reviews import PER_FOLDER, DataError, Reviews, check_counts, read_reviews, read_unlabelled
 
 DEFAULT_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 ENV_URL = "RNNTUI_IMDB_URL"
@@ -52,3 +52,16 @@ def load_reviews(data: Path | None, progress: Progress | None = None) -> tuple[R
     them (recorded in checkpoints)."""
     path = Path(data) if data is not None else ensure_dataset(progress)
     return read_reviews(path), path.name
+
+
+def load_unlabelled(data: Path | None, unlabelled: Path | None = None) -> list[str]:
+    """The unlabelled reviews (``aclImdb/train/unsup``) of ``unlabelled`` (which must hold some),
+    or else those of ``data`` or of the cached dataset, if it has them (the dataset as Stanford
+    ships it does)."""
+    if unlabelled is not None:
+        found = read_unlabelled(unlabelled)
+        if not found:
+            raise DataError(f"{unlabelled} has no unlabelled reviews: expected aclImdb/train/unsup/ID_0.txt")
+        return found
+    path = Path(data) if data is not None else cached_dataset_path()
+    return read_unlabelled(path) if path.exists() else []

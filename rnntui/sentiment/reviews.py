@@ -9,6 +9,7 @@ import io
 import random
 import re
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -19,6 +20,8 @@ LABELS = {"neg": 0, "pos": 1}
 SPLITS = ("train", "test")
 # aclImdb/train/pos/0_9.txt: a split, a label, an id and the reviewer's rating.
 MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
+# aclImdb/train/unsup/0_0.txt: the 50,000 unlabelled reviews (no rating).
+UNLABELLED_MEMBER = re.compile(r"(?:^|/)aclImdb/train/unsup/(\d+)_0\.txt$")
 MAX_REVIEW_BYTES = 1 << 20  # the longest in the dataset is under 14 KB
 PER_FOLDER = 12_500  # reviews in each of the four folders of the whole dataset
 VALID_SHARE = 0.2  # the book: 20,000 of the 25,000 training reviews train, 5,000 validate
@@ -47,14 +50,10 @@ def read_reviews(path: str | Path, data: bytes | None = None) -> Reviews:
     folder itself; or ``data``, a tarball's bytes, named ``path``), in a fixed order;
     ``DataError`` saying what is wrong otherwise."""
     path = Path(path)
-    if data is not None:
-        found = _from_tarball(path, io.BytesIO(data))
-    elif path.is_dir():
-        found = _from_folder(path)
-    elif path.is_file():
-        found = _from_tarball(path)
-    else:
-        raise DataError(f"no reviews at {path}: it does not exist")
+    found: dict[str, list[Review]] = {split: [] for split in SPLITS}
+    for match, text in _matching(path, MEMBER, data):
+        split, label, number, rating = match.groups()
+        found[split].append(Review(text, LABELS[label], int(rating), int(number)))
     reviews = Reviews(*(sorted(found[split], key=lambda r: (r.label, r.id)) for split in SPLITS))
     missing = [f"{split}/{name}" for split in SPLITS for name, label in LABELS.items()
                if not any(review.label == label for review in getattr(reviews, split))]
@@ -62,6 +61,13 @@ def read_reviews(path: str | Path, data: bytes | None = None) -> Reviews:
         raise DataError(f"{path} has no reviews in {', '.join(missing)}: expected aclImdb/{{train,test}}/{{pos,neg}}/"
                         "ID_RATING.txt")
     return reviews
+
+
+def read_unlabelled(path: str | Path) -> list[str]:
+    """The unlabelled reviews (``aclImdb/train/unsup/ID_0.txt``) under ``path``, a tarball or a
+    folder as for ``read_reviews``, in the order of their ids; none if it has none."""
+    found = [(int(match.group(1)), text) for match, text in _matching(Path(path), UNLABELLED_MEMBER)]
+    return [text for _, text in sorted(found)]
 
 
 def check_counts(reviews: Reviews, where: str, expected: int = PER_FOLDER) -> None:
@@ -74,47 +80,53 @@ def check_counts(reviews: Reviews, where: str, expected: int = PER_FOLDER) -> No
                                 f"{expected:,}: it is incomplete or another dataset")
 
 
-def _review(split_label_id_rating: tuple, data: bytes, where: str) -> Review:
-    _, label, number, rating = split_label_id_rating
+def _matching(path: Path, pattern: re.Pattern, data: bytes | None = None) -> Iterator[tuple[re.Match, str]]:
+    """The members of the tarball (or the files under the folder) at ``path`` whose names match
+    ``pattern``, with their text."""
+    if data is not None:
+        yield from _from_tarball(path, pattern, io.BytesIO(data))
+    elif path.is_dir():
+        yield from _from_folder(path, pattern)
+    elif path.is_file():
+        yield from _from_tarball(path, pattern)
+    else:
+        raise DataError(f"no reviews at {path}: it does not exist")
+
+
+def _text(data: bytes, where: str) -> str:
     if len(data) > MAX_REVIEW_BYTES:
         raise DataError(f"{where} is over 1 MB: not a review of the dataset")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise DataError(f"{where} is not UTF-8 text") from None
-    return Review(text, LABELS[label], int(rating), int(number))
 
 
-def _from_folder(folder: Path) -> dict[str, list[Review]]:
+def _from_folder(folder: Path, pattern: re.Pattern) -> Iterator[tuple[re.Match, str]]:
     root = folder if folder.name == "aclImdb" else folder / "aclImdb"
     if not root.is_dir():
         raise DataError(f"{folder} holds no aclImdb/ folder of reviews")
-    found: dict[str, list[Review]] = {split: [] for split in SPLITS}
-    for split in SPLITS:
-        for label in LABELS:
-            for file in sorted((root / split / label).glob("*.txt")):
-                match = MEMBER.search(file.relative_to(root.parent).as_posix())
-                if match and file.is_file():
-                    found[split].append(_review(match.groups(), file.read_bytes(), str(file)))
-    return found
+    for file in sorted(root.glob("*/*/*.txt")):
+        match = pattern.search(file.relative_to(root.parent).as_posix())
+        if match and file.is_file():
+            yield match, _text(file.read_bytes(), str(file))
 
 
-def _from_tarball(path: Path, fileobj: BinaryIO | None = None) -> dict[str, list[Review]]:
-    found: dict[str, list[Review]] = {split: [] for split in SPLITS}
+def _from_tarball(path: Path, pattern: re.Pattern, fileobj: BinaryIO | None = None
+                  ) -> Iterator[tuple[re.Match, str]]:
     try:
         with tarfile.open(path, "r:*", fileobj=fileobj) as archive:
             for member in archive:
-                match = MEMBER.search(member.name)
+                match = pattern.search(member.name)
                 if not match or not member.isfile():
-                    continue  # other files (the .feat files, the unlabelled reviews) are not read
+                    continue  # other files (the .feat files, the other reviews) are not read
                 handle = archive.extractfile(member)
                 data = handle.read(MAX_REVIEW_BYTES + 1) if handle is not None else b""
-                found[match.group(1)].append(_review(match.groups(), data, f"{path}:{member.name}"))
+                yield match, _text(data, f"{path}:{member.name}")
     except (tarfile.TarError, EOFError, OSError) as error:
         first = (str(error).splitlines() or ["truncated"])[0].rstrip(":")
         raise DataError(f"{path} is not a readable tarball of reviews ({type(error).__name__}: {first}); "
                         "download it again") from None
-    return found
 
 
 def split_train_valid(train: list[Review], seed: int = 1, valid_share: float = VALID_SHARE

@@ -29,7 +29,7 @@ from rnntui.training import TrainingDiverged
 MAX_EPOCHS = 10_000
 MAX_BATCH = 1 << 14
 EVAL_BATCH = 256  # reviews per batch when only predicting (no gradients to keep)
-EMBEDDING_INITS = ("random", "nb")
+EMBEDDING_INITS = ("random", "nb", "ppmi", "ppmi+nb")
 
 
 @dataclass
@@ -46,9 +46,11 @@ class SentimentTrainConfig:
     patience: int = 0  # stop after N validations without a better accuracy (0: never)
     grad_clip: float = 0.0  # clip the gradient norm to this (0: never, as the book)
     random_seed: int = 1
-    # "nb": a new model's embedding starts with each word's naive-Bayes log-count ratio in its
+    # How a new model's embedding starts. "nb": each word's naive-Bayes log-count ratio in its
     # first dimension (how much likelier the word is in positive training reviews than in negative
-    # ones), so the recurrence starts from a useful signal instead of noise; "random": as the book.
+    # ones), so the recurrence starts from a useful signal instead of noise. "ppmi": word vectors
+    # from how words co-occur in the training and unlabelled reviews (sentiment/embedding.py), so
+    # words of like meaning start alike; "ppmi+nb": both. "random": as the book.
     init_embedding: str = "random"
 
     def validate(self) -> None:
@@ -68,7 +70,8 @@ class SentimentTrainConfig:
                 raise RnntuiError(f"--{name.replace('_', '-')} must be a number "
                                   f"{'above' if low_open else 'of at least'} 0, got {value!r}")
         if self.init_embedding not in EMBEDDING_INITS:
-            raise RnntuiError(f"--init-embedding must be {' or '.join(EMBEDDING_INITS)}, got {self.init_embedding!r}")
+            raise RnntuiError(f"--init-embedding must be one of {', '.join(EMBEDDING_INITS)}, "
+                              f"got {self.init_embedding!r}")
         if self.max_tokens == 1:
             raise RnntuiError("--max-tokens must be 0 (whole reviews) or at least 2")
 

@@ -4,12 +4,14 @@ trainer: the one place the command line and the app both go through."""
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 
 from rnntui.errors import RnntuiError
 from rnntui.sentiment.checkpoint import SentimentCheckpoint
+from rnntui.sentiment.embedding import ppmi_vectors
 from rnntui.sentiment.model import SentimentConfig, SentimentRNN
 from rnntui.sentiment.reviews import Reviews, split_train_valid
 from rnntui.sentiment.tokens import WordVocab
@@ -31,20 +33,29 @@ class Prepared:
     train: Encoded
     valid: Encoded
     data: dict  # what the checkpoint records about the reviews
+    unlabelled: list[list[int]] = field(default_factory=list)  # word ids, for a "ppmi" start
 
 
-def prepare(reviews: Reviews, config: SentimentTrainConfig, name: str, vocab: WordVocab | None = None) -> Prepared:
-    """The training split's vocabulary (or the resumed model's), and both splits as word ids."""
+def prepare(reviews: Reviews, config: SentimentTrainConfig, name: str, vocab: WordVocab | None = None,
+            unlabelled: list[str] | None = None) -> Prepared:
+    """The training split's vocabulary (or the resumed model's), and both splits as word ids;
+    ``unlabelled`` reviews (their text only) are kept for a ``ppmi`` start."""
     train, valid = split_train_valid(reviews.train, seed=SPLIT_SEED)
     if vocab is None:
         vocab = WordVocab.build((review.text for review in train), max_words=config.max_words or None,
                                 min_count=config.min_count)
     data = {"name": name, "train_reviews": len(train), "valid_reviews": len(valid), "split_seed": SPLIT_SEED}
-    return Prepared(vocab, encode(train, vocab, config.max_tokens), encode(valid, vocab, config.max_tokens), data)
+    if unlabelled:
+        data["unlabelled_reviews"] = len(unlabelled)
+    return Prepared(vocab, encode(train, vocab, config.max_tokens), encode(valid, vocab, config.max_tokens), data,
+                    [vocab.encode(text) for text in unlabelled or ()])
 
 
-def new_trainer(prepared: Prepared, config: SentimentTrainConfig, **model_settings) -> SentimentTrainer:
-    """A new model of the book's sizes (or ``model_settings``), weights drawn from the run's seed."""
+def new_trainer(prepared: Prepared, config: SentimentTrainConfig, progress: Callable[[str], None] | None = None,
+                **model_settings) -> SentimentTrainer:
+    """A new model of the book's sizes (or ``model_settings``), weights drawn from the run's seed,
+    its embedding started as ``config.init_embedding`` says (``progress`` hears how a ``ppmi``
+    start, about a minute for the whole dataset, is getting on)."""
     config.validate()
     try:
         model_config = SentimentConfig(vocab_size=len(prepared.vocab), **model_settings)
@@ -52,8 +63,14 @@ def new_trainer(prepared: Prepared, config: SentimentTrainConfig, **model_settin
         raise RnntuiError(str(error)) from None
     torch.manual_seed(config.random_seed)
     model = SentimentRNN(model_config)
-    if config.init_embedding == "nb":
-        with torch.no_grad():
+    starts = config.init_embedding.split("+")
+    with torch.no_grad():
+        if "ppmi" in starts:
+            generator = torch.Generator().manual_seed(config.random_seed)
+            vectors = ppmi_vectors(prepared.train.ids + prepared.unlabelled, len(prepared.vocab),
+                                   model_config.embed_dim, generator, progress=progress)
+            model.embedding.weight[:len(vectors)] = vectors
+        if "nb" in starts:
             model.embedding.weight[:, 0] = log_count_ratios(prepared.train, len(prepared.vocab))
     return SentimentTrainer(model, prepared.train, prepared.valid, config)
 
