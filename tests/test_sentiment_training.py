@@ -42,6 +42,14 @@ def test_it_learns_made_up_reviews_and_validates_each_epoch(prepared):
     assert events[-1].step == 8 * trainer.batches_per_epoch == trainer.total_steps
 
 
+def test_eval_every_counts_steps_into_each_epoch(prepared):
+    config = SentimentTrainConfig(epochs=2, batch_size=8, lr=0.01, eval_every=7)
+    trainer = new_trainer(prepared, config, **SMALL)
+    assert trainer.batches_per_epoch == 20  # 160 training reviews
+    validated = [event.step for event in trainer.run() if event.val_accuracy is not None]
+    assert validated == [7, 14, 20, 27, 34, 40]
+
+
 def test_resuming_is_exact_bit_for_bit(prepared, tmp_path):
     straight, _ = trained(prepared, epochs=2, dropout=0.3)
     config = SentimentTrainConfig(epochs=2, batch_size=8, lr=0.01)

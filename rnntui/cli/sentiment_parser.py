@@ -41,7 +41,7 @@ def add_sentiment_commands(commands) -> None:
         ("--max-tokens", int, "read only the first and last N/2 words of longer reviews (0: whole reviews)"),
         ("--max-words", int, "vocabulary: the N most frequent words of the training reviews (0: all)"),
         ("--min-count", int, "vocabulary: words seen at least N times (1)"),
-        ("--eval-every", int, "also validate every N steps (0: at the end of each epoch only)"),
+        ("--eval-every", int, "also validate every N steps into each epoch (0: at its end only)"),
         ("--patience", int, "stop after N validations without a better accuracy (0: never)"),
         ("--grad-clip", float, "clip the gradient norm to this (0: never, as the book)"),
         ("--random-seed", int, "seed for the weights, the batches and dropout (1)"),

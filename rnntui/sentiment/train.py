@@ -42,7 +42,7 @@ class SentimentTrainConfig:
     max_tokens: int = 0  # longer reviews keep their first and last max_tokens / 2 words (0: all)
     max_words: int = 0  # the vocabulary: the most frequent words of the training reviews (0: all)
     min_count: int = 1  # ... seen at least this often
-    eval_every: int = 0  # also validate every N batches (0: at the end of each epoch only)
+    eval_every: int = 0  # also validate every N batches into each epoch (0: at its end only)
     patience: int = 0  # stop after N validations without a better accuracy (0: never)
     grad_clip: float = 0.0  # clip the gradient norm to this (0: never, as the book)
     random_seed: int = 1
@@ -275,8 +275,10 @@ class SentimentTrainer(RunControl):
             self.history.train.append((self.step, train_loss))
             val_loss = accuracy = None
             new_best = False
-            end_of_epoch = self.step % per_epoch == 0
-            if end_of_epoch or (config.eval_every and self.step % config.eval_every == 0):
+            into_epoch = self.step % per_epoch  # 0: the epoch just ended
+            # Every eval_every steps into each epoch, so that an epoch's end is not followed by
+            # another validation a step later.
+            if into_epoch == 0 or (config.eval_every and into_epoch % config.eval_every == 0):
                 result = self.validate()
                 if result is not None:
                     val_loss, accuracy = result
