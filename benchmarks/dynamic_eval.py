@@ -24,6 +24,7 @@ import lzma
 import math
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -42,12 +43,21 @@ TUNE_CHARS = 30_000
 
 
 def tuning_grid(quick: bool) -> list[DynamicConfig]:
+    """The first stage, at 100-character segments: the rms rule's rate and decay, and sgd's rate."""
     if quick:
         return [DynamicConfig(lr=1e-4), DynamicConfig(rule="sgd", lr=0.1)]
-    grid = [DynamicConfig(lr=lr, decay=decay) for lr in (3e-5, 1e-4, 3e-4) for decay in (0.0, 0.01)]
+    grid = [DynamicConfig(lr=lr, decay=decay) for lr in (1e-4, 3e-4, 1e-3) for decay in (0.0, 0.001, 0.003, 0.01)]
     grid += [DynamicConfig(rule="sgd", lr=lr) for lr in (0.05, 0.1, 0.2)]
-    grid += [DynamicConfig(lr=1e-4, segment=segment) for segment in (50, 200)]
     return grid
+
+
+def segment_grid(best: DynamicConfig, quick: bool) -> list[DynamicConfig]:
+    """The second stage: the best setting at other segment lengths, its rate and decay scaled with
+    the segment so that each character moves the weights as much (as Krause et al.'s search does)."""
+    if quick:
+        return []
+    return [replace(best, segment=segment, lr=best.lr * segment / best.segment,
+                    decay=min(best.decay * segment / best.segment, 0.5)) for segment in (25, 50, 200)]
 
 
 def compressed_bits(train: bytes, tail_chars: int, text: bytes, compress) -> float:
@@ -111,7 +121,9 @@ def main() -> None:
               "| rule | lr | decay | segment | loss (nats/char) | seconds |",
               "| --- | ---: | ---: | ---: | ---: | ---: |"]
     best = None
-    for config in tuning_grid(args.quick):
+
+    def tune(config: DynamicConfig) -> None:
+        nonlocal best
         started = time.perf_counter()
         loss = dynamic_loss(model, slice_ids, config, stats_ids).loss
         seconds = time.perf_counter() - started
@@ -120,6 +132,11 @@ def main() -> None:
         print(lines[-1], flush=True)
         if best is None or loss < best[0]:
             best = (loss, config)
+
+    for config in tuning_grid(args.quick):
+        tune(config)
+    for config in segment_grid(best[1], args.quick):
+        tune(config)
     lines += ["", f"Best on the training slice: {best[1].describe()}. The default: {DynamicConfig().describe()}.", ""]
 
     # 2. The held-out tail.

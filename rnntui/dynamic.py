@@ -10,10 +10,12 @@ know the names, words and style of the part of the book it is in.
 Two update rules:
 
 - ``sgd``: ``θ ← θ − lr · g``.
-- ``rms`` (Krause et al.'s RMS rule with decay): ``θ ← θ − lr · g / (√MS + ε) + lr · λ · r ⊙
-  (θ₀ − θ)``, where ``MS`` is each weight's mean squared gradient gathered on the training text,
-  ``θ₀`` the trained weights and ``r = √MS / mean(√MS)`` (at most ``1/λ``), so that weights with
-  large typical gradients are pulled back hardest toward what training found.
+- ``rms`` (Krause et al.'s RMS rule with decay): ``θ ← θ − lr · g / (√MS + ε) + λ · r ⊙ (θ₀ − θ)``,
+  where ``MS`` is each weight's mean squared gradient gathered on the training text, ``θ₀`` the
+  trained weights and ``r = √MS / mean(√MS)`` (at most ``1/λ``), so that weights with large
+  typical gradients are pulled back hardest toward what training found. The pull is not scaled
+  by ``lr``: as in the paper and its code, ``λ`` alone says what share of the way back each
+  step goes.
 
 The model given is never changed: the adaptation happens on a copy.
 """
@@ -163,8 +165,8 @@ class Adapter:
                 param.add_(grad, alpha=-lr)
             else:
                 # Both terms from the weights before this step, as Krause et al. write it.
-                change = (self.trained[i] - param).mul_(self.pull[i]).sub_(grad * self.scale[i])
-                param.add_(change, alpha=lr)
+                change = (self.trained[i] - param).mul_(self.pull[i]).sub_(grad * self.scale[i], alpha=lr)
+                param.add_(change)
 
 
 def dynamic_loss(model: CharRNN, ids: np.ndarray, config: DynamicConfig, train_ids: np.ndarray | None = None,

@@ -59,7 +59,8 @@ def test_each_segment_is_predicted_before_it_is_learnt_from():
 
 
 def test_the_rms_rule_scales_each_step_and_decays_toward_the_trained_weights():
-    """θ ← θ − lr · g / (√MS + ε) + lr · λ · r ⊙ (θ₀ − θ), with r = √MS / mean(√MS) at most 1/λ."""
+    """θ ← θ − lr · g / (√MS + ε) + λ · r ⊙ (θ₀ − θ), with r = √MS / mean(√MS) at most 1/λ (the
+    pull back is not scaled by lr, as in Krause et al.'s paper and code)."""
     model = small_model()
     params = list(model.parameters())
     statistics = [torch.full_like(p, 2.0) for p in params]
@@ -75,7 +76,7 @@ def test_the_rms_rule_scales_each_step_and_decays_toward_the_trained_weights():
     mean = torch.cat([s.flatten() for s in statistics]).mean()
     for p, theta0, stat in zip(adapter.params, trained, statistics, strict=True):
         r = min(float(stat.flatten()[0] / mean), 1 / config.decay)
-        expected = 1.0 - 0.1 * 4.0 / float(stat.flatten()[0]) - 0.1 * 0.2 * r * 1.0
+        expected = 1.0 - 0.1 * 4.0 / float(stat.flatten()[0]) - 0.2 * r * 1.0
         assert torch.allclose(p.detach() - theta0, torch.full_like(p, expected), atol=1e-6)
 
 
