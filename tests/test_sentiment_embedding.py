@@ -123,6 +123,13 @@ def test_the_cli_starts_from_ppmi_and_records_the_unlabelled_reviews(tmp_path, c
     assert json.loads(capsys.readouterr().out.splitlines()[-1])
     assert load_sentiment_checkpoint(out2).data["unlabelled_reviews"] == 7
 
+    plain = reviews_tarball(tmp_path / "plain.tar.gz", per_folder=40)
+    out3 = tmp_path / "m3.ckpt"
+    assert main(["sentiment", "train", "--data", str(plain), "--out", str(out3), "--epochs", "1",
+                 "--embed-dim", "6", "--hidden-size", "8", "--init-embedding", "ppmi+nb"]) == 0
+    assert "64 training reviews (no unlabelled ones found: see --unlabelled)" in capsys.readouterr().err
+    assert "unlabelled_reviews" not in load_sentiment_checkpoint(out3).data
+
 
 @pytest.mark.parametrize("extra, match", [
     (["--unlabelled", "{plain}"], "add --init-embedding ppmi"),

@@ -115,15 +115,16 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
     else:
         config = SentimentTrainConfig(**{k: v for k, v in overrides.items() if v is not None})
         config.validate()
+        ppmi = "ppmi" in config.init_embedding.split("+")
+        if args.unlabelled is not None and not ppmi:
+            raise RnntuiError("--unlabelled is read only to start the embedding: add --init-embedding ppmi "
+                              "(or ppmi+nb)")
         reviews, name = reviews_from(args.data, args.json)
         unlabelled = None
-        if "ppmi" in config.init_embedding.split("+"):
+        if ppmi:
             from rnntui.sentiment.dataset import load_unlabelled
 
             unlabelled = load_unlabelled(args.data, args.unlabelled)
-        elif args.unlabelled is not None:
-            raise RnntuiError("--unlabelled is read only to start the embedding: add --init-embedding ppmi "
-                              "(or ppmi+nb)")
         prepared = prepare(reviews, config, name, unlabelled=unlabelled)
         if unlabelled is None:
             trainer = new_trainer(prepared, config, **model_settings)
@@ -149,8 +150,9 @@ def ppmi_trainer(prepared, config, model_settings: dict, quiet: bool):
     started = time.perf_counter()
     extra = len(prepared.unlabelled)
     if not quiet:
-        more = f" and {extra:,} unlabelled" if extra else " (no unlabelled reviews found: see --unlabelled)"
-        print(f"starting the embedding from how words co-occur in {len(prepared.train):,} training{more} reviews",
+        more = f" and {extra:,} unlabelled reviews" if extra else \
+            " reviews (no unlabelled ones found: see --unlabelled)"
+        print(f"starting the embedding from how words co-occur in {len(prepared.train):,} training{more}",
               file=sys.stderr)
     trainer = new_trainer(prepared, config, **model_settings)
     if not quiet:
