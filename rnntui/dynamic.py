@@ -46,7 +46,7 @@ class DynamicConfig:
 
     rule: str = "rms"
     lr: float = 1e-4  # rms: a step in units of each weight's typical gradient; sgd: plain
-    decay: float = 0.01  # λ: the pull back toward the trained weights (rms only)
+    decay: float = 0.0  # λ: the pull back toward the trained weights (rms only); none tuned best
     segment: int = 100  # characters read between two updates
     stats_chars: int = 20_000  # training text the rms rule's gradient statistics are gathered on
     eps: float = 1e-5

@@ -130,6 +130,13 @@ def test_the_cli_starts_from_ppmi_and_records_the_unlabelled_reviews(tmp_path, c
     assert "64 training reviews (no unlabelled ones found: see --unlabelled)" in capsys.readouterr().err
     assert "unlabelled_reviews" not in load_sentiment_checkpoint(out3).data
 
+    assert main(["info", str(out)]) == 0
+    assert "embedding:   started from how words co-occur in the training reviews and 30 unlabelled ones\n" \
+        in capsys.readouterr().out
+    assert main(["info", str(out3)]) == 0
+    assert ("embedding:   started from how words co-occur in the training reviews, with each word's naive-Bayes "
+            "log-count ratio in its first dimension") in capsys.readouterr().out
+
 
 @pytest.mark.parametrize("extra, match", [
     (["--unlabelled", "{plain}"], "add --init-embedding ppmi"),

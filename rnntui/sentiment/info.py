@@ -8,6 +8,19 @@ from rnntui.info import common_info, file_line, labelled, made_lines, training_t
 from rnntui.sentiment.checkpoint import SentimentCheckpoint
 
 
+def embedding_start(config: dict, data: dict) -> str | None:
+    """How the embedding started, in words (None: at random, as the book's)."""
+    starts = str(config.get("init_embedding") or "random").split("+")
+    parts = []
+    if "ppmi" in starts:
+        unlabelled = data.get("unlabelled_reviews")
+        extra = f" and {unlabelled:,} unlabelled ones" if isinstance(unlabelled, int) and unlabelled else ""
+        parts.append(f"from how words co-occur in the training reviews{extra}")
+    if "nb" in starts:
+        parts.append("with each word's naive-Bayes log-count ratio in its first dimension")
+    return "started " + ", ".join(parts) if parts else None
+
+
 def sentiment_info(checkpoint: SentimentCheckpoint, path: Path | None) -> dict:
     history = checkpoint.history or {}
     accuracy = history.get("accuracy") or []
@@ -48,6 +61,9 @@ def sentiment_info_lines(info: dict) -> list[str]:
     if data:
         lines.append(("data", f"{data.get('name') or '-'}: {data.get('train_reviews') or 0:,} training and "
                               f"{data.get('valid_reviews') or 0:,} validation reviews"))
+    start = embedding_start(config, data)
+    if start:
+        lines.append(("embedding", start))
     if info["best_val_accuracy"] is not None:
         lines.append(("validation", f"accuracy {info['last_val_accuracy']:.4f} (best {info['best_val_accuracy']:.4f} "
                                     f"at step {info['best_val_accuracy_step']:,})"))
