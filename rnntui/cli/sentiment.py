@@ -144,7 +144,7 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
 
 def ppmi_trainer(prepared, config, model_settings: dict, quiet: bool):
     """A new trainer whose embedding starts from co-occurrence vectors, saying on stderr what it
-    reads (about a minute for the whole dataset)."""
+    reads (about 15 s for the whole dataset)."""
     from rnntui.sentiment.trainers import new_trainer
 
     started = time.perf_counter()

@@ -51,7 +51,8 @@ def add_sentiment_commands(commands) -> None:
     train.add_argument("--init-embedding", choices=["random", "nb", "ppmi", "ppmi+nb"],
                        help="how a new model's embedding starts. nb: each word's naive-Bayes log-count ratio in "
                        "the first dimension; ppmi: word vectors from how words co-occur in the training and "
-                       "unlabelled reviews (about a minute); ppmi+nb: both; random: as the book (random)")
+                       "unlabelled reviews (seconds; about 2 GB of memory); ppmi+nb: both; random: as the book "
+                       "(random)")
     train.add_argument("--unlabelled", type=Path, help="unlabelled reviews for --init-embedding ppmi: a tarball or "
                        "folder with aclImdb/train/unsup (default: those in --data, as Stanford's tarball has)")
     model = train.add_argument_group("model", "the book's Embedding(V, 20) -> LSTM(20, 64) -> Linear(64, 64) -> "

@@ -55,7 +55,7 @@ def new_trainer(prepared: Prepared, config: SentimentTrainConfig, progress: Call
                 **model_settings) -> SentimentTrainer:
     """A new model of the book's sizes (or ``model_settings``), weights drawn from the run's seed,
     its embedding started as ``config.init_embedding`` says (``progress`` hears how a ``ppmi``
-    start, about a minute for the whole dataset, is getting on)."""
+    start, about 15 s for the whole dataset, is getting on)."""
     config.validate()
     try:
         model_config = SentimentConfig(vocab_size=len(prepared.vocab), **model_settings)
