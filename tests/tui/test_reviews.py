@@ -161,10 +161,12 @@ async def test_a_language_model_opened_in_the_reviews_says_what_it_is(tiny_check
 
 def test_the_gauge_draws_the_probability_it_is_given():
     text = gauge_text(0.75, 60)
-    assert text.plain.startswith("negative ") and "75.0% positive" in text.plain and len(text.plain) == 60
+    assert text.plain.startswith("negative ") and text.plain.endswith(" positive · 75.0% positive")
+    assert len(text.plain) == 60
+    assert gauge_text(0.01, 60).plain.endswith(" negative ·  1.0% positive")
     filled = text.plain.count("█")
-    assert filled == round(0.75 * (60 - len("negative ") - len(" positive") - len("  75.0% positive")))
-    assert "negative" in gauge_text(0.2, 60).plain.split("positive")[-1]
+    assert filled == round(0.75 * (60 - len("negative ") - len(" positive") - len(" positive · 75.0% positive")))
+    assert " positive negative · 20.0% positive" in gauge_text(0.2, 60).plain
     assert "type a review" in gauge_text(None, 60).plain
 
 

@@ -14,7 +14,8 @@ def gauge_text(probability: float | None, width: int, note: str = "") -> Text:
     if probability is None:
         return Text(note or "type a review: the gauge shows how positive the model finds it", style="dim")
     verdict = "positive" if probability >= 0.5 else "negative"
-    figure = f" {probability:6.1%} {verdict}"
+    # "1.0% negative" read as 1 % sure it is negative: the figure is named, as in the list.
+    figure = f" {verdict} · {probability:5.1%} positive"
     bar_width = max(BAR_MIN, width - len("negative ") - len(" positive") - len(figure))
     filled = round(probability * bar_width)
     colour = "green" if probability >= 0.5 else "red"
