@@ -182,7 +182,9 @@ def test_a_language_model_cannot_pose_as_a_sentiment_model_by_its_header(tiny_ch
 # -- predictions -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_explain_gives_the_probability_of_each_prefix(prepared, bidirectional):
+def test_explain_gives_the_probability_of_each_prefix(prepared, bidirectional, monkeypatch):
+    from rnntui.sentiment import predict
+
     trainer, _ = trained(prepared, epochs=8, bidirectional=bidirectional)
     predictor = Predictor(trainer.model, prepared.vocab)
     text = made_up_review(random.Random(5), True) + " zzyzx"
@@ -193,6 +195,9 @@ def test_explain_gives_the_probability_of_each_prefix(prepared, bidirectional):
         assert abs(effects[end - 1].probability - predictor.predict(" ".join(words[:end])).probability) < 1e-5
     assert abs(sum(e.change for e in effects) - (effects[-1].probability - 0.5)) < 1e-5
     assert effects[-1].word == "zzyzx" and not effects[-1].known
+    monkeypatch.setattr(predict, "PREFIX_BATCH", 3)  # prefixes across several batches: the same figures
+    assert [e.probability for e in predictor.explain(text)] == pytest.approx([e.probability for e in effects],
+                                                                              abs=1e-6)
     # Two reviews alike but for one word: the same effects before it, opposite pulls at it.
     loved, hated = predictor.explain("film plot loved scene"), predictor.explain("film plot hated scene")
     assert [e.probability for e in loved[:2]] == [e.probability for e in hated[:2]]
