@@ -177,7 +177,9 @@ async def test_ctrl_t_trains_a_review_model_with_the_live_chart_and_ctrl_s_saves
     from rnntui.sentiment.train import SentimentTrainConfig
     from rnntui.tui.widgets.loss_panel import LossPanel
 
-    config = SentimentTrainConfig(epochs=50, batch_size=8, lr=0.01, eval_every=5)
+    # Epochs enough that the run is still going when it is checked: 50 (1,000 steps of the tiny
+    # model) could end first on a loaded machine once the model read padded batches whole.
+    config = SentimentTrainConfig(epochs=10_000, batch_size=8, lr=0.01, eval_every=5)
     app = make_app(tiny_checkpoint, reviews_data=reviews_file, review_train_config=config,
                    review_model_settings={"embed_dim": 8, "hidden_size": 16, "fc_hidden": 16})
     async with app.run_test(size=SIZE) as pilot:
@@ -218,7 +220,7 @@ async def test_quitting_with_a_review_model_in_training_asks_and_saves_it(tiny_c
     from .helpers import busy_press
 
     app = make_app(tiny_checkpoint, reviews_data=reviews_file,
-                   review_train_config=SentimentTrainConfig(epochs=50, batch_size=8),
+                   review_train_config=SentimentTrainConfig(epochs=10_000, batch_size=8),  # still running at quit
                    review_model_settings={"embed_dim": 8, "hidden_size": 16, "fc_hidden": 16})
     async with app.run_test(size=SIZE) as pilot:
         reviews = await open_reviews(pilot)
