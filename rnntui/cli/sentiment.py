@@ -115,7 +115,7 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
     else:
         config = SentimentTrainConfig(**{k: v for k, v in overrides.items() if v is not None})
         config.validate()
-        ppmi = "ppmi" in config.init_embedding.split("+")
+        ppmi = "ppmi" in config.embedding_starts
         if args.unlabelled is not None and not ppmi:
             raise RnntuiError("--unlabelled is read only to start the embedding: add --init-embedding ppmi "
                               "(or ppmi+nb)")
@@ -126,10 +126,10 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
 
             unlabelled = load_unlabelled(args.data, args.unlabelled)
         prepared = prepare(reviews, config, name, unlabelled=unlabelled)
-        if unlabelled is None:
-            trainer = new_trainer(prepared, config, **model_settings)
-        else:
+        if ppmi:
             trainer = ppmi_trainer(prepared, config, model_settings, args.json)
+        else:
+            trainer = new_trainer(prepared, config, **model_settings)
         model = trainer.model.config
         kind = f"{'bi' if model.bidirectional else ''}{model.cell}{model.hidden_size}"
         out = args.out or checkpoints_dir() / f"imdb-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.ckpt"

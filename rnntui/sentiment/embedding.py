@@ -12,7 +12,7 @@ words within ``window`` words of it, each weighted by 1 / distance, in one float
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -24,8 +24,7 @@ SMOOTHING = 0.75  # contexts' counts to this power: rare contexts weigh less (Le
 
 
 def ppmi_vectors(sequences: Iterable[list[int]], vocab_size: int, dim: int, generator: torch.Generator,
-                 window: int = WINDOW, contexts: int = CONTEXTS, max_rows: int = MAX_ROWS,
-                 progress: Callable[[str], None] | None = None) -> torch.Tensor:
+                 window: int = WINDOW, contexts: int = CONTEXTS, max_rows: int = MAX_ROWS) -> torch.Tensor:
     """``(min(vocab_size, max_rows), dim)`` vectors for the first word ids (id 0, padding, and
     1, unknown, are 0), scaled so that their entries have a standard deviation of 1, as the
     embedding's own ``N(0, 1)`` start. Words are separated by review: no window spans two."""
@@ -36,14 +35,10 @@ def ppmi_vectors(sequences: Iterable[list[int]], vocab_size: int, dim: int, gene
     stream = np.concatenate([part for ids in sequences for part in (np.asarray(ids, dtype=np.int64), gap)] or [gap])
     counts = torch.zeros(rows * contexts, dtype=torch.float32)
     for distance in range(1, window + 1):
-        if progress:
-            progress(f"counting neighbours {distance} of {window} words apart")
         for word, context in ((stream[:-distance], stream[distance:]), (stream[distance:], stream[:-distance])):
             keep = (word > 1) & (word < rows) & (context > 1) & (context < contexts)
             cells = torch.from_numpy(word[keep] * contexts + context[keep])
             counts.index_add_(0, cells, torch.full((len(cells),), 1.0 / distance))
-    if progress:
-        progress("reducing the co-occurrence matrix")
     return _reduce(counts.view(rows, contexts), dim, generator)
 
 

@@ -69,12 +69,19 @@ class SentimentRNN(nn.Module):
         the words read, and it is about six times faster on the CPU, where a packed sequence
         steps the kernel through ever smaller batches; length buckets leave little padding."""
         embedded = self.embedding(ids)
-        rows, last = torch.arange(len(ids), device=ids.device), (lengths - 1).clamp(min=0).to(ids.device)
-        summary = self.one_direction(embedded, reverse=False)[rows, last]
+        return self.classify(self.summaries(embedded, lengths, self.one_direction(embedded, reverse=False)))
+
+    def summaries(self, embedded: torch.Tensor, lengths: torch.Tensor, forward: torch.Tensor) -> torch.Tensor:
+        """Each review's summary from its embedded words ``(batch, time, features)``: the forward
+        direction's outputs ``forward`` at its last word, and for a bidirectional model the
+        backward direction's, read over the review reversed within its length."""
+        rows = torch.arange(len(embedded), device=embedded.device)
+        last = (lengths - 1).clamp(min=0).to(embedded.device)
+        summary = forward[rows, last]
         if self.config.bidirectional:
             backward = self.one_direction(reverse_each(embedded, lengths), reverse=True)[rows, last]
             summary = torch.cat([summary, backward], dim=1)
-        return self.classify(summary)
+        return summary
 
     def one_direction(self, inputs: torch.Tensor, reverse: bool) -> torch.Tensor:
         """The recurrent layer's forward (or backward) direction alone, read left to right over

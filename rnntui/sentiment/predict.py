@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from rnntui.errors import RnntuiError
-from rnntui.sentiment.model import SentimentRNN, pad_batch, reverse_each
+from rnntui.sentiment.model import SentimentRNN, pad_batch
 from rnntui.sentiment.tokens import UNK, WordVocab, tokenize
 
 MAX_EXPLAINED_WORDS = 2000  # a bidirectional model reads every prefix again: the cost grows as n^2
@@ -84,16 +84,15 @@ class Predictor:
         embedded = model.embedding(torch.tensor([ids]))
         # The forward direction's output after word t is its summary of the prefix up to t: one
         # pass gives every prefix's.
-        forward = model.one_direction(embedded, reverse=False)[0]
+        forward = model.one_direction(embedded, reverse=False)
         if not model.config.bidirectional:
-            return torch.sigmoid(model.classify(forward)).tolist()
+            return torch.sigmoid(model.classify(forward[0])).tolist()
         # The backward direction reads each prefix from its last word back to the first: a pass
         # per prefix (the cost grows as n^2), the prefixes batched.
         found: list[float] = []
         for start in range(0, len(ids), PREFIX_BATCH):
             ends = torch.arange(start + 1, min(start + PREFIX_BATCH, len(ids)) + 1)
-            prefixes = embedded[0, :int(ends[-1])].expand(len(ends), -1, -1)
-            backward = model.one_direction(reverse_each(prefixes, ends), reverse=True)
-            summary = torch.cat([forward[ends - 1], backward[torch.arange(len(ends)), ends - 1]], dim=1)
-            found += torch.sigmoid(model.classify(summary)).tolist()
+            longest = int(ends[-1])
+            prefixes, outputs = (t[:, :longest].expand(len(ends), -1, -1) for t in (embedded, forward))
+            found += torch.sigmoid(model.classify(model.summaries(prefixes, ends, outputs))).tolist()
         return found

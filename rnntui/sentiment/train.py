@@ -75,6 +75,11 @@ class SentimentTrainConfig:
         if self.max_tokens == 1:
             raise RnntuiError("--max-tokens must be 0 (whole reviews) or at least 2")
 
+    @property
+    def embedding_starts(self) -> set[str]:
+        """What the embedding starts from: {"random"}, {"nb"}, {"ppmi"} or both of the last."""
+        return set(self.init_embedding.split("+"))
+
     def to_dict(self) -> dict:
         return asdict(self)
 

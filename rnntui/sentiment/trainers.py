@@ -4,7 +4,6 @@ trainer: the one place the command line and the app both go through."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -51,11 +50,10 @@ def prepare(reviews: Reviews, config: SentimentTrainConfig, name: str, vocab: Wo
                     [vocab.encode(text) for text in unlabelled or ()])
 
 
-def new_trainer(prepared: Prepared, config: SentimentTrainConfig, progress: Callable[[str], None] | None = None,
-                **model_settings) -> SentimentTrainer:
+def new_trainer(prepared: Prepared, config: SentimentTrainConfig, **model_settings) -> SentimentTrainer:
     """A new model of the book's sizes (or ``model_settings``), weights drawn from the run's seed,
-    its embedding started as ``config.init_embedding`` says (``progress`` hears how a ``ppmi``
-    start, about 15 s for the whole dataset, is getting on)."""
+    its embedding started as ``config.init_embedding`` says (a ``ppmi`` start takes about 15 s
+    for the whole dataset)."""
     config.validate()
     try:
         model_config = SentimentConfig(vocab_size=len(prepared.vocab), **model_settings)
@@ -63,14 +61,13 @@ def new_trainer(prepared: Prepared, config: SentimentTrainConfig, progress: Call
         raise RnntuiError(str(error)) from None
     torch.manual_seed(config.random_seed)
     model = SentimentRNN(model_config)
-    starts = config.init_embedding.split("+")
     with torch.no_grad():
-        if "ppmi" in starts:
+        if "ppmi" in config.embedding_starts:
             generator = torch.Generator().manual_seed(config.random_seed)
             vectors = ppmi_vectors(prepared.train.ids + prepared.unlabelled, len(prepared.vocab),
-                                   model_config.embed_dim, generator, progress=progress)
+                                   model_config.embed_dim, generator)
             model.embedding.weight[:len(vectors)] = vectors
-        if "nb" in starts:
+        if "nb" in config.embedding_starts:
             model.embedding.weight[:, 0] = log_count_ratios(prepared.train, len(prepared.vocab))
     return SentimentTrainer(model, prepared.train, prepared.valid, config)
 
