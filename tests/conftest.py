@@ -40,13 +40,28 @@ def disk_full(fd) -> None:
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
-def run_in_terminal(argv: list[str]) -> tuple[int, int]:
-    """Start ``python argv`` on a new pseudo-terminal: (its pid, the terminal's other end)."""
-    import pty
+# Where each program started by run_in_terminal writes its threads' stacks when asked (SIGUSR1):
+# a program that does not end after a hang-up is failed with them, so that the failure says where
+# it waited.
+_STACKS: dict[int, str] = {}
+_WITH_STACKS = ("import faulthandler, runpy, signal, sys; "
+                "faulthandler.register(signal.SIGUSR1, file=open(sys.argv.pop(1), 'w'), all_threads=True); "
+                "sys.argv.pop(1); runpy.run_module(sys.argv.pop(1), run_name='__main__', alter_sys=True)")
 
+
+def run_in_terminal(argv: list[str]) -> tuple[int, int]:
+    """Start ``python -m module args`` (``argv`` as given to python) on a new pseudo-terminal:
+    (its pid, the terminal's other end)."""
+    import pty
+    import tempfile
+
+    assert argv[0] == "-m", "run_in_terminal starts a module: ['-m', name, ...]"
+    handle, stacks = tempfile.mkstemp(prefix="rnntui-stacks-", suffix=".txt")
+    os.close(handle)
     pid, terminal = pty.fork()
     if pid == 0:
-        os.execv(sys.executable, [sys.executable, *argv])
+        os.execv(sys.executable, [sys.executable, "-c", _WITH_STACKS, stacks, *argv])
+    _STACKS[pid] = stacks
     return pid, terminal
 
 
@@ -62,19 +77,26 @@ def read_terminal(terminal: int, until: bytes, seconds: float) -> bytes:
 
 def hang_up(pid: int, terminal: int, seconds: float = 30) -> int:
     """Close the terminal as its window would, and wait for the program: its wait status.
-    The kernel sends SIGHUP to the terminal's foreground group, which a pty.fork child does not
-    belong to, so it is sent here."""
+    Closing it sends SIGHUP to the program (the session leader of the terminal pty.fork made);
+    it is sent here as well, as a window's shell may send it again, and for systems that do not."""
     os.close(terminal)
     os.kill(pid, signal.SIGHUP)
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return status
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    raise AssertionError("the program did not end after the hang-up")
+    stacks = Path(_STACKS.pop(pid))
+    try:
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGUSR1)
+        time.sleep(1.0)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        where = stacks.read_text(errors="replace")
+    finally:
+        stacks.unlink(missing_ok=True)
+    raise AssertionError(f"the program did not end after the hang-up; its threads were at:\n{where}")
 
 
 @pytest.fixture(autouse=True)

@@ -533,6 +533,36 @@ def test_closing_the_terminal_stops_and_saves(corpus_file, tmp_path):
     assert load_checkpoint(out).step >= 1
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP here")
+def test_a_repeated_hang_up_neither_forces_the_exit_nor_kills_after_the_save(monkeypatch):
+    """A closed terminal sends SIGHUP more than once (the kernel, then the shell). The first stops
+    the run; the rest neither count as ctrl+c pressed twice to quit without saving, nor, arriving
+    after the save, end the process by SIGHUP's default instead of its clean exit."""
+    from rnntui.cli import train as train_command
+
+    monkeypatch.setattr(train_command, "silence_output", lambda: None)  # keep pytest's output
+
+    class Trainer:
+        stops = 0
+
+        def stop(self):
+            self.stops += 1
+
+    trainer = Trainer()
+    before = signal.getsignal(signal.SIGHUP)
+    try:
+        with train_command.StopSignals(trainer) as signals:
+            os.kill(os.getpid(), signal.SIGHUP)
+            assert trainer.stops == 1
+            signals.saving(5)  # the final save begins
+            for _ in range(3):
+                os.kill(os.getpid(), signal.SIGHUP)  # would raise KeyboardInterrupt at the second
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+        os.kill(os.getpid(), signal.SIGHUP)  # after the save: ignored, not the end of the process
+    finally:
+        signal.signal(signal.SIGHUP, before)
+
+
 def test_help_and_version():
     result = subprocess.run([sys.executable, "-m", "rnntui", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("rnntui ")

@@ -313,6 +313,7 @@ class StopSignals:
         self.previous: dict = {}
         self.unsaved = 0  # steps the final save is writing; 0 until it starts
         self.held: list[float] = []
+        self.hung_up = False
 
     def __enter__(self) -> StopSignals:
         names = ("SIGINT", "SIGTERM", "SIGHUP")
@@ -322,13 +323,18 @@ class StopSignals:
 
     def __exit__(self, *exc) -> None:
         for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
+            # A closed terminal may send SIGHUP more than once (the kernel, then the window or
+            # shell): one arriving after the save must not turn the clean exit into a kill.
+            signal.signal(sig, signal.SIG_IGN if self.hung_up and sig == signal.SIGHUP else handler)
 
     def saving(self, unsaved_steps: int) -> None:
         self.unsaved = max(unsaved_steps, 0)
 
     def handle(self, signum, frame) -> None:
         if signum == getattr(signal, "SIGHUP", None):
+            if self.hung_up:
+                return  # the same hang-up again, not a person asking twice to force the exit
+            self.hung_up = True
             silence_output()  # the terminal is gone: writing to it would fail before the save
         if not self.unsaved:
             self.trainer.stop()

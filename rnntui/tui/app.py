@@ -29,7 +29,7 @@ from rnntui.tui.evaluation import Evaluator
 from rnntui.tui.messages import EngineFailed, EngineReady, ModelDescribed, Saved
 from rnntui.tui.models import ModelOpener
 from rnntui.tui.persistence import SettingsStore
-from rnntui.tui.signals import SIGHUP, TerminationSignals, end_as_signalled
+from rnntui.tui.signals import SIGHUP, TerminationSignals
 from rnntui.tui.textual_internals import showing_notification
 from rnntui.tui.training import TrainingController, TrainingState
 from rnntui.tui.widgets.footer import CoalescingFooter
@@ -148,7 +148,7 @@ class RnntuiApp(App):
         if self.unsaved_steps() > 0:
             self.save_and_quit(on_signal=number)
         elif number == SIGHUP:
-            end_as_signalled(number)  # nothing to save, and no terminal left to restore
+            self.signals.end_as_hung_up()  # nothing to save, and no terminal left to restore
         else:
             self.shut_down()
 
@@ -488,7 +488,7 @@ class RnntuiApp(App):
                     return
                 error = f"rnntui: error: {exc}"
         if on_signal is not None and on_signal == SIGHUP:
-            end_as_signalled(on_signal)  # now that the work is saved
+            self.call_from_thread(self.signals.end_as_hung_up)  # now that the work is saved
         if error is None:  # said on the terminal once the app has closed
             self.call_from_thread(self.exit, f"saved {path}", 0, "\n".join(said))
         else:  # said on stderr once the terminal is restored

@@ -14,12 +14,15 @@ SIGHUP = getattr(signal, "SIGHUP", None)  # Windows has neither SIGHUP nor SIGTE
 
 
 class TerminationSignals:
-    """While installed, SIGTERM and SIGHUP call ``handler(number)`` on the event loop, once each:
-    a second one has its own effect again."""
+    """While installed, SIGTERM and SIGHUP call ``handler(number)`` on the event loop, once each.
+    A second SIGTERM has its own effect again: a person insisting. A second SIGHUP is ignored:
+    a closed terminal sends it more than once (the kernel to the terminal's foreground group,
+    then the shell to its jobs), and the save it started must not be cut short."""
 
     def __init__(self, handler: Callable[[int], None]) -> None:
         self.handler = handler
         self.handled: list[int] = []
+        self.received: set[int] = set()
 
     def install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -35,17 +38,23 @@ class TerminationSignals:
                     pass
 
     def _handle(self, number: int) -> None:
-        asyncio.get_running_loop().remove_signal_handler(number)  # a second one ends it at once
+        if number in self.received:
+            return  # the same hang-up again
+        self.received.add(number)
+        if number != SIGHUP:
+            asyncio.get_running_loop().remove_signal_handler(number)  # a second one ends it at once
         self.handler(number)
+
+    def end_as_hung_up(self) -> None:
+        """On the event loop: end the process as SIGHUP's default action does, once nothing is
+        left to save (and no terminal is left to restore, so Textual's shutdown would wait for
+        ever to write to it)."""
+        if SIGHUP in self.handled:
+            asyncio.get_running_loop().remove_signal_handler(SIGHUP)
+        os.kill(os.getpid(), SIGHUP)
 
     def remove(self) -> None:
         loop = asyncio.get_running_loop()
         for number in self.handled:  # the signals' own effect again, after the app
             loop.remove_signal_handler(number)
         self.handled = []
-
-
-def end_as_signalled(number: int) -> None:
-    """The signal's default action (for SIGHUP: nothing to save, or saved, and no terminal left
-    to restore, so Textual's shutdown would wait for ever to write to it)."""
-    os.kill(os.getpid(), number)

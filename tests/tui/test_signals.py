@@ -47,6 +47,30 @@ def send_to_myself(number: int) -> None:
     os.kill(os.getpid(), number)
 
 
+async def test_a_second_hang_up_does_not_cut_the_save_short():
+    """A closed terminal sends SIGHUP more than once (the kernel, then the shell): the app acts on
+    the first and ignores the rest, where SIGTERM's second has its default effect again."""
+    import signal
+
+    from rnntui.tui.signals import TerminationSignals
+
+    seen = []
+    signals = TerminationSignals(seen.append)
+    signals.install()
+    try:
+        for _ in range(3):
+            send_to_myself(signal.SIGHUP)  # the assertion in it fails where a repeat would end pytest
+            await asyncio.sleep(0.05)
+        assert seen == [signal.SIGHUP]
+        send_to_myself(signal.SIGTERM)
+        await asyncio.sleep(0.05)
+        assert seen == [signal.SIGHUP, signal.SIGTERM]
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # a second would end the app at once
+    finally:
+        signals.remove()
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL
+
+
 async def test_sigterm_saves_the_training_progress_and_exits(tiny_checkpoint, corpus_file, tmp_path):
     import signal
 
