@@ -75,6 +75,20 @@ def read_terminal(terminal: int, until: bytes, seconds: float) -> bytes:
     return screen
 
 
+def process_threads(pid: int) -> str:
+    """Each thread's state and the kernel function it waits in, where /proc says (Linux)."""
+    lines = []
+    for task in sorted(Path(f"/proc/{pid}/task").glob("*")):
+        try:
+            stat = (task / "stat").read_text()
+            wchan = (task / "wchan").read_text()
+        except OSError:
+            continue
+        name, state = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2]
+        lines.append(f"thread {task.name} {name}: state {state}, waiting in {wchan or '-'}")
+    return "\n".join(lines)
+
+
 def hang_up(pid: int, terminal: int, seconds: float = 30) -> int:
     """Close the terminal as its window would, and wait for the program: its wait status.
     Closing it sends SIGHUP to the program (the session leader of the terminal pty.fork made);
@@ -89,11 +103,12 @@ def hang_up(pid: int, terminal: int, seconds: float = 30) -> int:
             if done:
                 return status
             time.sleep(0.05)
+        threads = process_threads(pid)  # before the dump: a stopped program cannot write one
         os.kill(pid, signal.SIGUSR1)
         time.sleep(1.0)
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        where = stacks.read_text(errors="replace")
+        where = f"{threads}\n{stacks.read_text(errors='replace') or '(no stacks written)'}"
     finally:
         stacks.unlink(missing_ok=True)
     raise AssertionError(f"the program did not end after the hang-up; its threads were at:\n{where}")
