@@ -141,3 +141,31 @@ def test_streaming_benchmark_reports_a_run(tmp_path, monkeypatch, capsys):
     assert code == 0, err
     result = json.loads(out.splitlines()[-1])
     assert result["chars_s"] > 0 and result["collections"] >= 0 and result["longest_ms"] >= 0
+
+
+def dynamic_eval(*argv, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["dynamic_eval.py", *map(str, argv)])
+    runpy.run_path(str(ROOT / "benchmarks" / "dynamic_eval.py"), run_name="__main__")
+
+
+def test_dynamic_eval_tunes_only_on_a_twin_of_the_training_text(corpus_file, tmp_path, monkeypatch, capsys):
+    """--twin-text writes the training text (never the held-out tail) for a twin to train on, and
+    --twin refuses a model trained on anything else, or of another architecture."""
+    import pytest
+
+    twin_text = tmp_path / "twin.txt"
+    dynamic_eval("--corpus", corpus_file, "--twin-text", twin_text, monkeypatch=monkeypatch)
+    whole = load_corpus(corpus_file).vocab.decode(load_corpus(corpus_file).ids)
+    written = twin_text.read_text(encoding="utf-8")
+    assert whole.startswith(written) and len(written) == len(whole) - round(len(whole) * 0.1)
+    assert "rnntui train --corpus" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="exists; name a new file"):
+        dynamic_eval("--corpus", corpus_file, "--twin-text", twin_text, monkeypatch=monkeypatch)
+    assert twin_text.read_text(encoding="utf-8") == written
+
+    other = tiny_run(corpus_file, tmp_path, 1, "other.ckpt")  # trained on the whole text, tail included
+    with pytest.raises(SystemExit, match="was not trained on the training text"):
+        dynamic_eval("--corpus", corpus_file, "--twin", other, monkeypatch=monkeypatch)
+    small = tiny_run(twin_text, tmp_path, 1, "small.ckpt")
+    with pytest.raises(SystemExit, match="is not the bundled model's architecture"):
+        dynamic_eval("--corpus", corpus_file, "--twin", small, monkeypatch=monkeypatch)
