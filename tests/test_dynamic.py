@@ -161,3 +161,16 @@ def test_the_apps_adapting_sampler_works_on_a_copy(corpus_file, tmp_path):
                                                      adapted.model.state_dict().values(), strict=True))
     assert all(torch.equal(before[k], v) for k, v in session.model.state_dict().items())
     assert session._dynamic_statistics is not None  # gathered once, from the training text, then kept
+
+
+def test_the_defaults_are_the_setting_the_benchmark_chose():
+    """docs/dynamic-evaluation.md (benchmarks/dynamic_eval.py) names the setting its tuning chose;
+    rnntui's defaults are set to it by hand, and must not drift from it."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "dynamic-evaluation.md").read_text(encoding="utf-8")
+    chosen = re.search(r"^Chosen: (.*?)\. rnntui's defaults", doc, re.M)
+    assert chosen is not None and chosen.group(1) == DynamicConfig().describe()
+    sgd = DynamicConfig(rule="sgd", lr=DynamicConfig.SGD_LR).describe()
+    assert f"| dynamic, {sgd} |" in doc  # the sgd rule's default rate is its best in the same tuning
