@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from rnntui.checkpoint import load_checkpoint
-from rnntui.corpus import load_corpus, read_text
+from rnntui.corpus import Corpus, load_corpus, read_text
 from rnntui.dynamic import DynamicConfig, adapted_copy, dynamic_loss, gradient_statistics
 from rnntui.evaluate import evaluate_ids
 from rnntui.paths import bundled_model_path
@@ -121,10 +121,6 @@ TWIN_COMMANDS = [
 ]
 
 
-def text_sha256(ids: np.ndarray, vocab) -> str:
-    return hashlib.sha256(vocab.decode(ids).encode("utf-8")).hexdigest()
-
-
 def tuning_text(args: argparse.Namespace, model, train: np.ndarray, vocab) -> tuple:
     """What the settings are tuned on: (model, the slice it is scored on, the text its gradient
     statistics come from, a heading)."""
@@ -132,13 +128,15 @@ def tuning_text(args: argparse.Namespace, model, train: np.ndarray, vocab) -> tu
         return (model, train[-TUNE_CHARS:], train[:-TUNE_CHARS],
                 f"the last {TUNE_CHARS:,} characters of the training text, which the bundled model has learnt")
     twin = load_checkpoint(args.twin)
-    if twin.corpus is None or twin.corpus.get("sha256") != text_sha256(train, vocab):
+    text = vocab.decode(train)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()  # as the twin's file was read
+    if twin.corpus is None or twin.corpus.get("sha256") != digest:
         sys.exit(f"{args.twin} was not trained on the training text (write it with --twin-text PATH)")
-    if twin.model_config != load_checkpoint(bundled_model_path()).model_config:
+    if twin.model_config != model.config:
         sys.exit(f"{args.twin} is not the bundled model's architecture")
-    twin_ids = twin.vocab.encode(vocab.decode(train))
-    cut = len(twin_ids) - int(round(len(twin_ids) * twin.train_config["val_fraction"]))  # as Corpus.split
-    own_train, own_tail = twin_ids[:cut], twin_ids[cut:]
+    # The twin's own held-out text, cut as its training run cut it.
+    own = Corpus(name=args.twin.name, sha256=digest, vocab=twin.vocab, ids=twin.vocab.encode(text))
+    own_train, own_tail = own.split(twin.train_config["val_fraction"])
     return (twin.build_model().eval(), own_tail, own_train,
             f"a twin (step {twin.step:,}, `{args.twin.name}`) trained on the training text less its last 10 %, "
             f"scored on that 10 % ({len(own_tail):,} characters), which it never saw")
