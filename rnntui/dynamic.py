@@ -17,7 +17,12 @@ Two update rules:
   by ``lr``: as in the paper and its code, ``λ`` alone says what share of the way back each
   step goes.
 
-The model given is never changed: the adaptation happens on a copy.
+Several learners can read the text side by side, each a copy adapting at its own rate: a slow
+one keeps close to what training found, a fast one follows the passage at hand. Each character's
+prediction is their mixture, weighted by how well each has predicted lately (``Mixture``). No
+single rate suits every text, and the mixture does better than either learner alone.
+
+The model given is never changed: the adaptation happens on copies.
 """
 
 from __future__ import annotations
@@ -35,19 +40,24 @@ from rnntui.errors import RnntuiError
 from rnntui.model import CharRNN
 
 RULES = ("rms", "sgd")
+MAX_LEARNERS = 4  # each learner reads the whole text: the time grows with their number
 
 
 @dataclass(frozen=True)
 class DynamicConfig:
-    """How the model adapts. The defaults were chosen on a slice of the training text (never on
-    the held-out tail it is scored on), scored by a twin of the bundled model that never saw that
+    """How the model adapts: one learner per rate in ``lrs`` (each a copy of the model updated
+    by ``rule`` at that rate and its decay), their predictions mixed by how well each has
+    predicted so far. The defaults were chosen on a slice of the training text (never on the
+    held-out tail it is scored on), scored by a twin of the bundled model that never saw that
     slice: see ``benchmarks/dynamic_eval.py`` and docs/dynamic-evaluation.md."""
 
     SGD_LR = 0.1  # the sgd rule's default rate (--dynamic-lr)
 
     rule: str = "rms"
-    lr: float = 2e-4  # rms: a step in units of each weight's typical gradient; sgd: plain
-    decay: float = 0.001  # λ: the pull back toward the trained weights (rms only)
+    # rms: a step in units of each weight's typical gradient; sgd: plain. 0: the trained model as it is.
+    lrs: tuple[float, ...] = (5e-5, 8e-4)
+    decays: tuple[float, ...] = (0.0, 0.003)  # λ, one for all or one per rate: the pull back (rms only)
+    share: float = 0.1  # of the mixture's weight spread evenly again after each character (fixed share)
     segment: int = 100  # characters read between two updates
     stats_chars: int = 20_000  # training text the rms rule's gradient statistics are gathered on
     eps: float = 1e-5
@@ -55,25 +65,57 @@ class DynamicConfig:
     def validate(self) -> None:
         if self.rule not in RULES:
             raise RnntuiError(f"the dynamic evaluation rule must be one of {', '.join(RULES)}, got {self.rule!r}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise RnntuiError(f"the dynamic evaluation learning rate must be a positive number, got {self.lr}")
-        if not (isinstance(self.decay, (int, float)) and 0 <= self.decay < 1):
-            raise RnntuiError(f"the dynamic evaluation decay must be in [0, 1), got {self.decay}")
+        if not 1 <= len(self.lrs) <= MAX_LEARNERS:
+            raise RnntuiError(f"the dynamic evaluation takes from 1 to {MAX_LEARNERS} learning rates, "
+                              f"got {len(self.lrs)}")
+        for lr in self.lrs:
+            if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr >= 0):
+                raise RnntuiError(f"the dynamic evaluation learning rate must be a number, 0 or more, got {lr}")
+        if self.rule == "rms" and len(self.decays) not in (1, len(self.lrs)):
+            raise RnntuiError(f"give the dynamic evaluation one decay, or one per learning rate ({len(self.lrs)}); "
+                              f"got {len(self.decays)}")
+        for decay in self.decays:
+            if not (isinstance(decay, (int, float)) and 0 <= decay < 1):
+                raise RnntuiError(f"the dynamic evaluation decay must be in [0, 1), got {decay}")
+        if not (isinstance(self.share, (int, float)) and 0 <= self.share <= 1):
+            raise RnntuiError(f"the dynamic evaluation's mixing share must be in [0, 1], got {self.share}")
         if not (isinstance(self.segment, int) and 1 <= self.segment <= 100_000):
             raise RnntuiError(f"the dynamic evaluation segment must be from 1 to 100,000 characters, "
                               f"got {self.segment}")
         if not (isinstance(self.stats_chars, int) and self.stats_chars >= 0):
             raise RnntuiError(f"the gradient statistics need 0 or more characters, got {self.stats_chars}")
 
+    def learners(self) -> list[tuple[float, float]]:
+        """Each learner's (lr, decay); the sgd rule has no decay."""
+        if self.rule == "sgd":
+            return [(lr, 0.0) for lr in self.lrs]
+        decays = self.decays * len(self.lrs) if len(self.decays) == 1 else self.decays
+        return list(zip(self.lrs, decays, strict=True))
+
     def describe(self) -> str:
         """The rule and its settings, as the output names them."""
         if self.rule == "sgd":
-            return f"SGD at lr {self.lr:g}, {self.segment}-character segments"
-        return (f"RMS rule (Krause et al. 2018) at lr {self.lr:g}, decay {self.decay:g}, {self.segment}-character "
-                f"segments, gradient statistics from {self.stats_chars:,} training characters")
+            rates = " and ".join(f"lr {lr:g}" for lr in self.lrs)
+            rule = f"SGD at {rates}"
+        else:
+            rates = " and ".join(f"lr {lr:g} (decay {decay:g})" for lr, decay in self.learners())
+            rule = f"RMS rule (Krause et al. 2018) at {rates}"
+        if len(self.lrs) > 1:
+            rule += f", mixed by how well each predicts (share {self.share:g})"
+        rule += f", {self.segment}-character segments"
+        if self.rule == "rms":
+            rule += f", gradient statistics from {self.stats_chars:,} training characters"
+        return rule
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+# Adapting to a seed text before continuing it (``generate --adapt``, the app's reply setting):
+# one learner, since a reply continues from one copy. Chosen on passages of never-seen texts other
+# than those the README reports (benchmarks/dynamic_eval.py); the mixture's fast learner, right for
+# reading on through a long text, overshoots on 2,000 characters of a text unlike the book.
+SEED_TEXT_CONFIG = DynamicConfig(lrs=(2e-4,), decays=(0.0,))
 
 
 def _segments(ids: torch.Tensor, length: int):
@@ -104,63 +146,81 @@ def gradient_statistics(model: CharRNN, train_ids: np.ndarray, config: DynamicCo
     return [(square / max(count, 1)).sqrt() for square in squares]
 
 
+class Mixture:
+    """Mixes several learners' predictions of each character: each weighted by how well it has
+    predicted the characters before (a Bayesian mixture), then a ``share`` of the weight spread
+    evenly again (Herbster and Warmuth's fixed share), so that the mixture can switch quickly to
+    whichever learner suits the passage being read."""
+
+    def __init__(self, learners: int, share: float) -> None:
+        self.share = share / learners
+        self.keep = 1.0 - share
+        self.log_weights = [-math.log(learners)] * learners
+
+    def add(self, losses: list[list[float]]) -> float:
+        """``losses[k][t]``: learner ``k``'s loss on character ``t``. Returns the mixture's summed loss."""
+        total = 0.0
+        log_weights = self.log_weights
+        for char_losses in zip(*losses, strict=True):
+            joint = [w - loss for w, loss in zip(log_weights, char_losses, strict=True)]
+            top = max(joint)
+            likelihoods = [math.exp(j - top) for j in joint]
+            evidence = sum(likelihoods)
+            total -= top + math.log(evidence)
+            log_weights = [math.log(max(self.keep * p / evidence + self.share, 1e-300)) for p in likelihoods]
+        self.log_weights = log_weights
+        return total
+
+
+def mixture_loss(losses: list[np.ndarray], share: float) -> float:
+    """The mean loss of mixing learners whose per-character losses are ``losses`` (see ``Mixture``)."""
+    mixture = Mixture(len(losses), share)
+    return mixture.add([np.asarray(loss, dtype=np.float64).tolist() for loss in losses]) / len(losses[0])
+
+
 @dataclass
 class DynamicResult:
     loss: float  # nats per character, each predicted before the model learnt from it
     characters: int
+    learner_losses: list[float]  # each learner's own loss, alone
+    char_losses: list[np.ndarray] | None = None  # each learner's loss on each character, when asked for
 
 
-class Adapter:
-    """A copy of a model that learns from each segment it reads (see the module's docstring).
-    ``read(ids)`` returns the summed loss of predicting them; ``model`` is the adapted copy."""
+class Learner:
+    """A copy of a model that learns from each segment it reads at one rate (see the module's
+    docstring)."""
 
-    def __init__(self, model: CharRNN, config: DynamicConfig, train_ids: np.ndarray | None = None,
-                 statistics: list[torch.Tensor] | None = None) -> None:
-        """``statistics``: ``gradient_statistics`` already gathered for these weights (the rms
-        rule gathers them from ``train_ids`` otherwise). Nothing here draws at random (no
-        dropout), so the same model, text and settings always adapt the same way; nor does it
-        seed torch's global generator, which a training thread may be drawing from."""
-        config.validate()
-        self.config = config
+    def __init__(self, model: CharRNN, rule: str, lr: float, decay: float, eps: float,
+                 statistics: list[torch.Tensor] | None) -> None:
         self.model = copy.deepcopy(model).float().cpu()
         self.model.eval()  # no dropout: the adaptation is the only change
+        self.lr = lr
         self.params = list(self.model.parameters())
         self.trained = [p.detach().clone() for p in self.params]
         self.state = None
         self.scale: list[torch.Tensor] | None = None
         self.pull: list[torch.Tensor] | None = None
-        if config.rule == "rms":
-            if statistics is None:
-                if train_ids is None or len(train_ids) < 2:
-                    raise RnntuiError("the rms rule needs the training text for its gradient statistics; "
-                                      "use the sgd rule without it")
-                statistics = gradient_statistics(self.model, train_ids, config)
+        if rule == "rms":
             mean = torch.cat([r.flatten() for r in statistics]).mean().clamp_min(1e-30)
-            self.scale = [1.0 / (r + config.eps) for r in statistics]
-            cap = 1.0 / config.decay if config.decay > 0 else 0.0
-            self.pull = [(r / mean).clamp(max=cap) * config.decay for r in statistics]
+            self.scale = [1.0 / (r + eps) for r in statistics]
+            cap = 1.0 / decay if decay > 0 else 0.0
+            self.pull = [(r / mean).clamp(max=cap) * decay for r in statistics]
 
-    def read(self, ids: torch.Tensor, progress: Callable[[int, int], None] | None = None,
-             learn: bool = True) -> tuple[float, int]:
-        """Predict ``ids[1:]`` segment by segment (each from the text before it and the state
-        carried), learning from each segment after predicting it: ``(summed loss, count)``."""
-        total, count = 0.0, 0
-        for piece in _segments(ids, self.config.segment):
-            with torch.set_grad_enabled(learn):
-                logits, state = self.model(piece[:-1].view(1, -1), self.state)
-                loss = F.cross_entropy(logits[0], piece[1:])
-            total += loss.item() * (len(piece) - 1)
-            count += len(piece) - 1
-            if learn:
-                self._update(torch.autograd.grad(loss, self.params))
-            self.state = _detach(state)
-            if progress is not None:
-                progress(count, len(ids) - 1)
-        return total, count
+    def read(self, piece: torch.Tensor, learn: bool) -> torch.Tensor:
+        """Predict ``piece[1:]`` from ``piece[:-1]`` and the state carried; then learn from it.
+        Returns the loss on each character."""
+        learn = learn and self.lr > 0  # at rate 0 the learner is the trained model: no gradient needed
+        with torch.set_grad_enabled(learn):
+            logits, state = self.model(piece[:-1].view(1, -1), self.state)
+            losses = F.cross_entropy(logits[0], piece[1:], reduction="none")
+        if learn:
+            self._update(torch.autograd.grad(losses.mean(), self.params))
+        self.state = _detach(state)
+        return losses.detach()
 
     @torch.no_grad()
     def _update(self, grads) -> None:
-        lr = self.config.lr
+        lr = self.lr
         for i, (param, grad) in enumerate(zip(self.params, grads, strict=True)):
             if self.scale is None:
                 param.add_(grad, alpha=-lr)
@@ -170,19 +230,74 @@ class Adapter:
                 param.add_(change)
 
 
+class Adapter:
+    """The learners of a ``DynamicConfig``, reading a text together. ``read(ids)`` returns the
+    summed loss of the mixture's predictions; ``model`` is the learner that has predicted best."""
+
+    def __init__(self, model: CharRNN, config: DynamicConfig, train_ids: np.ndarray | None = None,
+                 statistics: list[torch.Tensor] | None = None) -> None:
+        """``statistics``: ``gradient_statistics`` already gathered for these weights (the rms
+        rule gathers them from ``train_ids`` otherwise). Nothing here draws at random (no
+        dropout), so the same model, text and settings always adapt the same way; nor does it
+        seed torch's global generator, which a training thread may be drawing from."""
+        config.validate()
+        self.config = config
+        if config.rule == "rms" and statistics is None:
+            if train_ids is None or len(train_ids) < 2:
+                raise RnntuiError("the rms rule needs the training text for its gradient statistics; "
+                                  "use the sgd rule without it")
+            statistics = gradient_statistics(model, train_ids, config)
+        self.learners = [Learner(model, config.rule, lr, decay, config.eps, statistics)
+                         for lr, decay in config.learners()]
+        self.mixture = Mixture(len(self.learners), config.share)
+        self.learner_totals = [0.0] * len(self.learners)
+
+    @property
+    def model(self) -> CharRNN:
+        """The learner whose own predictions have been best so far (the first, on a tie)."""
+        best = min(range(len(self.learners)), key=lambda k: self.learner_totals[k])
+        return self.learners[best].model
+
+    def read(self, ids: torch.Tensor, progress: Callable[[int, int], None] | None = None,
+             learn: bool = True, keep: list[list[np.ndarray]] | None = None) -> tuple[float, int]:
+        """Predict ``ids[1:]`` segment by segment (each from the text before it and the state
+        carried), learning from each segment after predicting it: ``(summed loss, count)``.
+        ``keep``: a list per learner, to which each segment's losses are added."""
+        total, count = 0.0, 0
+        for piece in _segments(ids, self.config.segment):
+            losses = [learner.read(piece, learn).numpy() for learner in self.learners]
+            for k, loss in enumerate(losses):
+                self.learner_totals[k] += float(loss.sum(dtype=np.float64))
+                if keep is not None:
+                    keep[k].append(loss)
+            if len(losses) == 1:
+                total += float(losses[0].sum(dtype=np.float64))
+            else:
+                total += self.mixture.add([loss.astype(np.float64).tolist() for loss in losses])
+            count += len(piece) - 1
+            if progress is not None:
+                progress(count, len(ids) - 1)
+        return total, count
+
+
 def dynamic_loss(model: CharRNN, ids: np.ndarray, config: DynamicConfig, train_ids: np.ndarray | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> DynamicResult:
-    """The dynamic evaluation loss of ``model`` on ``ids`` (a copy adapts; ``model`` is left as
-    it is)."""
+                 progress: Callable[[int, int], None] | None = None, keep_char_losses: bool = False) -> DynamicResult:
+    """The dynamic evaluation loss of ``model`` on ``ids`` (copies adapt; ``model`` is left as
+    it is). ``keep_char_losses``: also return each learner's loss on each character."""
     adapter = Adapter(model, config, train_ids)
-    total, count = adapter.read(torch.from_numpy(np.asarray(ids, dtype=np.int64)), progress)
-    return DynamicResult(total / count if count else float("nan"), count)
+    keep = [[] for _ in adapter.learners] if keep_char_losses else None
+    total, count = adapter.read(torch.from_numpy(np.asarray(ids, dtype=np.int64)), progress, keep=keep)
+    nan = float("nan")
+    return DynamicResult(total / count if count else nan, count,
+                         [learner_total / count if count else nan for learner_total in adapter.learner_totals],
+                         None if keep is None else [np.concatenate(k) if k else np.zeros(0) for k in keep])
 
 
 def adapted_copy(model: CharRNN, ids: np.ndarray, config: DynamicConfig,
                  statistics: list[torch.Tensor] | None = None) -> CharRNN:
     """A copy of ``model`` that has read ``ids`` learning as dynamic evaluation does (to
-    continue a text in its own style); the rms rule's ``statistics`` default to ``ids``'s own."""
+    continue a text in its own style): of several learners, the one that predicted ``ids``
+    best. The rms rule's ``statistics`` default to ``ids``'s own."""
     if len(ids) < 2:
         return model
     adapter = Adapter(model, config, ids, statistics)

@@ -379,9 +379,9 @@ class Session:
             model, vocab = self._steady_model(), self.vocab
             key = (self.generation, self.step)
         if adapt_to is not None:
-            from rnntui.dynamic import DynamicConfig, adapted_copy
+            from rnntui.dynamic import SEED_TEXT_CONFIG, adapted_copy
 
-            config = DynamicConfig()
+            config = SEED_TEXT_CONFIG
             ids = vocab.encode(adapt_to)
             model = adapted_copy(model, ids, config, self._statistics(key, model, config))
         return Sampler(model, vocab, scale_factor, random_seed, candidates, top_k, top_p)

@@ -169,3 +169,30 @@ def test_dynamic_eval_tunes_only_on_a_twin_of_the_training_text(corpus_file, tmp
     small = tiny_run(twin_text, tmp_path, 1, "small.ckpt")
     with pytest.raises(SystemExit, match="is not the bundled model's architecture"):
         dynamic_eval("--corpus", corpus_file, "--twin", small, monkeypatch=monkeypatch)
+
+
+def test_dynamic_eval_scores_every_mixture_of_two_rms_learners_from_their_losses():
+    """The benchmark's third stage: every pair of the rms learners at 100-character segments (sgd's
+    and other segment lengths left out), at each share, best first, each scored as the mixture of
+    the two learners' losses on each character."""
+    import itertools
+
+    import numpy as np
+
+    from rnntui.dynamic import mixture_loss
+
+    bench = runpy.run_path(str(ROOT / "benchmarks" / "dynamic_eval.py"))
+    single, rng = bench["single"], np.random.default_rng(1)
+    rms = [single(0.0), single(1e-4), single(4e-4, 0.003), single(8e-4, 0.01)]
+    singles = {config: rng.exponential(1.0, 200) for config in rms}
+    singles[single(0.1, rule="sgd")] = np.zeros(200)  # would win every mixture if it were let in
+    singles[single(2e-4, segment=50)] = np.zeros(200)
+    pairs = bench["pair_grid"](singles)
+    assert len(pairs) == 6 * len(bench["SHARES"])
+    assert [loss for loss, _ in pairs] == sorted(loss for loss, _ in pairs)
+    expected = min(mixture_loss([singles[a], singles[b]], share)
+                   for a, b in itertools.combinations(rms, 2) for share in bench["SHARES"])
+    best_loss, best = pairs[0]
+    assert best_loss == expected and best.rule == "rms" and best.segment == 100 and len(best.lrs) == 2
+    found = {config.learners()[0]: losses for config, losses in singles.items()}
+    assert best_loss == mixture_loss([found[learner] for learner in best.learners()], best.share)

@@ -12,12 +12,23 @@ from pathlib import Path
 from rnntui.errors import RnntuiError
 
 
-def dynamic_config(args: argparse.Namespace):
+def dynamic_config(args: argparse.Namespace, default=None):
+    """The update rule's settings from the command line: its rates default to ``default``'s
+    (``DynamicConfig()``) or the sgd rule's, the decays to ``default``'s when its rates are kept,
+    else to none."""
     from rnntui.dynamic import DynamicConfig
 
-    lr = args.dynamic_lr if args.dynamic_lr is not None else (
-        DynamicConfig.SGD_LR if args.dynamic_rule == "sgd" else DynamicConfig().lr)
-    config = DynamicConfig(rule=args.dynamic_rule, lr=lr, decay=args.dynamic_decay, segment=args.segment)
+    default = default or DynamicConfig()
+    if args.dynamic_lr is not None:
+        lrs = tuple(args.dynamic_lr)
+    else:
+        lrs = (DynamicConfig.SGD_LR,) if args.dynamic_rule == "sgd" else default.lrs
+    if args.dynamic_decay is not None:
+        decays = tuple(args.dynamic_decay)
+    else:
+        decays = default.decays if lrs == default.lrs else (0.0,)
+    config = DynamicConfig(rule=args.dynamic_rule, lrs=lrs, decays=decays, share=args.dynamic_share,
+                           segment=args.segment)
     config.validate()
     return config
 

@@ -34,7 +34,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         with progress_bar("adapting", enabled=not args.json) as progress:
             dynamic = dynamic_loss(checkpoint.build_model(), tail, config, train_ids, progress=progress)
         result["dynamic"] = {"val_loss": dynamic.loss, "bits_per_char": dynamic.loss / LN2,
-                             "characters": dynamic.characters, **config.to_dict(), "described": config.describe(),
+                             "characters": dynamic.characters, "learner_losses": dynamic.learner_losses,
+                             **config.to_dict(), "described": config.describe(),
                              "seconds": round(time.perf_counter() - started, 2)}
     if args.json:
         print(json.dumps(result))
@@ -44,4 +45,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if config is not None:
         print(f"dynamic evaluation {dynamic.loss:.4f} nats/char ({dynamic.loss / LN2:.4f} bits/char) on the same "
               f"characters, adapting as it reads: {config.describe()} (the checkpoint is unchanged)")
+        if len(dynamic.learner_losses) > 1:
+            alone = ", ".join(f"lr {lr:g}: {loss:.4f}" for lr, loss in zip(config.lrs, dynamic.learner_losses,
+                                                                            strict=True))
+            print(f"each learner alone: {alone}")
     return 0

@@ -136,7 +136,7 @@ def build_parser() -> Parser:
     generate.add_argument("--adapt", action="store_true", help="before continuing the seed text, let a copy "
                           "of the model learn from it as dynamic evaluation does (rnntui evaluate --dynamic), so "
                           "that a long passage in another style steers the continuation more")
-    add_dynamic_arguments(generate)
+    add_dynamic_arguments(generate, seed_text=True)
     generate.add_argument("--pick", action="store_true", help="pick each next character yourself from "
                           "the five likeliest, as textgenrnn's interactive mode: type 1-5, or enter to "
                           "let the model draw, q to stop; the text is printed at the end")
@@ -177,17 +177,24 @@ def build_parser() -> Parser:
     return parser
 
 
-def add_dynamic_arguments(group) -> None:
-    """The update rule's settings, shared by evaluate --dynamic and generate --adapt."""
-    from rnntui.dynamic import RULES, DynamicConfig
+def add_dynamic_arguments(group, seed_text: bool = False) -> None:
+    """The update rule's settings, shared by evaluate --dynamic and generate --adapt (``seed_text``:
+    whose defaults are ``SEED_TEXT_CONFIG``'s)."""
+    from rnntui.dynamic import RULES, SEED_TEXT_CONFIG, DynamicConfig
 
-    default = DynamicConfig()
+    default = SEED_TEXT_CONFIG if seed_text else DynamicConfig()
     group.add_argument("--dynamic-rule", choices=RULES, default=default.rule,
                        help=f"rms: Krause et al.'s RMS-normalised step with decay toward the trained weights; "
                        f"sgd: plain gradient steps ({default.rule})")
-    group.add_argument("--dynamic-lr", type=float, help="the update's learning rate (rms "
-                       f"{default.lr:g}, sgd {DynamicConfig.SGD_LR:g})")
-    group.add_argument("--dynamic-decay", type=float, default=default.decay,
-                       help=f"rms: the pull back toward the trained weights ({default.decay:g})")
+    rates = " ".join(f"{lr:g}" for lr in default.lrs)
+    group.add_argument("--dynamic-lr", type=float, nargs="+", metavar="LR",
+                       help=f"the update's learning rate; several: one learner each, their predictions mixed "
+                       f"(rms {rates}, sgd {DynamicConfig.SGD_LR:g})")
+    group.add_argument("--dynamic-decay", type=float, nargs="+", metavar="D",
+                       help="rms: the pull back toward the trained weights, one for all rates or one per rate "
+                       f"({' '.join(f'{d:g}' for d in default.decays)}; 0 with rates of your own)")
+    group.add_argument("--dynamic-share", type=float, default=default.share,
+                       help=f"with several rates: the share of the mixture's weight spread evenly again after "
+                       f"each character ({default.share:g})")
     group.add_argument("--segment", type=int, default=default.segment,
                        help=f"characters read between two updates ({default.segment})")
