@@ -151,9 +151,9 @@ def build_parser() -> Parser:
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     dynamic = evaluate.add_argument_group(
-        "dynamic evaluation", "--dynamic also reports the loss of a copy of the model that adapts to the tail as "
-        "it reads it: each segment is predicted, then learnt from (Krause et al. 2018); the checkpoint is "
-        "not changed")
+        "dynamic evaluation", "--dynamic also reports the loss of copies of the model that adapt to the tail as "
+        "they read it, their predictions mixed: each segment is predicted, then learnt from (Krause et al. "
+        "2018); the checkpoint is not changed")
     dynamic.add_argument("--dynamic", action="store_true", help="report the dynamic loss beside the static one")
     add_dynamic_arguments(dynamic)
 
@@ -193,7 +193,7 @@ def add_dynamic_arguments(group, seed_text: bool = False) -> None:
     group.add_argument("--dynamic-decay", type=float, nargs="+", metavar="D",
                        help="rms: the pull back toward the trained weights, one for all rates or one per rate "
                        f"({' '.join(f'{d:g}' for d in default.decays)}; 0 with rates of your own)")
-    group.add_argument("--dynamic-share", type=float, default=default.share,
+    group.add_argument("--dynamic-share", type=float, default=default.share, metavar="S",
                        help=f"with several rates: the share of the mixture's weight spread evenly again after "
                        f"each character ({default.share:g})")
     group.add_argument("--segment", type=int, default=default.segment,

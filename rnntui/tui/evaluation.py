@@ -1,5 +1,5 @@
 """F5: the exact validation loss of the current weights on the held-out tail, then the dynamic
-evaluation's on the same characters (a copy that adapts as it reads), in a worker, with its
+evaluation's on the same characters (copies that adapt as they read), in a worker, with its
 progress as a line in the chat; training goes on meanwhile."""
 
 from __future__ import annotations
