@@ -187,9 +187,11 @@ def add_dynamic_arguments(group, seed_text: bool = False) -> None:
                        help=f"rms: Krause et al.'s RMS-normalised step with decay toward the trained weights; "
                        f"sgd: plain gradient steps ({default.rule})")
     rates = " ".join(f"{lr:g}" for lr in default.lrs)
+    several = ("one copy each, continuing from the one that read the seed text best" if seed_text
+               else "one copy each, their predictions mixed")
     group.add_argument("--dynamic-lr", type=float, nargs="+", metavar="LR",
-                       help=f"the update's learning rate; several: one learner each, their predictions mixed "
-                       f"(rms {rates}, sgd {DynamicConfig.SGD_LR:g})")
+                       help=f"the update's learning rate; several: {several} (rms {rates}, "
+                       f"sgd {DynamicConfig.SGD_LR:g})")
     group.add_argument("--dynamic-decay", type=float, nargs="+", metavar="D",
                        help="rms: the pull back toward the trained weights, one for all rates or one per rate "
                        f"({' '.join(f'{d:g}' for d in default.decays)}; 0 with rates of your own)")
