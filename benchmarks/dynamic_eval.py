@@ -122,17 +122,20 @@ def unseen_text(path: Path, vocab) -> np.ndarray:
     return vocab.encode("".join(c for c in text if c in vocab))
 
 
-def adaptation_row(model, statistics, ids: np.ndarray, config: DynamicConfig, count: int) -> tuple[float, float]:
-    """Mean loss of the 500 characters after 2,000, without and with adapting to the 2,000."""
-    plain, adapted = [], []
-    for window in passages(ids, count):
-        seed = window[:2001]
-        plain.append(evaluate_ids(model, window)[0] * 2500 - evaluate_ids(model, window[:2001])[0] * 2000)
-        copy = adapted_copy(model, seed, config, statistics)
-        # The adapted copy reads the seed again (to carry its state) and is scored on the rest.
-        with_seed = evaluate_ids(copy, window)[0] * 2500 - evaluate_ids(copy, window[:2001])[0] * 2000
-        adapted.append(with_seed)
-    return float(np.mean(plain)) / 500, float(np.mean(adapted)) / 500
+def next_500(model, window: np.ndarray) -> float:
+    """The summed loss of a window's last 500 characters, read after its first 2,000."""
+    return evaluate_ids(model, window)[0] * 2500 - evaluate_ids(model, window[:2001])[0] * 2000
+
+
+def plain_loss(model, ids: np.ndarray, count: int) -> float:
+    """Mean loss of the 500 characters after 2,000, without adapting."""
+    return float(np.mean([next_500(model, window) for window in passages(ids, count)])) / 500
+
+
+def adapted_loss(model, statistics, ids: np.ndarray, config: DynamicConfig, count: int) -> float:
+    """The same, for a copy adapted to the 2,000 first; it reads them again to carry its state."""
+    return float(np.mean([next_500(adapted_copy(model, window[:2001], config, statistics), window)
+                          for window in passages(ids, count)])) / 500
 
 
 DIAGNOSIS = [(2e-4, 0.0), (3e-4, 0.0), (4e-4, 0.001), (5e-4, 0.003), (1e-3, 0.01)]
@@ -174,14 +177,13 @@ def seed_text_rows(model, train: np.ndarray, tail: np.ndarray, vocab, quick: boo
              "in the next 500 characters' loss, for single learners (a mixture has no single copy to continue "
              "with).", "", "| lr | decay | " + " | ".join(name for name, _ in tuning) + " | mean |",
              "| ---: | ---: |" + " ---: |" * (len(tuning) + 1)]
+    plain = [plain_loss(model, ids, count) for _, ids in tuning]
     found = []
     for config in tuning_grid(quick):
         if config.rule != "rms":
             continue
-        changes = []
-        for _, ids in tuning:
-            plain, adapted = adaptation_row(model, statistics, ids, config, count)
-            changes.append(adapted - plain)
+        changes = [adapted_loss(model, statistics, ids, config, count) - without
+                   for (_, ids), without in zip(tuning, plain, strict=True)]
         found.append((float(np.mean(changes)), config))
         (lr, decay), = config.learners()
         cells = " | ".join(f"{change:+.4f}" for change in changes)
@@ -192,7 +194,7 @@ def seed_text_rows(model, train: np.ndarray, tail: np.ndarray, vocab, quick: boo
               "a test checks that they agree.", "",
               "| text | without adapting | adapted to the 2,000 | change |", "| --- | ---: | ---: | ---: |"]
     for name, ids in [("the held-out tail", tail), *text_files(SEED_REPORT_TEXTS, vocab)]:
-        plain, adapted = adaptation_row(model, statistics, ids, chosen, count)
+        plain, adapted = plain_loss(model, ids, count), adapted_loss(model, statistics, ids, chosen, count)
         lines.append(f"| {name} | {plain:.4f} ({plain / LN2:.3f} bits) | {adapted:.4f} ({adapted / LN2:.3f} bits) | "
                      f"{adapted - plain:+.4f} |")
         print(lines[-1], flush=True)

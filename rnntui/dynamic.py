@@ -266,14 +266,13 @@ class Adapter:
         total, count = 0.0, 0
         for piece in _segments(ids, self.config.segment):
             losses = [learner.read(piece, learn).numpy() for learner in self.learners]
-            for k, loss in enumerate(losses):
-                self.learner_totals[k] += float(loss.sum(dtype=np.float64))
-                if keep is not None:
-                    keep[k].append(loss)
-            if len(losses) == 1:
-                total += float(losses[0].sum(dtype=np.float64))
-            else:
-                total += self.mixture.add([loss.astype(np.float64).tolist() for loss in losses])
+            sums = [float(loss.sum(dtype=np.float64)) for loss in losses]
+            self.learner_totals = [t + s for t, s in zip(self.learner_totals, sums, strict=True)]
+            if keep is not None:
+                for kept, loss in zip(keep, losses, strict=True):
+                    kept.append(loss)
+            # One learner is its own mixture: its sum, without mixing character by character.
+            total += sums[0] if len(losses) == 1 else self.mixture.add([loss.tolist() for loss in losses])
             count += len(piece) - 1
             if progress is not None:
                 progress(count, len(ids) - 1)

@@ -250,6 +250,6 @@ def test_generate_adapts_with_the_seed_text_setting_and_evaluate_with_the_mixtur
     parser = build_parser()
     assert dynamic_config(parser.parse_args(["evaluate", "--dynamic"])) == DynamicConfig()
     adapt = parser.parse_args(["generate", "--adapt"])
-    assert dynamic_config(adapt, SEED_TEXT_CONFIG) == SEED_TEXT_CONFIG
-    own = dynamic_config(parser.parse_args(["generate", "--adapt", "--dynamic-lr", "3e-4"]), SEED_TEXT_CONFIG)
+    assert dynamic_config(adapt) == SEED_TEXT_CONFIG
+    own = dynamic_config(parser.parse_args(["generate", "--adapt", "--dynamic-lr", "3e-4"]))
     assert own.lrs == (3e-4,) and own.decays == (0.0,)  # rates of your own: no decay unless given

@@ -12,13 +12,13 @@ from pathlib import Path
 from rnntui.errors import RnntuiError
 
 
-def dynamic_config(args: argparse.Namespace, default=None):
-    """The update rule's settings from the command line: its rates default to ``default``'s
-    (``DynamicConfig()``) or the sgd rule's, the decays to ``default``'s when its rates are kept,
-    else to none."""
+def dynamic_config(args: argparse.Namespace):
+    """The update rule's settings from the command line: its rates default to the command's
+    defaults (``args.dynamic_defaults``, set by ``add_dynamic_arguments``) or the sgd rule's, the
+    decays to the command's defaults when their rates are kept, else to none."""
     from rnntui.dynamic import DynamicConfig
 
-    default = default or DynamicConfig()
+    default = args.dynamic_defaults
     if args.dynamic_lr is not None:
         lrs = tuple(args.dynamic_lr)
     else:

@@ -21,11 +21,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise RnntuiError(f"--num-samples must be at least 1, got {args.num_samples}")
     if args.pick and (args.num_samples > 1 or len(scale_factors) > 1):
         raise RnntuiError("--pick writes one sample at one scale factor")
-    adapt = None
-    if args.adapt:
-        from rnntui.dynamic import SEED_TEXT_CONFIG
-
-        adapt = dynamic_config(args, SEED_TEXT_CONFIG)
+    adapt = dynamic_config(args) if args.adapt else None
     if args.seed_file is not None:
         from rnntui.corpus import read_seed_file
 

@@ -183,6 +183,7 @@ def add_dynamic_arguments(group, seed_text: bool = False) -> None:
     from rnntui.dynamic import RULES, SEED_TEXT_CONFIG, DynamicConfig
 
     default = SEED_TEXT_CONFIG if seed_text else DynamicConfig()
+    group.set_defaults(dynamic_defaults=default)  # what dynamic_config falls back on
     group.add_argument("--dynamic-rule", choices=RULES, default=default.rule,
                        help=f"rms: Krause et al.'s RMS-normalised step with decay toward the trained weights; "
                        f"sgd: plain gradient steps ({default.rule})")
