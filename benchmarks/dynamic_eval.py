@@ -3,6 +3,9 @@ and general-purpose compressors on the same tail as quality anchors.
 
     python benchmarks/dynamic_eval.py [--corpus PATH] [--out docs/dynamic-evaluation.md] [--quick] [--tail-diagnosis]
 
+``--out`` writes the tables to a new file, or into docs/dynamic-evaluation.md after its marker
+line (``REPORT_MARKER``), keeping the page's own text above it.
+
 1. The update rule's settings are tuned on a slice of the *training* text, never on the tail
    they are scored on: single learners over a grid of rates and decays, then the mixtures of
    any two of them (and of the trained model itself, rate 0), computed from each learner's
@@ -235,10 +238,27 @@ def diagnosis_rows(model, tail: np.ndarray, train: np.ndarray) -> list[str]:
     return [*lines, ""]
 
 
+# The page's own text ends at this line; the report replaces whatever follows it.
+REPORT_MARKER = "<!-- benchmarks/dynamic_eval.py writes below this line -->"
+
+
+def write_report(path: Path, report: str) -> None:
+    """Write ``report`` to a new file, or in place of what follows REPORT_MARKER in an existing
+    one; an existing file without the marker is someone else's and is left alone."""
+    head = ""
+    if path.exists():
+        text = path.read_text(encoding="utf-8")
+        if REPORT_MARKER not in text:
+            sys.exit(f"{path} exists and has no line {REPORT_MARKER!r} to write below; name a new file")
+        head = text[:text.index(REPORT_MARKER) + len(REPORT_MARKER)] + "\n\n"
+    path.write_text(head + report + "\n", encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=SHARED_BOOK)
-    parser.add_argument("--out", type=Path, help="also write the tables to this Markdown file")
+    parser.add_argument("--out", type=Path,
+                        help="also write the tables to this Markdown file (a new one, or after its marker line)")
     parser.add_argument("--quick", action="store_true", help="a two-setting grid and one passage a text")
     parser.add_argument("--tail-diagnosis", action="store_true",
                         help="also score larger steps on the tail itself, to see what the rule can reach there "
@@ -357,7 +377,7 @@ def main() -> None:
     report = "\n".join(lines)
     print(report)
     if args.out:
-        args.out.write_text(report + "\n", encoding="utf-8")
+        write_report(args.out, report)
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ class DynamicConfig:
 
 # Adapting to a seed text before continuing it (``generate --adapt``, the app's reply setting):
 # one learner, since a reply continues from one copy. Chosen on passages of never-seen texts other
-# than those the README reports (benchmarks/dynamic_eval.py); the mixture's fast learner, right for
+# than those docs/dynamic-evaluation.md reports (benchmarks/dynamic_eval.py); the mixture's fast learner, right for
 # reading on through a long text, overshoots on 2,000 characters of a text unlike the book.
 SEED_TEXT_CONFIG = DynamicConfig(lrs=(2e-4,), decays=(0.0,))
 

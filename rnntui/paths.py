@@ -8,7 +8,7 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "rnntui"
-# Environment overrides, documented in the README.
+# Environment overrides, documented in docs/files.md.
 ENV_DATA_DIR = "RNNTUI_DATA_DIR"
 ENV_CACHE_DIR = "RNNTUI_CACHE_DIR"
 ENV_CORPUS_URL = "RNNTUI_CORPUS_URL"

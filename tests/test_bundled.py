@@ -31,7 +31,7 @@ def test_bundled_model_is_the_books_model_and_small():
     for key in ("command", "steps", "wall_time_s", "machine", "val_loss"):
         assert key in provenance
     assert provenance["command"].startswith("rnntui train")
-    # The target is 1.10; the shipped model reaches 1.1350 (README). Guard against regressions.
+    # The shipped model reaches 1.1350 (docs/bundled-model.md). Guard against regressions.
     assert provenance["val_loss"] <= 1.137
     # Trained on the book, and says so without a path from the machine that built it: training
     # it further (ctrl+t, --resume without --corpus) uses the user's copy of the book.

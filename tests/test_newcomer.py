@@ -200,14 +200,14 @@ async def test_a_new_model_says_ctrl_t_once(tiny_checkpoint, corpus_file):
         assert note.count("ctrl+t") == 1
 
 
-def test_the_readme_names_the_palettes_theme_command_as_textual_does():
+def test_the_docs_name_the_palettes_theme_command_as_textual_does():
     import inspect
 
     from textual.app import App
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    assert '"Theme"' in inspect.getsource(App.get_system_commands) and 'the palette\'s "Theme"' in readme
-    assert "Change theme" not in readme
+    files = (Path(__file__).resolve().parents[1] / "docs" / "files.md").read_text(encoding="utf-8")
+    assert '"Theme"' in inspect.getsource(App.get_system_commands) and 'the palette\'s "Theme"' in files
+    assert "Change theme" not in files
 
 
 # -- offline ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The maintenance scripts in scripts/ that the README's figures rely on.
+"""The maintenance scripts in scripts/ and benchmarks/ that the docs' figures rely on.
 
 Each runs in the test's own process, as ``python SCRIPT ...`` runs it (``runpy``, as
 ``__main__``): a process of its own would spend most of the test importing torch again."""
@@ -196,3 +196,29 @@ def test_dynamic_eval_scores_every_mixture_of_two_rms_learners_from_their_losses
     assert best_loss == expected and best.rule == "rms" and best.segment == 100 and len(best.lrs) == 2
     found = {config.learners()[0]: losses for config, losses in singles.items()}
     assert best_loss == mixture_loss([found[learner] for learner in best.learners()], best.share)
+
+
+def test_dynamic_eval_writes_its_tables_below_the_docs_own_text(tmp_path):
+    """--out docs/dynamic-evaluation.md rewrites only what follows the page's marker line: the
+    page as committed is its own text and then the report, as the script writes them; a file
+    without the marker is not the script's to write over."""
+    import pytest
+
+    bench = runpy.run_path(str(ROOT / "benchmarks" / "dynamic_eval.py"))
+    write_report, marker = bench["write_report"], bench["REPORT_MARKER"]
+    committed = (ROOT / "docs" / "dynamic-evaluation.md").read_text(encoding="utf-8")
+    head, report = committed.split(marker + "\n\n")
+    assert "## Every figure" in head and report.startswith("Bundled model (step 16,000)")
+    page = tmp_path / "dynamic-evaluation.md"
+    page.write_text(head + marker + "\n\nan older report\n", encoding="utf-8")
+    write_report(page, report.removesuffix("\n"))
+    assert page.read_text(encoding="utf-8") == committed
+
+    new = tmp_path / "new.md"
+    write_report(new, "| a | table |")
+    assert new.read_text(encoding="utf-8") == "| a | table |\n"
+    notes = tmp_path / "notes.md"
+    notes.write_text("my notes\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="has no line"):
+        write_report(notes, "| a | table |")
+    assert notes.read_text(encoding="utf-8") == "my notes\n"

@@ -200,7 +200,8 @@ def test_the_bundled_sentiment_model_is_small_and_says_how_it_was_made():
 
 
 def test_the_bundled_models_recorded_test_accuracy_is_what_it_scores(capsys):
-    """On the real test reviews (where ../shared has them): the figure in the file and the README."""
+    """On the real test reviews (where ../shared has them): the figure the file records (and
+    docs/sentiment.md reports) is what the model scores."""
     from rnntui.paths import bundled_sentiment_model_path
 
     from .test_sentiment_data import SHARED_REVIEWS

@@ -1,5 +1,6 @@
 """Every key of the app, in one table: the bindings, the help screen, the command palette and
-the README's check (tests/tui/test_layout.py) are all derived from it.
+the check of the key tables in docs/app.md and README.md (tests/tui/test_layout.py) are all
+derived from it.
 
 A row names its action, the keys that run it, the footer's short label, the help screen's line
 and, where the label is too short to find it by, a longer title for the palette. Actions with no

@@ -1,8 +1,10 @@
-"""Layout and keys: small terminals, the footer, help, palette, the README's key table."""
+"""Layout and keys: small terminals, the footer, help, palette, the key tables of docs/app.md and the README."""
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 from rnntui.tui.screens.help import HelpScreen
 from rnntui.tui.widgets.loss_panel import LossPanel
@@ -76,16 +78,36 @@ async def test_command_palette_has_the_actions(tiny_checkpoint):
             assert title in titles
 
 
-def test_the_readmes_key_table_has_every_key():
-    from pathlib import Path
+ROOT = Path(__file__).resolve().parents[2]
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    table = readme.split("| key | does |", 1)[1].split("\n\n", 1)[0]
-    from rnntui.tui.keys import KEYS
 
+def key_table(page: str, header: str = "| key | does |") -> str:
+    text = (ROOT / page).read_text(encoding="utf-8")
+    return text.split(header, 1)[1].split("\n\n", 1)[0]
+
+
+def test_the_apps_key_tables_have_every_key():
+    from rnntui.tui.keys import KEYS, REVIEWS
+
+    chat, reviews = key_table("docs/app.md"), key_table("docs/app.md", "| key, in the reviews mode | does |")
     for row in KEYS:  # pick mode's 1-5 and space are in f3's row
         for key in row.keys.split(",") if row.keys else ():
-            assert f"`{key}`" in table, key
+            assert f"`{key}`" in (reviews if row.modes == (REVIEWS,) else chat), key
+    # Short cells: the details are in the page's sections, which the cells link to.
+    for table in (chat, reviews):
+        for line in table.splitlines()[2:]:
+            assert max(len(cell) for cell in line.split(" | ")) <= 200, line
+
+
+def test_the_readmes_keys_are_the_apps():
+    from rnntui.tui.keys import KEYS
+
+    known = {key for row in KEYS for key in row.keys.split(",") if key}
+    rows = key_table("README.md").splitlines()[2:]
+    assert 8 <= len(rows) <= 12  # the few that matter; docs/app.md has them all
+    for row in rows:
+        for key in re.findall(r"`([^`]+)`", row.split(" | ")[0]):
+            assert key in known, key
 
 
 def test_training_figures_fit_their_panel_without_wrapping():
