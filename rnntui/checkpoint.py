@@ -33,7 +33,7 @@ from rnntui.errors import CheckpointError
 from rnntui.files import CHECKPOINT_MAGIC, open_regular, reason, write_atomically
 from rnntui.memory import physical_memory
 from rnntui.model import CharRNN, ModelConfig
-from rnntui.payload import Bad, check_header, check_payload, refuse
+from rnntui.payload import MAX_HEADER_DEPTH, Bad, check_header, check_payload, json_depth, refuse
 from rnntui.vocab import Vocab
 
 MAGIC = CHECKPOINT_MAGIC
@@ -152,9 +152,12 @@ def _header_from(f, path: Path) -> dict:
         line = f.readline(MAX_HEADER)
     except OSError as error:
         raise CheckpointError(f"cannot read checkpoint {path}: {reason(error)}") from None
+    if json_depth(line) > MAX_HEADER_DEPTH:  # refused before json.loads recurses into it
+        raise CheckpointError(f"checkpoint {path} has a damaged header (it nests more than {MAX_HEADER_DEPTH} "
+                              "levels deep)")
     try:
         header = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise CheckpointError(f"checkpoint {path} has a damaged header") from None
     version = header.get("format_version") if isinstance(header, dict) else None
     if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
