@@ -279,17 +279,23 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Che
     )
 
 
-def list_checkpoints(folder: str | Path) -> list[tuple[Path, dict]]:
-    """Checkpoints in ``folder`` (newest first) with their headers; unreadable files skipped."""
+def list_checkpoints(folder: str | Path, left_out: list[Path] | None = None) -> list[tuple[Path, dict]]:
+    """Checkpoints in ``folder`` (newest first) with their headers. A file that cannot be listed,
+    for any reason, is skipped (and added to ``left_out``, when given): one file never stops the
+    listing of the others."""
     folder = Path(folder)
     found = []
-    if not folder.is_dir():
-        return found
-    for path in folder.glob(f"*{SUFFIX}"):
+    try:
+        paths = list(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []
+    except OSError:
+        return []
+    for path in paths:
         try:
             header, _ = read_header(path)
             modified = path.stat().st_mtime
-        except (CheckpointError, OSError):  # unreadable, or deleted while the folder is listed
+        except Exception:  # noqa: BLE001 - unreadable, crafted, or deleted while the folder is listed
+            if left_out is not None:
+                left_out.append(path)
             continue
         found.append((modified, path, header))
     found.sort(key=lambda item: item[0], reverse=True)
