@@ -258,7 +258,8 @@ def check_train_config(values: object, config_class: type | None = None) -> None
 NUMBER, WHOLE, TEXT = (int, float), int, str
 CORPUS_FIELDS = {"name": TEXT, "sha256": TEXT, "characters": WHOLE, "path": TEXT, "encoding": TEXT}
 PROVENANCE_FIELDS = {"command": TEXT, "machine": TEXT, "evaluated_with": TEXT, "val_loss": NUMBER,
-                     "val_characters": WHOLE, "wall_time_s": NUMBER, "steps": WHOLE, "finetuned_from": dict}
+                     "val_characters": WHOLE, "wall_time_s": NUMBER, "steps": WHOLE, "finetuned_from": dict,
+                     "run_id": TEXT}
 FINETUNED_FROM_FIELDS = {"checkpoint": TEXT, "step": WHOLE, "corpus": TEXT, "val_loss": NUMBER}
 
 

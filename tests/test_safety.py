@@ -129,6 +129,43 @@ def test_keep_deletes_only_its_own_snapshots(capsys, corpus_file, tmp_path):
     assert snapshots == ["run.step0000006.ckpt", "run.step0000008.ckpt"]
 
 
+def test_keep_rotates_only_this_runs_snapshots_judged_by_their_headers(capsys, corpus_file, tmp_path):
+    """Checkpoints of other runs named as this run's snapshots (a language model's, a sentiment
+    model's) and a file of the person's survive --keep 2; this run's own older snapshots are
+    rotated, also across a --resume of its file; a fresh run does not replace another run's
+    snapshot at a step it would write."""
+    from rnntui.paths import bundled_sentiment_model_path
+
+    folder = tmp_path / "keep"
+    folder.mkdir()
+    out = folder / "run.ckpt"
+    assert train(capsys, corpus_file, folder / "other.ckpt", steps="2")[0] == 0
+    foreign = {"run.step0000001.ckpt": (folder / "other.ckpt").read_bytes(),
+               "run.step0000003.ckpt": bundled_sentiment_model_path().read_bytes(),
+               "run.step0000005.ckpt": b"the person's notes"}
+    for name, data in foreign.items():
+        (folder / name).write_bytes(data)
+
+    def snapshots():
+        return sorted(p.name for p in folder.glob("run.step*.ckpt") if p.name not in foreign)
+
+    code, _, err = train(capsys, corpus_file, out, "--save-every", "2", "--keep", "2", steps="8")
+    assert code == 0, err
+    assert snapshots() == ["run.step0000006.ckpt", "run.step0000008.ckpt"]
+    code, _, err = run(capsys, "train", "--resume", str(out), "--corpus", str(corpus_file), "--steps", "12",
+                       "--save-every", "2", "--keep", "2")
+    assert code == 0, err
+    assert snapshots() == ["run.step0000010.ckpt", "run.step0000012.ckpt"]
+    for name, data in foreign.items():
+        assert (folder / name).read_bytes() == data
+    # A new run in the same file is another run: the old one's snapshot at its step 10 stays.
+    before = (folder / "run.step0000010.ckpt").read_bytes()
+    code, _, err = train(capsys, corpus_file, out, "--save-every", "10", "--keep", "2", "--overwrite", steps="10")
+    one_error_line(code, err, "run.step0000010.ckpt is the checkpoint of another run; --keep would write this "
+                   "run's step 10 there")
+    assert (folder / "run.step0000010.ckpt").read_bytes() == before
+
+
 # -- one writer per file -------------------------------------------------------------------------
 
 def test_a_second_writer_is_refused_while_the_first_holds_the_lock(capsys, corpus_file, tmp_path):
@@ -206,14 +243,18 @@ def test_stale_temporary_files_of_killed_saves_are_removed(capsys, corpus_file, 
     header = checkpoint_module.MAGIC
     stale = [tmp_path / f".t.ckpt{TEMP_MARK}abcd_123.tmp", tmp_path / ".t.ckpt.x1y2z3w4.tmp",
              tmp_path / f".t.step0000040.ckpt{TEMP_MARK}q1w2e3r4.tmp"]  # a --keep copy's, of any step
-    stale[0].write_bytes(header + b"half a checkpoint")
-    stale[1].write_bytes(header[:5])  # the older naming, cut off inside the header
+    stale[0].write_bytes(header + b'{"format_version": 2, "sha256": "12')  # cut off in its header
+    stale[1].write_bytes(header[:5])  # the older naming, cut off inside the magic line
     stale[2].write_bytes(header)
     kept = [tmp_path / ".t.ckpt.notes123.tmp", tmp_path / f".t.ckpt{TEMP_MARK}toolongname.tmp",
-            tmp_path / f".other.ckpt{TEMP_MARK}abcd_123.tmp"]
+            tmp_path / f".other.ckpt{TEMP_MARK}abcd_123.tmp",
+            # rnntui's naming exactly, but other content: not a save of rnntui's.
+            tmp_path / f".t.ckpt{TEMP_MARK}notes456.tmp", tmp_path / f".t.ckpt{TEMP_MARK}magic789.tmp"]
     kept[0].write_text("the person's own file, in the older naming's shape")
     kept[1].write_bytes(header)
     kept[2].write_bytes(header)
+    kept[3].write_text("the person's own file, in rnntui's naming")
+    kept[4].write_bytes(header + b"and then something else")
     old = time.time() - 60
     for path in stale + kept:
         os.utime(path, (old, old))
