@@ -263,6 +263,28 @@ def test_stale_temporary_files_of_killed_saves_are_removed(capsys, corpus_file, 
     assert not any(path.exists() for path in stale) and all(path.exists() for path in kept)
 
 
+# -- the metrics file after a run stopped mid-line ------------------------------------------------
+
+def test_a_torn_last_metrics_line_is_ended_before_the_next_run_appends(capsys, corpus_file, tmp_path, trained):
+    """A full disk stopped a run in the middle of a metrics line: the next run starts a line of
+    its own, so only the torn line is lost (and readers skip it)."""
+    import json
+
+    metrics = trained.parent / "m.ckpt.metrics.jsonl"
+    with open(metrics, "a", encoding="utf-8") as f:
+        f.write('{"step": 11, "train_lo')
+    code, _, err = run(capsys, "train", "--resume", str(trained), "--corpus", str(corpus_file), "--steps", "14")
+    assert code == 0, err
+    parsed, torn = [], []
+    for line in metrics.read_text(encoding="utf-8").splitlines():
+        try:
+            parsed.append(json.loads(line)["step"])
+        except ValueError:
+            torn.append(line)
+    assert parsed == list(range(1, 15)) and torn == ['{"step": 11, "train_lo']
+    assert len(MetricsFollower(metrics).read_new()) == 14
+
+
 # -- files that are not regular files ------------------------------------------------------------
 
 @pytest.mark.timeout(30)
