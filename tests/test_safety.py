@@ -326,7 +326,7 @@ def test_a_corpus_over_the_size_limit_says_how_to_raise_it(capsys, corpus_file, 
 def test_a_full_disk_under_the_metrics_file_is_one_line(capsys, corpus_file, tmp_path, monkeypatch):
     import errno
 
-    from rnntui.cli import report as cli
+    from rnntui import metrics
 
     out = tmp_path / "m.ckpt"
     assert train(capsys, corpus_file, out, steps="4")[0] == 0
@@ -345,7 +345,14 @@ def test_a_full_disk_under_the_metrics_file_is_one_line(capsys, corpus_file, tmp
         def close(self):
             self.f.close()
 
-    monkeypatch.setattr(cli, "open", lambda *a, **k: FullDisk(real_open(*a, **k)), raising=False)
+        def fileno(self):
+            return self.f.fileno()
+
+    def opened(path, mode="r", *args, **kwargs):  # the metrics file opened to append to, on a full disk
+        f = real_open(path, mode, *args, **kwargs)
+        return FullDisk(f) if mode == "a" else f
+
+    monkeypatch.setattr(metrics, "open", opened, raising=False)
     code, _, err = run(capsys, "train", "--resume", str(out), "--corpus", str(corpus_file), "--steps", "20",
                        "--eval-every", "3")
     one_error_line(code, err, "m.ckpt.metrics.jsonl: the disk is full; training stopped at step 6")
