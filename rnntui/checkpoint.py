@@ -33,7 +33,7 @@ from rnntui.errors import CheckpointError
 from rnntui.files import CHECKPOINT_MAGIC, open_regular, reason, write_atomically
 from rnntui.memory import physical_memory
 from rnntui.model import CharRNN, ModelConfig
-from rnntui.payload import Bad, check_header, check_payload, refuse
+from rnntui.payload import MAX_HEADER_DEPTH, Bad, check_header, check_payload, json_depth, refuse
 from rnntui.vocab import Vocab
 
 MAGIC = CHECKPOINT_MAGIC
@@ -152,9 +152,12 @@ def _header_from(f, path: Path) -> dict:
         line = f.readline(MAX_HEADER)
     except OSError as error:
         raise CheckpointError(f"cannot read checkpoint {path}: {reason(error)}") from None
+    if json_depth(line) > MAX_HEADER_DEPTH:  # refused before json.loads recurses into it
+        raise CheckpointError(f"checkpoint {path} has a damaged header (it nests more than {MAX_HEADER_DEPTH} "
+                              "levels deep)")
     try:
         header = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise CheckpointError(f"checkpoint {path} has a damaged header") from None
     version = header.get("format_version") if isinstance(header, dict) else None
     if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
@@ -276,17 +279,23 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Che
     )
 
 
-def list_checkpoints(folder: str | Path) -> list[tuple[Path, dict]]:
-    """Checkpoints in ``folder`` (newest first) with their headers; unreadable files skipped."""
+def list_checkpoints(folder: str | Path, left_out: list[Path] | None = None) -> list[tuple[Path, dict]]:
+    """Checkpoints in ``folder`` (newest first) with their headers. A file that cannot be listed,
+    for any reason, is skipped (and added to ``left_out``, when given): one file never stops the
+    listing of the others."""
     folder = Path(folder)
     found = []
-    if not folder.is_dir():
-        return found
-    for path in folder.glob(f"*{SUFFIX}"):
+    try:
+        paths = list(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []
+    except OSError:
+        return []
+    for path in paths:
         try:
             header, _ = read_header(path)
             modified = path.stat().st_mtime
-        except (CheckpointError, OSError):  # unreadable, or deleted while the folder is listed
+        except Exception:  # noqa: BLE001 - unreadable, crafted, or deleted while the folder is listed
+            if left_out is not None:
+                left_out.append(path)
             continue
         found.append((modified, path, header))
     found.sort(key=lambda item: item[0], reverse=True)

@@ -15,6 +15,8 @@ from typing import BinaryIO
 from rnntui.errors import CheckpointError, RnntuiError, StorageError
 
 CHECKPOINT_MAGIC = b"RNNTUI-CHECKPOINT\n"
+# How every checkpoint rnntui writes begins (its JSON header's first field follows the magic line).
+CHECKPOINT_START = CHECKPOINT_MAGIC + b'{"format_version": '
 # A temporary file is ".<name>.rnntui-XXXXXXXX.tmp" beside <name>: a name rnntui can tell for its
 # own when a killed save leaves one behind. Before 2026-12-02 it was ".<name>.XXXXXXXX.tmp".
 TEMP_MARK = ".rnntui-"
@@ -194,10 +196,10 @@ def same_file(a: Path | None, b: Path | None) -> bool:
 
 def stale_temp_files(path: Path, older_than: float, names: str | None = None) -> list[Path]:
     """Temporary files that a save of ``path`` left behind (killed before its rename), last
-    changed before ``older_than`` (a time.time()): rnntui's own naming, parsed exactly; the
-    older naming also needs a checkpoint's first bytes (or none) inside. ``names``: a regular
-    expression for the files saved there instead of ``path``'s own name (the step-numbered
-    snapshots)."""
+    changed before ``older_than`` (a time.time()): rnntui's naming, parsed exactly, and inside,
+    the start of a checkpoint as rnntui writes it (or nothing: killed before it wrote): a file
+    of that name holding anything else is not rnntui's. ``names``: a regular expression for the
+    files saved there instead of ``path``'s own name (the step-numbered snapshots)."""
     folder = path.parent
     target = names if names is not None else re.escape(path.name)
     new = re.compile(r"\." + target + re.escape(TEMP_MARK) + _TEMP_TAIL + r"\Z")
@@ -208,8 +210,7 @@ def stale_temp_files(path: Path, older_than: float, names: str | None = None) ->
     except OSError:
         return found
     for entry in entries:
-        is_new = new.match(entry.name) is not None
-        if not is_new and old.match(entry.name) is None:
+        if new.match(entry.name) is None and old.match(entry.name) is None:
             continue
         try:
             info = entry.stat(follow_symlinks=False)
@@ -217,19 +218,20 @@ def stale_temp_files(path: Path, older_than: float, names: str | None = None) ->
             continue
         if not stat.S_ISREG(info.st_mode) or info.st_mtime >= older_than:
             continue
-        if not is_new and not _starts_like_a_checkpoint(Path(entry.path)):
+        if not _starts_like_a_checkpoint(Path(entry.path)):
             continue
         found.append(Path(entry.path))
     return found
 
 
 def _starts_like_a_checkpoint(path: Path) -> bool:
+    """``path`` begins as a checkpoint that rnntui writes (however little of it was written)."""
     try:
         with open_regular(path, "file") as f:
-            start = f.read(len(CHECKPOINT_MAGIC))
-    except RnntuiError:
+            start = f.read(len(CHECKPOINT_START))
+    except (RnntuiError, OSError):
         return False
-    return CHECKPOINT_MAGIC.startswith(start)
+    return CHECKPOINT_START.startswith(start)
 
 
 def remove_stale_temp_files(path: Path, older_than: float, names: str | None = None) -> list[Path]:

@@ -12,6 +12,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from rnntui.errors import RnntuiError, StorageError
 from rnntui.files import open_regular
@@ -55,6 +56,25 @@ def check_metrics_file(path: Path) -> None:
         raise StorageError(f"{problem}; choose another --out PATH")
 
 
+def open_for_append(path: Path) -> TextIO:
+    """``path`` opened to append records to. A last line cut short (a run stopped by a full
+    disk in the middle of writing it) is ended first, so that the next record starts a line of
+    its own: the torn line alone is lost, skipped by readers as any damaged line is."""
+    metrics = open(path, "a", encoding="utf-8")
+    try:
+        size = os.fstat(metrics.fileno()).st_size
+        if size:
+            with open(path, "rb") as f:
+                f.seek(size - 1)
+                torn = f.read(1) != b"\n"
+            if torn:
+                metrics.write("\n")
+    except BaseException:
+        metrics.close()
+        raise
+    return metrics
+
+
 def record(event, ranks: int) -> dict:
     """The JSON object written for one training event."""
     return {"step": event.step, "train_loss": round(event.train_loss, 5),
@@ -77,7 +97,11 @@ def resolve_run(path: Path) -> tuple[Path, Path]:
 
 
 class MetricsFollower:
-    """Reads the points appended to a metrics file since the last call (like ``tail -f``)."""
+    """Reads the points appended to a metrics file since the last call (like ``tail -f``).
+
+    Steps can repeat: a run resumed from a checkpoint older than its last step appends those
+    steps again. Whoever keeps the points keeps the later record of a step, as the app's loss
+    panel does (``LossPanel.add_events``)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)

@@ -10,6 +10,8 @@ clear line, never a traceback, an allocator error or a hang.
 from __future__ import annotations
 
 import math
+import re
+from itertools import accumulate
 
 import torch
 
@@ -17,10 +19,26 @@ from rnntui.errors import CheckpointError, RnntuiError
 from rnntui.model import MAX_SETTING, ModelConfig, state_shapes
 
 MAX_STEP = 10**15
+# How deep a header's JSON may nest: the header, a record in it (provenance), a record in that
+# (finetuned_from) and _plain's eight levels of values inside a record fit with room to spare.
+MAX_HEADER_DEPTH = 16
 
 
 class Bad(Exception):
     """One field of a payload is wrong; the message says which and how."""
+
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_A_BRACKET = re.compile(rb"[^\[\]{}]+")
+_BRACKET_DEPTH = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def json_depth(text: bytes) -> int:
+    """How deep ``text``'s arrays and objects nest (brackets inside strings do not count),
+    found without parsing it: ``json.loads`` recurses once a level, and a header of 100,000
+    ``[`` exhausts Python's stack (a RecursionError, not a ValueError)."""
+    brackets = _NOT_A_BRACKET.sub(b"", _JSON_STRING.sub(b"", text))
+    return max(accumulate(_BRACKET_DEPTH[b] for b in brackets), default=0)
 
 
 def check_header(header: object) -> None:
@@ -240,7 +258,8 @@ def check_train_config(values: object, config_class: type | None = None) -> None
 NUMBER, WHOLE, TEXT = (int, float), int, str
 CORPUS_FIELDS = {"name": TEXT, "sha256": TEXT, "characters": WHOLE, "path": TEXT, "encoding": TEXT}
 PROVENANCE_FIELDS = {"command": TEXT, "machine": TEXT, "evaluated_with": TEXT, "val_loss": NUMBER,
-                     "val_characters": WHOLE, "wall_time_s": NUMBER, "steps": WHOLE, "finetuned_from": dict}
+                     "val_characters": WHOLE, "wall_time_s": NUMBER, "steps": WHOLE, "finetuned_from": dict,
+                     "run_id": TEXT}
 FINETUNED_FROM_FIELDS = {"checkpoint": TEXT, "step": WHOLE, "corpus": TEXT, "val_loss": NUMBER}
 
 

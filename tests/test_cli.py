@@ -433,6 +433,24 @@ def test_keep_n_snapshots(capsys, corpus_file, tmp_path):
     assert load_checkpoint(tmp_path / snapshots[-1]).step == 8
 
 
+def test_save_best_writes_the_file_its_help_names(capsys, corpus_file, tmp_path):
+    """Both trainers' help give the file --save-best writes, by example; a run writes that file."""
+    import re
+
+    named = []
+    for command in (["train"], ["sentiment", "train"]):
+        with pytest.raises(SystemExit):
+            main([*command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        named.append(re.search(r"--save-best .*?\((\S+) for --out (\S+)\)", text).groups())
+    assert named[0] == named[1]
+    best, out = named[0]
+    code, _, err = run(capsys, "train", "--corpus", str(corpus_file), "--steps", "4", "--out", str(tmp_path / out),
+                       *TINY, "--eval-every", "2", "--save-best")
+    assert code == 0, err
+    assert load_checkpoint(tmp_path / best).step in (2, 4)
+
+
 def test_patience_stops_early_and_save_best_keeps_the_best(capsys, corpus_file, tmp_path, monkeypatch):
     """The validation estimates are scripted: best at the 2nd (step 4), then three worse."""
     from rnntui.training import Trainer

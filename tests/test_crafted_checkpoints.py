@@ -269,3 +269,39 @@ async def test_the_picker_passes_over_pipes_and_refuses_crafted_files_in_one_not
         await shown(pilot, CheckpointPicker, "#picker-table")
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, CheckpointPicker))
+
+
+def test_a_header_nested_too_deep_is_one_line_in_every_loader(tmp_path):
+    """100,000 nested ``[`` (or ``{"a":``) after the magic line: json would recurse until
+    Python's stack ran out; the reader refuses it first, so each command says one line."""
+    import os
+    import subprocess
+    import sys
+
+    arrays = tmp_path / "arrays.ckpt"
+    arrays.write_bytes(MAGIC + b"[" * 100_000 + b"\n" + b"payload")
+    objects = tmp_path / "objects.ckpt"
+    objects.write_bytes(MAGIC + b'{"a": ' * 100_000 + b"1" + b"}" * 100_000 + b"\n")
+    for argv in (["info", str(arrays)], ["generate", "--checkpoint", str(arrays), "--seed-text", "The"],
+                 ["sentiment", "predict", "--checkpoint", str(objects), "a fine film"]):
+        result = subprocess.run([sys.executable, "-m", "rnntui", *argv], capture_output=True, text=True,
+                                timeout=120, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        err = result.stderr
+        assert result.returncode == 2, err
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        assert "has a damaged header (it nests more than 16 levels deep)" in err, err
+    for path in (arrays, objects):
+        with pytest.raises(CheckpointError, match="nests more than"):
+            load_checkpoint(path)
+    assert list_checkpoints(tmp_path) == []
+
+
+def test_brackets_inside_a_headers_strings_do_not_count(real, tmp_path):
+    """A corpus named with brackets nests no deeper: only the JSON's own arrays and objects do."""
+    from rnntui.checkpoint import read_header
+
+    header, payload, _ = real
+    name = "[" * 1000 + "{" * 1000
+    path = write(tmp_path / "brackets.ckpt", payload, {"corpus": {**header["corpus"], "name": name}},
+                 base_header=header)
+    assert read_header(path)[0]["corpus"]["name"] == name

@@ -129,6 +129,43 @@ def test_keep_deletes_only_its_own_snapshots(capsys, corpus_file, tmp_path):
     assert snapshots == ["run.step0000006.ckpt", "run.step0000008.ckpt"]
 
 
+def test_keep_rotates_only_this_runs_snapshots_judged_by_their_headers(capsys, corpus_file, tmp_path):
+    """Checkpoints of other runs named as this run's snapshots (a language model's, a sentiment
+    model's) and a file of the person's survive --keep 2; this run's own older snapshots are
+    rotated, also across a --resume of its file; a fresh run does not replace another run's
+    snapshot at a step it would write."""
+    from rnntui.paths import bundled_sentiment_model_path
+
+    folder = tmp_path / "keep"
+    folder.mkdir()
+    out = folder / "run.ckpt"
+    assert train(capsys, corpus_file, folder / "other.ckpt", steps="2")[0] == 0
+    foreign = {"run.step0000001.ckpt": (folder / "other.ckpt").read_bytes(),
+               "run.step0000003.ckpt": bundled_sentiment_model_path().read_bytes(),
+               "run.step0000005.ckpt": b"the person's notes"}
+    for name, data in foreign.items():
+        (folder / name).write_bytes(data)
+
+    def snapshots():
+        return sorted(p.name for p in folder.glob("run.step*.ckpt") if p.name not in foreign)
+
+    code, _, err = train(capsys, corpus_file, out, "--save-every", "2", "--keep", "2", steps="8")
+    assert code == 0, err
+    assert snapshots() == ["run.step0000006.ckpt", "run.step0000008.ckpt"]
+    code, _, err = run(capsys, "train", "--resume", str(out), "--corpus", str(corpus_file), "--steps", "12",
+                       "--save-every", "2", "--keep", "2")
+    assert code == 0, err
+    assert snapshots() == ["run.step0000010.ckpt", "run.step0000012.ckpt"]
+    for name, data in foreign.items():
+        assert (folder / name).read_bytes() == data
+    # A new run in the same file is another run: the old one's snapshot at its step 10 stays.
+    before = (folder / "run.step0000010.ckpt").read_bytes()
+    code, _, err = train(capsys, corpus_file, out, "--save-every", "10", "--keep", "2", "--overwrite", steps="10")
+    one_error_line(code, err, "run.step0000010.ckpt is the checkpoint of another run; --keep would write this "
+                   "run's step 10 there")
+    assert (folder / "run.step0000010.ckpt").read_bytes() == before
+
+
 # -- one writer per file -------------------------------------------------------------------------
 
 def test_a_second_writer_is_refused_while_the_first_holds_the_lock(capsys, corpus_file, tmp_path):
@@ -206,20 +243,46 @@ def test_stale_temporary_files_of_killed_saves_are_removed(capsys, corpus_file, 
     header = checkpoint_module.MAGIC
     stale = [tmp_path / f".t.ckpt{TEMP_MARK}abcd_123.tmp", tmp_path / ".t.ckpt.x1y2z3w4.tmp",
              tmp_path / f".t.step0000040.ckpt{TEMP_MARK}q1w2e3r4.tmp"]  # a --keep copy's, of any step
-    stale[0].write_bytes(header + b"half a checkpoint")
-    stale[1].write_bytes(header[:5])  # the older naming, cut off inside the header
+    stale[0].write_bytes(header + b'{"format_version": 2, "sha256": "12')  # cut off in its header
+    stale[1].write_bytes(header[:5])  # the older naming, cut off inside the magic line
     stale[2].write_bytes(header)
     kept = [tmp_path / ".t.ckpt.notes123.tmp", tmp_path / f".t.ckpt{TEMP_MARK}toolongname.tmp",
-            tmp_path / f".other.ckpt{TEMP_MARK}abcd_123.tmp"]
+            tmp_path / f".other.ckpt{TEMP_MARK}abcd_123.tmp",
+            # rnntui's naming exactly, but other content: not a save of rnntui's.
+            tmp_path / f".t.ckpt{TEMP_MARK}notes456.tmp", tmp_path / f".t.ckpt{TEMP_MARK}magic789.tmp"]
     kept[0].write_text("the person's own file, in the older naming's shape")
     kept[1].write_bytes(header)
     kept[2].write_bytes(header)
+    kept[3].write_text("the person's own file, in rnntui's naming")
+    kept[4].write_bytes(header + b"and then something else")
     old = time.time() - 60
     for path in stale + kept:
         os.utime(path, (old, old))
     assert sorted(stale_temp_files(out, time.time())) == sorted(stale[:2])
     assert train(capsys, corpus_file, out)[0] == 0
     assert not any(path.exists() for path in stale) and all(path.exists() for path in kept)
+
+
+# -- the metrics file after a run stopped mid-line ------------------------------------------------
+
+def test_a_torn_last_metrics_line_is_ended_before_the_next_run_appends(capsys, corpus_file, tmp_path, trained):
+    """A full disk stopped a run in the middle of a metrics line: the next run starts a line of
+    its own, so only the torn line is lost (and readers skip it)."""
+    import json
+
+    metrics = trained.parent / "m.ckpt.metrics.jsonl"
+    with open(metrics, "a", encoding="utf-8") as f:
+        f.write('{"step": 11, "train_lo')
+    code, _, err = run(capsys, "train", "--resume", str(trained), "--corpus", str(corpus_file), "--steps", "14")
+    assert code == 0, err
+    parsed, torn = [], []
+    for line in metrics.read_text(encoding="utf-8").splitlines():
+        try:
+            parsed.append(json.loads(line)["step"])
+        except ValueError:
+            torn.append(line)
+    assert parsed == list(range(1, 15)) and torn == ['{"step": 11, "train_lo']
+    assert len(MetricsFollower(metrics).read_new()) == 14
 
 
 # -- files that are not regular files ------------------------------------------------------------
@@ -263,7 +326,7 @@ def test_a_corpus_over_the_size_limit_says_how_to_raise_it(capsys, corpus_file, 
 def test_a_full_disk_under_the_metrics_file_is_one_line(capsys, corpus_file, tmp_path, monkeypatch):
     import errno
 
-    from rnntui.cli import report as cli
+    from rnntui import metrics
 
     out = tmp_path / "m.ckpt"
     assert train(capsys, corpus_file, out, steps="4")[0] == 0
@@ -282,7 +345,14 @@ def test_a_full_disk_under_the_metrics_file_is_one_line(capsys, corpus_file, tmp
         def close(self):
             self.f.close()
 
-    monkeypatch.setattr(cli, "open", lambda *a, **k: FullDisk(real_open(*a, **k)), raising=False)
+        def fileno(self):
+            return self.f.fileno()
+
+    def opened(path, mode="r", *args, **kwargs):  # the metrics file opened to append to, on a full disk
+        f = real_open(path, mode, *args, **kwargs)
+        return FullDisk(f) if mode == "a" else f
+
+    monkeypatch.setattr(metrics, "open", opened, raising=False)
     code, _, err = run(capsys, "train", "--resume", str(out), "--corpus", str(corpus_file), "--steps", "20",
                        "--eval-every", "3")
     one_error_line(code, err, "m.ckpt.metrics.jsonl: the disk is full; training stopped at step 6")

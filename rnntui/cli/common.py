@@ -55,6 +55,8 @@ def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool, watch:
         app.run()
     finally:
         gc.enable()  # had the app ended before its first screen was out
+    for line in app.saved_after_error:  # after Textual's traceback of the error that ended it
+        print(line, file=sys.stderr)
     return app.return_code or 0
 
 

@@ -15,6 +15,10 @@ DEFAULT_SEED_TEXT = "The island"
 BUNDLED = Path("bundled")  # --finetune with no checkpoint: the bundled model
 
 
+# Where --save-best writes (rnntui.cli.train.best_path), as both trainers' help says it.
+SAVE_BEST_NAMING = "its name with .best before the extension (run.best.ckpt for --out run.ckpt)"
+
+
 def command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
     """The function that runs a command, imported when it runs (the parser stays quick to build)."""
 
@@ -92,12 +96,12 @@ def build_parser() -> Parser:
     model.add_argument("--dropout", type=float, help="dropout on the recurrent layer's outputs (0)")
     model.add_argument("--weight-dropout", type=float,
                        help="drop this share of the recurrent weights while training, one mask per batch (0)")
-    train.add_argument("--keep", type=int, default=1, help="also keep the last N step-numbered "
-                       "checkpoints beside --out (1: only --out)")
+    train.add_argument("--keep", type=int, default=1, help="also keep this run's last N step-numbered "
+                       "checkpoints beside --out (1: only --out); other runs' files are never deleted")
     train.add_argument("--overwrite", action="store_true", help="replace the --out checkpoint if it "
                        "exists (it must be an rnntui checkpoint; other files are never replaced)")
     train.add_argument("--save-best", action="store_true", help="also save the checkpoint with the "
-                       "best validation estimate so far, as <out>.best.ckpt")
+                       f"best validation estimate so far, beside --out: {SAVE_BEST_NAMING}")
     train.add_argument("--json", action="store_true", help="print one JSON object per step")
     train.add_argument("--log-every", type=int, default=10, help="plain progress line every N steps")
     samples = train.add_argument_group("samples while training", "see what the model writes as it "

@@ -56,10 +56,10 @@ class Reporter:
     def __enter__(self) -> Reporter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
         from rnntui.files import reason
-        from rnntui.metrics import metrics_path
+        from rnntui.metrics import metrics_path, open_for_append
 
         try:
-            self.metrics = open(metrics_path(self.out), "a", encoding="utf-8")
+            self.metrics = open_for_append(metrics_path(self.out))
         except OSError as error:
             raise RnntuiError(f"cannot write {metrics_path(self.out)}: {reason(error)}") from None
         self.last_flush = time.monotonic()

@@ -19,6 +19,8 @@ DATA_HELP = ("aclImdb_v1.tar.gz or its extracted aclImdb/ folder (default: the c
 
 
 def add_sentiment_commands(commands) -> None:
+    from rnntui.cli.parser import SAVE_BEST_NAMING  # here: that module imports this one
+
     sentiment = commands.add_parser(
         "sentiment", help="the movie-review sentiment model: train, evaluate, predict",
         description="The chapter's many-to-one LSTM on the IMDb movie reviews (Maas et al. 2011): "
@@ -67,7 +69,7 @@ def add_sentiment_commands(commands) -> None:
     train.add_argument("--overwrite", action="store_true", help="replace the --out checkpoint if it exists "
                        "(it must be an rnntui checkpoint; other files are never replaced)")
     train.add_argument("--save-best", action="store_true", help="also save the checkpoint with the best "
-                       "validation accuracy so far, as <out>.best.ckpt")
+                       f"validation accuracy so far, beside --out: {SAVE_BEST_NAMING}")
     train.add_argument("--test", action="store_true", help="at the end, measure the test accuracy on the "
                        "25,000 test reviews and record it in the checkpoint")
     train.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")

@@ -126,8 +126,10 @@ def plan_run(args: argparse.Namespace, dist_info) -> Run | None:
                           "weights; pass one of them")
     provenance = {"command": "rnntui " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rnntui")
                   else " ".join(sys.argv)}
+    recorded = {}  # the resumed checkpoint's provenance
     if args.resume is not None:
         checkpoint = with_model_overrides(load_checkpoint(args.resume), args)
+        recorded = checkpoint.provenance or {}
         config = resumed_config(checkpoint, **overrides)
         # Without --corpus, the text the model was trained on (if it is still there), else the book.
         text = args.corpus or recorded_corpus_path(checkpoint)
@@ -163,6 +165,7 @@ def plan_run(args: argparse.Namespace, dist_info) -> Run | None:
         raise RnntuiError("--save-best needs validation estimates; set --eval-every above 0")
     check_sample_arguments(args, corpus.vocab)
     resumed = args.resume is not None and same_file(out, args.resume)
+    provenance["run_id"] = run_id(recorded if resumed else {})
     if args.resume is not None and trainer.step >= config.steps:
         if dist_info.is_main:
             print(f"{args.resume} is already at step {trainer.step:,}: nothing to train (--steps is the "
@@ -188,6 +191,13 @@ def check_outputs(args: argparse.Namespace, run: Run, locked_at: float) -> None:
         refuse_replacing(path, run.may_replace, ask)
         check_writable(path, hint)
     check_metrics_file(metrics_path(out))
+    if getattr(args, "keep", 1) > 1:  # the snapshots it means to write may be written
+        start, last, every = run.trainer.step, run.config.steps, run.config.save_every
+        for step, path in snapshot_files(out):
+            if start < step <= last and (step == last or (every and step % every == 0)):
+                refuse_replacing(path, belongs_to_run(path, run.provenance["run_id"]),
+                                 f"; --keep would write this run's step {step:,} there: move it, or choose "
+                                 "another --out")
     for path in outputs:
         remove_stale_temp_files(path, locked_at)
     remove_stale_temp_files(out, locked_at, names=snapshot_names(out))  # --keep's copies, any step
@@ -204,7 +214,7 @@ def run_training(args: argparse.Namespace, run: Run, dist_info) -> int:
 
         save_checkpoint(trainer_checkpoint(trainer, corpus, run.provenance), path)
         if path == out and args.keep > 1:
-            keep_snapshots(out, trainer.step, args.keep)
+            keep_snapshots(out, trainer.step, args.keep, run.provenance["run_id"])
 
     saver = RunFile(trainer, out, write, run.resumed, writes=dist_info.is_main)  # only rank 0 writes
     report = Reporter(args, trainer, out) if dist_info.is_main else Silent()
@@ -393,34 +403,57 @@ def snapshot_names(out: Path) -> str:
     return re.escape(f"{out.stem}.step") + r"(\d{7,})" + re.escape(out.suffix)
 
 
-def snapshots_of(out: Path) -> list[tuple[int, Path]]:
-    """The step-numbered copies of ``out`` that rnntui wrote (its exact naming, and an rnntui
-    checkpoint inside), oldest step first; any other file beside it is not one of them."""
+def run_id(recorded: dict) -> str:
+    """The id of a training run, recorded in its checkpoints' provenance (and so in their
+    headers): the one ``recorded`` (the provenance of the checkpoint a run continues in its own
+    file) carries, or a new one. ``--keep`` deletes only snapshots that carry its run's id."""
+    import uuid
+
+    previous = recorded.get("run_id")
+    return previous if isinstance(previous, str) and previous else uuid.uuid4().hex
+
+
+def belongs_to_run(path: Path, run: str) -> bool:
+    """``path`` is an rnntui checkpoint whose header carries the run id ``run``; anything that
+    cannot be read as one is not."""
+    from rnntui.checkpoint import read_header
+
+    try:
+        provenance = read_header(path)[0].get("provenance")
+    except Exception:  # noqa: BLE001 - in doubt, a file is not this run's (and is never deleted)
+        return False
+    return isinstance(provenance, dict) and provenance.get("run_id") == run
+
+
+def snapshot_files(out: Path) -> list[tuple[int, Path]]:
+    """The files beside ``out`` named as its step-numbered copies (whatever they hold), oldest
+    step first."""
     import re
 
-    from rnntui.files import is_checkpoint_file
-
     pattern = re.compile(snapshot_names(out) + r"\Z")
-    found = []
     try:
         names = os.listdir(out.parent)
     except OSError:
-        return found
-    for name in names:
-        match = pattern.match(name)
-        if match and is_checkpoint_file(out.parent / name):
-            found.append((int(match.group(1)), out.parent / name))
-    return sorted(found)
+        return []
+    return sorted((int(match.group(1)), out.parent / name) for name in names
+                  if (match := pattern.match(name)) is not None)
 
 
-def keep_snapshots(out: Path, step: int, keep: int) -> None:
+def snapshots_of(out: Path, run: str) -> list[tuple[int, Path]]:
+    """The step-numbered copies of ``out`` that the run ``run`` wrote (its exact naming, and
+    its run id in the header), oldest step first; any other file beside it is not one of them,
+    whatever its name: another run's snapshot, a sentiment model, a file of the person's."""
+    return [(step, path) for step, path in snapshot_files(out) if belongs_to_run(path, run)]
+
+
+def keep_snapshots(out: Path, step: int, keep: int, run: str) -> None:
     """Copy ``out`` to ``out.stepNNNNNNN.ckpt`` and delete all but the newest ``keep`` copies
-    (only copies that rnntui wrote: see ``snapshots_of``)."""
+    of the run ``run`` (see ``snapshots_of``)."""
     from rnntui.errors import CheckpointError
     from rnntui.files import refuse_replacing, write_atomically
 
     snapshot = snapshot_path(out, step)
-    refuse_replacing(snapshot, allowed=True)
+    refuse_replacing(snapshot, belongs_to_run(snapshot, run), "; move it, or choose another --out")
     write_atomically(snapshot, out.read_bytes(), CheckpointError)
-    for _, old in snapshots_of(out)[:-keep]:
+    for _, old in snapshots_of(out, run)[:-keep]:
         old.unlink(missing_ok=True)

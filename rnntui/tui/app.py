@@ -30,7 +30,7 @@ from rnntui.tui.messages import EngineFailed, EngineReady, ModelDescribed, Saved
 from rnntui.tui.models import ModelOpener
 from rnntui.tui.persistence import SettingsStore
 from rnntui.tui.signals import SIGHUP, TerminationSignals
-from rnntui.tui.textual_internals import showing_notification
+from rnntui.tui.textual_internals import BeforeCrash, showing_notification
 from rnntui.tui.training import TrainingController, TrainingState
 from rnntui.tui.widgets.footer import CoalescingFooter
 from rnntui.tui.widgets.loss_panel import LossPanel
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 AUTOSAVE_EVERY = 300.0  # seconds: training in the app loses at most this much to a crash
 
 
-class RnntuiApp(App):
+class RnntuiApp(BeforeCrash, App):
     CSS_PATH = "app.tcss"
     TITLE = "rnntui"
     # Classes on the screen for small terminals (80 x 24 is many a terminal's default);
@@ -89,6 +89,8 @@ class RnntuiApp(App):
         self.session = None  # created in a worker (EngineReady), so torch loads off the event loop
         self.info = None
         self.signals = TerminationSignals(self.on_termination_signal)  # installed while mounted
+        # Said on stderr once the app has ended on an unexpected error: what was saved, and where.
+        self.saved_after_error: list[str] = []
         self.mounted_at = 0.0
         self.engine_timer = None  # polls until the first screen is drawn, then loads the engine
         self.engine_error: str | None = None  # why the start-up model could not be opened
@@ -493,6 +495,22 @@ class RnntuiApp(App):
             self.call_from_thread(self.exit, f"saved {path}", 0, "\n".join(said))
         else:  # said on stderr once the terminal is restored
             self.call_from_thread(self.exit, None, 1, error)
+
+    def before_crash(self, error: Exception) -> None:
+        """An exception nothing handled (a bug) is about to end the app: stop and save each
+        model in training, as a signal does, and keep what to say once the terminal is back."""
+        for training in self.controllers():
+            session = training.session
+            if session is None or session.unsaved_steps <= 0:
+                continue
+            training.stop_and_wait()
+            try:
+                path = session.save()
+            except Exception as failure:  # noqa: BLE001 - say it, and let the app end
+                self.saved_after_error.append(f"rnntui: the model in training could not be saved: {failure}")
+            else:
+                self.saved_after_error.append(f"rnntui: the app ended on an unexpected error; it saved step "
+                                              f"{session.step:,} of the model in training to {path}")
 
     def shut_down(self) -> None:
         for training in self.controllers():

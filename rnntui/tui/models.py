@@ -23,6 +23,40 @@ if TYPE_CHECKING:
     from rnntui.tui.training import TrainingController
 
 
+def listed_checkpoints(folder: Path, bundled: Path) -> tuple[list[tuple[Path, dict]], list[Path]]:
+    """The picker's rows: the checkpoints in ``folder`` and the ``bundled`` model, with their
+    headers; and the files left out, which could not be read or described (any error: a crafted
+    file must not end the app, and its unsaved training)."""
+    from rnntui.checkpoint import list_checkpoints, read_header
+    from rnntui.tui.screens.picker import describe
+
+    left_out: list[Path] = []
+    listed = list_checkpoints(folder, left_out)
+    try:
+        if bundled.is_file():
+            listed.append((bundled, read_header(bundled)[0]))
+    except Exception:  # noqa: BLE001 - see above
+        left_out.append(bundled)
+    entries = []
+    for path, header in listed:
+        try:
+            describe(header)
+        except Exception:  # noqa: BLE001 - see above
+            left_out.append(path)
+            continue
+        entries.append((path, header))
+    return entries, left_out
+
+
+def reading_error(path: Path | str, error: Exception) -> str:
+    """What to say when ``path`` could not be opened: rnntui's own message, or, for an error it
+    did not foresee, its kind and first line."""
+    if isinstance(error, RnntuiError):
+        return str(error)
+    first = (str(error).splitlines() or [""])[0][:200]
+    return f"cannot read {path}: {type(error).__name__}{': ' + first if first else ''}"
+
+
 class ModelOpener(Widget):
     """``session()`` gives the app's session (None while torch loads); ``training`` stops and
     saves the current model's training."""
@@ -57,12 +91,9 @@ class ModelOpener(Widget):
     def open_picker(self, folder: Path, bundled: Path, then: Callable[[Path], object] | None = None) -> None:
         """The checkpoints in ``folder``, and the ``bundled`` model; the one chosen goes to
         ``then`` (default: load it as the chat's language model)."""
-        from rnntui.checkpoint import list_checkpoints, read_header
         from rnntui.tui.screens.picker import CheckpointPicker
 
-        entries = list_checkpoints(folder)
-        if bundled.is_file():
-            entries.append((bundled, read_header(bundled)[0]))
+        entries, left_out = listed_checkpoints(folder, bundled)
 
         def chosen(path: Path | None) -> None:
             if path is not None and then is not None:
@@ -71,14 +102,14 @@ class ModelOpener(Widget):
                 self.if_unsaved_work(f"Load {path.name}?", f"load {path.name}",
                                      lambda save_first: self.load_checkpoint(self.session(), path, save_first))
 
-        self.app.push_screen(CheckpointPicker(entries, folder), chosen)
+        self.app.push_screen(CheckpointPicker(entries, folder, left_out), chosen)
 
     @work(thread=True, exclusive=True, group="engine")
     def load_checkpoint(self, session: Session, path: Path, save_first: bool = False) -> None:
         try:
             checkpoint, model = session.read(path)
-        except RnntuiError as error:
-            self.post_message(EngineFailed(str(error)))
+        except Exception as error:  # noqa: BLE001 - whatever a file does, the app and its training go on
+            self.post_message(EngineFailed(reading_error(path, error)))
             return
         if not self.training.stop_and_save(save_first):
             return

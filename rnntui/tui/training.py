@@ -250,8 +250,8 @@ class TrainingController(Widget):
         training worker still fetching the book stops when the download ends."""
         if self.session is not None and self.session.trainer is not None:
             self.session.trainer.stop()
-        for worker in self.workers:
-            if worker.group == "train":
+        for worker in self.workers:  # the app's workers: this controller's training only
+            if worker.group == "train" and worker.node is self:
                 worker.cancel()
 
     def stop_and_wait(self) -> None:
@@ -323,7 +323,7 @@ class TrainingController(Widget):
     def autosave(self) -> None:
         """Every few minutes, save training progress, so that a crash or a power cut loses at
         most that much (quitting, closing the terminal and ``kill`` save it anyway)."""
-        saving = any(worker.group == "save" and worker.is_running for worker in self.workers)
+        saving = any(worker.group == "save" and worker.node is self and worker.is_running for worker in self.workers)
         if (self.session is not None and self.state in (TrainingState.RUNNING, TrainingState.PAUSED)
                 and not saving and self.session.unsaved_steps > 0):
             self.save(autosave=True)

@@ -355,3 +355,82 @@ def test_the_picker_shortens_long_names_in_the_middle():
     header = {"task": "sentiment", "step": 2191, "best_val_accuracy": 0.8946, "data": {"name": "aclImdb.tar.gz"},
               "created": "2026-12-02T09:36:12+00:00"}
     assert describe(header) == ("reviews", "2,191", "89.5% acc", "aclImdb.tar.gz", "2026-12-02 09:36")
+
+
+def with_header(source, path, change) -> None:
+    """``source``'s checkpoint at ``path``, its JSON header changed by ``change(header)`` (the
+    payload, and so its checksum, unchanged)."""
+    import json
+
+    from rnntui.checkpoint import MAGIC
+
+    data = source.read_bytes()
+    end = data.index(b"\n", len(MAGIC))
+    header = json.loads(data[len(MAGIC):end])
+    change(header)
+    path.write_bytes(MAGIC + json.dumps(header).encode() + data[end:])
+
+
+async def test_files_that_cannot_be_listed_are_left_out_of_the_picker_while_a_model_trains(
+        tiny_checkpoint, corpus_file, tmp_path):
+    """A header nested 100,000 deep, and one whose text's name is null, in the data folder
+    while a model trains: ctrl+o, in the chat and in the reviews, lists the other files and
+    says which it left out; training goes on."""
+    from rnntui.checkpoint import MAGIC
+
+    folder = tmp_path / "data" / "checkpoints"
+    folder.mkdir(parents=True)
+    (folder / "other.ckpt").write_bytes(tiny_checkpoint.read_bytes())
+    app = make_app(tiny_checkpoint, corpus=corpus_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await train_to(pilot, 33)
+        (folder / "nested.ckpt").write_bytes(MAGIC + b"[" * 100_000 + b"\n")
+        with_header(tiny_checkpoint, folder / "unnamed.ckpt", lambda header: header["corpus"].update(name=None))
+        await busy_press(pilot, "ctrl+o")
+        await shown(pilot, CheckpointPicker, "#picker-table")
+        listed = sorted(path.name for path, _ in app.screen.entries if path.parent == folder)
+        assert listed == ["other.ckpt", "unnamed.ckpt"]
+        assert "Left out, not readable as checkpoints: nested.ckpt" in str(
+            app.screen.query_one("#picker-left-out").render())
+        assert app.training.state == "running"
+        step = app.session.step
+        await until(pilot, lambda: app.session.step > step)  # still training
+        await busy_press(pilot, "escape")
+        await until(pilot, lambda: not isinstance(app.screen, CheckpointPicker))
+        await busy_press(pilot, "f7")
+        await until(pilot, lambda: app.reviews is not None and app.reviews.model_name is not None)
+        await busy_press(pilot, "ctrl+o")
+        await shown(pilot, CheckpointPicker, "#picker-left-out")
+        assert "nested.ckpt" in str(app.screen.query_one("#picker-left-out").render())
+        # Typed in, the nested file is one notification, and the model that trains is untouched.
+        app.screen.dismiss(folder / "nested.ckpt")
+        await until(pilot, lambda: notified(app, "nests more than 16 levels deep"))
+        # (Opening the reviews, and their picker, leave the chat's training running.)
+        assert app.is_running and app.training.state == "running", messages(app)
+
+
+async def test_an_unexpected_error_saves_the_model_in_training_before_the_app_ends(tiny_checkpoint, corpus_file,
+                                                                                   monkeypatch):
+    """A bug anywhere (here f6's worker raises) ends the app, as Textual does, but first the
+    model in training is saved to its file, as a signal would, and the app says where."""
+    import pytest
+    from textual.worker import WorkerFailed
+
+    from rnntui.session import Session
+
+    def broken(self):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Session, "describe", broken)
+    app = make_app(tiny_checkpoint, corpus=corpus_file)
+    with pytest.raises(WorkerFailed, match="a bug"):
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            await train_to(pilot, 33)
+            await busy_press(pilot, "f6")
+            await until(pilot, lambda: not app.is_running)
+    step = app.session.step
+    assert step >= 33 and load_checkpoint(tiny_checkpoint).step == step and app.return_code == 1
+    assert app.saved_after_error == [f"rnntui: the app ended on an unexpected error; it saved step {step:,} of "
+                                     f"the model in training to {tiny_checkpoint}"]

@@ -82,3 +82,25 @@ async def test_watch_follows_a_run_and_loads_its_checkpoint(tiny_checkpoint, cor
         assert len(exchanges(app)) == 1
     assert metrics_path(run).exists()
     capsys.readouterr()
+
+
+async def test_watching_keeps_the_later_record_of_a_repeated_step(tmp_path):
+    """A run stopped at step 6 after its last save at step 3, then resumed, appends steps 4 to 6
+    again (and a torn line, ended by the next run): the chart keeps the later record of each."""
+    from rnntui.metrics import metrics_path
+
+    run = tmp_path / "runs" / "run.ckpt"
+    run.parent.mkdir(parents=True)
+
+    def line(step, loss):
+        return json.dumps({"step": step, "train_loss": loss, "val_loss": loss if step % 3 == 0 else None,
+                           "chars_per_s": 10.0, "elapsed": float(step), "lr": 0.005, "ranks": 1}) + "\n"
+
+    first = "".join(line(step, 3.0) for step in range(1, 7)) + '{"step": 7, "train_lo\n'
+    metrics_path(run).write_text(first + "".join(line(step, 2.0) for step in range(4, 9)), encoding="utf-8")
+    app = RnntuiApp(watch=run)
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(LossPanel)
+        await until(pilot, lambda: panel.train and panel.train[-1][0] == 8)
+        assert panel.train == [(1, 3.0), (2, 3.0), (3, 3.0), (4, 2.0), (5, 2.0), (6, 2.0), (7, 2.0), (8, 2.0)]
+        assert panel.val == [(3, 3.0), (6, 2.0)]

@@ -149,15 +149,22 @@ class ReviewsPane(Vertical):
 
         if session is None:
             session = ReviewSession(self.data, self.train_config, self.model_settings)
+        from rnntui.tui.models import reading_error
+
         try:
             if path is not None:
                 load_sentiment_checkpoint(path)  # refused before the current model is touched
-            if not self.training.stop_and_save(save_first):
-                self.post_message(ReviewModelFailed("the model in training could not be saved", session))
-                return
+        except Exception as error:  # noqa: BLE001 - whatever a file does, the app and its training go on
+            self.post_message(ReviewModelFailed(reading_error(path, error), session))
+            return
+        if not self.training.stop_and_save(save_first):
+            self.post_message(ReviewModelFailed("the model in training could not be saved", session))
+            return
+        try:
             predictor = session.open(path)
-        except RnntuiError as error:
-            self.post_message(ReviewModelFailed(str(error), session))
+        except Exception as error:  # noqa: BLE001 - as above
+            self.post_message(ReviewModelFailed(reading_error(path or "the bundled sentiment model", error),
+                                                session))
             return
         accuracy = session.checkpoint.best_accuracy()
         about = f"validation accuracy {accuracy:.1%}" if accuracy is not None else "not yet validated"

@@ -43,7 +43,7 @@ def describe(header: dict) -> tuple[str, str, str, str, str]:
     else:
         loss = header.get("best_val_loss")
         best = f"{loss:.4f}" if isinstance(loss, (int, float)) else "-"
-        corpus = shortened((header.get("corpus") or {}).get("name", "-"))
+        corpus = shortened(str((header.get("corpus") or {}).get("name") or "-"))
     created = header.get("created") or ""
     try:
         created = datetime.fromisoformat(created).strftime("%Y-%m-%d %H:%M")
@@ -55,15 +55,22 @@ def describe(header: dict) -> tuple[str, str, str, str, str]:
 class CheckpointPicker(ModalScreen[Path | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, entries: list[tuple[Path, dict]], folder: Path) -> None:
+    def __init__(self, entries: list[tuple[Path, dict]], folder: Path, left_out: list[Path] = ()) -> None:
+        """``left_out``: the files of ``folder`` that could not be listed (said in a line)."""
         super().__init__()
         self.entries = entries
         self.folder = folder
+        self.left_out = list(left_out)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker", classes="dialog") as dialog:
             dialog.border_title = "Load a checkpoint"
             yield Label(f"Saved in {self.folder}" if self.entries else f"No checkpoints in {self.folder} yet.")
+            if self.left_out:
+                names = ", ".join(path.name for path in self.left_out[:3])
+                more = f" and {len(self.left_out) - 3:,} more" if len(self.left_out) > 3 else ""
+                yield Label(f"Left out, not readable as checkpoints: {names}{more}", id="picker-left-out",
+                            markup=False)
             yield DataTable(id="picker-table", cursor_type="row", zebra_stripes=True)
             yield Input(placeholder="or type a path and press enter (→ accepts a completion)",
                         id="picker-path", suggester=PathSuggester(),

@@ -144,6 +144,11 @@ class LossPanel(Vertical):
     def add_events(self, events) -> None:
         self.known = True
         for event in events:
+            if self.train and event.step <= self.train[-1][0]:
+                # A run resumed from an earlier checkpoint repeats steps (a watched metrics file):
+                # the later record of a step wins, and the curve goes on from there.
+                self.train, self.val, self.accuracy = ([point for point in points if point[0] < event.step]
+                                                       for points in (self.train, self.val, self.accuracy))
             self.train.append((event.step, event.train_loss))
             if event.val_loss is not None:
                 self.val.append((event.step, event.val_loss))
