@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 from collections.abc import Callable
 from pathlib import Path
 
 from rnntui import __version__
+from rnntui.cli.common import add_threads_argument
 from rnntui.cli.sentiment_parser import add_sentiment_commands
 
 DEFAULT_SEED_TEXT = "The island"
@@ -33,6 +35,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
+    from rnntui.sampling import MAX_SEED_CHARACTERS
+
     parser = Parser(prog="rnntui", description="Train a character-level RNN on a book and talk "
                     "to it. With no command, opens the app.")
     parser.add_argument("--version", action="version", version=f"rnntui {__version__}")
@@ -44,6 +48,7 @@ def build_parser() -> Parser:
     parser.add_argument("--reviews-data", type=Path, metavar="PATH",
                         help="the movie reviews the app's reviews mode (f7) trains on: aclImdb_v1.tar.gz or its "
                              "aclImdb/ folder (default: downloaded once into the cache folder)")
+    add_threads_argument(parser)
     parser.set_defaults(func=command("app", "cmd_app"))
     commands = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
 
@@ -79,6 +84,7 @@ def build_parser() -> Parser:
         ("--precision", str, "auto, fp32 or bf16 (auto: bf16 only where it is native and fast)"),
     ]:
         train.add_argument(flag, type=kind, help=text)
+    add_threads_argument(train)
     train.add_argument("--carry-state", action=argparse.BooleanOptionalAction, default=None,
                        help="read the text as batch-size consecutive streams and carry the state "
                        "from window to window (truncated BPTT, as char-rnn); default: random windows")
@@ -107,7 +113,9 @@ def build_parser() -> Parser:
     samples.add_argument("--seed-text", default=DEFAULT_SEED_TEXT, help=f"the samples' seed text "
                          f"({DEFAULT_SEED_TEXT!r})")
     samples.add_argument("--sample-length", type=int, default=200, help="characters per sample (200)")
-    samples.add_argument("--scale-factor", type=float, default=1.0, help="the samples' scale factor (1.0)")
+    sharpness = samples.add_mutually_exclusive_group()
+    sharpness.add_argument("--scale-factor", type=float, default=1.0, help="the samples' scale factor (1.0)")
+    add_temperature_argument(sharpness)
     samples.add_argument("--top-k", type=int, default=0, help="the samples draw from the K most likely "
                          "characters only (0: all), as rnntui generate --top-k")
     samples.add_argument("--top-p", type=float, default=1.0, help="the samples draw from the most likely "
@@ -117,13 +125,17 @@ def build_parser() -> Parser:
                                    description="Stream text: the seed text, then each sampled character.")
     generate.set_defaults(func=command("generate", "cmd_generate"))
     generate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled model)")
-    generate.add_argument("--seed-text", default=DEFAULT_SEED_TEXT, help=f"(default {DEFAULT_SEED_TEXT!r})")
-    generate.add_argument("--seed-file", type=Path, help="read the seed text from this UTF-8 file (a long passage, "
-                          "e.g. for --adapt)")
-    generate.add_argument("--scale-factor", type=float, nargs="+", default=[1.0],
-                          help="logits are multiplied by this (1/temperature): above 1, more predictable "
-                               "text; below 1, more surprising (1.0). Several (0.5 1 2) give samples "
-                               "at each, under a '# scale factor' line, to compare")
+    generate.add_argument("--seed-text", help=f"the text to continue (default {DEFAULT_SEED_TEXT!r})")
+    generate.add_argument("--seed-file", type=Path, help="read the seed text from this UTF-8 file instead (a long "
+                          f"passage, e.g. for --adapt); the model reads its last {MAX_SEED_CHARACTERS:,} characters "
+                          "at most")
+    generate.add_argument("--encoding", help="read the --seed-file in this encoding instead of UTF-8")
+    sharpness = generate.add_mutually_exclusive_group()
+    sharpness.add_argument("--scale-factor", type=float, nargs="+", default=[1.0],
+                           help="logits are multiplied by this (1/temperature): above 1, more predictable "
+                                "text; below 1, more surprising (1.0). Several (0.5 1 2) give samples "
+                                "at each, under a '# scale factor' line, to compare")
+    add_temperature_argument(sharpness, nargs="+")
     generate.add_argument("--top-k", type=int, default=0,
                           help="draw each character from the K most likely only (0: all, as the book)")
     generate.add_argument("--top-p", type=float, default=1.0,
@@ -133,9 +145,11 @@ def build_parser() -> Parser:
     generate.add_argument("--num-samples", type=int, default=1,
                           help="this many continuations of the seed text, separated by '---' lines (1)")
     generate.add_argument("--random-seed", type=int, help="make the output repeatable")
+    add_threads_argument(generate)
     generate.add_argument("--adapt", action="store_true", help="before continuing the seed text, let a copy "
                           "of the model learn from it as dynamic evaluation does (rnntui evaluate --dynamic), so "
-                          "that a long passage in another style steers the continuation more")
+                          "that a long passage in another style steers the continuation more (about a minute for "
+                          f"{MAX_SEED_CHARACTERS:,} characters on 2 cores, with a progress bar)")
     add_dynamic_arguments(generate, seed_text=True)
     generate.add_argument("--pick", action="store_true", help="pick each next character yourself from "
                           "the five likeliest, as textgenrnn's interactive mode: type 1-5, or enter to "
@@ -149,6 +163,7 @@ def build_parser() -> Parser:
     evaluate.add_argument("--encoding", help="read the corpus in this encoding instead of UTF-8")
     evaluate.add_argument("--val-fraction", type=float, help="(default: the checkpoint's, or 0.1)")
     evaluate.add_argument("--device", default="auto")
+    add_threads_argument(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     dynamic = evaluate.add_argument_group(
         "dynamic evaluation", "--dynamic also reports the loss of copies of the model that adapt to the tail as "
@@ -162,6 +177,7 @@ def build_parser() -> Parser:
                                 "or machine sharing the folder) and generate from its checkpoints.")
     watch.set_defaults(func=command("app", "cmd_watch"))
     watch.add_argument("path", type=Path, help="a checkpoint, its .metrics.jsonl file, or a run folder")
+    add_threads_argument(watch)
 
     info = commands.add_parser("info", help="what a checkpoint holds: model, training, corpus, losses, provenance")
     info.set_defaults(func=command("info", "cmd_info"))
@@ -175,6 +191,29 @@ def build_parser() -> Parser:
                         "the cache instead (no internet needed)")
     add_sentiment_commands(commands)
     return parser
+
+
+def temperature(text: str) -> float:
+    """``--temperature T`` read as the scale factor it means, 1/T."""
+    from rnntui.sampling import MAX_SCALE_FACTOR
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the temperature must be a number, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 1 / MAX_SCALE_FACTOR):
+        raise argparse.ArgumentTypeError(f"the temperature must be a number of at least {1 / MAX_SCALE_FACTOR:g} "
+                                         f"(a scale factor of at most {MAX_SCALE_FACTOR:g}), got {text}")
+    return 1.0 / value
+
+
+def add_temperature_argument(group, nargs: str | None = None) -> None:
+    """``--temperature T``, another way to give ``--scale-factor`` (1/T), as nanoGPT and
+    textgenrnn name it; ``group`` keeps the two apart."""
+    group.add_argument("--temperature", type=temperature, nargs=nargs, dest="scale_factor", metavar="T",
+                       default=argparse.SUPPRESS,
+                       help="the same as --scale-factor 1/T, as nanoGPT and textgenrnn write it: "
+                            "0.5 is --scale-factor 2 (give one of the two)")
 
 
 def add_dynamic_arguments(group, seed_text: bool = False) -> None:

@@ -6,6 +6,8 @@ import argparse
 import importlib
 from pathlib import Path
 
+from rnntui.cli.common import add_threads_argument
+
 
 def _command(name: str):
     def run(args: argparse.Namespace) -> int:
@@ -70,7 +72,7 @@ def add_sentiment_commands(commands) -> None:
                        "validation accuracy so far, as <out>.best.ckpt")
     train.add_argument("--test", action="store_true", help="at the end, measure the test accuracy on the "
                        "25,000 test reviews and record it in the checkpoint")
-    train.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    add_threads_argument(train)
     train.add_argument("--json", action="store_true", help="print one JSON object per step")
     train.add_argument("--log-every", type=int, default=50, help="plain progress line every N steps (50)")
 
