@@ -43,7 +43,8 @@ def torch_threads():
 
 # -- --threads ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("argv", [["train"], ["generate"], ["evaluate"], ["sentiment", "train"]])
+@pytest.mark.parametrize("argv", [["train"], ["generate"], ["evaluate"], ["sentiment", "train"],
+                                  ["sentiment", "evaluate"]])
 @pytest.mark.parametrize("threads", ["0", "5000"])
 def test_threads_out_of_range_is_one_line_for_every_command(capsys, argv, threads, torch_threads):
     code, _, err = run(capsys, *argv, "--threads", threads)
@@ -262,9 +263,8 @@ def test_the_model_reads_and_adapts_to_the_end_of_a_long_seed_text_and_says_so(c
 ])
 def test_a_closed_standard_input_is_one_line(argv, match):
     # `<&-`: the program starts with no file descriptor 0 at all (Python's sys.stdin is None).
-    done = subprocess.run(["sh", "-c", f"exec {sys.executable} -m rnntui {argv} --threads 1 <&-"
-                           if argv.startswith("generate") else f"exec {sys.executable} -m rnntui {argv} <&-"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(["sh", "-c", f"exec {sys.executable} -m rnntui {argv} <&-"], capture_output=True,
+                          text=True, timeout=120)
     one_line(done.returncode, done.stderr, "standard input is closed")
     assert match in done.stderr and done.stdout == ""
 
@@ -280,6 +280,7 @@ def test_a_closed_standard_input_is_one_line(argv, match):
     ["generate", "--scale-factor", "5000"],
     ["sentiment", "train", "--epochs", "0"],
     ["sentiment", "train", "--batch-size", "0"],
+    ["sentiment", "train", "--lr", "10000000"],
     ["evaluate", "--dynamic", "--segment", "0"],
     ["evaluate", "--dynamic", "--dynamic-lr", "20"],
 ])
@@ -290,3 +291,10 @@ def test_range_messages_write_their_bounds_as_numbers_people_read(capsys, argv, 
     code, _, err = run(capsys, argv[0], *extra, *argv[1:])  # the flag tried comes last, and counts
     one_line(code, err, "must be")
     assert not re.search(r"\de[+-]?\d", err), err  # no 1e+15: 1,000,000,000,000,000
+
+
+def test_a_range_message_names_the_bound_that_was_crossed(capsys):
+    code, _, err = run(capsys, "sentiment", "train", "--lr", "10000000")
+    one_line(code, err, "--lr must be a number above 0 and at most 1,000,000, got 10000000.0")
+    code, _, err = run(capsys, "train", "--steps", str(10**16))
+    one_line(code, err, "--steps must be from 1 to 1,000,000,000,000,000, got 10000000000000000")

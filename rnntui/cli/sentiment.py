@@ -258,6 +258,7 @@ class SentimentReporter(Reporter):
 # -- evaluate ----------------------------------------------------------------------------------
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    apply_threads(args.threads)
     checkpoint = load_sentiment_model(args.checkpoint)
     reviews, name = reviews_from(args.data, args.json)
     max_tokens = (checkpoint.train_config or {}).get("max_tokens", 0)

@@ -80,6 +80,7 @@ def add_sentiment_commands(commands) -> None:
     evaluate.set_defaults(func=_command("cmd_evaluate"))
     evaluate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled sentiment model)")
     evaluate.add_argument("--data", type=Path, help=DATA_HELP)
+    add_threads_argument(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
     predict = tasks.add_parser("predict", help="the probability that a review is positive",
