@@ -33,9 +33,9 @@ def dynamic_config(args: argparse.Namespace):
     return config
 
 
-THREADS_HELP = ("CPU threads for torch (default: one fewer than the cores this process may use, at least 1, "
-                "or OMP_NUM_THREADS where it is set: torch's own default, a thread per core, slows to a "
-                "quarter when another busy process shares the cores)")
+THREADS_HELP = ("CPU threads for torch (default: one fewer than the cores this process may use, at least 1; "
+                "OMP_NUM_THREADS decides instead where it is set). torch's own default, a thread per core, runs "
+                "several times slower when another busy process shares the cores (benchmarks/threads.py)")
 MAX_THREADS = 1024
 
 

@@ -76,7 +76,7 @@ def read_part(seed_text: str) -> str:
     if len(seed_text) <= MAX_SEED_CHARACTERS:
         return seed_text
     print(f"rnntui: note: the model reads the last {MAX_SEED_CHARACTERS:,} of the seed text's {len(seed_text):,} "
-          "characters (its memory is far shorter; --adapt learns from them in about a minute on 2 cores)",
+          "characters (its memory is far shorter; --adapt learns from them in under a minute on 2 idle cores)",
           file=sys.stderr)
     return seed_text[-MAX_SEED_CHARACTERS:]
 

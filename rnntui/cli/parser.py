@@ -148,8 +148,9 @@ def build_parser() -> Parser:
     add_threads_argument(generate)
     generate.add_argument("--adapt", action="store_true", help="before continuing the seed text, let a copy "
                           "of the model learn from it as dynamic evaluation does (rnntui evaluate --dynamic), so "
-                          "that a long passage in another style steers the continuation more (about a minute for "
-                          f"{MAX_SEED_CHARACTERS:,} characters on 2 cores, with a progress bar)")
+                          "that a long passage in another style steers the continuation more (with a progress bar; "
+                          f"{MAX_SEED_CHARACTERS:,} characters take under a minute on 2 idle cores: "
+                          "docs/dynamic-evaluation.md)")
     add_dynamic_arguments(generate, seed_text=True)
     generate.add_argument("--pick", action="store_true", help="pick each next character yourself from "
                           "the five likeliest, as textgenrnn's interactive mode: type 1-5, or enter to "
@@ -219,7 +220,7 @@ def add_temperature_argument(group, nargs: str | None = None) -> None:
 def add_dynamic_arguments(group, seed_text: bool = False) -> None:
     """The update rule's settings, shared by evaluate --dynamic and generate --adapt (``seed_text``:
     whose defaults are ``SEED_TEXT_CONFIG``'s)."""
-    from rnntui.dynamic import RULES, SEED_TEXT_CONFIG, DynamicConfig
+    from rnntui.dynamic import MAX_LR, RULES, SEED_TEXT_CONFIG, DynamicConfig
 
     default = SEED_TEXT_CONFIG if seed_text else DynamicConfig()
     group.set_defaults(dynamic_defaults=default)  # what dynamic_config falls back on
@@ -230,7 +231,7 @@ def add_dynamic_arguments(group, seed_text: bool = False) -> None:
     several = ("one copy each, continuing from the one that read the seed text best" if seed_text
                else "one copy each, their predictions mixed")
     group.add_argument("--dynamic-lr", type=float, nargs="+", metavar="LR",
-                       help=f"the update's learning rate; several: {several} (rms {rates}, "
+                       help=f"the update's learning rate, from 0 to {MAX_LR:g}; several: {several} (rms {rates}, "
                        f"sgd {DynamicConfig.SGD_LR:g})")
     group.add_argument("--dynamic-decay", type=float, nargs="+", metavar="D",
                        help="rms: the pull back toward the trained weights, one for all rates or one per rate "
