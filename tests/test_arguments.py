@@ -260,6 +260,8 @@ def test_the_model_reads_and_adapts_to_the_end_of_a_long_seed_text_and_says_so(c
 @pytest.mark.parametrize("argv, match", [
     ("sentiment predict -", "give the review as text or with --file F"),
     ("generate --pick", "--pick reads your picks from it"),
+    ("", "the app reads its keys from it"),
+    ("--threads 1", "the app reads its keys from it"),
 ])
 def test_a_closed_standard_input_is_one_line(argv, match):
     # `<&-`: the program starts with no file descriptor 0 at all (Python's sys.stdin is None).

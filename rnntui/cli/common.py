@@ -66,6 +66,7 @@ def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool, watch:
     # that screen is out (RnntuiApp.load_engine_once_drawn turns it back on), and the modules'
     # objects are frozen: later collections skip them. The app freezes torch's too, once it
     # has loaded it (manage_gc, tune_garbage_collector).
+    standard_input("the app reads its keys from it: start rnntui in a terminal")
     gc.disable()
     try:
         from rnntui import memory
