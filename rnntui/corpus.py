@@ -100,8 +100,9 @@ def read_text(path: str | Path, encoding: str | None = None) -> tuple[str, str]:
 MAX_SEED_FILE = 10_000_000
 
 
-def read_seed_file(path: str | Path) -> str:
-    """A seed text from a file: UTF-8, line endings normalised, at most 10 MB."""
+def read_seed_file(path: str | Path, encoding: str | None = None) -> str:
+    """A seed text from a file: UTF-8 unless ``encoding`` says otherwise, line endings
+    normalised, at most 10 MB."""
     path = Path(path)
     with open_regular(path, "seed file", CorpusError) as f:
         try:
@@ -110,7 +111,7 @@ def read_seed_file(path: str | Path) -> str:
             raise CorpusError(f"cannot read seed file {path}: {reason(error)}") from None
     if len(raw) > MAX_SEED_FILE:
         raise CorpusError(f"seed file {path} is over {MAX_SEED_FILE // 1_000_000} MB")
-    return decode_bytes(raw, str(path))
+    return decode_bytes(raw, str(path), encoding)
 
 
 def encode_text(text: str) -> tuple[Vocab, np.ndarray]:

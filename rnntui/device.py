@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import torch
@@ -16,8 +17,6 @@ def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` picks CUDA (this process's local rank under torchrun), then MPS, then the CPU."""
     if name == "auto":
         if torch.cuda.is_available():
-            import os
-
             return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             return torch.device("mps")
@@ -32,6 +31,28 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device(name)
     except RuntimeError:
         raise RnntuiError(f"unknown device {name!r}; use one of {', '.join(DEVICES)}") from None
+
+
+def default_threads() -> int:
+    """One thread fewer than the cores this process may run on, at least 1. torch's threads
+    wait for each other after every operation: with a thread per core, one core shared with
+    another busy process holds them all up (benchmarks/threads.py measures the cliff)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
+def set_threads(threads: int | None = None) -> int:
+    """Set torch's CPU threads to ``threads``, or when it is None to ``default_threads`` (never
+    more than torch's own default), unless OMP_NUM_THREADS says how many; returns the count.
+    Threads started afterwards take it too (the app's training and generating ones)."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    elif not os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(min(default_threads(), torch.get_num_threads()))
+    return torch.get_num_threads()
 
 
 def cpu_name() -> str:

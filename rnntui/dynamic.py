@@ -41,6 +41,9 @@ from rnntui.model import CharRNN
 
 RULES = ("rms", "sgd")
 MAX_LEARNERS = 4  # each learner reads the whole text: the time grows with their number
+# The useful rates are rms 0.00005-0.0008 and sgd 0.05-0.2 (docs/dynamic-evaluation.md); already
+# at rms 0.0016 the loss grows. Far above both, a rate only blows the weights up (to inf at 1e39).
+MAX_LR = 10.0
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,10 @@ class DynamicConfig:
             raise RnntuiError(f"the dynamic evaluation takes from 1 to {MAX_LEARNERS} learning rates, "
                               f"got {len(self.lrs)}")
         for lr in self.lrs:
-            if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr >= 0):
-                raise RnntuiError(f"the dynamic evaluation learning rate must be a number, 0 or more, got {lr}")
+            if not (isinstance(lr, (int, float)) and math.isfinite(lr) and 0 <= lr <= MAX_LR):
+                given = f"{lr:g}" if isinstance(lr, (int, float)) else repr(lr)
+                raise RnntuiError(f"the dynamic evaluation learning rate must be from 0 to {MAX_LR:g} (useful ones are "
+                                  f"far smaller: rms about 0.0002, sgd about 0.1), got {given}")
         if self.rule == "rms" and len(self.decays) not in (1, len(self.lrs)):
             raise RnntuiError(f"give the dynamic evaluation one decay, or one per learning rate ({len(self.lrs)}); "
                               f"got {len(self.decays)}")
@@ -267,6 +272,9 @@ class Adapter:
         for piece in _segments(ids, self.config.segment):
             losses = [learner.read(piece, learn).numpy() for learner in self.learners]
             sums = [float(loss.sum(dtype=np.float64)) for loss in losses]
+            for learner, learner_sum in zip(self.learners, sums, strict=True):
+                if not math.isfinite(learner_sum):
+                    raise diverged(learner.lr, count)
             self.learner_totals = [t + s for t, s in zip(self.learner_totals, sums, strict=True)]
             if keep is not None:
                 for kept, loss in zip(keep, losses, strict=True):
@@ -277,6 +285,12 @@ class Adapter:
             if progress is not None:
                 progress(count, len(ids) - 1)
         return total, count
+
+
+def diverged(lr: float, characters: int) -> RnntuiError:
+    """What a person reads when a learner's weights have blown up (a loss of inf or nan)."""
+    return RnntuiError(f"the dynamic evaluation diverged at learning rate {lr:g}: after {characters:,} characters "
+                       "its loss is no longer a finite number; use a smaller --dynamic-lr")
 
 
 def dynamic_loss(model: CharRNN, ids: np.ndarray, config: DynamicConfig, train_ids: np.ndarray | None = None,
@@ -293,12 +307,17 @@ def dynamic_loss(model: CharRNN, ids: np.ndarray, config: DynamicConfig, train_i
 
 
 def adapted_copy(model: CharRNN, ids: np.ndarray, config: DynamicConfig,
-                 statistics: list[torch.Tensor] | None = None) -> CharRNN:
+                 statistics: list[torch.Tensor] | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> CharRNN:
     """A copy of ``model`` that has read ``ids`` learning as dynamic evaluation does (to
     continue a text in its own style): of several learners, the one that predicted ``ids``
     best. The rms rule's ``statistics`` default to ``ids``'s own."""
     if len(ids) < 2:
         return model
     adapter = Adapter(model, config, ids, statistics)
-    adapter.read(torch.from_numpy(np.asarray(ids, dtype=np.int64)))
-    return adapter.model
+    _, count = adapter.read(torch.from_numpy(np.asarray(ids, dtype=np.int64)), progress)
+    adapted = adapter.model
+    # The last segment's update comes after its loss was counted: it may have blown the weights up.
+    if not all(torch.isfinite(param).all() for param in adapted.parameters()):
+        raise diverged(next(learner.lr for learner in adapter.learners if learner.model is adapted), count)
+    return adapted

@@ -46,18 +46,28 @@ def file_line(info: dict) -> tuple[str, str]:
                     if info["path"] and info["bytes"] is not None else "not saved yet")
 
 
+def clock(seconds: float) -> str:
+    """``seconds`` as h:mm:ss."""
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
 def training_time(info: dict) -> str:
-    hours, rest = divmod(int(info["training_seconds"]), 3600)
-    return f"{info['step']:,} steps in {hours}:{rest // 60:02d}:{rest % 60:02d}"
+    return f"{info['step']:,} step{'s' if info['step'] != 1 else ''} in {clock(info['training_seconds'])}"
 
 
-def made_lines(provenance: dict) -> list[tuple[str, str]]:
-    """Where and how a model was made, from its provenance."""
+def made_lines(provenance: dict, training_seconds: float = 0.0) -> list[tuple[str, str]]:
+    """Where and how a model was made, from its provenance. The wall time is written as the
+    training time is (h:mm:ss), and it covers every run of the model; a record from before
+    resumed runs added theirs up holds the last run's only, and says so."""
     lines = []
     if provenance.get("machine") or provenance.get("wall_time_s"):
         made = provenance.get("machine") or "-"
-        if provenance.get("wall_time_s"):
-            made += f", {provenance['wall_time_s'] / 60:.0f} minutes of wall time"
+        wall = provenance.get("wall_time_s")
+        if wall:
+            made += f", {clock(wall)} of wall time"
+            if wall < training_seconds:  # training time is within wall time: this is one run's
+                made += " in its last run"
         lines.append(("made on", made))
     if provenance.get("command"):
         lines.append(("command", provenance["command"]))
@@ -122,7 +132,7 @@ def info_lines(info: dict) -> list[str]:
         base = provenance["finetuned_from"]
         lines.append(("fine-tuned", f"from {base.get('checkpoint')} at step {base.get('step') or 0:,} "
                                     f"(trained on {base.get('corpus') or '-'})"))
-    lines += made_lines(provenance)
+    lines += made_lines(provenance, info["training_seconds"])
     return labelled(lines)
 
 

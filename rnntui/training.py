@@ -77,7 +77,7 @@ class TrainConfig:
             if not ok:
                 raise RnntuiError(f"--{name.replace('_', '-')} must be a {_KIND_WORDS[kind]}, got {value!r}")
         checks = [
-            (1 <= self.steps <= MAX_STEPS, f"--steps must be from 1 to {MAX_STEPS:.0e}, got {self.steps}"),
+            (1 <= self.steps <= MAX_STEPS, f"--steps must be from 1 to {MAX_STEPS:,}, got {self.steps}"),
             (1 <= self.batch_size <= MAX_BATCH, f"--batch-size must be from 1 to {MAX_BATCH:,}, got {self.batch_size}"),
             (1 <= self.seq_length <= MAX_SEQ_LENGTH,
              f"--seq-length must be from 1 to {MAX_SEQ_LENGTH:,}, got {self.seq_length}"),

@@ -147,8 +147,8 @@ def test_adapting_to_a_seed_text_makes_its_continuation_more_likely():
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--dynamic-lr", "-1"], "learning rate must be a number, 0 or more"),
-    (["--dynamic-lr", "nan"], "learning rate must be a number, 0 or more"),
+    (["--dynamic-lr", "-1"], "learning rate must be from 0 to 10"),
+    (["--dynamic-lr", "nan"], "learning rate must be from 0 to 10"),
     (["--dynamic-lr", "1e-4", "1e-4", "1e-4", "1e-4", "1e-4"], "from 1 to 4 learning rates"),
     (["--segment", "0"], "segment must be from 1"),
     (["--dynamic-decay", "1"], "decay must be in [0, 1)"),

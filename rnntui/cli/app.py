@@ -20,10 +20,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if not metrics.exists() and not checkpoint.exists():
         raise RnntuiError(f"{args.path} is not a training run: neither {checkpoint.name} nor {metrics.name} exists "
                           "(start the run first, or name its --out checkpoint, its metrics file or its folder)")
-    return run_app(checkpoint=None, corpus=None, finetune=False, watch=args.path)
+    return run_app(checkpoint=None, corpus=None, finetune=False, watch=args.path, threads=args.threads)
 
 
 def cmd_app(args: argparse.Namespace) -> int:
     """``rnntui --checkpoint ... --corpus ...``: no command, flags for the app."""
     return run_app(args.checkpoint, args.corpus, args.finetune, encoding=args.encoding,
-                   reviews_data=getattr(args, "reviews_data", None))
+                   reviews_data=getattr(args, "reviews_data", None), threads=args.threads)

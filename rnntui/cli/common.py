@@ -33,14 +33,40 @@ def dynamic_config(args: argparse.Namespace):
     return config
 
 
+THREADS_HELP = ("CPU threads for torch (default: one fewer than the cores this process may use, at least 1; "
+                "OMP_NUM_THREADS decides instead where it is set). torch's own default, a thread per core, runs "
+                "several times slower when another busy process shares the cores (benchmarks/threads.py)")
+MAX_THREADS = 1024
+
+
+def add_threads_argument(parser) -> None:
+    """``--threads N``, as every command that runs torch takes it (see ``apply_threads``)."""
+    parser.add_argument("--threads", type=int, metavar="N", help=THREADS_HELP)
+
+
+def check_threads(threads: int | None) -> int | None:
+    """``--threads`` checked: None (not given) or a count from 1 to ``MAX_THREADS``."""
+    if threads is not None and not 1 <= threads <= MAX_THREADS:
+        raise RnntuiError(f"--threads must be from 1 to {MAX_THREADS:,}, got {threads}")
+    return threads
+
+
+def apply_threads(threads: int | None) -> int:
+    """``--threads`` checked, then set (see ``rnntui.device.set_threads``); returns the count."""
+    from rnntui.device import set_threads
+
+    return set_threads(check_threads(threads))
+
+
 def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool, watch: Path | None = None,
-            encoding: str | None = None, reviews_data: Path | None = None) -> int:
+            encoding: str | None = None, reviews_data: Path | None = None, threads: int | None = None) -> int:
     # The app's modules make tens of thousands of objects that live as long as it does, and
     # Python's cyclic garbage collector went through them again and again while they loaded
     # and while the first screen was drawn: about 0.1 s on a 2-core machine. It is off until
     # that screen is out (RnntuiApp.load_engine_once_drawn turns it back on), and the modules'
     # objects are frozen: later collections skip them. The app freezes torch's too, once it
     # has loaded it (manage_gc, tune_garbage_collector).
+    standard_input("the app reads its keys from it: start rnntui in a terminal")
     gc.disable()
     try:
         from rnntui import memory
@@ -51,7 +77,7 @@ def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool, watch:
         if finetune and corpus is None:
             raise RnntuiError("--finetune needs the text to fine-tune on: --corpus PATH")
         app = RnntuiApp(checkpoint=checkpoint, corpus=corpus, finetune=finetune, watch=watch, manage_gc=True,
-                        encoding=encoding, reviews_data=reviews_data)
+                        encoding=encoding, reviews_data=reviews_data, threads=check_threads(threads))
         app.run()
     finally:
         gc.enable()  # had the app ended before its first screen was out
@@ -87,6 +113,14 @@ def load_model_checkpoint(path: Path | None, device: str = "cpu"):
         if not path.is_file():
             raise RnntuiError("no bundled model in this installation; pass --checkpoint PATH")
     return load_checkpoint(path, device)
+
+
+def standard_input(use: str):
+    """``sys.stdin``, which ``use`` (what reads it, and how else to give it) needs; a
+    ``RnntuiError`` when rnntui was started with it closed (``<&-``: Python makes it None)."""
+    if sys.stdin is None:
+        raise RnntuiError(f"standard input is closed, and {use}")
+    return sys.stdin
 
 
 def silence_stdout(streams: tuple = ()) -> None:

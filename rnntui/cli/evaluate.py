@@ -6,7 +6,7 @@ import argparse
 import json
 import time
 
-from rnntui.cli.common import LN2, corpus_path, dynamic_config, load_model_checkpoint, progress_bar
+from rnntui.cli.common import LN2, apply_threads, corpus_path, dynamic_config, load_model_checkpoint, progress_bar
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -17,6 +17,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from rnntui.trainers import recorded_corpus_path, recorded_encoding
 
     config = dynamic_config(args) if args.dynamic else None
+    apply_threads(args.threads)
     checkpoint = load_model_checkpoint(args.checkpoint)
     # Without --corpus: the text the model was trained on, if it is still there, else the book.
     text = args.corpus or recorded_corpus_path(checkpoint)

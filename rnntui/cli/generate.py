@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rnntui.cli.common import dynamic_config, load_model_checkpoint
+from rnntui.cli.common import apply_threads, dynamic_config, load_model_checkpoint, progress_bar, standard_input
+from rnntui.cli.parser import DEFAULT_SEED_TEXT
 from rnntui.errors import RnntuiError
 
 
@@ -21,22 +22,30 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise RnntuiError(f"--num-samples must be at least 1, got {args.num_samples}")
     if args.pick and (args.num_samples > 1 or len(scale_factors) > 1):
         raise RnntuiError("--pick writes one sample at one scale factor")
+    answers = standard_input("--pick reads your picks from it; leave out --pick to let the model draw") \
+        if args.pick else None
     adapt = dynamic_config(args) if args.adapt else None
+    apply_threads(args.threads)
+    if args.seed_file is not None and args.seed_text is not None:
+        raise RnntuiError("--seed-text and --seed-file both give the seed text: pass one of them")
     if args.seed_file is not None:
         from rnntui.corpus import read_seed_file
 
-        args.seed_text = read_seed_file(args.seed_file)
+        args.seed_text = read_seed_file(args.seed_file, args.encoding)
+    elif args.seed_text is None:
+        args.seed_text = DEFAULT_SEED_TEXT
     checkpoint = load_model_checkpoint(args.checkpoint)
     checkpoint.vocab.check(args.seed_text)
+    context = read_part(args.seed_text)  # what the model reads of it
     model = checkpoint.build_model()
     if adapt is not None:
-        model = adapted_to_seed_text(model, checkpoint, args.seed_text, adapt)
+        model = adapted_to_seed_text(model, checkpoint, context, adapt)
     # One generator for all samples: with --random-seed the whole output repeats.
     sampler = Sampler(model, checkpoint.vocab, scale_factors[0], args.random_seed, top_k=top_k, top_p=top_p)
     out = sys.stdout
     if args.pick:
-        text, interrupted = pick_interactively(sampler, args.seed_text, args.length, sys.stdin, sys.stderr)
-        out.write(text + "\n")  # on ctrl+c too: what was picked is not lost
+        text, interrupted = pick_interactively(sampler, context, args.length, answers, sys.stderr)
+        out.write(args.seed_text[:len(args.seed_text) - len(context)] + text + "\n")  # on ctrl+c too
         if interrupted:
             print("\nrnntui: interrupted", file=sys.stderr)
             return 130
@@ -51,12 +60,25 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 out.write("---\n")
             out.write(args.seed_text)
             out.flush()
-            for sampled in sampler.stream(args.seed_text, args.length):
+            for sampled in sampler.stream(context, args.length):
                 out.write(sampled.char)
                 out.flush()
             out.write("\n")
             out.flush()
     return 0
+
+
+def read_part(seed_text: str) -> str:
+    """The end of ``seed_text`` the model reads before it continues it (and learns from, with
+    --adapt): at most ``MAX_SEED_CHARACTERS``, said on stderr when that is less than all."""
+    from rnntui.sampling import MAX_SEED_CHARACTERS
+
+    if len(seed_text) <= MAX_SEED_CHARACTERS:
+        return seed_text
+    print(f"rnntui: note: the model reads the last {MAX_SEED_CHARACTERS:,} of the seed text's {len(seed_text):,} "
+          "characters (its memory is far shorter; --adapt learns from them in under a minute on 2 idle cores)",
+          file=sys.stderr)
+    return seed_text[-MAX_SEED_CHARACTERS:]
 
 
 def adapted_to_seed_text(model, checkpoint, seed_text: str, config):
@@ -76,7 +98,8 @@ def adapted_to_seed_text(model, checkpoint, seed_text: str, config):
                   "come from the seed text", file=sys.stderr)
         else:
             statistics = gradient_statistics(model, train_ids, config)
-    return adapted_copy(model, ids, config, statistics)
+    with progress_bar("adapting to the seed text") as progress:
+        return adapted_copy(model, ids, config, statistics, progress)
 
 
 class StopPicking(Exception):

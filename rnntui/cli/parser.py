@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 from collections.abc import Callable
 from pathlib import Path
 
 from rnntui import __version__
+from rnntui.cli.common import add_threads_argument
 from rnntui.cli.sentiment_parser import add_sentiment_commands
 
 DEFAULT_SEED_TEXT = "The island"
@@ -37,6 +39,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
+    from rnntui.sampling import MAX_SEED_CHARACTERS
+
     parser = Parser(prog="rnntui", description="Train a character-level RNN on a book and talk "
                     "to it. With no command, opens the app.")
     parser.add_argument("--version", action="version", version=f"rnntui {__version__}")
@@ -48,6 +52,7 @@ def build_parser() -> Parser:
     parser.add_argument("--reviews-data", type=Path, metavar="PATH",
                         help="the movie reviews the app's reviews mode (f7) trains on: aclImdb_v1.tar.gz or its "
                              "aclImdb/ folder (default: downloaded once into the cache folder)")
+    add_threads_argument(parser)
     parser.set_defaults(func=command("app", "cmd_app"))
     commands = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
 
@@ -83,6 +88,7 @@ def build_parser() -> Parser:
         ("--precision", str, "auto, fp32 or bf16 (auto: bf16 only where it is native and fast)"),
     ]:
         train.add_argument(flag, type=kind, help=text)
+    add_threads_argument(train)
     train.add_argument("--carry-state", action=argparse.BooleanOptionalAction, default=None,
                        help="read the text as batch-size consecutive streams and carry the state "
                        "from window to window (truncated BPTT, as char-rnn); default: random windows")
@@ -111,7 +117,9 @@ def build_parser() -> Parser:
     samples.add_argument("--seed-text", default=DEFAULT_SEED_TEXT, help=f"the samples' seed text "
                          f"({DEFAULT_SEED_TEXT!r})")
     samples.add_argument("--sample-length", type=int, default=200, help="characters per sample (200)")
-    samples.add_argument("--scale-factor", type=float, default=1.0, help="the samples' scale factor (1.0)")
+    sharpness = samples.add_mutually_exclusive_group()
+    sharpness.add_argument("--scale-factor", type=float, default=1.0, help="the samples' scale factor (1.0)")
+    add_temperature_argument(sharpness)
     samples.add_argument("--top-k", type=int, default=0, help="the samples draw from the K most likely "
                          "characters only (0: all), as rnntui generate --top-k")
     samples.add_argument("--top-p", type=float, default=1.0, help="the samples draw from the most likely "
@@ -121,13 +129,17 @@ def build_parser() -> Parser:
                                    description="Stream text: the seed text, then each sampled character.")
     generate.set_defaults(func=command("generate", "cmd_generate"))
     generate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled model)")
-    generate.add_argument("--seed-text", default=DEFAULT_SEED_TEXT, help=f"(default {DEFAULT_SEED_TEXT!r})")
-    generate.add_argument("--seed-file", type=Path, help="read the seed text from this UTF-8 file (a long passage, "
-                          "e.g. for --adapt)")
-    generate.add_argument("--scale-factor", type=float, nargs="+", default=[1.0],
-                          help="logits are multiplied by this (1/temperature): above 1, more predictable "
-                               "text; below 1, more surprising (1.0). Several (0.5 1 2) give samples "
-                               "at each, under a '# scale factor' line, to compare")
+    generate.add_argument("--seed-text", help=f"the text to continue (default {DEFAULT_SEED_TEXT!r})")
+    generate.add_argument("--seed-file", type=Path, help="read the seed text from this UTF-8 file instead (a long "
+                          f"passage, e.g. for --adapt); the model reads its last {MAX_SEED_CHARACTERS:,} characters "
+                          "at most")
+    generate.add_argument("--encoding", help="read the --seed-file in this encoding instead of UTF-8")
+    sharpness = generate.add_mutually_exclusive_group()
+    sharpness.add_argument("--scale-factor", type=float, nargs="+", default=[1.0],
+                           help="logits are multiplied by this (1/temperature): above 1, more predictable "
+                                "text; below 1, more surprising (1.0). Several (0.5 1 2) give samples "
+                                "at each, under a '# scale factor' line, to compare")
+    add_temperature_argument(sharpness, nargs="+")
     generate.add_argument("--top-k", type=int, default=0,
                           help="draw each character from the K most likely only (0: all, as the book)")
     generate.add_argument("--top-p", type=float, default=1.0,
@@ -137,9 +149,12 @@ def build_parser() -> Parser:
     generate.add_argument("--num-samples", type=int, default=1,
                           help="this many continuations of the seed text, separated by '---' lines (1)")
     generate.add_argument("--random-seed", type=int, help="make the output repeatable")
+    add_threads_argument(generate)
     generate.add_argument("--adapt", action="store_true", help="before continuing the seed text, let a copy "
                           "of the model learn from it as dynamic evaluation does (rnntui evaluate --dynamic), so "
-                          "that a long passage in another style steers the continuation more")
+                          "that a long passage in another style steers the continuation more (with a progress bar; "
+                          f"{MAX_SEED_CHARACTERS:,} characters take under a minute on 2 idle cores: "
+                          "docs/dynamic-evaluation.md)")
     add_dynamic_arguments(generate, seed_text=True)
     generate.add_argument("--pick", action="store_true", help="pick each next character yourself from "
                           "the five likeliest, as textgenrnn's interactive mode: type 1-5, or enter to "
@@ -153,6 +168,7 @@ def build_parser() -> Parser:
     evaluate.add_argument("--encoding", help="read the corpus in this encoding instead of UTF-8")
     evaluate.add_argument("--val-fraction", type=float, help="(default: the checkpoint's, or 0.1)")
     evaluate.add_argument("--device", default="auto")
+    add_threads_argument(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     dynamic = evaluate.add_argument_group(
         "dynamic evaluation", "--dynamic also reports the loss of copies of the model that adapt to the tail as "
@@ -166,6 +182,7 @@ def build_parser() -> Parser:
                                 "or machine sharing the folder) and generate from its checkpoints.")
     watch.set_defaults(func=command("app", "cmd_watch"))
     watch.add_argument("path", type=Path, help="a checkpoint, its .metrics.jsonl file, or a run folder")
+    add_threads_argument(watch)
 
     info = commands.add_parser("info", help="what a checkpoint holds: model, training, corpus, losses, provenance")
     info.set_defaults(func=command("info", "cmd_info"))
@@ -181,10 +198,33 @@ def build_parser() -> Parser:
     return parser
 
 
+def temperature(text: str) -> float:
+    """``--temperature T`` read as the scale factor it means, 1/T."""
+    from rnntui.sampling import MAX_SCALE_FACTOR
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the temperature must be a number, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 1 / MAX_SCALE_FACTOR):
+        raise argparse.ArgumentTypeError(f"the temperature must be a number of at least {1 / MAX_SCALE_FACTOR:g} "
+                                         f"(a scale factor of at most {MAX_SCALE_FACTOR:g}), got {text}")
+    return 1.0 / value
+
+
+def add_temperature_argument(group, nargs: str | None = None) -> None:
+    """``--temperature T``, another way to give ``--scale-factor`` (1/T), as nanoGPT and
+    textgenrnn name it; ``group`` keeps the two apart."""
+    group.add_argument("--temperature", type=temperature, nargs=nargs, dest="scale_factor", metavar="T",
+                       default=argparse.SUPPRESS,
+                       help="the same as --scale-factor 1/T, as nanoGPT and textgenrnn write it: "
+                            "0.5 is --scale-factor 2 (give one of the two)")
+
+
 def add_dynamic_arguments(group, seed_text: bool = False) -> None:
     """The update rule's settings, shared by evaluate --dynamic and generate --adapt (``seed_text``:
     whose defaults are ``SEED_TEXT_CONFIG``'s)."""
-    from rnntui.dynamic import RULES, SEED_TEXT_CONFIG, DynamicConfig
+    from rnntui.dynamic import MAX_LR, RULES, SEED_TEXT_CONFIG, DynamicConfig
 
     default = SEED_TEXT_CONFIG if seed_text else DynamicConfig()
     group.set_defaults(dynamic_defaults=default)  # what dynamic_config falls back on
@@ -195,7 +235,7 @@ def add_dynamic_arguments(group, seed_text: bool = False) -> None:
     several = ("one copy each, continuing from the one that read the seed text best" if seed_text
                else "one copy each, their predictions mixed")
     group.add_argument("--dynamic-lr", type=float, nargs="+", metavar="LR",
-                       help=f"the update's learning rate; several: {several} (rms {rates}, "
+                       help=f"the update's learning rate, from 0 to {MAX_LR:g}; several: {several} (rms {rates}, "
                        f"sgd {DynamicConfig.SGD_LR:g})")
     group.add_argument("--dynamic-decay", type=float, nargs="+", metavar="D",
                        help="rms: the pull back toward the trained weights, one for all rates or one per rate "

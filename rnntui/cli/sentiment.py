@@ -10,9 +10,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnntui.cli.common import progress_bar
+from rnntui.cli.common import apply_threads, progress_bar, standard_input
 from rnntui.cli.report import Reporter
-from rnntui.cli.train import RunFile, best_path, check_outputs, train_and_save
+from rnntui.cli.train import RunFile, best_path, check_outputs, resumed_provenance, train_and_save
 from rnntui.errors import RnntuiError
 
 TRAIN_SETTINGS = ("epochs", "batch_size", "lr", "max_tokens", "max_words", "min_count", "eval_every",
@@ -57,15 +57,12 @@ class SentimentRun:
     provenance: dict
     resumed: bool  # out is the file the run was resumed from
     may_replace: bool
+    test_reviews: list | None = None  # --test: the reviews measured once training ends
+    before: dict | None = None  # the resumed checkpoint's provenance: the runs before this one
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import torch
-
-    if args.threads is not None:
-        if not 1 <= args.threads <= 1024:
-            raise RnntuiError(f"--threads must be from 1 to 1024, got {args.threads}")
-        torch.set_num_threads(args.threads)
+    apply_threads(args.threads)
     run = plan_run(args)
     if run is None:
         return 0
@@ -139,7 +136,9 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
         print(f"{args.resume} is already at epoch {trainer.step / trainer.batches_per_epoch:g}: nothing to train "
               "(--epochs is the total to train to)", file=sys.stderr if args.json else sys.stdout)
         return None
-    return SentimentRun(trainer, prepared, out, provenance, resumed, may_replace=args.overwrite or resumed)
+    return SentimentRun(trainer, prepared, out, provenance, resumed, may_replace=args.overwrite or resumed,
+                        test_reviews=reviews.test if args.test else None,
+                        before=checkpoint.provenance if args.resume is not None else None)
 
 
 def ppmi_trainer(prepared, config, model_settings: dict, quiet: bool):
@@ -169,6 +168,8 @@ def run_training(args: argparse.Namespace, run: SentimentRun) -> int:
 
     def write(path: Path) -> None:
         provenance = {**run.provenance, "wall_time_s": round(time.perf_counter() - started_wall, 1)}
+        if run.before is not None:
+            provenance = resumed_provenance(run.before, provenance)
         save_sentiment_checkpoint(trainer_checkpoint(trainer, run.prepared, provenance), path)
 
     saver = RunFile(trainer, out, write, run.resumed)
@@ -181,12 +182,42 @@ def run_training(args: argparse.Namespace, run: SentimentRun) -> int:
     code = train_and_save(trainer, report, saver, each)
     if code is not None:
         return code
+    if run.test_reviews is not None and (trainer.early_stopped or not trainer.stopping):  # not when interrupted
+        record_test(args, run, saver)
     if trainer.early_stopped:
         step, value = max(trainer.history.accuracy, key=lambda point: (point[1], -point[0]))
         where = f" ({best_path(out)})" if args.save_best else ""
         print(f"stopped early: no better validation accuracy in the last {trainer.config.patience} validations; "
               f"the best was {value:.4f} at step {step:,}{where}", file=sys.stderr if args.json else sys.stdout)
     return 2 if report.failed else 0
+
+
+def record_test(args: argparse.Namespace, run: SentimentRun, saver: RunFile) -> None:
+    """--test: the trained model's accuracy on the test reviews, printed and saved in the
+    checkpoint's provenance (``rnntui info`` shows it)."""
+    trainer = run.trainer
+    loss, accuracy, count = test_accuracy(trainer.model, run.test_reviews, run.prepared.vocab,
+                                          trainer.config.max_tokens, quiet=args.json)
+    run.provenance.update(test_accuracy=accuracy, test_loss=loss, test_reviews=count)
+    saver.save()
+    if args.json:
+        print(json.dumps({"test_accuracy": accuracy, "test_loss": loss, "reviews": count, "step": trainer.step}))
+    else:
+        print(f"test accuracy {accuracy:.4f}, loss {loss:.4f} on the {count:,} test reviews (step {trainer.step:,}); "
+              f"recorded in {run.out}")
+
+
+def test_accuracy(model, reviews: list, vocab, max_tokens: int, quiet: bool) -> tuple[float, float, int]:
+    """``(loss, accuracy, reviews)`` of ``model`` on ``reviews`` (each cut to ``max_tokens``
+    words as in training), with a progress bar unless ``quiet``."""
+    from rnntui.sentiment.train import encode, evaluate_reviews
+
+    test = encode(reviews, vocab, max_tokens)
+    if len(test) == 0:
+        raise RnntuiError("the data has no test reviews to measure")
+    with progress_bar("testing", enabled=not quiet, unit="reviews") as progress:
+        loss, accuracy = evaluate_reviews(model, test, progress=progress)
+    return loss, accuracy, len(test)
 
 
 class SentimentReporter(Reporter):
@@ -227,21 +258,19 @@ class SentimentReporter(Reporter):
 # -- evaluate ----------------------------------------------------------------------------------
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from rnntui.sentiment.train import encode, evaluate_reviews
-
+    apply_threads(args.threads)
     checkpoint = load_sentiment_model(args.checkpoint)
     reviews, name = reviews_from(args.data, args.json)
     max_tokens = (checkpoint.train_config or {}).get("max_tokens", 0)
-    test = encode(reviews.test, checkpoint.vocab, max_tokens if isinstance(max_tokens, int) else 0)
     started = time.perf_counter()
-    with progress_bar("evaluating", enabled=not args.json, unit="reviews") as progress:
-        loss, accuracy = evaluate_reviews(checkpoint.build_model(), test, progress=progress)
-    result = {"test_accuracy": accuracy, "test_loss": loss, "reviews": len(test), "data": name,
+    loss, accuracy, count = test_accuracy(checkpoint.build_model(), reviews.test, checkpoint.vocab,
+                                          max_tokens if isinstance(max_tokens, int) else 0, quiet=args.json)
+    result = {"test_accuracy": accuracy, "test_loss": loss, "reviews": count, "data": name,
               "step": checkpoint.step, "seconds": round(time.perf_counter() - started, 2)}
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"test accuracy {accuracy:.4f}, loss {loss:.4f} on the {len(test):,} test reviews of {name} "
+        print(f"test accuracy {accuracy:.4f}, loss {loss:.4f} on the {count:,} test reviews of {name} "
               f"(step {checkpoint.step:,})")
     return 0
 
@@ -260,7 +289,8 @@ def review_text(args: argparse.Namespace) -> str:
             data = f.read(MAX_REVIEW_BYTES + 1)
         where = str(args.file)
     elif args.text == "-":
-        data = sys.stdin.buffer.read(MAX_REVIEW_BYTES + 1)
+        stdin = standard_input("- reads the review from it: give the review as text or with --file F")
+        data = stdin.buffer.read(MAX_REVIEW_BYTES + 1)
         where = "standard input"
     else:
         return args.text

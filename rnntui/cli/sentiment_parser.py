@@ -6,6 +6,8 @@ import argparse
 import importlib
 from pathlib import Path
 
+from rnntui.cli.common import add_threads_argument
+
 
 def _command(name: str):
     def run(args: argparse.Namespace) -> int:
@@ -72,7 +74,7 @@ def add_sentiment_commands(commands) -> None:
                        f"validation accuracy so far, beside --out: {SAVE_BEST_NAMING}")
     train.add_argument("--test", action="store_true", help="at the end, measure the test accuracy on the "
                        "25,000 test reviews and record it in the checkpoint")
-    train.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    add_threads_argument(train)
     train.add_argument("--json", action="store_true", help="print one JSON object per step")
     train.add_argument("--log-every", type=int, default=50, help="plain progress line every N steps (50)")
 
@@ -80,6 +82,7 @@ def add_sentiment_commands(commands) -> None:
     evaluate.set_defaults(func=_command("cmd_evaluate"))
     evaluate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled sentiment model)")
     evaluate.add_argument("--data", type=Path, help=DATA_HELP)
+    add_threads_argument(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
     predict = tasks.add_parser("predict", help="the probability that a review is positive",

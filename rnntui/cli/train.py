@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnntui.cli.common import corpus_path, load_model_checkpoint, silence_output
+from rnntui.cli.common import apply_threads, corpus_path, load_model_checkpoint, silence_output
 from rnntui.cli.parser import BUNDLED
 from rnntui.cli.report import Reporter, Silent
 from rnntui.errors import RnntuiError
@@ -21,6 +21,7 @@ from rnntui.errors import RnntuiError
 def cmd_train(args: argparse.Namespace) -> int:
     from rnntui import distributed
 
+    apply_threads(args.threads)
     dist_info = distributed.from_environment()
     if not dist_info.enabled:
         return train_once(args, dist_info)
@@ -140,8 +141,7 @@ def plan_run(args: argparse.Namespace, dist_info) -> Run | None:
             print(f"rnntui: note: {note}", file=sys.stderr, flush=True)
         trainer = resume_trainer(checkpoint, corpus, config, dist_info)
         out = args.out or args.resume
-        if (checkpoint.provenance or {}).get("finetuned_from"):
-            provenance["finetuned_from"] = checkpoint.provenance["finetuned_from"]
+        provenance = resumed_provenance(checkpoint.provenance, provenance)
     else:
         config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
         config.validate()
@@ -172,6 +172,21 @@ def plan_run(args: argparse.Namespace, dist_info) -> Run | None:
                   f"total to train to; pass more than {trainer.step:,})", file=sys.stderr if args.json else sys.stdout)
         return None
     return Run(trainer, corpus, config, out, provenance, resumed, may_replace=args.overwrite or resumed)
+
+
+def resumed_provenance(before: dict | None, run: dict) -> dict:
+    """A resumed run's record: the runs before it stay in it. Commands chain with " && " (as
+    the bundled model's record reads: each command in order reproduces the model), wall times
+    add up, and where the model was fine-tuned from is kept; the rest is this run's."""
+    before = before or {}
+    chained = dict(run)
+    if isinstance(before.get("command"), str) and before["command"]:
+        chained["command"] = f"{before['command']} && {run['command']}"
+    if isinstance(before.get("wall_time_s"), (int, float)) and isinstance(run.get("wall_time_s"), (int, float)):
+        chained["wall_time_s"] = round(before["wall_time_s"] + run["wall_time_s"], 1)
+    if before.get("finetuned_from"):
+        chained["finetuned_from"] = before["finetuned_from"]
+    return chained
 
 
 def check_outputs(args: argparse.Namespace, run: Run, locked_at: float) -> None:

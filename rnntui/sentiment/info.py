@@ -50,7 +50,8 @@ def sentiment_info_lines(info: dict) -> list[str]:
     ]
     trained = training_time(info)
     if all(isinstance(config.get(name), (int, float)) for name in ("batch_size", "lr", "epochs")):
-        trained += f" ({config['epochs']} epochs set); batch {config['batch_size']}, Adam at {config['lr']:g}"
+        epochs = f"{config['epochs']} epoch{'s' if config['epochs'] != 1 else ''}"
+        trained += f" ({epochs} set); batch {config['batch_size']}, Adam at {config['lr']:g}"
         if config.get("max_tokens"):
             trained += f", reviews cut to {config['max_tokens']} words"
     if model.get("dropout"):
@@ -70,4 +71,4 @@ def sentiment_info_lines(info: dict) -> list[str]:
     if provenance.get("test_accuracy") is not None:
         lines.append(("test", f"accuracy {provenance['test_accuracy']:.4f} on "
                               f"{provenance.get('test_reviews') or 0:,} test reviews"))
-    return labelled(lines + made_lines(provenance))
+    return labelled(lines + made_lines(provenance, info["training_seconds"]))

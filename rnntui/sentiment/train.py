@@ -28,6 +28,7 @@ from rnntui.training import TrainingDiverged
 
 MAX_EPOCHS = 10_000
 MAX_BATCH = 1 << 14
+MAX_RATE = 1_000_000  # --lr and --grad-clip: far above any that trains
 EVAL_BATCH = 256  # reviews per batch when only predicting (no gradients to keep)
 EMBEDDING_INITS = ("random", "nb", "ppmi", "ppmi+nb")
 
@@ -65,10 +66,11 @@ class SentimentTrainConfig:
         for name, low_open in (("lr", True), ("grad_clip", False)):
             value = getattr(self, name)
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
-                and (value > 0 if low_open else value >= 0) and value <= 1e6
+                and (value > 0 if low_open else value >= 0) and value <= MAX_RATE
             if not ok:
-                raise RnntuiError(f"--{name.replace('_', '-')} must be a number "
-                                  f"{'above' if low_open else 'of at least'} 0, got {value!r}")
+                low = "above 0" if low_open else "of at least 0"
+                raise RnntuiError(f"--{name.replace('_', '-')} must be a number {low} and at most {MAX_RATE:,}, "
+                                  f"got {value!r}")
         if self.init_embedding not in EMBEDDING_INITS:
             raise RnntuiError(f"--init-embedding must be one of {', '.join(EMBEDDING_INITS)}, "
                               f"got {self.init_embedding!r}")

@@ -59,8 +59,10 @@ class RnntuiApp(BeforeCrash, App):
                  scale_factor: float | None = None, length: int | None = None,
                  watch: Path | None = None, autosave_every: float = AUTOSAVE_EVERY, finetune: bool = False,
                  manage_gc: bool = False, encoding: str | None = None, reviews_data: Path | None = None,
-                 review_train_config=None, review_model_settings: dict | None = None) -> None:
+                 review_train_config=None, review_model_settings: dict | None = None,
+                 threads: int | None = None) -> None:
         super().__init__()
+        self.threads = threads  # torch's CPU threads (--threads), set with the engine where manage_gc
         # The garbage collector is the process's: `rnntui` lets the app tune it (see
         # memory.tune_garbage_collector), an app run inside another program leaves it alone.
         self.manage_gc = manage_gc
@@ -325,10 +327,12 @@ class RnntuiApp(BeforeCrash, App):
         try:
             from rnntui.session import Session
 
-            if self.manage_gc:
+            if self.manage_gc:  # the process is rnntui's: its collector, and torch's threads
+                from rnntui.device import set_threads
                 from rnntui.memory import tune_garbage_collector
 
                 tune_garbage_collector()
+                set_threads(self.threads)  # before the threads that train and generate start
             session = Session(self.train_config, self.model_options)
             info = session.open(self.start_checkpoint, self.start_corpus, finetune=self.finetune,
                                 encoding=self.encoding)
