@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from rnntui.checkpoint import load_checkpoint
-from rnntui.cli import main
 
 from .conftest import reviews_tarball
 from .test_cli import run
@@ -75,10 +74,16 @@ def test_a_grid_of_three_trials_are_normal_runs_judged_exactly(capsys, corpus_fi
     assert code == 0 and "nothing left to run" in out and len(study_trials("lengths")) == 3
 
 
-def test_keep_all_keeps_every_checkpoint(capsys, corpus_file):
-    code, _, err = sweep(capsys, corpus_file, "--lr", "0.01", "0.02", "--keep-all", "--study", "rates")
+def test_keep_all_keeps_every_checkpoint_and_a_journal_file_holds_the_study(capsys, corpus_file, tmp_path):
+    journal = tmp_path / "shared" / "rates.log"
+    journal.parent.mkdir()
+    code, _, err = sweep(capsys, corpus_file, "--lr", "0.01", "0.02", "--keep-all", "--study", "rates",
+                         "--storage", str(journal))
     assert code == 0, err
     assert len(list(trials_folder("rates").glob("*.ckpt"))) == 2
+    assert journal.stat().st_size > 0 and not (trials_folder("rates").parent / "rates.db").exists()
+    code, out, _ = run(capsys, "sweep", "--show", "rates", "--storage", str(journal), "--json")
+    assert code == 0 and [t["state"] for t in json.loads(out)["trials"]] == ["complete", "complete"]
 
 
 def test_a_hopeless_trial_is_pruned(capsys, corpus_file):
@@ -124,8 +129,42 @@ def start(corpus_file, *argv) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def test_an_interrupted_sweep_continues_and_reruns_the_lost_trial(corpus_file):
-    argv = ["--seq-length", "8", "16", "--budget", "60000", "--study", "cut", "--no-prune"]
+def test_an_interrupted_sweep_continues_and_reruns_the_lost_trial(capsys, corpus_file, monkeypatch):
+    import rnntui.sweep.objective as objective
+
+    argv = ["--seq-length", "8", "16", "--study", "cut", "--no-prune"]
+    reported = objective.reported
+
+    def kill_trial_1(task, event, trainer):  # `kill` while the second trial trains
+        if trainer.config.steps and "trial-0001" in str(trainer_out()) and event.step == 5:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return reported(task, event, trainer)
+
+    def trainer_out():
+        return sorted(trials_folder("cut").glob("*.metrics.jsonl"))[-1]
+
+    monkeypatch.setattr(objective, "reported", kill_trial_1)
+    code, _, err = sweep(capsys, corpus_file, *argv)
+    assert code == 130 and "Traceback" not in err and "the same command continues" in err
+    states = {t.number: t.state.name for t in study_trials("cut")}
+    assert states == {0: "COMPLETE", 1: "FAIL", 2: "WAITING"}
+    metrics = (trials_folder("cut") / "trial-0001.ckpt.metrics.jsonl").read_text().splitlines()
+    assert json.loads(metrics[-1])["step"] == 5  # it stopped after the step in flight, as any run does
+
+    monkeypatch.setattr(objective, "reported", reported)
+    code, out, err = sweep(capsys, corpus_file, *argv, "--json")
+    assert code == 0, err
+    trials = json.loads(out)["trials"]
+    done = [t for t in trials if t["state"] == "complete"]
+    assert sorted(t["settings"]["seq_length"] for t in done) == [8, 16]  # none lost, none twice
+    lost = next(t for t in trials if t["trial"] == 1)
+    assert lost["state"] == "interrupted" and lost["note"] == "re-run as #2"
+    assert not (trials_folder("cut") / "trial-0001.ckpt").exists()  # the cut run's checkpoint is not kept
+
+
+@pytest.mark.slow  # two processes; the same path as the test above, with a real `kill`
+def test_a_killed_sweep_process_continues(corpus_file):
+    argv = ["--seq-length", "8", "16", "--budget", "20000", "--study", "cut", "--no-prune"]
     proc = start(corpus_file, *argv)
     for line in proc.stderr:  # the second trial is under way
         if line.startswith("trial 1:"):
@@ -259,7 +298,10 @@ def test_sweep_trials_go_to_tensorboard(capsys, corpus_file, tmp_path):
     assert code == 0, err
     runs = sorted(p.name for p in (tmp_path / "tb" / "tb").iterdir())
     assert runs == ["trial-0000", "trial-0001"]
-    assert len(scalars(tmp_path / "tb" / "tb" / "trial-0001")["loss/train"]) == round(2000 / (8 * 16))
+    for trial in runs:  # every step of each trial, as its metrics file has them
+        metrics = trials_folder("tb") / f"{trial}.ckpt.metrics.jsonl"
+        steps = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
+        assert [step for step, _ in scalars(tmp_path / "tb" / "tb" / trial)["loss/train"]] == steps
 
 
 def test_tensorboard_missing_is_one_line(capsys, corpus_file, tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import warnings
 from pathlib import Path
 
 from rnntui.errors import RnntuiError
@@ -52,9 +53,16 @@ def open_storage(optuna, name: str, url: str | None, create: bool = True):
 
             raise RnntuiError(f"cannot make {path.parent}: {reason(error)}") from None
         url = f"sqlite:///{path}"
+    with warnings.catch_warnings():
+        # The heartbeat and the retry are marked experimental; rnntui's tests cover what it uses of them.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return _storage(optuna, url)
+
+
+def _storage(optuna, url: str):
     try:
         if "://" not in url:
-            journal = optuna.storages.journal
+            journal = getattr(optuna.storages, "journal", None)  # Optuna 4's module; 3 has the class alone
             backend = getattr(journal, "JournalFileBackend", None) or optuna.storages.JournalFileStorage
             return optuna.storages.JournalStorage(backend(str(url)))
         kwargs = {"heartbeat_interval": HEARTBEAT_S, "grace_period": GRACE_S}
@@ -139,7 +147,9 @@ def retry(optuna, study, trial_number: int) -> None:
         study.tell(trial_number, state=optuna.trial.TrialState.FAIL)
         frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial_number)
     if frozen.state.name == "FAIL":
-        retry_callback(optuna)(study, frozen)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry_callback(optuna)(study, frozen)
 
 
 def best_trial(study):
