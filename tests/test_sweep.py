@@ -318,3 +318,18 @@ def test_export_refuses_what_is_not_a_metrics_file(capsys, tmp_path):
     notes.write_text("hello")
     code, _, err = run(capsys, "metrics", "export", "--tensorboard", str(tmp_path / "tb"), str(notes))
     assert code == 2 and "is not a metrics file" in err
+
+
+def test_the_sequence_length_page_is_written_from_a_sweep(capsys, corpus_file, tmp_path, monkeypatch):
+    from .test_scripts import ROOT, run_script
+
+    page = tmp_path / "sequence-length.md"
+    code, out, err = run_script(ROOT / "benchmarks" / "sequence_length.py", "--budget", "2000", "--lengths", "8",
+                                "40", "--corpus", corpus_file, "--out", page, "--", *TINY,
+                                monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0, err
+    text = page.read_text()
+    assert "rnntui sweep --study sequence-length-2000 --seq-length 8 40 --budget 2000 --no-prune" in text
+    rows = [line for line in text.splitlines() if line.startswith("| 8") or line.startswith("| 40")]
+    assert len(rows) == 2 and f"| {round(2000 / (8 * 40))} |" in rows[1]
+    assert "The chapter's 40" in text and text.count("```text\nThe island") == 2

@@ -33,7 +33,8 @@ def trial_rows(study) -> list[dict]:
         rows.append({
             "trial": t.number, "settings": dict(t.params), "state": state,
             "objective": t.value if state == "complete" else None,
-            "per_s": t.user_attrs.get("per_s"), "seconds": t.user_attrs.get("seconds"),
+            "steps": t.user_attrs.get("steps"), "per_s": t.user_attrs.get("per_s"),
+            "seconds": t.user_attrs.get("seconds"),
             "best": best is not None and t.number == best.number, "note": note,
             "checkpoint": checkpoint if checkpoint and Path(checkpoint).is_file() else None,
             "metrics": checkpoint + ".metrics.jsonl" if checkpoint else None,
