@@ -37,7 +37,7 @@ def study_trials(name: str) -> list:
 
 
 def trials_folder(name: str) -> Path:
-    from rnntui.sweep.study import sweeps_dir
+    from rnntui.paths import sweeps_dir
 
     return sweeps_dir() / name
 
@@ -229,7 +229,7 @@ def test_a_missing_extra_is_one_line(capsys, corpus_file, monkeypatch):
     (["--seq-length", "8", "16", "--budget", "0"], "--budget must be at least 1"),
 ])
 def test_bad_settings_are_one_line_and_start_nothing(capsys, corpus_file, argv, message):
-    from rnntui.sweep.study import sweeps_dir
+    from rnntui.paths import sweeps_dir
 
     code, _, err = sweep(capsys, corpus_file, *argv)
     lines = err.strip().splitlines()

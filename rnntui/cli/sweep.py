@@ -62,9 +62,10 @@ class Sweep:
 
 
 def plan_sweep(args: argparse.Namespace, optuna, task) -> Sweep:
+    from rnntui.paths import sweeps_dir
     from rnntui.sweep.objective import TEXT, check_settings, default_text_budget
     from rnntui.sweep.space import parse_space
-    from rnntui.sweep.study import check_name, open_storage, open_study, sweeps_dir
+    from rnntui.sweep.study import check_name, open_storage, open_study
 
     if args.tensorboard is not None:
         from rnntui.tensorboard import require

@@ -16,16 +16,12 @@ import warnings
 from pathlib import Path
 
 from rnntui.errors import RnntuiError
-from rnntui.paths import data_dir
+from rnntui.paths import sweeps_dir
 
 HEARTBEAT_S = 30  # a running trial says it is alive this often
 GRACE_S = 120  # ... and is taken for dead this long after it last did
 SQLITE_WAIT_S = 60  # how long a worker waits for another's write to the SQLite file
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
-
-
-def sweeps_dir() -> Path:
-    return data_dir() / "sweeps"
 
 
 def check_name(name: str) -> str:
