@@ -96,7 +96,7 @@ def plan_sweep(args: argparse.Namespace, optuna, task) -> Sweep:
         target = min(args.trials or space.grid_size(), space.grid_size())
     else:
         target = args.trials or 20
-    name = check_name(args.study or "-".join(space.swept))
+    name = check_name(args.study or ("" if task is TEXT else "reviews-") + "-".join(space.swept))
     folder = Path(args.folder) if args.folder is not None else sweeps_dir() / name
     source["tensorboard"] = None if args.tensorboard is None else Path(args.tensorboard) / name
     record = {"task": task.name, "budget": budget, "settings": space.describe(), "swept": list(space.swept)}
@@ -147,13 +147,16 @@ def make_pruner(optuna, task, off: bool):
 
 def run_sweep(sweep: Sweep) -> int:
     """Run trials while the study owes some; returns how many this process ran."""
-    from rnntui.sweep.study import owed, remove_other_checkpoints, retry
+    from rnntui.sweep.study import fail_stale, owed, remove_other_checkpoints, retry
 
     ran = 0
     current: dict = {}
     with ExitSignals():
         try:
-            while owed(sweep.study, sweep.target):
+            while True:
+                fail_stale(sweep.optuna, sweep.study)
+                if not owed(sweep.study, sweep.target):
+                    break
                 current.clear()
                 try:
                     sweep.study.optimize(lambda trial: objective(sweep, trial, current), n_trials=1,

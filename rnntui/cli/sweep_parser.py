@@ -67,7 +67,8 @@ def add_sweep_command(commands, setting_actions: list[argparse.Action], task: st
                            "trial trains on the same number of reviews, whatever its batch size (default 10)")
     study = sweep.add_argument_group("the study")
     study.add_argument("--study", metavar="NAME", help="the study's name: its SQLite file and trials' folder in "
-                       "the data folder (default: the settings varied, e.g. seq_length); the same name continues it")
+                       "the data folder (default: the settings varied, e.g. seq_length, after reviews- for reviews); "
+                       "the same name continues it")
     study.add_argument("--show", metavar="STUDY", help="print the trials of this study (finished or running) and exit")
     study.add_argument("--trials", type=int, help="trials to run in all, across every worker (default: every "
                        "combination of the values listed; 20 where a range is given)")

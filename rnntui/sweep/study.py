@@ -117,6 +117,14 @@ def counts_against_budget(trial) -> bool:
     return not trial.user_attrs.get("surplus")
 
 
+def fail_stale(optuna, study) -> None:
+    """Fail (and queue again) the trials whose process stopped beating, as Optuna does before each
+    trial: a study whose budget is all started may still owe one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
 def owed(study, target: int) -> bool:
     """Whether a new trial may start: fewer than ``target`` count, or some are waiting."""
     trials = study.get_trials(deepcopy=False)
