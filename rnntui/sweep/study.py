@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import time
 import warnings
 from pathlib import Path
 
@@ -52,7 +53,15 @@ def open_storage(optuna, name: str, url: str | None, create: bool = True):
     with warnings.catch_warnings():
         # The heartbeat and the retry are marked experimental; rnntui's tests cover what it uses of them.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return _storage(optuna, url)
+        for attempt in range(3):
+            try:
+                return _storage(optuna, url)
+            except RnntuiError:
+                # Workers started together race to make a new database's tables: the loser's
+                # insert fails, and the tables are there a moment later.
+                if attempt == 2:
+                    raise
+                time.sleep(1 + attempt)
 
 
 def _storage(optuna, url: str):
