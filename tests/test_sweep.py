@@ -333,3 +333,26 @@ def test_the_sequence_length_page_is_written_from_a_sweep(capsys, corpus_file, t
     rows = [line for line in text.splitlines() if line.startswith("| 8") or line.startswith("| 40")]
     assert len(rows) == 2 and f"| {round(2000 / (8 * 40))} |" in rows[1]
     assert "The chapter's 40" in text and text.count("```text\nThe island") == 2
+
+
+@pytest.mark.parametrize("command, configs", [
+    (["sweep"], ("rnntui.training.TrainConfig", "rnntui.model.ModelConfig")),
+    (["sentiment", "sweep"], ("rnntui.sentiment.train.SentimentTrainConfig", "rnntui.sentiment.model.SentimentConfig")),
+])
+def test_a_sweeps_settings_are_its_train_commands_config_flags(command, configs):
+    """Every field of the model's training and model configs that train takes as a flag, but the
+    budget and the validation cadence the sweep sets itself."""
+    import importlib
+    from dataclasses import fields
+
+    from rnntui.cli.parser import build_parser
+    from rnntui.cli.sweep_parser import NOT_SWEPT
+
+    parser = build_parser()
+    train_flags = set(vars(parser.parse_args([*command[:-1], "train"])))
+    names = set()
+    for dotted in configs:
+        module, name = dotted.rsplit(".", 1)
+        names |= {f.name for f in fields(getattr(importlib.import_module(module), name))}
+    settings = parser.parse_args(command).sweep_settings
+    assert set(settings) == (names & train_flags) - set(NOT_SWEPT)
