@@ -204,3 +204,15 @@ def remove_other_checkpoints(study) -> list[Path]:
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
+
+
+def kept_trials() -> list[tuple[Path, dict]]:
+    """The trial checkpoints every study in the sweeps folder kept (its best, or all with
+    --keep-all), newest first within each study, with their headers: for the app's picker."""
+    from rnntui.checkpoint import list_checkpoints
+
+    try:
+        studies = sorted(path for path in sweeps_dir().iterdir() if path.is_dir())
+    except OSError:
+        return []
+    return [entry for study in studies for entry in list_checkpoints(study)]

@@ -55,12 +55,13 @@ class ModelOpener(Widget):
         self.app.push_screen(UnsavedScreen(unsaved, title, verb), chosen)
 
     def open_picker(self, folder: Path, bundled: Path, then: Callable[[Path], object] | None = None) -> None:
-        """The checkpoints in ``folder``, and the ``bundled`` model; the one chosen goes to
-        ``then`` (default: load it as the chat's language model)."""
+        """The checkpoints in ``folder``, the trials the sweeps kept, and the ``bundled`` model;
+        the one chosen goes to ``then`` (default: load it as the chat's language model)."""
         from rnntui.checkpoint import list_checkpoints, read_header
+        from rnntui.sweep.study import kept_trials
         from rnntui.tui.screens.picker import CheckpointPicker
 
-        entries = list_checkpoints(folder)
+        entries = list_checkpoints(folder) + kept_trials()
         if bundled.is_file():
             entries.append((bundled, read_header(bundled)[0]))
 
