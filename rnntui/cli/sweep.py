@@ -166,12 +166,14 @@ def run_sweep(sweep: Sweep) -> int:
                 ran += 1
                 if not sweep.args.keep_all:
                     remove_other_checkpoints(sweep.study)
-        except (Interrupted, KeyboardInterrupt):
+        except BaseException as error:  # a signal, or anything unforeseen: the trial in flight runs again
             if "number" in current:
                 retry(sweep.optuna, sweep.study, current["number"])
             if not sweep.args.keep_all:
                 remove_other_checkpoints(sweep.study)
-            raise KeyboardInterrupt from None
+            if isinstance(error, (Interrupted, KeyboardInterrupt)):
+                raise KeyboardInterrupt from None
+            raise
     return ran
 
 

@@ -74,7 +74,8 @@ def table(head: dict, rows: list[dict]) -> str:
     budget = f"{budget:,} epochs of the training reviews" if head["task"] == "reviews" else f"{budget:,} characters"
     lines = [f"study {head['study']}: {head['objective']}, {better} is better; each trial trains on {budget}"]
     speed = "chars/s" if head["task"] == "text" else "reviews/s"
-    columns = ["", "trial", *head["swept"], head["task"] == "text" and "loss" or "accuracy", speed, "time", "state"]
+    objective = "loss" if head["task"] == "text" else "accuracy"
+    columns = ["", "trial", *head["swept"], objective, speed, "time", "state"]
     cells = []
     for row in rows:
         value = row["objective"]
