@@ -25,7 +25,7 @@ optuna = pytest.importorskip("optuna", reason="rnntui[sweep] is not installed")
 TINY = ["--embed-dim", "8", "--hidden-size", "16", "--batch-size", "8", "--device", "cpu", "--precision", "fp32"]
 
 
-def sweep(capsys, corpus_file, *argv, budget: int = 6000):
+def sweep(capsys, corpus_file, *argv, budget: int = 3000):
     return run(capsys, "sweep", "--corpus", str(corpus_file), "--budget", str(budget), *TINY, *argv)
 
 
@@ -53,7 +53,7 @@ def test_a_grid_of_three_trials_are_normal_runs_judged_exactly(capsys, corpus_fi
     folder = trials_folder("lengths")
     for t in trials:
         lines = Path(t["metrics"]).read_text().splitlines()
-        assert json.loads(lines[-1])["step"] == round(6000 / (8 * t["settings"]["seq_length"]))
+        assert json.loads(lines[-1])["step"] == round(3000 / (8 * t["settings"]["seq_length"]))
     best = min(trials, key=lambda t: t["objective"])
     assert best["best"] and result["best"]["trial"] == best["trial"]
     # Only the best trial's checkpoint is kept; every metrics file is.
@@ -191,7 +191,7 @@ def test_a_killed_sweep_process_continues(corpus_file):
 
 
 def test_two_workers_share_one_study(corpus_file):
-    argv = ["--seq-length", "4", "8", "16", "32", "--budget", "4000", "--study", "shared", "--no-prune", "--json"]
+    argv = ["--seq-length", "4", "8", "16", "32", "--budget", "2000", "--study", "shared", "--no-prune", "--json"]
     workers = [start(corpus_file, *argv) for _ in range(2)]
     results = [proc.communicate(timeout=120) for proc in workers]
     assert all(proc.returncode == 0 for proc in workers), [err for _, err in results]
