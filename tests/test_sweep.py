@@ -162,6 +162,29 @@ def test_an_interrupted_sweep_continues_and_reruns_the_lost_trial(capsys, corpus
     assert not (trials_folder("cut") / "trial-0001.ckpt").exists()  # the cut run's checkpoint is not kept
 
 
+def test_a_trial_whose_process_died_silently_runs_again(capsys, corpus_file, monkeypatch):
+    """``kill -9``: no word from the process, only its heartbeat stops; the next worker fails the
+    trial once the grace period is over and runs it again."""
+    import rnntui.sweep.study as study_module
+
+    monkeypatch.setattr(study_module, "HEARTBEAT_S", 1)
+    monkeypatch.setattr(study_module, "GRACE_S", 1)
+    argv = ["--seq-length", "8", "16", "--study", "dead", "--no-prune"]
+    assert sweep(capsys, corpus_file, *argv, "--trials", "1")[0] == 0
+    # A worker starts the second trial and dies: it is running, and its heartbeat stops.
+    storage = study_module.open_storage(optuna, "dead", None)
+    study = optuna.load_study(study_name="dead", storage=storage,
+                              sampler=optuna.samplers.GridSampler({"seq_length": [8, 16]}, seed=0))
+    dead = study.ask()
+    storage.record_heartbeat(dead._trial_id)
+    time.sleep(2.5)
+    code, out, err = sweep(capsys, corpus_file, *argv, "--json")
+    assert code == 0, err
+    trials = json.loads(out)["trials"]
+    assert sorted(t["settings"]["seq_length"] for t in trials if t["state"] == "complete") == [8, 16]
+    assert next(t for t in trials if t["trial"] == dead.number)["state"] == "interrupted"
+
+
 @pytest.mark.slow  # two processes; the same path as the test above, with a real `kill`
 def test_a_killed_sweep_process_continues(corpus_file):
     argv = ["--seq-length", "8", "16", "--budget", "20000", "--study", "cut", "--no-prune"]
