@@ -165,6 +165,9 @@ def build_parser() -> Parser:
                                 "or machine sharing the folder) and generate from its checkpoints.")
     watch.set_defaults(func=command("app", "cmd_watch"))
     watch.add_argument("path", type=Path, help="a checkpoint, its .metrics.jsonl file, or a run folder")
+    watch.add_argument("--compare", type=Path, nargs="+", metavar="RUN",
+                       help="also draw these runs' validation curves in the loss chart: checkpoints, metrics files, "
+                       "or folders (every run in it, e.g. a sweep's study in the data folder's sweeps/)")
 
     info = commands.add_parser("info", help="what a checkpoint holds: model, training, corpus, losses, provenance")
     info.set_defaults(func=command("info", "cmd_info"))

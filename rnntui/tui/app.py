@@ -59,7 +59,8 @@ class RnntuiApp(App):
                  scale_factor: float | None = None, length: int | None = None,
                  watch: Path | None = None, autosave_every: float = AUTOSAVE_EVERY, finetune: bool = False,
                  manage_gc: bool = False, encoding: str | None = None, reviews_data: Path | None = None,
-                 review_train_config=None, review_model_settings: dict | None = None) -> None:
+                 review_train_config=None, review_model_settings: dict | None = None,
+                 compare: list[Path] | None = None) -> None:
         super().__init__()
         # The garbage collector is the process's: `rnntui` lets the app tune it (see
         # memory.tune_garbage_collector), an app run inside another program leaves it alone.
@@ -84,6 +85,8 @@ class RnntuiApp(App):
         self.chat.set_palette(theme_palette(self.current_theme))
         self.watch = watch  # a run to follow (rnntui watch): its metrics file drives the chart
         self.follower = None
+        self.compare = compare or []  # other runs' metrics files, drawn beside it (rnntui watch --compare)
+        self.compared: list = []  # (name, MetricsFollower) of each
         self.start_checkpoint, self.start_corpus = checkpoint, corpus
         self.train_config, self.model_options = train_config, model_options
         self.session = None  # created in a worker (EngineReady), so torch loads off the event loop
@@ -118,10 +121,11 @@ class RnntuiApp(App):
         self.show_chart(self.store.settings.chart)
         self.update_status()
         if self.watch is not None:
-            from rnntui.metrics import MetricsFollower, resolve_run
+            from rnntui.metrics import MetricsFollower, resolve_run, run_name
 
             metrics, checkpoint = resolve_run(self.watch)
             self.follower = MetricsFollower(metrics)
+            self.compared = [(run_name(path), MetricsFollower(path)) for path in self.compare]
             self.start_checkpoint = checkpoint if checkpoint.is_file() else None
             self.query_one(LossPanel).show_corpus(f"watching {metrics.name}")
             self.follow_metrics()
@@ -178,6 +182,10 @@ class RnntuiApp(App):
             panel.add_events(points)
             ranks = points[-1].ranks
             panel.set_device("1 process" if ranks == 1 else f"{ranks} processes (torchrun)")
+        for name, follower in self.compared:  # the runs drawn beside it: their validation curves
+            new = [(p.step, p.val_loss) for p in follower.read_new() if p.val_loss is not None]
+            for panel in self.query(LossPanel) if new else ():
+                panel.add_compared(name, new)
 
     # -- keys, palette, help, notifications, status -----------------------------------------
     def get_system_commands(self, screen: Screen):
