@@ -76,9 +76,9 @@ def resolve_run(path: Path) -> tuple[Path, Path]:
     return metrics_path(path), path
 
 
-def compared_runs(paths: list[Path], watched: Path) -> list[Path]:
-    """The metrics files ``rnntui watch --compare`` names: a checkpoint's or a metrics file's
-    own, or every run's in a folder (a sweep's study), but the ``watched`` run's."""
+def compared_runs(paths: list[Path], watched: Path | None) -> list[Path]:
+    """The metrics files ``--compare`` names: a checkpoint's or a metrics file's own, or every
+    run's in a folder (a sweep's study), but the ``watched`` run's."""
     found = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -89,7 +89,8 @@ def compared_runs(paths: list[Path], watched: Path) -> list[Path]:
             runs = [resolve_run(path)[0]]
             if not runs[0].is_file():
                 raise RnntuiError(f"--compare {path}: no metrics file {runs[0]}")
-        found += [run for run in runs if run.resolve() != Path(watched).resolve() and run not in found]
+        found += [run for run in runs if run not in found
+                  and (watched is None or run.resolve() != Path(watched).resolve())]
     return found
 
 

@@ -30,5 +30,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     """``rnntui --checkpoint ... --corpus ...``: no command, flags for the app."""
+    compare = None
+    if args.compare:
+        from rnntui.metrics import compared_runs
+
+        compare = compared_runs(args.compare, watched=None)
     return run_app(args.checkpoint, args.corpus, args.finetune, encoding=args.encoding,
-                   reviews_data=getattr(args, "reviews_data", None))
+                   reviews_data=getattr(args, "reviews_data", None), compare=compare)

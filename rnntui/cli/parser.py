@@ -14,6 +14,8 @@ from rnntui.cli.sweep_parser import TENSORBOARD_HELP, add_metrics_command, add_s
 
 DEFAULT_SEED_TEXT = "The island"
 BUNDLED = Path("bundled")  # --finetune with no checkpoint: the bundled model
+COMPARE_HELP = ("also draw these runs' validation curves in the loss chart: checkpoints, metrics files, or folders "
+                "(every run in it, e.g. a sweep's study in the data folder's sweeps/)")
 
 
 def command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
@@ -45,6 +47,7 @@ def build_parser() -> Parser:
     parser.add_argument("--reviews-data", type=Path, metavar="PATH",
                         help="the movie reviews the app's reviews mode (f7) trains on: aclImdb_v1.tar.gz or its "
                              "aclImdb/ folder (default: downloaded once into the cache folder)")
+    parser.add_argument("--compare", type=Path, nargs="+", metavar="RUN", help=COMPARE_HELP)
     parser.set_defaults(func=command("app", "cmd_app"))
     commands = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
 
@@ -165,9 +168,7 @@ def build_parser() -> Parser:
                                 "or machine sharing the folder) and generate from its checkpoints.")
     watch.set_defaults(func=command("app", "cmd_watch"))
     watch.add_argument("path", type=Path, help="a checkpoint, its .metrics.jsonl file, or a run folder")
-    watch.add_argument("--compare", type=Path, nargs="+", metavar="RUN",
-                       help="also draw these runs' validation curves in the loss chart: checkpoints, metrics files, "
-                       "or folders (every run in it, e.g. a sweep's study in the data folder's sweeps/)")
+    watch.add_argument("--compare", type=Path, nargs="+", metavar="RUN", help=COMPARE_HELP)
 
     info = commands.add_parser("info", help="what a checkpoint holds: model, training, corpus, losses, provenance")
     info.set_defaults(func=command("info", "cmd_info"))

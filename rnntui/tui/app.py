@@ -121,15 +121,20 @@ class RnntuiApp(App):
         self.show_chart(self.store.settings.chart)
         self.update_status()
         if self.watch is not None:
-            from rnntui.metrics import MetricsFollower, resolve_run, run_name
+            from rnntui.metrics import MetricsFollower, resolve_run
 
             metrics, checkpoint = resolve_run(self.watch)
             self.follower = MetricsFollower(metrics)
-            self.compared = [(run_name(path), MetricsFollower(path)) for path in self.compare]
             self.start_checkpoint = checkpoint if checkpoint.is_file() else None
             self.query_one(LossPanel).show_corpus(f"watching {metrics.name}")
             self.follow_metrics()
             self.set_interval(1.0, self.follow_metrics)
+        if self.compare:
+            from rnntui.metrics import MetricsFollower, run_name
+
+            self.compared = [(run_name(path), MetricsFollower(path)) for path in self.compare]
+            self.follow_compared()
+            self.set_interval(1.0, self.follow_compared)
         self.mounted_at = time.monotonic()
         self.engine_timer = self.set_interval(0.02, self.load_engine_once_drawn)
         self.signals.install()
@@ -182,9 +187,12 @@ class RnntuiApp(App):
             panel.add_events(points)
             ranks = points[-1].ranks
             panel.set_device("1 process" if ranks == 1 else f"{ranks} processes (torchrun)")
-        for name, follower in self.compared:  # the runs drawn beside it: their validation curves
+
+    def follow_compared(self) -> None:
+        """The runs drawn beside the chart's own (--compare): their new validation estimates."""
+        for name, follower in self.compared:
             new = [(p.step, p.val_loss) for p in follower.read_new() if p.val_loss is not None]
-            for panel in self.query(LossPanel) if new else ():
+            for panel in self.query("#loss-panel") if new else ():  # the chat's chart; none while the app closes
                 panel.add_compared(name, new)
 
     # -- keys, palette, help, notifications, status -----------------------------------------

@@ -49,3 +49,15 @@ def test_compare_with_no_run_is_one_line(capsys, tmp_path):
     write_run(watched, 3.0)
     code, _, err = run(capsys, "watch", str(watched), "--compare", str(tmp_path / "missing.ckpt"))
     assert code == 2 and "--compare" in err and "no metrics file" in err and len(err.strip().splitlines()) == 1
+
+
+async def test_the_app_draws_compared_runs_beside_its_own_model(tiny_checkpoint, tmp_path):
+    from .helpers import make_app, ready
+
+    other = tmp_path / "other.ckpt"
+    curve = write_run(other, 3.5)
+    app = make_app(tiny_checkpoint, compare=compared_runs([other], None))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        panel = app.query_one(LossPanel)
+        await until(pilot, lambda: panel.compared.get("other") == curve and len(panel.train) == 30)
