@@ -11,6 +11,7 @@ import signal
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from rnntui.errors import RnntuiError
@@ -52,13 +53,20 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass
 class Sweep:
     """A sweep planned: the study, what varies, the budget, and where the trials go."""
 
-    def __init__(self, args, optuna, task, space, name, study, target, budget, folder, source) -> None:
-        self.args, self.optuna, self.task, self.space = args, optuna, task, space
-        self.name, self.study, self.target, self.budget = name, study, target, budget
-        self.folder, self.source = folder, source
+    args: argparse.Namespace
+    optuna: object  # the module
+    task: object  # objective.Task
+    space: object  # space.Space
+    name: str
+    study: object  # optuna.Study
+    target: int  # trials in all, across workers
+    budget: int  # characters (text) or epochs (reviews) per trial
+    folder: Path  # the trials' checkpoints and metrics files
+    source: dict  # what every trial reads: corpus, encoding or data, and the tensorboard folder
 
 
 def plan_sweep(args: argparse.Namespace, optuna, task) -> Sweep:
@@ -232,9 +240,7 @@ def objective(sweep: Sweep, trial, current: dict) -> float:
         raise TrialFailed(trial.user_attrs.get("error"))
     record_speed(sweep, trial, trainer, started)
     if pruned:
-        import optuna
-
-        raise optuna.TrialPruned()
+        raise sweep.optuna.TrialPruned()
     total = trainer.config.steps if sweep.task is TEXT else trainer.total_steps
     if trainer.step < total and not trainer.early_stopped:
         raise Interrupted

@@ -4,7 +4,6 @@ estimates go on Optuna's common scale of progress so that the pruner compares li
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,7 +120,3 @@ def reported(task: Task, event, trainer) -> tuple[int, float] | None:
     if event.val_accuracy is None:
         return None
     return round(event.epoch * 1000), event.val_accuracy
-
-
-def is_nan(value: float) -> bool:
-    return isinstance(value, float) and math.isnan(value)
