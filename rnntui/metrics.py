@@ -96,6 +96,29 @@ def resolve_run(path: Path) -> tuple[Path, Path]:
     return metrics_path(path), path
 
 
+def compared_runs(paths: list[Path], watched: Path | None) -> list[Path]:
+    """The metrics files ``--compare`` names: a checkpoint's or a metrics file's own, or every
+    run's in a folder (a sweep's study), but the ``watched`` run's."""
+    found = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            runs = sorted(path.glob(f"*{SUFFIX}"))
+            if not runs:
+                raise RnntuiError(f"--compare {path}: no {SUFFIX} file in that folder")
+        else:
+            runs = [resolve_run(path)[0]]
+            if not runs[0].is_file():
+                raise RnntuiError(f"--compare {path}: no metrics file {runs[0]}")
+        found += [run for run in runs if run not in found
+                  and (watched is None or run.resolve() != Path(watched).resolve())]
+    return found
+
+
+def run_name(metrics: Path) -> str:
+    """A run's name from its metrics file: its checkpoint's stem."""
+    return Path(metrics.name[: -len(SUFFIX)]).stem if metrics.name.endswith(SUFFIX) else metrics.stem
+
+
 class MetricsFollower:
     """Reads the points appended to a metrics file since the last call (like ``tail -f``).
 

@@ -24,6 +24,11 @@ def checkpoints_dir() -> Path:
     return data_dir() / "checkpoints"
 
 
+def sweeps_dir() -> Path:
+    """Where ``rnntui sweep`` keeps its studies (``NAME.db``) and their trials (``NAME/``)."""
+    return data_dir() / "sweeps"
+
+
 def transcripts_dir() -> Path:
     """Where the app's exported transcripts (ctrl+f) go."""
     return data_dir() / "transcripts"

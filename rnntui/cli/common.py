@@ -59,7 +59,8 @@ def apply_threads(threads: int | None) -> int:
 
 
 def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool, watch: Path | None = None,
-            encoding: str | None = None, reviews_data: Path | None = None, threads: int | None = None) -> int:
+            encoding: str | None = None, reviews_data: Path | None = None, threads: int | None = None,
+            compare: list[Path] | None = None) -> int:
     # The app's modules make tens of thousands of objects that live as long as it does, and
     # Python's cyclic garbage collector went through them again and again while they loaded
     # and while the first screen was drawn: about 0.1 s on a 2-core machine. It is off until
@@ -77,7 +78,8 @@ def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool, watch:
         if finetune and corpus is None:
             raise RnntuiError("--finetune needs the text to fine-tune on: --corpus PATH")
         app = RnntuiApp(checkpoint=checkpoint, corpus=corpus, finetune=finetune, watch=watch, manage_gc=True,
-                        encoding=encoding, reviews_data=reviews_data, threads=check_threads(threads))
+                        encoding=encoding, reviews_data=reviews_data, threads=check_threads(threads),
+                        compare=compare)
         app.run()
     finally:
         gc.enable()  # had the app ended before its first screen was out

@@ -40,6 +40,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
     corpus = paths.default_corpus_path()
     print(f"default corpus:  {corpus} ({'present' if corpus.is_file() else 'not downloaded yet'})")
     print(f"checkpoints:     {paths.checkpoints_dir()}")
+    print(f"sweeps:          {paths.sweeps_dir()}")
     print(f"bundled model:   {paths.bundled_model_path()}")
     from rnntui.sentiment.dataset import cached_dataset_path
 

@@ -12,9 +12,12 @@ from pathlib import Path
 from rnntui import __version__
 from rnntui.cli.common import add_threads_argument
 from rnntui.cli.sentiment_parser import add_sentiment_commands
+from rnntui.cli.sweep_parser import TENSORBOARD_HELP, add_metrics_command, add_sweep_command
 
 DEFAULT_SEED_TEXT = "The island"
 BUNDLED = Path("bundled")  # --finetune with no checkpoint: the bundled model
+COMPARE_HELP = ("also draw these runs' validation curves in the loss chart: checkpoints, metrics files, or folders "
+                "(every run in it, e.g. a sweep's study in the data folder's sweeps/)")
 
 
 # Where --save-best writes (rnntui.cli.train.best_path), as both trainers' help says it.
@@ -53,6 +56,7 @@ def build_parser() -> Parser:
                         help="the movie reviews the app's reviews mode (f7) trains on: aclImdb_v1.tar.gz or its "
                              "aclImdb/ folder (default: downloaded once into the cache folder)")
     add_threads_argument(parser)
+    parser.add_argument("--compare", type=Path, nargs="+", metavar="RUN", help=COMPARE_HELP)
     parser.set_defaults(func=command("app", "cmd_app"))
     commands = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
 
@@ -64,7 +68,6 @@ def build_parser() -> Parser:
                        "text the model was trained on; otherwise The Mysterious Island, downloaded "
                        "once from Project Gutenberg)")
     train.add_argument("--encoding", help="read the corpus in this encoding instead of UTF-8")
-    train.add_argument("--steps", type=int, help="total steps to train to (default 10000)")
     train.add_argument("--out", type=Path, help="checkpoint file to write (default: a new file "
                        "in the data folder, or the --resume file)")
     train.add_argument("--resume", type=Path, help="continue training this checkpoint")
@@ -72,7 +75,8 @@ def build_parser() -> Parser:
                        help="start a new run on --corpus from this model's weights (default: the "
                        "bundled model): a model that already writes English learns a new text "
                        "in far fewer steps; the text's new characters are added to its vocabulary")
-    for flag, kind, text in [
+    settings = [train.add_argument(flag, type=kind, help=text) for flag, kind, text in [
+        ("--steps", int, "total steps to train to (default 10000)"),
         ("--batch-size", int, "windows per step (64)"),
         ("--seq-length", int, "characters per window (40)"),
         ("--lr", float, "Adam learning rate (0.005)"),
@@ -86,12 +90,12 @@ def build_parser() -> Parser:
         ("--random-seed", int, "seed for weights and windows (1)"),
         ("--device", str, "auto, cpu, cuda or mps (auto)"),
         ("--precision", str, "auto, fp32 or bf16 (auto: bf16 only where it is native and fast)"),
-    ]:
-        train.add_argument(flag, type=kind, help=text)
+    ]]
+    settings.append(train.add_argument(
+        "--carry-state", action=argparse.BooleanOptionalAction, default=None,
+        help="read the text as batch-size consecutive streams and carry the state from window to window "
+        "(truncated BPTT, as char-rnn); default: random windows"))
     add_threads_argument(train)
-    train.add_argument("--carry-state", action=argparse.BooleanOptionalAction, default=None,
-                       help="read the text as batch-size consecutive streams and carry the state "
-                       "from window to window (truncated BPTT, as char-rnn); default: random windows")
     # None means "not given": a resumed model keeps its own values, a new one takes the book's.
     model = train.add_argument_group("model", "the architecture is fixed once trained; the two "
                                      "dropout rates can be changed when resuming")
@@ -110,6 +114,8 @@ def build_parser() -> Parser:
                        f"best validation estimate so far, beside --out: {SAVE_BEST_NAMING}")
     train.add_argument("--json", action="store_true", help="print one JSON object per step")
     train.add_argument("--log-every", type=int, default=10, help="plain progress line every N steps")
+    train.add_argument("--tensorboard", type=Path, metavar="DIR", help=TENSORBOARD_HELP)
+    add_sweep_command(commands, settings + model._group_actions, task="text")
     samples = train.add_argument_group("samples while training", "see what the model writes as it "
                                        "learns; the samples do not change the training")
     samples.add_argument("--sample-every", type=int, default=0, help="every N steps, print a sample "
@@ -183,6 +189,7 @@ def build_parser() -> Parser:
     watch.set_defaults(func=command("app", "cmd_watch"))
     watch.add_argument("path", type=Path, help="a checkpoint, its .metrics.jsonl file, or a run folder")
     add_threads_argument(watch)
+    watch.add_argument("--compare", type=Path, nargs="+", metavar="RUN", help=COMPARE_HELP)
 
     info = commands.add_parser("info", help="what a checkpoint holds: model, training, corpus, losses, provenance")
     info.set_defaults(func=command("info", "cmd_info"))
@@ -195,6 +202,7 @@ def build_parser() -> Parser:
                         help="download the default corpus now; with FILE, put that local copy of the book in "
                         "the cache instead (no internet needed)")
     add_sentiment_commands(commands)
+    add_metrics_command(commands)
     return parser
 
 

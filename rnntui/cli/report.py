@@ -44,10 +44,12 @@ class Reporter:
 
     FLUSH_EVERY = 1.0  # seconds
 
-    def __init__(self, args: argparse.Namespace, trainer, out: Path) -> None:
+    def __init__(self, args: argparse.Namespace, trainer, out: Path, to_stderr: bool = False) -> None:
         self.args, self.trainer, self.out = args, trainer, out
+        self.to_stderr = to_stderr  # progress on stderr: stdout is kept for what runs this (rnntui sweep)
         self.bar = None
         self.metrics = None
+        self.board = None  # --tensorboard: the same records as TensorBoard scalars
         self.last_val = None
         self.last_flush = 0.0
         self.output_closed = False  # stdout's reader went away; the last word goes to stderr
@@ -63,11 +65,22 @@ class Reporter:
         except OSError as error:
             raise RnntuiError(f"cannot write {metrics_path(self.out)}: {reason(error)}") from None
         self.last_flush = time.monotonic()
-        if not self.args.json and sys.stdout.isatty():
+        if getattr(self.args, "tensorboard", None) is not None:
+            from rnntui.tensorboard import Board, run_folder
+
+            try:
+                self.board = Board(run_folder(self.args.tensorboard, self.out))
+            except RnntuiError:
+                self.close()
+                raise
+        stream = sys.stderr if self.to_stderr else sys.stdout
+        if not self.args.json and stream.isatty():
+            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.bar = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
-                                TimeRemainingColumn(), TextColumn("{task.fields[info]}"))
+                                TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
+                                console=Console(stderr=self.to_stderr))
             self.bar.start()
             self.task = self.bar.add_task("train", total=self.total_steps(), completed=self.trainer.step, info="")
         else:
@@ -95,9 +108,13 @@ class Reporter:
                 metrics.close()
             except OSError:
                 pass  # a full disk: the run has already stopped and said so
+        if self.board is not None:
+            board, self.board = self.board, None
+            board.close()
 
     def say(self, text: str, to_stderr: bool = False) -> None:
         """Print a line; if stdout cannot take it, stop training (see the class)."""
+        to_stderr = to_stderr or self.to_stderr
         if not to_stderr and (self.output_closed or self.failed):
             return
         try:
@@ -123,6 +140,8 @@ class Reporter:
         now = time.monotonic()
         try:
             self.metrics.write(json.dumps(record) + "\n")
+            if self.board is not None:
+                self.board.add(record)
             if flush or now - self.last_flush >= self.FLUSH_EVERY:
                 self.metrics.flush()
                 self.last_flush = now

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rnntui.cli.common import apply_threads, progress_bar, standard_input
 from rnntui.cli.report import Reporter
-from rnntui.cli.train import RunFile, best_path, check_outputs, resumed_provenance, train_and_save
+from rnntui.cli.train import RunFile, RunHooks, best_path, check_outputs, resumed_provenance, train_and_save
 from rnntui.errors import RnntuiError
 
 TRAIN_SETTINGS = ("epochs", "batch_size", "lr", "max_tokens", "max_words", "min_count", "eval_every",
@@ -61,18 +61,25 @@ class SentimentRun:
     before: dict | None = None  # the resumed checkpoint's provenance: the runs before this one
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def cmd_train(args: argparse.Namespace, hooks: RunHooks | None = None) -> int:
+    """``rnntui sentiment train``; ``hooks``: see cli/train.RunHooks."""
+    hooks = hooks or RunHooks()
     apply_threads(args.threads)
-    run = plan_run(args)
+    if args.tensorboard is not None:
+        from rnntui.tensorboard import require
+
+        require()
+    run = hooks.run = plan_run(args)
     if run is None:
         return 0
+    run.provenance.update(hooks.provenance or {})
     from rnntui.files import check_writable
     from rnntui.lock import OutputLock
 
     check_writable(run.out, "; choose another file with --out PATH")
     with OutputLock(run.out, "; or choose another file with --out PATH") as lock:
         check_outputs(args, run, lock.acquired_at)
-        return run_training(args, run)
+        return run_training(args, run, hooks.observers, hooks.to_stderr)
 
 
 def plan_run(args: argparse.Namespace) -> SentimentRun | None:
@@ -159,7 +166,8 @@ def ppmi_trainer(prepared, config, model_settings: dict, quiet: bool):
     return trainer
 
 
-def run_training(args: argparse.Namespace, run: SentimentRun) -> int:
+def run_training(args: argparse.Namespace, run: SentimentRun, observers: tuple = (), to_stderr: bool = False) -> int:
+    """Train ``run`` (see cli/train.run_training: ``observers``, ``to_stderr``)."""
     from rnntui.sentiment.checkpoint import save_sentiment_checkpoint
     from rnntui.sentiment.trainers import trainer_checkpoint
 
@@ -173,11 +181,13 @@ def run_training(args: argparse.Namespace, run: SentimentRun) -> int:
         save_sentiment_checkpoint(trainer_checkpoint(trainer, run.prepared, provenance), path)
 
     saver = RunFile(trainer, out, write, run.resumed)
-    report = SentimentReporter(args, trainer, out)
+    report = SentimentReporter(args, trainer, out, to_stderr)
 
     def each(event) -> None:
         report.event(event)
         saver.after(event, args.save_every, args.save_best)
+        for observe in observers:
+            observe(event)
 
     code = train_and_save(trainer, report, saver, each)
     if code is not None:

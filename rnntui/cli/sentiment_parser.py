@@ -7,6 +7,7 @@ import importlib
 from pathlib import Path
 
 from rnntui.cli.common import add_threads_argument
+from rnntui.cli.sweep_parser import TENSORBOARD_HELP, add_sweep_command
 
 
 def _command(name: str):
@@ -24,10 +25,10 @@ def add_sentiment_commands(commands) -> None:
     from rnntui.cli.parser import SAVE_BEST_NAMING  # here: that module imports this one
 
     sentiment = commands.add_parser(
-        "sentiment", help="the movie-review sentiment model: train, evaluate, predict",
+        "sentiment", help="the movie-review sentiment model: train, sweep, evaluate, predict",
         description="The chapter's many-to-one LSTM on the IMDb movie reviews (Maas et al. 2011): "
         "the probability that a review is positive.")
-    sentiment.set_defaults(func=lambda args: sentiment.error("choose a command: train, evaluate or predict"))
+    sentiment.set_defaults(func=lambda args: sentiment.error("choose a command: train, sweep, evaluate or predict"))
     tasks = sentiment.add_subparsers(dest="sentiment_command", parser_class=type(sentiment), metavar="COMMAND")
 
     train = tasks.add_parser("train", help="train a sentiment model (headless)",
@@ -38,7 +39,7 @@ def add_sentiment_commands(commands) -> None:
     train.add_argument("--out", type=Path, help="checkpoint file to write (default: a new file in the data "
                        "folder, or the --resume file)")
     train.add_argument("--resume", type=Path, help="continue training this checkpoint")
-    for flag, kind, text in [
+    settings = [train.add_argument(flag, type=kind, help=text) for flag, kind, text in [
         ("--epochs", int, "passes over the training reviews, in all (10)"),
         ("--batch-size", int, "reviews per step (32)"),
         ("--lr", float, "Adam learning rate (0.001)"),
@@ -50,13 +51,12 @@ def add_sentiment_commands(commands) -> None:
         ("--grad-clip", float, "clip the gradient norm to this (0: never, as the book)"),
         ("--random-seed", int, "seed for the weights, the batches and dropout (1)"),
         ("--save-every", int, "also save every N steps (0: at the end, and with --save-best)"),
-    ]:
-        train.add_argument(flag, type=kind, help=text)
-    train.add_argument("--init-embedding", choices=["random", "nb", "ppmi", "ppmi+nb"],
+    ]]
+    settings.append(train.add_argument("--init-embedding", choices=["random", "nb", "ppmi", "ppmi+nb"],
                        help="how a new model's embedding starts. nb: each word's naive-Bayes log-count ratio in "
                        "the first dimension; ppmi: word vectors from how words co-occur in the training and "
                        "unlabelled reviews (seconds; about 2 GB of memory); ppmi+nb: both; random: as the book "
-                       "(random)")
+                       "(random)"))
     train.add_argument("--unlabelled", type=Path, help="unlabelled reviews for --init-embedding ppmi: a tarball or "
                        "folder with aclImdb/train/unsup (default: those in --data, as Stanford's tarball has)")
     model = train.add_argument_group("model", "the book's Embedding(V, 20) -> LSTM(20, 64) -> Linear(64, 64) -> "
@@ -68,6 +68,7 @@ def add_sentiment_commands(commands) -> None:
     model.add_argument("--hidden-size", type=int, help="units of the recurrent layer (64)")
     model.add_argument("--fc-hidden", type=int, help="units of the hidden linear layer (64)")
     model.add_argument("--dropout", type=float, help="dropout on the summary before the classifier (0)")
+    add_sweep_command(tasks, settings + model._group_actions, task="reviews")
     train.add_argument("--overwrite", action="store_true", help="replace the --out checkpoint if it exists "
                        "(it must be an rnntui checkpoint; other files are never replaced)")
     train.add_argument("--save-best", action="store_true", help="also save the checkpoint with the best "
@@ -77,6 +78,7 @@ def add_sentiment_commands(commands) -> None:
     add_threads_argument(train)
     train.add_argument("--json", action="store_true", help="print one JSON object per step")
     train.add_argument("--log-every", type=int, default=50, help="plain progress line every N steps (50)")
+    train.add_argument("--tensorboard", type=Path, metavar="DIR", help=TENSORBOARD_HELP)
 
     evaluate = tasks.add_parser("evaluate", help="test accuracy and loss on the 25,000 test reviews")
     evaluate.set_defaults(func=_command("cmd_evaluate"))

@@ -83,10 +83,28 @@ class Run:
     may_replace: bool  # --overwrite, or --resume of the file --out names
 
 
-def train_once(args: argparse.Namespace, dist_info) -> int:
-    run = plan_run(args, dist_info)
+@dataclass
+class RunHooks:
+    """What a run started by another command (a sweep's trial) adds to ``rnntui train``: calls
+    with every step's event, progress on stderr, more of the run's record; ``run`` is the run
+    planned, once it is."""
+
+    observers: tuple = ()
+    to_stderr: bool = False
+    provenance: dict | None = None
+    run: object = None
+
+
+def train_once(args: argparse.Namespace, dist_info, hooks: RunHooks | None = None) -> int:
+    hooks = hooks or RunHooks()
+    if args.tensorboard is not None and dist_info.is_main:
+        from rnntui.tensorboard import require
+
+        require()
+    run = hooks.run = plan_run(args, dist_info)
     if run is None:
         return 0
+    run.provenance.update(hooks.provenance or {})
     if not dist_info.is_main:
         return run_training(args, run, dist_info)
     from rnntui.files import check_writable
@@ -95,7 +113,7 @@ def train_once(args: argparse.Namespace, dist_info) -> int:
     check_writable(run.out, "; choose another file with --out PATH")  # also makes its folder, for the lock
     with OutputLock(run.out, "; or choose another file with --out PATH") as lock:
         check_outputs(args, run, lock.acquired_at)
-        return run_training(args, run, dist_info)
+        return run_training(args, run, dist_info, hooks.observers, hooks.to_stderr)
 
 
 def plan_run(args: argparse.Namespace, dist_info) -> Run | None:
@@ -218,8 +236,10 @@ def check_outputs(args: argparse.Namespace, run: Run, locked_at: float) -> None:
     remove_stale_temp_files(out, locked_at, names=snapshot_names(out))  # --keep's copies, any step
 
 
-def run_training(args: argparse.Namespace, run: Run, dist_info) -> int:
-    """Train ``run`` to its --steps (or a signal, or early stopping), saving as asked."""
+def run_training(args: argparse.Namespace, run: Run, dist_info, observers: tuple = (), to_stderr: bool = False) -> int:
+    """Train ``run`` to its --steps (or a signal, or early stopping), saving as asked; each of
+    ``observers`` is called with every step's event (rnntui sweep's pruning); ``to_stderr``: the
+    progress goes to stderr."""
     from rnntui.trainers import trainer_checkpoint
 
     trainer, corpus, config, out = run.trainer, run.corpus, run.config, run.out
@@ -232,7 +252,7 @@ def run_training(args: argparse.Namespace, run: Run, dist_info) -> int:
             keep_snapshots(out, trainer.step, args.keep, run.provenance["run_id"])
 
     saver = RunFile(trainer, out, write, run.resumed, writes=dist_info.is_main)  # only rank 0 writes
-    report = Reporter(args, trainer, out) if dist_info.is_main else Silent()
+    report = Reporter(args, trainer, out, to_stderr) if dist_info.is_main else Silent()
 
     def each(event) -> None:
         sample = None
@@ -240,6 +260,8 @@ def run_training(args: argparse.Namespace, run: Run, dist_info) -> int:
             sample = training_sample(trainer, corpus.vocab, args, event.step)
         report.event(event, sample)
         saver.after(event, config.save_every, args.save_best)
+        for observe in observers:
+            observe(event)
 
     code = train_and_save(trainer, report, saver, each, dist_info.is_main)
     if code is not None:

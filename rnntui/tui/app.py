@@ -60,7 +60,7 @@ class RnntuiApp(BeforeCrash, App):
                  watch: Path | None = None, autosave_every: float = AUTOSAVE_EVERY, finetune: bool = False,
                  manage_gc: bool = False, encoding: str | None = None, reviews_data: Path | None = None,
                  review_train_config=None, review_model_settings: dict | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, compare: list[Path] | None = None) -> None:
         super().__init__()
         self.threads = threads  # torch's CPU threads (--threads), set with the engine where manage_gc
         # The garbage collector is the process's: `rnntui` lets the app tune it (see
@@ -86,6 +86,8 @@ class RnntuiApp(BeforeCrash, App):
         self.chat.set_palette(theme_palette(self.current_theme))
         self.watch = watch  # a run to follow (rnntui watch): its metrics file drives the chart
         self.follower = None
+        self.compare = compare or []  # other runs' metrics files, drawn beside it (rnntui watch --compare)
+        self.compared: list = []  # (name, MetricsFollower) of each
         self.start_checkpoint, self.start_corpus = checkpoint, corpus
         self.train_config, self.model_options = train_config, model_options
         self.session = None  # created in a worker (EngineReady), so torch loads off the event loop
@@ -130,6 +132,12 @@ class RnntuiApp(BeforeCrash, App):
             self.query_one(LossPanel).show_corpus(f"watching {metrics.name}")
             self.follow_metrics()
             self.set_interval(1.0, self.follow_metrics)
+        if self.compare:
+            from rnntui.metrics import MetricsFollower, run_name
+
+            self.compared = [(run_name(path), MetricsFollower(path)) for path in self.compare]
+            self.follow_compared()
+            self.set_interval(1.0, self.follow_compared)
         self.mounted_at = time.monotonic()
         self.engine_timer = self.set_interval(0.02, self.load_engine_once_drawn)
         self.signals.install()
@@ -182,6 +190,13 @@ class RnntuiApp(BeforeCrash, App):
             panel.add_events(points)
             ranks = points[-1].ranks
             panel.set_device("1 process" if ranks == 1 else f"{ranks} processes (torchrun)")
+
+    def follow_compared(self) -> None:
+        """The runs drawn beside the chart's own (--compare): their new validation estimates."""
+        for name, follower in self.compared:
+            new = [(p.step, p.val_loss) for p in follower.read_new() if p.val_loss is not None]
+            for panel in self.query("#loss-panel") if new else ():  # the chat's chart; none while the app closes
+                panel.add_compared(name, new)
 
     # -- keys, palette, help, notifications, status -----------------------------------------
     def get_system_commands(self, screen: Screen):

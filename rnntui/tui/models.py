@@ -24,14 +24,16 @@ if TYPE_CHECKING:
 
 
 def listed_checkpoints(folder: Path, bundled: Path) -> tuple[list[tuple[Path, dict]], list[Path]]:
-    """The picker's rows: the checkpoints in ``folder`` and the ``bundled`` model, with their
-    headers; and the files left out, which could not be read or described (any error: a crafted
-    file must not end the app, and its unsaved training)."""
+    """The picker's rows: the checkpoints in ``folder``, the trials the sweeps kept and the
+    ``bundled`` model, with their headers; and the files left out, which could not be read or
+    described (any error: a crafted file must not end the app, and its unsaved training)."""
     from rnntui.checkpoint import list_checkpoints, read_header
+    from rnntui.sweep.study import kept_trials
     from rnntui.tui.screens.picker import describe
 
     left_out: list[Path] = []
     listed = list_checkpoints(folder, left_out)
+    listed += kept_trials(left_out)
     try:
         if bundled.is_file():
             listed.append((bundled, read_header(bundled)[0]))

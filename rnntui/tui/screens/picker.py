@@ -52,6 +52,13 @@ def describe(header: dict) -> tuple[str, str, str, str, str]:
     return (TASKS.get(task, str(task)), f"{header.get('step', 0):,}", best, corpus, created or "-")
 
 
+def shown_name(path: Path) -> str:
+    """A checkpoint's name in the table; a sweep's trial with its study's (``study/trial-0003.ckpt``)."""
+    from rnntui.paths import sweeps_dir
+
+    return f"{path.parent.name}/{path.name}" if path.parent.parent == sweeps_dir() else path.name
+
+
 class CheckpointPicker(ModalScreen[Path | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
@@ -63,9 +70,13 @@ class CheckpointPicker(ModalScreen[Path | None]):
         self.left_out = list(left_out)
 
     def compose(self) -> ComposeResult:
+        from rnntui.paths import sweeps_dir
+
+        trials = any(path.parent.parent == sweeps_dir() for path, _ in self.entries)
         with Vertical(id="picker", classes="dialog") as dialog:
             dialog.border_title = "Load a checkpoint"
-            yield Label(f"Saved in {self.folder}" if self.entries else f"No checkpoints in {self.folder} yet.")
+            where = f"Saved in {self.folder}" + (f"; sweeps' trials (study/trial) in {sweeps_dir()}" if trials else "")
+            yield Label(where if self.entries else f"No checkpoints in {self.folder} yet.")
             if self.left_out:
                 names = ", ".join(path.name for path in self.left_out[:3])
                 more = f" and {len(self.left_out) - 3:,} more" if len(self.left_out) > 3 else ""
@@ -80,7 +91,7 @@ class CheckpointPicker(ModalScreen[Path | None]):
         table = self.query_one(DataTable)
         table.add_columns("checkpoint", "task", "step", "best val~", "text / data", "saved")
         for path, header in self.entries:
-            table.add_row(shortened(path.name), *describe(header), key=str(path))
+            table.add_row(shortened(shown_name(path)), *describe(header), key=str(path))
         (table if self.entries else self.query_one(Input)).focus()
 
     def on_key(self, event) -> None:

@@ -112,6 +112,8 @@ class LossPanel(Vertical):
         self.train: list[tuple[int, float]] = []
         self.val: list[tuple[int, float]] = []
         self.accuracy: list[tuple[int, float]] = []  # a review model's validation accuracy
+        # Other runs' validation curves drawn beside this one's, by name (rnntui watch --compare).
+        self.compared: dict[str, list[tuple[int, float]]] = {}
         # What the losses are of, and the speed's unit: the chat's language model's until the
         # reviews mode shows its own run (show_run).
         self.title, self.rate_label = "Loss (nats/char)", "chars/s"
@@ -161,6 +163,11 @@ class LossPanel(Vertical):
         self._dirty = True
         self.refresh_figures()
 
+    def add_compared(self, name: str, points: list[tuple[int, float]]) -> None:
+        """More of another run's validation estimates, drawn beside this run's curves."""
+        self.compared.setdefault(name, []).extend(points)
+        self._dirty = True
+
     def show_corpus(self, name: str | None) -> None:
         """Name the text (or the watched run) the losses are measured on in the panel's title,
         shortened in the middle to fit the panel's width."""
@@ -209,13 +216,20 @@ class LossPanel(Vertical):
         if self.val:
             vsteps, vvalues = downsample(self.val)
             plt.plot(vsteps, vvalues, label="validation", marker="braille")
-        if not steps and not self.val:
+        from rnntui.tui.screens.picker import shortened
+
+        compared = [(name, points) for name, points in self.compared.items() if points]
+        for name, points in compared:
+            csteps, cvalues = downsample(points)
+            plt.plot(csteps, cvalues, label=shortened(name, 16), marker="braille")
+        if not steps and not self.val and not compared:
             plt.title(self.empty if self.known else self.LOADING)
         else:
-            last = max(steps[-1] if steps else 0, self.val[-1][0] if self.val else 0)
+            last = max([steps[-1] if steps else 0, self.val[-1][0] if self.val else 0,
+                        *(points[-1][0] for _, points in compared)])
             ticks = step_ticks(last)
             plt.xticks(ticks, [f"{t:,}" for t in ticks])
-            shown = loss_range(self.train, self.val)
+            shown = loss_range(self.train, self.val + [point for _, points in compared for point in points])
             if shown is not None:
                 plt.ylim(*shown)
         plt.xlabel("step")
