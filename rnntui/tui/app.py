@@ -33,7 +33,7 @@ from rnntui.tui.signals import SIGHUP, TerminationSignals
 from rnntui.tui.textual_internals import showing_notification
 from rnntui.tui.training import TrainingController, TrainingState
 from rnntui.tui.widgets.footer import CoalescingFooter
-from rnntui.tui.widgets.loss_panel import LossPanel
+from rnntui.tui.widgets.loss_panel import RECENT_STEPS, LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
 from rnntui.tui.widgets.status_line import NARROW_BELOW, StatusLine, chat_status, reviews_status
 from rnntui.tui.widgets.transcript import confidence_palette, theme_palette
@@ -212,6 +212,9 @@ class RnntuiApp(App):
                                        watching=self.watch is not None)
         for status in self.query(StatusLine):  # none while the app takes its widgets down
             status.show(wide, narrow)
+        # The window's title names the model of the mode on the screen.
+        model = self.reviews.model_name if self.mode == keys.REVIEWS else self.info.name if self.info else None
+        self.sub_title = model or ""
 
     def remember(self, **changes) -> None:
         """Keep a setting the person changed for the next session (see SettingsStore)."""
@@ -313,6 +316,13 @@ class RnntuiApp(App):
         self.show_chart(shown)
         self.remember(chart=shown)
 
+    def action_chart_view(self) -> None:
+        panel = self.query_one(LossPanel)
+        recent = panel.toggle_view()
+        self.notify(f"The chart shows the last {RECENT_STEPS:,} steps." if recent else "The chart shows the whole run.")
+        if not panel.display:
+            self.notify("The loss chart is hidden: ctrl+b shows it.")
+
     def watch_theme(self, theme: str) -> None:
         self.remember(theme=theme)
         self.chat.set_palette(theme_palette(self.current_theme))
@@ -340,7 +350,6 @@ class RnntuiApp(App):
         self.session = self.training.session = message.session
         self.info = message.info
         self.chat.model_ready(message.info, message.session)
-        self.sub_title = message.info.name
         history = message.history
         # Worker messages can arrive while the app takes its widgets down: absent ones are skipped.
         for panel in self.query(LossPanel) if self.watch is None else ():  # a watched run's file drives its chart
@@ -433,6 +442,9 @@ class RnntuiApp(App):
                 self.chat.next_sample_at = None  # the first sample comes sample_every steps from here
             self.training.toggle()
 
+    def training_started(self) -> None:
+        """The chat's model trains on from where it is: its chart and name stay."""
+
     def training_stepped(self, step: int, validated: bool = False) -> None:
         self.info.step = step
         if self.training.state is TrainingState.RUNNING:
@@ -454,7 +466,7 @@ class RnntuiApp(App):
             self.training.ask_where_to_save()
 
     def model_saved(self, name: str) -> None:
-        self.info.name = self.sub_title = name
+        self.info.name = name
         self.update_status()
 
     # -- help and quitting ------------------------------------------------------------------

@@ -314,6 +314,22 @@ class ReviewsPane(Vertical):
         self.model_name = name
         self.post_message(self.Changed())
 
+    def training_started(self) -> None:
+        """A new model (the open one could not train on): a clean chart, its name in the status
+        line and the title, the gauge judging with its weights, and where it will be saved."""
+        session = self.session
+        if not session.started_new:
+            return
+        self.model_name = session.name
+        self.show_history()
+        self.follow_weights()
+        self.post_message(self.Changed())
+        minutes = round(getattr(self.app, "autosave_every", 300) / 60)
+        text = (f"A new review model ({session.describe_model()}) trains on {session.training_text_name()}. "
+                f"It is saved to {session.path}: by ctrl+s, and every {minutes} minutes while it trains.")
+        self.note(text)
+        self.notify(text, title="New review model", timeout=15, markup=False)
+
     def training_stepped(self, step: int, validated: bool) -> None:
         if validated or self.training.state is TrainingState.PAUSED:
             self.follow_weights()  # the gauge and the colours judge with the weights as they are now
