@@ -107,8 +107,17 @@ class StreamedChar:
     top: tuple = ()
 
 
+@dataclass
+class DrawingChanged:
+    """Between two StreamedChars: the characters after it are drawn with these settings (the
+    scale factor, top-k and top-p were changed while the reply streamed)."""
+
+    drawing: tuple[float, int, float]
+
+
 class GenerationChunk(Message):
-    """Sampled characters (``StreamedChar``, with the last top candidates) wait in ``mailbox``."""
+    """Sampled characters (``StreamedChar``, with the last top candidates), and where the settings
+    changed (``DrawingChanged``), wait in ``mailbox``."""
 
     def __init__(self, exchange: int, mailbox: Mailbox) -> None:
         super().__init__()

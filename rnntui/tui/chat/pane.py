@@ -21,7 +21,14 @@ from textual.worker import Worker, get_current_worker
 from rnntui.errors import RnntuiError
 from rnntui.paths import seed_history_path
 from rnntui.tui.keys import PICK_KEY_NAMES
-from rnntui.tui.messages import GenerationChunk, GenerationDone, Mailbox, PickWanted, StreamedChar
+from rnntui.tui.messages import (
+    DrawingChanged,
+    GenerationChunk,
+    GenerationDone,
+    Mailbox,
+    PickWanted,
+    StreamedChar,
+)
 from rnntui.tui.persistence import Settings
 from rnntui.tui.widgets.candidates import CandidateBars
 from rnntui.tui.widgets.seed_input import SeedInput
@@ -183,7 +190,8 @@ class ChatPane(Vertical):
             exchange.continued_at = step
         settings = self.drawn_with()
         if settings != exchange.drawn_with:  # each part of the reply names the settings it was drawn with
-            exchange.drawn_with = settings
+            exchange.drawn_with, exchange.drawing = settings, self.drawing()
+            exchange.scale_changes = False
             exchange.header_text += f" · then {settings}"
             exchange.finish(exchange.note)
         self.set_streaming(True)
@@ -235,7 +243,7 @@ class ChatPane(Vertical):
                   f"· step {self.session.step:,}")
         exchange = self.query_one(Transcript).add_exchange(
             Exchange(number, seed_text, header, reflow=self.reflow, palette=self.palette))
-        exchange.drawn_with = settings
+        exchange.drawn_with, exchange.drawing = settings, self.drawing()
         self.exchanges[number] = exchange
         self.set_streaming(True)
         self.generate(number, seed_text)
@@ -248,11 +256,13 @@ class ChatPane(Vertical):
         """Stream a reply to ``seed_text`` in a worker, or go on with the ``carried`` sampler."""
         self.pick_answers = queue.Queue()  # a stopped reply's late picks go nowhere
         self.stream(number, seed_text, self.length, self.session, carried, self.pick_answers,
-                    seed_text if self.adapt and carried is None else None)
+                    seed_text if self.adapt and carried is None else None, self.exchanges[number].drawing)
 
     @work(thread=True, exclusive=True, group="generate")
     def stream(self, number: int, seed_text: str, length: int, session: Session, carried: Sampler | None,
-               answers: queue.Queue, adapt_to: str | None) -> None:
+               answers: queue.Queue, adapt_to: str | None, drawing: tuple[float, int, float]) -> None:
+        """``drawing``: the settings the reply's header names; a change is put in the mailbox
+        where it takes effect, for the header to record."""
         worker = get_current_worker()
         seed = None if self.random_seed is None else self.random_seed + number
         count, sampler, step = 0, carried, session.step
@@ -263,18 +273,26 @@ class ChatPane(Vertical):
             else:
                 sampler = session.sampler(self.scale_factor, seed, candidates=5, adapt_to=adapt_to)
                 chars = sampler.stream(seed_text, length)
-            applied = self.drawing()
+            applied = drawing
             sampler.scale_factor, sampler.top_k, sampler.top_p = applied
             sampler.choose = self.wait_for_pick(number, mailbox, worker, answers)
             last_post = time.monotonic()
+
+            def follow_settings() -> None:  # changed since: from the next character on
+                nonlocal applied
+                current = self.drawing()
+                if current != applied:
+                    applied = current
+                    sampler.scale_factor, sampler.top_k, sampler.top_p = current
+                    mailbox.put(DrawingChanged(current))
+
+            follow_settings()  # changed since the header was written
             for sampled in chars:
                 mailbox.put(StreamedChar(sampled.char, sampled.probability, sampled.top))
                 count += 1
                 if worker.is_cancelled:  # after keeping the character drawn, which a
                     break                # continuation's carried state has already read
-                if self.drawing() != applied:  # changed meanwhile: from the next character on
-                    applied = self.drawing()
-                    sampler.scale_factor, sampler.top_k, sampler.top_p = applied
+                follow_settings()
                 now = time.monotonic()
                 # At most one message per frame, and none while the UI has one to handle.
                 if now - last_post >= FRAME and mailbox.claim():
@@ -309,14 +327,39 @@ class ChatPane(Vertical):
         return choose
 
     def on_generation_chunk(self, message: GenerationChunk) -> None:
-        chars = message.mailbox.take()
-        if not chars:
-            return
+        items = message.mailbox.take()
+        chars = [item for item in items if isinstance(item, StreamedChar)]
         exchange = self.exchanges.get(message.exchange)
         if exchange is not None and exchange.is_attached:
-            exchange.append(chars)
-        for bars in self.query(CandidateBars) if chars[-1].top else ():
+            run: list[StreamedChar] = []
+            for item in items:  # in order: a change of settings lands between the right characters
+                if isinstance(item, StreamedChar):
+                    run.append(item)
+                    continue
+                if run:
+                    exchange.append(run)
+                    run = []
+                self.record_drawing_change(exchange, item.drawing)
+            if run:
+                exchange.append(run)
+        for bars in self.query(CandidateBars) if chars and chars[-1].top else ():
             bars.show_top(chars[-1].top)
+
+    def record_drawing_change(self, exchange: Exchange, drawing: tuple[float, int, float]) -> None:
+        """The reply's header records a change of settings while it streamed, and the character
+        it took effect at: "scale factor 0.30 → 0.50 at char 57 → 1.20 at char 90"."""
+        at = len(exchange.generated) + 1
+        before, exchange.drawing = exchange.drawing, drawing
+        exchange.drawn_with = self.drawn_with(drawing)
+        if before[1:] != drawing[1:]:  # the cut changed too: name all the settings
+            exchange.header_text += f" · then {exchange.drawn_with} from char {at:,}"
+            exchange.scale_changes = False
+        elif exchange.scale_changes:  # the scale factor again: on the same chain
+            exchange.header_text += f" → {drawing[0]:.2f} at char {at:,}"
+        else:
+            exchange.header_text += f" · scale factor {before[0]:.2f} → {drawing[0]:.2f} at char {at:,}"
+            exchange.scale_changes = True
+        exchange.finish(exchange.note)
 
     def on_generation_done(self, message: GenerationDone) -> None:
         exchange = self.exchanges.get(message.exchange)
@@ -394,17 +437,20 @@ class ChatPane(Vertical):
                     if self.pick_mode else "Pick mode off: the model draws every character.")
 
     # -- settings -----------------------------------------------------------------------------
-    def drawn_with(self) -> str:
-        """How a reply is drawn now, as its header names it: the scale factor, any cut, and
-        whether it adapts to its seed text."""
-        cut = "".join(f" · {name} {value}" for name, value in self.sampling_cut())
-        return f"scale factor {self.scale_factor:.2f}{cut}{' · adapted to the seed text' if self.adapt else ''}"
+    def drawn_with(self, drawing: tuple[float, int, float] | None = None) -> str:
+        """How a reply is drawn now (or with ``drawing``), as its header names it: the scale
+        factor, any cut, and whether it adapts to its seed text."""
+        scale_factor, top_k, top_p = drawing or self.drawing()
+        cut = "".join(f" · {name} {value}" for name, value in self.sampling_cut(top_k, top_p))
+        return f"scale factor {scale_factor:.2f}{cut}{' · adapted to the seed text' if self.adapt else ''}"
 
-    def sampling_cut(self) -> list[tuple[str, str]]:
-        """The cut of the distribution that replies draw from, as (name, value) pairs; none
-        when they draw from all of it, as in the book."""
-        cut = [("top-k", f"{self.top_k}")] if self.top_k else []
-        return cut + ([("top-p", f"{self.top_p:g}")] if self.top_p < 1 else [])
+    def sampling_cut(self, top_k: int | None = None, top_p: float | None = None) -> list[tuple[str, str]]:
+        """The cut of the distribution that replies draw from (now, or with ``top_k`` and
+        ``top_p``), as (name, value) pairs; none when they draw from all of it, as in the book."""
+        top_k = self.top_k if top_k is None else top_k
+        top_p = self.top_p if top_p is None else top_p
+        cut = [("top-k", f"{top_k}")] if top_k else []
+        return cut + ([("top-p", f"{top_p:g}")] if top_p < 1 else [])
 
     def scale(self, direction: int) -> None:
         new = next_scale(self.scale_factor, direction)
