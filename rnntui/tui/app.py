@@ -94,7 +94,10 @@ class RnntuiApp(App):
         self.engine_error: str | None = None  # why the start-up model could not be opened
         self.mode = keys.CHAT  # f7 switches to the reviews (mounted the first time) and back
         self.reviews: ReviewsPane | None = None
-        # The reviews mode's training: its data (default: the cached dataset), settings, model sizes.
+        # The reviews mode's training: its data (default: the path last given in the app, else the
+        # cached dataset), settings, model sizes.
+        if reviews_data is None and self.store.settings.reviews_data:
+            reviews_data = Path(self.store.settings.reviews_data)
         self.review_options = (reviews_data, review_train_config, review_model_settings)
         # Parts without a place on the screen, each owning its workers and their messages.
         self.opener = ModelOpener(lambda: self.session, self.training)
@@ -291,6 +294,9 @@ class RnntuiApp(App):
 
     def action_clear_reviews(self) -> None:
         self.reviews.clear()
+
+    def action_choose_reviews_data(self) -> None:
+        self.reviews.ask_for_data()
 
     def action_open_review_model(self) -> None:
         self.reviews.choose_model(self.opener)

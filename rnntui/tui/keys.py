@@ -116,6 +116,9 @@ KEYS: tuple[Key, ...] = (
         "are not touched"),
     Key("clear-reviews", "clear_reviews", "", "Clear the reviews", "remove every review from the list",
         modes=(REVIEWS,)),
+    Key("reviews-data", "choose_reviews_data", "", "Movie reviews to train on",
+        "the movie reviews ctrl+t trains on: Stanford's aclImdb_v1.tar.gz or its aclImdb/ folder, remembered "
+        "(asked for too when they cannot be downloaded)", modes=(REVIEWS,)),
 )
 
 # Pick mode's answers, before the seed input sees the keys, but only while a reply waits for one

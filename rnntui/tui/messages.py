@@ -89,9 +89,11 @@ class TrainingNote(Message):
 
 
 class TrainingStopped(Message):
-    def __init__(self, error: str | None = None) -> None:
+    """Training ended (with ``error``; ``data_missing``: it could not get the data to train on)."""
+
+    def __init__(self, error: str | None = None, data_missing: bool = False) -> None:
         super().__init__()
-        self.error = error
+        self.error, self.data_missing = error, data_missing
 
 
 class DownloadProgress(Message):

@@ -273,3 +273,40 @@ async def test_a_review_model_opened_in_the_chat_says_what_it_is(tiny_checkpoint
         await pilot.press("enter")
         await until(pilot, lambda: notified(app, "is a sentiment model (movie reviews)"))
         assert app.info.name == "tiny.ckpt"  # the chat's model stays
+
+
+async def test_offline_the_reviews_data_is_asked_for_in_the_app_and_remembered(tiny_checkpoint, reviews_file, tmp_path):
+    """No download (offline): ctrl+t asks for the tarball or folder right there, with a path
+    field that completes, trains on it, and the next session starts with it."""
+    import json
+
+    from rnntui.sentiment.train import SentimentTrainConfig
+    from rnntui.tui.screens.dialogs import ReviewsDataScreen
+
+    from .helpers import messages
+
+    options = dict(review_train_config=SentimentTrainConfig(epochs=10_000, batch_size=8),
+                   review_model_settings={"embed_dim": 8, "hidden_size": 16, "fc_hidden": 16})
+    app = make_app(tiny_checkpoint, **options)
+    async with app.run_test(size=SIZE) as pilot:
+        reviews = await open_reviews(pilot)
+        await pilot.press("ctrl+t")
+        await shown(pilot, ReviewsDataScreen, "#reviews-data-path")
+        said = " ".join(str(label.render()) for label in app.screen.query("Label"))
+        assert "Could not download the movie reviews" in said and "aclImdb_v1.tar.gz" in said
+        assert not any("--data" in message for message in messages(app))  # no flag the app does not take
+        field = app.screen.query_one("#reviews-data-path")
+        assert field.suggester is not None  # completes paths, as ctrl+n's field does
+        field.value = str(tmp_path / "nowhere.tar.gz")
+        await pilot.press("enter")
+        assert "no such file or folder" in str(app.screen.query_one("#reviews-data-error").render())
+        field.value = str(reviews_file)
+        await pilot.press("enter")
+        await until(pilot, lambda: reviews.session.step >= 1, timeout=60)
+        assert reviews.session.training_text_name() == reviews_file.name
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: reviews.training.state == "paused")
+    settings = json.loads((tmp_path / "data" / "settings.json").read_text(encoding="utf-8"))
+    assert settings["reviews_data"] == str(reviews_file)
+    again = make_app(tiny_checkpoint, **options)
+    assert again.review_options[0] == reviews_file
