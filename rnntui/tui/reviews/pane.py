@@ -198,7 +198,7 @@ class ReviewsPane(Vertical):
             return self.session.unsaved_steps if self.session is not None else 0
 
         def chosen(path: Path) -> None:
-            opener.if_unsaved_work(f"Load {path.name}?", f"load {path.name}",
+            opener.if_unsaved_work(f"Load {path.name}?", "load",
                                    lambda save_first: self.open_model(path, save_first), unsaved=unsaved)
 
         opener.open_picker(checkpoints_dir(), bundled_sentiment_model_path(), chosen)

@@ -128,7 +128,10 @@ class SaveAsScreen(ModalScreen[Path | None]):
 
 class UnsavedScreen(ModalScreen[str]):
     """Asked before training progress that is not saved would be lost: save, discard, or stay.
-    The count of unsaved steps stays live: training goes on while the question is up."""
+    The count of unsaved steps stays live: training goes on while the question is up.
+
+    ``title`` is the question, which may name a file ("Load …?"): it wraps in the dialog, and the
+    buttons name only the ``verb`` ("load"), so that they fit side by side whatever the name."""
 
     BINDINGS = [Binding("escape", "dismiss('cancel')", "Cancel")]
 
@@ -141,8 +144,9 @@ class UnsavedScreen(ModalScreen[str]):
         return f"{self.unsaved_steps():,} training steps are not saved."
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as dialog:
-            dialog.border_title = self.title_text
+        with Vertical(id="unsaved", classes="dialog") as dialog:
+            dialog.border_title = "Unsaved training"
+            yield Label(self.title_text, id="unsaved-question")
             yield Label(self.count_text(), id="unsaved-count")
             with Horizontal(classes="buttons"):
                 yield Button(f"Save and {self.verb}", id="save", variant="primary")
