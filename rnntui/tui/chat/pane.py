@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Callable
+from itertools import groupby
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -20,6 +21,7 @@ from textual.worker import Worker, get_current_worker
 
 from rnntui.errors import RnntuiError
 from rnntui.paths import seed_history_path
+from rnntui.tui.chat.drawing import Drawing, change_note, drawn_with, next_scale, sampling_cut
 from rnntui.tui.keys import PICK_KEY_NAMES
 from rnntui.tui.messages import (
     DrawingChanged,
@@ -38,17 +40,8 @@ if TYPE_CHECKING:  # the engine (torch) is imported after the first frame is dra
     from rnntui.sampling import Sampler
     from rnntui.session import ModelInfo, Session
 
-# The scale factor moves along round values that include the book's examples (0.5, 1, 2, 3).
-SCALE_LADDER = (0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0,
-                4.0, 5.0, 7.5, 10.0)
 FRAME = 1 / 30  # how often a streaming reply reports to the UI
 REPLY_SETTINGS = ("length", "scale_factor", "top_k", "top_p", "reflow", "sample_every", "adapt")
-
-
-def next_scale(current: float, direction: int) -> float:
-    if direction > 0:
-        return next((s for s in SCALE_LADDER if s > current + 1e-9), SCALE_LADDER[-1])
-    return next((s for s in reversed(SCALE_LADDER) if s < current - 1e-9), SCALE_LADDER[0])
 
 
 def seed_placeholder(example: str) -> str:
@@ -248,7 +241,7 @@ class ChatPane(Vertical):
         self.set_streaming(True)
         self.generate(number, seed_text)
 
-    def drawing(self) -> tuple[float, int, float]:
+    def drawing(self) -> Drawing:
         """The scale factor, top-k and top-p that replies draw with now."""
         return self.scale_factor, self.top_k, self.top_p
 
@@ -260,7 +253,7 @@ class ChatPane(Vertical):
 
     @work(thread=True, exclusive=True, group="generate")
     def stream(self, number: int, seed_text: str, length: int, session: Session, carried: Sampler | None,
-               answers: queue.Queue, adapt_to: str | None, drawing: tuple[float, int, float]) -> None:
+               answers: queue.Queue, adapt_to: str | None, drawing: Drawing) -> None:
         """``drawing``: the settings the reply's header names; a change is put in the mailbox
         where it takes effect, for the header to record."""
         worker = get_current_worker()
@@ -330,35 +323,24 @@ class ChatPane(Vertical):
         items = message.mailbox.take()
         chars = [item for item in items if isinstance(item, StreamedChar)]
         exchange = self.exchanges.get(message.exchange)
-        if exchange is not None and exchange.is_attached:
-            run: list[StreamedChar] = []
-            for item in items:  # in order: a change of settings lands between the right characters
-                if isinstance(item, StreamedChar):
-                    run.append(item)
-                    continue
-                if run:
-                    exchange.append(run)
-                    run = []
-                self.record_drawing_change(exchange, item.drawing)
-            if run:
-                exchange.append(run)
+        # In order: a change of settings lands between the characters it came between.
+        for is_char, group in groupby(items, key=lambda item: isinstance(item, StreamedChar)):
+            if exchange is None or not exchange.is_attached:
+                break
+            if is_char:
+                exchange.append(list(group))
+            for change in () if is_char else group:
+                self.record_drawing_change(exchange, change.drawing)
         for bars in self.query(CandidateBars) if chars and chars[-1].top else ():
             bars.show_top(chars[-1].top)
 
-    def record_drawing_change(self, exchange: Exchange, drawing: tuple[float, int, float]) -> None:
-        """The reply's header records a change of settings while it streamed, and the character
-        it took effect at: "scale factor 0.30 → 0.50 at char 57 → 1.20 at char 90"."""
-        at = len(exchange.generated) + 1
-        before, exchange.drawing = exchange.drawing, drawing
-        exchange.drawn_with = self.drawn_with(drawing)
-        if before[1:] != drawing[1:]:  # the cut changed too: name all the settings
-            exchange.header_text += f" · then {exchange.drawn_with} from char {at:,}"
-            exchange.scale_changes = False
-        elif exchange.scale_changes:  # the scale factor again: on the same chain
-            exchange.header_text += f" → {drawing[0]:.2f} at char {at:,}"
-        else:
-            exchange.header_text += f" · scale factor {before[0]:.2f} → {drawing[0]:.2f} at char {at:,}"
-            exchange.scale_changes = True
+    def record_drawing_change(self, exchange: Exchange, drawing: Drawing) -> None:
+        """The reply's header records a change of settings made while it streamed, at the
+        character it took effect (change_note)."""
+        note, exchange.scale_changes = change_note(exchange.drawing, drawing, len(exchange.generated) + 1,
+                                                   exchange.scale_changes, self.adapt)
+        exchange.drawing, exchange.drawn_with = drawing, drawn_with(drawing, self.adapt)
+        exchange.header_text += note
         exchange.finish(exchange.note)
 
     def on_generation_done(self, message: GenerationDone) -> None:
@@ -437,20 +419,12 @@ class ChatPane(Vertical):
                     if self.pick_mode else "Pick mode off: the model draws every character.")
 
     # -- settings -----------------------------------------------------------------------------
-    def drawn_with(self, drawing: tuple[float, int, float] | None = None) -> str:
-        """How a reply is drawn now (or with ``drawing``), as its header names it: the scale
-        factor, any cut, and whether it adapts to its seed text."""
-        scale_factor, top_k, top_p = drawing or self.drawing()
-        cut = "".join(f" · {name} {value}" for name, value in self.sampling_cut(top_k, top_p))
-        return f"scale factor {scale_factor:.2f}{cut}{' · adapted to the seed text' if self.adapt else ''}"
+    def drawn_with(self) -> str:
+        """How a reply is drawn now, as its header names it."""
+        return drawn_with(self.drawing(), self.adapt)
 
-    def sampling_cut(self, top_k: int | None = None, top_p: float | None = None) -> list[tuple[str, str]]:
-        """The cut of the distribution that replies draw from (now, or with ``top_k`` and
-        ``top_p``), as (name, value) pairs; none when they draw from all of it, as in the book."""
-        top_k = self.top_k if top_k is None else top_k
-        top_p = self.top_p if top_p is None else top_p
-        cut = [("top-k", f"{top_k}")] if top_k else []
-        return cut + ([("top-p", f"{top_p:g}")] if top_p < 1 else [])
+    def sampling_cut(self) -> list[tuple[str, str]]:
+        return sampling_cut(self.top_k, self.top_p)
 
     def scale(self, direction: int) -> None:
         new = next_scale(self.scale_factor, direction)

@@ -348,7 +348,7 @@ class ReviewsPane(Vertical):
         self.show_history()
         self.follow_weights()
         self.post_message(self.Changed())
-        minutes = round(getattr(self.app, "autosave_every", 300) / 60)
+        minutes = round(self.app.autosave_every / 60)  # type: ignore[attr-defined] - RnntuiApp's
         text = (f"A new review model ({session.describe_model()}) trains on {session.training_text_name()}. "
                 f"It is saved to {session.path}: by ctrl+s, and every {minutes} minutes while it trains.")
         self.note(text)
