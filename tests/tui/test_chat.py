@@ -503,7 +503,8 @@ async def test_replies_can_adapt_to_their_seed_text(tiny_checkpoint, tmp_path):
 def test_a_change_while_streaming_is_written_as_a_chain_and_a_new_cut_in_full():
     from rnntui.tui.chat.drawing import change_note
 
-    assert change_note((0.3, 0, 1.0), (0.5, 0, 1.0), 57, False, False) == (" · scale factor 0.30 → 0.50 at char 57", True)
+    assert change_note((0.3, 0, 1.0), (0.5, 0, 1.0), 57, False, False) == (
+        " · scale factor 0.30 → 0.50 at char 57", True)
     assert change_note((0.5, 0, 1.0), (1.2, 0, 1.0), 1_090, True, False) == (" → 1.20 at char 1,090", True)
     assert change_note((1.2, 0, 1.0), (1.2, 5, 0.9), 95, True, False) == (
         " · then scale factor 1.20 · top-k 5 · top-p 0.9 from char 95", False)
