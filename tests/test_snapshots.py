@@ -126,3 +126,22 @@ def test_the_load_question_fits_a_long_name(snap_compare, fixed_checkpoint, long
         await pilot.pause()
 
     assert snap_compare(make_app(fixed_checkpoint), terminal_size=size, run_before=run_before)
+
+
+def test_the_reviews_data_question_on_a_small_terminal(snap_compare, fixed_checkpoint):
+    """Offline, the reviews mode asks for the dataset: the problem, what to give, a path field."""
+    from rnntui.sentiment.dataset import DEFAULT_URL
+    from rnntui.tui.screens.dialogs import ReviewsDataScreen
+
+    from .tui.helpers import shown
+
+    problem = f"could not download the movie reviews from {DEFAULT_URL} (<urlopen error [Errno -3] Temporary " \
+              "failure in name resolution>)"
+
+    async def run_before(pilot):
+        await ready(pilot)
+        pilot.app.push_screen(ReviewsDataScreen(problem, None))
+        await shown(pilot, ReviewsDataScreen, "#reviews-data-path")
+        await pilot.pause()
+
+    assert snap_compare(make_app(fixed_checkpoint), terminal_size=(80, 24), run_before=run_before)
