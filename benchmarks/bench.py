@@ -255,8 +255,9 @@ def seconds_to_frames(argv: list[str], size: tuple[int, int] = (120, 36), timeou
 
 
 def bench_first_frame(runs: int = 7) -> dict:
-    """Launch to first frame in a terminal: ``python -m rnntui`` and, as the floor, a Textual app
-    with only a header, an input and a footer. Runs alternate; medians."""
+    """Launch to first frame in a terminal: ``python -m rnntui``, ``python -m rnntui --checkpoint
+    FILE`` (``file_*``: the command line's parser is built, which the bare start skips) and, as the
+    floor, a Textual app with only a header, an input and a footer. Runs alternate; medians."""
     if os.name != "posix":
         return {}
     import compileall
@@ -265,7 +266,10 @@ def bench_first_frame(runs: int = 7) -> dict:
     # may not have it, and compiling rnntui's modules at each launch costs about 30 ms.
     compileall.compile_dir(ROOT / "rnntui", quiet=1)
     # As a user starts it: `rnntui` alone, which opens the bundled model.
+    from rnntui.paths import bundled_model_path
+
     apps = {"app": [sys.executable, "-m", "rnntui"],
+            "file": [sys.executable, "-m", "rnntui", "--checkpoint", str(bundled_model_path())],
             "floor": [sys.executable, "-c", FLOOR_APP]}
     times: dict[str, list[float]] = {}
     for _ in range(runs):

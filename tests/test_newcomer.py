@@ -54,7 +54,8 @@ async def test_typing_in_the_picker_goes_to_the_path_field_and_the_question_name
         await pilot.press("enter")
         await shown(pilot, UnsavedScreen, "#discard")
         assert app.screen.title_text == "Load other.ckpt?"
-        assert str(app.screen.query_one("#discard").label) == "Load other.ckpt without saving"
+        assert "Load other.ckpt?" in str(app.screen.query_one("#unsaved-question").render())
+        assert str(app.screen.query_one("#discard").label) == "Load without saving"
         await pilot.press("escape")
 
 

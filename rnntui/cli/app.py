@@ -19,7 +19,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         raise RnntuiError(f"{args.path} is not a training run (no folder {metrics.parent})")
     if not metrics.exists() and not checkpoint.exists():
         raise RnntuiError(f"{args.path} is not a training run: neither {checkpoint.name} nor {metrics.name} exists "
-                          "(start the run first, or name its --out checkpoint, its metrics file or its folder)")
+                          "(start the run first, or name the checkpoint it writes (rnntui train --out), its metrics "
+                          "file or its folder)")
     compare = None
     if args.compare:
         from rnntui.metrics import compared_runs

@@ -16,7 +16,7 @@ def dynamic_config(args: argparse.Namespace):
     """The update rule's settings from the command line: its rates default to the command's
     defaults (``args.dynamic_defaults``, set by ``add_dynamic_arguments``) or the sgd rule's, the
     decays to the command's defaults when their rates are kept, else to none."""
-    from rnntui.dynamic import DynamicConfig
+    from rnntui.dynamic_config import DynamicConfig
 
     default = args.dynamic_defaults
     if args.dynamic_lr is not None:

@@ -232,7 +232,7 @@ def add_temperature_argument(group, nargs: str | None = None) -> None:
 def add_dynamic_arguments(group, seed_text: bool = False) -> None:
     """The update rule's settings, shared by evaluate --dynamic and generate --adapt (``seed_text``:
     whose defaults are ``SEED_TEXT_CONFIG``'s)."""
-    from rnntui.dynamic import MAX_LR, RULES, SEED_TEXT_CONFIG, DynamicConfig
+    from rnntui.dynamic_config import MAX_LR, RULES, SEED_TEXT_CONFIG, DynamicConfig
 
     default = SEED_TEXT_CONFIG if seed_text else DynamicConfig()
     group.set_defaults(dynamic_defaults=default)  # what dynamic_config falls back on

@@ -35,7 +35,18 @@ def load_sentiment_model(path: Path | None):
 
 
 def reviews_from(data: Path | None, quiet: bool):
-    """The dataset at ``--data``, or the cached copy (downloaded with a progress bar first)."""
+    """The dataset at ``--data``, or the cached copy (downloaded with a progress bar first); a
+    failed download says how to give the dataset instead."""
+    from rnntui.errors import DownloadError
+
+    try:
+        return _reviews_from(data, quiet)
+    except DownloadError as error:
+        raise DownloadError(f"{error}; if you have aclImdb_v1.tar.gz or its aclImdb/ folder, pass it with --data "
+                            "PATH") from None
+
+
+def _reviews_from(data: Path | None, quiet: bool):
     from rnntui.sentiment.dataset import load_reviews
 
     if data is not None or quiet or not sys.stderr.isatty():

@@ -43,8 +43,8 @@ def ensure_dataset(progress: Progress | None = None, attempts: int = 3, timeout:
     try:
         return download_verified(url, target, verify, progress, attempts, timeout, backoff)
     except DownloadError as problem:
-        raise DownloadError(f"could not download the movie reviews from {url} ({problem}); if you have "
-                            "aclImdb_v1.tar.gz or its aclImdb/ folder, pass it with --data PATH") from None
+        # What to do instead is the caller's to say: the command line takes --data, the app asks.
+        raise DownloadError(f"could not download the movie reviews from {url} ({problem})") from None
 
 
 def load_reviews(data: Path | None, progress: Progress | None = None) -> tuple[Reviews, str]:

@@ -41,6 +41,12 @@ class SentimentConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def describe(self) -> str:
+        """Its layers and sizes in words, as ``rnntui info`` names them."""
+        way = "bidirectional " if self.bidirectional else ""
+        return (f"{way}{self.cell.upper()}, embedding {self.embed_dim}, hidden {self.hidden_size}, "
+                f"linear {self.fc_hidden}, {self.vocab_size:,} words")
+
 
 class SentimentRNN(nn.Module):
     def __init__(self, config: SentimentConfig) -> None:

@@ -41,6 +41,7 @@ class ReviewSession:
         self.prepared: Prepared | None = None
         self.saved_step = 0
         self.note: str | None = None  # said once, when training starts
+        self.started_new = False  # the trainer is a new model's, not the open model's resumed
 
     # -- the model ----------------------------------------------------------------------------
     def open(self, path: Path | None = None) -> Predictor:
@@ -51,7 +52,7 @@ class ReviewSession:
         predictor = Predictor(checkpoint.build_model(), checkpoint.vocab)
         with self.lock:
             self.checkpoint, self.path, self.name = checkpoint, path, path.name
-            self.trainer, self.prepared = None, None
+            self.trainer, self.prepared, self.started_new = None, None, False
             self.saved_step = checkpoint.step
         return predictor
 
@@ -128,7 +129,7 @@ class ReviewSession:
             if trainer.step >= trainer.total_steps:
                 raise RnntuiError(f"{self.name} has trained its {config.epochs} epochs; rnntui sentiment train "
                                   f"--resume {self.path} --epochs N trains it further")
-            path = self.path
+            path, new = self.path, False
         else:
             config = SentimentTrainConfig(**self.base_config.to_dict())
             config.validate()
@@ -136,15 +137,21 @@ class ReviewSession:
             trainer = new_trainer(prepared, config, **self.model_settings)
             model = trainer.model.config
             kind = f"{'bi' if model.bidirectional else ''}{model.cell}{model.hidden_size}"
-            path = checkpoints_dir() / f"imdb-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.ckpt"
+            path, new = checkpoints_dir() / f"imdb-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.ckpt", True
             if checkpoint is not None:
                 self.note = (f"{self.name} was saved for shipping, without its optimizer state, so it cannot "
-                             f"train on: training starts a new model of the book's size ({path.name})")
+                             "train on: training starts a new model")
         with self.lock:
-            self.trainer, self.prepared = trainer, prepared
+            self.trainer, self.prepared, self.started_new = trainer, prepared, new
             self.path, self.name = path, path.name
             self.saved_step = trainer.step  # a new model at 0, a resumed one where its file is
         return trainer
+
+    def describe_model(self) -> str:
+        """The model in training (or the one open), in a few words: its layers and sizes."""
+        with self.lock:
+            config = self.trainer.model.config if self.trainer is not None else self.checkpoint.model_config
+        return config.describe()
 
     def change_settings(self, **changes) -> None:
         raise RnntuiError("the reviews' training settings are rnntui sentiment train's flags; train there and "

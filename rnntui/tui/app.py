@@ -33,7 +33,7 @@ from rnntui.tui.signals import SIGHUP, TerminationSignals
 from rnntui.tui.textual_internals import BeforeCrash, showing_notification
 from rnntui.tui.training import TrainingController, TrainingState
 from rnntui.tui.widgets.footer import CoalescingFooter
-from rnntui.tui.widgets.loss_panel import LossPanel
+from rnntui.tui.widgets.loss_panel import RECENT_STEPS, LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
 from rnntui.tui.widgets.status_line import NARROW_BELOW, StatusLine, chat_status, reviews_status
 from rnntui.tui.widgets.transcript import confidence_palette, theme_palette
@@ -100,7 +100,10 @@ class RnntuiApp(BeforeCrash, App):
         self.engine_error: str | None = None  # why the start-up model could not be opened
         self.mode = keys.CHAT  # f7 switches to the reviews (mounted the first time) and back
         self.reviews: ReviewsPane | None = None
-        # The reviews mode's training: its data (default: the cached dataset), settings, model sizes.
+        # The reviews mode's training: its data (default: the path last given in the app, else the
+        # cached dataset), settings, model sizes.
+        if reviews_data is None and self.store.settings.reviews_data:
+            reviews_data = Path(self.store.settings.reviews_data)
         self.review_options = (reviews_data, review_train_config, review_model_settings)
         # Parts without a place on the screen, each owning its workers and their messages.
         self.opener = ModelOpener(lambda: self.session, self.training)
@@ -231,6 +234,9 @@ class RnntuiApp(BeforeCrash, App):
                                        watching=self.watch is not None)
         for status in self.query(StatusLine):  # none while the app takes its widgets down
             status.show(wide, narrow)
+        # The window's title names the model of the mode on the screen.
+        model = self.reviews.model_name if self.mode == keys.REVIEWS else self.info.name if self.info else None
+        self.sub_title = model or ""
 
     def remember(self, **changes) -> None:
         """Keep a setting the person changed for the next session (see SettingsStore)."""
@@ -308,6 +314,9 @@ class RnntuiApp(BeforeCrash, App):
     def action_clear_reviews(self) -> None:
         self.reviews.clear()
 
+    def action_choose_reviews_data(self) -> None:
+        self.reviews.ask_for_data()
+
     def action_open_review_model(self) -> None:
         self.reviews.choose_model(self.opener)
 
@@ -331,6 +340,13 @@ class RnntuiApp(BeforeCrash, App):
         shown = not self.query_one(LossPanel).display
         self.show_chart(shown)
         self.remember(chart=shown)
+
+    def action_chart_view(self) -> None:
+        panel = self.query_one(LossPanel)
+        recent = panel.toggle_view()
+        self.notify(f"The chart shows the last {RECENT_STEPS:,} steps." if recent else "The chart shows the whole run.")
+        if not panel.display:
+            self.notify("The loss chart is hidden: ctrl+b shows it.")
 
     def watch_theme(self, theme: str) -> None:
         self.remember(theme=theme)
@@ -361,7 +377,6 @@ class RnntuiApp(BeforeCrash, App):
         self.session = self.training.session = message.session
         self.info = message.info
         self.chat.model_ready(message.info, message.session)
-        self.sub_title = message.info.name
         history = message.history
         # Worker messages can arrive while the app takes its widgets down: absent ones are skipped.
         for panel in self.query(LossPanel) if self.watch is None else ():  # a watched run's file drives its chart
@@ -454,6 +469,9 @@ class RnntuiApp(BeforeCrash, App):
                 self.chat.next_sample_at = None  # the first sample comes sample_every steps from here
             self.training.toggle()
 
+    def training_started(self) -> None:
+        """The chat's model trains on from where it is: its chart and name stay."""
+
     def training_stepped(self, step: int, validated: bool = False) -> None:
         self.info.step = step
         if self.training.state is TrainingState.RUNNING:
@@ -475,7 +493,7 @@ class RnntuiApp(BeforeCrash, App):
             self.training.ask_where_to_save()
 
     def model_saved(self, name: str) -> None:
-        self.info.name = self.sub_title = name
+        self.info.name = name
         self.update_status()
 
     # -- help and quitting ------------------------------------------------------------------

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
+from rnntui.tui.widgets.loss_panel import RECENT_STEPS
+
 # Below this many columns the chat takes the whole width and the chart starts hidden (app.tcss).
 CHART_BELOW = 70
 # The app's modes: the chat with the language model, and the sentiment of movie reviews. A key
@@ -76,6 +78,9 @@ KEYS: tuple[Key, ...] = (
         "copy the last reply, seed text included, to the clipboard", footer=False),
     Key("chart", "toggle_chart", "ctrl+b", "Chart",
         f"show / hide the loss chart (hidden at first below {CHART_BELOW} columns)", footer=False, modes=BOTH),
+    Key("chart-view", "chart_view", "f8", "Chart view",
+        f"the loss chart: the whole run, or its last {RECENT_STEPS:,} steps (shown by itself while a model trains "
+        "on from a longer history)", title="Chart: the whole run or the recent steps", footer=False, modes=BOTH),
     # ctrl+e is the input's "end".
     Key("export", "export_transcript", "ctrl+f", "Export to file",
         "save every reply so far, with its settings, to a text file in the data folder", footer=False),
@@ -112,6 +117,9 @@ KEYS: tuple[Key, ...] = (
         "are not touched"),
     Key("clear-reviews", "clear_reviews", "", "Clear the reviews", "remove every review from the list",
         modes=(REVIEWS,)),
+    Key("reviews-data", "choose_reviews_data", "", "Movie reviews to train on",
+        "the movie reviews ctrl+t trains on: Stanford's aclImdb_v1.tar.gz or its aclImdb/ folder, remembered "
+        "(asked for too when they cannot be downloaded)", modes=(REVIEWS,)),
 )
 
 # Pick mode's answers, before the seed input sees the keys, but only while a reply waits for one

@@ -89,9 +89,11 @@ class TrainingNote(Message):
 
 
 class TrainingStopped(Message):
-    def __init__(self, error: str | None = None) -> None:
+    """Training ended (with ``error``; ``data_missing``: it could not get the data to train on)."""
+
+    def __init__(self, error: str | None = None, data_missing: bool = False) -> None:
         super().__init__()
-        self.error = error
+        self.error, self.data_missing = error, data_missing
 
 
 class DownloadProgress(Message):
@@ -107,8 +109,17 @@ class StreamedChar:
     top: tuple = ()
 
 
+@dataclass
+class DrawingChanged:
+    """Between two StreamedChars: the characters after it are drawn with these settings (the
+    scale factor, top-k and top-p were changed while the reply streamed)."""
+
+    drawing: tuple[float, int, float]
+
+
 class GenerationChunk(Message):
-    """Sampled characters (``StreamedChar``, with the last top candidates) wait in ``mailbox``."""
+    """Sampled characters (``StreamedChar``, with the last top candidates), and where the settings
+    changed (``DrawingChanged``), wait in ``mailbox``."""
 
     def __init__(self, exchange: int, mailbox: Mailbox) -> None:
         super().__init__()

@@ -101,7 +101,7 @@ class ModelOpener(Widget):
             if path is not None and then is not None:
                 then(path)
             elif path is not None:
-                self.if_unsaved_work(f"Load {path.name}?", f"load {path.name}",
+                self.if_unsaved_work(f"Load {path.name}?", "load",
                                      lambda save_first: self.load_checkpoint(self.session(), path, save_first))
 
         self.app.push_screen(CheckpointPicker(entries, folder, left_out), chosen)

@@ -1,5 +1,5 @@
 """What the app keeps between sessions: its settings (scale factor, reply length and sampling,
-line breaks, theme, chart) and the seed texts typed, each a small JSON file in the data folder,
+line breaks, theme, chart, the movie reviews' path) and the seed texts typed, each a small JSON file in the data folder,
 replaced atomically.
 
 Each reply setting that is a number is specified once, in REPLY_NUMBERS (its range, default and
@@ -90,6 +90,9 @@ class Settings:
     reflow: bool | None = None
     sample_every: int = NUMBERS_BY_NAME["sample_every"].default  # while training, a reply every N steps
     adapt: bool = False  # a reply's model first learns from its seed text (dynamic evaluation; ctrl+l)
+    # The movie reviews the reviews mode trains on, as given in the app (a tarball or folder);
+    # None: rnntui --reviews-data, or the cached download.
+    reviews_data: str | None = None
 
 
 def read_settings(path: Path) -> Settings:
@@ -104,8 +107,9 @@ def read_settings(path: Path) -> Settings:
     for spec in REPLY_NUMBERS:
         if spec.valid(saved.get(spec.name)):
             setattr(settings, spec.name, spec.kind(saved[spec.name]))
-    if isinstance(saved.get("theme"), str) and saved["theme"]:
-        settings.theme = saved["theme"]
+    for name in ("theme", "reviews_data"):
+        if isinstance(saved.get(name), str) and saved[name]:
+            setattr(settings, name, saved[name])
     for name in ("chart", "reflow", "adapt"):
         if isinstance(saved.get(name), bool):
             setattr(settings, name, saved[name])

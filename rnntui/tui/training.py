@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -69,6 +70,7 @@ class TrainingHost(Protocol):
     """What the controller tells the app."""
 
     def update_status(self) -> None: ...
+    def training_started(self) -> None: ...
     def training_stepped(self, step: int, validated: bool) -> None: ...
     def training_note(self, text: str) -> None: ...
     def model_saved(self, name: str) -> None: ...
@@ -106,8 +108,13 @@ class TrainingController(Widget):
 
     def __init__(self, host: TrainingHost, download_hint: str = "", shows_panel: bool = True,
                  download_name: str = "The Mysterious Island from Project Gutenberg",
-                 saved_title: str = "Checkpoint saved") -> None:
+                 saved_title: str = "Checkpoint saved", ask_for_data: Callable[[str], object] | None = None,
+                 data_errors: tuple[type[RnntuiError], ...] = ()) -> None:
         super().__init__()
+        # Training that could not get its data (a failed download, or ``data_errors``) calls
+        # ``ask_for_data(why)``, where the host asks for it, instead of only saying so.
+        self.ask_for_data = ask_for_data
+        self.data_errors = (DownloadError, *data_errors) if ask_for_data is not None else ()
         self.saved_title = saved_title
         self.host = host
         self.shows_panel = shows_panel
@@ -182,6 +189,9 @@ class TrainingController(Widget):
             note = session.take_corpus_note()
             if note:
                 self.post_message(TrainingNote(note))
+        except self.data_errors as error:
+            self.post_message(TrainingStopped(str(error), data_missing=True))
+            return
         except DownloadError as error:
             # The engine's message names the command-line way; in the app there is one more.
             self.post_message(TrainingStopped(f"{error}{self.download_hint}"))
@@ -220,6 +230,7 @@ class TrainingController(Widget):
             for panel in panels:
                 panel.set_device(self.session.training_device())
                 panel.show_corpus(self.session.training_text_name())  # the text it trains on
+            self.host.training_started()
         events = message.mailbox.take()
         for event in events:
             if getattr(event, "overfitting", None):
@@ -239,7 +250,9 @@ class TrainingController(Widget):
 
     def on_training_stopped(self, message: TrainingStopped) -> None:
         self.state = TrainingState.IDLE
-        if message.error:
+        if message.data_missing and self.ask_for_data is not None:
+            self.ask_for_data(message.error)
+        elif message.error:
             self.notify(message.error, title="Training stopped", severity="error", timeout=10)
             self.host.training_note(escape(f"Training stopped: {message.error}."))  # a toast is easy to miss
         self.host.update_status()

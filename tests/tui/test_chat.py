@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import torch
 
@@ -162,6 +163,15 @@ async def test_scale_factor_keys_and_change_mid_stream(tiny_checkpoint):
         # The streaming reply's sampler, handed back when it ended, drew with the new factor.
         assert app.chat.sampler.scale_factor == 1.25
         exchange = exchanges(app)[0]
+        # Its header (and so the ctrl+f transcript) records each change and the character it
+        # took effect at: "scale factor 0.90 → 1.00 at char 57 → 1.10 at char 60 → 1.25 at char 64".
+        assert exchange.header_text.startswith("#1 · scale factor 0.90 · tiny.ckpt · step 30 · scale factor 0.90 → ")
+        chain = exchange.header_text.split(" · scale factor 0.90 → ", 1)[1].split(" → ")
+        changes = [re.fullmatch(r"(\d\.\d\d) at char ([\d,]+)", change) for change in chain]
+        assert all(changes) and changes[-1][1] == "1.25", chain
+        positions = [int(change[2].replace(",", "")) for change in changes]
+        assert 50 < positions[0] and positions == sorted(set(positions)) and positions[-1] <= len(exchange.generated)
+        assert exchange.header_line.startswith(exchange.header_text)
         assert len(exchange.generated) < 100_000
         blocks = [str(b.render()) for b in exchange.query(".block")]
         assert len(blocks) > 1  # long replies are split into blocks
@@ -488,3 +498,13 @@ async def test_replies_can_adapt_to_their_seed_text(tiny_checkpoint, tmp_path):
         assert all(torch.equal(before[k], v) for k, v in app.session.model.state_dict().items())
     saved = json.loads((tmp_path / "data" / "settings.json").read_text(encoding="utf-8"))
     assert saved["adapt"] is True
+
+
+def test_a_change_while_streaming_is_written_as_a_chain_and_a_new_cut_in_full():
+    from rnntui.tui.chat.drawing import change_note
+
+    assert change_note((0.3, 0, 1.0), (0.5, 0, 1.0), 57, False, False) == (
+        " · scale factor 0.30 → 0.50 at char 57", True)
+    assert change_note((0.5, 0, 1.0), (1.2, 0, 1.0), 1_090, True, False) == (" → 1.20 at char 1,090", True)
+    assert change_note((1.2, 0, 1.0), (1.2, 5, 0.9), 95, True, False) == (
+        " · then scale factor 1.20 · top-k 5 · top-p 0.9 from char 95", False)

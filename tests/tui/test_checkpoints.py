@@ -434,3 +434,25 @@ async def test_an_unexpected_error_saves_the_model_in_training_before_the_app_en
     assert step >= 33 and load_checkpoint(tiny_checkpoint).step == step and app.return_code == 1
     assert app.saved_after_error == [f"rnntui: the app ended on an unexpected error; it saved step {step:,} of "
                                      f"the model in training to {tiny_checkpoint}"]
+
+
+def test_the_pickers_rows_fit_the_width_they_have():
+    from pathlib import Path
+
+    from rnntui.tui.screens.picker import CELL_PADDING, COLUMNS, fitted_rows
+
+    long = "mysterious-island-lstm-finetuned-on-twenty-thousand-leagues-under-the-seas-step-012000.ckpt"
+    entries = [(Path(long), {"step": 12_000, "best_val_loss": 1.2, "created": "2026-11-30T05:06:07+00:00",
+                             "corpus": {"name": "twenty-thousand-leagues-under-the-seas-164-0.txt"}}),
+               (Path("tiny.ckpt"), {"step": 60, "corpus": {"name": "tiny.txt"}, "created": "2026-01-01T12:00:00"})]
+
+    def width_of(rows):
+        return sum(max(len(COLUMNS[c]), *(len(row[c]) for row in rows)) + CELL_PADDING for c in range(len(COLUMNS)))
+
+    for width in (70, 90, 108, 200):
+        rows = fitted_rows(entries, width)
+        assert width_of(rows) <= width, (width, rows)
+        assert rows[1][0] == "tiny.ckpt" and rows[0][0].startswith("myster") and rows[0][0].endswith(".ckpt")
+    assert fitted_rows(entries, 200)[0][0] == long  # room enough: whole
+    assert fitted_rows(entries, 108)[0][5] == "2026-11-30 05:06"  # 120 columns: the time of day stays
+    assert fitted_rows(entries, 70)[0][5] == "2026-11-30"  # 80 columns: the date alone

@@ -122,8 +122,10 @@ async def test_each_mode_shows_its_own_keys_and_f7_goes_back(tiny_checkpoint):
         await pilot.pause()
         chat_keys = footer_actions(app)
         assert "toggle_training" in chat_keys and "add_review" not in chat_keys and "show_reviews" not in chat_keys
+        assert app.sub_title == "tiny.ckpt"
         await open_reviews(pilot)
         await pilot.pause()
+        assert app.sub_title == "imdb-sentiment.ckpt"  # the window's title names the mode's model
         reviews_keys = footer_actions(app)
         assert {"show_chat", "open_review_model", "help"} <= reviews_keys
         assert not reviews_keys & {"generate", "toggle_training", "regenerate", "open_picker"}
@@ -141,6 +143,7 @@ async def test_each_mode_shows_its_own_keys_and_f7_goes_back(tiny_checkpoint):
         assert app.chat.display and not app.reviews.display and app.focused is app.query_one(SeedInput)
         assert "toggle_training" in footer_actions(app)
         assert "scale factor" in str(app.query_one("#status").render())
+        assert app.sub_title == "tiny.ckpt"
 
 
 async def test_a_language_model_opened_in_the_reviews_says_what_it_is(tiny_checkpoint):
@@ -160,13 +163,27 @@ async def test_a_language_model_opened_in_the_reviews_says_what_it_is(tiny_check
 
 
 def test_the_gauge_draws_the_probability_it_is_given():
+    import re
+
     text = gauge_text(0.75, 60)
     assert text.plain.startswith("negative ") and text.plain.endswith(" positive · 75.0% positive")
     assert len(text.plain) == 60
-    assert gauge_text(0.01, 60).plain.endswith(" negative ·  1.0% positive")
     filled = text.plain.count("█")
-    assert filled == round(0.75 * (60 - len("negative ") - len(" positive") - len(" positive · 75.0% positive")))
-    assert " positive negative · 20.0% positive" in gauge_text(0.2, 60).plain
+    assert filled == round(0.75 * (60 - len("negative ") - len(" positive") - len(" · 75.0% positive")))
+    low = gauge_text(0.01, 60)
+    assert low.plain.endswith(" positive ·  1.0% positive")
+    # No word twice in a row ("positive positive · 99.3% positive" once): the verdict is the end
+    # of the bar it leans to, in bold and its colour, the other end dim.
+    for probability in (0.01, 0.2, 0.5, 0.75, 0.993):
+        words = re.findall(r"[a-z]+|[\d.]+%", gauge_text(probability, 60).plain)
+        assert all(a != b for a, b in zip(words, words[1:], strict=False)), words
+
+    def style_of(text, word):
+        start = text.plain.index(word)
+        return " ".join(str(span.style) for span in text.spans if span.start <= start < span.end)
+
+    assert "bold green" in style_of(text, "positive") and "dim" in style_of(text, "negative")
+    assert "bold red" in style_of(low, "negative") and "dim" in style_of(low, "positive")
     assert "type a review" in gauge_text(None, 60).plain
 
 
@@ -186,9 +203,18 @@ async def test_ctrl_t_trains_a_review_model_with_the_live_chart_and_ctrl_s_saves
         reviews = await open_reviews(pilot)
         panel = app.query_one(LossPanel)
         assert panel.title == "Loss (nats/review)"
+        assert panel.figures["step"] == 4_375 and panel.accuracy  # the bundled model's run
         await pilot.press("ctrl+t")
-        # The bundled model was saved without its optimizer: a new model trains, and it says so.
+        # The bundled model was saved without its optimizer: a new model trains, and it says so,
+        # what it is and where it is saved; the status line and the title name its file at once.
         await until(pilot, lambda: notified(app, "saved for shipping"))
+        await until(pilot, lambda: notified(app, "A new review model (LSTM, embedding 8, hidden 16"))
+        name = reviews.session.name
+        assert name.startswith("imdb-lstm16-") and notified(app, f"It is saved to {reviews.session.path}")
+        assert name in str(app.query_one("#status").render()) and app.sub_title == name
+        # A clean chart: none of the bundled model's 4,375 steps, nor its accuracy.
+        assert all(step <= reviews.session.step for step, _ in panel.train + panel.val + panel.accuracy)
+        assert panel.figures["step"] <= reviews.session.step
         await until(pilot, lambda: reviews.session.step >= 12 and len(panel.accuracy) >= 2, timeout=60)
         assert "training running" in str(app.query_one("#status").render())
         assert panel.train and panel.val and "best acc" in " ".join(panel.figure_cells)
@@ -247,3 +273,40 @@ async def test_a_review_model_opened_in_the_chat_says_what_it_is(tiny_checkpoint
         await pilot.press("enter")
         await until(pilot, lambda: notified(app, "is a sentiment model (movie reviews)"))
         assert app.info.name == "tiny.ckpt"  # the chat's model stays
+
+
+async def test_offline_the_reviews_data_is_asked_for_in_the_app_and_remembered(tiny_checkpoint, reviews_file, tmp_path):
+    """No download (offline): ctrl+t asks for the tarball or folder right there, with a path
+    field that completes, trains on it, and the next session starts with it."""
+    import json
+
+    from rnntui.sentiment.train import SentimentTrainConfig
+    from rnntui.tui.screens.dialogs import ReviewsDataScreen
+
+    from .helpers import messages
+
+    options = dict(review_train_config=SentimentTrainConfig(epochs=10_000, batch_size=8),
+                   review_model_settings={"embed_dim": 8, "hidden_size": 16, "fc_hidden": 16})
+    app = make_app(tiny_checkpoint, **options)
+    async with app.run_test(size=SIZE) as pilot:
+        reviews = await open_reviews(pilot)
+        await pilot.press("ctrl+t")
+        await shown(pilot, ReviewsDataScreen, "#reviews-data-path")
+        said = " ".join(str(label.render()) for label in app.screen.query("Label"))
+        assert "Could not download the movie reviews" in said and "aclImdb_v1.tar.gz" in said
+        assert not any("--data" in message for message in messages(app))  # no flag the app does not take
+        field = app.screen.query_one("#reviews-data-path")
+        assert field.suggester is not None  # completes paths, as ctrl+n's field does
+        field.value = str(tmp_path / "nowhere.tar.gz")
+        await pilot.press("enter")
+        assert "no such file or folder" in str(app.screen.query_one("#reviews-data-error").render())
+        field.value = str(reviews_file)
+        await pilot.press("enter")
+        await until(pilot, lambda: reviews.session.step >= 1, timeout=60)
+        assert reviews.session.training_text_name() == reviews_file.name
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: reviews.training.state == "paused")
+    settings = json.loads((tmp_path / "data" / "settings.json").read_text(encoding="utf-8"))
+    assert settings["reviews_data"] == str(reviews_file)
+    again = make_app(tiny_checkpoint, **options)
+    assert again.review_options[0] == reviews_file

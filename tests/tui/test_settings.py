@@ -157,7 +157,8 @@ async def test_scale_factor_length_and_theme_are_kept_for_the_next_session(tiny_
         await pilot.pause()
     assert json.loads(settings.read_text(encoding="utf-8")) == {"scale_factor": 1.25, "length": 750, "top_k": 0,
                                                                 "top_p": 1.0, "theme": "nord", "chart": None,
-                                                                "reflow": None, "sample_every": 0, "adapt": False}
+                                                                "reflow": None, "sample_every": 0, "adapt": False,
+                                                                "reviews_data": None}
     again = make_app(tiny_checkpoint)
     assert (again.chat.scale_factor, again.chat.length, again.theme) == (1.25, 750, "nord")
     # A value the caller gives wins, and is not written unless the person changes it.

@@ -139,6 +139,23 @@ def test_app_module_does_not_import_torch():
     assert result.stdout.strip() == "False"
 
 
+def test_the_app_opened_with_a_file_starts_without_torch(tmp_path, tiny_checkpoint):
+    """`rnntui --checkpoint FILE` builds the command line's parser before the app runs: neither
+    may import torch (the parser's defaults for the dynamic evaluation once did, and the first
+    frame then came a second or more after a bare Textual app's), nor read the file."""
+    import subprocess
+    import sys
+
+    code = ("import sys, rnntui.cli\n"
+            "from rnntui.tui.app import RnntuiApp\n"
+            "RnntuiApp.run = lambda self, *args, **kwargs: print('torch' in sys.modules, "
+            "'rnntui.checkpoint' in sys.modules)\n"
+            f"rnntui.cli.main(['--checkpoint', {str(tiny_checkpoint)!r}, '--reviews-data', {str(tmp_path)!r}])\n")
+    env = dict(os.environ, RNNTUI_DATA_DIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert result.stdout.split() == ["False", "False"], result.stderr[-2000:]
+
+
 def test_the_garbage_collector_waits_for_the_first_screen_and_skips_torch(tmp_path):
     """Collections over the app's freshly imported modules cost about 0.1 s of the first screen
     on a 2-core machine: `rnntui` starts the app with the collector off and those modules'

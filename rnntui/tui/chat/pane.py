@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Callable
+from itertools import groupby
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -20,8 +21,16 @@ from textual.worker import Worker, get_current_worker
 
 from rnntui.errors import RnntuiError
 from rnntui.paths import seed_history_path
+from rnntui.tui.chat.drawing import Drawing, change_note, drawn_with, next_scale, sampling_cut
 from rnntui.tui.keys import PICK_KEY_NAMES
-from rnntui.tui.messages import GenerationChunk, GenerationDone, Mailbox, PickWanted, StreamedChar
+from rnntui.tui.messages import (
+    DrawingChanged,
+    GenerationChunk,
+    GenerationDone,
+    Mailbox,
+    PickWanted,
+    StreamedChar,
+)
 from rnntui.tui.persistence import Settings
 from rnntui.tui.widgets.candidates import CandidateBars
 from rnntui.tui.widgets.seed_input import SeedInput
@@ -31,17 +40,8 @@ if TYPE_CHECKING:  # the engine (torch) is imported after the first frame is dra
     from rnntui.sampling import Sampler
     from rnntui.session import ModelInfo, Session
 
-# The scale factor moves along round values that include the book's examples (0.5, 1, 2, 3).
-SCALE_LADDER = (0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0,
-                4.0, 5.0, 7.5, 10.0)
 FRAME = 1 / 30  # how often a streaming reply reports to the UI
 REPLY_SETTINGS = ("length", "scale_factor", "top_k", "top_p", "reflow", "sample_every", "adapt")
-
-
-def next_scale(current: float, direction: int) -> float:
-    if direction > 0:
-        return next((s for s in SCALE_LADDER if s > current + 1e-9), SCALE_LADDER[-1])
-    return next((s for s in reversed(SCALE_LADDER) if s < current - 1e-9), SCALE_LADDER[0])
 
 
 def seed_placeholder(example: str) -> str:
@@ -183,7 +183,8 @@ class ChatPane(Vertical):
             exchange.continued_at = step
         settings = self.drawn_with()
         if settings != exchange.drawn_with:  # each part of the reply names the settings it was drawn with
-            exchange.drawn_with = settings
+            exchange.drawn_with, exchange.drawing = settings, self.drawing()
+            exchange.scale_changes = False
             exchange.header_text += f" · then {settings}"
             exchange.finish(exchange.note)
         self.set_streaming(True)
@@ -235,12 +236,12 @@ class ChatPane(Vertical):
                   f"· step {self.session.step:,}")
         exchange = self.query_one(Transcript).add_exchange(
             Exchange(number, seed_text, header, reflow=self.reflow, palette=self.palette))
-        exchange.drawn_with = settings
+        exchange.drawn_with, exchange.drawing = settings, self.drawing()
         self.exchanges[number] = exchange
         self.set_streaming(True)
         self.generate(number, seed_text)
 
-    def drawing(self) -> tuple[float, int, float]:
+    def drawing(self) -> Drawing:
         """The scale factor, top-k and top-p that replies draw with now."""
         return self.scale_factor, self.top_k, self.top_p
 
@@ -248,11 +249,13 @@ class ChatPane(Vertical):
         """Stream a reply to ``seed_text`` in a worker, or go on with the ``carried`` sampler."""
         self.pick_answers = queue.Queue()  # a stopped reply's late picks go nowhere
         self.stream(number, seed_text, self.length, self.session, carried, self.pick_answers,
-                    seed_text if self.adapt and carried is None else None)
+                    seed_text if self.adapt and carried is None else None, self.exchanges[number].drawing)
 
     @work(thread=True, exclusive=True, group="generate")
     def stream(self, number: int, seed_text: str, length: int, session: Session, carried: Sampler | None,
-               answers: queue.Queue, adapt_to: str | None) -> None:
+               answers: queue.Queue, adapt_to: str | None, drawing: Drawing) -> None:
+        """``drawing``: the settings the reply's header names; a change is put in the mailbox
+        where it takes effect, for the header to record."""
         worker = get_current_worker()
         seed = None if self.random_seed is None else self.random_seed + number
         count, sampler, step = 0, carried, session.step
@@ -263,18 +266,26 @@ class ChatPane(Vertical):
             else:
                 sampler = session.sampler(self.scale_factor, seed, candidates=5, adapt_to=adapt_to)
                 chars = sampler.stream(seed_text, length)
-            applied = self.drawing()
+            applied = drawing
             sampler.scale_factor, sampler.top_k, sampler.top_p = applied
             sampler.choose = self.wait_for_pick(number, mailbox, worker, answers)
             last_post = time.monotonic()
+
+            def follow_settings() -> None:  # changed since: from the next character on
+                nonlocal applied
+                current = self.drawing()
+                if current != applied:
+                    applied = current
+                    sampler.scale_factor, sampler.top_k, sampler.top_p = current
+                    mailbox.put(DrawingChanged(current))
+
+            follow_settings()  # changed since the header was written
             for sampled in chars:
                 mailbox.put(StreamedChar(sampled.char, sampled.probability, sampled.top))
                 count += 1
                 if worker.is_cancelled:  # after keeping the character drawn, which a
                     break                # continuation's carried state has already read
-                if self.drawing() != applied:  # changed meanwhile: from the next character on
-                    applied = self.drawing()
-                    sampler.scale_factor, sampler.top_k, sampler.top_p = applied
+                follow_settings()
                 now = time.monotonic()
                 # At most one message per frame, and none while the UI has one to handle.
                 if now - last_post >= FRAME and mailbox.claim():
@@ -309,14 +320,28 @@ class ChatPane(Vertical):
         return choose
 
     def on_generation_chunk(self, message: GenerationChunk) -> None:
-        chars = message.mailbox.take()
-        if not chars:
-            return
+        items = message.mailbox.take()
+        chars = [item for item in items if isinstance(item, StreamedChar)]
         exchange = self.exchanges.get(message.exchange)
-        if exchange is not None and exchange.is_attached:
-            exchange.append(chars)
-        for bars in self.query(CandidateBars) if chars[-1].top else ():
+        # In order: a change of settings lands between the characters it came between.
+        for is_char, group in groupby(items, key=lambda item: isinstance(item, StreamedChar)):
+            if exchange is None or not exchange.is_attached:
+                break
+            if is_char:
+                exchange.append(list(group))
+            for change in () if is_char else group:
+                self.record_drawing_change(exchange, change.drawing)
+        for bars in self.query(CandidateBars) if chars and chars[-1].top else ():
             bars.show_top(chars[-1].top)
+
+    def record_drawing_change(self, exchange: Exchange, drawing: Drawing) -> None:
+        """The reply's header records a change of settings made while it streamed, at the
+        character it took effect (change_note)."""
+        note, exchange.scale_changes = change_note(exchange.drawing, drawing, len(exchange.generated) + 1,
+                                                   exchange.scale_changes, self.adapt)
+        exchange.drawing, exchange.drawn_with = drawing, drawn_with(drawing, self.adapt)
+        exchange.header_text += note
+        exchange.finish(exchange.note)
 
     def on_generation_done(self, message: GenerationDone) -> None:
         exchange = self.exchanges.get(message.exchange)
@@ -395,16 +420,11 @@ class ChatPane(Vertical):
 
     # -- settings -----------------------------------------------------------------------------
     def drawn_with(self) -> str:
-        """How a reply is drawn now, as its header names it: the scale factor, any cut, and
-        whether it adapts to its seed text."""
-        cut = "".join(f" · {name} {value}" for name, value in self.sampling_cut())
-        return f"scale factor {self.scale_factor:.2f}{cut}{' · adapted to the seed text' if self.adapt else ''}"
+        """How a reply is drawn now, as its header names it."""
+        return drawn_with(self.drawing(), self.adapt)
 
     def sampling_cut(self) -> list[tuple[str, str]]:
-        """The cut of the distribution that replies draw from, as (name, value) pairs; none
-        when they draw from all of it, as in the book."""
-        cut = [("top-k", f"{self.top_k}")] if self.top_k else []
-        return cut + ([("top-p", f"{self.top_p:g}")] if self.top_p < 1 else [])
+        return sampling_cut(self.top_k, self.top_p)
 
     def scale(self, direction: int) -> None:
         new = next_scale(self.scale_factor, direction)

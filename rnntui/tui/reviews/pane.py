@@ -28,6 +28,7 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from rnntui.errors import RnntuiError
+from rnntui.sentiment.reviews import DataError
 from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored
 from rnntui.tui.training import TrainingController, TrainingState
 from rnntui.tui.widgets.gauge import SentimentGauge
@@ -109,7 +110,9 @@ class ReviewsPane(Vertical):
         self.data, self.train_config, self.model_settings = data, train_config, model_settings
         self.session: ReviewSession | None = None  # made in the first load's worker (it imports torch)
         self.training = TrainingController(self, shows_panel=False, saved_title="Review model saved",
-                                           download_name="the movie reviews from Stanford (84 MB)")
+                                           download_name="the movie reviews from Stanford (84 MB)",
+                                           ask_for_data=self.ask_for_data, data_errors=(DataError,))
+        self.data_chosen: Path | None = None  # given here (ask_for_data): kept once training has read it
         self.model_name: str | None = None
         self.loading = False
         self.requests = Requests()
@@ -202,7 +205,7 @@ class ReviewsPane(Vertical):
             return self.session.unsaved_steps if self.session is not None else 0
 
         def chosen(path: Path) -> None:
-            opener.if_unsaved_work(f"Load {path.name}?", f"load {path.name}",
+            opener.if_unsaved_work(f"Load {path.name}?", "load",
                                    lambda save_first: self.open_model(path, save_first), unsaved=unsaved)
 
         opener.open_picker(checkpoints_dir(), bundled_sentiment_model_path(), chosen)
@@ -308,6 +311,25 @@ class ReviewsPane(Vertical):
             return
         self.training.toggle()
 
+    def ask_for_data(self, problem: str | None = None) -> None:
+        """The movie reviews to train on, asked for here (a failed download, data that cannot be
+        read, or the palette's command): training starts on them, and once it has read them they
+        are remembered for the next session."""
+        from rnntui.tui.screens.dialogs import ReviewsDataScreen
+
+        def chosen(path: Path | None) -> None:
+            if path is None:
+                return
+            self.data = self.data_chosen = path
+            if self.session is not None and self.session.trainer is None:
+                self.session.data = path
+                self.toggle_training()
+            elif self.session is not None:
+                self.notify("The model in training goes on with its reviews: these are for the next new model.")
+                self.session.data = path
+
+        self.app.push_screen(ReviewsDataScreen(problem, self.data), chosen)
+
     def save(self) -> None:
         if self.session is None or self.session.trainer is None:
             self.notify("Nothing to save: ctrl+t trains a model on the movie reviews first.")
@@ -320,6 +342,24 @@ class ReviewsPane(Vertical):
     def model_saved(self, name: str) -> None:
         self.model_name = name
         self.post_message(self.Changed())
+
+    def training_started(self) -> None:
+        """A new model (the open one could not train on): a clean chart, its name in the status
+        line and the title, the gauge judging with its weights, and where it will be saved."""
+        session = self.session
+        if self.data_chosen is not None and session.data == self.data_chosen:  # read: worth keeping
+            self.app.remember(reviews_data=str(self.data_chosen))
+        if not session.started_new:
+            return
+        self.model_name = session.name
+        self.show_history()
+        self.follow_weights()
+        self.post_message(self.Changed())
+        minutes = round(self.app.autosave_every / 60)  # type: ignore[attr-defined] - RnntuiApp's
+        text = (f"A new review model ({session.describe_model()}) trains on {session.training_text_name()}. "
+                f"It is saved to {session.path}: by ctrl+s, and every {minutes} minutes while it trains.")
+        self.note(text)
+        self.notify(text, title="New review model", timeout=15, markup=False)
 
     def training_stepped(self, step: int, validated: bool) -> None:
         if validated or self.training.state is TrainingState.PAUSED:

@@ -1,4 +1,5 @@
-"""Small modal dialogs: a new model's text (or a fine-tune), save as, unsaved training."""
+"""Small modal dialogs: a new model's text (or a fine-tune), save as, unsaved training, the
+movie reviews to train on."""
 
 from __future__ import annotations
 
@@ -127,7 +128,10 @@ class SaveAsScreen(ModalScreen[Path | None]):
 
 class UnsavedScreen(ModalScreen[str]):
     """Asked before training progress that is not saved would be lost: save, discard, or stay.
-    The count of unsaved steps stays live: training goes on while the question is up."""
+    The count of unsaved steps stays live: training goes on while the question is up.
+
+    ``title`` is the question, which may name a file ("Load …?"): it wraps in the dialog, and the
+    buttons name only the ``verb`` ("load"), so that they fit side by side whatever the name."""
 
     BINDINGS = [Binding("escape", "dismiss('cancel')", "Cancel")]
 
@@ -140,8 +144,9 @@ class UnsavedScreen(ModalScreen[str]):
         return f"{self.unsaved_steps():,} training steps are not saved."
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as dialog:
-            dialog.border_title = self.title_text
+        with Vertical(id="unsaved", classes="dialog") as dialog:
+            dialog.border_title = "Unsaved training"
+            yield Label(self.title_text, id="unsaved-question")
             yield Label(self.count_text(), id="unsaved-count")
             with Horizontal(classes="buttons"):
                 yield Button(f"Save and {self.verb}", id="save", variant="primary")
@@ -153,3 +158,37 @@ class UnsavedScreen(ModalScreen[str]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id)
+
+
+class ReviewsDataScreen(ModalScreen[Path | None]):
+    """The movie reviews the reviews mode trains on, when they cannot be downloaded (``problem``
+    says why) or the person chooses them: Stanford's tarball or its extracted folder."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    AUTO_FOCUS = "#reviews-data-path"
+
+    def __init__(self, problem: str | None, current: Path | None) -> None:
+        super().__init__()
+        self.problem, self.current = problem, current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="reviews-data", classes="dialog") as dialog:
+            dialog.border_title = "Movie reviews"
+            if self.problem:
+                yield Label(f"{self.problem[:1].upper()}{self.problem[1:]}.", classes="field-error")
+            yield Label("Training needs the Large Movie Review Dataset (Maas et al., 2011): give aclImdb_v1.tar.gz "
+                        "or its aclImdb/ folder. It is remembered for the next time; enter starts training.")
+            yield Input(str(self.current or ""), placeholder="path of aclImdb_v1.tar.gz or its folder "
+                        "(→ accepts a completion)", id="reviews-data-path", suggester=PathSuggester())
+            yield Label("", id="reviews-data-error", classes="field-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        typed = event.value.strip()
+        path = Path(typed).expanduser()
+        problem = ("type the path of the tarball or of its folder" if not typed
+                   else f"no such file or folder: {typed}" if not path.exists() else None)
+        if problem:
+            self.query_one("#reviews-data-error", Label).update(problem)
+            return
+        self.dismiss(path.absolute())

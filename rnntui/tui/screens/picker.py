@@ -14,9 +14,13 @@ from textual.widgets import DataTable, Input, Label
 
 from rnntui.tui.widgets.path_suggester import PathSuggester
 
-# The widest a name column gets: with two such, the table fits the dialog in a 120-column
-# terminal (Project Gutenberg names its files "mysterious-island-1268-0.txt", 28).
+# A name's width where no table decides it (Project Gutenberg names its files
+# "mysterious-island-1268-0.txt", 28). The picker fits its names to the room it has.
 NAME_WIDTH = 28
+COLUMNS = ("checkpoint", "task", "step", "best val~", "text / data", "saved")
+NAMES = (0, 4)  # the columns of names, shortened to fit; the others are kept whole
+MIN_NAME = 8
+CELL_PADDING = 2  # a DataTable cell's, one column on each side
 
 
 def shortened(name: str, width: int = NAME_WIDTH) -> str:
@@ -31,24 +35,26 @@ def shortened(name: str, width: int = NAME_WIDTH) -> str:
 TASKS = {"text": "text", "sentiment": "reviews"}  # what a checkpoint's model does, in a word
 
 
-def describe(header: dict) -> tuple[str, str, str, str, str]:
+def describe(header: dict, name_width: int | None = NAME_WIDTH) -> tuple[str, str, str, str, str]:
     """Task, step, best validation figure (a language model's loss, a review model's accuracy),
-    text or data and date columns from a checkpoint header."""
+    text or data (shortened to ``name_width``; None: whole) and date columns from a checkpoint
+    header."""
     task = header.get("task", "text")  # files written before tasks were named are language models
     if task == "sentiment":
         accuracy = header.get("best_val_accuracy")
         best = f"{accuracy:.1%} acc" if isinstance(accuracy, (int, float)) else "-"
         data = header.get("data") if isinstance(header.get("data"), dict) else {}
-        corpus = shortened(str(data.get("name", "-")))
+        corpus = str(data.get("name", "-"))
     else:
         loss = header.get("best_val_loss")
         best = f"{loss:.4f}" if isinstance(loss, (int, float)) else "-"
-        corpus = shortened(str((header.get("corpus") or {}).get("name") or "-"))
+        corpus = str((header.get("corpus") or {}).get("name") or "-")
     created = header.get("created") or ""
     try:
         created = datetime.fromisoformat(created).strftime("%Y-%m-%d %H:%M")
     except ValueError:
         pass
+    corpus = shortened(corpus, name_width) if name_width else corpus
     return (TASKS.get(task, str(task)), f"{header.get('step', 0):,}", best, corpus, created or "-")
 
 
@@ -57,6 +63,29 @@ def shown_name(path: Path) -> str:
     from rnntui.paths import sweeps_dir
 
     return f"{path.parent.name}/{path.name}" if path.parent.parent == sweeps_dir() else path.name
+
+
+def fitted_rows(entries: list[tuple[Path, dict]], width: int) -> list[tuple[str, ...]]:
+    """The picker's rows for a table ``width`` columns wide: every column but the names whole,
+    the names shortened in the middle to share the room left (the one that needs less keeps
+    it), and the dates without their time of day where even that leaves too little."""
+    rows = [(shown_name(path), *describe(header, name_width=None)) for path, header in entries]
+    if not rows:
+        return []
+
+    def widest(column: int, rows: list[tuple[str, ...]]) -> int:
+        return max(len(COLUMNS[column]), *(len(row[column]) for row in rows))
+
+    for keep_time in (True, False):
+        shown = rows if keep_time else [(*row[:5], row[5][:10]) for row in rows]
+        others = sum(widest(c, shown) for c in range(len(COLUMNS)) if c not in NAMES)
+        room = width - others - CELL_PADDING * len(COLUMNS)
+        if room >= 2 * 16:  # names of 16 or more: worth more than the time of day
+            break
+    need_name, need_text = widest(0, shown), widest(4, shown)
+    name_width = min(need_name, max(room - min(need_text, room // 2), MIN_NAME))
+    text_width = max(room - name_width, MIN_NAME)
+    return [(shortened(row[0], name_width), *row[1:4], shortened(row[4], text_width), row[5]) for row in shown]
 
 
 class CheckpointPicker(ModalScreen[Path | None]):
@@ -89,10 +118,25 @@ class CheckpointPicker(ModalScreen[Path | None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("checkpoint", "task", "step", "best val~", "text / data", "saved")
-        for path, header in self.entries:
-            table.add_row(shortened(shown_name(path)), *describe(header), key=str(path))
+        table.add_columns(*COLUMNS)
+        self.fill_table()
         (table if self.entries else self.query_one(Input)).focus()
+
+    def on_resize(self) -> None:
+        self.fill_table()
+
+    def fill_table(self) -> None:
+        """The rows, fitted to the dialog's width (its content region, once it is laid out; the
+        screen's width, less the dialog's border and padding, before)."""
+        table = self.query_one(DataTable)
+        width = self.query_one("#picker").content_size.width or min(116, self.app.size.width) - 6
+        row = table.cursor_row
+        table.clear()
+        # Two columns to spare: the table's own scrollbar, where the rows outgrow its height.
+        for (path, _), cells in zip(self.entries, fitted_rows(self.entries, width - 2), strict=True):
+            table.add_row(*cells, key=str(path))
+        if self.entries:
+            table.move_cursor(row=min(row, len(self.entries) - 1))
 
     def on_key(self, event) -> None:
         """Typing while the table has focus types into the path field: a path is typed, not

@@ -18,4 +18,4 @@ class TrainingSettingsScreen(SettingsForm):
     INTRO = ("From the next step on; the weights, optimizer state and step stay. "
              "A checkpoint saved afterwards records them, as rnntui train does.")
     DIALOG_ID = "training-settings"
-    CHECKBOXES = (("carry_state", "carry the state from window to window (--carry-state)"),)
+    CHECKBOXES = (("carry_state", "carry the state from window to window (rnntui train --carry-state)"),)

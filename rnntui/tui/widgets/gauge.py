@@ -1,5 +1,5 @@
 """A one-line gauge of the probability that a review is positive: a bar from "negative" to
-"positive" with the figure and the verdict."""
+"positive", the verdict's end in its colour, and the figure."""
 
 from __future__ import annotations
 
@@ -13,16 +13,20 @@ def gauge_text(probability: float | None, width: int, note: str = "") -> Text:
     """The gauge drawn in ``width`` columns; ``None``: no review to judge yet (``note`` says why)."""
     if probability is None:
         return Text(note or "type a review: the gauge shows how positive the model finds it", style="dim")
-    verdict = "positive" if probability >= 0.5 else "negative"
-    # "1.0% negative" read as 1 % sure it is negative: the figure is named, as in the list.
-    figure = f" {verdict} · {probability:5.1%} positive"
+    positive = probability >= 0.5
+    colour = "green" if positive else "red"
+    # The verdict is the end of the bar it leans to, in its colour; the figure says what it is
+    # the probability of ("1.0%" alone reads as 1 % sure of a negative review).
+    figure = f" · {probability:5.1%} positive"
     bar_width = max(BAR_MIN, width - len("negative ") - len(" positive") - len(figure))
     filled = round(probability * bar_width)
-    colour = "green" if probability >= 0.5 else "red"
-    text = Text("negative ", style="dim")
+    text = Text()
+    text.append("negative", style="dim" if positive else f"bold {colour}")
+    text.append(" ")
     text.append("█" * filled, style=colour)
     text.append("░" * (bar_width - filled), style="dim")
-    text.append(" positive", style="dim")
+    text.append(" ")
+    text.append("positive", style=f"bold {colour}" if positive else "dim")
     text.append(figure, style=f"bold {colour}")
     if note:
         text.append(f" · {note}", style="dim")

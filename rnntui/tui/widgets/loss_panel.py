@@ -17,6 +17,9 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 MAX_POINTS = 400
+# The recent view: the last this many steps. Training on from a long history (the bundled model's
+# 16,000 steps), the whole run's chart hardly moves with each new step; this one does.
+RECENT_STEPS = 1_000
 # The figures as six cells, and the orders they take in three columns or in two.
 FIGURE_ORDERS = {3: (0, 1, 2, 3, 4, 5), 2: (0, 2, 1, 5, 3, 4)}
 
@@ -34,16 +37,21 @@ def downsample(points: list[tuple[int, float]], limit: int = MAX_POINTS) -> tupl
     return steps, values
 
 
-def step_ticks(last: int, count: int = 4) -> list[int]:
-    """Round steps for the x axis from 0 to ``last``: multiples of 1, 2, 2.5, 4 or 5 times a power of
-    ten, about ``count`` of them (0, 4,000, 8,000, ... rather than 0, 4,001, 8,002, ...)."""
-    if last <= 0:
-        return [0]
-    raw = last / count
+def step_ticks(last: int, count: int = 4, first: int = 0) -> list[int]:
+    """Round steps for the x axis from ``first`` to ``last``: multiples of 1, 2, 2.5, 4 or 5 times
+    a power of ten, about ``count`` of them (0, 4,000, 8,000, ... rather than 0, 4,001, 8,002, ...)."""
+    if last <= first:
+        return [first]
+    raw = (last - first) / count
     power = 10 ** math.floor(math.log10(raw))
     spacing = next(power * m for m in (1, 2, 2.5, 4, 5, 10) if power * m >= raw)
     spacing = max(1, int(spacing))
-    return list(range(0, last + 1, spacing))
+    return list(range(-(-first // spacing) * spacing, last + 1, spacing))
+
+
+def since(points: list[tuple[int, float]], first: int | None) -> list[tuple[int, float]]:
+    """The points from step ``first`` on (all of them for None)."""
+    return points if first is None else [point for point in points if point[0] >= first]
 
 
 def loss_range(train: list[tuple[int, float]], val: list[tuple[int, float]]) -> tuple[float, float] | None:
@@ -58,7 +66,7 @@ def loss_range(train: list[tuple[int, float]], val: list[tuple[int, float]]) -> 
     recent = [v for step, v in points if step >= first + (last - first) / 4]
     low, high = min(v for _, v in points), max(recent)
     margin = max((high - low) * 0.05, 1e-3)
-    return low - margin, high + margin
+    return max(low - margin, 0.0), high + margin  # a loss is never below 0
 
 
 def format_rate(per_second: float | None) -> str:
@@ -119,6 +127,11 @@ class LossPanel(Vertical):
         self.title, self.rate_label = "Loss (nats/char)", "chars/s"
         self.figures = {"step": 0, "chars_per_s": None, "elapsed": 0.0, "device": "-"}
         self._dirty = False
+        # The view: the last RECENT_STEPS steps (True), the whole run (False), or None: the
+        # recent steps while the model trains on from a history longer than that, else the whole.
+        self.recent: bool | None = None
+        self.live_from: int | None = None  # the first step trained since the history was shown
+        self.x_range: tuple[int, int] | None = None  # the steps the chart spans, as last drawn
 
     def compose(self) -> ComposeResult:
         yield Static(self.empty if self.known else self.LOADING, id="loss-plot", classes="placeholder")
@@ -139,12 +152,15 @@ class LossPanel(Vertical):
     def set_history(self, train, val, step: int, elapsed: float = 0.0, accuracy=()) -> None:
         self.known = True
         self.train, self.val, self.accuracy = list(train), list(val), list(accuracy)
+        self.live_from = None
         self.figures.update(step=step, elapsed=elapsed, chars_per_s=None)
         self.replot()
         self.refresh_figures()
 
     def add_events(self, events) -> None:
         self.known = True
+        if self.live_from is None and events:
+            self.live_from = events[0].step
         for event in events:
             if self.train and event.step <= self.train[-1][0]:
                 # A run resumed from an earlier checkpoint repeats steps (a watched metrics file):
@@ -167,6 +183,21 @@ class LossPanel(Vertical):
         """More of another run's validation estimates, drawn beside this run's curves."""
         self.compared.setdefault(name, []).extend(points)
         self._dirty = True
+
+    @property
+    def shows_recent(self) -> bool:
+        """The chart shows the last RECENT_STEPS steps: as chosen (``recent``), or else while the
+        model trains on from a history longer than that."""
+        if self.recent is not None:
+            return self.recent
+        return (self.live_from is not None and bool(self.train)
+                and self.live_from - self.train[0][0] > RECENT_STEPS)
+
+    def toggle_view(self) -> bool:
+        """Switch between the whole run and the recent steps; True: the recent steps now."""
+        self.recent = not self.shows_recent
+        self.replot()
+        return self.recent
 
     def show_corpus(self, name: str | None) -> None:
         """Name the text (or the watched run) the losses are measured on in the panel's title,
@@ -210,29 +241,37 @@ class LossPanel(Vertical):
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
-        steps, values = downsample(self.train)
+        last = max(self.train[-1][0] if self.train else 0, self.val[-1][0] if self.val else 0)
+        first = max(0, last - RECENT_STEPS) if self.shows_recent else None
+        train, val = since(self.train, first), since(self.val, first)
+        steps, values = downsample(train)
         if steps:
             plt.plot(steps, values, label="train", marker="braille")
-        if self.val:
-            vsteps, vvalues = downsample(self.val)
+        if val:
+            vsteps, vvalues = downsample(val)
             plt.plot(vsteps, vvalues, label="validation", marker="braille")
         from rnntui.tui.screens.picker import shortened
 
-        compared = [(name, points) for name, points in self.compared.items() if points]
+        compared = [(name, shown) for name, points in self.compared.items() if (shown := since(points, first))]
         for name, points in compared:
             csteps, cvalues = downsample(points)
             plt.plot(csteps, cvalues, label=shortened(name, 16), marker="braille")
-        if not steps and not self.val and not compared:
+        if not steps and not val and not compared:
             plt.title(self.empty if self.known else self.LOADING)
+            self.x_range = None
         else:
-            last = max([steps[-1] if steps else 0, self.val[-1][0] if self.val else 0,
-                        *(points[-1][0] for _, points in compared)])
-            ticks = step_ticks(last)
+            last = max([last, *(points[-1][0] for _, points in compared)])
+            start = first if first is not None else min(step for step, _ in train[:1] + val[:1]
+                                                        + [points[0] for _, points in compared])
+            self.x_range = (start, last)
+            ticks = step_ticks(last, first=first or 0)
             plt.xticks(ticks, [f"{t:,}" for t in ticks])
-            shown = loss_range(self.train, self.val + [point for _, points in compared for point in points])
+            if first is not None:
+                plt.xlim(first, last)
+            shown = loss_range(train, val + [point for _, points in compared for point in points])
             if shown is not None:
                 plt.ylim(*shown)
-        plt.xlabel("step")
+        plt.xlabel(f"step (the last {RECENT_STEPS:,}; f8: all)" if first is not None else "step")
         plt.ylabel("loss")
         plot.refresh()
 

@@ -169,6 +169,8 @@ class Exchange(Vertical):
         self.note = ""  # how it ended ("400 characters"), once it has
         self.picked = 0  # characters the person picked in pick mode (the rest the model drew)
         self.drawn_with = ""  # the settings its last part was drawn with (the app names each part's)
+        self.drawing: tuple = ()  # those settings' values: (scale factor, top-k, top-p)
+        self.scale_changes = False  # the header ends in changes of the scale factor while it streamed
 
     def compose(self):
         yield Static(self.header_text, classes="exchange-header")
