@@ -21,13 +21,9 @@ import numpy as np
 import torch
 
 from rnntui.errors import RnntuiError
+from rnntui.limits import MAX_SCALE_FACTOR, MAX_SEED_CHARACTERS  # noqa: F401 - re-exported
 from rnntui.model import CharRNN
 from rnntui.vocab import Vocab
-
-MAX_SCALE_FACTOR = 1000.0
-# rnntui generate reads at most the end of a seed text this long: a character model's memory is
-# far shorter, and all of a 10 MB seed file took minutes to read (over an hour with --adapt).
-MAX_SEED_CHARACTERS = 100_000
 
 
 def check_scale_factor(scale_factor: float) -> float:

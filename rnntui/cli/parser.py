@@ -42,7 +42,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from rnntui.sampling import MAX_SEED_CHARACTERS
+    from rnntui.limits import MAX_SEED_CHARACTERS
 
     parser = Parser(prog="rnntui", description="Train a character-level RNN on a book and talk "
                     "to it. With no command, opens the app.")
@@ -208,7 +208,7 @@ def build_parser() -> Parser:
 
 def temperature(text: str) -> float:
     """``--temperature T`` read as the scale factor it means, 1/T."""
-    from rnntui.sampling import MAX_SCALE_FACTOR
+    from rnntui.limits import MAX_SCALE_FACTOR
 
     try:
         value = float(text)
