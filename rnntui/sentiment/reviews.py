@@ -102,7 +102,7 @@ def _matching(path: Path, pattern: re.Pattern, data: bytes | None = None) -> Ite
         except FileNotFoundError:
             raise DataError(f"no reviews at {path}: it does not exist") from None
         except OSError as error:
-            raise DataError(f"cannot read the reviews at {path}: {reason(error)}") from None
+            raise DataError(f"cannot read the reviews at {path}: {reason(error, reading=True)}") from None
         if stat.S_ISDIR(mode):
             found = _from_folder(path, pattern)
         elif stat.S_ISREG(mode):
@@ -160,7 +160,7 @@ def _review_file(file: Path, where: str) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as error:
-        raise DataError(f"cannot read {where}: {reason(error)}") from None
+        raise DataError(f"cannot read review {where}: {reason(error, reading=True)}") from None
     if not stat.S_ISREG(info.st_mode):
         return None
     if info.st_size > MAX_REVIEW_BYTES:
@@ -169,7 +169,7 @@ def _review_file(file: Path, where: str) -> str | None:
         try:
             data = f.read(MAX_REVIEW_BYTES + 1)
         except OSError as error:
-            raise DataError(f"cannot read {where}: {reason(error)}") from None
+            raise DataError(f"cannot read review {where}: {reason(error, reading=True)}") from None
     return _text(data, where)
 
 
@@ -191,9 +191,10 @@ def _from_tarball(path: Path, pattern: re.Pattern, fileobj: BinaryIO) -> Iterato
                     pass
     except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as error:
         if isinstance(error, OSError) and error.errno is not None:
-            raise DataError(f"cannot read {path}: {reason(error)}") from None
+            raise DataError(f"cannot read {path}: {reason(error, reading=True)}") from None
         first = (str(error).splitlines() or ["truncated"])[0].rstrip(":")
-        raise DataError(f"{path} is not a readable tarball of reviews ({type(error).__name__}: {first}); "
+        kind = "zlib" if isinstance(error, zlib.error) else type(error).__name__
+        raise DataError(f"{path} is not a readable tarball of reviews ({kind}: {first}); "
                         "download it again") from None
 
 

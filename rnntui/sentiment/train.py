@@ -142,7 +142,7 @@ def memory_bytes(model_config: SentimentConfig, batch_size: int, words: int, tra
     directions = 2 if model_config.bidirectional else 1
     embedded = model_config.embed_dim * directions  # a reversed copy for the backward direction
     if training:
-        per_word = 2 * embedded + directions * (3 * gates + 4) * model_config.hidden_size
+        per_word = 2 * embedded + directions * (3 * gates + 6) * model_config.hidden_size
     else:
         per_word = embedded + directions * (gates + 2) * model_config.hidden_size
     return 4 * ((4 if training else 1) * parameters + batch_size * words * per_word) + 16 * batch_size * words
