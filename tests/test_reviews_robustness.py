@@ -5,6 +5,7 @@ hang, altered reviews or an allocation the size of what a file declares."""
 from __future__ import annotations
 
 import errno
+import gzip
 import io
 import os
 import subprocess
@@ -82,9 +83,11 @@ def test_a_corrupt_deflate_stream_is_one_line(capsys, tmp_path):
         damaged = bytearray(good)
         damaged[offset] ^= 0xFF
         try:
-            zlib.decompress(bytes(damaged[10:-8]), wbits=-15)  # the deflate stream alone, no CRC
+            gzip.GzipFile(fileobj=io.BytesIO(damaged)).read()
         except zlib.error:
             break
+        except (OSError, EOFError):  # a change only the checksum sees
+            continue
     path = tmp_path / "damaged.tar.gz"
     path.write_bytes(bytes(damaged))
     one_line(*train(capsys, path, tmp_path), str(path), "not a readable tarball of reviews (zlib: ")
