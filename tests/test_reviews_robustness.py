@@ -69,6 +69,14 @@ def test_a_wrong_crc_is_refused(capsys, tmp_path):
     assert read_reviews(tmp_path / "good.tar.gz").train  # the undamaged one reads
 
 
+def test_a_stream_that_goes_on_after_the_archive_is_refused(capsys, tmp_path):
+    """Reading on to check the checksum reads at most 1 MB past the archive's end: a second
+    gzip member of 2 MB of zeros (2 KB on disk) after it is refused, not decompressed whole."""
+    path = reviews_tarball(tmp_path / "long.tar.gz", per_folder=3)
+    path.write_bytes(path.read_bytes() + gzip.compress(bytes(2 << 20)))
+    one_line(*train(capsys, path, tmp_path), str(path), "more than 1 MB after the archive's end")
+
+
 def test_a_corrupt_deflate_stream_is_one_line(capsys, tmp_path):
     """A damaged block deep in the stream, inside a long review: zlib's own error, while the
     review is read."""

@@ -34,6 +34,7 @@ MAX_DIGITS = 9  # in an id or a rating of a file's name (the dataset's have at m
 # Compressed streams end with a checksum, which tarfile never reaches: it stops at the archive's
 # end marker. Reading on to the stream's end makes these check it.
 CHECKED_STREAMS = (gzip.GzipFile, bz2.BZ2File, lzma.LZMAFile)
+MAX_TRAILER = 1 << 20  # after the end marker, a tarball holds its last record's padding (10 KB)
 PER_FOLDER = 12_500  # reviews in each of the four folders of the whole dataset
 VALID_SHARE = 0.2  # the book: 20,000 of the 25,000 training reviews train, 5,000 validate
 
@@ -186,9 +187,8 @@ def _from_tarball(path: Path, pattern: re.Pattern, fileobj: BinaryIO) -> Iterato
                 handle = archive.extractfile(member)
                 data = handle.read(MAX_REVIEW_BYTES + 1) if handle is not None else b""
                 yield match, _text(data, where), where
-            if isinstance(archive.fileobj, CHECKED_STREAMS):
-                while archive.fileobj.read(1 << 16):
-                    pass
+            if isinstance(archive.fileobj, CHECKED_STREAMS) and archive.fileobj.read(MAX_TRAILER + 1)[MAX_TRAILER:]:
+                raise DataError(f"{path} holds more than 1 MB after the archive's end: not a tarball of reviews")
     except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as error:
         if isinstance(error, OSError) and error.errno is not None:
             raise DataError(f"cannot read {path}: {reason(error, reading=True)}") from None
