@@ -10,6 +10,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rnntui.checkpoint import MAGIC, write_file
 from rnntui.errors import RnntuiError
@@ -18,6 +20,7 @@ from rnntui.session import Session
 
 from .conftest import reviews_tarball
 from .test_cli import run
+from .test_crafted_checkpoints import field_paths, hostile, set_path
 
 
 def read_back(path):
@@ -52,13 +55,14 @@ def sentiment_file(tmp_path_factory):
 def expanded(tensor):
     """``tensor``'s shape over a single stored number (stride 0): what a file declaring a model
     of many gigabytes in a few kilobytes holds."""
-    return torch.zeros(1, dtype=tensor.dtype).expand(tensor.shape)
+    return torch.zeros(1, dtype=tensor.dtype).expand(tensor.shape) if tensor.dim() else tensor
 
 
 def overlapping(tensor):
     """``tensor``'s shape over fewer stored numbers, its rows sharing all but one of them."""
-    strides = (1,) * tensor.dim()
-    return torch.zeros(sum(tensor.shape), dtype=tensor.dtype).as_strided(tensor.shape, strides)
+    if not tensor.dim():
+        return tensor
+    return torch.zeros(sum(tensor.shape), dtype=tensor.dtype).as_strided(tensor.shape, (1,) * tensor.dim())
 
 
 CRAFTED = {  # what is done to the payload, and a part of the line that says so
@@ -163,3 +167,63 @@ def test_a_sentiment_model_too_big_for_memory_is_refused_before_it_is_made(capsy
     monkeypatch.setattr("rnntui.memory.physical_memory", lambda: 1 << 10)
     with pytest.raises(RnntuiError, match=r"evaluating this model at batch 256 × 3 words needs about"):
         evaluate_reviews(model, reviews)
+
+
+# -- anything at all -------------------------------------------------------------------------
+
+def tensor_places(payload, prefix=()):
+    """Where the payload holds a tensor."""
+    if isinstance(payload, torch.Tensor):
+        yield prefix
+    elif isinstance(payload, dict):
+        for key, value in payload.items():
+            yield from tensor_places(value, (*prefix, key))
+    elif isinstance(payload, (list, tuple)):
+        for index, value in enumerate(payload):
+            yield from tensor_places(value, (*prefix, index))
+
+
+def get_path(payload, where):
+    for key in where:
+        payload = payload[key]
+    return payload
+
+
+RESHAPED = {"sparse": lambda t: t.to_sparse() if t.dim() else t.reshape(1).to_sparse(), "expanded": expanded,
+            "overlapping": overlapping, "transposed": lambda t: t.t() if t.dim() == 2 else t}
+
+
+@given(data=st.data())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_mutated_sentiment_checkpoint_loads_and_trains_or_is_one_line(sentiment_file, tmp_path_factory, data):
+    """A field of the sentiment payload given a hostile value, or a tensor made sparse, expanded,
+    overlapping or transposed: refused in one line, or it loads, judges a review and takes a
+    training step from its optimizer and generator state."""
+    from rnntui.errors import CheckpointError
+    from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
+    from rnntui.sentiment.predict import Predictor
+
+    original, _ = sentiment_file
+    header, payload = read_back(original)
+    if data.draw(st.booleans()):
+        where = data.draw(st.sampled_from(sorted(field_paths(payload), key=repr)))
+        set_path(payload, where, data.draw(hostile))
+    else:
+        where = data.draw(st.sampled_from(sorted(tensor_places(payload), key=repr)))
+        change = RESHAPED[data.draw(st.sampled_from(sorted(RESHAPED)))]
+        set_path(payload, where, change(get_path(payload, where)))
+    path = rewrite(tmp_path_factory.mktemp("m") / "m.ckpt", header, payload)
+    try:
+        checkpoint = load_sentiment_checkpoint(path)
+    except CheckpointError as error:
+        assert "\n" not in str(error)
+        return
+    model = checkpoint.build_model()
+    Predictor(model, checkpoint.vocab).predict("a good film")
+    if checkpoint.optimizer_state is not None:
+        optimizer = torch.optim.Adam(model.parameters())
+        optimizer.load_state_dict(checkpoint.optimizer_state)
+        model(torch.tensor([[2, 3]]), torch.tensor([2])).sum().backward()
+        optimizer.step()
+    if checkpoint.rng_state is not None:
+        torch.Generator().set_state(checkpoint.rng_state["torch"])
