@@ -193,6 +193,19 @@ RESHAPED = {"sparse": lambda t: t.to_sparse() if t.dim() else t.reshape(1).to_sp
             "overlapping": overlapping, "transposed": lambda t: t.t() if t.dim() == 2 else t}
 
 
+def mutated(original, tmp_path_factory, data):
+    """``original`` rewritten with one field given a hostile value, or one tensor reshaped."""
+    header, payload = read_back(original)
+    if data.draw(st.booleans()):
+        where = data.draw(st.sampled_from(sorted(field_paths(payload), key=repr)))
+        set_path(payload, where, data.draw(hostile))
+    else:
+        where = data.draw(st.sampled_from(sorted(tensor_places(payload), key=repr)))
+        change = RESHAPED[data.draw(st.sampled_from(sorted(RESHAPED)))]
+        set_path(payload, where, change(get_path(payload, where)))
+    return rewrite(tmp_path_factory.mktemp("m") / "m.ckpt", header, payload)
+
+
 @given(data=st.data())
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_mutated_sentiment_checkpoint_loads_and_trains_or_is_one_line(sentiment_file, tmp_path_factory, data):
@@ -203,16 +216,7 @@ def test_any_mutated_sentiment_checkpoint_loads_and_trains_or_is_one_line(sentim
     from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
     from rnntui.sentiment.predict import Predictor
 
-    original, _ = sentiment_file
-    header, payload = read_back(original)
-    if data.draw(st.booleans()):
-        where = data.draw(st.sampled_from(sorted(field_paths(payload), key=repr)))
-        set_path(payload, where, data.draw(hostile))
-    else:
-        where = data.draw(st.sampled_from(sorted(tensor_places(payload), key=repr)))
-        change = RESHAPED[data.draw(st.sampled_from(sorted(RESHAPED)))]
-        set_path(payload, where, change(get_path(payload, where)))
-    path = rewrite(tmp_path_factory.mktemp("m") / "m.ckpt", header, payload)
+    path = mutated(sentiment_file[0], tmp_path_factory, data)
     try:
         checkpoint = load_sentiment_checkpoint(path)
     except CheckpointError as error:
@@ -227,3 +231,33 @@ def test_any_mutated_sentiment_checkpoint_loads_and_trains_or_is_one_line(sentim
         optimizer.step()
     if checkpoint.rng_state is not None:
         torch.Generator().set_state(checkpoint.rng_state["torch"])
+
+
+@given(data=st.data())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_mutated_language_model_checkpoint_loads_and_trains_or_is_one_line(tiny_checkpoint_file,
+                                                                              tmp_path_factory, data):
+    """The same for the language model: refused in one line, or it loads, writes and takes a
+    training step from its optimizer and generator state."""
+    from rnntui.checkpoint import load_checkpoint
+    from rnntui.errors import CheckpointError
+    from rnntui.sampling import Sampler
+
+    path = mutated(tiny_checkpoint_file, tmp_path_factory, data)
+    try:
+        checkpoint = load_checkpoint(path)
+    except CheckpointError as error:
+        assert "\n" not in str(error)
+        return
+    model = checkpoint.build_model()
+    sampler = Sampler(model, checkpoint.vocab, 1.0, random_seed=0)
+    assert len(list(sampler.stream(checkpoint.vocab.char_array[0], 3))) == 3
+    if checkpoint.optimizer_state is not None:
+        optimizer = torch.optim.Adam(model.parameters())
+        optimizer.load_state_dict(checkpoint.optimizer_state)
+        model(torch.tensor([[0, 1]]))[0].sum().backward()
+        optimizer.step()
+    if checkpoint.rng_state is not None:
+        for name in ("windows", "torch"):
+            if checkpoint.rng_state.get(name) is not None:
+                torch.Generator().set_state(checkpoint.rng_state[name])
