@@ -78,12 +78,12 @@ def check_writable(path: Path, hint: str = "") -> None:
         raise CheckpointError(f"cannot write in {folder}: {reason(error)}{hint}") from None
 
 
-def reason(error: OSError) -> str:
-    """What went wrong, in words a person can act on."""
+def reason(error: OSError, reading: bool = False) -> str:
+    """What went wrong, in words a person can act on (``reading``: while reading a file)."""
     if error.errno == errno.ENOSPC:
         return "the disk is full"
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "permission denied (read-only folder?)"
+        return "permission denied" if reading else "permission denied (read-only folder?)"
     if error.errno == errno.ELOOP:
         return "it is a symbolic link that loops (or too many links deep)"
     return error.strerror or str(error)
@@ -102,7 +102,7 @@ def open_regular(path: Path, what: str, error: type[RnntuiError] = RnntuiError) 
     except IsADirectoryError:
         raise error(f"{what} {path} is a directory, not a file") from None
     except OSError as failure:
-        raise error(f"cannot read {what} {path}: {reason(failure)}") from None
+        raise error(f"cannot read {what} {path}: {reason(failure, reading=True)}") from None
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):

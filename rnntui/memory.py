@@ -57,6 +57,17 @@ def physical_memory() -> int | None:
         return None
 
 
+def check_fits(needed: int, what: str, advice: str) -> None:
+    """Refuse, before allocating, work estimated to need ``needed`` bytes when this machine has
+    less memory: ``what`` needs about N GiB ...; ``advice`` says what to change."""
+    total = physical_memory()
+    if total and needed > total:
+        from rnntui.errors import RnntuiError
+
+        raise RnntuiError(f"{what} needs about {needed / 2**30:,.1f} GiB of memory, more than this machine's "
+                          f"{total / 2**30:.1f} GiB; {advice}")
+
+
 GC_YOUNG_THRESHOLD = 10_000  # allocations between young collections; Python's default is 700
 
 

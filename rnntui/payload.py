@@ -70,6 +70,7 @@ def check_payload(payload: object) -> ModelConfig:
     """Raise ``Bad`` unless ``payload`` is a checkpoint rnntui can build a model from; returns
     its model settings."""
     check_required(payload)
+    check_tensors(payload)
     config = model_config(payload["model_config"])
     check_vocab(payload["vocab"], config.vocab_size)
     check_weights(payload["model_state"], config)
@@ -99,6 +100,43 @@ def check_required(payload: object) -> None:
     for name in ("model_config", "vocab", "model_state", "step"):
         if name not in payload:
             raise Bad(f"it has no {name}")
+
+
+def check_tensors(payload: dict) -> None:
+    """Every tensor in ``payload`` (at any depth) is a plain one whose elements its file holds,
+    before any operation reads or copies it: a sparse tensor fails most operations, and an
+    "expanded" one (stride 0) declares gigabytes of elements over a few bytes, which the first
+    copy (``isfinite``, ``.float()``) would allocate."""
+    pending: list[tuple[tuple, object]] = [((key,), value) for key, value in payload.items()]
+    while pending:  # not recursive: the unpickler builds lists of any depth
+        where, value = pending.pop()
+        if isinstance(value, torch.Tensor):
+            first, *rest = map(str, where)
+            check_tensor(value, f"{first}'s {'/'.join(rest)}" if rest else first)
+        elif isinstance(value, dict):
+            pending += [((*where, key), item) for key, item in value.items()]
+        elif isinstance(value, (list, tuple)):
+            pending += [((*where, index), item) for index, item in enumerate(value)]
+
+
+def check_tensor(tensor: torch.Tensor, name: str) -> None:
+    """A dense tensor (strided, not quantized) each of whose elements has its own place in a
+    storage that holds them all."""
+    if tensor.layout != torch.strided or tensor.is_quantized or tensor.is_nested or tensor.is_meta:
+        kind = "quantized" if tensor.is_quantized else str(tensor.layout).removeprefix("torch.")
+        raise Bad(f"{shown(name)} is a {kind} tensor, not a plain one")
+    if not tensor.numel():
+        return
+    # Sorted by stride, each dimension must step past all the elements of the smaller ones.
+    extent = 1  # elements from the first to the last, in the storage
+    dimensions = sorted((stride, size) for size, stride in zip(tensor.shape, tensor.stride(), strict=True) if size > 1)
+    for stride, size in dimensions:
+        if stride < extent:
+            raise Bad(f"{shown(name)} repeats its elements (an expanded or overlapping view): it declares "
+                      f"{tensor.numel():,} elements that its file does not hold")
+        extent += (size - 1) * stride
+    if tensor.untyped_storage().nbytes() < (tensor.storage_offset() + extent) * tensor.element_size():
+        raise Bad(f"{shown(name)} declares more elements than its storage holds")
 
 
 def check_step(step: object) -> None:
@@ -183,24 +221,72 @@ def check_adam_state(state: object, shapes: list[tuple[int, ...]]) -> None:
         if not isinstance(group, dict) or not isinstance(group.get("params"), list) \
                 or not all(_is_int(i) and 0 <= i < len(shapes) for i in group["params"]):
             raise Bad("optimizer_state's parameter groups do not fit the model")
+        check_adam_settings(group)
+    amsgrad = {i for group in state["param_groups"] if group.get("amsgrad") for i in group["params"]}
     for index, moments in state["state"].items():
         if not _is_int(index) or not 0 <= index < len(shapes) or not isinstance(moments, dict):
             raise Bad("optimizer_state does not fit the model")
+        needed = {"step", "exp_avg", "exp_avg_sq", *(("max_exp_avg_sq",) if index in amsgrad else ())}
+        if moments and not needed <= set(moments):  # Adam's step reads them all once a state exists
+            raise Bad(f"optimizer_state has no {', '.join(sorted(needed - set(moments)))} for parameter {index}")
         for name, value in moments.items():
-            if not isinstance(value, torch.Tensor):
-                raise Bad(f"optimizer_state's {name} is not a tensor")
-            if name != "step" and tuple(value.shape) != shapes[index]:
+            if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+                raise Bad(f"optimizer_state's {shown(name)} is not a tensor of numbers")
+            if name == "step":
+                if value.numel() != 1 or not bool(torch.isfinite(value).all()) or float(value) < 0:
+                    raise Bad(f"optimizer_state's step is {shown(value)}, not a step count")
+            elif tuple(value.shape) != shapes[index]:
                 raise Bad(f"optimizer_state's {name} has shape {tuple(value.shape)}, its weight {shapes[index]}")
 
 
-def check_rng_state(state: object, config: ModelConfig) -> None:
+# Adam's settings as torch.optim.Adam saves them, and what each may be (rnntui's optimizers are
+# made on the CPU or a GPU of this machine, so a saved capturable or differentiable run is not
+# one of theirs).
+ADAM_FLAGS = ("amsgrad", "maximize", "decoupled_weight_decay")
+ADAM_CHOICES = ("foreach", "fused")  # None: torch decides
+
+
+def check_adam_settings(group: dict) -> None:
+    """One parameter group's settings, which ``load_state_dict`` takes from the file and the
+    first step uses."""
+    for name in ("lr", "eps", "weight_decay"):
+        if name in group and not (_is_finite(group[name]) and group[name] >= 0):
+            raise Bad(f"optimizer_state's {name} is {shown(group[name])}")
+    betas = group.get("betas", (0.9, 0.999))
+    if not (isinstance(betas, (list, tuple)) and len(betas) == 2
+            and all(_is_finite(beta) and 0 <= beta < 1 for beta in betas)):
+        raise Bad(f"optimizer_state's betas are {shown(betas)}")
+    for name in ADAM_FLAGS:
+        if not isinstance(group.get(name, False), bool):
+            raise Bad(f"optimizer_state's {name} is {shown(group[name])}")
+    for name in ADAM_CHOICES:
+        if group.get(name) is not None and not isinstance(group[name], bool):
+            raise Bad(f"optimizer_state's {name} is {shown(group[name])}")
+    for name in ("capturable", "differentiable"):
+        if group.get(name, False) is not False:
+            raise Bad(f"optimizer_state's {name} is {shown(group[name])}: not an optimizer rnntui makes")
+
+
+def check_generators(state: object, names: tuple[str, ...]) -> None:
+    """``state``'s random generators ``names`` (each optional) are states a torch generator takes:
+    of its size and valid, as a spare generator that takes each one shows."""
     if not isinstance(state, dict):
         raise Bad("rng_state is not a dictionary")
-    for name in ("windows", "torch"):
+    for name in names:
         value = state.get(name)
-        if value is not None and (not isinstance(value, torch.Tensor) or value.dtype != torch.uint8
-                                  or value.dim() != 1):
+        if value is None:
+            continue
+        if not isinstance(value, torch.Tensor) or value.dtype != torch.uint8 or value.dim() != 1:
             raise Bad(f"rng_state's {name} is not a generator state")
+        try:
+            torch.Generator().set_state(value)
+        except (RuntimeError, ValueError, TypeError) as error:
+            first = (str(error).splitlines() or ["damaged"])[0]
+            raise Bad(f"rng_state's {name} is not a generator state ({first})") from None
+
+
+def check_rng_state(state: object, config: ModelConfig) -> None:
+    check_generators(state, ("windows", "torch"))
     streams = state.get("streams")
     if streams is None:
         return

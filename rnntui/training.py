@@ -220,11 +220,9 @@ def training_memory_bytes(model_config: ModelConfig, config: TrainConfig) -> int
 
 def check_training_memory(model_config: ModelConfig, config: TrainConfig) -> None:
     """Refuse a model and batch that could not fit in this machine's memory, before allocating."""
-    total, needed = memory.physical_memory(), training_memory_bytes(model_config, config)
-    if total and needed > total:
-        raise RnntuiError(f"training this model at batch {config.batch_size} × {config.seq_length} needs about "
-                          f"{needed / 2**30:,.1f} GiB of memory, more than this machine's {total / 2**30:.1f} GiB; "
-                          "lower --batch-size or --seq-length, or use a smaller model")
+    memory.check_fits(training_memory_bytes(model_config, config),
+                      f"training this model at batch {config.batch_size} × {config.seq_length}",
+                      "lower --batch-size or --seq-length, or use a smaller model")
 
 
 class Trainer(RunControl):

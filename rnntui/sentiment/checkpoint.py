@@ -20,16 +20,18 @@ from rnntui.payload import (
     _is_finite,
     _is_int,
     check_adam_state,
+    check_generators,
     check_history,
     check_required,
     check_state_dict,
     check_step,
+    check_tensors,
     check_times,
     check_train_config,
     refuse,
     shown,
 )
-from rnntui.sentiment.model import SentimentConfig, SentimentRNN
+from rnntui.sentiment.model import SentimentConfig, SentimentRNN, state_shapes
 from rnntui.sentiment.tokens import PAD, UNK, WordVocab
 from rnntui.sentiment.train import SentimentTrainConfig
 
@@ -103,6 +105,7 @@ def load_sentiment_checkpoint(path: str | Path) -> SentimentCheckpoint:
 def check_sentiment_payload(payload: object) -> SentimentConfig:
     """Raise ``Bad`` unless a model can be built from ``payload``; returns its settings."""
     check_required(payload)
+    check_tensors(payload)
     config = _model_config(payload["model_config"])
     _check_vocab(payload["vocab"], config.vocab_size)
     check_state_dict(payload["model_state"], state_shapes(config))
@@ -111,9 +114,9 @@ def check_sentiment_payload(payload: object) -> SentimentConfig:
         check_adam_state(payload["optimizer_state"], list(state_shapes(config).values()))
     rng_state = payload.get("rng_state")
     if rng_state is not None:
-        value = rng_state.get("torch") if isinstance(rng_state, dict) else None
-        if not isinstance(value, torch.Tensor) or value.dtype != torch.uint8 or value.dim() != 1:
-            raise Bad("rng_state is not a generator state")
+        check_generators(rng_state, ("torch",))
+        if rng_state.get("torch") is None:
+            raise Bad("rng_state has no generator state")
     check_history(payload.get("history"))
     _check_record("data", payload.get("data"), DATA_FIELDS)
     _check_record("provenance", payload.get("provenance"), PROVENANCE_FIELDS)
@@ -150,10 +153,3 @@ def _check_vocab(words: object, size: int) -> None:
         raise Bad(f"vocab has {len(words):,} words but the model's weights are for {size:,}")
     if list(words[:2]) != [PAD, UNK] or len(set(words)) != len(words):
         raise Bad(f"vocab does not begin with {PAD} and {UNK}, or repeats a word")
-
-
-def state_shapes(config: SentimentConfig) -> dict[str, tuple[int, ...]]:
-    """Each weight's shape, from a model built on the meta device (no memory is allocated)."""
-    with torch.device("meta"):
-        model = SentimentRNN(config)
-    return {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}

@@ -103,6 +103,13 @@ class SentimentRNN(nn.Module):
         return self.fc2(self.relu(self.fc1(self.dropout(summary)))).squeeze(-1)
 
 
+def state_shapes(config: SentimentConfig) -> dict[str, tuple[int, ...]]:
+    """Each weight's shape, from a model built on the meta device (no memory is allocated)."""
+    with torch.device("meta"):
+        model = SentimentRNN(config)
+    return {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+
+
 def reverse_each(batch: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Each row of ``(batch, time, ...)`` with its first ``length`` steps in reverse order (the
     padding after them stays where it is)."""

@@ -18,10 +18,11 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 
+from rnntui import memory
 from rnntui.control import RunControl
 from rnntui.errors import RnntuiError
 from rnntui.sampling import MAX_RANDOM_SEED
-from rnntui.sentiment.model import SentimentRNN, length_buckets, pad_batch
+from rnntui.sentiment.model import SentimentConfig, SentimentRNN, length_buckets, pad_batch, state_shapes
 from rnntui.sentiment.reviews import Review
 from rnntui.sentiment.tokens import WordVocab
 from rnntui.training import TrainingDiverged
@@ -31,6 +32,10 @@ MAX_BATCH = 1 << 14
 MAX_RATE = 1_000_000  # --lr and --grad-clip: far above any that trains
 EVAL_BATCH = 256  # reviews per batch when only predicting (no gradients to keep)
 EMBEDDING_INITS = ("random", "nb", "ppmi", "ppmi+nb")
+# The most words of a review the model reads (its first and last halves), whatever --max-tokens
+# says: the longest review of the dataset has 2,498, and a crafted 1 MB one could have 500,000,
+# which a batch of 32 would turn into gigabytes of activations.
+MAX_REVIEW_WORDS = 5_000
 
 
 @dataclass
@@ -103,9 +108,10 @@ class Encoded:
 
 
 def truncate(ids: list[int], max_tokens: int) -> list[int]:
-    """The first and last ``max_tokens / 2`` words of a long review: the opening states what it is
-    about, the end usually gives the verdict."""
-    if not max_tokens or len(ids) <= max_tokens:
+    """The first and last ``max_tokens / 2`` words of a long review (0: ``MAX_REVIEW_WORDS``, and
+    never more): the opening states what it is about, the end usually gives the verdict."""
+    max_tokens = min(max_tokens or MAX_REVIEW_WORDS, MAX_REVIEW_WORDS)
+    if len(ids) <= max_tokens:
         return ids
     head = max_tokens // 2
     return ids[:head] + ids[len(ids) - (max_tokens - head):]
@@ -127,6 +133,32 @@ def log_count_ratios(data: Encoded, vocab_size: int, smoothing: float = 1.0) -> 
 def encode(reviews: list[Review], vocab: WordVocab, max_tokens: int = 0) -> Encoded:
     return Encoded([truncate(vocab.encode(review.text), max_tokens) for review in reviews],
                    torch.tensor([float(review.label) for review in reviews]))
+
+
+def memory_bytes(model_config: SentimentConfig, batch_size: int, words: int, training: bool) -> int:
+    """A rough upper estimate of what a batch of ``batch_size`` reviews of ``words`` words needs:
+    the weights (with their gradients and Adam's two moments when ``training``), and each word's
+    embedding and recurrent activations (the gates and states kept for the backward pass). At the
+    bundled model's sizes, measured peaks are 64-94% of it (benchmarks/sentiment_memory.py)."""
+    parameters = sum(math.prod(shape) for shape in state_shapes(model_config).values())
+    gates = {"lstm": 4, "gru": 3, "rnn": 1}[model_config.cell]
+    directions = 2 if model_config.bidirectional else 1
+    embedded = model_config.embed_dim * directions  # a reversed copy for the backward direction
+    if training:
+        per_word = 2 * embedded + directions * (3 * gates + 6) * model_config.hidden_size
+    else:
+        per_word = embedded + directions * 3 * model_config.hidden_size  # no gates kept
+    return 4 * ((4 if training else 1) * parameters + batch_size * words * per_word) + 16 * batch_size * words
+
+
+def check_batch_memory(model_config: SentimentConfig, batch_size: int, lengths: list[int], training: bool) -> None:
+    """Refuse a model and batch that could not fit in this machine's memory, before allocating;
+    ``lengths``: the reviews' lengths in words (a batch pays for its longest)."""
+    batch_size = max(min(batch_size, len(lengths)), 1)
+    words = min(max(lengths, default=1), MAX_REVIEW_WORDS)
+    memory.check_fits(memory_bytes(model_config, batch_size, max(words, 1), training),
+                      f"{'training' if training else 'evaluating'} this model at batch {batch_size:,} × "
+                      f"{words:,} words", "lower --batch-size or --max-tokens, or use a smaller model")
 
 
 @dataclass
@@ -172,6 +204,7 @@ class SentimentHistory:
 def evaluate_reviews(model: SentimentRNN, data: Encoded, batch_size: int = EVAL_BATCH,
                      progress: Callable[[int, int], None] | None = None) -> tuple[float, float]:
     """Mean binary cross-entropy and accuracy over ``data``, in batches of similar lengths."""
+    check_batch_memory(model.config, batch_size, [len(ids) for ids in data.ids], False)
     model.eval()
     order = sorted(range(len(data)), key=lambda i: len(data.ids[i]))
     total_loss, correct = 0.0, 0
@@ -197,6 +230,7 @@ class SentimentTrainer(RunControl):
         config.validate()
         if not len(train):
             raise RnntuiError("there are no training reviews")
+        check_batch_memory(model.config, config.batch_size, [len(ids) for ids in train.ids], True)
         self.model = model
         self.train, self.valid, self.config = train, valid, config
         self.optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=config.lr)

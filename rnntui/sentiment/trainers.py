@@ -19,8 +19,10 @@ from rnntui.sentiment.train import (
     SentimentHistory,
     SentimentTrainConfig,
     SentimentTrainer,
+    check_batch_memory,
     encode,
     log_count_ratios,
+    truncate,
 )
 
 SPLIT_SEED = 1  # the 20,000 / 5,000 cut of the training reviews, the same for every run
@@ -47,7 +49,7 @@ def prepare(reviews: Reviews, config: SentimentTrainConfig, name: str, vocab: Wo
     if unlabelled:
         data["unlabelled_reviews"] = len(unlabelled)
     return Prepared(vocab, encode(train, vocab, config.max_tokens), encode(valid, vocab, config.max_tokens), data,
-                    [vocab.encode(text) for text in unlabelled or ()])
+                    [truncate(vocab.encode(text), 0) for text in unlabelled or ()])
 
 
 def new_trainer(prepared: Prepared, config: SentimentTrainConfig, **model_settings) -> SentimentTrainer:
@@ -59,6 +61,7 @@ def new_trainer(prepared: Prepared, config: SentimentTrainConfig, **model_settin
         model_config = SentimentConfig(vocab_size=len(prepared.vocab), **model_settings)
     except ValueError as error:
         raise RnntuiError(str(error)) from None
+    check_batch_memory(model_config, config.batch_size, [len(ids) for ids in prepared.train.ids], True)
     torch.manual_seed(config.random_seed)
     model = SentimentRNN(model_config)
     with torch.no_grad():
