@@ -43,7 +43,8 @@ def add_sentiment_commands(commands) -> None:
         ("--epochs", int, "passes over the training reviews, in all (10)"),
         ("--batch-size", int, "reviews per step (32)"),
         ("--lr", float, "Adam learning rate (0.001)"),
-        ("--max-tokens", int, "read only the first and last N/2 words of longer reviews (0: whole reviews)"),
+        ("--max-tokens", int, "read only the first and last N/2 words of longer reviews (0: whole reviews, up to "
+         "5,000 words, the most any review contributes)"),
         ("--max-words", int, "vocabulary: the N most frequent words of the training reviews (0: all)"),
         ("--min-count", int, "vocabulary: words seen at least N times (1)"),
         ("--eval-every", int, "also validate every N steps into each epoch (0: at its end only)"),
