@@ -88,7 +88,7 @@ def setting_words(settings: dict) -> list[str]:
         flag = "--" + name.replace("_", "-")
         if isinstance(value, bool):
             if name == "carry_state":
-                words.append(flag if value else f"--no-{name.replace('_', '-')}")
+                words.append(flag if value else "--no-carry-state")
             elif value:
                 words.append(flag)
         else:
