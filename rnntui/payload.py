@@ -17,6 +17,7 @@ from rnntui.errors import CheckpointError, RnntuiError
 from rnntui.model import MAX_SETTING, ModelConfig, state_shapes
 
 MAX_STEP = 10**15
+TASKS = ("text", "sentiment", "review-lm")  # what a checkpoint's header may say it is for
 
 
 class Bad(Exception):
@@ -34,8 +35,8 @@ def check_header(header: object) -> None:
         raise Bad("payload_bytes is not a size")
     if not isinstance(header.get("sha256"), str):
         raise Bad("sha256 is not a checksum")
-    if "task" in header and header["task"] not in ("text", "sentiment"):
-        raise Bad(f"task is {shown(header['task'])}, not text or sentiment")
+    if "task" in header and header["task"] not in TASKS:
+        raise Bad(f"task is {shown(header['task'])}, not {', '.join(TASKS)}")
     for name in ("step", "vocab_size"):
         if name in header and not (_is_int(header[name]) and 0 <= header[name] <= MAX_STEP):
             raise Bad(f"{name} is {shown(header[name])}")

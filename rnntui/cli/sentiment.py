@@ -60,12 +60,7 @@ class SentimentRun:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import torch
-
-    if args.threads is not None:
-        if not 1 <= args.threads <= 1024:
-            raise RnntuiError(f"--threads must be from 1 to 1024, got {args.threads}")
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     run = plan_run(args)
     if run is None:
         return 0
@@ -76,6 +71,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     with OutputLock(run.out, "; or choose another file with --out PATH") as lock:
         check_outputs(args, run, lock.acquired_at)
         return run_training(args, run)
+
+
+def set_threads(threads: int | None) -> None:
+    import torch
+
+    if threads is not None:
+        if not 1 <= threads <= 1024:
+            raise RnntuiError(f"--threads must be from 1 to 1024, got {threads}")
+        torch.set_num_threads(threads)
+
+
+def run_provenance() -> dict:
+    """How a run was made: its command line and the machine it ran on."""
+    import os
+
+    import torch
+
+    from rnntui.device import cpu_name
+
+    return {"command": "rnntui " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rnntui") else " ".join(sys.argv),
+            "machine": f"{cpu_name()}, {torch.get_num_threads()} of {os.cpu_count()} cores, torch {torch.__version__}"}
 
 
 def plan_run(args: argparse.Namespace) -> SentimentRun | None:
@@ -89,16 +105,7 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
     model_settings = {name: getattr(args, name) for name in MODEL_SETTINGS if getattr(args, name) is not None}
     if args.save_every is not None and args.save_every < 0:
         raise RnntuiError(f"--save-every must be 0 or more, got {args.save_every}")
-    import os
-
-    import torch
-
-    from rnntui.device import cpu_name
-
-    provenance = {"command": "rnntui " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rnntui")
-                  else " ".join(sys.argv),
-                  "machine": f"{cpu_name()}, {torch.get_num_threads()} of {os.cpu_count()} cores, torch "
-                             f"{torch.__version__}"}
+    provenance = run_provenance()
     if args.resume is not None:
         if args.unlabelled is not None:
             raise RnntuiError("--unlabelled only starts a new model's embedding: drop it when resuming")

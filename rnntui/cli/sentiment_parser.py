@@ -8,8 +8,12 @@ from pathlib import Path
 
 
 def _command(name: str):
+    return _command_in("rnntui.cli.sentiment", name)
+
+
+def _command_in(module: str, name: str):
     def run(args: argparse.Namespace) -> int:
-        return getattr(importlib.import_module("rnntui.cli.sentiment"), name)(args)
+        return getattr(importlib.import_module(module), name)(args)
 
     return run
 
@@ -20,10 +24,10 @@ DATA_HELP = ("aclImdb_v1.tar.gz or its extracted aclImdb/ folder (default: the c
 
 def add_sentiment_commands(commands) -> None:
     sentiment = commands.add_parser(
-        "sentiment", help="the movie-review sentiment model: train, evaluate, predict",
+        "sentiment", help="the movie-review sentiment model: train, evaluate, predict, pretrain",
         description="The chapter's many-to-one LSTM on the IMDb movie reviews (Maas et al. 2011): "
         "the probability that a review is positive.")
-    sentiment.set_defaults(func=lambda args: sentiment.error("choose a command: train, evaluate or predict"))
+    sentiment.set_defaults(func=lambda args: sentiment.error("choose a command: train, evaluate, predict or pretrain"))
     tasks = sentiment.add_subparsers(dest="sentiment_command", parser_class=type(sentiment), metavar="COMMAND")
 
     train = tasks.add_parser("train", help="train a sentiment model (headless)",
@@ -74,6 +78,8 @@ def add_sentiment_commands(commands) -> None:
     train.add_argument("--json", action="store_true", help="print one JSON object per step")
     train.add_argument("--log-every", type=int, default=50, help="plain progress line every N steps (50)")
 
+    add_pretrain_command(tasks)
+
     evaluate = tasks.add_parser("evaluate", help="test accuracy and loss on the 25,000 test reviews")
     evaluate.set_defaults(func=_command("cmd_evaluate"))
     evaluate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled sentiment model)")
@@ -89,3 +95,50 @@ def add_sentiment_commands(commands) -> None:
     predict.add_argument("--explain", action="store_true", help="also the probability after each word, so you "
                          "see which words moved it")
     predict.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def add_pretrain_command(tasks) -> None:
+    pretrain = tasks.add_parser(
+        "pretrain", help="a language model of the reviews, to start a classifier from (headless)",
+        description="Train a word-level LSTM language model on the training reviews' text and the unlabelled "
+        "reviews (never the test reviews, nor the 5,000 that validate the classifier), read forward and backward; "
+        "its perplexity on held-out unlabelled reviews is reported as it trains. rnntui sentiment train --from-lm "
+        "starts a classifier from its embedding and recurrent layer. --epochs is the total to train to, so a "
+        "resumed run continues.")
+    pretrain.set_defaults(func=_command_in("rnntui.cli.pretrain", "cmd_pretrain"))
+    pretrain.add_argument("--data", type=Path, help=DATA_HELP)
+    pretrain.add_argument("--unlabelled", type=Path, help="the unlabelled reviews: a tarball or folder with "
+                          "aclImdb/train/unsup (default: those in --data, as Stanford's tarball has)")
+    pretrain.add_argument("--out", type=Path, help="checkpoint file to write (default: a new file in the data "
+                          "folder, or the --resume file)")
+    pretrain.add_argument("--resume", type=Path, help="continue training this language model")
+    for flag, kind, text in [
+        ("--epochs", int, "passes over the training text, in all (1)"),
+        ("--batch-size", int, "reviews per step (32)"),
+        ("--lr", float, "Adam learning rate (0.001)"),
+        ("--max-tokens", int, "read only the first and last N/2 words of longer reviews (400; 0: whole reviews)"),
+        ("--max-words", int, "vocabulary: the N most frequent words of the training text (30000)"),
+        ("--min-count", int, "vocabulary: words seen at least N times (1)"),
+        ("--valid-reviews", int, "unlabelled reviews held out to measure perplexity on (500)"),
+        ("--eval-every", int, "measure the perplexity every N steps, and at each epoch's end (1000)"),
+        ("--grad-clip", float, "clip the gradient norm to this (1; 0: never)"),
+        ("--random-seed", int, "seed for the weights, the batches and dropout (1)"),
+        ("--save-every", int, "also save every N steps (0: at the end, and with --save-best)"),
+    ]:
+        pretrain.add_argument(flag, type=kind, help=text)
+    model = pretrain.add_argument_group("model", "fixed once trained; a classifier started from it has its "
+                                        "embedding and recurrent sizes")
+    model.add_argument("--directions", choices=["both", "forward"], help="read each review forward and backward "
+                       "(a start for both directions of a bidirectional classifier), or forward only (both)")
+    model.add_argument("--embed-dim", type=int, help="size of each word's embedding (64)")
+    model.add_argument("--hidden-size", type=int, help="units of the recurrent layer (128)")
+    model.add_argument("--dropout", type=float, help="dropout on the embedded words and the recurrent outputs (0.1)")
+    model.add_argument("--softmax", choices=["adaptive", "full", "tied"], help="the output layer over the "
+                       "vocabulary: adaptive (fast on a CPU), full, or tied to the embedding (adaptive)")
+    pretrain.add_argument("--overwrite", action="store_true", help="replace the --out checkpoint if it exists "
+                          "(it must be an rnntui checkpoint; other files are never replaced)")
+    pretrain.add_argument("--save-best", action="store_true", help="also save the checkpoint with the lowest "
+                          "validation perplexity so far, as <out>.best.ckpt")
+    pretrain.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    pretrain.add_argument("--json", action="store_true", help="print one JSON object per step")
+    pretrain.add_argument("--log-every", type=int, default=50, help="plain progress line every N steps (50)")
