@@ -16,7 +16,7 @@ from rnntui.cli.train import RunFile, best_path, check_outputs, train_and_save
 from rnntui.errors import RnntuiError
 
 TRAIN_SETTINGS = ("epochs", "batch_size", "lr", "max_tokens", "max_words", "min_count", "eval_every",
-                  "patience", "grad_clip", "random_seed", "init_embedding")
+                  "patience", "grad_clip", "random_seed", "init_embedding", "layer_lr_decay", "gradual_unfreezing")
 MODEL_SETTINGS = ("cell", "bidirectional", "embed_dim", "hidden_size", "fc_hidden", "dropout")
 MAX_REVIEW_BYTES = 1 << 20
 
@@ -107,6 +107,8 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
         raise RnntuiError(f"--save-every must be 0 or more, got {args.save_every}")
     provenance = run_provenance()
     if args.resume is not None:
+        if args.from_lm is not None:
+            raise RnntuiError("--from-lm starts a new model from a language model: drop it when resuming")
         if args.unlabelled is not None:
             raise RnntuiError("--unlabelled only starts a new model's embedding: drop it when resuming")
         checkpoint = load_sentiment_checkpoint(args.resume)
@@ -122,6 +124,16 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
     else:
         config = SentimentTrainConfig(**{k: v for k, v in overrides.items() if v is not None})
         config.validate()
+        lm = None
+        if args.from_lm is not None:
+            from rnntui.sentiment.from_lm import classifier_settings
+            from rnntui.sentiment.lm_checkpoint import load_lm_checkpoint
+
+            if args.unlabelled is not None:
+                raise RnntuiError("--from-lm starts the embedding from the language model, which has read the "
+                                  "unlabelled reviews: drop --unlabelled")
+            lm = load_lm_checkpoint(args.from_lm)
+            model_settings = classifier_settings(lm, args.from_lm, config, model_settings)
         ppmi = "ppmi" in config.embedding_starts
         if args.unlabelled is not None and not ppmi:
             raise RnntuiError("--unlabelled is read only to start the embedding: add --init-embedding ppmi "
@@ -132,11 +144,16 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
             from rnntui.sentiment.dataset import load_unlabelled
 
             unlabelled = load_unlabelled(args.data, args.unlabelled)
-        prepared = prepare(reviews, config, name, unlabelled=unlabelled)
+        prepared = prepare(reviews, config, name, unlabelled=unlabelled, vocab=lm.vocab if lm else None)
         if ppmi:
             trainer = ppmi_trainer(prepared, config, model_settings, args.json)
         else:
             trainer = new_trainer(prepared, config, **model_settings)
+        if lm is not None:
+            from rnntui.sentiment.from_lm import copy_lm_layers, lm_provenance
+
+            copy_lm_layers(trainer.model, lm)
+            provenance["from_lm"] = lm_provenance(lm, args.from_lm)
         model = trainer.model.config
         kind = f"{'bi' if model.bidirectional else ''}{model.cell}{model.hidden_size}"
         out = args.out or checkpoints_dir() / f"imdb-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.ckpt"

@@ -57,6 +57,13 @@ def add_sentiment_commands(commands) -> None:
                        "the first dimension; ppmi: word vectors from how words co-occur in the training and "
                        "unlabelled reviews (seconds; about 2 GB of memory); ppmi+nb: both; random: as the book "
                        "(random)")
+    train.add_argument("--from-lm", type=Path, metavar="LM.ckpt", help="start from a language model of the "
+                       "reviews (rnntui sentiment pretrain): its vocabulary, embedding and recurrent layer (both "
+                       "directions if it read both), and so its sizes")
+    train.add_argument("--layer-lr-decay", type=float, help="discriminative learning rates: the recurrent layer "
+                       "learns at --lr / F, the embedding at --lr / F^2 (1: all at --lr; Howard & Ruder used 2.6)")
+    train.add_argument("--gradual-unfreezing", action="store_true", default=None, help="train the classifier's "
+                       "layers alone in the first epoch, the recurrent layer too in the second, all from the third")
     train.add_argument("--unlabelled", type=Path, help="unlabelled reviews for --init-embedding ppmi: a tarball or "
                        "folder with aclImdb/train/unsup (default: those in --data, as Stanford's tarball has)")
     model = train.add_argument_group("model", "the book's Embedding(V, 20) -> LSTM(20, 64) -> Linear(64, 64) -> "

@@ -21,6 +21,7 @@ from rnntui.sentiment.train import (
     SentimentTrainer,
     encode,
     log_count_ratios,
+    make_optimizer,
 )
 
 SPLIT_SEED = 1  # the 20,000 / 5,000 cut of the training reviews, the same for every run
@@ -78,7 +79,7 @@ def resume_trainer(checkpoint: SentimentCheckpoint, prepared: Prepared, config: 
     if checkpoint.optimizer_state is None:
         raise RnntuiError("this checkpoint was saved for shipping (no optimizer state); it cannot be resumed")
     model = checkpoint.build_model()
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = make_optimizer(model, config)
     try:
         optimizer.load_state_dict(checkpoint.optimizer_state)
     except (ValueError, KeyError, RuntimeError) as error:
