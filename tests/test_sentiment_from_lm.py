@@ -53,6 +53,16 @@ def test_pretrain_reports_perplexity_and_resumes_to_more_epochs(language_model, 
     one_error_line(code, err, "--max-words: fixed once a language model has trained")
 
 
+def test_info_describes_a_review_language_model(language_model, capsys):
+    out, _ = language_model
+    code, stdout, _ = run(capsys, "info", str(out))
+    assert code == 0 and "LSTM read forward and backward, embedding 8, hidden 16, adaptive softmax" in stdout
+    assert "12 steps in" in stdout and "(epoch 1.00 of 1)" in stdout and "perplexity" in stdout
+    code, stdout, _ = run(capsys, "info", str(out), "--json")
+    info = json.loads(stdout)
+    assert code == 0 and info["task"] == "review-lm" and info["best_val_perplexity"] < 18
+
+
 def test_pretrain_needs_unlabelled_reviews(tmp_path, capsys):
     data = reviews_tarball(tmp_path / "labelled.tar.gz", per_folder=10)
     code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(data), "--out", str(tmp_path / "lm.ckpt"))

@@ -75,6 +75,9 @@ def add_sentiment_commands(commands) -> None:
     model.add_argument("--hidden-size", type=int, help="units of the recurrent layer (64)")
     model.add_argument("--fc-hidden", type=int, help="units of the hidden linear layer (64)")
     model.add_argument("--dropout", type=float, help="dropout on the summary before the classifier (0)")
+    model.add_argument("--pooling", choices=["last", "concat"], help="what the classifier reads of each direction: "
+                       "its state after the last word, or concat: that and the max and mean of its states over the "
+                       "review (last)")
     train.add_argument("--overwrite", action="store_true", help="replace the --out checkpoint if it exists "
                        "(it must be an rnntui checkpoint; other files are never replaced)")
     train.add_argument("--save-best", action="store_true", help="also save the checkpoint with the best "

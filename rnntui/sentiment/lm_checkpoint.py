@@ -35,7 +35,7 @@ from rnntui.sentiment.tokens import WordVocab
 
 TASK = "review-lm"
 DATA_FIELDS = {"name": TEXT, "train_reviews": WHOLE, "unlabelled_reviews": WHOLE, "valid_reviews": WHOLE,
-               "train_words": WHOLE, "valid_words": WHOLE, "split_seed": WHOLE}
+               "train_texts": WHOLE, "train_words": WHOLE, "valid_words": WHOLE, "split_seed": WHOLE}
 PROVENANCE_FIELDS = {"command": TEXT, "machine": TEXT, "wall_time_s": NUMBER}
 
 

@@ -48,8 +48,8 @@ def prepare_text(reviews: Reviews, unlabelled: list[str], config: PretrainConfig
     train = Texts(vocab, texts, config.max_tokens)
     valid = Texts(vocab, [unlabelled[i] for i in held], config.max_tokens)
     data = {"name": name, "train_reviews": len(labelled), "unlabelled_reviews": len(unlabelled) - len(held),
-            "valid_reviews": len(held), "train_words": train.words, "valid_words": valid.words,
-            "split_seed": SPLIT_SEED}
+            "valid_reviews": len(held), "train_texts": len(train), "train_words": train.words,
+            "valid_words": valid.words, "split_seed": SPLIT_SEED}
     return PreparedText(vocab, train, valid, data)
 
 
