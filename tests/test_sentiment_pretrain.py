@@ -140,3 +140,23 @@ def test_crafted_checkpoints_are_refused_before_a_model_is_built(lm_file, tmp_pa
     path = crafted(lm_file, tmp_path / "bad.ckpt", change)
     with pytest.raises(CheckpointError, match=match):
         load_lm_checkpoint(path)
+
+
+def test_a_forward_language_model_starts_the_forward_direction_only(tmp_path):
+    from rnntui.sentiment.from_lm import classifier_settings, copy_lm_layers
+    from rnntui.sentiment.model import SentimentConfig
+    from rnntui.sentiment.tokens import WordVocab
+    from rnntui.sentiment.train import SentimentTrainConfig
+
+    torch.manual_seed(0)
+    lm_model = ReviewLM(ReviewLMConfig(vocab_size=12, bidirectional=False, **SMALL))
+    lm = LMCheckpoint(lm_model.config, WordVocab(("<pad>", "<unk>", *"abcdefghij")), lm_model.state_dict())
+    settings = classifier_settings(lm, tmp_path / "lm.ckpt", SentimentTrainConfig(), {"bidirectional": True})
+    assert settings == {"embed_dim": 8, "hidden_size": 16, "cell": "lstm", "bidirectional": True}
+    classifier = SentimentRNN(SentimentConfig(vocab_size=12, **settings))
+    backward_before = classifier.rnn.weight_hh_l0_reverse.detach().clone()
+    assert copy_lm_layers(classifier, lm) == ["embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0",
+                                              "rnn.bias_ih_l0", "rnn.bias_hh_l0"]
+    assert torch.equal(classifier.rnn.weight_hh_l0, lm_model.rnn.weight_hh_l0)
+    assert torch.equal(classifier.embedding.weight, lm_model.embedding.weight)
+    assert torch.equal(classifier.rnn.weight_hh_l0_reverse, backward_before)
