@@ -63,6 +63,32 @@ def test_info_describes_a_review_language_model(language_model, capsys):
     assert code == 0 and info["task"] == "review-lm" and info["best_val_perplexity"] < 18
 
 
+def test_a_signal_saves_the_language_model_and_resume_continues_it(language_model, tmp_path, capsys):
+    """SIGTERM (as ctrl+c) finishes the step in flight, saves and exits 0; --resume goes on from there."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    _, data = language_model
+    out = tmp_path / "sig.ckpt"
+    proc = subprocess.Popen([sys.executable, "-m", "rnntui", "sentiment", "pretrain", "--data", str(data),
+                             "--out", str(out), "--epochs", "10000", "--log-every", "1", *LM_SMALL],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    for line in proc.stdout:
+        if line.startswith("step 3/"):
+            break
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    step = load_lm_checkpoint(out).step
+    assert proc.returncode == 0 and "Traceback" not in stderr, stderr
+    assert step >= 3 and f"stopped at step {step}" in stdout
+    code, stdout, _ = run(capsys, "sentiment", "pretrain", "--data", str(data), "--resume", str(out),
+                          "--epochs", "1")
+    assert code == 0 and f"from step {step} to 12" in stdout and load_lm_checkpoint(out).step == 12
+
+
 def test_pretrain_needs_unlabelled_reviews(tmp_path, capsys):
     data = reviews_tarball(tmp_path / "labelled.tar.gz", per_folder=10)
     code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(data), "--out", str(tmp_path / "lm.ckpt"))
