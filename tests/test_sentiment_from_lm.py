@@ -63,6 +63,7 @@ def test_info_describes_a_review_language_model(language_model, capsys):
     assert code == 0 and info["task"] == "review-lm" and info["best_val_perplexity"] < 18
 
 
+@pytest.mark.slow  # a process of its own; the save on a signal is rnntui train's, tested there
 def test_a_signal_saves_the_language_model_and_resume_continues_it(language_model, tmp_path, capsys):
     """SIGTERM (as ctrl+c) finishes the step in flight, saves and exits 0; --resume goes on from there."""
     import os
@@ -137,10 +138,13 @@ def test_a_language_model_of_another_size_or_vocabulary_is_refused_in_one_line(l
 
 
 def test_from_lm_refuses_a_classifier_file_and_a_resume(language_model, tmp_path, capsys):
+    from rnntui.sentiment.checkpoint import SentimentCheckpoint, save_sentiment_checkpoint
+
     lm_path, data = language_model
-    classifier = tmp_path / "c.ckpt"
-    assert run(capsys, "sentiment", "train", "--data", str(data), "--epochs", "1", "--out", str(classifier),
-               *CLASSIFIER)[0] == 0
+    vocab = load_lm_checkpoint(lm_path).vocab
+    model = SentimentRNN(SentimentConfig(len(vocab)))
+    classifier = save_sentiment_checkpoint(SentimentCheckpoint(model.config, vocab, model.state_dict()),
+                                           tmp_path / "c.ckpt")
     code, _, err = run(capsys, "sentiment", "train", "--data", str(data), "--from-lm", str(classifier),
                        "--out", str(tmp_path / "x.ckpt"))
     one_error_line(code, err, "is a sentiment model (movie reviews), not a language model of movie reviews")
