@@ -113,6 +113,8 @@ def test_a_classifier_starts_from_the_language_models_layers(language_model, tmp
         assert torch.equal(classifier.model_state[name], lm.model_state[name]), name
     assert not torch.equal(classifier.model_state["fc1.weight"], SentimentRNN(classifier.model_config).fc1.weight)
     assert classifier.provenance["from_lm"]["step"] == lm.step == 12
+    code, stdout, _ = run(capsys, "info", str(out))
+    assert code == 0 and f"started from the language model {lm_path} (step 12)" in stdout
     # Without unfreezing, the same epoch moves every layer away from where it started.
     code, _, _ = run(capsys, "sentiment", "train", "--data", str(data), "--from-lm", str(lm_path), "--epochs", "1",
                      "--out", str(tmp_path / "d.ckpt"), *CLASSIFIER)

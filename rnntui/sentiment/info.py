@@ -43,11 +43,13 @@ def sentiment_info_lines(info: dict) -> list[str]:
     model, config, data = info["model"], info["train_config"] or {}, info["data"] or {}
     provenance = info["provenance"] or {}
     way = "bidirectional " if model.get("bidirectional") else ""
+    pooling = " on the last state, max and mean (concat pooling)" if model.get("pooling") == "concat" else ""
     lines = [
         file_line(info),
         ("task", "sentiment of movie reviews (rnntui sentiment)"),
         ("model", f"{way}{model['cell'].upper()}, embedding {model['embed_dim']}, hidden {model['hidden_size']}, "
-                  f"linear {model['fc_hidden']}, {info['vocab_size']:,} words: {info['parameters']:,} parameters"),
+                  f"linear {model['fc_hidden']}{pooling}, {info['vocab_size']:,} words: {info['parameters']:,} "
+                  "parameters"),
     ]
     trained = training_time(info)
     if all(isinstance(config.get(name), (int, float)) for name in ("batch_size", "lr", "epochs")):
@@ -63,6 +65,10 @@ def sentiment_info_lines(info: dict) -> list[str]:
         lines.append(("data", f"{data.get('name') or '-'}: {data.get('train_reviews') or 0:,} training and "
                               f"{data.get('valid_reviews') or 0:,} validation reviews"))
     start = embedding_start(config, data)
+    from_lm = provenance.get("from_lm")
+    if isinstance(from_lm, dict):
+        start = f"started from the language model {from_lm.get('checkpoint')} (step {from_lm.get('step')}), with " \
+                "its recurrent layer"
     if start:
         lines.append(("embedding", start))
     if info["best_val_accuracy"] is not None:
