@@ -204,9 +204,11 @@ def _read_payload(f, path: Path, header: dict) -> bytes:
     return body
 
 
-TASK = "text"  # a header's "task": "text" (this module's language models) or "sentiment"
-TASK_NAMES = {"text": "a language model (text generation)", "sentiment": "a sentiment model (movie reviews)"}
-TASK_COMMANDS = {"text": "rnntui generate / evaluate / info", "sentiment": "rnntui sentiment"}
+TASK = "text"  # a header's "task": "text" (this module's language models), "sentiment" or "review-lm"
+TASK_NAMES = {"text": "a language model (text generation)", "sentiment": "a sentiment model (movie reviews)",
+              "review-lm": "a language model of movie reviews (a classifier's start)"}
+TASK_COMMANDS = {"text": "rnntui generate / evaluate / info", "sentiment": "rnntui sentiment",
+                 "review-lm": "rnntui sentiment pretrain --resume, or sentiment train --from-lm"}
 
 
 def check_task(path: Path, header: dict, expected: str) -> None:

@@ -22,6 +22,7 @@ MAX_STEP = 10**15
 # How deep a header's JSON may nest: the header, a record in it (provenance), a record in that
 # (finetuned_from) and _plain's eight levels of values inside a record fit with room to spare.
 MAX_HEADER_DEPTH = 16
+TASKS = ("text", "sentiment", "review-lm")  # what a checkpoint's header may say it is for
 
 
 class Bad(Exception):
@@ -52,8 +53,8 @@ def check_header(header: object) -> None:
         raise Bad("payload_bytes is not a size")
     if not isinstance(header.get("sha256"), str):
         raise Bad("sha256 is not a checksum")
-    if "task" in header and header["task"] not in ("text", "sentiment"):
-        raise Bad(f"task is {shown(header['task'])}, not text or sentiment")
+    if "task" in header and header["task"] not in TASKS:
+        raise Bad(f"task is {shown(header['task'])}, not {', '.join(TASKS)}")
     for name in ("step", "vocab_size"):
         if name in header and not (_is_int(header[name]) and 0 <= header[name] <= MAX_STEP):
             raise Bad(f"{name} is {shown(header[name])}")

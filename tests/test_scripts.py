@@ -10,6 +10,7 @@ import runpy
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from rnntui.checkpoint import load_checkpoint, save_checkpoint
@@ -222,3 +223,27 @@ def test_dynamic_eval_writes_its_tables_below_the_docs_own_text(tmp_path):
     with pytest.raises(SystemExit, match="has no line"):
         write_report(notes, "| a | table |")
     assert notes.read_text(encoding="utf-8") == "my notes\n"
+
+
+def test_the_pretraining_benchmark_measures_each_softmax(monkeypatch, capsys):
+    code, out, err = run_script(ROOT / "benchmarks" / "pretrain.py", "--sizes", "4x8", "--words", "300", "--length",
+                                "12", "--batch-size", "4", "--steps", "1", monkeypatch=monkeypatch, capsys=capsys)
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith("4x8")]
+    assert code == 0, err
+    assert [row[1] for row in rows] == ["adaptive", "full", "tied"] and rows[1][3] == "1.00x"
+    assert all(float(row[2].replace(",", "")) > 0 for row in rows)
+
+
+def test_the_short_reviews_benchmark_counts_a_models_verdicts(monkeypatch, capsys):
+    from rnntui.paths import bundled_sentiment_model_path
+
+    from .short_reviews import SHORT_REVIEWS
+
+    if not bundled_sentiment_model_path().is_file():
+        pytest.skip("no bundled sentiment model")
+    code, out, err = run_script(ROOT / "benchmarks" / "short_reviews.py", monkeypatch=monkeypatch, capsys=capsys)
+    first = out.splitlines()[0]
+    wrong = [line for line in out.splitlines()[1:] if line.startswith("  0.")]
+    assert code == 0, err
+    assert first.startswith("imdb-sentiment.ckpt: ") and f"{len(SHORT_REVIEWS) - len(wrong)} of 24 right" in first
+    assert sum(label for _, label in SHORT_REVIEWS) == 12

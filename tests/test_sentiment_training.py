@@ -181,11 +181,11 @@ def test_a_language_model_cannot_pose_as_a_sentiment_model_by_its_header(tiny_ch
 
 # -- predictions -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_explain_gives_the_probability_of_each_prefix(prepared, bidirectional, monkeypatch):
+@pytest.mark.parametrize("bidirectional, pooling", [(False, "last"), (True, "last"), (False, "concat")])
+def test_explain_gives_the_probability_of_each_prefix(prepared, bidirectional, pooling, monkeypatch):
     from rnntui.sentiment import predict
 
-    trainer, _ = trained(prepared, epochs=8, bidirectional=bidirectional)
+    trainer, _ = trained(prepared, epochs=8, bidirectional=bidirectional, pooling=pooling)
     predictor = Predictor(trainer.model, prepared.vocab)
     text = made_up_review(random.Random(5), True) + " zzyzx"
     effects = predictor.explain(text)
@@ -225,8 +225,9 @@ def test_a_long_review_is_judged_and_its_explanation_capped(prepared):
     assert len(predictor.explain(text)) == predict.MAX_EXPLAINED_WORDS
 
 
-def test_the_model_reads_padded_batches_as_single_reviews(prepared):
-    model = SentimentRNN(SentimentConfig(len(prepared.vocab), **SMALL, bidirectional=True)).eval()
+@pytest.mark.parametrize("pooling", ["last", "concat"])
+def test_the_model_reads_padded_batches_as_single_reviews(prepared, pooling):
+    model = SentimentRNN(SentimentConfig(len(prepared.vocab), **SMALL, bidirectional=True, pooling=pooling)).eval()
     predictor = Predictor(model, prepared.vocab)
     texts = ["great film", "an awful boring film with a bad plot"]
     from rnntui.sentiment.model import pad_batch
@@ -235,6 +236,7 @@ def test_the_model_reads_padded_batches_as_single_reviews(prepared):
     with torch.no_grad():
         together = torch.sigmoid(model(ids, lengths)).tolist()
     assert together == pytest.approx([predictor.predict(t).probability for t in texts], abs=1e-6)
+    assert model.fc1.in_features == 16 * 2 * (3 if pooling == "concat" else 1)
 
 
 def test_naive_bayes_embedding_starts_from_each_words_leaning(prepared):

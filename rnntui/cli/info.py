@@ -15,7 +15,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     from rnntui.paths import bundled_model_path
 
     path = args.checkpoint if args.checkpoint is not None else bundled_model_path()
-    if args.checkpoint is not None and read_header(path)[0].get("task") == "sentiment":
+    task = read_header(path)[0].get("task") if args.checkpoint is not None else None
+    if task == "review-lm":
+        from rnntui.sentiment.info import lm_info, lm_info_lines
+        from rnntui.sentiment.lm_checkpoint import load_lm_checkpoint
+
+        info = lm_info(load_lm_checkpoint(path), path)
+        lines = lm_info_lines(info)
+    elif task == "sentiment":
         from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
         from rnntui.sentiment.info import sentiment_info, sentiment_info_lines
 

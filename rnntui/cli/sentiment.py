@@ -16,8 +16,8 @@ from rnntui.cli.train import RunFile, RunHooks, best_path, check_outputs, resume
 from rnntui.errors import RnntuiError
 
 TRAIN_SETTINGS = ("epochs", "batch_size", "lr", "max_tokens", "max_words", "min_count", "eval_every",
-                  "patience", "grad_clip", "random_seed", "init_embedding")
-MODEL_SETTINGS = ("cell", "bidirectional", "embed_dim", "hidden_size", "fc_hidden", "dropout")
+                  "patience", "grad_clip", "random_seed", "init_embedding", "layer_lr_decay", "gradual_unfreezing")
+MODEL_SETTINGS = ("cell", "bidirectional", "embed_dim", "hidden_size", "fc_hidden", "dropout", "pooling")
 MAX_REVIEW_BYTES = 1 << 20
 
 
@@ -93,6 +93,18 @@ def cmd_train(args: argparse.Namespace, hooks: RunHooks | None = None) -> int:
         return run_training(args, run, hooks.observers, hooks.to_stderr)
 
 
+def run_provenance() -> dict:
+    """How a run was made: its command line and the machine it ran on."""
+    import os
+
+    import torch
+
+    from rnntui.device import cpu_name
+
+    return {"command": "rnntui " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rnntui") else " ".join(sys.argv),
+            "machine": f"{cpu_name()}, {torch.get_num_threads()} of {os.cpu_count()} cores, torch {torch.__version__}"}
+
+
 def plan_run(args: argparse.Namespace) -> SentimentRun | None:
     from rnntui.files import output_target, same_file
     from rnntui.paths import checkpoints_dir
@@ -104,17 +116,10 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
     model_settings = {name: getattr(args, name) for name in MODEL_SETTINGS if getattr(args, name) is not None}
     if args.save_every is not None and args.save_every < 0:
         raise RnntuiError(f"--save-every must be 0 or more, got {args.save_every}")
-    import os
-
-    import torch
-
-    from rnntui.device import cpu_name
-
-    provenance = {"command": "rnntui " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rnntui")
-                  else " ".join(sys.argv),
-                  "machine": f"{cpu_name()}, {torch.get_num_threads()} of {os.cpu_count()} cores, torch "
-                             f"{torch.__version__}"}
+    provenance = run_provenance()
     if args.resume is not None:
+        if args.from_lm is not None:
+            raise RnntuiError("--from-lm starts a new model from a language model: drop it when resuming")
         if args.unlabelled is not None:
             raise RnntuiError("--unlabelled only starts a new model's embedding: drop it when resuming")
         checkpoint = load_sentiment_checkpoint(args.resume)
@@ -130,6 +135,16 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
     else:
         config = SentimentTrainConfig(**{k: v for k, v in overrides.items() if v is not None})
         config.validate()
+        lm = None
+        if args.from_lm is not None:
+            from rnntui.sentiment.from_lm import classifier_settings
+            from rnntui.sentiment.lm_checkpoint import load_lm_checkpoint
+
+            if args.unlabelled is not None:
+                raise RnntuiError("--from-lm starts the embedding from the language model, which has read the "
+                                  "unlabelled reviews: drop --unlabelled")
+            lm = load_lm_checkpoint(args.from_lm)
+            model_settings = classifier_settings(lm, args.from_lm, config, model_settings)
         ppmi = "ppmi" in config.embedding_starts
         if args.unlabelled is not None and not ppmi:
             raise RnntuiError("--unlabelled is read only to start the embedding: add --init-embedding ppmi "
@@ -140,11 +155,16 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
             from rnntui.sentiment.dataset import load_unlabelled
 
             unlabelled = load_unlabelled(args.data, args.unlabelled)
-        prepared = prepare(reviews, config, name, unlabelled=unlabelled)
+        prepared = prepare(reviews, config, name, unlabelled=unlabelled, vocab=lm.vocab if lm else None)
         if ppmi:
             trainer = ppmi_trainer(prepared, config, model_settings, args.json)
         else:
             trainer = new_trainer(prepared, config, **model_settings)
+        if lm is not None:
+            from rnntui.sentiment.from_lm import copy_lm_layers, lm_provenance
+
+            copy_lm_layers(trainer.model, lm)
+            provenance["from_lm"] = lm_provenance(lm, args.from_lm)
         model = trainer.model.config
         kind = f"{'bi' if model.bidirectional else ''}{model.cell}{model.hidden_size}"
         out = args.out or checkpoints_dir() / f"imdb-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.ckpt"

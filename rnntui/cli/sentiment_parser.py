@@ -11,8 +11,12 @@ from rnntui.cli.sweep_parser import TENSORBOARD_HELP, add_sweep_command
 
 
 def _command(name: str):
+    return _command_in("rnntui.cli.sentiment", name)
+
+
+def _command_in(module: str, name: str):
     def run(args: argparse.Namespace) -> int:
-        return getattr(importlib.import_module("rnntui.cli.sentiment"), name)(args)
+        return getattr(importlib.import_module(module), name)(args)
 
     return run
 
@@ -25,10 +29,11 @@ def add_sentiment_commands(commands) -> None:
     from rnntui.cli.parser import SAVE_BEST_NAMING  # here: that module imports this one
 
     sentiment = commands.add_parser(
-        "sentiment", help="the movie-review sentiment model: train, sweep, evaluate, predict",
+        "sentiment", help="the movie-review sentiment model: train, sweep, evaluate, predict, pretrain",
         description="The chapter's many-to-one LSTM on the IMDb movie reviews (Maas et al. 2011): "
         "the probability that a review is positive.")
-    sentiment.set_defaults(func=lambda args: sentiment.error("choose a command: train, sweep, evaluate or predict"))
+    sentiment.set_defaults(func=lambda args: sentiment.error(
+        "choose a command: train, sweep, evaluate, predict or pretrain"))
     tasks = sentiment.add_subparsers(dest="sentiment_command", parser_class=type(sentiment), metavar="COMMAND")
 
     train = tasks.add_parser("train", help="train a sentiment model (headless)",
@@ -58,6 +63,15 @@ def add_sentiment_commands(commands) -> None:
                        "the first dimension; ppmi: word vectors from how words co-occur in the training and "
                        "unlabelled reviews (seconds; about 2 GB of memory); ppmi+nb: both; random: as the book "
                        "(random)"))
+    train.add_argument("--from-lm", type=Path, metavar="LM.ckpt", help="start from a language model of the "
+                       "reviews (rnntui sentiment pretrain): its vocabulary, embedding and recurrent layer (both "
+                       "directions if it read both), and so its sizes")
+    settings.append(train.add_argument(
+        "--layer-lr-decay", type=float, help="discriminative learning rates: the recurrent layer learns at --lr / F, "
+        "the embedding at --lr / F^2 (1: all at --lr; Howard & Ruder used 2.6)"))
+    settings.append(train.add_argument(
+        "--gradual-unfreezing", action="store_true", default=None, help="train the classifier's layers alone in the "
+        "first epoch, the recurrent layer too in the second, all from the third"))
     train.add_argument("--unlabelled", type=Path, help="unlabelled reviews for --init-embedding ppmi: a tarball or "
                        "folder with aclImdb/train/unsup (default: those in --data, as Stanford's tarball has)")
     model = train.add_argument_group("model", "the book's Embedding(V, 20) -> LSTM(20, 64) -> Linear(64, 64) -> "
@@ -69,6 +83,9 @@ def add_sentiment_commands(commands) -> None:
     model.add_argument("--hidden-size", type=int, help="units of the recurrent layer (64)")
     model.add_argument("--fc-hidden", type=int, help="units of the hidden linear layer (64)")
     model.add_argument("--dropout", type=float, help="dropout on the summary before the classifier (0)")
+    model.add_argument("--pooling", choices=["last", "concat"], help="what the classifier reads of each direction: "
+                       "its state after the last word, or concat: that and the max and mean of its states over the "
+                       "review (last)")
     add_sweep_command(tasks, settings + model._group_actions, task="reviews")
     train.add_argument("--overwrite", action="store_true", help="replace the --out checkpoint if it exists "
                        "(it must be an rnntui checkpoint; other files are never replaced)")
@@ -80,6 +97,8 @@ def add_sentiment_commands(commands) -> None:
     train.add_argument("--json", action="store_true", help="print one JSON object per step")
     train.add_argument("--log-every", type=int, default=50, help="plain progress line every N steps (50)")
     train.add_argument("--tensorboard", type=Path, metavar="DIR", help=TENSORBOARD_HELP)
+
+    add_pretrain_command(tasks)
 
     evaluate = tasks.add_parser("evaluate", help="test accuracy and loss on the 25,000 test reviews")
     evaluate.set_defaults(func=_command("cmd_evaluate"))
@@ -97,3 +116,50 @@ def add_sentiment_commands(commands) -> None:
     predict.add_argument("--explain", action="store_true", help="also the probability after each word, so you "
                          "see which words moved it")
     predict.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def add_pretrain_command(tasks) -> None:
+    pretrain = tasks.add_parser(
+        "pretrain", help="a language model of the reviews, to start a classifier from (headless)",
+        description="Train a word-level LSTM language model on the training reviews' text and the unlabelled "
+        "reviews (never the test reviews, nor the 5,000 that validate the classifier), read forward and backward; "
+        "its perplexity on held-out unlabelled reviews is reported as it trains. rnntui sentiment train --from-lm "
+        "starts a classifier from its embedding and recurrent layer. --epochs is the total to train to, so a "
+        "resumed run continues.")
+    pretrain.set_defaults(func=_command_in("rnntui.cli.pretrain", "cmd_pretrain"))
+    pretrain.add_argument("--data", type=Path, help=DATA_HELP)
+    pretrain.add_argument("--unlabelled", type=Path, help="the unlabelled reviews: a tarball or folder with "
+                          "aclImdb/train/unsup (default: those in --data, as Stanford's tarball has)")
+    pretrain.add_argument("--out", type=Path, help="checkpoint file to write (default: a new file in the data "
+                          "folder, or the --resume file)")
+    pretrain.add_argument("--resume", type=Path, help="continue training this language model")
+    for flag, kind, text in [
+        ("--epochs", int, "passes over the training text, in all (1)"),
+        ("--batch-size", int, "reviews per step (32)"),
+        ("--lr", float, "Adam learning rate (0.001)"),
+        ("--max-tokens", int, "read only the first and last N/2 words of longer reviews (400; 0: whole reviews)"),
+        ("--max-words", int, "vocabulary: the N most frequent words of the training text (30000)"),
+        ("--min-count", int, "vocabulary: words seen at least N times (1)"),
+        ("--valid-reviews", int, "unlabelled reviews held out to measure perplexity on (500)"),
+        ("--eval-every", int, "measure the perplexity every N steps, and at each epoch's end (1000)"),
+        ("--grad-clip", float, "clip the gradient norm to this (1; 0: never)"),
+        ("--random-seed", int, "seed for the weights, the batches and dropout (1)"),
+        ("--save-every", int, "also save every N steps (0: at the end, and with --save-best)"),
+    ]:
+        pretrain.add_argument(flag, type=kind, help=text)
+    model = pretrain.add_argument_group("model", "fixed once trained; a classifier started from it has its "
+                                        "embedding and recurrent sizes")
+    model.add_argument("--directions", choices=["both", "forward"], help="read each review forward and backward "
+                       "(a start for both directions of a bidirectional classifier), or forward only (both)")
+    model.add_argument("--embed-dim", type=int, help="size of each word's embedding (64)")
+    model.add_argument("--hidden-size", type=int, help="units of the recurrent layer (128)")
+    model.add_argument("--dropout", type=float, help="dropout on the embedded words and the recurrent outputs (0.1)")
+    model.add_argument("--softmax", choices=["adaptive", "full", "tied"], help="the output layer over the "
+                       "vocabulary: adaptive (fast on a CPU), full, or tied to the embedding (adaptive)")
+    pretrain.add_argument("--overwrite", action="store_true", help="replace the --out checkpoint if it exists "
+                          "(it must be an rnntui checkpoint; other files are never replaced)")
+    pretrain.add_argument("--save-best", action="store_true", help="also save the checkpoint with the lowest "
+                          "validation perplexity so far, as <out>.best.ckpt")
+    add_threads_argument(pretrain)
+    pretrain.add_argument("--json", action="store_true", help="print one JSON object per step")
+    pretrain.add_argument("--log-every", type=int, default=50, help="plain progress line every N steps (50)")

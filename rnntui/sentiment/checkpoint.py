@@ -137,8 +137,9 @@ def _model_config(values: object) -> SentimentConfig:
             raise Bad(f"model_config's {name} is {shown(values[name])}, not a whole number")
     if "dropout" in values and not _is_finite(values["dropout"]):
         raise Bad(f"model_config's dropout is {shown(values['dropout'])}, not a rate")
-    if not isinstance(values.get("cell", "lstm"), str) or not isinstance(values.get("bidirectional", False), bool):
-        raise Bad("model_config's cell or bidirectional is damaged")
+    if not isinstance(values.get("cell", "lstm"), str) or not isinstance(values.get("bidirectional", False), bool) \
+            or not isinstance(values.get("pooling", "last"), str):
+        raise Bad("model_config's cell, bidirectional or pooling is damaged")
     try:
         return SentimentConfig(**values)
     except (TypeError, ValueError) as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from rnntui.info import common_info, file_line, labelled, made_lines, training_time
@@ -42,11 +43,13 @@ def sentiment_info_lines(info: dict) -> list[str]:
     model, config, data = info["model"], info["train_config"] or {}, info["data"] or {}
     provenance = info["provenance"] or {}
     way = "bidirectional " if model.get("bidirectional") else ""
+    pooling = " on the last state, max and mean (concat pooling)" if model.get("pooling") == "concat" else ""
     lines = [
         file_line(info),
         ("task", "sentiment of movie reviews (rnntui sentiment)"),
         ("model", f"{way}{model['cell'].upper()}, embedding {model['embed_dim']}, hidden {model['hidden_size']}, "
-                  f"linear {model['fc_hidden']}, {info['vocab_size']:,} words: {info['parameters']:,} parameters"),
+                  f"linear {model['fc_hidden']}{pooling}, {info['vocab_size']:,} words: {info['parameters']:,} "
+                  "parameters"),
     ]
     trained = training_time(info)
     if all(isinstance(config.get(name), (int, float)) for name in ("batch_size", "lr", "epochs")):
@@ -63,6 +66,10 @@ def sentiment_info_lines(info: dict) -> list[str]:
         lines.append(("data", f"{data.get('name') or '-'}: {data.get('train_reviews') or 0:,} training and "
                               f"{data.get('valid_reviews') or 0:,} validation reviews"))
     start = embedding_start(config, data)
+    from_lm = provenance.get("from_lm")
+    if isinstance(from_lm, dict):
+        start = f"started from the language model {from_lm.get('checkpoint')} (step {from_lm.get('step')}), with " \
+                "its recurrent layer"
     if start:
         lines.append(("embedding", start))
     if info["best_val_accuracy"] is not None:
@@ -72,3 +79,50 @@ def sentiment_info_lines(info: dict) -> list[str]:
         lines.append(("test", f"accuracy {provenance['test_accuracy']:.4f} on "
                               f"{provenance.get('test_reviews') or 0:,} test reviews"))
     return labelled(lines + made_lines(provenance, info["training_seconds"]))
+
+
+def lm_info(checkpoint, path: Path | None) -> dict:
+    """What ``rnntui info`` reports of a review language model (``rnntui sentiment pretrain``)."""
+    val = (checkpoint.history or {}).get("val") or []
+    best = min(val, key=lambda point: point[1]) if val else None
+    config = checkpoint.train_config or {}
+    data = checkpoint.data or {}
+    words = data.get("train_words")
+    # The reviews it trains on: those of two words or more (all of the dataset's).
+    texts = data.get("train_texts") or (data.get("train_reviews") or 0) + (data.get("unlabelled_reviews") or 0)
+    per_epoch = -(-texts // config["batch_size"]) if isinstance(config.get("batch_size"), int) and texts else None
+    return {
+        "task": "review-lm",
+        **common_info(checkpoint, path),
+        "vocab_size": len(checkpoint.vocab),
+        "data": checkpoint.data,
+        "epochs_done": checkpoint.step / per_epoch if per_epoch else None,
+        "train_words": words,
+        "last_val_perplexity": math.exp(val[-1][1]) if val else None,
+        "best_val_perplexity": math.exp(best[1]) if best else None,
+        "best_val_perplexity_step": best[0] if best else None,
+    }
+
+
+def lm_info_lines(info: dict) -> list[str]:
+    model, config, data = info["model"], info["train_config"] or {}, info["data"] or {}
+    ways = "forward and backward" if model.get("bidirectional") else "forward"
+    lines = [
+        file_line(info),
+        ("task", "a language model of movie reviews, a classifier's start (rnntui sentiment train --from-lm)"),
+        ("model", f"LSTM read {ways}, embedding {model['embed_dim']}, hidden {model['hidden_size']}, "
+                  f"{model['softmax']} softmax, {info['vocab_size']:,} words: {info['parameters']:,} parameters"),
+    ]
+    trained = training_time(info)
+    if info["epochs_done"] is not None:
+        trained += f" (epoch {info['epochs_done']:.2f} of {config.get('epochs')})"
+    lines.append(("training", trained + ("" if info["resumable"] else " (weights only: it cannot be resumed)")))
+    if data:
+        lines.append(("data", f"{data.get('name') or '-'}: {data.get('train_reviews') or 0:,} training and "
+                              f"{data.get('unlabelled_reviews') or 0:,} unlabelled reviews "
+                              f"({data.get('train_words') or 0:,} words); {data.get('valid_reviews') or 0:,} "
+                              "unlabelled ones held out"))
+    if info["best_val_perplexity"] is not None:
+        lines.append(("validation", f"perplexity {info['last_val_perplexity']:.1f} (best "
+                                    f"{info['best_val_perplexity']:.1f} at step {info['best_val_perplexity_step']:,})"))
+    return labelled(lines + made_lines(info["provenance"] or {}, info["training_seconds"]))

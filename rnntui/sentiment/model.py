@@ -12,6 +12,7 @@ from torch import nn
 from torch.func import functional_call
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+POOLINGS = ("last", "concat")
 MAX_SIZE = 1 << 14
 _LAYER_WEIGHTS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 
@@ -27,6 +28,10 @@ class SentimentConfig:
     cell: str = "lstm"
     bidirectional: bool = False
     dropout: float = 0.0  # on the summary, before the classifier (0: as the book)
+    # What the classifier reads of each direction: its state after the review's last word (the
+    # book's), or "concat": that, and the maximum and the mean of its states over the review's
+    # words (Howard & Ruder 2018's concat pooling).
+    pooling: str = "last"
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -37,6 +42,8 @@ class SentimentConfig:
                 raise ValueError(f"{name} must be at least 1 and not absurd, got {value}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,7 +66,7 @@ class SentimentRNN(nn.Module):
         # swaps them in): weightless (on "meta", so it draws nothing from the random generator)
         # and in a tuple, so that it is no submodule and stays out of the state dict.
         self._one_way = (CELLS[config.cell](config.embed_dim, config.hidden_size, batch_first=True, device="meta"),)
-        summary = config.hidden_size * (2 if config.bidirectional else 1)
+        summary = config.hidden_size * (2 if config.bidirectional else 1) * (3 if config.pooling == "concat" else 1)
         self.dropout = nn.Dropout(config.dropout)
         self.fc1 = nn.Linear(summary, config.fc_hidden)
         self.relu = nn.ReLU()
@@ -82,12 +89,17 @@ class SentimentRNN(nn.Module):
         direction's outputs ``forward`` at its last word, and for a bidirectional model the
         backward direction's, read over the review reversed within its length."""
         rows = torch.arange(len(embedded), device=embedded.device)
-        last = (lengths - 1).clamp(min=0).to(embedded.device)
-        summary = forward[rows, last]
+        lengths = lengths.to(embedded.device)
+        last = (lengths - 1).clamp(min=0)
+        outputs = [forward]
         if self.config.bidirectional:
-            backward = self.one_direction(reverse_each(embedded, lengths), reverse=True)[rows, last]
-            summary = torch.cat([summary, backward], dim=1)
-        return summary
+            outputs.append(self.one_direction(reverse_each(embedded, lengths), reverse=True))
+        parts = [output[rows, last] for output in outputs]
+        if self.config.pooling == "concat":  # over each review's words only, never its padding
+            words = (torch.arange(embedded.shape[1], device=embedded.device)[None, :] < lengths[:, None])[..., None]
+            parts += [output.masked_fill(~words, float("-inf")).amax(1) for output in outputs]
+            parts += [(output * words).sum(1) / lengths.clamp(min=1)[:, None] for output in outputs]
+        return torch.cat(parts, dim=1)
 
     def one_direction(self, inputs: torch.Tensor, reverse: bool) -> torch.Tensor:
         """The recurrent layer's forward (or backward) direction alone, read left to right over

@@ -85,10 +85,10 @@ class Predictor:
         # The forward direction's output after word t is its summary of the prefix up to t: one
         # pass gives every prefix's.
         forward = model.one_direction(embedded, reverse=False)
-        if not model.config.bidirectional:
+        if not model.config.bidirectional and model.config.pooling == "last":
             return torch.sigmoid(model.classify(forward[0])).tolist()
         # The backward direction reads each prefix from its last word back to the first: a pass
-        # per prefix (the cost grows as n^2), the prefixes batched.
+        # per prefix (the cost grows as n^2), the prefixes batched; pooling too is over each prefix.
         found: list[float] = []
         for start in range(0, len(ids), PREFIX_BATCH):
             ends = torch.arange(start + 1, min(start + PREFIX_BATCH, len(ids)) + 1)

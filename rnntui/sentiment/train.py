@@ -58,6 +58,12 @@ class SentimentTrainConfig:
     # from how words co-occur in the training and unlabelled reviews (sentiment/embedding.py), so
     # words of like meaning start alike; "ppmi+nb": both. "random": as the book.
     init_embedding: str = "random"
+    # Fine-tuning a model started from a language model (Howard & Ruder 2018): the recurrent layer
+    # learns at lr / layer_lr_decay and the embedding at lr / layer_lr_decay ** 2 (1: all at lr);
+    # gradual_unfreezing trains the layers above the recurrent one alone in the first epoch, the
+    # recurrent layer too in the second, and the embedding from the third.
+    layer_lr_decay: float = 1.0
+    gradual_unfreezing: bool = False
 
     def validate(self) -> None:
         whole = {"epochs": (1, MAX_EPOCHS), "batch_size": (1, MAX_BATCH), "max_tokens": (0, 1 << 24),
@@ -76,6 +82,12 @@ class SentimentTrainConfig:
                 low = "above 0" if low_open else "of at least 0"
                 raise RnntuiError(f"--{name.replace('_', '-')} must be a number {low} and at most {MAX_RATE:,}, "
                                   f"got {value!r}")
+        decay = self.layer_lr_decay
+        if not (isinstance(decay, (int, float)) and not isinstance(decay, bool) and math.isfinite(decay)
+                and 1 <= decay <= 1e3):
+            raise RnntuiError(f"--layer-lr-decay must be a number from 1 to 1000, got {decay!r}")
+        if not isinstance(self.gradual_unfreezing, bool):
+            raise RnntuiError(f"gradual_unfreezing must be true or false, got {self.gradual_unfreezing!r}")
         if self.init_embedding not in EMBEDDING_INITS:
             raise RnntuiError(f"--init-embedding must be one of {', '.join(EMBEDDING_INITS)}, "
                               f"got {self.init_embedding!r}")
@@ -200,6 +212,36 @@ class SentimentHistory:
         return cls(*([(int(s), float(v)) for s, v in values.get(name, [])] for name in ("train", "val", "accuracy")))
 
 
+LAYERS = ("embedding", "rnn")  # from the bottom; the rest (the classifier's head) learns at lr
+
+
+def make_optimizer(model: SentimentRNN, config: SentimentTrainConfig) -> torch.optim.Optimizer:
+    """Adam over the model's weights: one group at ``lr``, or with ``layer_lr_decay`` one group per
+    layer (the embedding, the recurrent layer, the rest), each at its own rate."""
+    if config.layer_lr_decay == 1:
+        return torch.optim.Adam(model.parameters(), lr=config.lr)
+    groups = [[p for name, p in model.named_parameters() if layer_of(name) == layer] for layer in (*LAYERS, "head")]
+    return torch.optim.Adam([{"params": params} for params in groups], lr=config.lr)
+
+
+def layer_of(name: str) -> str:
+    return next((layer for layer in LAYERS if name.startswith(layer + ".")), "head")
+
+
+def group_lrs(config: SentimentTrainConfig, groups: int) -> list[float]:
+    """Each parameter group's learning rate (see ``make_optimizer``)."""
+    if groups == 1:
+        return [config.lr]
+    return [config.lr / config.layer_lr_decay ** (len(LAYERS) - i) for i in range(len(LAYERS))] + [config.lr]
+
+
+def frozen_layers(config: SentimentTrainConfig, epoch: int) -> tuple[str, ...]:
+    """The layers that do not learn in ``epoch`` (from 0) under gradual unfreezing."""
+    if not config.gradual_unfreezing:
+        return ()
+    return LAYERS[:max(len(LAYERS) - epoch, 0)]
+
+
 @torch.inference_mode()
 def evaluate_reviews(model: SentimentRNN, data: Encoded, batch_size: int = EVAL_BATCH,
                      progress: Callable[[int, int], None] | None = None) -> tuple[float, float]:
@@ -233,9 +275,14 @@ class SentimentTrainer(RunControl):
         check_batch_memory(model.config, config.batch_size, [len(ids) for ids in train.ids], True)
         self.model = model
         self.train, self.valid, self.config = train, valid, config
-        self.optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=config.lr)
-        for group in self.optimizer.param_groups:
-            group["lr"] = config.lr
+        self.optimizer = optimizer or make_optimizer(model, config)
+        if len(self.optimizer.param_groups) not in (1, len(LAYERS) + 1) or (
+                config.layer_lr_decay != 1) != (len(self.optimizer.param_groups) > 1):
+            raise RnntuiError("--layer-lr-decay cannot change once a model has trained (its optimizer has "
+                              f"{len(self.optimizer.param_groups)} parameter groups)")
+        for group, lr in zip(self.optimizer.param_groups, group_lrs(config, len(self.optimizer.param_groups)),
+                             strict=True):
+            group["lr"] = lr
         self.step, self.elapsed = step, elapsed
         self.history = history or SentimentHistory()
         self.batches_per_epoch = math.ceil(len(train) / config.batch_size)
@@ -272,6 +319,10 @@ class SentimentTrainer(RunControl):
 
     def train_step(self, batch: list[int]) -> float:
         self.model.train()
+        if self.config.gradual_unfreezing:
+            frozen = frozen_layers(self.config, self.step // self.batches_per_epoch)
+            for name, weight in self.model.named_parameters():
+                weight.requires_grad_(layer_of(name) not in frozen)
         ids, lengths = pad_batch([self.train.ids[i] for i in batch])
         logits = self.model(ids, lengths)
         loss = F.binary_cross_entropy_with_logits(logits, self.train.labels[batch])

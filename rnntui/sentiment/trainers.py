@@ -22,6 +22,7 @@ from rnntui.sentiment.train import (
     check_batch_memory,
     encode,
     log_count_ratios,
+    make_optimizer,
     truncate,
 )
 
@@ -81,7 +82,7 @@ def resume_trainer(checkpoint: SentimentCheckpoint, prepared: Prepared, config: 
     if checkpoint.optimizer_state is None:
         raise RnntuiError("this checkpoint was saved for shipping (no optimizer state); it cannot be resumed")
     model = checkpoint.build_model()
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = make_optimizer(model, config)
     try:
         optimizer.load_state_dict(checkpoint.optimizer_state)
     except (ValueError, KeyError, RuntimeError) as error:

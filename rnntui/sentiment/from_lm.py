@@ -1,0 +1,54 @@
+"""A classifier started from a review language model (``rnntui sentiment train --from-lm``):
+the language model's vocabulary, its embedding and its recurrent layer (each direction it read),
+so that the classifier begins knowing how reviews go (Dai & Le 2015; Howard & Ruder 2018)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from rnntui.errors import RnntuiError
+from rnntui.sentiment.lm_checkpoint import LMCheckpoint
+from rnntui.sentiment.model import SentimentRNN
+from rnntui.sentiment.train import SentimentTrainConfig
+
+COPIED = ("embedding.", "rnn.")  # the language model's layers a classifier starts from
+
+
+def classifier_settings(lm: LMCheckpoint, path: Path, config: SentimentTrainConfig, model_settings: dict) -> dict:
+    """The model settings of a classifier started from ``lm`` (read from ``path``): its sizes,
+    with the given classifier settings; a setting or vocabulary that contradicts it is one line."""
+    sizes = {"embed_dim": lm.model_config.embed_dim, "hidden_size": lm.model_config.hidden_size, "cell": "lstm"}
+    for name, value in sizes.items():
+        if name in model_settings and model_settings[name] != value:
+            flag = "--" + name.replace("_", "-")
+            raise RnntuiError(f"{flag} {model_settings[name]}: the language model in {path} has {value}, and a "
+                              f"classifier started from it has its sizes; drop {flag}")
+    words = len(lm.vocab) - 2  # after padding and the unknown word
+    if config.max_words and config.max_words != words:
+        raise RnntuiError(f"--max-words {config.max_words}: the language model in {path} knows {words:,} words, "
+                          "and a classifier started from it reads its vocabulary; drop --max-words")
+    if config.init_embedding != "random":
+        raise RnntuiError("--from-lm starts the embedding from the language model: drop --init-embedding")
+    bidirectional = bool(model_settings.get("bidirectional")) or lm.model_config.bidirectional
+    return {**model_settings, **sizes, "bidirectional": bidirectional}
+
+
+def copy_lm_layers(model: SentimentRNN, lm: LMCheckpoint) -> list[str]:
+    """Copy the language model's embedding and recurrent weights into ``model``; the names copied
+    (a forward-only language model leaves a bidirectional classifier's backward direction as it was)."""
+    state = model.state_dict()
+    names = [name for name in lm.model_state if name.startswith(COPIED)]
+    with torch.no_grad():
+        for name in names:
+            if name not in state or state[name].shape != lm.model_state[name].shape:
+                raise RnntuiError(f"the language model's {name} does not fit the classifier")
+            state[name].copy_(lm.model_state[name])  # the state dict's tensors are the model's weights
+    return names
+
+
+def lm_provenance(lm: LMCheckpoint, path: Path) -> dict:
+    """What the classifier records of the language model it started from."""
+    return {"checkpoint": str(path), "step": lm.step, "val_loss": lm.best_val_loss(),
+            "train_words": (lm.data or {}).get("train_words")}
