@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rnntui import __version__
+from rnntui.cli.neurons_parser import add_neurons_commands
 from rnntui.cli.sentiment_parser import add_sentiment_commands
 
 DEFAULT_SEED_TEXT = "The island"
@@ -174,6 +175,7 @@ def build_parser() -> Parser:
                         help="download the default corpus now; with FILE, put that local copy of the book in "
                         "the cache instead (no internet needed)")
     add_sentiment_commands(commands)
+    add_neurons_commands(commands)
     return parser
 
 

@@ -29,20 +29,23 @@ class Step:
 
 
 @torch.inference_mode()
-def look_at_step(model: CharRNN, vocab: Vocab, ids: np.ndarray, position: int, units: list[int]) -> Step:
-    """The step at ``position`` of ``ids`` (read exactly, from the text's start)."""
+def look_at_step(model: CharRNN, vocab: Vocab, ids: np.ndarray, position: int, units: list[int],
+                 layer: int = -1) -> Step:
+    """The step at ``position`` of ``ids`` (read exactly, from the text's start), in layer ``layer``."""
     if not 0 <= position < len(ids):
         raise RnntuiError(f"--at {position} is not in the text's {len(ids):,} characters")
     prefix = np.asarray(ids[:position + 1])
     if len(prefix) < 2:  # read needs two characters; the first step alone is the same with a second after it
         prefix = np.append(prefix, prefix)
-    reading = read(model, prefix, gates=True, warmup=None)[0]
+    reading = read(model, prefix, layer=layer, gates=True, warmup=None)[0]
     at = position
     values = {"hidden": reading.hidden[at, units].tolist()}
     if reading.cell is not None:
         values["cell"] = reading.cell[at, units].tolist()
     values |= {name: gate[at, units].tolist() for name, gate in reading.gates.items()}
-    probabilities = torch.softmax(model.fc(reading.hidden[at]), dim=-1)
+    top_layer = read(model, prefix, keep=("hidden",), warmup=None)[0] if layer % model.config.layers != \
+        model.config.layers - 1 else reading
+    probabilities = torch.softmax(model.fc(top_layer.hidden[at]), dim=-1)
     top = probabilities.topk(min(5, len(probabilities)))
     next_chars = [(vocab.char_array[i], float(p)) for p, i in zip(top.values, top.indices.tolist(), strict=True)]
     terms = None
