@@ -70,7 +70,7 @@ def cmd_find_reviews(args: argparse.Namespace) -> int:
     for score in answer.ranked:
         print(f"  unit {score.unit:4d} {direction(score.unit, hidden)}  {score.correlation:+.3f}  {score.accuracy:.4f}")
     best = answer.best_single
-    print(f"the best unit alone: {best.unit} {direction(best.unit, hidden)}, accuracy {best.accuracy:.4f}")
+    print(f"the best unit alone: {best.unit} {direction(best.unit, hidden).strip()}, accuracy {best.accuracy:.4f}")
     print(f"all {hidden * (2 if model.config.bidirectional else 1)} units together: {answer.all_units:.4f}; "
           f"the model itself: {answer.model:.4f}")
     return 0
