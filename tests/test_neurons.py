@@ -264,6 +264,11 @@ def test_cli_bad_input_is_one_line(quote_files, capsys, argv, message):
     one_error_line(code, err, message)
 
 
+def test_cli_needs_a_command(capsys):
+    code, _, err = run(capsys, "neurons")
+    one_error_line(code, err, "choose a command: find, show or ablate")
+
+
 def test_cli_bad_text_is_one_line(quote_files, capsys, tmp_path):
     checkpoint, _ = quote_files
     empty, foreign = tmp_path / "empty.txt", tmp_path / "foreign.txt"

@@ -123,7 +123,7 @@ def read(model: CharRNN, ids: np.ndarray, unit_sets: list[list[int]] | None = No
         logits = model.fc(outputs) if losses else None
         store.add(start, stop, kept, logits, positions, data)
         if progress is not None:
-            progress(min(stop * layout.length // max(layout.steps, 1), len(data)), len(data))
+            progress(len(data) * stop // layout.steps, len(data))
     return store.finish()
 
 
