@@ -51,7 +51,7 @@ class Page:
             raise SystemExit(f"rnntui {shown} failed ({code})")
         seconds = time.perf_counter() - started
         self.lines += ["", "```sh", f"rnntui {shown.replace(' --json', '')}", "```",
-                       f"<sub>{seconds:.0f} s</sub>", ""]
+                       f"<sub>{seconds:.1f} s</sub>", ""]
         return output.getvalue()
 
     def add(self, *lines: str) -> None:
@@ -59,7 +59,7 @@ class Page:
 
 
 def char_model(page: Page, corpus: Path) -> None:
-    page.add("## The character model", "",
+    page.add("", "## The character model", "",
              "The bundled model (`rnntui/assets/mysterious-island-lstm.ckpt`, one LSTM layer of 512 units) "
              "read the first 100,000 characters of the book's held-out tail (the last tenth, which it never "
              "trained on). Each unit of its cell state and of its hidden state is ranked by the |Pearson "
@@ -161,7 +161,7 @@ def main() -> int:
              "track quotes, line length and brackets; a unit that correlates with something may still matter "
              "little, so each finding is followed by switching the unit off, against random units switched off "
              "instead.", "",
-             f"Measured on {cpu_name()}, {torch.get_num_threads()} torch threads, torch {torch.__version__} "
+             f"Measured on {cpu_name()}, {torch.get_num_threads()} torch thread(s), torch {torch.__version__} "
              f"(each command's time under it; the machine was shared: load average "
              f"{os.getloadavg()[0]:.0f} at the start).", "",
              "## How the commands measure", "",
@@ -176,7 +176,7 @@ def main() -> int:
              "- the **features**: inside-quotes is 1 from an opening “ to its closing ” (straight quotes "
              "alternate); line-position counts the characters since the last line break; inside-parentheses is "
              "the depth of open parentheses; word-start is 1 on a word's first letter; after-sentence-end is 1 "
-             "from . ! or ? to the next letter.")
+             "from . ! or ? to the next letter.", "")
     char_model(page, args.corpus)
     review_model(page, args.data)
     args.out.write_text("\n".join(page.lines).replace("\n\n\n", "\n\n") + "\n", encoding="utf-8")

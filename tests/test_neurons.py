@@ -265,8 +265,9 @@ def test_cli_bad_input_is_one_line(quote_files, capsys, argv, message):
 
 
 def test_cli_needs_a_command(capsys):
-    code, _, err = run(capsys, "neurons")
-    one_error_line(code, err, "choose a command: find, show or ablate")
+    with pytest.raises(SystemExit) as exit_:
+        run(capsys, "neurons")
+    one_error_line(exit_.value.code, capsys.readouterr().err, "choose a command: find, show or ablate")
 
 
 def test_cli_bad_text_is_one_line(quote_files, capsys, tmp_path):
