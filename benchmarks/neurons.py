@@ -83,7 +83,7 @@ def main() -> int:
     print(f"| one nn.LSTM pass, hidden states only (s) | {baseline_seconds:.2f} | as rnntui evaluate reads; "
           f"ratio {total_seconds / baseline_seconds:.2f}x (CPU time {baseline_cpu:.2f} s) |")
     print(f"| loss, exact one pass / streams (nats/char) | {exact_loss:.4f} / {streamed_loss:.4f} | "
-          f"difference {streamed_loss - exact_loss:+.4f} |")
+          f"difference {streamed_loss - exact_loss:+.6f} |")
     for state, ranked in top.items():
         print(f"| top {state}-state unit for {args.feature} | {ranked.unit} | r = {ranked.score:+.3f} |")
     return 0

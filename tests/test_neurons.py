@@ -379,3 +379,26 @@ def test_review_bad_input_is_one_line(review_files, capsys, argv, message):
     extra = ["--review", "good"] if argv[0] == "show" and "--review" not in argv else []
     code, _, err = run(capsys, "neurons", *argv, *extra, "--checkpoint", str(checkpoint), "--data", str(data))
     one_error_line(code, err, message)
+
+
+# -- the page's script and the benchmark (slow: the bundled models read thousands of characters) ------
+
+@pytest.mark.slow
+def test_the_page_is_written_from_the_commands(tmp_path, monkeypatch, capsys):
+    from .test_scripts import ROOT, run_script
+
+    text = quoted_text(30_000, seed=3)
+    corpus = tmp_path / "book.txt"
+    corpus.write_text(text.replace(" ab ", " 1868 "), encoding="utf-8")  # digits, made up too
+    data = reviews_tarball(tmp_path / "reviews.tar.gz", per_folder=100)
+    out = tmp_path / "page.md"
+    code, stdout, _ = run_script(ROOT / "scripts" / "neurons_doc.py", "--corpus", corpus, "--data", data, "--out", out,
+                                 monkeypatch=monkeypatch, capsys=capsys)
+    page = out.read_text(encoding="utf-8")
+    assert code == 0 and f"wrote {out}" in stdout
+    assert page.count("rnntui neurons find --feature") == len(FEATURE_NAMES) and "--corpus book.txt" in page
+    assert "rnntui neurons ablate --sentiment --unit" in page and "The sentiment-unit answer" in page
+    assert str(tmp_path) not in page  # files are named, never where they are
+    code, stdout, _ = run_script(ROOT / "benchmarks" / "neurons.py", "--corpus", corpus, "--chars", "2000",
+                                 monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0 and "read and rank every unit for inside-quotes (s)" in stdout
