@@ -257,6 +257,7 @@ def test_cli_find_show_and_ablate(quote_files, capsys):
     (["show", "--unit", "0", "--at", "100000"], "--at 100000 is not in the text"),
     (["show", "--unit", "0", "--layer", "3"], "--layer 3 does not exist"),
     (["find", "--feature", "vowel", "--chars", "1"], "--chars must be at least 2"),
+    (["find", "--feature", "vowel", "--threads", "0"], "--threads must be from 1 to 1024"),
 ])
 def test_cli_bad_input_is_one_line(quote_files, capsys, argv, message):
     checkpoint, text_file = quote_files

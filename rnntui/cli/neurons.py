@@ -16,11 +16,23 @@ BAR = 20  # characters of a full bar (|score| = 1)
 
 
 def is_sentiment(args: argparse.Namespace) -> bool:
+    """Whether the command is for a review model (after setting ``--threads``: each command asks first)."""
+    set_threads(args.threads)
     if args.sentiment or args.checkpoint is None:
         return args.sentiment
     from rnntui.checkpoint import read_header
 
     return read_header(args.checkpoint)[0].get("task") == "sentiment"
+
+
+def set_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    import torch
+
+    if not 1 <= threads <= 1024:
+        raise RnntuiError(f"--threads must be from 1 to 1024, got {threads}")
+    torch.set_num_threads(threads)
 
 
 def cmd_find(args: argparse.Namespace) -> int:

@@ -86,6 +86,8 @@ def _source(parser: argparse.ArgumentParser, default_chars: str) -> None:
     parser.add_argument("--layer", type=int, default=-1, help="the layer of a stacked model (-1: the last)")
     parser.add_argument("--data", type=Path, help="sentiment: aclImdb_v1.tar.gz or its aclImdb/ folder, as "
                         "rnntui sentiment train takes it (only its validation reviews are read)")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice; 1 is much "
+                        "faster on a machine whose cores are busy with other work)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
