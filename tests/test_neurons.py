@@ -224,6 +224,12 @@ def test_cli_find_show_and_ablate(quote_files, capsys):
     code, out, _ = run(capsys, "neurons", "find", "--feature", "inside-quotes", *common, "--top", "2", "--json")
     found = json.loads(out)
     assert code == 0 and found["cell"][0]["unit"] == QUOTE_UNIT and len(found["hidden"]) == 2
+    text = text_file.read_text(encoding="utf-8")
+    start = text.index("\u201c")
+    span = f"{start + 1}:{text.index(chr(0x201d), start)}"
+    code, out, _ = run(capsys, "neurons", "find", "--span", span, *common, "--json")
+    found = json.loads(out)
+    assert code == 0 and found["measure"] == "selectivity" and found["cell"][0]["unit"] == QUOTE_UNIT
     code, out, _ = run(capsys, "neurons", "find", "--feature", "inside-quotes", *common)
     assert code == 0 and "cell state" in out and f"unit {QUOTE_UNIT:5d}" in out.splitlines()[3]
     code, out, _ = run(capsys, "neurons", "show", "--unit", "0", *common, "--chars", "300", "--json")

@@ -10,7 +10,7 @@ import numpy as np
 from rnntui.model import CharRNN
 from rnntui.neurons.activations import WARMUP, read
 from rnntui.neurons.features import feature_values
-from rnntui.neurons.rank import Ranked, rank_span, rank_units
+from rnntui.neurons.rank import Ranked, rank_span, rank_units, span_feature
 
 
 @dataclass(frozen=True)
@@ -30,17 +30,14 @@ def find_units(model: CharRNN, text: str, ids: np.ndarray, feature: str | None =
                warmup: int | None = WARMUP, progress=None) -> Found:
     """The ``top`` units of each state for ``feature`` (by |correlation|) or for ``span`` (by
     |selectivity|, see ``rank.selectivity``), over ``text`` (whose ids are ``ids``)."""
-    values = None if span is not None else feature_values(text, feature or "", pattern)
     if span is not None:
-        rank_units_by = lambda acts: rank_span(acts, span[0], span[1], top)  # noqa: E731
+        span_feature(len(ids), *span)  # a bad span fails before the text is read
         what, measure = f"span {span[0]}:{span[1]}", "selectivity"
     else:
-        rank_units_by = lambda acts: rank_units(acts, values, top)  # noqa: E731
+        values = feature_values(text, feature or "", pattern)
         what, measure = (f"regex {pattern}" if feature == "regex" else feature), "correlation"
-    if span is not None:
-        from rnntui.neurons.rank import span_feature
-
-        span_feature(len(ids), *span)  # a bad span fails before the text is read
     reading = read(model, ids, layer=layer, warmup=warmup, progress=progress)[0]
     states = ("cell", "hidden") if reading.cell is not None else ("hidden",)
-    return Found(what, len(ids), measure, {state: rank_units_by(reading.state(state)) for state in states})
+    ranked = {state: rank_span(reading.state(state), span[0], span[1], top) if span is not None
+              else rank_units(reading.state(state), values, top) for state in states}
+    return Found(what, len(ids), measure, ranked)
