@@ -111,6 +111,9 @@ KEYS: tuple[Key, ...] = (
         "are not touched"),
     Key("clear-reviews", "clear_reviews", "", "Clear the reviews", "remove every review from the list",
         modes=(REVIEWS,)),
+    Key("inside", "inside_network", "", "Inside the network",
+        "the model's units ranked by how well they follow a feature of its held-out text (quotes, line "
+        "position, ...), and the text coloured by one of them, as rnntui neurons does"),
 )
 
 # Pick mode's answers, before the seed input sees the keys, but only while a reply waits for one
