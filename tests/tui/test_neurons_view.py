@@ -25,5 +25,9 @@ async def test_the_view_ranks_units_for_each_feature_and_colours_the_text(tiny_c
         first = str(view.query_one("#neurons-text").render())
         await pilot.press("down")
         assert view.selected == 1 and str(view.query_one("#neurons-text").render()) == first  # the same text
+        await pilot.press("a")
+        off = lambda: str(view.query_one("#neurons-switched-off").render())  # noqa: E731
+        await until(pilot, lambda: "random units" in off() and "switching" not in off())
+        assert off().startswith(f"cell unit {view.units[1].unit} off: ") and "on line breaks" in off()
         await pilot.press("escape")
         assert not isinstance(app.screen, NeuronsScreen)

@@ -1,6 +1,7 @@
 """Inside the network: the current model reads the first characters of its held-out text once (in a
 worker), then for each built-in feature its units are ranked by correlation, cell state and hidden
-state apart, and the text is shown coloured by the chosen unit (as ``rnntui neurons`` does)."""
+state apart, and the text is shown coloured by the chosen unit (as ``rnntui neurons`` does); ``a``
+switches that unit off and compares the loss with random units switched off instead."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from rnntui.neurons import FEATURE_NAMES
 READ_CHARS = 20_000  # characters read and correlated
 SHOWN_CHARS = 600  # of them, shown coloured
 TOP = 4  # units listed for each state
+RANDOM_SETS = 3  # random units switched off to compare with
 
 
 @dataclass
@@ -32,11 +34,12 @@ class Unit:
 class NeuronsScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q", "dismiss", "Close"), Binding("left", "feature(-1)", "Feature"),
                 Binding("right", "feature(1)", "Feature"), Binding("up", "unit(-1)", "Unit"),
-                Binding("down", "unit(1)", "Unit")]
+                Binding("down", "unit(1)", "Unit"), Binding("a", "switch_off", "Switch off")]
     DEFAULT_CSS = """
     NeuronsScreen { align: center middle; }
     #neurons { width: 90%; height: 90%; border: round $accent; padding: 0 1; background: $surface; }
-    #neurons-units { height: auto; margin-bottom: 1; }
+    #neurons-units { height: auto; }
+    #neurons-switched-off { height: auto; margin-bottom: 1; }
     #neurons-text { height: 1fr; overflow-y: auto; }
     """
 
@@ -45,14 +48,17 @@ class NeuronsScreen(ModalScreen[None]):
         self.session = session
         self.feature = 0
         self.selected = 0
-        self.reading = None  # (text, Reading) once the worker has read it
+        self.reading = None  # (text, Reading, corpus name) once the worker has read it
+        self.read_ids = None  # the characters read, and the model that read them (a copy)
+        self.model = None
         self.units: list[Unit] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="neurons") as box:
-            box.border_title = "Inside the network (←/→ feature, ↑/↓ unit, escape closes)"
+            box.border_title = "Inside the network (←→ feature, ↑↓ unit, a: switch off, esc: close)"
             yield Static(f"reading the first {READ_CHARS:,} characters of the held-out text…", id="neurons-status")
             yield Static("", id="neurons-units")
+            yield Static("", id="neurons-switched-off")
             yield Static("", id="neurons-text")
 
     def on_mount(self) -> None:
@@ -70,10 +76,10 @@ class NeuronsScreen(ModalScreen[None]):
         except RnntuiError as error:
             self.app.call_from_thread(self.query_one("#neurons-status", Static).update, f"cannot read: {error}")
             return
-        self.app.call_from_thread(self.have_read, text, reading, held_out.corpus_name)
+        self.app.call_from_thread(self.have_read, text, reading, held_out.corpus_name, ids, held_out.model)
 
-    def have_read(self, text: str, reading, name: str) -> None:
-        self.reading = (text, reading, name)
+    def have_read(self, text: str, reading, name: str, ids, model) -> None:
+        self.reading, self.read_ids, self.model = (text, reading, name), ids, model
         self.rank()
 
     def rank(self) -> None:
@@ -114,6 +120,28 @@ class NeuronsScreen(ModalScreen[None]):
         chosen = self.units[self.selected]
         values = reading.state(chosen.state)[:SHOWN_CHARS, chosen.unit].tolist()
         self.query_one("#neurons-text", Static).update(coloured(text[:SHOWN_CHARS], values))
+
+    def action_switch_off(self) -> None:
+        if self.units and self.reading is not None:
+            chosen = self.units[self.selected]
+            self.query_one("#neurons-switched-off", Static).update(
+                f"switching {chosen.state} unit {chosen.unit} off, and {RANDOM_SETS} random units…")
+            self.switch_off(chosen, FEATURE_NAMES[self.feature])
+
+    @work(thread=True, exclusive=True, group="neurons-switch-off")
+    def switch_off(self, chosen: Unit, feature: str) -> None:
+        from rnntui.neurons.ablate import ablate
+        from rnntui.neurons.features import TARGETS, target_mask
+
+        text = self.reading[0]
+        result = ablate(self.model, self.read_ids, [chosen.unit], target_mask(text, feature), chosen.state,
+                        random_count=RANDOM_SETS)
+        on = TARGETS[feature]
+        line = (f"{chosen.state} unit {chosen.unit} off: {result.base.text:.3f} → {result.clamped.text:.3f} "
+                f"nats/char on all characters, {result.base.feature:.3f} → {result.clamped.feature:.3f} on {on} "
+                f"({result.feature_characters:,}); {result.random_as_harmful} of {RANDOM_SETS} random units "
+                "switched off instead did as much harm")
+        self.app.call_from_thread(self.query_one("#neurons-switched-off", Static).update, line)
 
     def action_feature(self, step: int) -> None:
         self.feature = (self.feature + step) % len(FEATURE_NAMES)
