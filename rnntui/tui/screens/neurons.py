@@ -55,7 +55,7 @@ class NeuronsScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="neurons") as box:
-            box.border_title = "Inside the network (←→ feature, ↑↓ unit, a: switch off, esc: close)"
+            box.border_title = "Inside the network · ←→ feature · ↑↓ unit · a: switch off · esc"
             yield Static(f"reading the first {READ_CHARS:,} characters of the held-out text…", id="neurons-status")
             yield Static("", id="neurons-units")
             yield Static("", id="neurons-switched-off")
