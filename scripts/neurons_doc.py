@@ -160,7 +160,9 @@ def main() -> int:
              "writes this page again). Karpathy, Johnson & Fei-Fei (2015) found cells of character LSTMs that "
              "track quotes, line length and brackets; a unit that correlates with something may still matter "
              "little, so each finding is followed by switching the unit off, against random units switched off "
-             "instead.", "",
+             "instead. In the app, the command palette's *Inside the network* (ctrl+p) does the same for the "
+             "current model over the first 20,000 characters of its held-out text: ←/→ choose a feature, ↑/↓ a "
+             "unit, and `a` switches that unit off.", "",
              f"Measured on {cpu_name()}, {torch.get_num_threads()} torch thread(s), torch {torch.__version__} "
              f"(each command's time under it; the machine was shared: load average "
              f"{os.getloadavg()[0]:.0f} at the start).", "",
