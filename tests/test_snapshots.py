@@ -145,3 +145,19 @@ def test_the_reviews_data_question_on_a_small_terminal(snap_compare, fixed_check
         await pilot.pause()
 
     assert snap_compare(make_app(fixed_checkpoint), terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+def test_inside_the_network(snap_compare, fixed_checkpoint, size):
+    from rnntui.tui.screens.neurons import NeuronsScreen
+
+    from .tui.helpers import until
+
+    async def run_before(pilot):
+        await ready(pilot)
+        pilot.app.action_inside_network()
+        await until(pilot, lambda: isinstance(pilot.app.screen, NeuronsScreen) and pilot.app.screen.reading is not None)
+        await pilot.press("right", "down")  # line-position (the test text has no quotes), the second unit
+        await pilot.pause()
+
+    assert snap_compare(make_app(fixed_checkpoint), terminal_size=size, run_before=run_before)

@@ -1,4 +1,4 @@
-"""The command line: ``rnntui [train|generate|evaluate|info|watch|corpus|sentiment]``; no
+"""The command line: ``rnntui [train|generate|evaluate|info|watch|corpus|sentiment|neurons]``; no
 command opens the app. One module per command (``parser.py`` builds them all).
 
 Heavy imports (torch) happen inside the commands, so ``--help`` and the app's first frame

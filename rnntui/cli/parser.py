@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rnntui import __version__
 from rnntui.cli.common import add_threads_argument
+from rnntui.cli.neurons_parser import add_neurons_commands
 from rnntui.cli.sentiment_parser import add_sentiment_commands
 from rnntui.cli.sweep_parser import TENSORBOARD_HELP, add_metrics_command, add_sweep_command
 
@@ -203,6 +204,7 @@ def build_parser() -> Parser:
                         "the cache instead (no internet needed)")
     add_sentiment_commands(commands)
     add_metrics_command(commands)
+    add_neurons_commands(commands)
     return parser
 
 

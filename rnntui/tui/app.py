@@ -273,6 +273,12 @@ class RnntuiApp(BeforeCrash, App):
     def action_clear_chat(self) -> None:
         self.chat.clear()
 
+    def action_inside_network(self) -> None:
+        if self.ready():
+            from rnntui.tui.screens.neurons import NeuronsScreen
+
+            self.push_screen(NeuronsScreen(self.session))
+
     def action_scale(self, direction: int) -> None:
         self.chat.scale(direction)
         self.update_status()

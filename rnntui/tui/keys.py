@@ -120,6 +120,9 @@ KEYS: tuple[Key, ...] = (
     Key("reviews-data", "choose_reviews_data", "", "Movie reviews to train on",
         "the movie reviews ctrl+t trains on: Stanford's aclImdb_v1.tar.gz or its aclImdb/ folder, remembered "
         "(asked for too when they cannot be downloaded)", modes=(REVIEWS,)),
+    Key("inside", "inside_network", "", "Inside the network",
+        "the model's units ranked by how well they follow a feature of its held-out text (quotes, line "
+        "position, ...), and the text coloured by one of them, as rnntui neurons does"),
 )
 
 # Pick mode's answers, before the seed input sees the keys, but only while a reply waits for one

@@ -1,0 +1,224 @@
+"""Inside the review model: each unit of its summary (the forward direction's final hidden state,
+then, for a bidirectional model, the backward one's), each unit's value word by word, units
+ranked by correlation with the label, units switched off, and the "sentiment neuron" question
+(Radford et al. 2017): does one unit alone classify as well as all of them?
+
+Everything here is measured on the validation reviews (the 5,000 the training split holds out),
+never on the test reviews. The validation reviews are cut in two halves (seeded): what is chosen
+or fitted (the ranking, the logistic regressions) uses the first, accuracies are on the second."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from rnntui.errors import RnntuiError
+from rnntui.neurons.ablate import Loss, check_units, random_sets
+from rnntui.neurons.rank import correlations
+from rnntui.neurons.recurrence import clamp_rows, layer_weights, run_layer
+from rnntui.sentiment.model import SentimentRNN, pad_batch, reverse_each
+from rnntui.sentiment.train import Encoded
+
+BATCH = 128
+HALF_SEED = 1
+
+
+def halves(data: Encoded, seed: int = HALF_SEED) -> tuple[Encoded, Encoded]:
+    """``data`` cut in two halves at random (seeded): the fitting half and the held-out half."""
+    order = list(range(len(data)))
+    random.Random(seed).shuffle(order)
+    cut = len(order) // 2
+    if cut < 2:
+        raise RnntuiError(f"{len(data)} validation review(s) are too few to fit on half and test on the other")
+    return tuple(Encoded([data.ids[i] for i in part], data.labels[part]) for part in (order[:cut], order[cut:]))
+
+
+def units_of(model: SentimentRNN) -> int:
+    return model.config.hidden_size * (2 if model.config.bidirectional else 1)
+
+
+@torch.inference_mode()
+def summaries(model: SentimentRNN, data: Encoded, unit_sets: list[list[int]] | None = None,
+              clamp_value: float = 0.0, clamp_state: str = "hidden",
+              progress=None) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Each review's summary ``(reviews, units)`` and logit ``(reviews,)``, once for each set of
+    units held at ``clamp_value`` at every word (default: one reading, nothing clamped; then the
+    model's own fast path reads them)."""
+    model.eval()
+    unit_sets = unit_sets or [[]]
+    order = sorted(range(len(data)), key=lambda i: len(data.ids[i]))
+    found = [(torch.empty(len(data), units_of(model)), torch.empty(len(data))) for _ in unit_sets]
+    for start in range(0, len(order), BATCH):
+        batch = order[start:start + BATCH]
+        ids, lengths = pad_batch([data.ids[i] for i in batch])
+        if any(unit_sets):
+            summary = _clamped_summaries(model, ids, lengths, unit_sets, clamp_value, clamp_state)
+        else:
+            embedded = model.embedding(ids)
+            summary = [model.summaries(embedded, lengths, model.one_direction(embedded, reverse=False))]
+        for (values, logits), part in zip(found, summary, strict=True):
+            values[batch] = part
+            logits[batch] = model.classify(part)
+        if progress is not None:
+            progress(min(start + BATCH, len(order)), len(order))
+    return found
+
+
+def _clamped_summaries(model: SentimentRNN, ids: torch.Tensor, lengths: torch.Tensor, unit_sets: list[list[int]],
+                       value: float, state: str) -> list[torch.Tensor]:
+    hidden, sets, batch = model.config.hidden_size, len(unit_sets), len(ids)
+    embedded = model.embedding(ids).repeat(sets, 1, 1)
+    lengths = lengths.repeat(sets)
+    rows = torch.arange(len(embedded))
+    last = (lengths - 1).clamp(min=0)
+    parts = []
+    directions = (False, True) if model.config.bidirectional else (False,)
+    for reverse in directions:
+        offset = hidden if reverse else 0
+        here = [[u - offset for u in units if offset <= u < offset + hidden] for units in unit_sets]
+        clamp = clamp_rows(here, batch, hidden, value, state) if any(here) else None
+        inputs = reverse_each(embedded, lengths) if reverse else embedded
+        weights = layer_weights(model.rnn, 0, reverse)
+        zeros = torch.zeros(len(embedded), hidden)
+        outputs = run_layer(weights, weights.input_projection(inputs).transpose(0, 1), (zeros, zeros), clamp)[0]
+        parts.append(outputs.transpose(0, 1)[rows, last])
+    return list(torch.cat(parts, dim=1).split(batch))
+
+
+@torch.inference_mode()
+def word_activations(model: SentimentRNN, word_ids: list[int]) -> torch.Tensor:
+    """``(words, units)``: after each word, each forward unit's value (having read the review up to
+    that word) and each backward unit's (having read it from its end back to that word)."""
+    model.eval()
+    embedded = model.embedding(torch.tensor([word_ids]))
+    forward = model.one_direction(embedded, reverse=False)[0]
+    if not model.config.bidirectional:
+        return forward
+    backward = model.one_direction(embedded.flip(1), reverse=True)[0].flip(0)
+    return torch.cat([forward, backward], dim=1)
+
+
+@dataclass(frozen=True)
+class UnitScore:
+    unit: int
+    correlation: float  # with the label, over the fitting half's reviews
+    accuracy: float  # of a logistic regression on this unit alone, on the held-out half
+
+    def to_dict(self) -> dict:
+        return {k: round(v, 5) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class NeuronAnswer:
+    fit_reviews: int
+    held_out_reviews: int
+    ranked: list[UnitScore]  # the top units by |correlation|
+    best_single: UnitScore  # the unit whose regression is most accurate on the fitting half
+    all_units: float  # accuracy of a logistic regression on every unit, held out
+    model: float  # the model's own accuracy on the held-out half
+
+    def to_dict(self) -> dict:
+        return {"fit_reviews": self.fit_reviews, "held_out_reviews": self.held_out_reviews,
+                "ranked": [u.to_dict() for u in self.ranked], "best_single": self.best_single.to_dict(),
+                "all_units_accuracy": round(self.all_units, 5), "model_accuracy": round(self.model, 5)}
+
+
+def fit_logistic(x: torch.Tensor, y: torch.Tensor, separate: bool, steps: int = 100,
+                 l2: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logistic regression by L-BFGS on standardised ``x`` ``(n, d)``: with ``separate``, d
+    regressions of one column each (weights ``(d,)``, biases ``(d,)``), else one on all columns
+    (weights ``(d,)``, bias ``()``); a small L2 penalty keeps separable data finite. Returns
+    weights and biases for standardised inputs (see ``standardise``)."""
+    d = x.shape[1]
+    weight = torch.zeros(d, requires_grad=True)
+    bias = torch.zeros(d if separate else (), requires_grad=True)
+    optimizer = torch.optim.LBFGS([weight, bias], lr=1.0, max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        logits = x * weight + bias if separate else x @ weight + bias
+        target = y[:, None].expand_as(logits) if separate else y
+        # Summed over the separate regressions: each one's gradient is its own.
+        loss = F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / len(y) + l2 * weight.square().sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(closure)
+    return weight.detach(), bias.detach()
+
+
+def standardise(fit: torch.Tensor, other: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    mean, std = fit.mean(0), fit.std(0).clamp(min=1e-6)
+    return (fit - mean) / std, (other - mean) / std
+
+
+def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Accuracy of each column of ``logits`` (or of the one vector) against ``labels``."""
+    labels = labels[:, None] if logits.dim() == 2 else labels
+    return ((logits > 0).float() == labels).float().mean(0)
+
+
+def sentiment_neuron(model: SentimentRNN, valid: Encoded, top: int = 10, progress=None) -> NeuronAnswer:
+    """Rank the summary's units by correlation with the label on one half of ``valid``, fit a
+    logistic regression on each unit alone and one on all of them there, and measure them (and
+    the model) on the other half."""
+    fit, held = halves(valid)
+    (x_fit, _), = summaries(model, fit)
+    (x_held, held_logits), = summaries(model, held, progress=progress)
+    r = correlations(x_fit, fit.labels.numpy())
+    a_fit, a_held = standardise(x_fit, x_held)
+    weight, bias = fit_logistic(a_fit, fit.labels, separate=True)
+    single_fit = accuracy(a_fit * weight + bias, fit.labels)
+    single_held = accuracy(a_held * weight + bias, held.labels)
+    weight_all, bias_all = fit_logistic(a_fit, fit.labels, separate=False)
+    all_held = float(accuracy(a_held @ weight_all + bias_all, held.labels))
+    scores = [UnitScore(u, float(r[u]), float(single_held[u])) for u in range(len(r))]
+    ranked = sorted(scores, key=lambda s: -abs(s.correlation))[:max(top, 0)]
+    best = scores[int(single_fit.argmax())]
+    return NeuronAnswer(len(fit), len(held), ranked, best, all_held, float(accuracy(held_logits, held.labels)))
+
+
+@dataclass(frozen=True)
+class ReviewAblation:
+    value: float
+    reviews: int
+    base: Loss  # text: the loss (binary cross-entropy); feature: the accuracy
+    clamped: Loss
+    random: list[Loss]
+
+    @property
+    def random_as_harmful(self) -> int:
+        """How many random sets lower the accuracy at least as much as the chosen units."""
+        drop = self.base.feature - self.clamped.feature
+        return sum(self.base.feature - loss.feature >= drop for loss in self.random)
+
+    def to_dict(self) -> dict:
+        as_dict = lambda loss: {"units": loss.units, "loss": loss.text, "accuracy": loss.feature}  # noqa: E731
+        return {"value": self.value, "reviews": self.reviews, "base": as_dict(self.base),
+                "clamped": as_dict(self.clamped), "random": [as_dict(loss) for loss in self.random],
+                "random_as_harmful": self.random_as_harmful}
+
+
+def ablate_reviews(model: SentimentRNN, data: Encoded, units: list[int], value: float = 0.0,
+                   state: str = "hidden", random_count: int = 5, seed: int = 0, progress=None) -> ReviewAblation:
+    """The loss and accuracy on ``data`` with ``units`` of the summary held at ``value`` at every
+    word (unit u < H: the forward direction's u; else the backward one's u - H), without, and
+    with random sets of as many units instead."""
+    total = units_of(model)
+    units = check_units(units, total)
+    if state == "cell" and model.config.cell != "lstm":
+        raise RnntuiError(f"a {model.config.cell.upper()} has no cell state: clamp its hidden state (--state hidden)")
+    if not 0 <= random_count <= 100:
+        raise RnntuiError(f"--random-sets must be from 0 to 100, got {random_count}")
+    if not len(data):
+        raise RnntuiError("there are no reviews to measure on")
+    drawn = random_sets(units, total, random_count, seed)
+    sets = [[], units, *drawn]
+    read = summaries(model, data, sets, value, state, progress)
+    found = [Loss(unit_set, float(F.binary_cross_entropy_with_logits(logits, data.labels)),
+                  float(accuracy(logits, data.labels))) for unit_set, (_, logits) in zip(sets, read, strict=True)]
+    return ReviewAblation(value, len(data), found[0], found[1], found[2:])

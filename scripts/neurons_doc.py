@@ -1,0 +1,190 @@
+"""Write docs/inside-the-network.md: what the bundled models hold, measured by ``rnntui neurons``
+(each table under the command that produced it).
+
+    python scripts/neurons_doc.py [--corpus mysterious-island-1268-0.txt] [--data aclImdb_v1-labelled.tar.gz]
+
+About ten minutes on 2 cores: each ``find`` reads 100,000 characters, each ``ablate`` the whole
+held-out tail seven times over (as trained, the units off, five random sets), the sentiment
+commands the 5,000 validation reviews. Only the validation reviews are read, never the test ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rnntui.cli import main as rnntui  # noqa: E402
+from rnntui.neurons import FEATURE_NAMES  # noqa: E402
+from rnntui.neurons.features import TARGETS  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+BOOK = SHARED / "corpora" / "mysterious-island-1268-0.txt"
+REVIEWS = SHARED / "datasets" / "aclImdb_v1-labelled.tar.gz"
+# A passage written for this page (not the book's), to show units on.
+PASSAGE = ("\u201cWhere are we?\u201d asked the sailor, and nobody answered him.\n"
+           "The engineer (who had said nothing) looked at the sea. \u201cOn an island,\u201d he said at last.\n")
+
+
+class Page:
+    def __init__(self, paths: dict[str, Path]) -> None:
+        self.lines: list[str] = []
+        self.paths = paths  # shown by name only: the page names no local folder
+
+    def command(self, *argv: str) -> str:
+        """Run ``rnntui argv``, put the command on the page, return its output."""
+        shown = " ".join(a if not any(a == str(p) for p in self.paths.values()) else Path(a).name for a in argv)
+        output = io.StringIO()
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(output):
+            code = rnntui(list(argv))
+        if code != 0:
+            raise SystemExit(f"rnntui {shown} failed ({code})")
+        seconds = time.perf_counter() - started
+        self.lines += ["", "```sh", f"rnntui {shown.replace(' --json', '')}", "```",
+                       f"<sub>{seconds:.1f} s</sub>", ""]
+        return output.getvalue()
+
+    def add(self, *lines: str) -> None:
+        self.lines += lines
+
+
+def char_model(page: Page, corpus: Path) -> None:
+    page.add("", "## The character model", "",
+             "The bundled model (`rnntui/assets/mysterious-island-lstm.ckpt`, one LSTM layer of 512 units) "
+             "read the first 100,000 characters of the book's held-out tail (the last tenth, which it never "
+             "trained on). Each unit of its cell state and of its hidden state is ranked by the |Pearson "
+             "correlation| of its value at each character with the feature (`rnntui neurons find`); the top "
+             "three of each are listed, with r.")
+    found = {}
+    for feature in FEATURE_NAMES:
+        found[feature] = json.loads(page.command("neurons", "find", "--feature", feature, "--corpus", str(corpus),
+                                                 "--top", "3", "--json"))
+        page.add("| state | units (r) |", "| --- | --- |")
+        for state in ("cell", "hidden"):
+            units = ", ".join(f"{r['unit']} ({r['score']:+.2f})" for r in found[feature][state])
+            page.add(f"| {state} | {units} |")
+    page.add("", "### Switching units off", "",
+             "Each unit that tracks a feature best (its cell state) held at 0 at every step, over the whole "
+             "held-out tail (`rnntui neurons ablate`): the loss in nats per character on every character, and "
+             "on the characters that the feature should help predict, against five random sets of as many "
+             "units (seeded).")
+    rows = []
+    for feature in ("inside-quotes", "line-position", "word-start"):
+        unit = found[feature]["cell"][0]["unit"]
+        result = json.loads(page.command("neurons", "ablate", "--unit", str(unit), "--feature", feature,
+                                         "--corpus", str(corpus), "--random-sets", "5", "--json"))
+        rows.append((feature, unit, result))
+    page.add("| feature | unit | on | as trained: all / feature's | unit off: all / feature's | "
+             "random units off: feature's (range) | random sets as harmful |",
+             "| --- | ---: | --- | --- | --- | --- | ---: |")
+    for feature, unit, result in rows:
+        random_losses = [loss["feature"] for loss in result["random"]]
+        page.add(f"| {feature} | {unit} | {TARGETS[feature]} ({result['feature_characters']:,}) | "
+                 f"{result['base']['text']:.4f} / {result['base']['feature']:.4f} | "
+                 f"{result['clamped']['text']:.4f} / {result['clamped']['feature']:.4f} | "
+                 f"{min(random_losses):.4f} – {max(random_losses):.4f} | {result['random_as_harmful']} of 5 |")
+    quote_unit = found["inside-quotes"]["cell"][0]["unit"]
+    with tempfile.TemporaryDirectory() as folder:
+        passage = Path(folder) / "passage.txt"
+        passage.write_text(PASSAGE, encoding="utf-8")
+        page.paths["passage"] = passage
+        page.add("", f"### Unit {quote_unit} on a passage", "",
+                 "The quote unit's cell state on two lines written for this page, as `show` prints it when its "
+                 "output is not a terminal: under each line of text, each character's level from 1 (the most "
+                 "negative) through 5 (zero) to 9 (the most positive); on a terminal the text itself is "
+                 "coloured, blue below zero and red above.")
+        shown = page.command("neurons", "show", "--unit", str(quote_unit), "--text-file", str(passage))
+    page.add("```text", *shown.rstrip("\n").splitlines()[1:], "```")
+
+
+def review_model(page: Page, data: Path) -> None:
+    page.add("", "## The review model", "",
+             "The bundled sentiment model (`rnntui/assets/imdb-sentiment.ckpt`, a bidirectional LSTM of 128 "
+             "units each way) judges a review from its summary: the forward direction's last hidden state and "
+             "the backward one's, 256 units. Measured on the 5,000 validation reviews that its training held out "
+             "(never the test reviews), cut in two halves: the units are ranked, and a logistic regression fitted "
+             "(L-BFGS, standardised inputs, a small L2 penalty), on one; the accuracies are on the other.")
+    answer = json.loads(page.command("neurons", "find", "--sentiment", "--data", str(data), "--top", "5", "--json"))
+    page.add("| unit | direction | r with the label | accuracy alone |", "| ---: | --- | ---: | ---: |")
+    for score in answer["ranked"]:
+        page.add(f"| {score['unit']} | {'forward' if score['unit'] < 128 else 'backward'} | "
+                 f"{score['correlation']:+.3f} | {score['accuracy']:.4f} |")
+    best = answer["best_single"]
+    page.add("", f"**The sentiment-unit answer.** The best single unit (chosen on the fitting half) is unit "
+             f"{best['unit']}: alone it classifies {best['accuracy']:.1%} of the held-out half right; a logistic "
+             f"regression on all 256 units, {answer['all_units_accuracy']:.1%}; the model itself, "
+             f"{answer['model_accuracy']:.1%}.")
+    result = json.loads(page.command("neurons", "ablate", "--sentiment", "--unit", str(best["unit"]), "--data",
+                                     str(data), "--random-sets", "5", "--json"))
+    random_accuracy = [loss["accuracy"] for loss in result["random"]]
+    page.add("| | loss | accuracy |", "| --- | ---: | ---: |",
+             f"| as trained | {result['base']['loss']:.4f} | {result['base']['accuracy']:.4f} |",
+             f"| unit {best['unit']} held at 0 at every word | {result['clamped']['loss']:.4f} | "
+             f"{result['clamped']['accuracy']:.4f} |",
+             f"| five random units instead (range) | | {min(random_accuracy):.4f} – {max(random_accuracy):.4f} |",
+             "", f"{result['random_as_harmful']} of the 5 random units lowered the accuracy as much.")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=BOOK)
+    parser.add_argument("--data", type=Path, default=REVIEWS)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "inside-the-network.md")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice; 1 on a busy machine)")
+    args = parser.parse_args()
+    for path in (args.corpus, args.data):
+        if not path.exists():
+            print(f"missing {path}: pass --corpus / --data", file=sys.stderr)
+            return 2
+    import torch
+
+    from rnntui.device import cpu_name
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    page = Page({"corpus": args.corpus, "data": args.data})
+    page.add("# Inside the network", "",
+             "What single units of the bundled models track, and what switching them off changes, measured by "
+             "`rnntui neurons` (each table under the command that produced it; `python scripts/neurons_doc.py` "
+             "writes this page again). Karpathy, Johnson & Fei-Fei (2015) found cells of character LSTMs that "
+             "track quotes, line length and brackets; a unit that correlates with something may still matter "
+             "little, so each finding is followed by switching the unit off, against random units switched off "
+             "instead. In the app, the command palette's *Inside the network* (ctrl+p) does the same for the "
+             "current model over the first 20,000 characters of its held-out text: ←/→ choose a feature, ↑/↓ a "
+             "unit, and `a` switches that unit off.", "",
+             f"Measured on {cpu_name()}, {torch.get_num_threads()} torch thread(s), torch {torch.__version__} "
+             f"(each command's time under it; the machine was shared: load average "
+             f"{os.getloadavg()[0]:.0f} at the start).", "",
+             "## How the commands measure", "",
+             "- **find** reads the text once, in parallel streams (each warmed on the 500 characters before its "
+             "stretch; `benchmarks/neurons.py` measures what that changes), and ranks every unit by |Pearson r| "
+             "with the feature. With `--span START:END` it ranks by selectivity instead: the unit's mean inside "
+             "the span minus its mean outside, over its standard deviation over the whole text.",
+             "- **ablate** holds the units at a value (`--value`, 0) at every step (a cell-state unit's hidden "
+             "state follows: h = o·tanh(0) = 0) and reports the loss of predicting each character from the text "
+             "before it, on all characters and on the feature's: " +
+             "; ".join(f"{name}: {target}" for name, target in TARGETS.items()) + ".",
+             "- the **features**: inside-quotes is 1 from an opening “ to its closing ” (straight quotes "
+             "alternate); line-position counts the characters since the last line break; inside-parentheses is "
+             "the depth of open parentheses; word-start is 1 on a word's first letter; after-sentence-end is 1 "
+             "from . ! or ? to the next letter.", "")
+    char_model(page, args.corpus)
+    review_model(page, args.data)
+    args.out.write_text("\n".join(page.lines).replace("\n\n\n", "\n\n") + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
