@@ -1,6 +1,11 @@
-"""Regenerate assets/screenshot.svg: the app with the bundled model, after one exchange.
+"""Regenerate the app's pictures: assets/screenshot.svg (the bundled model after one exchange)
+and assets/inside-the-network.svg (the palette's *Inside the network* on the bundled model: the
+units that follow quotes, and a text coloured by the first).
 
     python scripts/screenshot.py
+
+The second picture's text is the bundled model's own writing (100,000 characters sampled at
+scale factor 1, random seed 1), not the book: the repository holds no part of the novel.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from rnntui.tui.app import RnntuiApp
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def shoot() -> None:
+async def shoot_chat() -> None:
     app = RnntuiApp(random_seed=7, scale_factor=2.0, length=400)
     async with app.run_test(size=(130, 40)) as pilot:
         while app.info is None:
@@ -26,5 +31,43 @@ async def shoot() -> None:
     print("wrote assets/screenshot.svg")
 
 
+def model_writing(path: Path, length: int = 100_000) -> Path:
+    """``length`` characters the bundled model writes after "The island", in ``path``."""
+    from rnntui.checkpoint import load_checkpoint
+    from rnntui.paths import bundled_model_path
+    from rnntui.sampling import Sampler
+
+    checkpoint = load_checkpoint(bundled_model_path())
+    sampler = Sampler(checkpoint.build_model(), checkpoint.vocab, 1.0, random_seed=1)
+    path.write_text("The island" + "".join(s.char for s in sampler.stream("The island", length)), encoding="utf-8")
+    return path
+
+
+async def shoot_inside() -> None:
+    import tempfile
+
+    from rnntui.paths import bundled_model_path
+
+    with tempfile.TemporaryDirectory() as folder:
+        text = model_writing(Path(folder) / "the-model-writes.txt")
+        await shoot_inside_on(text, bundled_model_path())
+
+
+async def shoot_inside_on(text: Path, checkpoint: Path) -> None:
+    from rnntui.tui.screens.neurons import NeuronsScreen
+
+    app = RnntuiApp(checkpoint=checkpoint, corpus=text)
+    async with app.run_test(size=(120, 36)) as pilot:
+        while app.info is None:
+            await pilot.pause(0.1)
+        app.action_inside_network()
+        while not (isinstance(app.screen, NeuronsScreen) and app.screen.reading is not None):
+            await pilot.pause(0.2)
+        await pilot.pause(1.0)
+        app.save_screenshot(str(ROOT / "assets" / "inside-the-network.svg"))
+    print("wrote assets/inside-the-network.svg")
+
+
 if __name__ == "__main__":
-    asyncio.run(shoot())
+    asyncio.run(shoot_chat())
+    asyncio.run(shoot_inside())
