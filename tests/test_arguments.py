@@ -44,7 +44,9 @@ def torch_threads():
 # -- --threads ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv", [["train"], ["generate"], ["evaluate"], ["sentiment", "train"],
-                                  ["sentiment", "evaluate"]])
+                                  ["sentiment", "evaluate"], ["sentiment", "predict", "Fine."],
+                                  ["sentiment", "pretrain"], ["sweep"], ["sentiment", "sweep"],
+                                  ["neurons", "find"]])
 @pytest.mark.parametrize("threads", ["0", "5000"])
 def test_threads_out_of_range_is_one_line_for_every_command(capsys, argv, threads, torch_threads):
     code, _, err = run(capsys, *argv, "--threads", threads)

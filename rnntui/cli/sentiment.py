@@ -346,6 +346,7 @@ def review_text(args: argparse.Namespace) -> str:
 def cmd_predict(args: argparse.Namespace) -> int:
     from rnntui.sentiment.predict import Predictor
 
+    apply_threads(args.threads)
     text = review_text(args)
     checkpoint = load_sentiment_model(args.checkpoint)
     predictor = Predictor(checkpoint.build_model(), checkpoint.vocab)

@@ -116,6 +116,7 @@ def add_sentiment_commands(commands) -> None:
     predict.add_argument("--explain", action="store_true", help="also the probability after each word, so you "
                          "see which words moved it")
     predict.add_argument("--json", action="store_true", help="print one JSON object")
+    add_threads_argument(predict)
 
 
 def add_pretrain_command(tasks) -> None:

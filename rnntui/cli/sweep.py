@@ -14,6 +14,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnntui.cli.common import check_threads
 from rnntui.errors import RnntuiError
 
 
@@ -36,6 +37,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from rnntui.sweep.study import check_name, load_study, open_storage
 
     optuna = require_optuna()
+    check_threads(args.threads)
     task = TASKS[args.sweep_task]
     if args.show is not None:
         name = check_name(args.show)
@@ -203,6 +205,7 @@ def objective(sweep: Sweep, trial, current: dict) -> float:
     out = sweep.folder / f"trial-{trial.number:04d}.ckpt"
     trial.set_user_attr("checkpoint", str(out))
     args = build_parser().parse_args(trial_argv(sweep.task, settings, out, sweep.budget, sweep.source))
+    args.threads = sweep.args.threads  # the sweep's --threads, for every trial
     pruned: list[int] = []
     keys: set[int] = set()
 

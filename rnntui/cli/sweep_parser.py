@@ -8,6 +8,8 @@ import argparse
 import importlib
 from pathlib import Path
 
+from rnntui.cli.common import add_threads_argument
+
 TENSORBOARD_HELP = ("also write the metrics file's scalars (loss, validation, learning rate, throughput) as "
                     "TensorBoard event files in DIR/<checkpoint name> (needs pip install 'rnntui[tensorboard]')")
 
@@ -65,6 +67,7 @@ def add_sweep_command(commands, setting_actions: list[argparse.Action], task: st
                            "copy in the cache)")
         sweep.add_argument("--epochs", type=int, help="passes over the training reviews each trial makes: every "
                            "trial trains on the same number of reviews, whatever its batch size (default 10)")
+    add_threads_argument(sweep)
     study = sweep.add_argument_group("the study")
     study.add_argument("--study", metavar="NAME", help="the study's name: its SQLite file and trials' folder in "
                        "the data folder (default: the settings varied, e.g. seq_length, after reviews- for reviews); "

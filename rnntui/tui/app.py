@@ -177,7 +177,10 @@ class RnntuiApp(BeforeCrash, App):
         """
         # Keys laid out are on the screen: mounted ones may not be, and plotext's import would
         # hold them back.
-        footer_keys = self.query_one(CoalescingFooter).children
+        footers = self.query(CoalescingFooter)
+        if not footers:  # the app is closing (a short run, as in a test, can end before torch loads)
+            return
+        footer_keys = footers.first().children
         if any(key.region for key in footer_keys) or time.monotonic() - self.mounted_at > 1.0:
             self.engine_timer.stop()
             if self.manage_gc:
