@@ -207,7 +207,8 @@ def _read_payload(f, path: Path, header: dict) -> bytes:
 TASK = "text"  # a header's "task": "text" (this module's language models), "sentiment" or "review-lm"
 TASK_NAMES = {"text": "a language model (text generation)", "sentiment": "a sentiment model (movie reviews)",
               "review-lm": "a language model of movie reviews (a classifier's start)"}
-TASK_COMMANDS = {"text": "rnntui generate / evaluate / info", "sentiment": "rnntui sentiment",
+TASK_COMMANDS = {"text": "rnntui generate / evaluate / info, or the app's chat",
+                 "sentiment": "rnntui sentiment, or the app's reviews mode (f7, then ctrl+o)",
                  "review-lm": "rnntui sentiment pretrain --resume, or sentiment train --from-lm"}
 
 
