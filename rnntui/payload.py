@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-from itertools import accumulate
 
 import torch
 
@@ -29,17 +28,39 @@ class Bad(Exception):
     """One field of a payload is wrong; the message says which and how."""
 
 
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_A_BRACKET = re.compile(rb"[^\[\]{}]+")
-_BRACKET_DEPTH = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+_STRUCTURE = re.compile(rb'[\[\]{}"\\]')  # what nesting and strings are made of
+# The numbers rnntui's checkpoints hold: weights, moments and histories in floating point (the
+# four a save may use), generator states and counts in integers. Others (float8, complex) are
+# refused before an operation that torch has not implemented for them is tried.
+PLAIN_DTYPES = frozenset({torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.uint8, torch.int8,
+                          torch.int16, torch.int32, torch.int64, torch.bool})
 
 
 def json_depth(text: bytes) -> int:
     """How deep ``text``'s arrays and objects nest (brackets inside strings do not count),
     found without parsing it: ``json.loads`` recurses once a level, and a header of 100,000
     ``[`` exhausts Python's stack (a RecursionError, not a ValueError)."""
-    brackets = _NOT_A_BRACKET.sub(b"", _JSON_STRING.sub(b"", text))
-    return max(accumulate(_BRACKET_DEPTH[b] for b in brackets), default=0)
+    # One pass over the characters that matter, in linear time: a regular expression for JSON
+    # strings backtracks, and a header of unterminated escapes took minutes.
+    depth = deepest = 0
+    in_string, escaped_at = False, -1
+    for match in _STRUCTURE.finditer(text):
+        at, char = match.start(), match.group()
+        if at == escaped_at:
+            continue
+        if in_string:
+            if char == b"\\":
+                escaped_at = at + 1
+            elif char == b'"':
+                in_string = False
+        elif char == b'"':
+            in_string = True
+        elif char in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in b"]}":
+            depth -= 1
+    return deepest
 
 
 def check_header(header: object) -> None:
@@ -126,6 +147,8 @@ def check_tensor(tensor: torch.Tensor, name: str) -> None:
     if tensor.layout != torch.strided or tensor.is_quantized or tensor.is_nested or tensor.is_meta:
         kind = "quantized" if tensor.is_quantized else str(tensor.layout).removeprefix("torch.")
         raise Bad(f"{shown(name)} is a {kind} tensor, not a plain one")
+    if tensor.dtype not in PLAIN_DTYPES:
+        raise Bad(f"{shown(name)} holds {str(tensor.dtype).removeprefix('torch.')} numbers, which rnntui never writes")
     if not tensor.numel():
         return
     # Sorted by stride, each dimension must step past all the elements of the smaller ones.
@@ -386,7 +409,10 @@ def _is_int(value: object) -> bool:
 
 
 def _is_finite(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    try:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    except OverflowError:  # an integer beyond any float (10**400): no setting or figure of rnntui's
+        return False
 
 
 def shown(value: object) -> str:

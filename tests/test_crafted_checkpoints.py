@@ -305,3 +305,30 @@ def test_brackets_inside_a_headers_strings_do_not_count(real, tmp_path):
     path = write(tmp_path / "brackets.ckpt", payload, {"corpus": {**header["corpus"], "name": name}},
                  base_header=header)
     assert read_header(path)[0]["corpus"]["name"] == name
+
+
+def test_a_header_of_unterminated_escapes_is_read_in_one_pass(tmp_path):
+    """A string of 300,000 escaped quotes that never ends: a regular expression for JSON strings
+    backtracked over it for hours; the depth scan reads it once and json refuses it."""
+    path = tmp_path / "escapes.ckpt"
+    path.write_bytes(MAGIC + b'"' + b'\\"' * 300_000 + b"\n")
+    with pytest.raises(CheckpointError, match="damaged header"):
+        load_checkpoint(path)
+    assert list_checkpoints(tmp_path) == []
+
+
+def test_numbers_beyond_any_float_and_float8_weights_are_one_line(real, tmp_path):
+    """An integer of 400 digits where a loss or a rate belongs, and weights in float8 (which
+    torch cannot test for NaN): refused, never an OverflowError or NotImplementedError."""
+    header, payload, _ = real
+    huge = write(tmp_path / "huge-header.ckpt", payload, {"best_val_loss": 10**400}, base_header=header)
+    with pytest.raises(CheckpointError, match="best_val_loss"):
+        load_checkpoint(huge)
+    rate = copy.deepcopy(payload)
+    rate["optimizer_state"]["param_groups"][0]["lr"] = 10**400
+    with pytest.raises(CheckpointError):
+        load_checkpoint(write(tmp_path / "huge-lr.ckpt", rate, base_header=header))
+    float8 = copy.deepcopy(payload)
+    float8["model_state"]["fc.weight"] = float8["model_state"]["fc.weight"].to(torch.float8_e4m3fn)
+    with pytest.raises(CheckpointError, match="float8"):
+        load_checkpoint(write(tmp_path / "float8.ckpt", float8, base_header=header))
