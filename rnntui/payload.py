@@ -261,6 +261,11 @@ def check_adam_state(state: object, shapes: list[tuple[int, ...]]) -> None:
                     raise Bad(f"optimizer_state's step is {shown(value)}, not a step count")
             elif tuple(value.shape) != shapes[index]:
                 raise Bad(f"optimizer_state's {name} has shape {tuple(value.shape)}, its weight {shapes[index]}")
+            elif not bool(torch.isfinite(value).all()) or (name != "exp_avg" and bool((value < 0).any())):
+                # Adam divides by the root of the squared moments: a NaN or a negative one makes
+                # the next step's weights NaN, which the resumed run would save.
+                raise Bad(f"optimizer_state's {name} for parameter {index} holds "
+                          + ("negative numbers" if bool(torch.isfinite(value).all()) else "NaN or infinite numbers"))
 
 
 # Adam's settings as torch.optim.Adam saves them, and what each may be (rnntui's optimizers are

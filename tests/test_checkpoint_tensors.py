@@ -90,6 +90,11 @@ CRAFTED = {  # what is done to the payload, and a part of the line that says so
                            "optimizer_state's betas"),
     "Adam eps infinite": (lambda p, w: p["optimizer_state"]["param_groups"][0].__setitem__("eps", math.inf),
                           "optimizer_state's eps"),
+    "a NaN Adam moment": (lambda p, w: p["optimizer_state"]["state"][0].__setitem__(
+        "exp_avg", p["optimizer_state"]["state"][0]["exp_avg"] * math.nan), "exp_avg for parameter 0 holds NaN"),
+    "a negative squared moment": (lambda p, w: p["optimizer_state"]["state"][0].__setitem__(
+        "exp_avg_sq", -1 - p["optimizer_state"]["state"][0]["exp_avg_sq"]),
+        "exp_avg_sq for parameter 0 holds negative numbers"),
 }
 
 
@@ -261,3 +266,25 @@ def test_any_mutated_language_model_checkpoint_loads_and_trains_or_is_one_line(t
         for name in ("windows", "torch"):
             if checkpoint.rng_state.get(name) is not None:
                 torch.Generator().set_state(checkpoint.rng_state[name])
+
+
+def test_weights_made_nan_by_the_last_update_are_not_saved_over_the_file(tmp_path):
+    """The loss is checked before each update, so the last step's update can make the weights NaN
+    unseen: the save refuses, and the file keeps what it held."""
+    from types import SimpleNamespace
+
+    from rnntui.cli.train import RunFile
+    from rnntui.training import TrainingDiverged
+
+    model = torch.nn.Linear(2, 2)
+    out = tmp_path / "run.ckpt"
+    out.write_bytes(b"the last good save")
+    written = []
+    saver = RunFile(SimpleNamespace(model=model, step=7), out, written.append, resumed=True)
+    saver.save()
+    assert written == [out]
+    with torch.no_grad():
+        model.weight[0, 0] = math.nan
+    with pytest.raises(TrainingDiverged, match="NaN or infinite after step 7"):
+        saver.save()
+    assert written == [out] and out.read_bytes() == b"the last good save"

@@ -286,9 +286,22 @@ class RunFile:
         if not self.writes:
             return
         path = self.out if path is None else path
+        self.check_finite(path)
         self.write(path)
         if path == self.out:
             self.saved_step = self.trainer.step
+
+    def check_finite(self, path: Path) -> None:
+        """The weights are numbers: the loss is checked before each update, so the last step's
+        update could make them NaN unseen, and a save would put them over a good file."""
+        import torch
+
+        from rnntui.training import TrainingDiverged
+
+        model = getattr(self.trainer, "model", None)
+        if model is not None and not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+            raise TrainingDiverged(f"training diverged: the weights are NaN or infinite after step "
+                                   f"{self.trainer.step:,}; {path} was not written (it keeps what it held)")
 
     def unsaved(self) -> int:
         """Steps trained since the file last held this run (or since it started)."""
