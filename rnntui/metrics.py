@@ -34,6 +34,28 @@ def metrics_path(checkpoint: Path) -> Path:
     return checkpoint.with_name(checkpoint.name + SUFFIX)
 
 
+MAX_STEP = 10**15  # as a checkpoint's step (rnntui.payload)
+
+
+def metrics_record(line: bytes | str) -> dict | None:
+    """One metrics line as its record, or None for a line that is not one (cut short, damaged
+    or crafted): a flat JSON object with a whole step from 0 to 10^15. Nesting is measured
+    before json parses it, since json recurses once a level."""
+    from rnntui.payload import json_depth
+
+    raw = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
+    if json_depth(raw) > 2:
+        return None
+    try:
+        record = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    step = record.get("step") if isinstance(record, dict) else None
+    if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= MAX_STEP:
+        return None
+    return record
+
+
 def check_metrics_file(path: Path) -> None:
     """Refuse to append to ``path`` unless it is absent or a metrics file: a pipe in its place
     would block the run, and rnntui changes no file it did not write."""
@@ -46,10 +68,7 @@ def check_metrics_file(path: Path) -> None:
     except StorageError as error:
         problem = str(error)
     else:
-        try:
-            ours = first.strip() == b"" or "step" in json.loads(first)
-        except (ValueError, TypeError):
-            ours = False
+        ours = first.strip() == b"" or metrics_record(first) is not None
         if not ours:
             problem = f"{path} exists and is not an rnntui metrics file; rnntui will not append to it"
     if problem:
@@ -141,8 +160,9 @@ class MetricsFollower:
         self.offset += end
         points = []
         for line in data[:end].splitlines():
+            record = metrics_record(line)
             try:
-                point = parse_point(json.loads(line))
+                point = parse_point(record) if record is not None else None
             except (ValueError, KeyError, TypeError, OverflowError):
                 continue  # a damaged line is skipped, the rest still plots
             if point is not None:

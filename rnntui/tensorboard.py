@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -51,8 +50,8 @@ class Board:
         step = record["step"]
         for field, tag in SCALARS.items():
             value = record.get(field)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                self.writer.add_scalar(tag, value, step)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e308:
+                self.writer.add_scalar(tag, float(value), step)
 
     def flush(self) -> None:
         self.writer.flush()
@@ -70,7 +69,7 @@ def run_folder(root: Path, checkpoint: Path) -> Path:
 def export(metrics_files: Iterable[Path], root: Path) -> list[tuple[Path, int]]:
     """Write each metrics file's records as a run under ``root``: ``(run folder, records)``."""
     from rnntui.files import open_regular
-    from rnntui.metrics import SUFFIX
+    from rnntui.metrics import SUFFIX, metrics_record
 
     written = []
     for path in metrics_files:
@@ -79,14 +78,8 @@ def export(metrics_files: Iterable[Path], root: Path) -> list[tuple[Path, int]]:
             raise RnntuiError(f"{path} is not a metrics file (its name ends in {SUFFIX}, beside its checkpoint)")
         with open_regular(path, "metrics file", StorageError) as f:
             lines = f.read().splitlines()
-        records = []
-        for line in lines:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a line cut short by a killed run: the others still count
-            if isinstance(record, dict) and isinstance(record.get("step"), int):
-                records.append(record)
+        # A line cut short by a killed run, or damaged, is skipped: the others still count.
+        records = [record for line in lines if (record := metrics_record(line)) is not None]
         if lines and not records:
             raise StorageError(f"{path} holds no rnntui metrics records")
         folder = run_folder(root, Path(path.name[: -len(SUFFIX)]))

@@ -469,3 +469,24 @@ def test_the_app_says_when_the_text_it_trains_on_was_edited(corpus_file, tmp_pat
     edited.open(checkpoint=saved)
     edited.ensure_trainer()
     assert "has changed since this model was trained on it" in edited.corpus_note
+
+
+def test_metrics_lines_that_are_not_records_are_skipped_and_never_appended_to(tmp_path):
+    """A line nested 70,000 deep (json would recurse until the stack ran out), a step beyond any
+    counter, and a first line that merely mentions "step": none is a record; a file that starts
+    with one is not rnntui's to append to."""
+    from rnntui.errors import StorageError
+    from rnntui.metrics import MetricsFollower, check_metrics_file, metrics_record
+
+    good = '{"step": 3, "train_loss": 2.5}'
+    assert metrics_record(good) == {"step": 3, "train_loss": 2.5}
+    for line in ("[" * 70_000, '{"step": 9223372036854775808, "train_loss": 1}', '"my step by step notes"',
+                 '["step"]', '{"step": true}', '{"step": {"a": 1}}'):
+        assert metrics_record(line) is None, line[:40]
+    path = tmp_path / "run.ckpt.metrics.jsonl"
+    path.write_text("[" * 70_000 + "\n" + good + "\n", encoding="utf-8")
+    assert [point.step for point in MetricsFollower(path).read_new()] == [3]
+    notes = tmp_path / "notes.ckpt.metrics.jsonl"
+    notes.write_text('"my step by step notes"\n', encoding="utf-8")
+    with pytest.raises(StorageError, match="not an rnntui metrics file"):
+        check_metrics_file(notes)
