@@ -273,6 +273,16 @@ def test_a_closed_standard_input_is_one_line(argv, match):
     assert match in done.stderr and done.stdout == ""
 
 
+def test_a_closed_standard_error_still_gives_the_result(tiny_checkpoint_file):
+    """`2>&-`: Python's sys.stderr is None, and the progress bar's check of it once ended the
+    command with no result; the result still goes to stdout."""
+    corpus = tiny_checkpoint_file.parent / "tiny.txt"
+    done = subprocess.run(["sh", "-c", f"exec {sys.executable} -m rnntui evaluate --checkpoint "
+                           f"{tiny_checkpoint_file} --corpus {corpus} 2>&-"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and "nats/char" in done.stdout, done.stdout
+
+
 # -- range messages ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv", [

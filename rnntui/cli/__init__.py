@@ -8,6 +8,7 @@ do not wait for them.
 from __future__ import annotations
 
 import errno
+import os
 import sys
 
 from rnntui.errors import RnntuiError
@@ -15,6 +16,8 @@ from rnntui.errors import RnntuiError
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if sys.stderr is None:  # started with stderr closed (`2>&-`): progress and errors go nowhere
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the life of the process
     if sys.stdout is None:  # started with stdout closed (`>&-`)
         print("rnntui: error: standard output is closed; give rnntui somewhere to write "
               "(e.g. > /dev/null)", file=sys.stderr)
