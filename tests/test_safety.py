@@ -166,6 +166,30 @@ def test_keep_rotates_only_this_runs_snapshots_judged_by_their_headers(capsys, c
     assert (folder / "run.step0000010.ckpt").read_bytes() == before
 
 
+def test_keep_rotates_only_files_it_names_and_writes_not_links_or_renamed_copies(capsys, corpus_file, tmp_path):
+    """Links named as the newest snapshots, and a copy of one of this run's snapshots under a
+    name rnntui never gives (eight digits), are not this run's snapshots: they stay, and do not
+    push the run's own newest snapshots out."""
+    folder = tmp_path / "links"
+    folder.mkdir()
+    out = folder / "run.ckpt"
+    precious = folder / "precious.ckpt"
+    assert train(capsys, corpus_file, precious, steps="2")[0] == 0
+    code, _, err = train(capsys, corpus_file, out, "--save-every", "2", "--keep", "2", steps="4")
+    assert code == 0, err
+    (folder / "run.step0000095.ckpt").symlink_to(precious)
+    (folder / "run.step0000096.ckpt").symlink_to(out)
+    renamed = folder / "run.step00000001.ckpt"
+    renamed.write_bytes((folder / "run.step0000002.ckpt").read_bytes())
+    code, _, err = run(capsys, "train", "--resume", str(out), "--corpus", str(corpus_file), "--steps", "8",
+                       "--save-every", "2", "--keep", "2")
+    assert code == 0, err
+    regular = sorted(p.name for p in folder.glob("run.step000000*.ckpt") if not p.is_symlink() and p != renamed)
+    assert regular == ["run.step0000006.ckpt", "run.step0000008.ckpt"]
+    assert (folder / "run.step0000095.ckpt").is_symlink() and (folder / "run.step0000096.ckpt").is_symlink()
+    assert renamed.exists() and precious.exists()
+
+
 # -- one writer per file -------------------------------------------------------------------------
 
 def test_a_second_writer_is_refused_while_the_first_holds_the_lock(capsys, corpus_file, tmp_path):

@@ -466,9 +466,13 @@ def run_id(recorded: dict) -> str:
 def belongs_to_run(path: Path, run: str) -> bool:
     """``path`` is an rnntui checkpoint whose header carries the run id ``run``; anything that
     cannot be read as one is not."""
+    import stat
+
     from rnntui.checkpoint import read_header
 
     try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):  # rnntui writes files; a link is someone else's
+            return False
         provenance = read_header(path)[0].get("provenance")
     except Exception:  # noqa: BLE001 - in doubt, a file is not this run's (and is never deleted)
         return False
@@ -485,8 +489,9 @@ def snapshot_files(out: Path) -> list[tuple[int, Path]]:
         names = os.listdir(out.parent)
     except OSError:
         return []
-    return sorted((int(match.group(1)), out.parent / name) for name in names
-                  if (match := pattern.match(name)) is not None)
+    # Only the name rnntui gives that step (k.step0000003.ckpt, not a copy named k.step00000003.ckpt).
+    found = [(int(match.group(1)), name) for name in names if (match := pattern.match(name)) is not None]
+    return sorted((step, out.parent / name) for step, name in found if snapshot_path(out, step).name == name)
 
 
 def snapshots_of(out: Path, run: str) -> list[tuple[int, Path]]:
