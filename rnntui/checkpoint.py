@@ -23,6 +23,7 @@ import io
 import json
 import os
 import pickle
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -233,7 +234,9 @@ def read_payload(path: str | Path, task: str, device: torch.device | str = "cpu"
     if hashlib.sha256(body).hexdigest() != header["sha256"]:
         raise CheckpointError(f"checkpoint {path} is corrupt (its checksum does not match)")
     try:
-        return header, torch.load(io.BytesIO(body), map_location=device, weights_only=True)
+        with warnings.catch_warnings():  # torch warns of sparse or quantized tensors it rebuilds: the
+            warnings.simplefilter("ignore")  # checks after this refuse them in one line of their own
+            return header, torch.load(io.BytesIO(body), map_location=device, weights_only=True)
     except pickle.UnpicklingError:
         # torch's own message here suggests weights_only=False, which would run the file's code.
         raise CheckpointError(f"checkpoint {path} holds objects other than plain data (tensors, numbers, "
