@@ -155,6 +155,15 @@ def test_a_rate_far_above_any_useful_one_is_refused(capsys, command, rule, lr):
     assert out == ""
 
 
+def test_a_rate_that_makes_the_loss_worse_is_said(capsys, tiny_checkpoint_file):
+    """Within the bound, a rate far too large for the model still gives a figure, and a note says
+    it is worse than the trained model's own."""
+    corpus = tiny_checkpoint_file.parent / "tiny.txt"
+    code, out, err = run(capsys, "evaluate", "--checkpoint", str(tiny_checkpoint_file), "--corpus", str(corpus),
+                         "--dynamic", "--dynamic-rule", "rms", "--dynamic-lr", "10", "--segment", "20")
+    assert code == 0 and "dynamic evaluation" in out and "note: adapting made the loss worse" in err, err
+
+
 def small_model():
     from rnntui.model import CharRNN, ModelConfig
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 from rnntui.cli.common import LN2, apply_threads, corpus_path, dynamic_config, load_model_checkpoint, progress_bar
@@ -50,4 +51,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             alone = ", ".join(f"lr {lr:g}: {loss:.4f}" for lr, loss in zip(config.lrs, dynamic.learner_losses,
                                                                             strict=True))
             print(f"each learner alone: {alone}")
+        if dynamic.loss > loss:
+            print(f"note: adapting made the loss worse than the trained model's ({dynamic.loss:.4f} against "
+                  f"{loss:.4f} nats/char): the rate is too large for this model; try a smaller --dynamic-lr",
+                  file=sys.stderr)
     return 0
