@@ -223,7 +223,9 @@ def test_two_workers_share_one_study(corpus_file):
     assert all(t.state.name == "COMPLETE" for t in trials)
     # Each trial trained in one process: one metrics file each, none trained twice.
     assert len(list(trials_folder("shared").glob("*.metrics.jsonl"))) == 4
-    assert all("trial" in err for _, err in results)  # both worked
+    # Which worker ran which trials depends on timing: on idle cores the first can run all four
+    # before the second starts one (it then finds the study done and runs none, as it should).
+    assert any("trial" in err for _, err in results)
 
 
 def test_a_missing_extra_is_one_line(capsys, corpus_file, monkeypatch):
