@@ -135,6 +135,7 @@ def crafted(path, out, change) -> LMCheckpoint:
      "does not fit|has shape"),
     (lambda c: c.optimizer_state["state"][0].update({"exp_avg": torch.zeros(2)}), "optimizer_state's exp_avg"),
     (lambda c: setattr(c, "data", {"train_words": -1}), "data's train_words"),
+    (lambda c: c.rng_state.update({"torch": torch.zeros(5, dtype=torch.uint8)}), "rng_state's torch is not"),
 ])
 def test_crafted_checkpoints_are_refused_before_a_model_is_built(lm_file, tmp_path, change, match):
     path = crafted(lm_file, tmp_path / "bad.ckpt", change)

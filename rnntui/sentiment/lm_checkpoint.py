@@ -19,6 +19,7 @@ from rnntui.payload import (
     _is_finite,
     _is_int,
     check_adam_state,
+    check_generators,
     check_history,
     check_required,
     check_state_dict,
@@ -102,9 +103,9 @@ def check_lm_payload(payload: object) -> ReviewLMConfig:
         check_adam_state(payload["optimizer_state"], parameter_shapes(config))
     rng_state = payload.get("rng_state")
     if rng_state is not None:
-        value = rng_state.get("torch") if isinstance(rng_state, dict) else None
-        if not isinstance(value, torch.Tensor) or value.dtype != torch.uint8 or value.dim() != 1:
-            raise Bad("rng_state is not a generator state")
+        check_generators(rng_state, ("torch",))
+        if rng_state.get("torch") is None:
+            raise Bad("rng_state has no generator state")
     check_history(payload.get("history"))
     _check_record("data", payload.get("data"), DATA_FIELDS)
     _check_record("provenance", payload.get("provenance"), PROVENANCE_FIELDS)
