@@ -25,11 +25,11 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.baselines import BookRNN, book_sample, book_train_step  # noqa: E402
 from rnntui import lstm  # noqa: E402
-from rnntui.corpus import load_corpus  # noqa: E402
-from rnntui.device import cpu_name, resolve_device, resolve_precision  # noqa: E402
-from rnntui.model import CharRNN, ModelConfig, training_flops_per_char  # noqa: E402
-from rnntui.sampling import Sampler  # noqa: E402
-from rnntui.training import TrainConfig, Trainer  # noqa: E402
+from rnntui.charlm.corpus import load_corpus  # noqa: E402
+from rnntui.charlm.model import CharRNN, ModelConfig, training_flops_per_char  # noqa: E402
+from rnntui.charlm.sampling import Sampler  # noqa: E402
+from rnntui.charlm.trainer import TrainConfig, Trainer  # noqa: E402
+from rnntui.core.device import cpu_name, resolve_device, resolve_precision  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpora" / "mysterious-island-1268-0.txt"
 BATCH, SEQ = 64, 40
@@ -71,7 +71,7 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, size: int = 2048) -> f
 
 def _book_in_own_process(conn, vocab_size: int, state: dict, device: str, threads: int) -> None:
     """The book's training loop in a process of its own, as the notebook runs: rnntui's
-    process-wide settings (the allocator's, see rnntui/memory.py) do not reach it. The parent
+    process-wide settings (the allocator's, see rnntui/core/memory.py) do not reach it. The parent
     sends ``(warmup, repeats, windows)`` for each round and gets the timing and losses back."""
     torch.set_num_threads(threads)
     device = torch.device(device)
@@ -266,7 +266,7 @@ def bench_first_frame(runs: int = 7) -> dict:
     # may not have it, and compiling rnntui's modules at each launch costs about 30 ms.
     compileall.compile_dir(ROOT / "rnntui", quiet=1)
     # As a user starts it: `rnntui` alone, which opens the bundled model.
-    from rnntui.paths import bundled_model_path
+    from rnntui.core.paths import bundled_model_path
 
     apps = {"app": [sys.executable, "-m", "rnntui"],
             "file": [sys.executable, "-m", "rnntui", "--checkpoint", str(bundled_model_path())],
@@ -379,8 +379,7 @@ def main() -> None:
     parser.add_argument("--app-json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.app_json:  # the app's measurements, in a process of their own
-        from rnntui import memory
-
+        from rnntui.core import memory
         memory.keep_freed_memory()  # as rnntui's entry point does
         print(json.dumps(asyncio.run(key_latency_while_training(args.corpus))))
         return
@@ -407,7 +406,7 @@ def main() -> None:
     row("training, book's per-character loop, own process (chars/s)", f"{train['own_chars_s']:,.0f}",
         f"batch {BATCH} x {SEQ}, as the notebook runs")
     row("training, book's loop with rnntui's allocator setting (chars/s)", f"{train['book_chars_s']:,.0f}",
-        "in rnntui's process (rnntui/memory.py)")
+        "in rnntui's process (rnntui/core/memory.py)")
     row(f"training, rnntui trainer, {precision} (chars/s)", f"{train['ours_chars_s']:,.0f}", "")
     row("training speed-up (rnntui / book, own process)", f"{train['own_ratio']:.2f}x", "target >= 2.5x")
     row("training speed-up (rnntui / book with the allocator setting)", f"{train['ratio']:.2f}x",

@@ -47,11 +47,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnntui.checkpoint import load_checkpoint
-from rnntui.corpus import Corpus, load_corpus, read_text
-from rnntui.dynamic import DynamicConfig, adapted_copy, dynamic_loss, gradient_statistics, mixture_loss
-from rnntui.evaluate import evaluate_ids
-from rnntui.paths import bundled_model_path
+from rnntui.charlm.checkpoint import load_checkpoint
+from rnntui.charlm.corpus import Corpus, load_corpus, read_text
+from rnntui.charlm.dynamic import DynamicConfig, adapted_copy, dynamic_loss, gradient_statistics, mixture_loss
+from rnntui.charlm.evaluate import evaluate_ids
+from rnntui.core.paths import bundled_model_path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_BOOK = ROOT.parent / "shared" / "corpora" / "mysterious-island-1268-0.txt"

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import torch
 
-from rnntui.checkpoint import load_checkpoint
-from rnntui.corpus import load_corpus
-from rnntui.evaluate import evaluate_ids
-from rnntui.paths import bundled_model_path
-from rnntui.trainers import finetune_trainer, new_trainer
-from rnntui.training import TrainConfig
+from rnntui.charlm.build import finetune_trainer, new_trainer
+from rnntui.charlm.checkpoint import load_checkpoint
+from rnntui.charlm.corpus import load_corpus
+from rnntui.charlm.evaluate import evaluate_ids
+from rnntui.charlm.trainer import TrainConfig
+from rnntui.core.paths import bundled_model_path
 
 ROOT = Path(__file__).resolve().parents[1]
 

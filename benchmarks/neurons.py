@@ -22,14 +22,14 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rnntui.checkpoint import load_checkpoint  # noqa: E402
-from rnntui.corpus import load_corpus  # noqa: E402
-from rnntui.device import cpu_name  # noqa: E402
-from rnntui.evaluate import evaluate_ids  # noqa: E402
+from rnntui.charlm.checkpoint import load_checkpoint  # noqa: E402
+from rnntui.charlm.corpus import load_corpus  # noqa: E402
+from rnntui.charlm.evaluate import evaluate_ids  # noqa: E402
+from rnntui.core.device import cpu_name  # noqa: E402
+from rnntui.core.paths import bundled_model_path  # noqa: E402
 from rnntui.neurons.activations import plan, read  # noqa: E402
 from rnntui.neurons.features import feature_values  # noqa: E402
 from rnntui.neurons.rank import rank_units  # noqa: E402
-from rnntui.paths import bundled_model_path  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpora" / "mysterious-island-1268-0.txt"
 TARGET_SECONDS = 10.0

@@ -21,8 +21,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rnntui.device import cpu_name  # noqa: E402
-from rnntui.sentiment.lm import SOFTMAXES, ReviewLM, ReviewLMConfig  # noqa: E402
+from rnntui.core.device import cpu_name  # noqa: E402
+from rnntui.sentiment.pretrain.model import SOFTMAXES, ReviewLM, ReviewLMConfig  # noqa: E402
 
 
 def zipf_batch(words: int, batch: int, length: int, generator: torch.Generator) -> torch.Tensor:

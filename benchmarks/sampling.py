@@ -24,10 +24,10 @@ from pathlib import Path
 
 import torch
 
-from rnntui.checkpoint import load_checkpoint
-from rnntui.corpus import read_text
-from rnntui.paths import bundled_model_path, default_corpus_path
-from rnntui.sampling import Sampler, generate_text
+from rnntui.charlm.checkpoint import load_checkpoint
+from rnntui.charlm.corpus import read_text
+from rnntui.charlm.sampling import Sampler, generate_text
+from rnntui.core.paths import bundled_model_path, default_corpus_path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "corpora" / "mysterious-island-1268-0.txt"

@@ -23,14 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.sentiment_baselines import BookSentimentRNN, book_loader, book_train, unigram_baseline  # noqa: E402
-from rnntui.device import cpu_name  # noqa: E402
-from rnntui.paths import bundled_sentiment_model_path  # noqa: E402
+from rnntui.core.device import cpu_name  # noqa: E402
+from rnntui.core.paths import bundled_sentiment_model_path  # noqa: E402
+from rnntui.sentiment.build import SPLIT_SEED, prepare  # noqa: E402
 from rnntui.sentiment.checkpoint import load_sentiment_checkpoint  # noqa: E402
 from rnntui.sentiment.model import SentimentConfig, SentimentRNN  # noqa: E402
 from rnntui.sentiment.predict import Predictor  # noqa: E402
 from rnntui.sentiment.reviews import read_reviews  # noqa: E402
-from rnntui.sentiment.train import SentimentTrainConfig, SentimentTrainer, encode, evaluate_reviews  # noqa: E402
-from rnntui.sentiment.trainers import SPLIT_SEED, prepare  # noqa: E402
+from rnntui.sentiment.trainer import SentimentTrainConfig, SentimentTrainer, encode, evaluate_reviews  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "datasets" / "aclImdb_v1-labelled.tar.gz"
 
@@ -77,8 +77,8 @@ def bench_pretraining(reviews, prepared, batches: int) -> dict:
     """Reviews (and words) per second of pretraining the review language model at the recipe's
     sizes (docs/sentiment-model.md), and of fine-tuning a classifier of its sizes (both
     directions, concat pooling, discriminative rates), on the first reviews of the training split."""
-    from rnntui.sentiment.lm import ReviewLM, ReviewLMConfig
-    from rnntui.sentiment.lm_train import PretrainConfig, PretrainTrainer, Texts
+    from rnntui.sentiment.pretrain.model import ReviewLM, ReviewLMConfig
+    from rnntui.sentiment.pretrain.trainer import PretrainConfig, PretrainTrainer, Texts
     from rnntui.sentiment.reviews import split_train_valid
 
     train, _ = split_train_valid(reviews.train, seed=SPLIT_SEED)

@@ -1,4 +1,4 @@
-"""The sentiment model's memory estimate (``rnntui.sentiment.train.memory_bytes``, which refuses
+"""The sentiment model's memory estimate (``rnntui.sentiment.trainer.memory_bytes``, which refuses
 a batch that could not fit before allocating it) against the peak a batch really reaches: one
 training step (batch 32) and one evaluation batch (256), one- and two-way, at the bundled
 model's sizes and at MAX_REVIEW_WORDS' half and whole.
@@ -21,7 +21,7 @@ import json, resource, sys
 import torch
 import torch.nn.functional as F
 from rnntui.sentiment.model import SentimentConfig, SentimentRNN
-from rnntui.sentiment.train import memory_bytes
+from rnntui.sentiment.trainer import memory_bytes
 bidirectional, training, batch, words = sys.argv[1] == "1", sys.argv[2] == "1", int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(1)
 torch.manual_seed(0)

@@ -39,8 +39,8 @@ def sweep_argv(args: argparse.Namespace) -> list[str]:
 
 def sample(path: str) -> str:
     """``SAMPLE_LENGTH`` characters after the seed text, scale factor 1 (as the book), seed 1."""
-    from rnntui.checkpoint import load_checkpoint
-    from rnntui.sampling import Sampler
+    from rnntui.charlm.checkpoint import load_checkpoint
+    from rnntui.charlm.sampling import Sampler
 
     checkpoint = load_checkpoint(path)
     sampler = Sampler(checkpoint.build_model(), checkpoint.vocab, 1.0, random_seed=1)
@@ -50,7 +50,7 @@ def sample(path: str) -> str:
 def page(args: argparse.Namespace, result: dict, seconds: float) -> str:
     import torch
 
-    from rnntui.device import cpu_name
+    from rnntui.core.device import cpu_name
 
     trials = sorted((t for t in result["trials"] if t["state"] == "complete"),
                     key=lambda t: t["settings"]["seq_length"])

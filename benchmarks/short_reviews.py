@@ -1,4 +1,4 @@
-"""How many of the short reviews in ``tests/short_reviews.py`` (negations, contrasts, sarcasm) a
+"""How many of the short reviews in ``tests/sentiment/short_reviews.py`` (negations, contrasts, sarcasm) a
 sentiment model gets right, and which it gets wrong.
 
     python benchmarks/short_reviews.py [CHECKPOINT ...]   (default: the bundled model)
@@ -13,10 +13,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rnntui.paths import bundled_sentiment_model_path  # noqa: E402
+from rnntui.core.paths import bundled_sentiment_model_path  # noqa: E402
 from rnntui.sentiment.checkpoint import load_sentiment_checkpoint  # noqa: E402
 from rnntui.sentiment.predict import Predictor  # noqa: E402
-from tests.short_reviews import SHORT_REVIEWS  # noqa: E402
+from tests.sentiment.short_reviews import SHORT_REVIEWS  # noqa: E402
 
 
 def main() -> None:

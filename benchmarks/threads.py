@@ -42,8 +42,8 @@ def child(workload: str, setting: str, chars: int) -> None:
         apply_threads(None)
     elif setting != "torch":
         torch.set_num_threads(int(setting))
-    from rnntui.checkpoint import load_checkpoint
-    from rnntui.paths import bundled_model_path
+    from rnntui.charlm.checkpoint import load_checkpoint
+    from rnntui.core.paths import bundled_model_path
 
     checkpoint = load_checkpoint(bundled_model_path())
     model = checkpoint.build_model()
@@ -51,15 +51,15 @@ def child(workload: str, setting: str, chars: int) -> None:
     ids = np.random.default_rng(0).integers(0, len(checkpoint.vocab), size=chars).astype(np.int64)
     started = time.perf_counter()
     if workload == "evaluate":
-        from rnntui.evaluate import evaluate_ids
+        from rnntui.charlm.evaluate import evaluate_ids
 
         evaluate_ids(model, ids)
     elif workload == "dynamic":
-        from rnntui.dynamic import DynamicConfig, dynamic_loss
+        from rnntui.charlm.dynamic import DynamicConfig, dynamic_loss
 
         dynamic_loss(model, ids[: chars // 5], DynamicConfig(rule="sgd", lrs=(0.1,), decays=(0.0,)))
     else:
-        from rnntui.sampling import Sampler
+        from rnntui.charlm.sampling import Sampler
 
         for _ in Sampler(model, checkpoint.vocab, 1.0, random_seed=1).stream("The island", chars // 10):
             pass

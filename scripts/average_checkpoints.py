@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
-from rnntui.checkpoint import load_checkpoint, save_checkpoint
-from rnntui.errors import RnntuiError
+from rnntui.charlm.checkpoint import load_checkpoint, save_checkpoint
+from rnntui.core.errors import RnntuiError
 
 
 def average(paths: list[Path]):

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import torch
 
-from rnntui.checkpoint import load_checkpoint, save_checkpoint
-from rnntui.corpus import load_corpus
-from rnntui.device import cpu_name
-from rnntui.evaluate import held_out_loss
+from rnntui.charlm.checkpoint import load_checkpoint, save_checkpoint
+from rnntui.charlm.corpus import load_corpus
+from rnntui.charlm.evaluate import held_out_loss
+from rnntui.core.device import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rnntui.sentiment.checkpoint import load_sentiment_checkpoint, save_sentiment_checkpoint
 from rnntui.sentiment.reviews import read_reviews
-from rnntui.sentiment.train import encode, evaluate_reviews
+from rnntui.sentiment.trainer import encode, evaluate_reviews
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_BYTES = 5_000_000

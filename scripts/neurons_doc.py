@@ -148,7 +148,7 @@ def main() -> int:
             return 2
     import torch
 
-    from rnntui.device import cpu_name
+    from rnntui.core.device import cpu_name
 
     if args.threads:
         torch.set_num_threads(args.threads)

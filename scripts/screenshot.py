@@ -33,9 +33,9 @@ async def shoot_chat() -> None:
 
 def model_writing(path: Path, length: int = 100_000) -> Path:
     """``length`` characters the bundled model writes after "The island", in ``path``."""
-    from rnntui.checkpoint import load_checkpoint
-    from rnntui.paths import bundled_model_path
-    from rnntui.sampling import Sampler
+    from rnntui.charlm.checkpoint import load_checkpoint
+    from rnntui.charlm.sampling import Sampler
+    from rnntui.core.paths import bundled_model_path
 
     checkpoint = load_checkpoint(bundled_model_path())
     sampler = Sampler(checkpoint.build_model(), checkpoint.vocab, 1.0, random_seed=1)
@@ -46,7 +46,7 @@ def model_writing(path: Path, length: int = 100_000) -> Path:
 async def shoot_inside() -> None:
     import tempfile
 
-    from rnntui.paths import bundled_model_path
+    from rnntui.core.paths import bundled_model_path
 
     with tempfile.TemporaryDirectory() as folder:
         text = model_writing(Path(folder) / "the-model-writes.txt")

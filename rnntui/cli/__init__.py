@@ -11,7 +11,7 @@ import errno
 import os
 import sys
 
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         if error.errno not in OUTPUT_ERRORS:
             raise
         from rnntui.cli.common import silence_stdout
-        from rnntui.files import reason
+        from rnntui.core.files import reason
 
         silence_stdout()  # so that Python's own flush at exit does not fail again
         print(f"rnntui: error: cannot write the output: {reason(error)}", file=sys.stderr)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from rnntui.cli.common import run_app
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from rnntui.metrics import resolve_run
+    from rnntui.core.metrics import resolve_run
 
     try:
         metrics, checkpoint = resolve_run(args.path)
@@ -23,7 +23,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
                           "file or its folder)")
     compare = None
     if args.compare:
-        from rnntui.metrics import compared_runs
+        from rnntui.core.metrics import compared_runs
 
         compare = compared_runs(args.compare, metrics)
     return run_app(checkpoint=None, corpus=None, finetune=False, watch=args.path, compare=compare, threads=args.threads)
@@ -33,7 +33,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     """``rnntui --checkpoint ... --corpus ...``: no command, flags for the app."""
     compare = None
     if args.compare:
-        from rnntui.metrics import compared_runs
+        from rnntui.core.metrics import compared_runs
 
         compare = compared_runs(args.compare, watched=None)
     return run_app(args.checkpoint, args.corpus, args.finetune, encoding=args.encoding,

@@ -9,14 +9,14 @@ import os
 import sys
 from pathlib import Path
 
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 
 
 def dynamic_config(args: argparse.Namespace):
     """The update rule's settings from the command line: its rates default to the command's
     defaults (``args.dynamic_defaults``, set by ``add_dynamic_arguments``) or the sgd rule's, the
     decays to the command's defaults when their rates are kept, else to none."""
-    from rnntui.dynamic_config import DynamicConfig
+    from rnntui.charlm.dynamic_config import DynamicConfig
 
     default = args.dynamic_defaults
     if args.dynamic_lr is not None:
@@ -52,8 +52,8 @@ def check_threads(threads: int | None) -> int | None:
 
 
 def apply_threads(threads: int | None) -> int:
-    """``--threads`` checked, then set (see ``rnntui.device.set_threads``); returns the count."""
-    from rnntui.device import set_threads
+    """``--threads`` checked, then set (see ``rnntui.core.device.set_threads``); returns the count."""
+    from rnntui.core.device import set_threads
 
     return set_threads(check_threads(threads))
 
@@ -70,7 +70,7 @@ def run_app(checkpoint: Path | None, corpus: Path | None, finetune: bool, watch:
     standard_input("the app reads its keys from it: start rnntui in a terminal")
     gc.disable()
     try:
-        from rnntui import memory
+        from rnntui.core import memory
         from rnntui.tui.app import RnntuiApp
 
         gc.freeze()
@@ -94,7 +94,7 @@ def corpus_path(path: Path | None, quiet: bool = False) -> Path:
     """``path``, or the default book (downloaded with a progress bar the first time)."""
     if path is not None:
         return path
-    from rnntui.download import ensure_default_corpus
+    from rnntui.charlm.book import ensure_default_corpus
 
     if quiet or not sys.stderr.isatty():
         return ensure_default_corpus()
@@ -107,8 +107,8 @@ def corpus_path(path: Path | None, quiet: bool = False) -> Path:
 
 
 def load_model_checkpoint(path: Path | None, device: str = "cpu"):
-    from rnntui.checkpoint import load_checkpoint
-    from rnntui.paths import bundled_model_path
+    from rnntui.charlm.checkpoint import load_checkpoint
+    from rnntui.core.paths import bundled_model_path
 
     if path is None:
         path = bundled_model_path()

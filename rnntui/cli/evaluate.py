@@ -11,11 +11,11 @@ from rnntui.cli.common import LN2, apply_threads, corpus_path, dynamic_config, l
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from rnntui.corpus import load_corpus
-    from rnntui.device import resolve_device
-    from rnntui.dynamic import dynamic_loss
-    from rnntui.evaluate import held_out_loss
-    from rnntui.trainers import recorded_corpus_path, recorded_encoding
+    from rnntui.charlm.build import recorded_corpus_path, recorded_encoding
+    from rnntui.charlm.corpus import load_corpus
+    from rnntui.charlm.dynamic import dynamic_loss
+    from rnntui.charlm.evaluate import held_out_loss
+    from rnntui.core.device import resolve_device
 
     config = dynamic_config(args) if args.dynamic else None
     apply_threads(args.threads)

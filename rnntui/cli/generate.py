@@ -7,11 +7,11 @@ import sys
 
 from rnntui.cli.common import apply_threads, dynamic_config, load_model_checkpoint, progress_bar, standard_input
 from rnntui.cli.parser import DEFAULT_SEED_TEXT
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from rnntui.sampling import Sampler, check_random_seed, check_scale_factor, check_top_k, check_top_p
+    from rnntui.charlm.sampling import Sampler, check_random_seed, check_scale_factor, check_top_k, check_top_p
 
     scale_factors = [check_scale_factor(value) for value in args.scale_factor]
     check_random_seed(args.random_seed)
@@ -29,7 +29,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.seed_file is not None and args.seed_text is not None:
         raise RnntuiError("--seed-text and --seed-file both give the seed text: pass one of them")
     if args.seed_file is not None:
-        from rnntui.corpus import read_seed_file
+        from rnntui.charlm.corpus import read_seed_file
 
         args.seed_text = read_seed_file(args.seed_file, args.encoding)
     elif args.seed_text is None:
@@ -71,7 +71,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def read_part(seed_text: str) -> str:
     """The end of ``seed_text`` the model reads before it continues it (and learns from, with
     --adapt): at most ``MAX_SEED_CHARACTERS``, said on stderr when that is less than all."""
-    from rnntui.sampling import MAX_SEED_CHARACTERS
+    from rnntui.charlm.sampling import MAX_SEED_CHARACTERS
 
     if len(seed_text) <= MAX_SEED_CHARACTERS:
         return seed_text
@@ -85,12 +85,12 @@ def adapted_to_seed_text(model, checkpoint, seed_text: str, config):
     """A copy of ``model`` that has read ``seed_text`` learning as dynamic evaluation does. The
     rms rule's gradient statistics come from the model's training text where it is at hand,
     else from the seed text itself (said on stderr)."""
-    from rnntui.dynamic import adapted_copy, gradient_statistics
+    from rnntui.charlm.dynamic import adapted_copy, gradient_statistics
 
     ids = checkpoint.vocab.encode(seed_text)
     statistics = None
     if config.rule == "rms":
-        from rnntui.trainers import training_ids_at_hand
+        from rnntui.charlm.build import training_ids_at_hand
 
         train_ids = training_ids_at_hand(checkpoint)
         if train_ids is None:

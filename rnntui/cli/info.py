@@ -10,15 +10,15 @@ from rnntui.cli.common import corpus_path, load_model_checkpoint
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from rnntui.checkpoint import read_header
-    from rnntui.info import checkpoint_info, info_lines
-    from rnntui.paths import bundled_model_path
+    from rnntui.charlm.checkpoint import read_header
+    from rnntui.charlm.info import checkpoint_info, info_lines
+    from rnntui.core.paths import bundled_model_path
 
     path = args.checkpoint if args.checkpoint is not None else bundled_model_path()
     task = read_header(path)[0].get("task") if args.checkpoint is not None else None
     if task == "review-lm":
         from rnntui.sentiment.info import lm_info, lm_info_lines
-        from rnntui.sentiment.lm_checkpoint import load_lm_checkpoint
+        from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint
 
         info = lm_info(load_lm_checkpoint(path), path)
         lines = lm_info_lines(info)
@@ -36,12 +36,11 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_corpus(args: argparse.Namespace) -> int:
-    from rnntui import paths
-
+    from rnntui.core import paths
     if args.fetch is True:
         corpus_path(None)
     elif args.fetch is not None:
-        from rnntui.download import import_book
+        from rnntui.charlm.book import import_book
 
         print(f"copied {args.fetch} to {import_book(Path(args.fetch))}")
     corpus = paths.default_corpus_path()

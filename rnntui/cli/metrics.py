@@ -6,7 +6,7 @@ import argparse
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from rnntui.tensorboard import export, require
+    from rnntui.core.tensorboard import export, require
 
     require()
     for folder, records in export(args.files, args.tensorboard):

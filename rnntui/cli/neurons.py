@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from rnntui.cli.common import LN2, apply_threads, corpus_path, load_model_checkpoint, progress_bar
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 
 DEFAULT_CHARS = {"find": 100_000, "show": 1_000, "ablate": None}
 BAR = 20  # characters of a full bar (|score| = 1)
@@ -20,7 +20,7 @@ def is_sentiment(args: argparse.Namespace) -> bool:
     apply_threads(args.threads)
     if args.sentiment or args.checkpoint is None:
         return args.sentiment
-    from rnntui.checkpoint import read_header
+    from rnntui.charlm.checkpoint import read_header
 
     return read_header(args.checkpoint)[0].get("task") == "sentiment"
 
@@ -178,7 +178,7 @@ def char_model(args: argparse.Namespace):
 def model_text(args: argparse.Namespace, checkpoint, command: str) -> tuple[str, object, str]:
     """The text to read, its ids and where it comes from: ``--text-file``, or the held-out tail of
     ``--corpus`` (default: the model's own text, or the book), its first ``--chars`` characters."""
-    from rnntui.trainers import recorded_corpus_path, recorded_encoding
+    from rnntui.charlm.build import recorded_corpus_path, recorded_encoding
 
     chars = args.chars if args.chars is not None else DEFAULT_CHARS[command]
     if chars is not None and chars < 2:
@@ -192,8 +192,8 @@ def model_text(args: argparse.Namespace, checkpoint, command: str) -> tuple[str,
             raise RnntuiError(f"{args.text_file} has {len(unknown)} character(s) the model never saw ({shown}); "
                               "give a text in the characters of the model's training text")
         return text, vocab.encode(text), f"the first {len(text):,} characters of {args.text_file}"
-    from rnntui.corpus import load_corpus
-    from rnntui.evaluate import held_out_tail
+    from rnntui.charlm.corpus import load_corpus
+    from rnntui.charlm.evaluate import held_out_tail
 
     path = corpus_path(args.corpus or recorded_corpus_path(checkpoint), args.json)
     corpus = load_corpus(path, args.encoding or recorded_encoding(checkpoint), vocab=vocab)
@@ -204,8 +204,8 @@ def model_text(args: argparse.Namespace, checkpoint, command: str) -> tuple[str,
 
 def text_file(path: Path) -> str:
     """A UTF-8 text file of at most ``MAX_SEED_FILE`` bytes, line endings normalised."""
-    from rnntui.corpus import MAX_SEED_FILE, decode_bytes
-    from rnntui.files import open_regular, reason
+    from rnntui.charlm.corpus import MAX_SEED_FILE, decode_bytes
+    from rnntui.core.files import open_regular, reason
 
     with open_regular(path, "text file", RnntuiError) as f:
         try:

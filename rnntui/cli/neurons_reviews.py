@@ -8,7 +8,7 @@ import json
 
 from rnntui.cli.common import progress_bar
 from rnntui.cli.neurons import levels
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 
 CHARACTER_ONLY = {"feature": "--feature", "regex": "--regex", "span": "--span", "corpus": "--corpus",
                   "chars": "--chars", "encoding": "--encoding", "at": "--at"}
@@ -36,9 +36,9 @@ def sentiment_model(args: argparse.Namespace):
 def validation_reviews(args: argparse.Namespace, checkpoint, limit: int | None = None):
     """The validation reviews the checkpoint's training held out (its recorded split), encoded."""
     from rnntui.cli.sentiment import reviews_from
+    from rnntui.sentiment.build import SPLIT_SEED
     from rnntui.sentiment.reviews import split_train_valid
-    from rnntui.sentiment.train import encode
-    from rnntui.sentiment.trainers import SPLIT_SEED
+    from rnntui.sentiment.trainer import encode
 
     reviews, _ = reviews_from(args.data, args.json)
     seed = (checkpoint.data or {}).get("split_seed", SPLIT_SEED)

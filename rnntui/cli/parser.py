@@ -43,7 +43,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from rnntui.limits import MAX_SEED_CHARACTERS
+    from rnntui.charlm.limits import MAX_SEED_CHARACTERS
 
     parser = Parser(prog="rnntui", description="Train a character-level RNN on a book and talk "
                     "to it. With no command, opens the app.")
@@ -210,7 +210,7 @@ def build_parser() -> Parser:
 
 def temperature(text: str) -> float:
     """``--temperature T`` read as the scale factor it means, 1/T."""
-    from rnntui.limits import MAX_SCALE_FACTOR
+    from rnntui.charlm.limits import MAX_SCALE_FACTOR
 
     try:
         value = float(text)
@@ -234,7 +234,7 @@ def add_temperature_argument(group, nargs: str | None = None) -> None:
 def add_dynamic_arguments(group, seed_text: bool = False) -> None:
     """The update rule's settings, shared by evaluate --dynamic and generate --adapt (``seed_text``:
     whose defaults are ``SEED_TEXT_CONFIG``'s)."""
-    from rnntui.dynamic_config import MAX_LR, RULES, SEED_TEXT_CONFIG, DynamicConfig
+    from rnntui.charlm.dynamic_config import MAX_LR, RULES, SEED_TEXT_CONFIG, DynamicConfig
 
     default = SEED_TEXT_CONFIG if seed_text else DynamicConfig()
     group.set_defaults(dynamic_defaults=default)  # what dynamic_config falls back on

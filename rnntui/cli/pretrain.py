@@ -15,7 +15,7 @@ from rnntui.cli.common import apply_threads
 from rnntui.cli.report import Reporter
 from rnntui.cli.sentiment import reviews_from, run_provenance
 from rnntui.cli.train import RunFile, check_outputs, resumed_provenance, train_and_save
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 
 PRETRAIN_SETTINGS = ("epochs", "batch_size", "lr", "max_tokens", "max_words", "min_count", "valid_reviews",
                      "eval_every", "grad_clip", "random_seed")
@@ -38,8 +38,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     run = plan_pretrain(args)
     if run is None:
         return 0
-    from rnntui.files import check_writable
-    from rnntui.lock import OutputLock
+    from rnntui.core.files import check_writable
+    from rnntui.core.lock import OutputLock
 
     check_writable(run.out, "; choose another file with --out PATH")
     with OutputLock(run.out, "; or choose another file with --out PATH") as lock:
@@ -55,12 +55,12 @@ def model_settings(args: argparse.Namespace) -> dict:
 
 
 def plan_pretrain(args: argparse.Namespace) -> PretrainRun | None:
-    from rnntui.files import output_target, same_file
-    from rnntui.paths import checkpoints_dir
+    from rnntui.core.files import output_target, same_file
+    from rnntui.core.paths import checkpoints_dir
     from rnntui.sentiment.dataset import load_unlabelled
-    from rnntui.sentiment.lm_checkpoint import load_lm_checkpoint
-    from rnntui.sentiment.lm_train import PretrainConfig
-    from rnntui.sentiment.lm_trainers import new_lm_trainer, prepare_text, resume_lm_trainer, resumed_lm_config
+    from rnntui.sentiment.pretrain.build import new_lm_trainer, prepare_text, resume_lm_trainer, resumed_lm_config
+    from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint
+    from rnntui.sentiment.pretrain.trainer import PretrainConfig
 
     overrides = {name: getattr(args, name) for name in PRETRAIN_SETTINGS}
     settings = model_settings(args)
@@ -105,8 +105,8 @@ def plan_pretrain(args: argparse.Namespace) -> PretrainRun | None:
 
 
 def run_pretraining(args: argparse.Namespace, run: PretrainRun) -> int:
-    from rnntui.sentiment.lm_checkpoint import save_lm_checkpoint
-    from rnntui.sentiment.lm_trainers import lm_trainer_checkpoint
+    from rnntui.sentiment.pretrain.build import lm_trainer_checkpoint
+    from rnntui.sentiment.pretrain.checkpoint import save_lm_checkpoint
 
     trainer, started_wall = run.trainer, time.perf_counter()
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from rnntui.cli.common import silence_output, silence_stdout
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 
 
 class Silent:
@@ -57,8 +57,8 @@ class Reporter:
 
     def __enter__(self) -> Reporter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        from rnntui.files import reason
-        from rnntui.metrics import metrics_path, open_for_append
+        from rnntui.core.files import reason
+        from rnntui.core.metrics import metrics_path, open_for_append
 
         try:
             self.metrics = open_for_append(metrics_path(self.out))
@@ -66,7 +66,7 @@ class Reporter:
             raise RnntuiError(f"cannot write {metrics_path(self.out)}: {reason(error)}") from None
         self.last_flush = time.monotonic()
         if getattr(self.args, "tensorboard", None) is not None:
-            from rnntui.tensorboard import Board, run_folder
+            from rnntui.core.tensorboard import Board, run_folder
 
             try:
                 self.board = Board(run_folder(self.args.tensorboard, self.out))
@@ -120,7 +120,7 @@ class Reporter:
         try:
             print(text, file=sys.stderr if to_stderr else sys.stdout, flush=True)
         except OSError as error:
-            from rnntui.files import reason
+            from rnntui.core.files import reason
 
             if error.errno == errno.EPIPE:
                 silence_stdout()
@@ -134,8 +134,8 @@ class Reporter:
             self.trainer.stop()
 
     def write_metrics(self, record: dict, flush: bool) -> None:
-        from rnntui.files import reason
-        from rnntui.metrics import metrics_path
+        from rnntui.core.files import reason
+        from rnntui.core.metrics import metrics_path
 
         now = time.monotonic()
         try:
@@ -151,7 +151,7 @@ class Reporter:
                               f"step {self.trainer.step:,}") from None
 
     def event(self, e, sample: str | None = None) -> None:
-        from rnntui.metrics import record as metrics_record
+        from rnntui.core.metrics import record as metrics_record
 
         if e.overfitting:
             advice = ("" if self.args.patience else "--patience N stops a run there; ") + (

@@ -13,7 +13,7 @@ from pathlib import Path
 from rnntui.cli.common import apply_threads, progress_bar, standard_input
 from rnntui.cli.report import Reporter
 from rnntui.cli.train import RunFile, RunHooks, best_path, check_outputs, resumed_provenance, train_and_save
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 
 TRAIN_SETTINGS = ("epochs", "batch_size", "lr", "max_tokens", "max_words", "min_count", "eval_every",
                   "patience", "grad_clip", "random_seed", "init_embedding", "layer_lr_decay", "gradual_unfreezing")
@@ -26,7 +26,7 @@ def load_sentiment_model(path: Path | None):
     from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
 
     if path is None:
-        from rnntui.paths import bundled_sentiment_model_path
+        from rnntui.core.paths import bundled_sentiment_model_path
 
         path = bundled_sentiment_model_path()
         if not path.is_file():
@@ -37,7 +37,7 @@ def load_sentiment_model(path: Path | None):
 def reviews_from(data: Path | None, quiet: bool):
     """The dataset at ``--data``, or the cached copy (downloaded with a progress bar first); a
     failed download says how to give the dataset instead."""
-    from rnntui.errors import DownloadError
+    from rnntui.core.errors import DownloadError
 
     try:
         return _reviews_from(data, quiet)
@@ -77,15 +77,15 @@ def cmd_train(args: argparse.Namespace, hooks: RunHooks | None = None) -> int:
     hooks = hooks or RunHooks()
     apply_threads(args.threads)
     if args.tensorboard is not None:
-        from rnntui.tensorboard import require
+        from rnntui.core.tensorboard import require
 
         require()
     run = hooks.run = plan_run(args)
     if run is None:
         return 0
     run.provenance.update(hooks.provenance or {})
-    from rnntui.files import check_writable
-    from rnntui.lock import OutputLock
+    from rnntui.core.files import check_writable
+    from rnntui.core.lock import OutputLock
 
     check_writable(run.out, "; choose another file with --out PATH")
     with OutputLock(run.out, "; or choose another file with --out PATH") as lock:
@@ -99,18 +99,18 @@ def run_provenance() -> dict:
 
     import torch
 
-    from rnntui.device import cpu_name
+    from rnntui.core.device import cpu_name
 
     return {"command": "rnntui " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rnntui") else " ".join(sys.argv),
             "machine": f"{cpu_name()}, {torch.get_num_threads()} of {os.cpu_count()} cores, torch {torch.__version__}"}
 
 
 def plan_run(args: argparse.Namespace) -> SentimentRun | None:
-    from rnntui.files import output_target, same_file
-    from rnntui.paths import checkpoints_dir
+    from rnntui.core.files import output_target, same_file
+    from rnntui.core.paths import checkpoints_dir
+    from rnntui.sentiment.build import new_trainer, prepare, resume_trainer, resumed_config
     from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
-    from rnntui.sentiment.train import SentimentTrainConfig
-    from rnntui.sentiment.trainers import new_trainer, prepare, resume_trainer, resumed_config
+    from rnntui.sentiment.trainer import SentimentTrainConfig
 
     overrides = {name: getattr(args, name) for name in TRAIN_SETTINGS}
     model_settings = {name: getattr(args, name) for name in MODEL_SETTINGS if getattr(args, name) is not None}
@@ -138,7 +138,7 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
         lm = None
         if args.from_lm is not None:
             from rnntui.sentiment.from_lm import classifier_settings
-            from rnntui.sentiment.lm_checkpoint import load_lm_checkpoint
+            from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint
 
             if args.unlabelled is not None:
                 raise RnntuiError("--from-lm starts the embedding from the language model, which has read the "
@@ -182,7 +182,7 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
 def ppmi_trainer(prepared, config, model_settings: dict, quiet: bool):
     """A new trainer whose embedding starts from co-occurrence vectors, saying on stderr what it
     reads (about 15 s for the whole dataset)."""
-    from rnntui.sentiment.trainers import new_trainer
+    from rnntui.sentiment.build import new_trainer
 
     started = time.perf_counter()
     extra = len(prepared.unlabelled)
@@ -199,8 +199,8 @@ def ppmi_trainer(prepared, config, model_settings: dict, quiet: bool):
 
 def run_training(args: argparse.Namespace, run: SentimentRun, observers: tuple = (), to_stderr: bool = False) -> int:
     """Train ``run`` (see cli/train.run_training: ``observers``, ``to_stderr``)."""
+    from rnntui.sentiment.build import trainer_checkpoint
     from rnntui.sentiment.checkpoint import save_sentiment_checkpoint
-    from rnntui.sentiment.trainers import trainer_checkpoint
 
     trainer, out = run.trainer, run.out
     started_wall = time.perf_counter()
@@ -251,7 +251,7 @@ def record_test(args: argparse.Namespace, run: SentimentRun, saver: RunFile) -> 
 def test_accuracy(model, reviews: list, vocab, max_tokens: int, quiet: bool) -> tuple[float, float, int]:
     """``(loss, accuracy, reviews)`` of ``model`` on ``reviews`` (each cut to ``max_tokens``
     words as in training), with a progress bar unless ``quiet``."""
-    from rnntui.sentiment.train import encode, evaluate_reviews
+    from rnntui.sentiment.trainer import encode, evaluate_reviews
 
     test = encode(reviews, vocab, max_tokens)
     if len(test) == 0:
@@ -320,7 +320,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def review_text(args: argparse.Namespace) -> str:
     """The review from the argument, ``--file`` or standard input (``-``): one of them."""
-    from rnntui.files import open_regular
+    from rnntui.core.files import open_regular
 
     given = [source for source in (args.text, args.file) if source is not None]
     if len(given) != 1:

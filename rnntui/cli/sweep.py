@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnntui.cli.common import check_threads
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 
 
 class Surplus(Exception):
@@ -72,13 +72,13 @@ class Sweep:
 
 
 def plan_sweep(args: argparse.Namespace, optuna, task) -> Sweep:
-    from rnntui.paths import sweeps_dir
+    from rnntui.core.paths import sweeps_dir
     from rnntui.sweep.objective import TEXT, check_settings, default_text_budget
     from rnntui.sweep.space import parse_space
     from rnntui.sweep.study import check_name, open_storage, open_study
 
     if args.tensorboard is not None:
-        from rnntui.tensorboard import require
+        from rnntui.core.tensorboard import require
 
         require()
     space = parse_space(args.sweep_settings, {name: getattr(args, name) for name in args.sweep_settings})
@@ -94,7 +94,7 @@ def plan_sweep(args: argparse.Namespace, optuna, task) -> Sweep:
             raise RnntuiError("--val-fraction must be above 0: each trial is judged on the text's held-out tail")
         source = {"corpus": text_source(args), "encoding": args.encoding}
     else:
-        from rnntui.sentiment.train import MAX_EPOCHS, SentimentTrainConfig
+        from rnntui.sentiment.trainer import MAX_EPOCHS, SentimentTrainConfig
 
         budget = SentimentTrainConfig().epochs if args.epochs is None else args.epochs
         if not 1 <= budget <= MAX_EPOCHS:
@@ -117,8 +117,8 @@ def plan_sweep(args: argparse.Namespace, optuna, task) -> Sweep:
 
 def text_source(args: argparse.Namespace) -> Path:
     """The corpus every trial reads, read once now so that a bad file fails before the study starts."""
+    from rnntui.charlm.corpus import load_corpus
     from rnntui.cli.common import corpus_path
-    from rnntui.corpus import load_corpus
 
     path = corpus_path(args.corpus, args.json)
     load_corpus(path, args.encoding)
@@ -226,7 +226,7 @@ def objective(sweep: Sweep, trial, current: dict) -> float:
     try:
         if sweep.task is TEXT:
             from rnntui.cli.train import train_once
-            from rnntui.distributed import DistInfo
+            from rnntui.core.distributed import DistInfo
 
             code = train_once(args, DistInfo(), hooks)
         else:
@@ -248,7 +248,7 @@ def objective(sweep: Sweep, trial, current: dict) -> float:
     if trainer.step < total and not trainer.early_stopped:
         raise Interrupted
     if sweep.task is TEXT:
-        from rnntui.evaluate import evaluate_ids, held_out_tail
+        from rnntui.charlm.evaluate import evaluate_ids, held_out_tail
 
         tail = held_out_tail(hooks.run.corpus, trainer.config.val_fraction)
         value, _ = evaluate_ids(trainer.model, tail, trainer.device)

@@ -15,17 +15,16 @@ from pathlib import Path
 from rnntui.cli.common import apply_threads, corpus_path, load_model_checkpoint, silence_output
 from rnntui.cli.parser import BUNDLED
 from rnntui.cli.report import Reporter, Silent
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from rnntui import distributed
-
+    from rnntui.core import distributed
     apply_threads(args.threads)
     dist_info = distributed.from_environment()
     if not dist_info.enabled:
         return train_once(args, dist_info)
-    from rnntui.device import resolve_device
+    from rnntui.core.device import resolve_device
 
     distributed.init(dist_info, resolve_device(args.device or "auto"))
     try:
@@ -51,7 +50,7 @@ def given_model_arguments(args: argparse.Namespace) -> dict:
 def model_changes(checkpoint, args: argparse.Namespace, path: Path) -> dict:
     """The dropout rates given on the command line; an architecture flag that contradicts
     ``checkpoint`` (read from ``path``) is an error rather than silently ignored."""
-    from rnntui.trainers import CHANGEABLE_ON_RESUME
+    from rnntui.charlm.build import CHANGEABLE_ON_RESUME
 
     given = given_model_arguments(args)
     current = checkpoint.model_config
@@ -65,7 +64,7 @@ def model_changes(checkpoint, args: argparse.Namespace, path: Path) -> dict:
 
 def with_model_overrides(checkpoint, args: argparse.Namespace):
     """``checkpoint`` with the dropout rates given on the command line (see model_changes)."""
-    from rnntui.trainers import with_model_changes
+    from rnntui.charlm.build import with_model_changes
 
     return with_model_changes(checkpoint, model_changes(checkpoint, args, args.resume))
 
@@ -98,7 +97,7 @@ class RunHooks:
 def train_once(args: argparse.Namespace, dist_info, hooks: RunHooks | None = None) -> int:
     hooks = hooks or RunHooks()
     if args.tensorboard is not None and dist_info.is_main:
-        from rnntui.tensorboard import require
+        from rnntui.core.tensorboard import require
 
         require()
     run = hooks.run = plan_run(args, dist_info)
@@ -107,8 +106,8 @@ def train_once(args: argparse.Namespace, dist_info, hooks: RunHooks | None = Non
     run.provenance.update(hooks.provenance or {})
     if not dist_info.is_main:
         return run_training(args, run, dist_info)
-    from rnntui.files import check_writable
-    from rnntui.lock import OutputLock
+    from rnntui.core.files import check_writable
+    from rnntui.core.lock import OutputLock
 
     check_writable(run.out, "; choose another file with --out PATH")  # also makes its folder, for the lock
     with OutputLock(run.out, "; or choose another file with --out PATH") as lock:
@@ -119,11 +118,7 @@ def train_once(args: argparse.Namespace, dist_info, hooks: RunHooks | None = Non
 def plan_run(args: argparse.Namespace, dist_info) -> Run | None:
     """The trainer, corpus and output file that ``rnntui train`` with ``args`` means; None when
     a resumed run is already at its --steps (said so)."""
-    from rnntui.checkpoint import load_checkpoint
-    from rnntui.corpus import load_corpus
-    from rnntui.files import output_target, same_file
-    from rnntui.paths import bundled_model_path, checkpoints_dir
-    from rnntui.trainers import (
+    from rnntui.charlm.build import (
         corpus_change_note,
         finetune_provenance,
         finetune_trainer,
@@ -133,7 +128,11 @@ def plan_run(args: argparse.Namespace, dist_info) -> Run | None:
         resume_trainer,
         resumed_config,
     )
-    from rnntui.training import TrainConfig
+    from rnntui.charlm.checkpoint import load_checkpoint
+    from rnntui.charlm.corpus import load_corpus
+    from rnntui.charlm.trainer import TrainConfig
+    from rnntui.core.files import output_target, same_file
+    from rnntui.core.paths import bundled_model_path, checkpoints_dir
 
     overrides = {name: getattr(args, name) for name in (
         "steps", "batch_size", "seq_length", "lr", "lr_decay_steps", "grad_clip", "val_fraction",
@@ -211,8 +210,8 @@ def check_outputs(args: argparse.Namespace, run: Run, locked_at: float) -> None:
     """Before the first step, with the lock held: every file the run will write may be
     written (rnntui replaces only its own checkpoints, and only when asked), and what a killed
     save of them left behind is removed."""
-    from rnntui.files import check_writable, is_checkpoint_file, refuse_replacing, remove_stale_temp_files
-    from rnntui.metrics import check_metrics_file, metrics_path
+    from rnntui.core.files import check_writable, is_checkpoint_file, refuse_replacing, remove_stale_temp_files
+    from rnntui.core.metrics import check_metrics_file, metrics_path
 
     out = run.out
     hint = "; choose another file with --out PATH"
@@ -240,12 +239,12 @@ def run_training(args: argparse.Namespace, run: Run, dist_info, observers: tuple
     """Train ``run`` to its --steps (or a signal, or early stopping), saving as asked; each of
     ``observers`` is called with every step's event (rnntui sweep's pruning); ``to_stderr``: the
     progress goes to stderr."""
-    from rnntui.trainers import trainer_checkpoint
+    from rnntui.charlm.build import trainer_checkpoint
 
     trainer, corpus, config, out = run.trainer, run.corpus, run.config, run.out
 
     def write(path: Path) -> None:
-        from rnntui.checkpoint import save_checkpoint
+        from rnntui.charlm.checkpoint import save_checkpoint
 
         save_checkpoint(trainer_checkpoint(trainer, corpus, run.provenance), path)
         if path == out and args.keep > 1:
@@ -296,7 +295,7 @@ class RunFile:
         update could make them NaN unseen, and a save would put them over a good file."""
         import torch
 
-        from rnntui.training import TrainingDiverged
+        from rnntui.charlm.trainer import TrainingDiverged
 
         model = getattr(self.trainer, "model", None)
         if model is not None and not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
@@ -319,7 +318,7 @@ def train_and_save(trainer, report, saver: RunFile, each: Callable, is_main: boo
     """Run ``trainer`` to its end (``each(event)`` after every step) under ``StopSignals``, and
     leave its file saved however it ends: 1 when the run diverged (said on stderr); a file that
     could not be written raises, after saving what can be saved; None otherwise."""
-    from rnntui.training import TrainingDiverged
+    from rnntui.charlm.trainer import TrainingDiverged
 
     out = saver.out
     signals = StopSignals(trainer)
@@ -411,7 +410,7 @@ class StopSignals:
 
 def check_sample_arguments(args: argparse.Namespace, vocab) -> None:
     """Refuse bad sample flags before training starts rather than at the first sample."""
-    from rnntui.sampling import check_scale_factor, check_top_k, check_top_p
+    from rnntui.charlm.sampling import check_scale_factor, check_top_k, check_top_p
 
     if args.sample_every < 0:
         raise RnntuiError(f"--sample-every must be 0 or more, got {args.sample_every}")
@@ -429,7 +428,7 @@ def training_sample(trainer, vocab, args: argparse.Namespace, step: int) -> str:
     sampler has its own generator (seeded by the step), so training's random draws are as
     they would be without samples. Called between steps, in the training thread: the Sampler's
     own copy of the weights is consistent without the trainer's snapshot."""
-    from rnntui.sampling import Sampler
+    from rnntui.charlm.sampling import Sampler
 
     sampler = Sampler(trainer.model, vocab, args.scale_factor, random_seed=trainer.config.random_seed + step,
                       top_k=args.top_k, top_p=args.top_p)
@@ -468,7 +467,7 @@ def belongs_to_run(path: Path, run: str) -> bool:
     cannot be read as one is not."""
     import stat
 
-    from rnntui.checkpoint import read_header
+    from rnntui.charlm.checkpoint import read_header
 
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):  # rnntui writes files; a link is someone else's
@@ -504,8 +503,8 @@ def snapshots_of(out: Path, run: str) -> list[tuple[int, Path]]:
 def keep_snapshots(out: Path, step: int, keep: int, run: str) -> None:
     """Copy ``out`` to ``out.stepNNNNNNN.ckpt`` and delete all but the newest ``keep`` copies
     of the run ``run`` (see ``snapshots_of``)."""
-    from rnntui.errors import CheckpointError
-    from rnntui.files import refuse_replacing, write_atomically
+    from rnntui.core.errors import CheckpointError
+    from rnntui.core.files import refuse_replacing, write_atomically
 
     snapshot = snapshot_path(out, step)
     refuse_replacing(snapshot, belongs_to_run(snapshot, run), "; move it, or choose another --out")

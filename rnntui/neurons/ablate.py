@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from rnntui.errors import RnntuiError
-from rnntui.model import CharRNN
+from rnntui.charlm.model import CharRNN
+from rnntui.core.errors import RnntuiError
 from rnntui.neurons.activations import WARMUP, read
 
 

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rnntui.errors import RnntuiError
-from rnntui.model import CharRNN
+from rnntui.charlm.model import CharRNN
+from rnntui.core.errors import RnntuiError
 from rnntui.neurons.recurrence import GATES, clamp_rows, layer_weights, run_layer
 
 WARMUP = 500  # characters each stream reads before its stretch

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 
 VOWELS = set("aeiouAEIOU")
 SENTENCE_ENDS = set(".!?")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnntui.model import CharRNN
+from rnntui.charlm.model import CharRNN
 from rnntui.neurons.activations import WARMUP, read
 from rnntui.neurons.features import feature_values
 from rnntui.neurons.rank import Ranked, rank_span, rank_units, span_feature

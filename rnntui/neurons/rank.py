@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from rnntui.lstm import right_multiplier
+from rnntui.charlm.lstm import right_multiplier
 
 GATE_COUNT = {"lstm": 4, "gru": 3, "rnn": 1}
 # The gates a reading can record, by cell (nn.LSTM's order is input, forget, cell input, output).

@@ -15,12 +15,12 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 from rnntui.neurons.ablate import Loss, check_units, random_sets
 from rnntui.neurons.rank import correlations
 from rnntui.neurons.recurrence import clamp_rows, layer_weights, run_layer
 from rnntui.sentiment.model import SentimentRNN, pad_batch, reverse_each
-from rnntui.sentiment.train import Encoded
+from rnntui.sentiment.trainer import Encoded
 
 BATCH = 128
 HALF_SEED = 1

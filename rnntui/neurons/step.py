@@ -9,10 +9,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from rnntui.errors import RnntuiError
-from rnntui.model import CharRNN
+from rnntui.charlm.model import CharRNN
+from rnntui.charlm.vocab import Vocab
+from rnntui.core.errors import RnntuiError
 from rnntui.neurons.activations import read
-from rnntui.vocab import Vocab
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Sentiment checkpoints: the language model's file format (``rnntui.checkpoint``: a magic line,
+"""Sentiment checkpoints: the language model's file format (``rnntui.charlm.checkpoint``: a magic line,
 a JSON header, a weights-only payload, written atomically) with ``"task": "sentiment"`` in the
 header, so that each command refuses the other task's files in one line. Everything in the
 payload is checked here before a model is built from it."""
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
-from rnntui.checkpoint import _history_lists, read_payload, run_payload, write_file
-from rnntui.payload import (
+from rnntui.charlm.checkpoint import _history_lists, read_payload, run_payload, write_file
+from rnntui.core.checks import (
     NUMBER,
     TEXT,
     WHOLE,
@@ -33,7 +33,7 @@ from rnntui.payload import (
 )
 from rnntui.sentiment.model import SentimentConfig, SentimentRNN, state_shapes
 from rnntui.sentiment.tokens import PAD, UNK, WordVocab
-from rnntui.sentiment.train import SentimentTrainConfig
+from rnntui.sentiment.trainer import SentimentTrainConfig
 
 TASK = "sentiment"
 MAX_WORD_LENGTH = 1000
@@ -73,7 +73,7 @@ class SentimentCheckpoint:
 
 
 def save_sentiment_checkpoint(checkpoint: SentimentCheckpoint, path: str | Path, half: bool = False) -> Path:
-    """Atomically, as ``rnntui.checkpoint.save_checkpoint``; ``half``: float16 weights and no
+    """Atomically, as ``rnntui.charlm.checkpoint.save_checkpoint``; ``half``: float16 weights and no
     optimizer state, for shipping."""
     payload = {**run_payload(checkpoint, half), "vocab": list(checkpoint.vocab.words), "data": checkpoint.data}
     return write_file(Path(path), {"task": TASK, **checkpoint.summary()}, payload)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rnntui import paths
-from rnntui.download import Progress, download_verified
-from rnntui.errors import DownloadError
+from rnntui.core import paths
+from rnntui.core.download import Progress, download_verified
+from rnntui.core.errors import DownloadError
 from rnntui.sentiment.reviews import PER_FOLDER, DataError, Reviews, check_counts, read_reviews, read_unlabelled
 
 DEFAULT_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"

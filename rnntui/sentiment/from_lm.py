@@ -8,10 +8,10 @@ from pathlib import Path
 
 import torch
 
-from rnntui.errors import RnntuiError
-from rnntui.sentiment.lm_checkpoint import LMCheckpoint
+from rnntui.core.errors import RnntuiError
 from rnntui.sentiment.model import SentimentRNN
-from rnntui.sentiment.train import SentimentTrainConfig
+from rnntui.sentiment.pretrain.checkpoint import LMCheckpoint
+from rnntui.sentiment.trainer import SentimentTrainConfig
 
 COPIED = ("embedding.", "rnn.")  # the language model's layers a classifier starts from
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 from rnntui.sentiment.model import SentimentRNN, pad_batch
 from rnntui.sentiment.tokens import UNK, WordVocab, tokenize
 

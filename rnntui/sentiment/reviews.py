@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from rnntui.errors import RnntuiError
-from rnntui.files import file_kind, open_regular, reason
+from rnntui.core.errors import RnntuiError
+from rnntui.core.files import file_kind, open_regular, reason
 
 LABELS = {"neg": 0, "pos": 1}
 SPLITS = ("train", "test")

@@ -1,5 +1,5 @@
 """The state behind the app's reviews mode: the sentiment model that judges reviews, and maybe a
-trainer making a new one (what rnntui.session.Session is for the chat's language model).
+trainer making a new one (what rnntui.charlm.session.Session is for the chat's language model).
 
 The app drives this from worker threads; nothing here knows about the UI. Every method that
 reads or replaces the model takes ``lock``, so judging and saving see a consistent model even
@@ -12,15 +12,15 @@ import threading
 import time
 from pathlib import Path
 
-from rnntui.errors import RnntuiError
-from rnntui.files import check_writable, output_target, refuse_replacing, remove_stale_temp_files, same_file
-from rnntui.lock import OutputLock
-from rnntui.paths import bundled_sentiment_model_path, checkpoints_dir
+from rnntui.core.errors import RnntuiError
+from rnntui.core.files import check_writable, output_target, refuse_replacing, remove_stale_temp_files, same_file
+from rnntui.core.lock import OutputLock
+from rnntui.core.paths import bundled_sentiment_model_path, checkpoints_dir
+from rnntui.sentiment.build import Prepared, new_trainer, prepare, resume_trainer, resumed_config, trainer_checkpoint
 from rnntui.sentiment.checkpoint import SentimentCheckpoint, load_sentiment_checkpoint, save_sentiment_checkpoint
 from rnntui.sentiment.dataset import cached_dataset_path, ensure_dataset, load_reviews
 from rnntui.sentiment.predict import Predictor
-from rnntui.sentiment.train import SentimentHistory, SentimentTrainConfig, SentimentTrainer
-from rnntui.sentiment.trainers import Prepared, new_trainer, prepare, resume_trainer, resumed_config, trainer_checkpoint
+from rnntui.sentiment.trainer import SentimentHistory, SentimentTrainConfig, SentimentTrainer
 
 
 class ReviewSession:

@@ -5,7 +5,7 @@ shows the results."""
 
 from __future__ import annotations
 
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 
 INSTALL = "pip install 'rnntui[sweep]'"
 

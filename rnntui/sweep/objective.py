@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 
 # Validation estimates per text trial: the pruner's checkpoints, at the same share of the budget
 # in every trial whatever its batch and window.
@@ -29,7 +29,7 @@ TASKS = {task.name: task for task in (TEXT, REVIEWS)}
 
 def default_text_budget() -> int:
     """The book's run: its steps of its batch × window."""
-    from rnntui.training import TrainConfig
+    from rnntui.charlm.trainer import TrainConfig
 
     config = TrainConfig()
     return config.steps * config.batch_size * config.seq_length
@@ -37,7 +37,7 @@ def default_text_budget() -> int:
 
 def text_steps(budget: int, settings: dict) -> int:
     """Steps that train ``budget`` characters with this trial's batch and window (at least one)."""
-    from rnntui.training import TrainConfig
+    from rnntui.charlm.trainer import TrainConfig
 
     default = TrainConfig()
     per_step = settings.get("batch_size", default.batch_size) * settings.get("seq_length", default.seq_length)
@@ -58,8 +58,8 @@ def check_settings(task: Task, corners: list[dict]) -> None:
     each range's ends, with the fixed settings, go through the train configs' own checks."""
     for settings in corners:
         if task is TEXT:
-            from rnntui.model import ModelConfig
-            from rnntui.training import TrainConfig
+            from rnntui.charlm.model import ModelConfig
+            from rnntui.charlm.trainer import TrainConfig
 
             train_fields, model_fields = TrainConfig.__dataclass_fields__, ModelConfig.__dataclass_fields__
             TrainConfig(**{k: v for k, v in settings.items() if k in train_fields}).validate()
@@ -70,7 +70,7 @@ def check_settings(task: Task, corners: list[dict]) -> None:
                 raise RnntuiError(f"{error} (in the sweep's settings)") from None
         else:
             from rnntui.sentiment.model import SentimentConfig
-            from rnntui.sentiment.train import SentimentTrainConfig
+            from rnntui.sentiment.trainer import SentimentTrainConfig
 
             train_fields = SentimentTrainConfig.__dataclass_fields__
             SentimentTrainConfig(**{k: v for k, v in settings.items() if k in train_fields}).validate()

@@ -16,8 +16,8 @@ import time
 import warnings
 from pathlib import Path
 
-from rnntui.errors import RnntuiError
-from rnntui.paths import sweeps_dir
+from rnntui.core.errors import RnntuiError
+from rnntui.core.paths import sweeps_dir
 
 HEARTBEAT_S = 30  # a running trial says it is alive this often
 GRACE_S = 120  # ... and is taken for dead this long after it last did
@@ -46,7 +46,7 @@ def open_storage(optuna, name: str, url: str | None, create: bool = True):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            from rnntui.files import reason
+            from rnntui.core.files import reason
 
             raise RnntuiError(f"cannot make {path.parent}: {reason(error)}") from None
         url = f"sqlite:///{path}"
@@ -177,8 +177,8 @@ def best_trial(study):
 def written_by(path: Path, study_name: str, number: int) -> bool:
     """Whether ``path`` holds the checkpoint this study's trial ``number`` wrote (judged by
     its record, not its name)."""
-    from rnntui.checkpoint import read_header
-    from rnntui.files import is_checkpoint_file
+    from rnntui.charlm.checkpoint import read_header
+    from rnntui.core.files import is_checkpoint_file
 
     if not is_checkpoint_file(path):
         return False
@@ -210,7 +210,7 @@ def kept_trials(left_out: list[Path] | None = None) -> list[tuple[Path, dict]]:
     """The trial checkpoints every study in the sweeps folder kept (its best, or all with
     --keep-all), newest first within each study, with their headers: for the app's picker.
     ``left_out`` collects the files that could not be read (see list_checkpoints)."""
-    from rnntui.checkpoint import list_checkpoints
+    from rnntui.charlm.checkpoint import list_checkpoints
 
     try:
         studies = sorted(path for path in sweeps_dir().iterdir() if path.is_dir())

@@ -2,8 +2,8 @@
 
 The app coordinates: it lays out the screen, loads torch and the model off the event loop,
 handles signals and the keys (rnntui.tui.keys), and hands each feature to the part that owns it:
-the chat pane (rnntui.tui.chat) makes replies, the training controller (rnntui.tui.training)
-trains and saves, rnntui.tui.evaluation evaluates.
+the chat pane (rnntui.tui.chat) makes replies, the training controller (rnntui.tui.training.controller)
+trains and saves, rnntui.tui.chat.evaluation evaluates.
 """
 
 from __future__ import annotations
@@ -21,17 +21,17 @@ from textual.screen import Screen
 from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
-from rnntui.errors import RnntuiError
-from rnntui.paths import settings_path
+from rnntui.core.errors import RnntuiError
+from rnntui.core.paths import settings_path
 from rnntui.tui import keys
 from rnntui.tui.chat import ChatPane
-from rnntui.tui.evaluation import Evaluator
+from rnntui.tui.chat.evaluation import Evaluator
 from rnntui.tui.messages import EngineFailed, EngineReady, ModelDescribed, Saved
-from rnntui.tui.models import ModelOpener
+from rnntui.tui.opener import ModelOpener
 from rnntui.tui.persistence import SettingsStore
 from rnntui.tui.signals import SIGHUP, TerminationSignals
 from rnntui.tui.textual_internals import BeforeCrash, showing_notification
-from rnntui.tui.training import TrainingController, TrainingState
+from rnntui.tui.training.controller import TrainingController, TrainingState
 from rnntui.tui.widgets.footer import CoalescingFooter
 from rnntui.tui.widgets.loss_panel import RECENT_STEPS, LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
@@ -127,7 +127,7 @@ class RnntuiApp(BeforeCrash, App):
         self.show_chart(self.store.settings.chart)
         self.update_status()
         if self.watch is not None:
-            from rnntui.metrics import MetricsFollower, resolve_run
+            from rnntui.core.metrics import MetricsFollower, resolve_run
 
             metrics, checkpoint = resolve_run(self.watch)
             self.follower = MetricsFollower(metrics)
@@ -136,7 +136,7 @@ class RnntuiApp(BeforeCrash, App):
             self.follow_metrics()
             self.set_interval(1.0, self.follow_metrics)
         if self.compare:
-            from rnntui.metrics import MetricsFollower, run_name
+            from rnntui.core.metrics import MetricsFollower, run_name
 
             self.compared = [(run_name(path), MetricsFollower(path)) for path in self.compare]
             self.follow_compared()
@@ -365,11 +365,11 @@ class RnntuiApp(BeforeCrash, App):
     @work(thread=True, exclusive=True, group="engine")
     def load_engine(self) -> None:
         try:
-            from rnntui.session import Session
+            from rnntui.charlm.session import Session
 
             if self.manage_gc:  # the process is rnntui's: its collector, and torch's threads
-                from rnntui.device import set_threads
-                from rnntui.memory import tune_garbage_collector
+                from rnntui.core.device import set_threads
+                from rnntui.core.memory import tune_garbage_collector
 
                 tune_garbage_collector()
                 set_threads(self.threads)  # before the threads that train and generate start
@@ -440,7 +440,7 @@ class RnntuiApp(BeforeCrash, App):
 
     def action_open_picker(self) -> None:
         if self.engine_started():
-            from rnntui.paths import bundled_model_path, checkpoints_dir
+            from rnntui.core.paths import bundled_model_path, checkpoints_dir
 
             folder = checkpoints_dir() if self.watch is None else self.follower.path.parent
             self.opener.open_picker(folder, bundled_model_path())

@@ -14,8 +14,8 @@ import math
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from rnntui.errors import RnntuiError
-from rnntui.files import write_atomically
+from rnntui.core.errors import RnntuiError
+from rnntui.core.files import write_atomically
 
 HISTORY_LIMIT = 200  # seed texts kept, as a shell keeps its history
 

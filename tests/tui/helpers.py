@@ -6,8 +6,7 @@ from textual import events
 
 from rnntui.tui.app import RnntuiApp
 from rnntui.tui.widgets.transcript import Exchange
-
-from ..conftest import TINY_MODEL, tiny_train_config
+from tests.helpers import TINY_MODEL, tiny_train_config
 
 SIZE = (120, 36)
 

@@ -8,15 +8,15 @@ import re
 
 import torch
 
-from rnntui.checkpoint import load_checkpoint
+from rnntui.charlm.checkpoint import load_checkpoint
 from rnntui.tui.chat import next_scale
 from rnntui.tui.screens.reply_settings import ReplySettingsScreen
 from rnntui.tui.widgets.candidates import CandidateBars
 from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
 from rnntui.tui.widgets.transcript import Exchange
+from tests.helpers import disk_full
 
-from ..conftest import disk_full
 from .helpers import (
     SIZE,
     busy_press,
@@ -251,8 +251,8 @@ async def test_copy_reply_puts_the_last_reply_on_the_clipboard(tiny_checkpoint):
 
 
 async def test_generation_error_notifies(tiny_checkpoint, monkeypatch):
-    from rnntui.errors import RnntuiError
-    from rnntui.session import Session
+    from rnntui.charlm.session import Session
+    from rnntui.core.errors import RnntuiError
 
     def broken(self, *args, **kwargs):
         raise RnntuiError("the sampler broke")
@@ -347,7 +347,7 @@ def test_blocks_end_at_a_line_break_as_written_and_at_a_blank_line_when_reflowed
 
 
 async def test_a_reply_flows_in_paragraphs_and_the_reply_settings_show_its_lines_as_written(tiny_checkpoint, tmp_path):
-    from rnntui.sampling import SampledChar
+    from rnntui.charlm.sampling import SampledChar
     from rnntui.tui.widgets.transcript import Transcript
 
     # A book's paragraphs, hard-wrapped at 60 columns as Project Gutenberg's texts are.
@@ -402,7 +402,7 @@ def test_split_runs():
 
 
 async def test_continue_the_last_reply_as_if_it_had_been_longer(tiny_checkpoint, corpus_file):
-    from rnntui.sampling import Sampler
+    from rnntui.charlm.sampling import Sampler
 
     checkpoint = load_checkpoint(tiny_checkpoint)
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 
-from rnntui.checkpoint import load_checkpoint, save_checkpoint
+from rnntui.charlm.checkpoint import load_checkpoint, save_checkpoint
 from rnntui.tui.screens.dialogs import NewModelScreen, SaveAsScreen, UnsavedScreen
 from rnntui.tui.screens.picker import CheckpointPicker
 from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
+from tests.helpers import disk_full
 
-from ..conftest import disk_full
 from .helpers import (
     SIZE,
     busy_press,
@@ -242,8 +242,8 @@ async def test_loading_during_the_books_download_neither_waits_for_it_nor_trains
     import shutil
     import threading
 
-    import rnntui.download
-    from rnntui.paths import default_corpus_path
+    import rnntui.charlm.book
+    from rnntui.core.paths import default_corpus_path
 
     release, started = threading.Event(), threading.Event()
 
@@ -254,7 +254,7 @@ async def test_loading_during_the_books_download_neither_waits_for_it_nor_trains
         shutil.copy(corpus_file, default_corpus_path())
         return default_corpus_path()
 
-    monkeypatch.setattr(rnntui.download, "ensure_default_corpus", slow_download)
+    monkeypatch.setattr(rnntui.charlm.book, "ensure_default_corpus", slow_download)
     # A model of the book (as the bundled one is), and no corpus given: training fetches the book.
     checkpoint = load_checkpoint(tiny_checkpoint)
     checkpoint.corpus = {"name": default_corpus_path().name}
@@ -362,7 +362,7 @@ def with_header(source, path, change) -> None:
     payload, and so its checksum, unchanged)."""
     import json
 
-    from rnntui.checkpoint import MAGIC
+    from rnntui.charlm.checkpoint import MAGIC
 
     data = source.read_bytes()
     end = data.index(b"\n", len(MAGIC))
@@ -376,7 +376,7 @@ async def test_files_that_cannot_be_listed_are_left_out_of_the_picker_while_a_mo
     """A header nested 100,000 deep, and one whose text's name is null, in the data folder
     while a model trains: ctrl+o, in the chat and in the reviews, lists the other files and
     says which it left out; training goes on."""
-    from rnntui.checkpoint import MAGIC
+    from rnntui.charlm.checkpoint import MAGIC
 
     folder = tmp_path / "data" / "checkpoints"
     folder.mkdir(parents=True)
@@ -417,7 +417,7 @@ async def test_an_unexpected_error_saves_the_model_in_training_before_the_app_en
     import pytest
     from textual.worker import WorkerFailed
 
-    from rnntui.session import Session
+    from rnntui.charlm.session import Session
 
     def broken(self):
         raise RuntimeError("a bug")

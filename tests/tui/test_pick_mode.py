@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.screen import Screen
 
-from rnntui.checkpoint import load_checkpoint
+from rnntui.charlm.checkpoint import load_checkpoint
 from rnntui.tui.screens.help import HelpScreen
 from rnntui.tui.widgets.candidates import CandidateBars
 from rnntui.tui.widgets.seed_input import SeedInput
@@ -21,7 +21,7 @@ from .helpers import (
 
 
 async def test_pick_mode_lets_you_choose_each_next_character(tiny_checkpoint):
-    from rnntui.sampling import Sampler, generate_text
+    from rnntui.charlm.sampling import Sampler, generate_text
 
     checkpoint = load_checkpoint(tiny_checkpoint)
     greedy = generate_text(Sampler(checkpoint.build_model(), checkpoint.vocab, 1.0, top_k=1), "The", 6)

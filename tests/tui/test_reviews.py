@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnntui.paths import bundled_sentiment_model_path
+from rnntui.core.paths import bundled_sentiment_model_path
 from rnntui.tui.screens.help import HelpScreen
 from rnntui.tui.screens.picker import CheckpointPicker
 from rnntui.tui.widgets.gauge import SentimentGauge, gauge_text
@@ -189,9 +189,9 @@ def test_the_gauge_draws_the_probability_it_is_given():
 
 async def test_ctrl_t_trains_a_review_model_with_the_live_chart_and_ctrl_s_saves_it(tiny_checkpoint, reviews_file,
                                                                                      tmp_path):
-    from rnntui.checkpoint import read_header
+    from rnntui.charlm.checkpoint import read_header
     from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
-    from rnntui.sentiment.train import SentimentTrainConfig
+    from rnntui.sentiment.trainer import SentimentTrainConfig
     from rnntui.tui.widgets.loss_panel import LossPanel
 
     # Epochs enough that the run is still going when it is checked: 50 (1,000 steps of the tiny
@@ -240,7 +240,7 @@ async def test_ctrl_t_trains_a_review_model_with_the_live_chart_and_ctrl_s_saves
 
 async def test_quitting_with_a_review_model_in_training_asks_and_saves_it(tiny_checkpoint, reviews_file):
     from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
-    from rnntui.sentiment.train import SentimentTrainConfig
+    from rnntui.sentiment.trainer import SentimentTrainConfig
     from rnntui.tui.screens.dialogs import UnsavedScreen
 
     from .helpers import busy_press
@@ -280,7 +280,7 @@ async def test_offline_the_reviews_data_is_asked_for_in_the_app_and_remembered(t
     field that completes, trains on it, and the next session starts with it."""
     import json
 
-    from rnntui.sentiment.train import SentimentTrainConfig
+    from rnntui.sentiment.trainer import SentimentTrainConfig
     from rnntui.tui.screens.dialogs import ReviewsDataScreen
 
     from .helpers import messages

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from rnntui.checkpoint import load_checkpoint
+from rnntui.charlm.checkpoint import load_checkpoint
 from rnntui.tui.screens.reply_settings import ReplySettingsScreen
 
 from .helpers import (
@@ -44,7 +44,7 @@ async def test_length_dialog(tiny_checkpoint):
 
 
 async def test_top_k_and_top_p_cut_the_distribution_replies_draw_from(tiny_checkpoint, tmp_path):
-    from rnntui.sampling import Sampler, generate_text
+    from rnntui.charlm.sampling import Sampler, generate_text
 
     checkpoint = load_checkpoint(tiny_checkpoint)
     greedy = generate_text(Sampler(checkpoint.build_model(), checkpoint.vocab, 1.0, top_k=1), "The", 40)
@@ -85,7 +85,7 @@ async def test_top_k_and_top_p_cut_the_distribution_replies_draw_from(tiny_check
 
 
 async def test_reply_settings_apply_to_a_streaming_reply_from_its_next_character(tiny_checkpoint):
-    from rnntui.sampling import Sampler, generate_text
+    from rnntui.charlm.sampling import Sampler, generate_text
 
     app = make_app(tiny_checkpoint, length=100_000)
     async with app.run_test(size=SIZE) as pilot:

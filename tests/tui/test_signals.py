@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from rnntui.checkpoint import load_checkpoint
+from rnntui.charlm.checkpoint import load_checkpoint
 from rnntui.tui.screens.dialogs import UnsavedScreen
+from tests.helpers import disk_full, hang_up, read_terminal, run_in_terminal
 
-from ..conftest import disk_full, hang_up, read_terminal, run_in_terminal
 from .helpers import (
     SIZE,
     busy_press,

@@ -30,7 +30,7 @@ async def test_first_frame_before_the_model_is_ready(tiny_checkpoint, monkeypatc
     """While the model loads (held here on purpose) the app is up, says so, and keys are safe."""
     import threading
 
-    from rnntui.session import Session
+    from rnntui.charlm.session import Session
 
     release = threading.Event()
     real_open = Session.open
@@ -149,7 +149,7 @@ def test_the_app_opened_with_a_file_starts_without_torch(tmp_path, tiny_checkpoi
     code = ("import sys, rnntui.cli\n"
             "from rnntui.tui.app import RnntuiApp\n"
             "RnntuiApp.run = lambda self, *args, **kwargs: print('torch' in sys.modules, "
-            "'rnntui.checkpoint' in sys.modules)\n"
+            "'rnntui.charlm.checkpoint' in sys.modules)\n"
             f"rnntui.cli.main(['--checkpoint', {str(tiny_checkpoint)!r}, '--reviews-data', {str(tmp_path)!r}])\n")
     env = dict(os.environ, RNNTUI_DATA_DIR=str(tmp_path))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
@@ -167,9 +167,9 @@ def test_the_garbage_collector_waits_for_the_first_screen_and_skips_torch(tmp_pa
     import sys
 
     code = ("import gc, sys, rnntui.cli\n"
-            "from rnntui.errors import RnntuiError\n"
+            "from rnntui.core.errors import RnntuiError\n"
             "from rnntui.tui.app import RnntuiApp\n"
-            "from rnntui.session import Session\n"
+            "from rnntui.charlm.session import Session\n"
             "real_run, frozen = RnntuiApp.run, []\n"
             "def run(self, *args, **kwargs):\n"
             "    frozen.append(gc.get_freeze_count())\n"

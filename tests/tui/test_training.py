@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from rnntui.checkpoint import load_checkpoint
-from rnntui.corpus import load_corpus
+from rnntui.charlm.checkpoint import load_checkpoint
+from rnntui.charlm.corpus import load_corpus
 from rnntui.tui.screens.picker import CheckpointPicker
 from rnntui.tui.screens.reply_settings import ReplySettingsScreen
 from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
+from tests.helpers import tiny_train_config
 
-from ..conftest import tiny_train_config
 from .helpers import (
     SIZE,
     busy_press,
@@ -61,7 +61,7 @@ async def test_replies_while_training_show_what_the_model_writes_as_it_learns(ti
 async def test_training_reports_after_the_widgets_are_gone_are_ignored(tiny_checkpoint):
     """The training thread posts until it ends, which can be after the app has begun to take
     its widgets down (it once failed CI that way, at the end of a test)."""
-    from rnntui.training import TrainEvent
+    from rnntui.charlm.trainer import TrainEvent
     from rnntui.tui.messages import Mailbox, TrainingPaused, TrainingProgress
     from rnntui.tui.widgets.status_line import StatusLine
 
@@ -89,9 +89,9 @@ async def test_fresh_model_from_corpus_trains(corpus_file):
 
 
 async def test_training_the_bundled_model_offline_says_what_to_do(monkeypatch):
-    import rnntui.download
+    import rnntui.core.download
 
-    monkeypatch.setattr(rnntui.download.time, "sleep", lambda seconds: None)  # no back-off waits
+    monkeypatch.setattr(rnntui.core.download.time, "sleep", lambda seconds: None)  # no back-off waits
     app = make_app()  # the bundled model; the corpus URL points nowhere (conftest)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -134,8 +134,8 @@ async def test_training_is_saved_every_few_minutes(tiny_checkpoint, corpus_file,
 
 
 async def test_f5_gives_the_exact_validation_loss_as_rnntui_evaluate_does(tiny_checkpoint):
-    from rnntui.evaluate import held_out_loss
-    from rnntui.trainers import recorded_corpus_path
+    from rnntui.charlm.build import recorded_corpus_path
+    from rnntui.charlm.evaluate import held_out_loss
 
     checkpoint = load_checkpoint(tiny_checkpoint)
     loss, count, fraction = held_out_loss(checkpoint, load_corpus(recorded_corpus_path(checkpoint)))
@@ -151,7 +151,7 @@ async def test_f5_gives_the_exact_validation_loss_as_rnntui_evaluate_does(tiny_c
                           f"bits/char), exact, over the last {count:,} characters of tiny.txt")
         assert fraction == 0.1
         # Beside it, the dynamic evaluation's figure on the same characters, as evaluate --dynamic gives it.
-        from rnntui.dynamic import DynamicConfig, dynamic_loss
+        from rnntui.charlm.dynamic import DynamicConfig, dynamic_loss
 
         corpus = load_corpus(recorded_corpus_path(checkpoint))
         train_ids, tail = corpus.split(fraction)

@@ -34,7 +34,7 @@ async def test_watching_goes_on_quietly_once_the_chart_is_gone(tmp_path):
     """The watch timer reads the run's new steps every second, which can be after the app has
     begun to take its widgets down."""
 
-    from rnntui.metrics import metrics_path
+    from rnntui.core.metrics import metrics_path
 
     run = tmp_path / "runs" / "later.ckpt"
     app = RnntuiApp(watch=run)
@@ -51,7 +51,7 @@ async def test_watching_goes_on_quietly_once_the_chart_is_gone(tmp_path):
 async def test_watch_follows_a_run_and_loads_its_checkpoint(tiny_checkpoint, corpus_file, capsys):
     """rnntui watch: the chart follows the metrics file as another process appends to it."""
     from rnntui.cli import main
-    from rnntui.metrics import metrics_path
+    from rnntui.core.metrics import metrics_path
 
     run = tiny_checkpoint.parent / "run.ckpt"
     common = ["--corpus", str(corpus_file), "--out", str(run), "--embed-dim", "16", "--hidden-size", "32",
@@ -87,7 +87,7 @@ async def test_watch_follows_a_run_and_loads_its_checkpoint(tiny_checkpoint, cor
 async def test_watching_keeps_the_later_record_of_a_repeated_step(tmp_path):
     """A run stopped at step 6 after its last save at step 3, then resumed, appends steps 4 to 6
     again (and a torn line, ended by the next run): the chart keeps the later record of each."""
-    from rnntui.metrics import metrics_path
+    from rnntui.core.metrics import metrics_path
 
     run = tmp_path / "runs" / "run.ckpt"
     run.parent.mkdir(parents=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 
-from rnntui.metrics import compared_runs, metrics_path
+from rnntui.core.metrics import compared_runs, metrics_path
 from rnntui.tui.app import RnntuiApp
 from rnntui.tui.widgets.loss_panel import LossPanel
+from tests.helpers import run
 
-from ..test_cli import run
 from .helpers import SIZE, until
 
 

@@ -19,8 +19,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.worker import Worker, get_current_worker
 
-from rnntui.errors import RnntuiError
-from rnntui.paths import seed_history_path
+from rnntui.core.errors import RnntuiError
+from rnntui.core.paths import seed_history_path
 from rnntui.tui.chat.drawing import Drawing, change_note, drawn_with, next_scale, sampling_cut
 from rnntui.tui.keys import PICK_KEY_NAMES
 from rnntui.tui.messages import (
@@ -37,8 +37,8 @@ from rnntui.tui.widgets.seed_input import SeedInput
 from rnntui.tui.widgets.transcript import Exchange, Transcript
 
 if TYPE_CHECKING:  # the engine (torch) is imported after the first frame is drawn
-    from rnntui.sampling import Sampler
-    from rnntui.session import ModelInfo, Session
+    from rnntui.charlm.sampling import Sampler
+    from rnntui.charlm.session import ModelInfo, Session
 
 FRAME = 1 / 30  # how often a streaming reply reports to the UI
 REPLY_SETTINGS = ("length", "scale_factor", "top_k", "top_p", "reflow", "sample_every", "adapt")
@@ -494,8 +494,8 @@ class ChatPane(Vertical):
 
     @work(thread=True, group="export")
     def export(self, text: str, count: int) -> None:
-        from rnntui.files import write_atomically
-        from rnntui.paths import transcripts_dir
+        from rnntui.core.files import write_atomically
+        from rnntui.core.paths import transcripts_dir
 
         path = transcripts_dir() / f"transcript-{time.strftime('%Y%m%d-%H%M%S')}.txt"
         try:

@@ -27,16 +27,16 @@ from textual.message import Message
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 from rnntui.sentiment.reviews import DataError
 from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored
-from rnntui.tui.training import TrainingController, TrainingState
+from rnntui.tui.training.controller import TrainingController, TrainingState
 from rnntui.tui.widgets.gauge import SentimentGauge
 
 if TYPE_CHECKING:
     from rnntui.sentiment.predict import Predictor, WordEffect
     from rnntui.sentiment.session import ReviewSession
-    from rnntui.tui.models import ModelOpener
+    from rnntui.tui.opener import ModelOpener
 
 MAX_REVIEW_CHARS = 100_000  # judged of a longer paste (a 1 MB one, say): its start, and it says so
 # Words whose effect is shown: the bundled model reads both ways, so each prefix is read again
@@ -152,7 +152,7 @@ class ReviewsPane(Vertical):
 
         if session is None:
             session = ReviewSession(self.data, self.train_config, self.model_settings)
-        from rnntui.tui.models import reading_error
+        from rnntui.tui.opener import reading_error
 
         try:
             if path is not None:
@@ -199,7 +199,7 @@ class ReviewsPane(Vertical):
     def choose_model(self, opener: ModelOpener) -> None:
         """The picker (the bundled sentiment model among the checkpoints); what training has not
         saved is asked about first."""
-        from rnntui.paths import bundled_sentiment_model_path, checkpoints_dir
+        from rnntui.core.paths import bundled_sentiment_model_path, checkpoints_dir
 
         def unsaved() -> int:
             return self.session.unsaved_steps if self.session is not None else 0

@@ -14,8 +14,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label
 
-from rnntui.errors import RnntuiError
-from rnntui.files import output_target, replace_problem
+from rnntui.core.errors import RnntuiError
+from rnntui.core.files import output_target, replace_problem
 from rnntui.tui.screens.settings_form import SpaceCheckbox
 from rnntui.tui.widgets.path_suggester import PathSuggester
 

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from rnntui.info import info_lines
+from rnntui.charlm.info import info_lines
 
 
 class ModelInfoScreen(ModalScreen[None]):

@@ -15,7 +15,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 from rnntui.neurons import FEATURE_NAMES
 
 READ_CHARS = 20_000  # characters read and correlated

@@ -60,7 +60,7 @@ def describe(header: dict, name_width: int | None = NAME_WIDTH) -> tuple[str, st
 
 def shown_name(path: Path) -> str:
     """A checkpoint's name in the table; a sweep's trial with its study's (``study/trial-0003.ckpt``)."""
-    from rnntui.paths import sweeps_dir
+    from rnntui.core.paths import sweeps_dir
 
     return f"{path.parent.name}/{path.name}" if path.parent.parent == sweeps_dir() else path.name
 
@@ -99,7 +99,7 @@ class CheckpointPicker(ModalScreen[Path | None]):
         self.left_out = list(left_out)
 
     def compose(self) -> ComposeResult:
-        from rnntui.paths import sweeps_dir
+        from rnntui.core.paths import sweeps_dir
 
         trials = any(path.parent.parent == sweeps_dir() for path, _ in self.entries)
         with Vertical(id="picker", classes="dialog") as dialog:

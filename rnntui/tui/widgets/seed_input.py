@@ -8,7 +8,7 @@ from pathlib import Path
 from textual.binding import Binding
 from textual.widgets import Input
 
-from rnntui.errors import RnntuiError
+from rnntui.core.errors import RnntuiError
 from rnntui.tui.persistence import read_history, write_history
 
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from textual.widgets import Static
 
 if TYPE_CHECKING:
-    from rnntui.session import ModelInfo
+    from rnntui.charlm.session import ModelInfo
     from rnntui.tui.chat import ChatPane
     from rnntui.tui.reviews import ReviewsPane
-    from rnntui.tui.training import TrainingState
+    from rnntui.tui.training.controller import TrainingState
 
 NARROW_BELOW = 100  # columns
 TRAINING_STATE_SHOWN = {"idle": "stopped", "starting": "starting…", "running": "running", "paused": "paused"}

@@ -1,0 +1,471 @@
+"""Training: random windows (or consecutive ones with the state carried), Adam, clipping;
+a stream of events."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rnntui.charlm.model import CharRNN, ModelConfig, State, state_shapes
+from rnntui.charlm.sampling import MAX_RANDOM_SEED
+from rnntui.core import distributed, memory
+from rnntui.core.control import RunControl
+from rnntui.core.errors import RnntuiError
+from rnntui.core.torch_internals import optimizer_step, skip_compiler_import
+
+# Far beyond what fits in memory on any machine rnntui runs on; a setting past them (a typo, or
+# a crafted checkpoint) is refused before anything is allocated.
+MAX_STEPS = 10**15
+MAX_BATCH = 1 << 16
+MAX_SEQ_LENGTH = 1 << 20
+MAX_BATCH_CHARS = 1 << 26
+_KIND_WORDS = {"int": "whole number", "float": "number", "bool": "yes or no", "str": "name"}
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+
+
+@dataclass
+class TrainConfig:
+    """The book's settings by default: batch 64 x 40 characters, Adam at 0.005."""
+
+    steps: int = 10_000
+    batch_size: int = 64
+    seq_length: int = 40
+    lr: float = 0.005
+    # Cosine decay from lr to lr * lr_min_ratio over this many steps; 0 keeps lr constant.
+    lr_decay_steps: int = 0
+    lr_min_ratio: float = 0.1
+    grad_clip: float = 5.0
+    val_fraction: float = 0.1
+    eval_every: int = 100
+    # The periodic validation estimate uses this many fixed windows of eval_length characters.
+    eval_windows: int = 32
+    eval_length: int = 256
+    save_every: int = 0
+    random_seed: int = 1
+    device: str = "auto"
+    precision: str = "auto"
+    # Truncated backpropagation through time, as char-rnn trains: the text is cut into
+    # batch_size streams read in consecutive windows, and each window starts from the state
+    # the previous one ended in (no gradient flows back across windows). The model learns to
+    # use context longer than one window, which is how it is sampled and evaluated.
+    carry_state: bool = False
+    # Early stopping: stop after this many validation estimates in a row without a new best
+    # (0: never). The model overfits a novel-sized text; this stops where it starts to.
+    patience: int = 0
+
+    def validate(self) -> None:
+        """Raise ``RnntuiError`` naming the flag of the first setting that is out of range (or
+        of the wrong type, in a crafted checkpoint's record)."""
+        for name, spec in self.__dataclass_fields__.items():
+            value, kind = getattr(self, name), spec.type
+            ok = {"int": _is_int(value), "float": _is_number(value), "bool": isinstance(value, bool),
+                  "str": isinstance(value, str)}[kind]
+            if not ok:
+                raise RnntuiError(f"--{name.replace('_', '-')} must be a {_KIND_WORDS[kind]}, got {value!r}")
+        checks = [
+            (1 <= self.steps <= MAX_STEPS, f"--steps must be from 1 to {MAX_STEPS:,}, got {self.steps}"),
+            (1 <= self.batch_size <= MAX_BATCH, f"--batch-size must be from 1 to {MAX_BATCH:,}, got {self.batch_size}"),
+            (1 <= self.seq_length <= MAX_SEQ_LENGTH,
+             f"--seq-length must be from 1 to {MAX_SEQ_LENGTH:,}, got {self.seq_length}"),
+            (self.batch_size * self.seq_length <= MAX_BATCH_CHARS,
+             f"--batch-size × --seq-length must be at most {MAX_BATCH_CHARS:,} characters a step, got "
+             f"{self.batch_size * self.seq_length:,}"),
+            (math.isfinite(self.lr) and self.lr > 0, f"--lr must be a positive number, got {self.lr}"),
+            (0.0 <= self.lr_min_ratio <= 1.0, f"lr_min_ratio must be in [0, 1], got {self.lr_min_ratio}"),
+            (self.grad_clip > 0, f"--grad-clip must be a positive number (the largest gradient norm), "
+             f"got {self.grad_clip}"),
+            (0.0 <= self.val_fraction < 1.0, f"--val-fraction must be in [0, 1), got {self.val_fraction}"),
+            (self.eval_every >= 0, f"--eval-every must be 0 or more, got {self.eval_every}"),
+            (1 <= self.eval_windows <= 4096 and 1 <= self.eval_length <= MAX_SEQ_LENGTH,
+             f"eval_windows and eval_length must be from 1 to 4,096 and {MAX_SEQ_LENGTH:,}"),
+            (self.save_every >= 0, f"--save-every must be 0 or more, got {self.save_every}"),
+            (self.lr_decay_steps >= 0, f"--lr-decay-steps must be 0 or more, got {self.lr_decay_steps}"),
+            (self.patience >= 0, f"--patience must be 0 or more, got {self.patience}"),
+            (0 <= self.random_seed <= MAX_RANDOM_SEED,
+             f"--random-seed must be from 0 to 2**63 - 1, got {self.random_seed}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise RnntuiError(message)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class TrainingDiverged(RnntuiError):
+    """The loss or the gradient became NaN or infinite; the weights are the last good ones."""
+
+
+@dataclass
+class TrainEvent:
+    step: int
+    total_steps: int
+    train_loss: float
+    val_loss: float | None  # set on evaluation steps (a sampled estimate, see TrainConfig)
+    chars_per_s: float
+    elapsed: float  # seconds of training, across resumes, pauses excluded
+    lr: float
+    new_best: bool = False  # val_loss is the lowest estimate so far, resumed runs included
+    # Set once, on the estimate where the validation loss is seen rising for a while (see
+    # History.overfitting): the model has begun to learn its text by heart.
+    overfitting: str | None = None
+
+
+@dataclass
+class History:
+    """Loss per step: ``train`` every step, ``val`` every evaluation."""
+
+    train: list[tuple[int, float]] = field(default_factory=list)
+    val: list[tuple[int, float]] = field(default_factory=list)
+
+    def best_val(self) -> float | None:
+        return min((v for _, v in self.val), default=None)
+
+    def evals_since_best(self) -> int:
+        """Validation estimates after the best one (0 when the latest is the best)."""
+        if not self.val:
+            return 0
+        best = min(range(len(self.val)), key=lambda i: self.val[i][1])
+        return len(self.val) - 1 - best
+
+    def overfitting(self, after: int = 5, margin: float = 0.02) -> str | None:
+        """A sentence for a person when the validation estimate has risen for a while: ``after``
+        estimates in a row without a new best, the latest ``margin`` (2 %) above the best, while
+        the training loss went on falling. None otherwise."""
+        if self.evals_since_best() < after or not self.val:
+            return None
+        best_step, best = min(self.val, key=lambda point: point[1])
+        step, latest = self.val[-1]
+        if latest < best * (1 + margin):
+            return None
+        train_then = [v for s, v in self.train if s <= best_step][-50:]
+        train_now = [v for _, v in self.train][-50:]
+        if not train_then or sum(train_now) / len(train_now) >= sum(train_then) / len(train_then):
+            return None  # the training loss rose too: a bad rate, not learning by heart
+        return (f"the validation estimate has risen for {self.evals_since_best()} estimates (best {best:.4f} at "
+                f"step {best_step:,}, now {latest:.4f}) while the training loss fell: the model is learning "
+                "its text by heart")
+
+    def to_dict(self) -> dict:
+        return {"train": [list(p) for p in self.train], "val": [list(p) for p in self.val]}
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> History:
+        values = values or {}
+        return cls(_pairs(values.get("train", [])), _pairs(values.get("val", [])))
+
+
+def _pairs(points: list) -> list[tuple[int, float]]:
+    # map and zip, not a loop: converting 16,000 pairs one by one took 0.17 s of opening the
+    # bundled model in the app.
+    steps, losses = zip(*points, strict=True) if points else ((), ())
+    return list(zip(map(int, steps), map(float, losses), strict=True))
+
+
+def make_optimizer(model: CharRNN, lr: float) -> torch.optim.Adam:
+    """Adam, with the fused kernel where this torch has it for the model's device: one pass
+    over all the weights, about 1 ms a step for the book's model on 2 CPU cores instead of 7."""
+    skip_compiler_import()
+    try:
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(model.parameters(), lr=lr)
+
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """The rate for training step ``step`` (0-based): constant, or cosine decay."""
+    if config.lr_decay_steps <= 0:
+        return config.lr
+    progress = min(step / config.lr_decay_steps, 1.0)
+    low = config.lr * config.lr_min_ratio
+    return low + 0.5 * (config.lr - low) * (1.0 + math.cos(math.pi * progress))
+
+
+def check_trainable(ids: np.ndarray, config: TrainConfig, what: str = "training text") -> None:
+    if len(ids) < config.seq_length + 1:
+        raise RnntuiError(
+            f"the {what} has {len(ids)} characters, fewer than --seq-length + 1 = "
+            f"{config.seq_length + 1}; use a longer corpus or a shorter --seq-length"
+        )
+
+
+def training_memory_bytes(model_config: ModelConfig, config: TrainConfig) -> int:
+    """A rough upper estimate of what training needs: the weights, their gradients and Adam's
+    two moments, and each step's activations (the gates and states kept for the backward pass,
+    and the logits with their softmax and gradient)."""
+    parameters = sum(math.prod(shape) for shape in state_shapes(model_config).values())
+    gates = {"lstm": 4, "gru": 3, "rnn": 1}[model_config.cell]
+    per_char = model_config.layers * (3 * gates + 4) * model_config.hidden_size + 3 * model_config.vocab_size
+    return 4 * (4 * parameters + config.batch_size * config.seq_length * per_char)
+
+
+def check_training_memory(model_config: ModelConfig, config: TrainConfig) -> None:
+    """Refuse a model and batch that could not fit in this machine's memory, before allocating."""
+    memory.check_fits(training_memory_bytes(model_config, config),
+                      f"training this model at batch {config.batch_size} × {config.seq_length}",
+                      "lower --batch-size or --seq-length, or use a smaller model")
+
+
+class Trainer(RunControl):
+    """Trains ``model`` on ``train_ids``; ``run()`` yields one ``TrainEvent`` per step.
+
+    ``pause()``, ``resume()`` and ``stop()`` may be called from another thread; they take
+    effect between steps, so the step in flight always completes.
+    """
+
+    def __init__(self, model: CharRNN, train_ids: np.ndarray, val_ids: np.ndarray,
+                 config: TrainConfig, device: torch.device, precision: str = "fp32",
+                 optimizer: torch.optim.Optimizer | None = None, step: int = 0,
+                 history: History | None = None, elapsed: float = 0.0,
+                 dist_info: distributed.DistInfo | None = None) -> None:
+        config.validate()
+        check_trainable(train_ids, config)
+        check_training_memory(model.config, config)
+        if device.type == "cpu":
+            memory.keep_freed_memory()
+        self.model = model.to(device)
+        self.dist = dist_info or distributed.DistInfo()
+        # Under torchrun the forward pass goes through DDP (which averages the gradients);
+        # self.model stays the plain module, so checkpoints never carry "module." prefixes.
+        self.forward_model = model
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.forward_model = DistributedDataParallel(
+                model, device_ids=[device.index] if device.type == "cuda" else None)
+        self.config = config
+        self.device = device
+        self.precision = precision
+        self.optimizer = optimizer or make_optimizer(model, config.lr)
+        self.step = step
+        self.history = history or History()
+        self.elapsed = elapsed
+        # The text stays a compact uint8/uint16 array; windows are gathered by tensor indexing.
+        self.train_data = torch.from_numpy(np.ascontiguousarray(train_ids)).to(device)
+        self.val_windows = self._fixed_val_windows(val_ids)
+        self.window_rng = torch.Generator().manual_seed(distributed.window_seed(config.random_seed, self.dist.rank))
+        self._offsets = torch.arange(config.seq_length + 1, device=device)
+        # With carry_state: which pass over the streams, the position in them, and the state.
+        self.stream_epoch, self.stream_pos = 0, -1
+        self.carried: State | None = None
+        if config.carry_state:
+            streams = config.batch_size * self.dist.world_size
+            if (len(train_ids) - config.seq_length) // streams < config.seq_length + 1:
+                raise RnntuiError(
+                    f"--carry-state cuts the training text ({len(train_ids)} characters) into "
+                    f"{streams} streams, too short for windows of --seq-length {config.seq_length}; "
+                    "use a smaller --batch-size or --seq-length")
+        # Held while the weights change, so a copy taken for sampling or saving is consistent.
+        self.lock = threading.RLock()
+        RunControl.__init__(self)
+        self.early_stopped = False  # stopped by config.patience
+        self._overfitting_said = False  # once per rise of the validation loss (TrainEvent.overfitting)
+        self._boundary = self._capture_rng()
+
+    # -- RNG state, for exact resume --------------------------------------------------------
+    def snapshot(self) -> dict[str, torch.Tensor]:
+        """A consistent copy of the current weights."""
+        with self.lock:
+            return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def rng_state(self) -> dict:
+        """The generators (and streams) as they were when the last step ended: with weights
+        copied under ``lock`` they resume exactly, even if the next step has begun."""
+        with self.lock:
+            return self._boundary
+
+    def _capture_rng(self) -> dict:
+        state = {"windows": self.window_rng.get_state(), "torch": torch.get_rng_state()}
+        if self.config.carry_state:
+            # No copy needed: each step replaces the carried tensors, never changes them.
+            state["streams"] = {"epoch": self.stream_epoch, "pos": self.stream_pos, "carried": self.carried,
+                                "layout": list(self._stream_layout(self.stream_epoch))}
+        return state
+
+    def set_rng_state(self, state: dict) -> None:
+        """Restore the saved generators. The file holds rank 0's; other ranks of a distributed
+        run (any number of them) reseed from their rank and the step."""
+        if self.dist.rank == 0:
+            self.window_rng.set_state(state["windows"])
+        else:
+            self.window_rng.manual_seed(distributed.window_seed(self.config.random_seed, self.dist.rank)
+                                        + 1_000_003 * self.step)
+        torch.set_rng_state(state["torch"])
+        streams = state.get("streams")
+        if self.config.carry_state and streams:
+            self.stream_epoch, self.stream_pos = int(streams["epoch"]), int(streams["pos"])
+            # Other ranks' states are not in the file: they restart theirs from zeros.
+            carried = streams["carried"] if self.dist.rank == 0 else None
+            if isinstance(carried, list):  # files written before 2026-11-29: [], [h] or [h, c]
+                carried = (tuple(carried) if len(carried) > 1 else carried[0]) if carried else None
+            self.carried = None if carried is None else _map_state(carried, lambda t: t.to(self.device))
+            layout = streams.get("layout")  # absent in files written before 2026-11-29
+            moved = layout is not None and tuple(layout) != self._stream_layout(self.stream_epoch)
+            first = carried[0] if isinstance(carried, tuple) else carried
+            if moved or (first is not None and first.shape[1] != self.config.batch_size):
+                # The run is resumed with another batch size, rank count or window length: the
+                # streams are cut differently, so the saved place and state mean nothing here.
+                # Start the next pass afresh, as at the end of a pass.
+                self.stream_epoch, self.stream_pos, self.carried = self.stream_epoch + 1, -1, None
+        self._boundary = self._capture_rng()
+
+    # -- the work ---------------------------------------------------------------------------
+    def batch(self) -> torch.Tensor:
+        """``(batch, seq_length + 1)`` windows of the training text, as int64 ids: random ones,
+        or with ``carry_state`` the next window of each stream."""
+        if self.config.carry_state:
+            return self._stream_batch()
+        high = len(self.train_data) - self.config.seq_length
+        starts = torch.randint(0, high, (self.config.batch_size,), generator=self.window_rng)
+        index = starts.to(self.device)[:, None] + self._offsets
+        return self.train_data[index].long()
+
+    def _stream_layout(self, epoch: int) -> tuple[int, int]:
+        """``(offset, stream_length)`` for pass ``epoch``: each pass starts the streams at a
+        different offset, so window borders move, the same on every rank."""
+        length = self.config.seq_length
+        offset = int(torch.randint(0, length, (1,), generator=torch.Generator().manual_seed(
+            self.config.random_seed * 1_000_003 + epoch)))
+        streams = self.config.batch_size * self.dist.world_size
+        return offset, (len(self.train_data) - offset) // streams
+
+    def _stream_batch(self) -> torch.Tensor:
+        config, length = self.config, self.config.seq_length
+        offset, stream_length = self._stream_layout(self.stream_epoch)
+        if self.stream_pos < 0 or self.stream_pos + length + 1 > stream_length:
+            if self.stream_pos >= 0:
+                self.stream_epoch += 1
+                offset, stream_length = self._stream_layout(self.stream_epoch)
+            self.stream_pos, self.carried = 0, None
+        # Rank r reads streams r * batch_size ... (r + 1) * batch_size - 1.
+        first = offset + self.dist.rank * config.batch_size * stream_length + self.stream_pos
+        starts = first + stream_length * torch.arange(config.batch_size, device=self.device)
+        self.stream_pos += length
+        return self.train_data[starts[:, None] + self._offsets].long()
+
+    def train_step(self, window: torch.Tensor) -> float:
+        model, config = self.forward_model, self.config
+        model.train()
+        lr = learning_rate(config, self.step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        state = self.carried if config.carry_state else None
+        loss, state = self.window_loss(model, window, state)
+        # Every rank sees the same (mean) loss, so all of them stop together if it blows up.
+        loss_value = distributed.mean(loss.item(), self.device) if self.dist.enabled else loss.item()
+        # A uniform guess costs ln(V) nats; far above that the run has blown up even if finite.
+        if not math.isfinite(loss_value) or loss_value > self.explode_at:
+            raise TrainingDiverged(self._diverged("loss", loss_value))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        if not math.isfinite(norm.item()):
+            self.optimizer.zero_grad(set_to_none=True)
+            raise TrainingDiverged(self._diverged("gradient norm", norm.item()))
+        with self.lock:
+            try:
+                optimizer_step(self.optimizer)
+            except RuntimeError as error:  # e.g. an lr so large the update overflows
+                raise TrainingDiverged(self._diverged("update", str(error))) from None
+            self.step += 1
+            if config.carry_state:
+                self.carried = _map_state(state, torch.Tensor.detach)
+            self._boundary = self._capture_rng()
+        return loss_value
+
+    def window_loss(self, model: torch.nn.Module, window: torch.Tensor,
+                    state: State | None = None) -> tuple[torch.Tensor, State]:
+        """Mean cross-entropy of predicting each window's next characters from ``state`` (zeros
+        if None), and the state after the windows (autocast if bf16)."""
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            logits, state = model(window[:, :-1], state)
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), window[:, 1:].reshape(-1))
+        return loss, state
+
+    @property
+    def explode_at(self) -> float:
+        return max(100.0, 20.0 * math.log(self.model.config.vocab_size))
+
+    def _diverged(self, what: str, value: object) -> str:
+        return (f"training diverged at step {self.step + 1} (the {what} became {value}); the weights are "
+                f"those of step {self.step}. Try a lower --lr (now {self.config.lr:g})")
+
+    def _fixed_val_windows(self, val_ids: np.ndarray) -> torch.Tensor | None:
+        length = min(self.config.eval_length, len(val_ids))
+        if length < 2 or self.config.eval_windows < 1:
+            return None
+        starts = np.linspace(0, len(val_ids) - length, self.config.eval_windows).astype(np.int64)
+        starts = np.unique(starts)
+        windows = np.stack([val_ids[s:s + length] for s in starts]).astype(np.int64)
+        return torch.from_numpy(windows).to(self.device)
+
+    @torch.inference_mode()
+    def estimate_val_loss(self) -> float | None:
+        """Mean cross-entropy (nats/char) over fixed windows of the held-out tail: a sampled
+        estimate; ``evaluate.evaluate_ids`` gives the exact figure."""
+        if self.val_windows is None:
+            return None
+        self.model.eval()
+        return self.window_loss(self.model, self.val_windows)[0].item()
+
+    def run(self) -> Iterator[TrainEvent]:
+        """Train until ``config.steps`` (a total, so a resumed run continues to it) or ``stop()``."""
+        config = self.config
+        chars_per_step = config.batch_size * config.seq_length * self.dist.world_size
+        speed = None
+        while self.step < config.steps:
+            self.wait_while_paused()
+            stop = self.stopping
+            if self.dist.enabled:
+                stop = distributed.any_rank(stop, self.device)  # all ranks stop at the same step
+            if stop:
+                return
+            started = time.perf_counter()
+            train_loss = self.train_step(self.batch())
+            self.history.train.append((self.step, train_loss))
+            val_loss, new_best, overfitting = None, False, None
+            if config.eval_every and (self.step % config.eval_every == 0 or self.step == config.steps):
+                val_loss = self.estimate_val_loss()
+                if val_loss is not None:
+                    self.history.val.append((self.step, val_loss))
+                    since_best = self.history.evals_since_best()
+                    new_best = since_best == 0
+                    if new_best:
+                        self._overfitting_said = False
+                    elif not self._overfitting_said:
+                        overfitting = self.history.overfitting()
+                        self._overfitting_said = overfitting is not None
+                    if config.patience and since_best >= config.patience and self.step < config.steps:
+                        # Stops at the next step's check, on every rank alike (see above).
+                        self.early_stopped = True
+                        self.stop()
+            spent = time.perf_counter() - started
+            self.elapsed += spent
+            rate = chars_per_step / max(spent, 1e-9)
+            speed = rate if speed is None else 0.9 * speed + 0.1 * rate
+            yield TrainEvent(self.step, config.steps, train_loss, val_loss, speed, self.elapsed,
+                             learning_rate(config, self.step - 1), new_best, overfitting)
+
+
+def _map_state(state: State, fn: Callable[[torch.Tensor], torch.Tensor]) -> State:
+    """``fn`` applied to each tensor of a recurrent state: ``(h, c)`` or ``h``."""
+    return tuple(fn(t) for t in state) if isinstance(state, tuple) else fn(state)

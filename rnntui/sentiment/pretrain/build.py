@@ -1,0 +1,108 @@
+"""Building a review language model's trainer, new or resumed, and the checkpoint of a trainer.
+
+What it reads: the classifier's 20,000 training reviews (their text only) and the unlabelled
+reviews, less ``valid_reviews`` of the unlabelled ones held out to measure perplexity on. The
+classifier's 5,000 validation reviews are left out as well as the test reviews, so that a
+classifier started from this model is chosen on reviews that neither model has read.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import dataclass
+
+import torch
+
+from rnntui.core.errors import RnntuiError
+from rnntui.sentiment.build import SPLIT_SEED
+from rnntui.sentiment.pretrain.checkpoint import LMCheckpoint
+from rnntui.sentiment.pretrain.model import ReviewLM, ReviewLMConfig
+from rnntui.sentiment.pretrain.trainer import PretrainConfig, PretrainHistory, PretrainTrainer, Texts
+from rnntui.sentiment.reviews import Reviews, split_train_valid
+from rnntui.sentiment.tokens import WordVocab
+
+
+@dataclass
+class PreparedText:
+    vocab: WordVocab
+    train: Texts
+    valid: Texts
+    data: dict  # what the checkpoint records about the reviews
+
+
+def prepare_text(reviews: Reviews, unlabelled: list[str], config: PretrainConfig, name: str,
+                 vocab: WordVocab | None = None) -> PreparedText:
+    """The training text's vocabulary (or the resumed model's) and the reviews as word ids."""
+    if len(unlabelled) <= config.valid_reviews:
+        raise RnntuiError(f"pretraining holds out {config.valid_reviews:,} unlabelled reviews to measure "
+                          f"perplexity, and there are {len(unlabelled):,}: pass --unlabelled with more, or a "
+                          "smaller --valid-reviews")
+    labelled, _ = split_train_valid(reviews.train, seed=SPLIT_SEED)
+    order = list(range(len(unlabelled)))
+    random.Random(SPLIT_SEED).shuffle(order)
+    held = sorted(order[:config.valid_reviews])
+    texts = [review.text for review in labelled] + [unlabelled[i] for i in sorted(order[config.valid_reviews:])]
+    if vocab is None:
+        vocab = WordVocab.build(texts, max_words=config.max_words, min_count=config.min_count)
+    train = Texts(vocab, texts, config.max_tokens)
+    valid = Texts(vocab, [unlabelled[i] for i in held], config.max_tokens)
+    data = {"name": name, "train_reviews": len(labelled), "unlabelled_reviews": len(unlabelled) - len(held),
+            "valid_reviews": len(held), "train_texts": len(train), "train_words": train.words,
+            "valid_words": valid.words, "split_seed": SPLIT_SEED}
+    return PreparedText(vocab, train, valid, data)
+
+
+def new_lm_trainer(prepared: PreparedText, config: PretrainConfig, **model_settings) -> PretrainTrainer:
+    config.validate()
+    try:
+        model_config = ReviewLMConfig(vocab_size=len(prepared.vocab), **model_settings)
+    except ValueError as error:
+        raise RnntuiError(str(error)) from None
+    torch.manual_seed(config.random_seed)
+    return PretrainTrainer(ReviewLM(model_config), prepared.train, prepared.valid, config)
+
+
+def resume_lm_trainer(checkpoint: LMCheckpoint, prepared: PreparedText, config: PretrainConfig) -> PretrainTrainer:
+    """Continue exactly where ``checkpoint`` stopped: same weights, optimizer and generator."""
+    if checkpoint.optimizer_state is None:
+        raise RnntuiError("this language model was saved without its optimizer state; it cannot be resumed")
+    model = checkpoint.build_model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    try:
+        optimizer.load_state_dict(checkpoint.optimizer_state)
+    except (ValueError, KeyError, RuntimeError) as error:
+        raise RnntuiError(f"the checkpoint's optimizer state does not fit its model ({error})") from None
+    trainer = PretrainTrainer(model, prepared.train, prepared.valid, config, optimizer=optimizer,
+                              step=checkpoint.step, history=PretrainHistory.from_dict(checkpoint.history),
+                              elapsed=checkpoint.elapsed)
+    if checkpoint.rng_state is not None:
+        trainer.set_rng_state(checkpoint.rng_state)
+    return trainer
+
+
+def resumed_lm_config(checkpoint: LMCheckpoint, **overrides) -> PretrainConfig:
+    """The checkpoint's settings, with the given ones (not None) replacing them; the ones that
+    decide which reviews and words it reads cannot change."""
+    values = dict(checkpoint.train_config or {})
+    fixed = [name for name in ("max_tokens", "max_words", "min_count", "valid_reviews", "batch_size", "random_seed")
+             if overrides.get(name) is not None and name in values and overrides[name] != values[name]]
+    if fixed:
+        flags = ", ".join("--" + name.replace("_", "-") for name in fixed)
+        raise RnntuiError(f"{flags}: fixed once a language model has trained (they decide its words and batches); "
+                          "drop them when resuming")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return PretrainConfig.from_dict(values)
+
+
+def lm_trainer_checkpoint(trainer: PretrainTrainer, prepared: PreparedText, provenance: dict | None = None
+                          ) -> LMCheckpoint:
+    """A consistent checkpoint of the trainer (weights, optimizer and generator of one step)."""
+    with trainer.lock:
+        model_state, step, rng_state = trainer.snapshot(), trainer.step, trainer.rng_state()
+        optimizer_state = copy.deepcopy(trainer.optimizer.state_dict())
+        history = trainer.history.to_dict()
+    return LMCheckpoint(model_config=trainer.model.config, vocab=prepared.vocab, model_state=model_state, step=step,
+                        optimizer_state=optimizer_state, rng_state=rng_state, history=history,
+                        train_config=trainer.config.to_dict(), data=prepared.data, elapsed=trainer.elapsed,
+                        provenance=dict(provenance or {}))

@@ -1,0 +1,90 @@
+"""What a checkpoint records about how it was made, and how ``rnntui info`` words it: the chain
+of commands of a resumed model, its wall time, a sentiment model's test accuracy."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rnntui.charlm.checkpoint import load_checkpoint
+from rnntui.charlm.info import made_lines
+from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
+from tests.helpers import SMALL, TINY, reviews_tarball, run
+
+
+def as_typed(monkeypatch, capsys, *argv):
+    """Run ``rnntui ARGV`` as a person types it (the record keeps the command line)."""
+    monkeypatch.setattr("sys.argv", ["/usr/bin/rnntui", *argv])
+    return run(capsys, *argv)
+
+
+def info_line(capsys, path, label: str) -> str:
+    code, out, _ = run(capsys, "info", str(path))
+    assert code == 0
+    return next(line for line in out.splitlines() if line.startswith(label + ":"))
+
+
+def test_info_of_a_resumed_model_shows_every_run_s_command(monkeypatch, capsys, corpus_file, tmp_path):
+    out = tmp_path / "m.ckpt"
+    first = ["train", "--corpus", str(corpus_file), "--steps", "4", "--out", str(out), *TINY]
+    second = ["train", "--resume", str(out), "--corpus", str(corpus_file), "--steps", "6", "--lr", "0.002"]
+    third = ["train", "--resume", str(out), "--corpus", str(corpus_file), "--steps", "7", "--json"]
+    for argv in (first, second, third):
+        assert as_typed(monkeypatch, capsys, *argv)[0] == 0
+    chain = " && ".join("rnntui " + " ".join(argv) for argv in (first, second, third))
+    assert load_checkpoint(out).provenance["command"] == chain
+    assert info_line(capsys, out, "command") == f"command:     {chain}"
+
+
+@pytest.fixture
+def reviews(tmp_path):
+    return reviews_tarball(tmp_path / "reviews.tar.gz", per_folder=40)
+
+
+def test_sentiment_train_test_measures_prints_and_records_the_test_accuracy(monkeypatch, capsys, reviews, tmp_path):
+    out = tmp_path / "s.ckpt"
+    code, stdout, _ = run(capsys, "sentiment", "train", "--data", str(reviews), "--epochs", "3", "--out", str(out),
+                          "--test", *SMALL)
+    assert code == 0
+    code, evaluated, _ = run(capsys, "sentiment", "evaluate", "--checkpoint", str(out), "--data", str(reviews),
+                             "--json")
+    measured = json.loads(evaluated)
+    assert f"test accuracy {measured['test_accuracy']:.4f}, loss {measured['test_loss']:.4f} on the 80 test " \
+           f"reviews (step 12); recorded in {out}" in stdout
+    provenance = load_sentiment_checkpoint(out).provenance
+    assert provenance["test_accuracy"] == pytest.approx(measured["test_accuracy"])
+    assert provenance["test_loss"] == pytest.approx(measured["test_loss"])
+    assert provenance["test_reviews"] == 80
+    assert info_line(capsys, out, "test") == f"test:        accuracy {measured['test_accuracy']:.4f} on 80 test reviews"
+    code, stdout, _ = run(capsys, "sentiment", "train", "--data", str(reviews), "--resume", str(out), "--epochs", "4",
+                          "--test", "--json")
+    last = json.loads(stdout.splitlines()[-1])
+    assert code == 0 and last["reviews"] == 80 and last["step"] == 16
+    assert load_sentiment_checkpoint(out).provenance["test_accuracy"] == pytest.approx(last["test_accuracy"])
+    # Without --test, a resumed model's old figure is not kept: it measured other weights.
+    run(capsys, "sentiment", "train", "--data", str(reviews), "--resume", str(out), "--epochs", "5")
+    assert "test_accuracy" not in load_sentiment_checkpoint(out).provenance
+
+
+def test_a_resumed_sentiment_model_keeps_its_chain_and_adds_up_its_wall_time(monkeypatch, capsys, reviews, tmp_path):
+    out = tmp_path / "s.ckpt"
+    first = ["sentiment", "train", "--data", str(reviews), "--epochs", "1", "--out", str(out), *SMALL]
+    second = ["sentiment", "train", "--data", str(reviews), "--resume", str(out), "--epochs", "2"]
+    assert as_typed(monkeypatch, capsys, *first)[0] == 0
+    assert "(1 epoch set)" in info_line(capsys, out, "training")
+    once = load_sentiment_checkpoint(out)
+    assert as_typed(monkeypatch, capsys, *second)[0] == 0
+    twice = load_sentiment_checkpoint(out)
+    assert twice.provenance["command"] == "rnntui " + " ".join(first) + " && rnntui " + " ".join(second)
+    assert twice.provenance["wall_time_s"] >= once.provenance["wall_time_s"]
+    assert twice.provenance["wall_time_s"] >= twice.elapsed - 0.1  # training time is part of the wall time
+    assert "(2 epochs set)" in info_line(capsys, out, "training")
+
+
+def test_wall_time_is_written_as_the_training_time_is():
+    made = dict(made_lines({"machine": "AMD EPYC", "wall_time_s": 290.0}, training_seconds=255.0))
+    assert made["made on"] == "AMD EPYC, 0:04:50 of wall time"
+    # A record written before resumed runs added up their wall time holds the last run's only.
+    made = dict(made_lines({"machine": "AMD EPYC", "wall_time_s": 180.0}, training_seconds=255.0))
+    assert made["made on"] == "AMD EPYC, 0:03:00 of wall time in its last run"

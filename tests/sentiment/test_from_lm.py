@@ -1,0 +1,167 @@
+"""``rnntui sentiment pretrain`` and ``rnntui sentiment train --from-lm`` from the command line, on
+made-up reviews: a classifier starts from the language model's layers, and a language model
+that does not fit is refused in one line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
+from rnntui.sentiment.model import SentimentConfig, SentimentRNN
+from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint
+from rnntui.sentiment.trainer import SentimentTrainConfig, frozen_layers, group_lrs, make_optimizer
+from tests.helpers import one_error_line, reviews_tarball, run
+
+LM_SMALL = ["--embed-dim", "8", "--hidden-size", "16", "--batch-size", "16", "--lr", "0.01", "--valid-reviews", "20",
+            "--eval-every", "5"]
+CLASSIFIER = ["--fc-hidden", "16", "--batch-size", "16", "--lr", "0.01"]
+
+
+@pytest.fixture(scope="module")
+def language_model(tmp_path_factory):
+    """One epoch (12 steps) of a tiny language model of 180 made-up reviews, both ways."""
+    from rnntui.cli import main
+
+    folder = tmp_path_factory.mktemp("from-lm")
+    data = reviews_tarball(folder / "reviews.tar.gz", per_folder=50, unlabelled=120)
+    out = folder / "lm.ckpt"
+    assert main(["sentiment", "pretrain", "--data", str(data), "--out", str(out), *LM_SMALL]) == 0
+    return out, data
+
+
+def test_pretrain_reports_perplexity_and_resumes_to_more_epochs(language_model, tmp_path, capsys):
+    out, data = language_model
+    metrics = [json.loads(line) for line in out.with_name("lm.ckpt.metrics.jsonl").read_text().splitlines()]
+    assert [m["step"] for m in metrics] == list(range(1, 13))
+    assert [m["step"] for m in metrics if m["val_perplexity"] is not None] == [5, 10, 12]
+    copy = tmp_path / "copy.ckpt"
+    copy.write_bytes(out.read_bytes())
+    code, stdout, _ = run(capsys, "sentiment", "pretrain", "--data", str(data), "--resume", str(copy),
+                          "--epochs", "2")
+    assert code == 0 and "from step 12 to 24" in stdout and load_lm_checkpoint(copy).step == 24
+    # The record keeps the first run's command before the resume's (rnntui info shows the chain).
+    first, resumed = load_lm_checkpoint(out).provenance, load_lm_checkpoint(copy).provenance
+    assert resumed["command"] == f"{first['command']} && {first['command']}"
+    assert resumed["wall_time_s"] >= first["wall_time_s"]  # added up (a quick run may round to 0.0 s)
+    code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(data), "--resume", str(copy), "--epochs", "3",
+                       "--hidden-size", "8")
+    one_error_line(code, err, "fixed once trained: drop --hidden-size")
+    code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(data), "--resume", str(copy), "--epochs", "3",
+                       "--max-words", "5")
+    one_error_line(code, err, "--max-words: fixed once a language model has trained")
+
+
+def test_info_describes_a_review_language_model(language_model, capsys):
+    out, _ = language_model
+    code, stdout, _ = run(capsys, "info", str(out))
+    assert code == 0 and "LSTM read forward and backward, embedding 8, hidden 16, adaptive softmax" in stdout
+    assert "12 steps in" in stdout and "(epoch 1.00 of 1)" in stdout and "perplexity" in stdout
+    code, stdout, _ = run(capsys, "info", str(out), "--json")
+    info = json.loads(stdout)
+    assert code == 0 and info["task"] == "review-lm" and info["best_val_perplexity"] < 18
+
+
+@pytest.mark.slow  # a process of its own; the save on a signal is rnntui train's, tested there
+def test_a_signal_saves_the_language_model_and_resume_continues_it(language_model, tmp_path, capsys):
+    """SIGTERM (as ctrl+c) finishes the step in flight, saves and exits 0; --resume goes on from there."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    _, data = language_model
+    out = tmp_path / "sig.ckpt"
+    proc = subprocess.Popen([sys.executable, "-m", "rnntui", "sentiment", "pretrain", "--data", str(data),
+                             "--out", str(out), "--epochs", "10000", "--log-every", "1", *LM_SMALL],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    for line in proc.stdout:
+        if line.startswith("step 3/"):
+            break
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    step = load_lm_checkpoint(out).step
+    assert proc.returncode == 0 and "Traceback" not in stderr, stderr
+    assert step >= 3 and f"stopped at step {step}" in stdout
+    code, stdout, _ = run(capsys, "sentiment", "pretrain", "--data", str(data), "--resume", str(out),
+                          "--epochs", "1")
+    assert code == 0 and f"from step {step} to 12" in stdout and load_lm_checkpoint(out).step == 12
+
+
+def test_pretrain_needs_unlabelled_reviews(tmp_path, capsys):
+    data = reviews_tarball(tmp_path / "labelled.tar.gz", per_folder=10)
+    code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(data), "--out", str(tmp_path / "lm.ckpt"))
+    one_error_line(code, err, "none were found: pass --unlabelled")
+
+
+def test_a_classifier_starts_from_the_language_models_layers(language_model, tmp_path, capsys):
+    """With gradual unfreezing the first epoch trains only the classifier's head, so after it the
+    embedding and both directions of the recurrent layer are still the language model's, exactly."""
+    lm_path, data = language_model
+    out = tmp_path / "c.ckpt"
+    code, _, _ = run(capsys, "sentiment", "train", "--data", str(data), "--from-lm", str(lm_path), "--epochs", "1",
+                     "--gradual-unfreezing", "--out", str(out), *CLASSIFIER)
+    assert code == 0
+    lm, classifier = load_lm_checkpoint(lm_path), load_sentiment_checkpoint(out)
+    assert classifier.vocab == lm.vocab and classifier.model_config.bidirectional
+    assert classifier.model_config.hidden_size == 16 and classifier.model_config.embed_dim == 8
+    copied = [name for name in classifier.model_state if name.startswith(("embedding.", "rnn."))]
+    assert len(copied) == 9 and "rnn.weight_ih_l0_reverse" in copied  # the embedding, 4 per direction
+    for name in copied:
+        assert torch.equal(classifier.model_state[name], lm.model_state[name]), name
+    assert not torch.equal(classifier.model_state["fc1.weight"], SentimentRNN(classifier.model_config).fc1.weight)
+    assert classifier.provenance["from_lm"]["step"] == lm.step == 12
+    code, stdout, _ = run(capsys, "info", str(out))
+    assert code == 0 and f"started from the language model {lm_path} (step 12)" in stdout
+    # Without unfreezing, the same epoch moves every layer away from where it started.
+    code, _, _ = run(capsys, "sentiment", "train", "--data", str(data), "--from-lm", str(lm_path), "--epochs", "1",
+                     "--out", str(tmp_path / "d.ckpt"), *CLASSIFIER)
+    moved = load_sentiment_checkpoint(tmp_path / "d.ckpt")
+    assert code == 0 and not torch.equal(moved.model_state["rnn.weight_hh_l0"], lm.model_state["rnn.weight_hh_l0"])
+
+
+@pytest.mark.parametrize("flags, match", [
+    (["--hidden-size", "8"], "--hidden-size 8: the language model in"),
+    (["--embed-dim", "4"], "--embed-dim 4: the language model in"),
+    (["--cell", "gru"], "--cell gru: the language model in"),
+    (["--max-words", "5"], "--max-words 5: the language model in"),
+    (["--init-embedding", "ppmi"], "--from-lm starts the embedding from the language model"),
+])
+def test_a_language_model_of_another_size_or_vocabulary_is_refused_in_one_line(language_model, tmp_path, capsys,
+                                                                                 flags, match):
+    lm_path, data = language_model
+    code, _, err = run(capsys, "sentiment", "train", "--data", str(data), "--from-lm", str(lm_path),
+                       "--out", str(tmp_path / "c.ckpt"), *flags)
+    assert code == 2
+    one_error_line(code, err, match)
+    assert not (tmp_path / "c.ckpt").exists()
+
+
+def test_from_lm_refuses_a_classifier_file_and_a_resume(language_model, tmp_path, capsys):
+    from rnntui.sentiment.checkpoint import SentimentCheckpoint, save_sentiment_checkpoint
+
+    lm_path, data = language_model
+    vocab = load_lm_checkpoint(lm_path).vocab
+    model = SentimentRNN(SentimentConfig(len(vocab)))
+    classifier = save_sentiment_checkpoint(SentimentCheckpoint(model.config, vocab, model.state_dict()),
+                                           tmp_path / "c.ckpt")
+    code, _, err = run(capsys, "sentiment", "train", "--data", str(data), "--from-lm", str(classifier),
+                       "--out", str(tmp_path / "x.ckpt"))
+    one_error_line(code, err, "is a sentiment model (movie reviews), not a language model of movie reviews")
+    code, _, err = run(capsys, "sentiment", "train", "--data", str(data), "--resume", str(classifier),
+                       "--from-lm", str(lm_path))
+    one_error_line(code, err, "drop it when resuming")
+
+
+def test_discriminative_rates_and_gradual_unfreezing():
+    config = SentimentTrainConfig(lr=0.01, layer_lr_decay=2.0, gradual_unfreezing=True)
+    model = SentimentRNN(SentimentConfig(30))
+    optimizer = make_optimizer(model, config)
+    assert [len(g["params"]) for g in optimizer.param_groups] == [1, 4, 4]  # embedding, lstm, fc1 and fc2
+    assert group_lrs(config, 3) == [0.0025, 0.005, 0.01]
+    assert [frozen_layers(config, epoch) for epoch in range(4)] == [("embedding", "rnn"), ("embedding",), (), ()]
+    plain = SentimentTrainConfig(lr=0.01)
+    assert len(make_optimizer(model, plain).param_groups) == 1 and frozen_layers(plain, 0) == ()
