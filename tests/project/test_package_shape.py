@@ -20,7 +20,7 @@ MAY_IMPORT = {
     "sentiment": {"core", "sentiment"},
     "neurons": {"core", "charlm", "sentiment", "neurons"},
     "sweep": {"core", "charlm", "sentiment", "sweep"},
-    "cli": {"core", "charlm", "sentiment", "neurons", "sweep", "cli"},
+    "cli": {"core", "charlm", "sentiment", "neurons", "sweep", "cli", "tui"},  # `rnntui` opens the app
     "tui": {"core", "charlm", "sentiment", "neurons", "tui"},
 }
 
