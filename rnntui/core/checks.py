@@ -2,9 +2,11 @@
 
 A checkpoint's sha256 proves only that its payload is what its writer wrote, and anyone can
 write one. So every field's type, every model setting's range and every weight's shape (against
-the model settings and the vocabulary) is checked here, from the plain data the weights-only
+the model settings and the vocabulary) is checked, from the plain data the weights-only
 unpickler returns, before a model, an optimizer or a trainer is made: a crafted file gets one
-clear line, never a traceback, an allocator error or a hang.
+clear line, never a traceback, an allocator error or a hang. The checks every task's payload
+shares are here (``check_payload``); each task gives its own (``PayloadChecks``) beside its
+checkpoint.
 """
 
 from __future__ import annotations
