@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
@@ -15,7 +16,6 @@ from rnntui.charlm.vocab import Vocab
 from rnntui.core.checkpoint import RunCheckpoint, read_checked, run_fields, save_run
 from rnntui.core.checkpoint import list_checkpoints as list_checkpoints  # noqa: F401
 from rnntui.core.checkpoint import read_header as read_header  # noqa: F401
-from rnntui.core.errors import CheckpointError
 
 TASK = "text"
 
@@ -27,15 +27,7 @@ class Checkpoint(RunCheckpoint):
     model_config: ModelConfig
     vocab: Vocab
     corpus: dict | None = None  # name, sha256, characters
-
-    def build_model(self, device: torch.device | str = "cpu") -> CharRNN:
-        model = CharRNN(self.model_config)
-        try:
-            model.load_state_dict(self.model_state)
-        except RuntimeError as error:
-            first = str(error).splitlines()[0]
-            raise CheckpointError(f"the checkpoint's weights do not fit its model: {first}") from None
-        return model.to(device)
+    model_class: ClassVar[type[CharRNN]] = CharRNN
 
     def summary(self) -> dict:
         val = [v for _, v in self.history.get("val", [])]

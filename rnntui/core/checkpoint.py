@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -86,6 +86,8 @@ class RunCheckpoint:
     (enough to resume it exactly). Each task adds its own fields and a ``summary()`` for the
     header."""
 
+    model_class: ClassVar[type[torch.nn.Module]]  # the task's model, made from model_config
+
     model_config: Any
     vocab: Any
     model_state: dict[str, torch.Tensor]
@@ -97,6 +99,21 @@ class RunCheckpoint:
     elapsed: float = 0.0
     provenance: dict = field(default_factory=dict)  # how it was made (command, machine, ...)
     created: str = ""
+
+    def build_model(self, device: torch.device | str = "cpu") -> torch.nn.Module:
+        model = self.model_class(self.model_config)
+        try:
+            model.load_state_dict(self.model_state)
+        except RuntimeError as error:
+            first = str(error).splitlines()[0]
+            raise CheckpointError(f"the checkpoint's weights do not fit its model: {first}") from None
+        return model.to(device)
+
+    def header_summary(self, scores: dict, records: dict) -> dict:
+        """A summary for the header: the step, the model, the vocabulary's size, ``scores`` (the
+        best figures so far), the task's ``records`` and how the model was made."""
+        return {"step": self.step, "model": self.model_config.to_dict(), "vocab_size": len(self.vocab), **scores,
+                **records, "created": self.created, "provenance": self.provenance}
 
 
 def save_run(checkpoint: RunCheckpoint, path: str | Path, task: str, fields: dict, half: bool = False) -> Path:

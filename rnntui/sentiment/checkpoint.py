@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
+from typing import ClassVar
 
 from rnntui.core.checkpoint import RunCheckpoint, read_checked, run_fields, save_run
 from rnntui.core.checks import (
@@ -39,19 +38,13 @@ class SentimentCheckpoint(RunCheckpoint):
     vocab: WordVocab
     history: dict = field(default_factory=lambda: {"train": [], "val": [], "accuracy": []})
     data: dict | None = None  # which reviews it learnt from (name, counts, the split's seed)
-
-    def build_model(self, device: torch.device | str = "cpu") -> SentimentRNN:
-        model = SentimentRNN(self.model_config)
-        model.load_state_dict(self.model_state)  # shapes were checked when the file was read
-        return model.to(device)
+    model_class: ClassVar[type[SentimentRNN]] = SentimentRNN
 
     def best_accuracy(self) -> float | None:
         return max((a for _, a in self.history.get("accuracy", [])), default=None)
 
     def summary(self) -> dict:
-        return {"step": self.step, "model": self.model_config.to_dict(), "vocab_size": len(self.vocab),
-                "best_val_accuracy": self.best_accuracy(), "data": self.data, "created": self.created,
-                "provenance": self.provenance}
+        return self.header_summary({"best_val_accuracy": self.best_accuracy()}, {"data": self.data})
 
 
 def save_sentiment_checkpoint(checkpoint: SentimentCheckpoint, path: str | Path, half: bool = False) -> Path:

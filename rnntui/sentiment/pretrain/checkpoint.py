@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
@@ -27,19 +28,13 @@ class LMCheckpoint(RunCheckpoint):
     model_config: ReviewLMConfig
     vocab: WordVocab
     data: dict | None = None
-
-    def build_model(self) -> ReviewLM:
-        model = ReviewLM(self.model_config)
-        model.load_state_dict(self.model_state)  # shapes were checked when the file was read
-        return model
+    model_class: ClassVar[type[ReviewLM]] = ReviewLM
 
     def best_val_loss(self) -> float | None:
         return min((v for _, v in self.history.get("val", [])), default=None)
 
     def summary(self) -> dict:
-        return {"step": self.step, "model": self.model_config.to_dict(), "vocab_size": len(self.vocab),
-                "best_val_loss": self.best_val_loss(), "data": self.data, "created": self.created,
-                "provenance": self.provenance}
+        return self.header_summary({"best_val_loss": self.best_val_loss()}, {"data": self.data})
 
 
 def save_lm_checkpoint(checkpoint: LMCheckpoint, path: str | Path) -> Path:
