@@ -1,11 +1,12 @@
-"""What a checkpoint holds, for people and for scripts: ``rnntui info`` and the app's f6."""
+"""What a language model's checkpoint holds, for people and for scripts: ``rnntui info`` and the
+app's f6."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from rnntui.charlm.checkpoint import Checkpoint
+from rnntui.core.info import common_info, file_line, labelled, made_lines, training_time
 
 
 def checkpoint_info(checkpoint: Checkpoint, path: Path | None) -> dict:
@@ -23,64 +24,6 @@ def checkpoint_info(checkpoint: Checkpoint, path: Path | None) -> dict:
         "best_val_loss_estimate": best[1] if best else None,
         "best_val_loss_step": best[0] if best else None,
     }
-
-
-def common_info(checkpoint, path: Path | None) -> dict:
-    """What every task's ``rnntui info`` reports alike: the file, the model, the training done."""
-    return {
-        "path": str(path) if path is not None else None,
-        "bytes": path.stat().st_size if path is not None and path.is_file() else None,
-        "created": checkpoint.created,
-        "model": checkpoint.model_config.to_dict(),
-        "parameters": sum(tensor.numel() for tensor in checkpoint.model_state.values()),
-        "step": checkpoint.step,
-        "training_seconds": round(checkpoint.elapsed, 1),
-        "train_config": checkpoint.train_config,
-        "resumable": checkpoint.optimizer_state is not None,
-        "provenance": checkpoint.provenance,
-    }
-
-
-def file_line(info: dict) -> tuple[str, str]:
-    return ("file", f"{info['path']} ({info['bytes'] / 1e6:.1f} MB, saved {saved_at(info['created'])})"
-                    if info["path"] and info["bytes"] is not None else "not saved yet")
-
-
-def clock(seconds: float) -> str:
-    """``seconds`` as h:mm:ss."""
-    hours, rest = divmod(int(seconds), 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
-
-
-def training_time(info: dict) -> str:
-    return f"{info['step']:,} step{'s' if info['step'] != 1 else ''} in {clock(info['training_seconds'])}"
-
-
-def made_lines(provenance: dict, training_seconds: float = 0.0) -> list[tuple[str, str]]:
-    """Where and how a model was made, from its provenance. The wall time is written as the
-    training time is (h:mm:ss), and it covers every run of the model; a record from before
-    resumed runs added theirs up holds the last run's only, and says so."""
-    lines = []
-    if provenance.get("machine") or provenance.get("wall_time_s"):
-        made = provenance.get("machine") or "-"
-        wall = provenance.get("wall_time_s")
-        if wall:
-            made += f", {clock(wall)} of wall time"
-            if wall < training_seconds:  # training time is within wall time: this is one run's
-                made += " in its last run"
-        lines.append(("made on", made))
-    if provenance.get("command"):
-        lines.append(("command", provenance["command"]))
-    return lines
-
-
-def saved_at(created: str) -> str:
-    """An ISO timestamp as "2026-11-29 11:39 UTC" (in the zone it was written in)."""
-    try:
-        moment = datetime.fromisoformat(created)
-    except (TypeError, ValueError):
-        return created or "at an unknown time"
-    return (moment.strftime("%Y-%m-%d %H:%M ") + (moment.tzname() or "").replace("UTC+00:00", "UTC")).rstrip()
 
 
 def info_lines(info: dict) -> list[str]:
@@ -134,7 +77,3 @@ def info_lines(info: dict) -> list[str]:
                                     f"(trained on {base.get('corpus') or '-'})"))
     lines += made_lines(provenance, info["training_seconds"])
     return labelled(lines)
-
-
-def labelled(lines: list[tuple[str, str]]) -> list[str]:
-    return [f"{label + ':':13s}{text}" for label, text in lines]

@@ -10,8 +10,8 @@ from rnntui.cli.common import corpus_path, load_model_checkpoint
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from rnntui.charlm.checkpoint import read_header
     from rnntui.charlm.info import checkpoint_info, info_lines
+    from rnntui.core.checkpoint import read_header
     from rnntui.core.paths import bundled_model_path
 
     path = args.checkpoint if args.checkpoint is not None else bundled_model_path()

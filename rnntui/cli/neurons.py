@@ -20,7 +20,7 @@ def is_sentiment(args: argparse.Namespace) -> bool:
     apply_threads(args.threads)
     if args.sentiment or args.checkpoint is None:
         return args.sentiment
-    from rnntui.charlm.checkpoint import read_header
+    from rnntui.core.checkpoint import read_header
 
     return read_header(args.checkpoint)[0].get("task") == "sentiment"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from rnntui.charlm.info import common_info, file_line, labelled, made_lines, training_time
+from rnntui.core.info import common_info, file_line, labelled, made_lines, training_time
 from rnntui.sentiment.checkpoint import SentimentCheckpoint
 
 

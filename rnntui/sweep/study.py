@@ -177,7 +177,7 @@ def best_trial(study):
 def written_by(path: Path, study_name: str, number: int) -> bool:
     """Whether ``path`` holds the checkpoint this study's trial ``number`` wrote (judged by
     its record, not its name)."""
-    from rnntui.charlm.checkpoint import read_header
+    from rnntui.core.checkpoint import read_header
     from rnntui.core.files import is_checkpoint_file
 
     if not is_checkpoint_file(path):
@@ -210,7 +210,7 @@ def kept_trials(left_out: list[Path] | None = None) -> list[tuple[Path, dict]]:
     """The trial checkpoints every study in the sweeps folder kept (its best, or all with
     --keep-all), newest first within each study, with their headers: for the app's picker.
     ``left_out`` collects the files that could not be read (see list_checkpoints)."""
-    from rnntui.charlm.checkpoint import list_checkpoints
+    from rnntui.core.checkpoint import list_checkpoints
 
     try:
         studies = sorted(path for path in sweeps_dir().iterdir() if path.is_dir())

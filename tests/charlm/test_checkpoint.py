@@ -6,10 +6,11 @@ import pickle
 import pytest
 import torch
 
-from rnntui.charlm.checkpoint import MAGIC, Checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
+from rnntui.charlm.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from rnntui.charlm.model import CharRNN, ModelConfig
 from rnntui.charlm.vocab import Vocab
 from rnntui.core import files
+from rnntui.core.checkpoint import MAGIC, list_checkpoints
 from rnntui.core.errors import CheckpointError
 from tests.helpers import disk_full
 
@@ -219,7 +220,7 @@ def test_a_save_landing_during_a_load_gives_one_whole_checkpoint(tmp_path, monke
     # must read the old file to its end, not the new file's payload under the old header.
     path = tmp_path / "m.ckpt"
     save_checkpoint(make_checkpoint(step=3), path)
-    from rnntui.charlm import checkpoint as checkpoint_module
+    from rnntui.core import checkpoint as checkpoint_module
     real_open = checkpoint_module.open_regular
     opened = []
 

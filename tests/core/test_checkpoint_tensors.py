@@ -13,8 +13,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnntui.charlm.checkpoint import MAGIC, write_file
 from rnntui.charlm.session import Session
+from rnntui.core.checkpoint import MAGIC, write_file
 from rnntui.core.errors import RnntuiError
 from rnntui.sentiment.session import ReviewSession
 from tests.helpers import field_paths, hostile, reviews_tarball, run, set_path

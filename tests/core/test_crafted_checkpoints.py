@@ -15,11 +15,12 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnntui.charlm.checkpoint import MAGIC, list_checkpoints, load_checkpoint
+from rnntui.charlm.checkpoint import load_checkpoint
 from rnntui.charlm.info import checkpoint_info, info_lines
 from rnntui.charlm.model import CharRNN, ModelConfig, state_shapes
 from rnntui.charlm.sampling import Sampler
 from rnntui.charlm.session import Session
+from rnntui.core.checkpoint import MAGIC, list_checkpoints
 from rnntui.core.errors import CheckpointError, RnntuiError
 from tests.helpers import TINY, field_paths, hostile, run, set_path
 
@@ -271,7 +272,7 @@ def test_a_header_nested_too_deep_is_one_line_in_every_loader(tmp_path):
 
 def test_brackets_inside_a_headers_strings_do_not_count(real, tmp_path):
     """A corpus named with brackets nests no deeper: only the JSON's own arrays and objects do."""
-    from rnntui.charlm.checkpoint import read_header
+    from rnntui.core.checkpoint import read_header
 
     header, payload, _ = real
     name = "[" * 1000 + "{" * 1000

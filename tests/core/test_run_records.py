@@ -8,7 +8,7 @@ import json
 import pytest
 
 from rnntui.charlm.checkpoint import load_checkpoint
-from rnntui.charlm.info import made_lines
+from rnntui.core.info import made_lines
 from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
 from tests.helpers import SMALL, TINY, reviews_tarball, run
 

@@ -13,7 +13,8 @@ import time
 import pytest
 
 from rnntui.charlm import checkpoint as checkpoint_module
-from rnntui.charlm.checkpoint import list_checkpoints, load_checkpoint
+from rnntui.charlm.checkpoint import load_checkpoint
+from rnntui.core.checkpoint import MAGIC, list_checkpoints
 from rnntui.core.files import TEMP_MARK, stale_temp_files
 from rnntui.core.lock import OutputLock, lock_path
 from rnntui.core.metrics import MetricsFollower
@@ -263,7 +264,7 @@ def test_ctrl_c_during_the_final_save(capsys, corpus_file, tmp_path, monkeypatch
 
 def test_stale_temporary_files_of_killed_saves_are_removed(capsys, corpus_file, tmp_path):
     out = tmp_path / "t.ckpt"
-    header = checkpoint_module.MAGIC
+    header = MAGIC
     stale = [tmp_path / f".t.ckpt{TEMP_MARK}abcd_123.tmp", tmp_path / ".t.ckpt.x1y2z3w4.tmp",
              tmp_path / f".t.step0000040.ckpt{TEMP_MARK}q1w2e3r4.tmp"]  # a --keep copy's, of any step
     stale[0].write_bytes(header + b'{"format_version": 2, "sha256": "12')  # cut off in its header

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from rnntui.charlm.checkpoint import load_checkpoint, read_header
+from rnntui.charlm.checkpoint import load_checkpoint
 from rnntui.charlm.corpus import read_text
 from rnntui.charlm.sampling import Sampler, generate_text
 from rnntui.cli import main
+from rnntui.core.checkpoint import read_header
 from rnntui.core.paths import bundled_model_path
 
 ROOT = Path(__file__).resolve().parents[2]

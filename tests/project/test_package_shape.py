@@ -100,7 +100,6 @@ def test_no_import_cycles():
     assert not cycles, "\n".join(cycles)
 
 
-@pytest.mark.xfail(strict=True, reason="the package is being reshaped to this")
 def test_no_private_name_is_imported_from_another_package():
     wrong = []
     for name, path in MODULES.items():

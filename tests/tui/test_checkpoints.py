@@ -362,7 +362,7 @@ def with_header(source, path, change) -> None:
     payload, and so its checksum, unchanged)."""
     import json
 
-    from rnntui.charlm.checkpoint import MAGIC
+    from rnntui.core.checkpoint import MAGIC
 
     data = source.read_bytes()
     end = data.index(b"\n", len(MAGIC))
@@ -376,7 +376,7 @@ async def test_files_that_cannot_be_listed_are_left_out_of_the_picker_while_a_mo
     """A header nested 100,000 deep, and one whose text's name is null, in the data folder
     while a model trains: ctrl+o, in the chat and in the reviews, lists the other files and
     says which it left out; training goes on."""
-    from rnntui.charlm.checkpoint import MAGIC
+    from rnntui.core.checkpoint import MAGIC
 
     folder = tmp_path / "data" / "checkpoints"
     folder.mkdir(parents=True)

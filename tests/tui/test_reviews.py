@@ -189,7 +189,7 @@ def test_the_gauge_draws_the_probability_it_is_given():
 
 async def test_ctrl_t_trains_a_review_model_with_the_live_chart_and_ctrl_s_saves_it(tiny_checkpoint, reviews_file,
                                                                                      tmp_path):
-    from rnntui.charlm.checkpoint import read_header
+    from rnntui.core.checkpoint import read_header
     from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
     from rnntui.sentiment.trainer import SentimentTrainConfig
     from rnntui.tui.widgets.loss_panel import LossPanel
