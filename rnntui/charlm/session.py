@@ -37,9 +37,9 @@ from rnntui.charlm.sampling import Sampler
 from rnntui.charlm.trainer import History, TrainConfig, Trainer, learning_rate
 from rnntui.charlm.vocab import Vocab
 from rnntui.core.errors import RnntuiError
-from rnntui.core.files import check_writable, output_target, refuse_replacing, remove_stale_temp_files, same_file
-from rnntui.core.lock import OutputLock
+from rnntui.core.files import same_file
 from rnntui.core.paths import bundled_model_path, checkpoints_dir, default_corpus_path
+from rnntui.core.save import save_checkpoint_safely
 
 # The app trains until it is paused; this is "for ever" for a person watching.
 OPEN_ENDED_STEPS = 10**9
@@ -454,13 +454,8 @@ class Session:
             own = chosen or same_file(path, self.path) or same_file(path, self.save_to)
             checkpoint = self._checkpoint_now()
             step, generation = checkpoint.step, self.generation
-        path = output_target(Path(path))
         hint = "" if own else "; save it under another name with f4"
-        check_writable(path)
-        with OutputLock(path) as lock:
-            refuse_replacing(path, own, hint)
-            remove_stale_temp_files(path, lock.acquired_at)
-            save_checkpoint(checkpoint, path)
+        path = save_checkpoint_safely(path, lambda target: save_checkpoint(checkpoint, target), own, hint)
         with self.lock:
             if generation == self.generation:  # still the model that was saved
                 self.saved_step = max(self.saved_step, step)  # two saves may end out of order

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 from rnntui.core.errors import RnntuiError
-from rnntui.core.files import check_writable, output_target, refuse_replacing, remove_stale_temp_files, same_file
-from rnntui.core.lock import OutputLock
+from rnntui.core.files import output_target, same_file
 from rnntui.core.paths import bundled_sentiment_model_path, checkpoints_dir
+from rnntui.core.save import save_checkpoint_safely
 from rnntui.sentiment.build import Prepared, new_trainer, prepare, resume_trainer, resumed_config, trainer_checkpoint
 from rnntui.sentiment.checkpoint import SentimentCheckpoint, load_sentiment_checkpoint, save_sentiment_checkpoint
 from rnntui.sentiment.dataset import cached_dataset_path, ensure_dataset, load_reviews
@@ -166,12 +166,8 @@ class ReviewSession:
             path = self.path if path is None else path
             checkpoint = trainer_checkpoint(self.trainer, self.prepared, {"command": "rnntui (the app's reviews)"})
             step = checkpoint.step
-        path = output_target(Path(path))
-        check_writable(path)
-        with OutputLock(path) as lock:
-            refuse_replacing(path, same_file(path, self.path), "")
-            remove_stale_temp_files(path, lock.acquired_at)
-            save_sentiment_checkpoint(checkpoint, path)
+        path = save_checkpoint_safely(path, lambda target: save_sentiment_checkpoint(checkpoint, target),
+                                      same_file(output_target(Path(path)), self.path))
         with self.lock:
             self.saved_step = max(self.saved_step, step)
         return Path(path)
