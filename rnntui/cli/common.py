@@ -5,11 +5,30 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rnntui.core.errors import RnntuiError
+
+DEFAULT_SEED_TEXT = "The island"
+BUNDLED = Path("bundled")  # --finetune with no checkpoint: the bundled model
+# Where --save-best writes (rnntui.cli.run.best_path), as every trainer's help says it.
+SAVE_BEST_NAMING = "its name with .best before the extension (run.best.ckpt for --out run.ckpt)"
+
+
+def command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """The function that runs a command (``name`` in ``rnntui.cli.<module>``), imported when it
+    runs: every parser names its commands so, and stays quick to build and free of the commands'
+    imports."""
+
+    def run(args: argparse.Namespace) -> int:
+        return getattr(importlib.import_module(f"rnntui.cli.{module}"), name)(args)
+
+    run.__qualname__ = f"{module}.{name}"
+    return run
 
 
 def dynamic_config(args: argparse.Namespace):

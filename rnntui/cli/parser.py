@@ -4,35 +4,17 @@ function that runs it (``set_defaults(func=...)``), imported only when it runs."
 from __future__ import annotations
 
 import argparse
-import importlib
 import math
-from collections.abc import Callable
 from pathlib import Path
 
 from rnntui import __version__
-from rnntui.cli.common import add_threads_argument
+from rnntui.cli.common import BUNDLED, DEFAULT_SEED_TEXT, SAVE_BEST_NAMING, add_threads_argument, command
 from rnntui.cli.neurons_parser import add_neurons_commands
 from rnntui.cli.sentiment_parser import add_sentiment_commands
 from rnntui.cli.sweep_parser import TENSORBOARD_HELP, add_metrics_command, add_sweep_command
 
-DEFAULT_SEED_TEXT = "The island"
-BUNDLED = Path("bundled")  # --finetune with no checkpoint: the bundled model
 COMPARE_HELP = ("also draw these runs' validation curves in the loss chart: checkpoints, metrics files, or folders "
                 "(every run in it, e.g. a sweep's study in the data folder's sweeps/)")
-
-
-# Where --save-best writes (rnntui.cli.train.best_path), as both trainers' help says it.
-SAVE_BEST_NAMING = "its name with .best before the extension (run.best.ckpt for --out run.ckpt)"
-
-
-def command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
-    """The function that runs a command, imported when it runs (the parser stays quick to build)."""
-
-    def run(args: argparse.Namespace) -> int:
-        return getattr(importlib.import_module(f"rnntui.cli.{module}"), name)(args)
-
-    run.__qualname__ = f"{module}.{name}"
-    return run
 
 
 class Parser(argparse.ArgumentParser):

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
-import importlib
 from pathlib import Path
 
-from rnntui.cli.common import add_threads_argument
+from rnntui.cli.common import SAVE_BEST_NAMING, add_threads_argument, command
 from rnntui.cli.sweep_parser import TENSORBOARD_HELP, add_sweep_command
-
-
-def _command(name: str):
-    return _command_in("rnntui.cli.sentiment", name)
-
-
-def _command_in(module: str, name: str):
-    def run(args: argparse.Namespace) -> int:
-        return getattr(importlib.import_module(module), name)(args)
-
-    return run
-
 
 DATA_HELP = ("aclImdb_v1.tar.gz or its extracted aclImdb/ folder (default: the copy in the cache, "
              "downloaded once from Stanford, 84 MB)")
 
 
 def add_sentiment_commands(commands) -> None:
-    from rnntui.cli.parser import SAVE_BEST_NAMING  # here: that module imports this one
-
     sentiment = commands.add_parser(
         "sentiment", help="the movie-review sentiment model: train, sweep, evaluate, predict, pretrain",
         description="The chapter's many-to-one LSTM on the IMDb movie reviews (Maas et al. 2011): "
@@ -39,7 +23,7 @@ def add_sentiment_commands(commands) -> None:
     train = tasks.add_parser("train", help="train a sentiment model (headless)",
                              description="Train on the 20,000 / 5,000 training / validation split of the "
                              "training reviews. --epochs is the total to train to, so a resumed run continues.")
-    train.set_defaults(func=_command("cmd_train"))
+    train.set_defaults(func=command("sentiment", "cmd_train"))
     train.add_argument("--data", type=Path, help=DATA_HELP)
     train.add_argument("--out", type=Path, help="checkpoint file to write (default: a new file in the data "
                        "folder, or the --resume file)")
@@ -101,7 +85,7 @@ def add_sentiment_commands(commands) -> None:
     add_pretrain_command(tasks)
 
     evaluate = tasks.add_parser("evaluate", help="test accuracy and loss on the 25,000 test reviews")
-    evaluate.set_defaults(func=_command("cmd_evaluate"))
+    evaluate.set_defaults(func=command("sentiment", "cmd_evaluate"))
     evaluate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled sentiment model)")
     evaluate.add_argument("--data", type=Path, help=DATA_HELP)
     add_threads_argument(evaluate)
@@ -109,7 +93,7 @@ def add_sentiment_commands(commands) -> None:
 
     predict = tasks.add_parser("predict", help="the probability that a review is positive",
                                description="Judge a review: the probability that it is positive, and the label.")
-    predict.set_defaults(func=_command("cmd_predict"))
+    predict.set_defaults(func=command("sentiment", "cmd_predict"))
     predict.add_argument("text", nargs="?", help="the review's text, or - to read it from standard input")
     predict.add_argument("--file", type=Path, help="read the review from this UTF-8 file")
     predict.add_argument("--checkpoint", type=Path, help="model file (default: the bundled sentiment model)")
@@ -127,7 +111,7 @@ def add_pretrain_command(tasks) -> None:
         "its perplexity on held-out unlabelled reviews is reported as it trains. rnntui sentiment train --from-lm "
         "starts a classifier from its embedding and recurrent layer. --epochs is the total to train to, so a "
         "resumed run continues.")
-    pretrain.set_defaults(func=_command_in("rnntui.cli.pretrain", "cmd_pretrain"))
+    pretrain.set_defaults(func=command("pretrain", "cmd_pretrain"))
     pretrain.add_argument("--data", type=Path, help=DATA_HELP)
     pretrain.add_argument("--unlabelled", type=Path, help="the unlabelled reviews: a tarball or folder with "
                           "aclImdb/train/unsup (default: those in --data, as Stanford's tarball has)")

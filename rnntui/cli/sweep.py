@@ -191,7 +191,7 @@ def objective(sweep: Sweep, trial, current: dict) -> float:
     """Train one trial as a normal run and judge it (the exact held-out loss, or the validation
     accuracy at the end); its validation estimates go to the pruner as it trains."""
     from rnntui.cli.parser import build_parser
-    from rnntui.cli.train import RunHooks
+    from rnntui.cli.run import RunHooks
     from rnntui.sweep.objective import TEXT, reported, trial_argv
     from rnntui.sweep.space import suggest
     from rnntui.sweep.study import is_surplus
@@ -250,7 +250,7 @@ def objective(sweep: Sweep, trial, current: dict) -> float:
     if sweep.task is TEXT:
         from rnntui.charlm.evaluate import evaluate_ids, held_out_tail
 
-        tail = held_out_tail(hooks.run.corpus, trainer.config.val_fraction)
+        tail = held_out_tail(hooks.run.data, trainer.config.val_fraction)
         value, _ = evaluate_ids(trainer.model, tail, trainer.device)
     else:
         value = trainer.history.accuracy[-1][1]
