@@ -40,11 +40,12 @@ from rnntui.core.errors import RnntuiError
 from rnntui.core.files import same_file
 from rnntui.core.paths import bundled_model_path, checkpoints_dir, default_corpus_path
 from rnntui.core.save import save_checkpoint_safely
+from rnntui.core.settings import live_settings
 
 # The app trains until it is paused; this is "for ever" for a person watching.
 OPEN_ENDED_STEPS = 10**9
 # What a person may change between two steps in the app: `rnntui train`'s flags of these names.
-TRAIN_SETTINGS = ("lr", "lr_decay_steps", "batch_size", "seq_length", "carry_state")
+TRAIN_SETTINGS = live_settings(TrainConfig)
 MODEL_SETTINGS = CHANGEABLE_ON_RESUME
 
 

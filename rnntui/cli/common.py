@@ -58,6 +58,28 @@ THREADS_HELP = ("CPU threads for torch (default: one fewer than the cores this p
 MAX_THREADS = 1024
 
 
+def add_setting_flags(group, config) -> list[argparse.Action]:
+    """One flag for each setting of the config class ``config`` that has one, with the help,
+    choices and kind its declaration gives (core/settings); returns their actions. Left out, a
+    flag is None: a resumed run keeps its own value, a new one takes the default."""
+    from rnntui.core.settings import flag, flag_settings
+
+    kinds = {"int": int, "float": float, "str": str}
+    actions = []
+    for spec in flag_settings(config):
+        meta = spec.metadata
+        if meta["switch"] == "both":
+            action = group.add_argument(flag(spec.name), action=argparse.BooleanOptionalAction, default=None,
+                                        help=meta["help"])
+        elif meta["switch"] == "on":
+            action = group.add_argument(flag(spec.name), action="store_true", default=None, help=meta["help"])
+        else:
+            action = group.add_argument(flag(spec.name), type=kinds[spec.type], choices=meta["choices"],
+                                        help=meta["help"])
+        actions.append(action)
+    return actions
+
+
 def add_threads_argument(parser) -> None:
     """``--threads N``, as every command that runs torch takes it (see ``apply_threads``)."""
     parser.add_argument("--threads", type=int, metavar="N", help=THREADS_HELP)

@@ -15,8 +15,6 @@ from rnntui.cli.run import Run, provenance_writer, run_provenance, start_run, tr
 from rnntui.cli.sentiment import reviews_from
 from rnntui.core.errors import RnntuiError
 
-PRETRAIN_SETTINGS = ("epochs", "batch_size", "lr", "max_tokens", "max_words", "min_count", "valid_reviews",
-                     "eval_every", "grad_clip", "random_seed")
 LM_MODEL_SETTINGS = ("embed_dim", "hidden_size", "dropout", "softmax")
 
 
@@ -35,12 +33,13 @@ def model_settings(args: argparse.Namespace) -> dict:
 def plan_pretrain(args: argparse.Namespace) -> Run | None:
     from rnntui.core.files import output_target, same_file
     from rnntui.core.paths import checkpoints_dir
+    from rnntui.core.settings import given
     from rnntui.sentiment.dataset import load_unlabelled
     from rnntui.sentiment.pretrain.build import new_lm_trainer, prepare_text, resume_lm_trainer, resumed_lm_config
     from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint
-    from rnntui.sentiment.pretrain.trainer import PretrainConfig
+    from rnntui.sentiment.pretrain.config import PretrainConfig
 
-    overrides = {name: getattr(args, name) for name in PRETRAIN_SETTINGS}
+    overrides = given(args, PretrainConfig)
     settings = model_settings(args)
     if args.save_every is not None and args.save_every < 0:
         raise RnntuiError(f"--save-every must be 0 or more, got {args.save_every}")

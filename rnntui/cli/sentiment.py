@@ -14,8 +14,6 @@ from rnntui.cli.report import EpochReporter
 from rnntui.cli.run import Run, RunHooks, early_stop_note, provenance_writer, run_provenance, start_run, train_run
 from rnntui.core.errors import RnntuiError
 
-TRAIN_SETTINGS = ("epochs", "batch_size", "lr", "max_tokens", "max_words", "min_count", "eval_every",
-                  "patience", "grad_clip", "random_seed", "init_embedding", "layer_lr_decay", "gradual_unfreezing")
 MODEL_SETTINGS = ("cell", "bidirectional", "embed_dim", "hidden_size", "fc_hidden", "dropout", "pooling")
 MAX_REVIEW_BYTES = 1 << 20
 
@@ -70,11 +68,12 @@ def cmd_train(args: argparse.Namespace, hooks: RunHooks | None = None) -> int:
 def plan_run(args: argparse.Namespace) -> Run | None:
     from rnntui.core.files import output_target, same_file
     from rnntui.core.paths import checkpoints_dir
+    from rnntui.core.settings import given
     from rnntui.sentiment.build import new_trainer, prepare, resume_trainer, resumed_config
     from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
-    from rnntui.sentiment.trainer import SentimentTrainConfig
+    from rnntui.sentiment.config import SentimentTrainConfig
 
-    overrides = {name: getattr(args, name) for name in TRAIN_SETTINGS}
+    overrides = given(args, SentimentTrainConfig)
     model_settings = {name: getattr(args, name) for name in MODEL_SETTINGS if getattr(args, name) is not None}
     if args.save_every is not None and args.save_every < 0:
         raise RnntuiError(f"--save-every must be 0 or more, got {args.save_every}")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnntui.cli.common import SAVE_BEST_NAMING, add_threads_argument, command
+from rnntui.cli.common import SAVE_BEST_NAMING, add_setting_flags, add_threads_argument, command
 from rnntui.cli.sweep_parser import TENSORBOARD_HELP, add_sweep_command
+from rnntui.sentiment.config import SentimentTrainConfig
+from rnntui.sentiment.pretrain.config import PretrainConfig
 
 DATA_HELP = ("aclImdb_v1.tar.gz or its extracted aclImdb/ folder (default: the copy in the cache, "
              "downloaded once from Stanford, 84 MB)")
@@ -28,34 +30,12 @@ def add_sentiment_commands(commands) -> None:
     train.add_argument("--out", type=Path, help="checkpoint file to write (default: a new file in the data "
                        "folder, or the --resume file)")
     train.add_argument("--resume", type=Path, help="continue training this checkpoint")
-    settings = [train.add_argument(flag, type=kind, help=text) for flag, kind, text in [
-        ("--epochs", int, "passes over the training reviews, in all (10)"),
-        ("--batch-size", int, "reviews per step (32)"),
-        ("--lr", float, "Adam learning rate (0.001)"),
-        ("--max-tokens", int, "read only the first and last N/2 words of longer reviews (0: whole reviews, up to "
-         "5,000 words, the most any review contributes)"),
-        ("--max-words", int, "vocabulary: the N most frequent words of the training reviews (0: all)"),
-        ("--min-count", int, "vocabulary: words seen at least N times (1)"),
-        ("--eval-every", int, "also validate every N steps into each epoch (0: at its end only)"),
-        ("--patience", int, "stop after N validations without a better accuracy (0: never)"),
-        ("--grad-clip", float, "clip the gradient norm to this (0: never, as the book)"),
-        ("--random-seed", int, "seed for the weights, the batches and dropout (1)"),
-        ("--save-every", int, "also save every N steps (0: at the end, and with --save-best)"),
-    ]]
-    settings.append(train.add_argument("--init-embedding", choices=["random", "nb", "ppmi", "ppmi+nb"],
-                       help="how a new model's embedding starts. nb: each word's naive-Bayes log-count ratio in "
-                       "the first dimension; ppmi: word vectors from how words co-occur in the training and "
-                       "unlabelled reviews (seconds; about 2 GB of memory); ppmi+nb: both; random: as the book "
-                       "(random)"))
+    settings = add_setting_flags(train, SentimentTrainConfig)
+    settings.append(train.add_argument("--save-every", type=int, help="also save every N steps (0: at the end, and "
+                                       "with --save-best)"))
     train.add_argument("--from-lm", type=Path, metavar="LM.ckpt", help="start from a language model of the "
                        "reviews (rnntui sentiment pretrain): its vocabulary, embedding and recurrent layer (both "
                        "directions if it read both), and so its sizes")
-    settings.append(train.add_argument(
-        "--layer-lr-decay", type=float, help="discriminative learning rates: the recurrent layer learns at --lr / F, "
-        "the embedding at --lr / F^2 (1: all at --lr; Howard & Ruder used 2.6)"))
-    settings.append(train.add_argument(
-        "--gradual-unfreezing", action="store_true", default=None, help="train the classifier's layers alone in the "
-        "first epoch, the recurrent layer too in the second, all from the third"))
     train.add_argument("--unlabelled", type=Path, help="unlabelled reviews for --init-embedding ppmi: a tarball or "
                        "folder with aclImdb/train/unsup (default: those in --data, as Stanford's tarball has)")
     model = train.add_argument_group("model", "the book's Embedding(V, 20) -> LSTM(20, 64) -> Linear(64, 64) -> "
@@ -118,20 +98,9 @@ def add_pretrain_command(tasks) -> None:
     pretrain.add_argument("--out", type=Path, help="checkpoint file to write (default: a new file in the data "
                           "folder, or the --resume file)")
     pretrain.add_argument("--resume", type=Path, help="continue training this language model")
-    for flag, kind, text in [
-        ("--epochs", int, "passes over the training text, in all (1)"),
-        ("--batch-size", int, "reviews per step (32)"),
-        ("--lr", float, "Adam learning rate (0.001)"),
-        ("--max-tokens", int, "read only the first and last N/2 words of longer reviews (400; 0: whole reviews)"),
-        ("--max-words", int, "vocabulary: the N most frequent words of the training text (30000)"),
-        ("--min-count", int, "vocabulary: words seen at least N times (1)"),
-        ("--valid-reviews", int, "unlabelled reviews held out to measure perplexity on (500)"),
-        ("--eval-every", int, "measure the perplexity every N steps, and at each epoch's end (1000)"),
-        ("--grad-clip", float, "clip the gradient norm to this (1; 0: never)"),
-        ("--random-seed", int, "seed for the weights, the batches and dropout (1)"),
-        ("--save-every", int, "also save every N steps (0: at the end, and with --save-best)"),
-    ]:
-        pretrain.add_argument(flag, type=kind, help=text)
+    add_setting_flags(pretrain, PretrainConfig)
+    pretrain.add_argument("--save-every", type=int, help="also save every N steps (0: at the end, and with "
+                          "--save-best)")
     model = pretrain.add_argument_group("model", "fixed once trained; a classifier started from it has its "
                                         "embedding and recurrent sizes")
     model.add_argument("--directions", choices=["both", "forward"], help="read each review forward and backward "

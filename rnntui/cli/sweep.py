@@ -94,7 +94,7 @@ def plan_sweep(args: argparse.Namespace, optuna, task) -> Sweep:
             raise RnntuiError("--val-fraction must be above 0: each trial is judged on the text's held-out tail")
         source = {"corpus": text_source(args), "encoding": args.encoding}
     else:
-        from rnntui.sentiment.trainer import MAX_EPOCHS, SentimentTrainConfig
+        from rnntui.sentiment.config import MAX_EPOCHS, SentimentTrainConfig
 
         budget = SentimentTrainConfig().epochs if args.epochs is None else args.epochs
         if not 1 <= budget <= MAX_EPOCHS:

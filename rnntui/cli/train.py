@@ -101,10 +101,9 @@ def plan_run(args: argparse.Namespace, dist_info) -> Run | None:
     from rnntui.charlm.trainer import TrainConfig
     from rnntui.core.files import output_target, same_file
     from rnntui.core.paths import bundled_model_path, checkpoints_dir
+    from rnntui.core.settings import given
 
-    overrides = {name: getattr(args, name) for name in (
-        "steps", "batch_size", "seq_length", "lr", "lr_decay_steps", "grad_clip", "val_fraction",
-        "eval_every", "save_every", "random_seed", "device", "precision", "carry_state", "patience")}
+    overrides = given(args, TrainConfig)
     if args.keep < 1:
         raise RnntuiError(f"--keep must be at least 1, got {args.keep}")
     if args.resume is not None and args.finetune is not None:
