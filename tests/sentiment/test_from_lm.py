@@ -165,3 +165,19 @@ def test_discriminative_rates_and_gradual_unfreezing():
     assert [frozen_layers(config, epoch) for epoch in range(4)] == [("embedding", "rnn"), ("embedding",), (), ()]
     plain = SentimentTrainConfig(lr=0.01)
     assert len(make_optimizer(model, plain).param_groups) == 1 and frozen_layers(plain, 0) == ()
+
+
+def test_a_language_model_too_big_for_memory_is_refused_before_it_is_made(language_model, capsys, monkeypatch,
+                                                                          tmp_path):
+    """As rnntui train and sentiment train refuse a model: the largest sizes, on a machine of 16
+    GiB, are refused in one line with an estimate, before a weight is allocated; the small model
+    of the same reviews still trains."""
+    _, data = language_model
+    monkeypatch.setattr("rnntui.core.memory.physical_memory", lambda: 16 << 30)
+    out = tmp_path / "big.ckpt"
+    code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(data), "--out", str(out), *LM_SMALL,
+                       "--embed-dim", "16384", "--hidden-size", "16384", "--softmax", "full", "--json")
+    one_error_line(code, err, "training this language model at batch 16 ×")
+    assert "GiB of memory, more than this machine's 16.0 GiB" in err and not out.exists()
+    code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(data), "--out", str(out), *LM_SMALL)
+    assert code == 0, err
