@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ from rnntui.charlm.info import checkpoint_info
 from rnntui.charlm.model import CharRNN
 from rnntui.charlm.sampling import Sampler
 from rnntui.charlm.trainer import History, TrainConfig, Trainer, learning_rate
+from rnntui.charlm.views import HeldOut, ModelInfo
 from rnntui.charlm.vocab import Vocab
 from rnntui.core.errors import RnntuiError
 from rnntui.core.files import same_file
@@ -47,33 +48,6 @@ OPEN_ENDED_STEPS = 10**9
 # What a person may change between two steps in the app: `rnntui train`'s flags of these names.
 TRAIN_SETTINGS = live_settings(TrainConfig)
 MODEL_SETTINGS = CHANGEABLE_ON_RESUME
-
-
-@dataclass
-class ModelInfo:
-    """What the UI shows about the current model."""
-
-    name: str
-    step: int
-    device: str
-    cell: str
-    hidden_size: int
-    vocab_size: int
-    corpus: str | None
-    example_seed: str = "The island"  # a seed text to suggest (corpus.example_seed)
-    hard_wrapped: bool = True  # its text is prose wrapped at a fixed width (corpus.looks_hard_wrapped)
-
-
-@dataclass
-class HeldOut:
-    """What an exact evaluation needs (``evaluate.evaluate_ids``) and what it reports."""
-
-    model: CharRNN
-    ids: np.ndarray
-    val_fraction: float
-    corpus_name: str
-    step: int
-    train_ids: np.ndarray | None = None  # the training split, for dynamic evaluation's statistics
 
 
 class Session:
