@@ -206,3 +206,29 @@ class progress_bar:
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def text_file(path: Path) -> str:
+    """A UTF-8 text file of at most ``MAX_SEED_FILE`` bytes, line endings normalised."""
+    from rnntui.charlm.corpus import MAX_SEED_FILE, decode_bytes
+    from rnntui.core.files import open_regular, reason
+
+    with open_regular(path, "text file", RnntuiError) as f:
+        try:
+            raw = f.read(MAX_SEED_FILE + 1)
+        except OSError as error:
+            raise RnntuiError(f"cannot read text file {path}: {reason(error)}") from None
+    if len(raw) > MAX_SEED_FILE:
+        raise RnntuiError(f"text file {path} is over {MAX_SEED_FILE // 1_000_000} MB; pass a shorter text or "
+                          "use --corpus")
+    text = decode_bytes(raw, str(path))
+    if not text:
+        raise RnntuiError(f"{path} is empty: there is no text to read")
+    return text
+
+
+def levels(values: list[float]) -> tuple[list[int], float]:
+    """Each value as a level from 1 (the most negative) through 5 (zero) to 9 (the most positive),
+    on a scale symmetric about zero; and the scale's end."""
+    top = max((abs(v) for v in values), default=0.0) or 1.0
+    return [5 + round(4 * v / top) for v in values], top
