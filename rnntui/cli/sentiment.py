@@ -67,9 +67,8 @@ def cmd_train(args: argparse.Namespace, hooks: RunHooks | None = None) -> int:
 
 def plan_run(args: argparse.Namespace) -> Run | None:
     from rnntui.core.files import output_target, same_file
-    from rnntui.core.paths import checkpoints_dir
     from rnntui.core.settings import given
-    from rnntui.sentiment.build import new_trainer, prepare, resume_trainer, resumed_config
+    from rnntui.sentiment.build import new_checkpoint_path, new_trainer, prepare, resume_trainer, resumed_config
     from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
     from rnntui.sentiment.config import SentimentTrainConfig
 
@@ -126,9 +125,7 @@ def plan_run(args: argparse.Namespace) -> Run | None:
 
             copy_lm_layers(trainer.model, lm)
             provenance["from_lm"] = lm_provenance(lm, args.from_lm)
-        model = trainer.model.config
-        kind = f"{'bi' if model.bidirectional else ''}{model.cell}{model.hidden_size}"
-        out = args.out or checkpoints_dir() / f"imdb-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.ckpt"
+        out = args.out or new_checkpoint_path(trainer.model.config)
     out = output_target(Path(out))
     resumed = args.resume is not None and same_file(out, args.resume)
     if args.resume is not None and trainer.step >= trainer.total_steps:
