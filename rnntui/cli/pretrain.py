@@ -7,11 +7,19 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from rnntui.cli.common import apply_threads
 from rnntui.cli.report import EpochReporter
-from rnntui.cli.run import Run, provenance_writer, run_provenance, start_run, train_run
+from rnntui.cli.run import (
+    Run,
+    check_save_every,
+    epochs_run,
+    provenance_writer,
+    refuse_model_settings,
+    run_provenance,
+    start_run,
+    train_run,
+)
 from rnntui.cli.sentiment import reviews_from
 from rnntui.core.errors import RnntuiError
 
@@ -31,7 +39,6 @@ def model_settings(args: argparse.Namespace) -> dict:
 
 
 def plan_pretrain(args: argparse.Namespace) -> Run | None:
-    from rnntui.core.files import output_target, same_file
     from rnntui.core.paths import checkpoints_dir
     from rnntui.core.settings import given
     from rnntui.sentiment.dataset import load_unlabelled
@@ -41,15 +48,12 @@ def plan_pretrain(args: argparse.Namespace) -> Run | None:
 
     overrides = given(args, PretrainConfig)
     settings = model_settings(args)
-    if args.save_every is not None and args.save_every < 0:
-        raise RnntuiError(f"--save-every must be 0 or more, got {args.save_every}")
+    check_save_every(args)
     provenance = run_provenance()
     checkpoint = None
     if args.resume is not None:
         checkpoint = load_lm_checkpoint(args.resume)
-        if settings:
-            flags = ", ".join("--" + name.replace("_", "-") for name in settings)
-            raise RnntuiError(f"the model's settings are fixed once trained: drop {flags} when resuming")
+        refuse_model_settings(settings)
         config = resumed_lm_config(checkpoint, **overrides)
     else:
         config = PretrainConfig(**{k: v for k, v in overrides.items() if v is not None})
@@ -71,14 +75,8 @@ def plan_pretrain(args: argparse.Namespace) -> Run | None:
         model = trainer.model.config
         kind = f"{'bi' if model.bidirectional else ''}lm{model.hidden_size}"
         out = args.out or checkpoints_dir() / f"imdb-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.ckpt"
-    out = output_target(Path(out))
-    if args.resume is not None and trainer.step >= trainer.total_steps:
-        print(f"{args.resume} is already at epoch {trainer.step / trainer.batches_per_epoch:g}: nothing to train "
-              "(--epochs is the total to train to)", file=sys.stderr if args.json else sys.stdout)
-        return None
-    resumed = args.resume is not None and same_file(out, args.resume)
-    return Run(trainer, prepared, out, provenance, resumed, may_replace=args.overwrite or resumed,
-               before=checkpoint.provenance if checkpoint is not None else None)
+    return epochs_run(args, trainer, prepared, out, provenance, checkpoint.provenance if checkpoint is not None
+                      else None)
 
 
 def run_pretraining(args: argparse.Namespace, run: Run) -> int:

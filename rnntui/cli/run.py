@@ -71,6 +71,37 @@ def start_run(args: argparse.Namespace, plan: Callable[[], Run | None], train: C
         return train(run)
 
 
+def check_save_every(args: argparse.Namespace) -> None:
+    """``--save-every`` of a command whose config does not hold it (the review models')."""
+    if args.save_every is not None and args.save_every < 0:
+        raise RnntuiError(f"--save-every must be 0 or more, got {args.save_every}")
+
+
+def refuse_model_settings(given: dict) -> None:
+    """A resumed review model's architecture flags: none may be given (``given``: those that were)."""
+    if given:
+        from rnntui.core.settings import flag
+
+        raise RnntuiError(f"the model's settings are fixed once trained: drop {', '.join(map(flag, given))} "
+                          "when resuming")
+
+
+def epochs_run(args: argparse.Namespace, trainer, data, out: Path, provenance: dict, before: dict | None,
+               test_reviews: list | None = None) -> Run | None:
+    """The run of a trainer that counts epochs (the review models), writing ``out`` (a link's
+    target); None when a resumed one is already at its --epochs (said so)."""
+    from rnntui.core.files import output_target, same_file
+
+    out = output_target(Path(out))
+    if args.resume is not None and trainer.step >= trainer.total_steps:
+        print(f"{args.resume} is already at epoch {trainer.step / trainer.batches_per_epoch:g}: nothing to train "
+              "(--epochs is the total to train to)", file=sys.stderr if args.json else sys.stdout)
+        return None
+    resumed = args.resume is not None and same_file(out, args.resume)
+    return Run(trainer, data, out, provenance, resumed, may_replace=args.overwrite or resumed, before=before,
+               test_reviews=test_reviews)
+
+
 def command_line() -> str:
     """The command that started this process, as its record keeps it."""
     return "rnntui " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rnntui") else " ".join(sys.argv)

@@ -11,7 +11,18 @@ from pathlib import Path
 
 from rnntui.cli.common import apply_threads, progress_bar, standard_input
 from rnntui.cli.report import EpochReporter
-from rnntui.cli.run import Run, RunHooks, early_stop_note, provenance_writer, run_provenance, start_run, train_run
+from rnntui.cli.run import (
+    Run,
+    RunHooks,
+    check_save_every,
+    early_stop_note,
+    epochs_run,
+    provenance_writer,
+    refuse_model_settings,
+    run_provenance,
+    start_run,
+    train_run,
+)
 from rnntui.core.errors import RnntuiError
 
 MODEL_SETTINGS = ("cell", "bidirectional", "embed_dim", "hidden_size", "fc_hidden", "dropout", "pooling")
@@ -66,7 +77,6 @@ def cmd_train(args: argparse.Namespace, hooks: RunHooks | None = None) -> int:
 
 
 def plan_run(args: argparse.Namespace) -> Run | None:
-    from rnntui.core.files import output_target, same_file
     from rnntui.core.settings import given
     from rnntui.sentiment.build import new_checkpoint_path, new_trainer, prepare, resume_trainer, resumed_config
     from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
@@ -74,8 +84,7 @@ def plan_run(args: argparse.Namespace) -> Run | None:
 
     overrides = given(args, SentimentTrainConfig)
     model_settings = {name: getattr(args, name) for name in MODEL_SETTINGS if getattr(args, name) is not None}
-    if args.save_every is not None and args.save_every < 0:
-        raise RnntuiError(f"--save-every must be 0 or more, got {args.save_every}")
+    check_save_every(args)
     provenance = run_provenance()
     if args.resume is not None:
         if args.from_lm is not None:
@@ -83,9 +92,7 @@ def plan_run(args: argparse.Namespace) -> Run | None:
         if args.unlabelled is not None:
             raise RnntuiError("--unlabelled only starts a new model's embedding: drop it when resuming")
         checkpoint = load_sentiment_checkpoint(args.resume)
-        if model_settings:
-            flags = ", ".join("--" + name.replace("_", "-") for name in model_settings)
-            raise RnntuiError(f"the model's settings are fixed once trained: drop {flags} when resuming")
+        refuse_model_settings(model_settings)
         config = resumed_config(checkpoint, **overrides)
         config.validate()
         reviews, name = reviews_from(args.data, args.json)
@@ -126,15 +133,8 @@ def plan_run(args: argparse.Namespace) -> Run | None:
             copy_lm_layers(trainer.model, lm)
             provenance["from_lm"] = lm_provenance(lm, args.from_lm)
         out = args.out or new_checkpoint_path(trainer.model.config)
-    out = output_target(Path(out))
-    resumed = args.resume is not None and same_file(out, args.resume)
-    if args.resume is not None and trainer.step >= trainer.total_steps:
-        print(f"{args.resume} is already at epoch {trainer.step / trainer.batches_per_epoch:g}: nothing to train "
-              "(--epochs is the total to train to)", file=sys.stderr if args.json else sys.stdout)
-        return None
-    return Run(trainer, prepared, out, provenance, resumed, may_replace=args.overwrite or resumed,
-               before=checkpoint.provenance if args.resume is not None else None,
-               test_reviews=reviews.test if args.test else None)
+    return epochs_run(args, trainer, prepared, out, provenance, checkpoint.provenance if args.resume is not None
+                      else None, test_reviews=reviews.test if args.test else None)
 
 
 def ppmi_trainer(prepared, config, model_settings: dict, quiet: bool):

@@ -181,3 +181,16 @@ def test_a_language_model_too_big_for_memory_is_refused_before_it_is_made(langua
     assert "GiB of memory, more than this machine's 16.0 GiB" in err and not out.exists()
     code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(data), "--out", str(out), *LM_SMALL)
     assert code == 0, err
+
+
+def test_a_resumed_language_model_already_at_its_epochs_trains_nothing(language_model, capsys, tmp_path):
+    """As the review classifier and rnntui train: said on stdout, exit 0, the file untouched; and a
+    negative --save-every is refused before anything is read."""
+    out, data = language_model
+    copy = tmp_path / "copy.ckpt"
+    copy.write_bytes(out.read_bytes())
+    code, stdout, _ = run(capsys, "sentiment", "pretrain", "--data", str(data), "--resume", str(copy), "--epochs", "1")
+    assert code == 0 and f"{copy} is already at epoch 1: nothing to train" in stdout
+    assert copy.read_bytes() == out.read_bytes()
+    code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(tmp_path / "missing"), "--save-every", "-1")
+    one_error_line(code, err, "--save-every must be 0 or more, got -1")
