@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rnntui.charlm.config import TrainConfig  # noqa: F401 - declared torch-free, for the parser
+from rnntui.charlm.config import TrainConfig
 from rnntui.charlm.model import CharRNN, ModelConfig, State, state_shapes
 from rnntui.core import distributed, memory
 from rnntui.core.control import RunControl

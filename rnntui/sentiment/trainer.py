@@ -22,7 +22,7 @@ from rnntui.charlm.trainer import TrainingDiverged
 from rnntui.core import memory
 from rnntui.core.control import RunControl
 from rnntui.core.errors import RnntuiError
-from rnntui.sentiment.config import SentimentTrainConfig  # noqa: F401 - declared torch-free, for the parser
+from rnntui.sentiment.config import SentimentTrainConfig
 from rnntui.sentiment.model import SentimentConfig, SentimentRNN, length_buckets, pad_batch, state_shapes
 from rnntui.sentiment.reviews import Review
 from rnntui.sentiment.tokens import WordVocab

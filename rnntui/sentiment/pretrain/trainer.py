@@ -24,7 +24,7 @@ from rnntui.charlm.trainer import TrainingDiverged
 from rnntui.core.control import RunControl
 from rnntui.core.errors import RnntuiError
 from rnntui.sentiment.model import length_buckets
-from rnntui.sentiment.pretrain.config import PretrainConfig  # noqa: F401 - declared torch-free, for the parser
+from rnntui.sentiment.pretrain.config import PretrainConfig
 from rnntui.sentiment.pretrain.model import ReviewLM
 from rnntui.sentiment.tokens import WordVocab
 from rnntui.sentiment.trainer import truncate
