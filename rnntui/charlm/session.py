@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,44 +35,19 @@ from rnntui.charlm.info import checkpoint_info
 from rnntui.charlm.model import CharRNN
 from rnntui.charlm.sampling import Sampler
 from rnntui.charlm.trainer import History, TrainConfig, Trainer, learning_rate
+from rnntui.charlm.views import HeldOut, ModelInfo
 from rnntui.charlm.vocab import Vocab
 from rnntui.core.errors import RnntuiError
-from rnntui.core.files import check_writable, output_target, refuse_replacing, remove_stale_temp_files, same_file
-from rnntui.core.lock import OutputLock
+from rnntui.core.files import same_file
 from rnntui.core.paths import bundled_model_path, checkpoints_dir, default_corpus_path
+from rnntui.core.save import save_checkpoint_safely
+from rnntui.core.settings import live_settings
 
 # The app trains until it is paused; this is "for ever" for a person watching.
 OPEN_ENDED_STEPS = 10**9
 # What a person may change between two steps in the app: `rnntui train`'s flags of these names.
-TRAIN_SETTINGS = ("lr", "lr_decay_steps", "batch_size", "seq_length", "carry_state")
+TRAIN_SETTINGS = live_settings(TrainConfig)
 MODEL_SETTINGS = CHANGEABLE_ON_RESUME
-
-
-@dataclass
-class ModelInfo:
-    """What the UI shows about the current model."""
-
-    name: str
-    step: int
-    device: str
-    cell: str
-    hidden_size: int
-    vocab_size: int
-    corpus: str | None
-    example_seed: str = "The island"  # a seed text to suggest (corpus.example_seed)
-    hard_wrapped: bool = True  # its text is prose wrapped at a fixed width (corpus.looks_hard_wrapped)
-
-
-@dataclass
-class HeldOut:
-    """What an exact evaluation needs (``evaluate.evaluate_ids``) and what it reports."""
-
-    model: CharRNN
-    ids: np.ndarray
-    val_fraction: float
-    corpus_name: str
-    step: int
-    train_ids: np.ndarray | None = None  # the training split, for dynamic evaluation's statistics
 
 
 class Session:
@@ -454,13 +429,8 @@ class Session:
             own = chosen or same_file(path, self.path) or same_file(path, self.save_to)
             checkpoint = self._checkpoint_now()
             step, generation = checkpoint.step, self.generation
-        path = output_target(Path(path))
         hint = "" if own else "; save it under another name with f4"
-        check_writable(path)
-        with OutputLock(path) as lock:
-            refuse_replacing(path, own, hint)
-            remove_stale_temp_files(path, lock.acquired_at)
-            save_checkpoint(checkpoint, path)
+        path = save_checkpoint_safely(path, lambda target: save_checkpoint(checkpoint, target), own, hint)
         with self.lock:
             if generation == self.generation:  # still the model that was saved
                 self.saved_step = max(self.saved_step, step)  # two saves may end out of order

@@ -7,108 +7,18 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rnntui.charlm.config import TrainConfig
 from rnntui.charlm.model import CharRNN, ModelConfig, State, state_shapes
-from rnntui.charlm.sampling import MAX_RANDOM_SEED
 from rnntui.core import distributed, memory
 from rnntui.core.control import RunControl
 from rnntui.core.errors import RnntuiError
 from rnntui.core.torch_internals import optimizer_step, skip_compiler_import
-
-# Far beyond what fits in memory on any machine rnntui runs on; a setting past them (a typo, or
-# a crafted checkpoint) is refused before anything is allocated.
-MAX_STEPS = 10**15
-MAX_BATCH = 1 << 16
-MAX_SEQ_LENGTH = 1 << 20
-MAX_BATCH_CHARS = 1 << 26
-_KIND_WORDS = {"int": "whole number", "float": "number", "bool": "yes or no", "str": "name"}
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
-
-
-@dataclass
-class TrainConfig:
-    """The book's settings by default: batch 64 x 40 characters, Adam at 0.005."""
-
-    steps: int = 10_000
-    batch_size: int = 64
-    seq_length: int = 40
-    lr: float = 0.005
-    # Cosine decay from lr to lr * lr_min_ratio over this many steps; 0 keeps lr constant.
-    lr_decay_steps: int = 0
-    lr_min_ratio: float = 0.1
-    grad_clip: float = 5.0
-    val_fraction: float = 0.1
-    eval_every: int = 100
-    # The periodic validation estimate uses this many fixed windows of eval_length characters.
-    eval_windows: int = 32
-    eval_length: int = 256
-    save_every: int = 0
-    random_seed: int = 1
-    device: str = "auto"
-    precision: str = "auto"
-    # Truncated backpropagation through time, as char-rnn trains: the text is cut into
-    # batch_size streams read in consecutive windows, and each window starts from the state
-    # the previous one ended in (no gradient flows back across windows). The model learns to
-    # use context longer than one window, which is how it is sampled and evaluated.
-    carry_state: bool = False
-    # Early stopping: stop after this many validation estimates in a row without a new best
-    # (0: never). The model overfits a novel-sized text; this stops where it starts to.
-    patience: int = 0
-
-    def validate(self) -> None:
-        """Raise ``RnntuiError`` naming the flag of the first setting that is out of range (or
-        of the wrong type, in a crafted checkpoint's record)."""
-        for name, spec in self.__dataclass_fields__.items():
-            value, kind = getattr(self, name), spec.type
-            ok = {"int": _is_int(value), "float": _is_number(value), "bool": isinstance(value, bool),
-                  "str": isinstance(value, str)}[kind]
-            if not ok:
-                raise RnntuiError(f"--{name.replace('_', '-')} must be a {_KIND_WORDS[kind]}, got {value!r}")
-        checks = [
-            (1 <= self.steps <= MAX_STEPS, f"--steps must be from 1 to {MAX_STEPS:,}, got {self.steps}"),
-            (1 <= self.batch_size <= MAX_BATCH, f"--batch-size must be from 1 to {MAX_BATCH:,}, got {self.batch_size}"),
-            (1 <= self.seq_length <= MAX_SEQ_LENGTH,
-             f"--seq-length must be from 1 to {MAX_SEQ_LENGTH:,}, got {self.seq_length}"),
-            (self.batch_size * self.seq_length <= MAX_BATCH_CHARS,
-             f"--batch-size × --seq-length must be at most {MAX_BATCH_CHARS:,} characters a step, got "
-             f"{self.batch_size * self.seq_length:,}"),
-            (math.isfinite(self.lr) and self.lr > 0, f"--lr must be a positive number, got {self.lr}"),
-            (0.0 <= self.lr_min_ratio <= 1.0, f"lr_min_ratio must be in [0, 1], got {self.lr_min_ratio}"),
-            (self.grad_clip > 0, f"--grad-clip must be a positive number (the largest gradient norm), "
-             f"got {self.grad_clip}"),
-            (0.0 <= self.val_fraction < 1.0, f"--val-fraction must be in [0, 1), got {self.val_fraction}"),
-            (self.eval_every >= 0, f"--eval-every must be 0 or more, got {self.eval_every}"),
-            (1 <= self.eval_windows <= 4096 and 1 <= self.eval_length <= MAX_SEQ_LENGTH,
-             f"eval_windows and eval_length must be from 1 to 4,096 and {MAX_SEQ_LENGTH:,}"),
-            (self.save_every >= 0, f"--save-every must be 0 or more, got {self.save_every}"),
-            (self.lr_decay_steps >= 0, f"--lr-decay-steps must be 0 or more, got {self.lr_decay_steps}"),
-            (self.patience >= 0, f"--patience must be 0 or more, got {self.patience}"),
-            (0 <= self.random_seed <= MAX_RANDOM_SEED,
-             f"--random-seed must be from 0 to 2**63 - 1, got {self.random_seed}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise RnntuiError(message)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
 
 
 class TrainingDiverged(RnntuiError):

@@ -5,11 +5,30 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rnntui.core.errors import RnntuiError
+
+DEFAULT_SEED_TEXT = "The island"
+BUNDLED = Path("bundled")  # --finetune with no checkpoint: the bundled model
+# Where --save-best writes (rnntui.cli.run.best_path), as every trainer's help says it.
+SAVE_BEST_NAMING = "its name with .best before the extension (run.best.ckpt for --out run.ckpt)"
+
+
+def command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """The function that runs a command (``name`` in ``rnntui.cli.<module>``), imported when it
+    runs: every parser names its commands so, and stays quick to build and free of the commands'
+    imports."""
+
+    def run(args: argparse.Namespace) -> int:
+        return getattr(importlib.import_module(f"rnntui.cli.{module}"), name)(args)
+
+    run.__qualname__ = f"{module}.{name}"
+    return run
 
 
 def dynamic_config(args: argparse.Namespace):
@@ -37,6 +56,28 @@ THREADS_HELP = ("CPU threads for torch (default: one fewer than the cores this p
                 "OMP_NUM_THREADS decides instead where it is set). torch's own default, a thread per core, runs "
                 "several times slower when another busy process shares the cores (benchmarks/threads.py)")
 MAX_THREADS = 1024
+
+
+def add_setting_flags(group, config) -> list[argparse.Action]:
+    """One flag for each setting of the config class ``config`` that has one, with the help,
+    choices and kind its declaration gives (core/settings); returns their actions. Left out, a
+    flag is None: a resumed run keeps its own value, a new one takes the default."""
+    from rnntui.core.settings import flag, flag_settings
+
+    kinds = {"int": int, "float": float, "str": str}
+    actions = []
+    for spec in flag_settings(config):
+        meta = spec.metadata
+        if meta["switch"] == "both":
+            action = group.add_argument(flag(spec.name), action=argparse.BooleanOptionalAction, default=None,
+                                        help=meta["help"])
+        elif meta["switch"] == "on":
+            action = group.add_argument(flag(spec.name), action="store_true", default=None, help=meta["help"])
+        else:
+            action = group.add_argument(flag(spec.name), type=kinds[spec.type], choices=meta["choices"],
+                                        help=meta["help"])
+        actions.append(action)
+    return actions
 
 
 def add_threads_argument(parser) -> None:
@@ -165,3 +206,29 @@ class progress_bar:
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def text_file(path: Path) -> str:
+    """A UTF-8 text file of at most ``MAX_SEED_FILE`` bytes, line endings normalised."""
+    from rnntui.charlm.corpus import MAX_SEED_FILE, decode_bytes
+    from rnntui.core.files import open_regular, reason
+
+    with open_regular(path, "text file", RnntuiError) as f:
+        try:
+            raw = f.read(MAX_SEED_FILE + 1)
+        except OSError as error:
+            raise RnntuiError(f"cannot read text file {path}: {reason(error)}") from None
+    if len(raw) > MAX_SEED_FILE:
+        raise RnntuiError(f"text file {path} is over {MAX_SEED_FILE // 1_000_000} MB; pass a shorter text or "
+                          "use --corpus")
+    text = decode_bytes(raw, str(path))
+    if not text:
+        raise RnntuiError(f"{path} is empty: there is no text to read")
+    return text
+
+
+def levels(values: list[float]) -> tuple[list[int], float]:
+    """Each value as a level from 1 (the most negative) through 5 (zero) to 9 (the most positive),
+    on a scale symmetric about zero; and the scale's end."""
+    top = max((abs(v) for v in values), default=0.0) or 1.0
+    return [5 + round(4 * v / top) for v in values], top

@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rnntui.cli.common import apply_threads, dynamic_config, load_model_checkpoint, progress_bar, standard_input
-from rnntui.cli.parser import DEFAULT_SEED_TEXT
+from rnntui.cli.common import (
+    DEFAULT_SEED_TEXT,
+    apply_threads,
+    dynamic_config,
+    load_model_checkpoint,
+    progress_bar,
+    standard_input,
+)
 from rnntui.core.errors import RnntuiError
 
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from rnntui.cli.common import LN2, apply_threads, corpus_path, load_model_checkpoint, progress_bar
+from rnntui.cli.common import LN2, apply_threads, corpus_path, levels, load_model_checkpoint, progress_bar, text_file
 from rnntui.core.errors import RnntuiError
 
 DEFAULT_CHARS = {"find": 100_000, "show": 1_000, "ablate": None}
@@ -200,32 +199,6 @@ def model_text(args: argparse.Namespace, checkpoint, command: str) -> tuple[str,
     fraction = (checkpoint.train_config or {}).get("val_fraction", 0.1)
     tail = held_out_tail(corpus, fraction, hint="; pass a longer text with --corpus or --text-file")[:chars]
     return vocab.decode(tail), tail, f"the first {len(tail):,} characters of the held-out tail of {corpus.name}"
-
-
-def text_file(path: Path) -> str:
-    """A UTF-8 text file of at most ``MAX_SEED_FILE`` bytes, line endings normalised."""
-    from rnntui.charlm.corpus import MAX_SEED_FILE, decode_bytes
-    from rnntui.core.files import open_regular, reason
-
-    with open_regular(path, "text file", RnntuiError) as f:
-        try:
-            raw = f.read(MAX_SEED_FILE + 1)
-        except OSError as error:
-            raise RnntuiError(f"cannot read text file {path}: {reason(error)}") from None
-    if len(raw) > MAX_SEED_FILE:
-        raise RnntuiError(f"text file {path} is over {MAX_SEED_FILE // 1_000_000} MB; pass a shorter text or "
-                          "use --corpus")
-    text = decode_bytes(raw, str(path))
-    if not text:
-        raise RnntuiError(f"{path} is empty: there is no text to read")
-    return text
-
-
-def levels(values: list[float]) -> tuple[list[int], float]:
-    """Each value as a level from 1 (the most negative) through 5 (zero) to 9 (the most positive),
-    on a scale symmetric about zero; and the scale's end."""
-    top = max((abs(v) for v in values), default=0.0) or 1.0
-    return [5 + round(4 * v / top) for v in values], top
 
 
 def print_coloured(text: str, values: list[float]) -> None:

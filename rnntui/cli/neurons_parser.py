@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 from pathlib import Path
 
-from rnntui.cli.common import add_threads_argument
+from rnntui.cli.common import add_threads_argument, command
 from rnntui.neurons import FEATURE_NAMES
-
-
-def _command(name: str):
-    def run(args: argparse.Namespace) -> int:
-        return getattr(importlib.import_module("rnntui.cli.neurons"), name)(args)
-
-    return run
-
 
 FEATURE_CHOICES = [*FEATURE_NAMES, "regex"]
 
@@ -35,7 +26,7 @@ def add_neurons_commands(commands) -> None:
                             "or by how selectively it is on inside a span (--span). For a sentiment model: the "
                             "units of its summary by correlation with the review's label, each one's accuracy "
                             "alone, and all of them's.")
-    find.set_defaults(func=_command("cmd_find"))
+    find.set_defaults(func=command("neurons", "cmd_find"))
     _source(find, default_chars="100,000 characters")
     _feature(find)
     find.add_argument("--span", metavar="START:END", help="rank by selectivity for these characters of the text "
@@ -46,7 +37,7 @@ def add_neurons_commands(commands) -> None:
                             description="The text coloured by one unit (a diverging scale: blue below zero, red "
                             "above) on a terminal; piped, each line of text with a line of levels under it (1 "
                             "the most negative, 5 zero, 9 the most positive); --json: the values.")
-    show.set_defaults(func=_command("cmd_show"))
+    show.set_defaults(func=command("neurons", "cmd_show"))
     _source(show, default_chars="1,000 characters")
     show.add_argument("--unit", type=int, required=True, help="the unit to show")
     show.add_argument("--at", type=int, metavar="POSITION", help="also the step at this character of the text: "
@@ -59,7 +50,7 @@ def add_neurons_commands(commands) -> None:
                               "held-out tail, overall and on the feature's characters, with and without them, and "
                               "with random sets of as many units instead (seeded). For a sentiment model: the loss "
                               "and accuracy on the validation reviews.")
-    ablate.set_defaults(func=_command("cmd_ablate"))
+    ablate.set_defaults(func=command("neurons", "cmd_ablate"))
     _source(ablate, default_chars="the whole held-out tail")
     ablate.add_argument("--unit", type=int, action="append", required=True, help="a unit to switch off (repeat "
                         "for several)")

@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rnntui.cli.common import progress_bar
-from rnntui.cli.neurons import levels
+from rnntui.cli.common import levels, progress_bar, text_file
 from rnntui.core.errors import RnntuiError
 
 CHARACTER_ONLY = {"feature": "--feature", "regex": "--regex", "span": "--span", "corpus": "--corpus",
@@ -81,7 +80,6 @@ def direction(unit: int, hidden: int) -> str:
 
 
 def cmd_show_reviews(args: argparse.Namespace) -> int:
-    from rnntui.cli.neurons import text_file
     from rnntui.neurons.ablate import check_units
     from rnntui.neurons.sentiment import units_of, word_activations
     from rnntui.sentiment.predict import Predictor

@@ -4,35 +4,25 @@ function that runs it (``set_defaults(func=...)``), imported only when it runs."
 from __future__ import annotations
 
 import argparse
-import importlib
 import math
-from collections.abc import Callable
 from pathlib import Path
 
 from rnntui import __version__
-from rnntui.cli.common import add_threads_argument
+from rnntui.charlm.config import TrainConfig
+from rnntui.cli.common import (
+    BUNDLED,
+    DEFAULT_SEED_TEXT,
+    SAVE_BEST_NAMING,
+    add_setting_flags,
+    add_threads_argument,
+    command,
+)
 from rnntui.cli.neurons_parser import add_neurons_commands
 from rnntui.cli.sentiment_parser import add_sentiment_commands
 from rnntui.cli.sweep_parser import TENSORBOARD_HELP, add_metrics_command, add_sweep_command
 
-DEFAULT_SEED_TEXT = "The island"
-BUNDLED = Path("bundled")  # --finetune with no checkpoint: the bundled model
 COMPARE_HELP = ("also draw these runs' validation curves in the loss chart: checkpoints, metrics files, or folders "
                 "(every run in it, e.g. a sweep's study in the data folder's sweeps/)")
-
-
-# Where --save-best writes (rnntui.cli.train.best_path), as both trainers' help says it.
-SAVE_BEST_NAMING = "its name with .best before the extension (run.best.ckpt for --out run.ckpt)"
-
-
-def command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
-    """The function that runs a command, imported when it runs (the parser stays quick to build)."""
-
-    def run(args: argparse.Namespace) -> int:
-        return getattr(importlib.import_module(f"rnntui.cli.{module}"), name)(args)
-
-    run.__qualname__ = f"{module}.{name}"
-    return run
 
 
 class Parser(argparse.ArgumentParser):
@@ -76,26 +66,7 @@ def build_parser() -> Parser:
                        help="start a new run on --corpus from this model's weights (default: the "
                        "bundled model): a model that already writes English learns a new text "
                        "in far fewer steps; the text's new characters are added to its vocabulary")
-    settings = [train.add_argument(flag, type=kind, help=text) for flag, kind, text in [
-        ("--steps", int, "total steps to train to (default 10000)"),
-        ("--batch-size", int, "windows per step (64)"),
-        ("--seq-length", int, "characters per window (40)"),
-        ("--lr", float, "Adam learning rate (0.005)"),
-        ("--lr-decay-steps", int, "cosine-decay the rate to a tenth over this many steps (0: constant)"),
-        ("--grad-clip", float, "clip the gradient norm to this (5.0)"),
-        ("--val-fraction", float, "held-out tail of the text (0.1)"),
-        ("--eval-every", int, "estimate validation loss every N steps (100; 0: never)"),
-        ("--save-every", int, "save a checkpoint every N steps (0: only at the end)"),
-        ("--patience", int, "stop early after N validation estimates in a row without a new best "
-         "(0: never)"),
-        ("--random-seed", int, "seed for weights and windows (1)"),
-        ("--device", str, "auto, cpu, cuda or mps (auto)"),
-        ("--precision", str, "auto, fp32 or bf16 (auto: bf16 only where it is native and fast)"),
-    ]]
-    settings.append(train.add_argument(
-        "--carry-state", action=argparse.BooleanOptionalAction, default=None,
-        help="read the text as batch-size consecutive streams and carry the state from window to window "
-        "(truncated BPTT, as char-rnn); default: random windows"))
+    settings = add_setting_flags(train, TrainConfig)
     add_threads_argument(train)
     # None means "not given": a resumed model keeps its own values, a new one takes the book's.
     model = train.add_argument_group("model", "the architecture is fixed once trained; the two "

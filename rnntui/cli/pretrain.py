@@ -5,46 +5,30 @@ output lock, rnntui's own files only, atomic saves, exact resume, a save however
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 from rnntui.cli.common import apply_threads
-from rnntui.cli.report import Reporter
-from rnntui.cli.sentiment import reviews_from, run_provenance
-from rnntui.cli.train import RunFile, check_outputs, resumed_provenance, train_and_save
+from rnntui.cli.report import EpochReporter
+from rnntui.cli.run import (
+    Run,
+    check_save_every,
+    epochs_run,
+    provenance_writer,
+    refuse_model_settings,
+    run_provenance,
+    start_run,
+    train_run,
+)
+from rnntui.cli.sentiment import reviews_from
 from rnntui.core.errors import RnntuiError
 
-PRETRAIN_SETTINGS = ("epochs", "batch_size", "lr", "max_tokens", "max_words", "min_count", "valid_reviews",
-                     "eval_every", "grad_clip", "random_seed")
 LM_MODEL_SETTINGS = ("embed_dim", "hidden_size", "dropout", "softmax")
-
-
-@dataclass
-class PretrainRun:
-    trainer: object
-    prepared: object
-    out: Path
-    provenance: dict
-    resumed: bool
-    may_replace: bool
-    before: dict | None = None  # the resumed checkpoint's provenance: the runs before this one
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
     apply_threads(args.threads)
-    run = plan_pretrain(args)
-    if run is None:
-        return 0
-    from rnntui.core.files import check_writable
-    from rnntui.core.lock import OutputLock
-
-    check_writable(run.out, "; choose another file with --out PATH")
-    with OutputLock(run.out, "; or choose another file with --out PATH") as lock:
-        check_outputs(args, run, lock.acquired_at)
-        return run_pretraining(args, run)
+    return start_run(args, lambda: plan_pretrain(args), lambda run: run_pretraining(args, run))
 
 
 def model_settings(args: argparse.Namespace) -> dict:
@@ -54,25 +38,22 @@ def model_settings(args: argparse.Namespace) -> dict:
     return settings
 
 
-def plan_pretrain(args: argparse.Namespace) -> PretrainRun | None:
-    from rnntui.core.files import output_target, same_file
+def plan_pretrain(args: argparse.Namespace) -> Run | None:
     from rnntui.core.paths import checkpoints_dir
+    from rnntui.core.settings import given
     from rnntui.sentiment.dataset import load_unlabelled
     from rnntui.sentiment.pretrain.build import new_lm_trainer, prepare_text, resume_lm_trainer, resumed_lm_config
     from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint
-    from rnntui.sentiment.pretrain.trainer import PretrainConfig
+    from rnntui.sentiment.pretrain.config import PretrainConfig
 
-    overrides = {name: getattr(args, name) for name in PRETRAIN_SETTINGS}
+    overrides = given(args, PretrainConfig)
     settings = model_settings(args)
-    if args.save_every is not None and args.save_every < 0:
-        raise RnntuiError(f"--save-every must be 0 or more, got {args.save_every}")
+    check_save_every(args)
     provenance = run_provenance()
     checkpoint = None
     if args.resume is not None:
         checkpoint = load_lm_checkpoint(args.resume)
-        if settings:
-            flags = ", ".join("--" + name.replace("_", "-") for name in settings)
-            raise RnntuiError(f"the model's settings are fixed once trained: drop {flags} when resuming")
+        refuse_model_settings(settings)
         config = resumed_lm_config(checkpoint, **overrides)
     else:
         config = PretrainConfig(**{k: v for k, v in overrides.items() if v is not None})
@@ -94,43 +75,30 @@ def plan_pretrain(args: argparse.Namespace) -> PretrainRun | None:
         model = trainer.model.config
         kind = f"{'bi' if model.bidirectional else ''}lm{model.hidden_size}"
         out = args.out or checkpoints_dir() / f"imdb-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.ckpt"
-    out = output_target(Path(out))
-    if args.resume is not None and trainer.step >= trainer.total_steps:
-        print(f"{args.resume} is already at epoch {trainer.step / trainer.batches_per_epoch:g}: nothing to train "
-              "(--epochs is the total to train to)", file=sys.stderr if args.json else sys.stdout)
-        return None
-    resumed = args.resume is not None and same_file(out, args.resume)
-    return PretrainRun(trainer, prepared, out, provenance, resumed, may_replace=args.overwrite or resumed,
-                       before=checkpoint.provenance if checkpoint is not None else None)
+    return epochs_run(args, trainer, prepared, out, provenance, checkpoint.provenance if checkpoint is not None
+                      else None)
 
 
-def run_pretraining(args: argparse.Namespace, run: PretrainRun) -> int:
+def run_pretraining(args: argparse.Namespace, run: Run) -> int:
     from rnntui.sentiment.pretrain.build import lm_trainer_checkpoint
     from rnntui.sentiment.pretrain.checkpoint import save_lm_checkpoint
 
-    trainer, started_wall = run.trainer, time.perf_counter()
-
-    def write(path: Path) -> None:
-        provenance = {**run.provenance, "wall_time_s": round(time.perf_counter() - started_wall, 1)}
-        if run.before is not None:
-            provenance = resumed_provenance(run.before, provenance)
-        save_lm_checkpoint(lm_trainer_checkpoint(trainer, run.prepared, provenance), path)
-
-    saver = RunFile(trainer, run.out, write, run.resumed)
-    report = PretrainReporter(args, trainer, run.out)
-
-    def each(event) -> None:
-        report.event(event)
-        saver.after(event, args.save_every, args.save_best)
-
-    code = train_and_save(trainer, report, saver, each)
+    write = provenance_writer(run, lambda provenance, path: save_lm_checkpoint(
+        lm_trainer_checkpoint(run.trainer, run.data, provenance), path))
+    report = PretrainReporter(args, run.trainer, run.out)
+    code = train_run(run, write, report, args.save_every, args.save_best)
     if code is not None:
         return code
     return 2 if report.failed else 0
 
 
-class PretrainReporter(Reporter):
+class PretrainReporter(EpochReporter):
     """``rnntui train``'s reporter (bar, lines or JSON, the metrics file), for the review LM."""
+
+    figure, figure_digits, figure_format, figure_label = "val_perplexity", 2, ".1f", "val perplexity"
+    rate = "words"
+    epoch_format = ".3f"
+    bar_loss_format = ".3f"
 
     def start_line(self) -> str:
         t = self.trainer
@@ -140,28 +108,3 @@ class PretrainReporter(Reporter):
                 f"{model.hidden_size}, {model.vocab_size:,} words) on {len(t.train):,} reviews ({t.train.words:,} "
                 f"words) from step {t.step:,} to {t.total_steps:,} ({t.config.epochs} epochs of "
                 f"{t.batches_per_epoch:,} steps); checkpoint {self.out}")
-
-    def total_steps(self) -> int:
-        return self.trainer.total_steps
-
-    def event(self, e, sample: str | None = None) -> None:
-        perplexity = e.val_perplexity
-        record = {"step": e.step, "epoch": round(e.epoch, 4), "train_loss": round(e.train_loss, 5),
-                  "val_loss": None if e.val_loss is None else round(e.val_loss, 5),
-                  "val_perplexity": None if perplexity is None else round(perplexity, 2),
-                  "words_per_s": round(e.words_per_s, 1), "elapsed": round(e.elapsed, 3)}
-        if perplexity is not None:
-            self.last_val = perplexity
-        if self.metrics is not None:
-            self.write_metrics(record, flush=e.val_loss is not None)
-        if self.args.json:
-            self.say(json.dumps(record))
-            return
-        if self.bar is not None:
-            val = f"  val perplexity {self.last_val:.1f}" if self.last_val is not None else ""
-            self.bar.update(self.task, completed=e.step,
-                            info=f"epoch {e.epoch:.3f}  loss {e.train_loss:.3f}{val}  {e.words_per_s:,.0f} words/s")
-        elif e.step % max(self.args.log_every, 1) == 0 or e.val_loss is not None or e.step == e.total_steps:
-            val = f"  val_loss {e.val_loss:.4f}  val_perplexity {perplexity:.1f}" if e.val_loss is not None else ""
-            self.say(f"step {e.step}/{e.total_steps}  epoch {e.epoch:.3f}  loss {e.train_loss:.4f}{val}  "
-                     f"{e.words_per_s:,.0f} words/s  {e.elapsed:.1f}s")

@@ -205,3 +205,41 @@ class Reporter:
                      f"saved {self.out}", to_stderr=True)
             return
         self.say(f"{word} at step {self.trainer.step}; saved {self.out}", to_stderr=self.args.json)
+
+
+class EpochReporter(Reporter):
+    """The reporter of a run counted in epochs over reviews: its records and lines name the
+    validation figure (``figure``, shown with ``figure_format``, as ``figure_label`` in the bar)
+    and the throughput (``rate``, the event's ``<rate>_per_s``)."""
+
+    figure, figure_digits, figure_format, figure_label = "val_accuracy", 5, ".4f", "val acc"
+    rate = "reviews"
+    epoch_format = ".2f"
+    bar_loss_format = ".4f"
+
+    def total_steps(self) -> int:
+        return self.trainer.total_steps
+
+    def event(self, e, sample: str | None = None) -> None:
+        value, per_s = getattr(e, self.figure), getattr(e, f"{self.rate}_per_s")
+        record = {"step": e.step, "epoch": round(e.epoch, 4), "train_loss": round(e.train_loss, 5),
+                  "val_loss": None if e.val_loss is None else round(e.val_loss, 5),
+                  self.figure: None if value is None else round(value, self.figure_digits),
+                  f"{self.rate}_per_s": round(per_s, 1), "elapsed": round(e.elapsed, 3)}
+        if value is not None:
+            self.last_val = value
+        if self.metrics is not None:
+            self.write_metrics(record, flush=e.val_loss is not None)
+        if self.args.json:
+            self.say(json.dumps(record))
+            return
+        if self.bar is not None:
+            val = f"  {self.figure_label} {self.last_val:{self.figure_format}}" if self.last_val is not None else ""
+            self.bar.update(self.task, completed=e.step,
+                            info=f"epoch {e.epoch:{self.epoch_format}}  loss {e.train_loss:{self.bar_loss_format}}"
+                                 f"{val}  {per_s:,.0f} {self.rate}/s")
+        elif e.step % max(self.args.log_every, 1) == 0 or e.val_loss is not None or e.step == e.total_steps:
+            val = (f"  val_loss {e.val_loss:.4f}  {self.figure} {value:{self.figure_format}}"
+                   if e.val_loss is not None else "")
+            self.say(f"step {e.step}/{e.total_steps}  epoch {e.epoch:{self.epoch_format}}  loss {e.train_loss:.4f}"
+                     f"{val}  {per_s:,.0f} {self.rate}/s  {e.elapsed:.1f}s")

@@ -7,16 +7,24 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from rnntui.cli.common import apply_threads, progress_bar, standard_input
-from rnntui.cli.report import Reporter
-from rnntui.cli.train import RunFile, RunHooks, best_path, check_outputs, resumed_provenance, train_and_save
+from rnntui.cli.report import EpochReporter
+from rnntui.cli.run import (
+    Run,
+    RunHooks,
+    check_save_every,
+    early_stop_note,
+    epochs_run,
+    provenance_writer,
+    refuse_model_settings,
+    run_provenance,
+    start_run,
+    train_run,
+)
 from rnntui.core.errors import RnntuiError
 
-TRAIN_SETTINGS = ("epochs", "batch_size", "lr", "max_tokens", "max_words", "min_count", "eval_every",
-                  "patience", "grad_clip", "random_seed", "init_embedding", "layer_lr_decay", "gradual_unfreezing")
 MODEL_SETTINGS = ("cell", "bidirectional", "embed_dim", "hidden_size", "fc_hidden", "dropout", "pooling")
 MAX_REVIEW_BYTES = 1 << 20
 
@@ -60,62 +68,23 @@ def _reviews_from(data: Path | None, quiet: bool):
 
 # -- train -------------------------------------------------------------------------------------
 
-@dataclass
-class SentimentRun:
-    trainer: object
-    prepared: object
-    out: Path
-    provenance: dict
-    resumed: bool  # out is the file the run was resumed from
-    may_replace: bool
-    test_reviews: list | None = None  # --test: the reviews measured once training ends
-    before: dict | None = None  # the resumed checkpoint's provenance: the runs before this one
-
-
 def cmd_train(args: argparse.Namespace, hooks: RunHooks | None = None) -> int:
-    """``rnntui sentiment train``; ``hooks``: see cli/train.RunHooks."""
+    """``rnntui sentiment train``; ``hooks``: see cli/run.RunHooks."""
     hooks = hooks or RunHooks()
     apply_threads(args.threads)
-    if args.tensorboard is not None:
-        from rnntui.core.tensorboard import require
-
-        require()
-    run = hooks.run = plan_run(args)
-    if run is None:
-        return 0
-    run.provenance.update(hooks.provenance or {})
-    from rnntui.core.files import check_writable
-    from rnntui.core.lock import OutputLock
-
-    check_writable(run.out, "; choose another file with --out PATH")
-    with OutputLock(run.out, "; or choose another file with --out PATH") as lock:
-        check_outputs(args, run, lock.acquired_at)
-        return run_training(args, run, hooks.observers, hooks.to_stderr)
+    return start_run(args, lambda: plan_run(args),
+                     lambda run: run_training(args, run, hooks.observers, hooks.to_stderr), hooks)
 
 
-def run_provenance() -> dict:
-    """How a run was made: its command line and the machine it ran on."""
-    import os
-
-    import torch
-
-    from rnntui.core.device import cpu_name
-
-    return {"command": "rnntui " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rnntui") else " ".join(sys.argv),
-            "machine": f"{cpu_name()}, {torch.get_num_threads()} of {os.cpu_count()} cores, torch {torch.__version__}"}
-
-
-def plan_run(args: argparse.Namespace) -> SentimentRun | None:
-    from rnntui.core.files import output_target, same_file
-    from rnntui.core.paths import checkpoints_dir
-    from rnntui.sentiment.build import new_trainer, prepare, resume_trainer, resumed_config
+def plan_run(args: argparse.Namespace) -> Run | None:
+    from rnntui.core.settings import given
+    from rnntui.sentiment.build import new_checkpoint_path, new_trainer, prepare, resume_trainer, resumed_config
     from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
-    from rnntui.sentiment.trainer import SentimentTrainConfig
+    from rnntui.sentiment.config import SentimentTrainConfig
 
-    overrides = {name: getattr(args, name) for name in TRAIN_SETTINGS}
+    overrides = given(args, SentimentTrainConfig)
     model_settings = {name: getattr(args, name) for name in MODEL_SETTINGS if getattr(args, name) is not None}
-    if args.save_every is not None and args.save_every < 0:
-        raise RnntuiError(f"--save-every must be 0 or more, got {args.save_every}")
+    check_save_every(args)
     provenance = run_provenance()
     if args.resume is not None:
         if args.from_lm is not None:
@@ -123,9 +92,7 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
         if args.unlabelled is not None:
             raise RnntuiError("--unlabelled only starts a new model's embedding: drop it when resuming")
         checkpoint = load_sentiment_checkpoint(args.resume)
-        if model_settings:
-            flags = ", ".join("--" + name.replace("_", "-") for name in model_settings)
-            raise RnntuiError(f"the model's settings are fixed once trained: drop {flags} when resuming")
+        refuse_model_settings(model_settings)
         config = resumed_config(checkpoint, **overrides)
         config.validate()
         reviews, name = reviews_from(args.data, args.json)
@@ -165,18 +132,9 @@ def plan_run(args: argparse.Namespace) -> SentimentRun | None:
 
             copy_lm_layers(trainer.model, lm)
             provenance["from_lm"] = lm_provenance(lm, args.from_lm)
-        model = trainer.model.config
-        kind = f"{'bi' if model.bidirectional else ''}{model.cell}{model.hidden_size}"
-        out = args.out or checkpoints_dir() / f"imdb-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.ckpt"
-    out = output_target(Path(out))
-    resumed = args.resume is not None and same_file(out, args.resume)
-    if args.resume is not None and trainer.step >= trainer.total_steps:
-        print(f"{args.resume} is already at epoch {trainer.step / trainer.batches_per_epoch:g}: nothing to train "
-              "(--epochs is the total to train to)", file=sys.stderr if args.json else sys.stdout)
-        return None
-    return SentimentRun(trainer, prepared, out, provenance, resumed, may_replace=args.overwrite or resumed,
-                        test_reviews=reviews.test if args.test else None,
-                        before=checkpoint.provenance if args.resume is not None else None)
+        out = args.out or new_checkpoint_path(trainer.model.config)
+    return epochs_run(args, trainer, prepared, out, provenance, checkpoint.provenance if args.resume is not None
+                      else None, test_reviews=reviews.test if args.test else None)
 
 
 def ppmi_trainer(prepared, config, model_settings: dict, quiet: bool):
@@ -197,50 +155,35 @@ def ppmi_trainer(prepared, config, model_settings: dict, quiet: bool):
     return trainer
 
 
-def run_training(args: argparse.Namespace, run: SentimentRun, observers: tuple = (), to_stderr: bool = False) -> int:
-    """Train ``run`` (see cli/train.run_training: ``observers``, ``to_stderr``)."""
+def run_training(args: argparse.Namespace, run: Run, observers: tuple = (), to_stderr: bool = False) -> int:
+    """Train ``run`` (see cli/run.train_run: ``observers``); ``to_stderr``: the progress goes to stderr."""
     from rnntui.sentiment.build import trainer_checkpoint
     from rnntui.sentiment.checkpoint import save_sentiment_checkpoint
 
-    trainer, out = run.trainer, run.out
-    started_wall = time.perf_counter()
-
-    def write(path: Path) -> None:
-        provenance = {**run.provenance, "wall_time_s": round(time.perf_counter() - started_wall, 1)}
-        if run.before is not None:
-            provenance = resumed_provenance(run.before, provenance)
-        save_sentiment_checkpoint(trainer_checkpoint(trainer, run.prepared, provenance), path)
-
-    saver = RunFile(trainer, out, write, run.resumed)
-    report = SentimentReporter(args, trainer, out, to_stderr)
-
-    def each(event) -> None:
-        report.event(event)
-        saver.after(event, args.save_every, args.save_best)
-        for observe in observers:
-            observe(event)
-
-    code = train_and_save(trainer, report, saver, each)
+    trainer = run.trainer
+    write = provenance_writer(run, lambda provenance, path: save_sentiment_checkpoint(
+        trainer_checkpoint(trainer, run.data, provenance), path))
+    report = SentimentReporter(args, trainer, run.out, to_stderr)
+    code = train_run(run, write, report, args.save_every, args.save_best, observers)
     if code is not None:
         return code
     if run.test_reviews is not None and (trainer.early_stopped or not trainer.stopping):  # not when interrupted
-        record_test(args, run, saver)
+        record_test(args, run)
     if trainer.early_stopped:
         step, value = max(trainer.history.accuracy, key=lambda point: (point[1], -point[0]))
-        where = f" ({best_path(out)})" if args.save_best else ""
-        print(f"stopped early: no better validation accuracy in the last {trainer.config.patience} validations; "
-              f"the best was {value:.4f} at step {step:,}{where}", file=sys.stderr if args.json else sys.stdout)
+        early_stop_note(args, run.out, f"no better validation accuracy in the last {trainer.config.patience} "
+                        f"validations; the best was {value:.4f} at step {step:,}")
     return 2 if report.failed else 0
 
 
-def record_test(args: argparse.Namespace, run: SentimentRun, saver: RunFile) -> None:
+def record_test(args: argparse.Namespace, run: Run) -> None:
     """--test: the trained model's accuracy on the test reviews, printed and saved in the
     checkpoint's provenance (``rnntui info`` shows it)."""
     trainer = run.trainer
-    loss, accuracy, count = test_accuracy(trainer.model, run.test_reviews, run.prepared.vocab,
+    loss, accuracy, count = test_accuracy(trainer.model, run.test_reviews, run.data.vocab,
                                           trainer.config.max_tokens, quiet=args.json)
     run.provenance.update(test_accuracy=accuracy, test_loss=loss, test_reviews=count)
-    saver.save()
+    run.file.save()
     if args.json:
         print(json.dumps({"test_accuracy": accuracy, "test_loss": loss, "reviews": count, "step": trainer.step}))
     else:
@@ -261,7 +204,7 @@ def test_accuracy(model, reviews: list, vocab, max_tokens: int, quiet: bool) -> 
     return loss, accuracy, len(test)
 
 
-class SentimentReporter(Reporter):
+class SentimentReporter(EpochReporter):
     """``rnntui train``'s reporter (bar, lines or JSON, the metrics file), for reviews."""
 
     def start_line(self) -> str:
@@ -270,30 +213,6 @@ class SentimentReporter(Reporter):
         return (f"training {'bidirectional ' if model.bidirectional else ''}{model.cell} on {len(t.train):,} reviews "
                 f"from step {t.step:,} to {t.total_steps:,} ({t.config.epochs} epochs of {t.batches_per_epoch:,} "
                 f"steps); checkpoint {self.out}")
-
-    def total_steps(self) -> int:
-        return self.trainer.total_steps
-
-    def event(self, e, sample: str | None = None) -> None:
-        record = {"step": e.step, "epoch": round(e.epoch, 4), "train_loss": round(e.train_loss, 5),
-                  "val_loss": None if e.val_loss is None else round(e.val_loss, 5),
-                  "val_accuracy": None if e.val_accuracy is None else round(e.val_accuracy, 5),
-                  "reviews_per_s": round(e.reviews_per_s, 1), "elapsed": round(e.elapsed, 3)}
-        if e.val_accuracy is not None:
-            self.last_val = e.val_accuracy
-        if self.metrics is not None:
-            self.write_metrics(record, flush=e.val_loss is not None)
-        if self.args.json:
-            self.say(json.dumps(record))
-            return
-        if self.bar is not None:
-            val = f"  val acc {self.last_val:.4f}" if self.last_val is not None else ""
-            self.bar.update(self.task, completed=e.step,
-                            info=f"epoch {e.epoch:.2f}  loss {e.train_loss:.4f}{val}  {e.reviews_per_s:,.0f} reviews/s")
-        elif e.step % max(self.args.log_every, 1) == 0 or e.val_loss is not None or e.step == e.total_steps:
-            val = (f"  val_loss {e.val_loss:.4f}  val_accuracy {e.val_accuracy:.4f}" if e.val_loss is not None else "")
-            self.say(f"step {e.step}/{e.total_steps}  epoch {e.epoch:.2f}  loss {e.train_loss:.4f}{val}  "
-                     f"{e.reviews_per_s:,.0f} reviews/s  {e.elapsed:.1f}s")
 
 
 # -- evaluate ----------------------------------------------------------------------------------

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
-import importlib
 from pathlib import Path
 
-from rnntui.cli.common import add_threads_argument
+from rnntui.cli.common import SAVE_BEST_NAMING, add_setting_flags, add_threads_argument, command
 from rnntui.cli.sweep_parser import TENSORBOARD_HELP, add_sweep_command
-
-
-def _command(name: str):
-    return _command_in("rnntui.cli.sentiment", name)
-
-
-def _command_in(module: str, name: str):
-    def run(args: argparse.Namespace) -> int:
-        return getattr(importlib.import_module(module), name)(args)
-
-    return run
-
+from rnntui.sentiment.config import SentimentTrainConfig
+from rnntui.sentiment.pretrain.config import PretrainConfig
 
 DATA_HELP = ("aclImdb_v1.tar.gz or its extracted aclImdb/ folder (default: the copy in the cache, "
              "downloaded once from Stanford, 84 MB)")
 
 
 def add_sentiment_commands(commands) -> None:
-    from rnntui.cli.parser import SAVE_BEST_NAMING  # here: that module imports this one
-
     sentiment = commands.add_parser(
         "sentiment", help="the movie-review sentiment model: train, sweep, evaluate, predict, pretrain",
         description="The chapter's many-to-one LSTM on the IMDb movie reviews (Maas et al. 2011): "
@@ -39,39 +25,17 @@ def add_sentiment_commands(commands) -> None:
     train = tasks.add_parser("train", help="train a sentiment model (headless)",
                              description="Train on the 20,000 / 5,000 training / validation split of the "
                              "training reviews. --epochs is the total to train to, so a resumed run continues.")
-    train.set_defaults(func=_command("cmd_train"))
+    train.set_defaults(func=command("sentiment", "cmd_train"))
     train.add_argument("--data", type=Path, help=DATA_HELP)
     train.add_argument("--out", type=Path, help="checkpoint file to write (default: a new file in the data "
                        "folder, or the --resume file)")
     train.add_argument("--resume", type=Path, help="continue training this checkpoint")
-    settings = [train.add_argument(flag, type=kind, help=text) for flag, kind, text in [
-        ("--epochs", int, "passes over the training reviews, in all (10)"),
-        ("--batch-size", int, "reviews per step (32)"),
-        ("--lr", float, "Adam learning rate (0.001)"),
-        ("--max-tokens", int, "read only the first and last N/2 words of longer reviews (0: whole reviews, up to "
-         "5,000 words, the most any review contributes)"),
-        ("--max-words", int, "vocabulary: the N most frequent words of the training reviews (0: all)"),
-        ("--min-count", int, "vocabulary: words seen at least N times (1)"),
-        ("--eval-every", int, "also validate every N steps into each epoch (0: at its end only)"),
-        ("--patience", int, "stop after N validations without a better accuracy (0: never)"),
-        ("--grad-clip", float, "clip the gradient norm to this (0: never, as the book)"),
-        ("--random-seed", int, "seed for the weights, the batches and dropout (1)"),
-        ("--save-every", int, "also save every N steps (0: at the end, and with --save-best)"),
-    ]]
-    settings.append(train.add_argument("--init-embedding", choices=["random", "nb", "ppmi", "ppmi+nb"],
-                       help="how a new model's embedding starts. nb: each word's naive-Bayes log-count ratio in "
-                       "the first dimension; ppmi: word vectors from how words co-occur in the training and "
-                       "unlabelled reviews (seconds; about 2 GB of memory); ppmi+nb: both; random: as the book "
-                       "(random)"))
+    settings = add_setting_flags(train, SentimentTrainConfig)
+    settings.append(train.add_argument("--save-every", type=int, help="also save every N steps (0: at the end, and "
+                                       "with --save-best)"))
     train.add_argument("--from-lm", type=Path, metavar="LM.ckpt", help="start from a language model of the "
                        "reviews (rnntui sentiment pretrain): its vocabulary, embedding and recurrent layer (both "
                        "directions if it read both), and so its sizes")
-    settings.append(train.add_argument(
-        "--layer-lr-decay", type=float, help="discriminative learning rates: the recurrent layer learns at --lr / F, "
-        "the embedding at --lr / F^2 (1: all at --lr; Howard & Ruder used 2.6)"))
-    settings.append(train.add_argument(
-        "--gradual-unfreezing", action="store_true", default=None, help="train the classifier's layers alone in the "
-        "first epoch, the recurrent layer too in the second, all from the third"))
     train.add_argument("--unlabelled", type=Path, help="unlabelled reviews for --init-embedding ppmi: a tarball or "
                        "folder with aclImdb/train/unsup (default: those in --data, as Stanford's tarball has)")
     model = train.add_argument_group("model", "the book's Embedding(V, 20) -> LSTM(20, 64) -> Linear(64, 64) -> "
@@ -101,7 +65,7 @@ def add_sentiment_commands(commands) -> None:
     add_pretrain_command(tasks)
 
     evaluate = tasks.add_parser("evaluate", help="test accuracy and loss on the 25,000 test reviews")
-    evaluate.set_defaults(func=_command("cmd_evaluate"))
+    evaluate.set_defaults(func=command("sentiment", "cmd_evaluate"))
     evaluate.add_argument("--checkpoint", type=Path, help="model file (default: the bundled sentiment model)")
     evaluate.add_argument("--data", type=Path, help=DATA_HELP)
     add_threads_argument(evaluate)
@@ -109,7 +73,7 @@ def add_sentiment_commands(commands) -> None:
 
     predict = tasks.add_parser("predict", help="the probability that a review is positive",
                                description="Judge a review: the probability that it is positive, and the label.")
-    predict.set_defaults(func=_command("cmd_predict"))
+    predict.set_defaults(func=command("sentiment", "cmd_predict"))
     predict.add_argument("text", nargs="?", help="the review's text, or - to read it from standard input")
     predict.add_argument("--file", type=Path, help="read the review from this UTF-8 file")
     predict.add_argument("--checkpoint", type=Path, help="model file (default: the bundled sentiment model)")
@@ -127,27 +91,16 @@ def add_pretrain_command(tasks) -> None:
         "its perplexity on held-out unlabelled reviews is reported as it trains. rnntui sentiment train --from-lm "
         "starts a classifier from its embedding and recurrent layer. --epochs is the total to train to, so a "
         "resumed run continues.")
-    pretrain.set_defaults(func=_command_in("rnntui.cli.pretrain", "cmd_pretrain"))
+    pretrain.set_defaults(func=command("pretrain", "cmd_pretrain"))
     pretrain.add_argument("--data", type=Path, help=DATA_HELP)
     pretrain.add_argument("--unlabelled", type=Path, help="the unlabelled reviews: a tarball or folder with "
                           "aclImdb/train/unsup (default: those in --data, as Stanford's tarball has)")
     pretrain.add_argument("--out", type=Path, help="checkpoint file to write (default: a new file in the data "
                           "folder, or the --resume file)")
     pretrain.add_argument("--resume", type=Path, help="continue training this language model")
-    for flag, kind, text in [
-        ("--epochs", int, "passes over the training text, in all (1)"),
-        ("--batch-size", int, "reviews per step (32)"),
-        ("--lr", float, "Adam learning rate (0.001)"),
-        ("--max-tokens", int, "read only the first and last N/2 words of longer reviews (400; 0: whole reviews)"),
-        ("--max-words", int, "vocabulary: the N most frequent words of the training text (30000)"),
-        ("--min-count", int, "vocabulary: words seen at least N times (1)"),
-        ("--valid-reviews", int, "unlabelled reviews held out to measure perplexity on (500)"),
-        ("--eval-every", int, "measure the perplexity every N steps, and at each epoch's end (1000)"),
-        ("--grad-clip", float, "clip the gradient norm to this (1; 0: never)"),
-        ("--random-seed", int, "seed for the weights, the batches and dropout (1)"),
-        ("--save-every", int, "also save every N steps (0: at the end, and with --save-best)"),
-    ]:
-        pretrain.add_argument(flag, type=kind, help=text)
+    add_setting_flags(pretrain, PretrainConfig)
+    pretrain.add_argument("--save-every", type=int, help="also save every N steps (0: at the end, and with "
+                          "--save-best)")
     model = pretrain.add_argument_group("model", "fixed once trained; a classifier started from it has its "
                                         "embedding and recurrent sizes")
     model.add_argument("--directions", choices=["both", "forward"], help="read each review forward and backward "

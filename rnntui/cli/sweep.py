@@ -94,7 +94,7 @@ def plan_sweep(args: argparse.Namespace, optuna, task) -> Sweep:
             raise RnntuiError("--val-fraction must be above 0: each trial is judged on the text's held-out tail")
         source = {"corpus": text_source(args), "encoding": args.encoding}
     else:
-        from rnntui.sentiment.trainer import MAX_EPOCHS, SentimentTrainConfig
+        from rnntui.sentiment.config import MAX_EPOCHS, SentimentTrainConfig
 
         budget = SentimentTrainConfig().epochs if args.epochs is None else args.epochs
         if not 1 <= budget <= MAX_EPOCHS:
@@ -191,7 +191,7 @@ def objective(sweep: Sweep, trial, current: dict) -> float:
     """Train one trial as a normal run and judge it (the exact held-out loss, or the validation
     accuracy at the end); its validation estimates go to the pruner as it trains."""
     from rnntui.cli.parser import build_parser
-    from rnntui.cli.train import RunHooks
+    from rnntui.cli.run import RunHooks
     from rnntui.sweep.objective import TEXT, reported, trial_argv
     from rnntui.sweep.space import suggest
     from rnntui.sweep.study import is_surplus
@@ -250,7 +250,7 @@ def objective(sweep: Sweep, trial, current: dict) -> float:
     if sweep.task is TEXT:
         from rnntui.charlm.evaluate import evaluate_ids, held_out_tail
 
-        tail = held_out_tail(hooks.run.corpus, trainer.config.val_fraction)
+        tail = held_out_tail(hooks.run.data, trainer.config.val_fraction)
         value, _ = evaluate_ids(trainer.model, tail, trainer.device)
     else:
         value = trainer.history.accuracy[-1][1]

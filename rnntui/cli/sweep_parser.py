@@ -5,10 +5,9 @@ or a range; no torch here, so that ``--help`` stays quick."""
 from __future__ import annotations
 
 import argparse
-import importlib
 from pathlib import Path
 
-from rnntui.cli.common import add_threads_argument
+from rnntui.cli.common import add_threads_argument, command
 
 TENSORBOARD_HELP = ("also write the metrics file's scalars (loss, validation, learning rate, throughput) as "
                     "TensorBoard event files in DIR/<checkpoint name> (needs pip install 'rnntui[tensorboard]')")
@@ -19,13 +18,6 @@ NOT_SWEPT = ("steps", "epochs", "eval_every", "save_every")
 # Settings every trial shares: one value each. The objective is measured on the held-out tail the
 # split leaves, and where a run trains changes its speed, not what it learns.
 ONE_VALUE = ("val_fraction", "device", "precision")
-
-
-def _run(module: str, name: str):
-    def run(args: argparse.Namespace) -> int:
-        return getattr(importlib.import_module(f"rnntui.cli.{module}"), name)(args)
-
-    return run
 
 
 def setting_kind(action: argparse.Action) -> str:
@@ -54,7 +46,7 @@ def add_sweep_command(commands, setting_actions: list[argparse.Action], task: st
             "The study lives in an SQLite file in the data folder (or --storage): rerun the same command to "
             "continue it after an interruption, or start it on several machines sharing one --storage. "
             "Needs pip install 'rnntui[sweep]'."))
-    sweep.set_defaults(func=_run("sweep", "cmd_sweep"), sweep_task=task)
+    sweep.set_defaults(func=command("sweep", "cmd_sweep"), sweep_task=task)
     if text:
         sweep.add_argument("--corpus", type=Path, help="UTF-8 text file (default: The Mysterious Island)")
         sweep.add_argument("--encoding", help="read the corpus in this encoding instead of UTF-8")
@@ -112,6 +104,6 @@ def add_metrics_command(commands) -> None:
                               description="Write each metrics file's scalars (loss, validation, learning rate, "
                               "throughput) as TensorBoard event files in DIR/<run name>: the same as --tensorboard "
                               "would have written. Needs pip install 'rnntui[tensorboard]'.")
-    export.set_defaults(func=_run("metrics", "cmd_export"))
+    export.set_defaults(func=command("metrics", "cmd_export"))
     export.add_argument("--tensorboard", type=Path, metavar="DIR", required=True, help="the TensorBoard log folder")
     export.add_argument("files", type=Path, nargs="+", metavar="RUN.metrics.jsonl")

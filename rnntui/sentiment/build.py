@@ -4,11 +4,14 @@ trainer: the one place the command line and the app both go through."""
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
 from rnntui.core.errors import RnntuiError
+from rnntui.core.paths import checkpoints_dir
 from rnntui.sentiment.checkpoint import SentimentCheckpoint
 from rnntui.sentiment.embedding import ppmi_vectors
 from rnntui.sentiment.model import SentimentConfig, SentimentRNN
@@ -115,3 +118,9 @@ def trainer_checkpoint(trainer: SentimentTrainer, prepared: Prepared, provenance
         optimizer_state=optimizer_state, rng_state=rng_state, history=history,
         train_config=trainer.config.to_dict(), data=prepared.data, elapsed=trainer.elapsed,
         provenance=dict(provenance or {}))
+
+
+def new_checkpoint_path(model_config: SentimentConfig) -> Path:
+    """Where a new classifier is saved unless told: the data folder, under its shape and the time."""
+    kind = f"{'bi' if model_config.bidirectional else ''}{model_config.cell}{model_config.hidden_size}"
+    return checkpoints_dir() / f"imdb-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.ckpt"

@@ -9,14 +9,21 @@ while a training thread steps it.
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 from rnntui.core.errors import RnntuiError
-from rnntui.core.files import check_writable, output_target, refuse_replacing, remove_stale_temp_files, same_file
-from rnntui.core.lock import OutputLock
-from rnntui.core.paths import bundled_sentiment_model_path, checkpoints_dir
-from rnntui.sentiment.build import Prepared, new_trainer, prepare, resume_trainer, resumed_config, trainer_checkpoint
+from rnntui.core.files import output_target, same_file
+from rnntui.core.paths import bundled_sentiment_model_path
+from rnntui.core.save import save_checkpoint_safely
+from rnntui.sentiment.build import (
+    Prepared,
+    new_checkpoint_path,
+    new_trainer,
+    prepare,
+    resume_trainer,
+    resumed_config,
+    trainer_checkpoint,
+)
 from rnntui.sentiment.checkpoint import SentimentCheckpoint, load_sentiment_checkpoint, save_sentiment_checkpoint
 from rnntui.sentiment.dataset import cached_dataset_path, ensure_dataset, load_reviews
 from rnntui.sentiment.predict import Predictor
@@ -135,9 +142,7 @@ class ReviewSession:
             config.validate()
             prepared = prepare(reviews, config, name)
             trainer = new_trainer(prepared, config, **self.model_settings)
-            model = trainer.model.config
-            kind = f"{'bi' if model.bidirectional else ''}{model.cell}{model.hidden_size}"
-            path, new = checkpoints_dir() / f"imdb-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.ckpt", True
+            path, new = new_checkpoint_path(trainer.model.config), True
             if checkpoint is not None:
                 self.note = (f"{self.name} was saved for shipping, without its optimizer state, so it cannot "
                              "train on: training starts a new model")
@@ -166,12 +171,8 @@ class ReviewSession:
             path = self.path if path is None else path
             checkpoint = trainer_checkpoint(self.trainer, self.prepared, {"command": "rnntui (the app's reviews)"})
             step = checkpoint.step
-        path = output_target(Path(path))
-        check_writable(path)
-        with OutputLock(path) as lock:
-            refuse_replacing(path, same_file(path, self.path), "")
-            remove_stale_temp_files(path, lock.acquired_at)
-            save_sentiment_checkpoint(checkpoint, path)
+        path = save_checkpoint_safely(path, lambda target: save_sentiment_checkpoint(checkpoint, target),
+                                      same_file(output_target(Path(path)), self.path))
         with self.lock:
             self.saved_step = max(self.saved_step, step)
         return Path(path)

@@ -13,99 +13,25 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
-from rnntui.charlm.sampling import MAX_RANDOM_SEED
 from rnntui.charlm.trainer import TrainingDiverged
 from rnntui.core import memory
 from rnntui.core.control import RunControl
 from rnntui.core.errors import RnntuiError
+from rnntui.sentiment.config import SentimentTrainConfig
 from rnntui.sentiment.model import SentimentConfig, SentimentRNN, length_buckets, pad_batch, state_shapes
 from rnntui.sentiment.reviews import Review
 from rnntui.sentiment.tokens import WordVocab
 
-MAX_EPOCHS = 10_000
-MAX_BATCH = 1 << 14
-MAX_RATE = 1_000_000  # --lr and --grad-clip: far above any that trains
 EVAL_BATCH = 256  # reviews per batch when only predicting (no gradients to keep)
-EMBEDDING_INITS = ("random", "nb", "ppmi", "ppmi+nb")
 # The most words of a review the model reads (its first and last halves), whatever --max-tokens
 # says: the longest review of the dataset has 2,498, and a crafted 1 MB one could have 500,000,
 # which a batch of 32 would turn into gigabytes of activations.
 MAX_REVIEW_WORDS = 5_000
-
-
-@dataclass
-class SentimentTrainConfig:
-    """The book's settings by default; ``max_words`` 0 keeps every word of the training reviews."""
-
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 1e-3
-    max_tokens: int = 0  # longer reviews keep their first and last max_tokens / 2 words (0: all)
-    max_words: int = 0  # the vocabulary: the most frequent words of the training reviews (0: all)
-    min_count: int = 1  # ... seen at least this often
-    eval_every: int = 0  # also validate every N batches into each epoch (0: at its end only)
-    patience: int = 0  # stop after N validations without a better accuracy (0: never)
-    grad_clip: float = 0.0  # clip the gradient norm to this (0: never, as the book)
-    random_seed: int = 1
-    # How a new model's embedding starts. "nb": each word's naive-Bayes log-count ratio in its
-    # first dimension (how much likelier the word is in positive training reviews than in negative
-    # ones), so the recurrence starts from a useful signal instead of noise. "ppmi": word vectors
-    # from how words co-occur in the training and unlabelled reviews (sentiment/embedding.py), so
-    # words of like meaning start alike; "ppmi+nb": both. "random": as the book.
-    init_embedding: str = "random"
-    # Fine-tuning a model started from a language model (Howard & Ruder 2018): the recurrent layer
-    # learns at lr / layer_lr_decay and the embedding at lr / layer_lr_decay ** 2 (1: all at lr);
-    # gradual_unfreezing trains the layers above the recurrent one alone in the first epoch, the
-    # recurrent layer too in the second, and the embedding from the third.
-    layer_lr_decay: float = 1.0
-    gradual_unfreezing: bool = False
-
-    def validate(self) -> None:
-        whole = {"epochs": (1, MAX_EPOCHS), "batch_size": (1, MAX_BATCH), "max_tokens": (0, 1 << 24),
-                 "max_words": (0, 1 << 24), "min_count": (1, 1 << 30), "eval_every": (0, 1 << 30),
-                 "patience": (0, 1 << 30), "random_seed": (0, MAX_RANDOM_SEED)}
-        for name, (low, high) in whole.items():
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                raise RnntuiError(f"--{name.replace('_', '-')} must be a whole number from {low:,} to "
-                                  f"{high:,}, got {value!r}")
-        for name, low_open in (("lr", True), ("grad_clip", False)):
-            value = getattr(self, name)
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
-                and (value > 0 if low_open else value >= 0) and value <= MAX_RATE
-            if not ok:
-                low = "above 0" if low_open else "of at least 0"
-                raise RnntuiError(f"--{name.replace('_', '-')} must be a number {low} and at most {MAX_RATE:,}, "
-                                  f"got {value!r}")
-        decay = self.layer_lr_decay
-        if not (isinstance(decay, (int, float)) and not isinstance(decay, bool) and math.isfinite(decay)
-                and 1 <= decay <= 1e3):
-            raise RnntuiError(f"--layer-lr-decay must be a number from 1 to 1000, got {decay!r}")
-        if not isinstance(self.gradual_unfreezing, bool):
-            raise RnntuiError(f"gradual_unfreezing must be true or false, got {self.gradual_unfreezing!r}")
-        if self.init_embedding not in EMBEDDING_INITS:
-            raise RnntuiError(f"--init-embedding must be one of {', '.join(EMBEDDING_INITS)}, "
-                              f"got {self.init_embedding!r}")
-        if self.max_tokens == 1:
-            raise RnntuiError("--max-tokens must be 0 (whole reviews) or at least 2")
-
-    @property
-    def embedding_starts(self) -> set[str]:
-        """What the embedding starts from: {"random"}, {"nb"}, {"ppmi"} or both of the last."""
-        return set(self.init_embedding.split("+"))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> SentimentTrainConfig:
-        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
 
 
 @dataclass

@@ -317,3 +317,49 @@ def test_a_range_message_names_the_bound_that_was_crossed(capsys):
     one_line(code, err, "--lr must be a number above 0 and at most 1,000,000, got 10000000.0")
     code, _, err = run(capsys, "train", "--steps", str(10**16))
     one_line(code, err, "--steps must be from 1 to 1,000,000,000,000,000, got 10000000000000000")
+
+
+# -- the training settings, declared once ------------------------------------------------------
+
+@pytest.mark.parametrize("command, config", [
+    (["train"], "rnntui.charlm.config.TrainConfig"),
+    (["sentiment", "train"], "rnntui.sentiment.config.SentimentTrainConfig"),
+    (["sentiment", "pretrain"], "rnntui.sentiment.pretrain.config.PretrainConfig"),
+])
+def test_each_training_setting_gives_its_flag_its_help_its_range_and_resumes_overrides(command, config):
+    """A setting is declared once, in its config's field: the train command's flag of that name
+    has the declared help and choices, left out it is None (a resumed run keeps its own value),
+    given it is what --resume changes, and out of its declared range it is refused naming it."""
+    import argparse
+    import importlib
+
+    from rnntui.cli.parser import build_parser
+    from rnntui.core.errors import RnntuiError
+    from rnntui.core.settings import flag, flag_settings, given, whole_ranges
+
+    module, name = config.rsplit(".", 1)
+    config_class = getattr(importlib.import_module(module), name)
+    parser = build_parser()
+    sub = parser
+    for word in command:
+        sub = next(a for a in sub._actions if isinstance(a, argparse._SubParsersAction)).choices[word]
+    declared = flag_settings(config_class)
+    assert declared
+    for spec in declared:
+        action = sub._option_string_actions[flag(spec.name)]
+        assert action.help == spec.metadata["help"] and action.choices == spec.metadata["choices"]
+    assert set(given(parser.parse_args(command), config_class).values()) == {None}
+    values = {"int": "3", "float": "0.5", "str": "auto"}
+    argv, expected = list(command), {}
+    for spec in declared:
+        if spec.type == "bool":
+            argv.append(flag(spec.name))
+            expected[spec.name] = True
+        else:
+            value = spec.metadata["choices"][0] if spec.metadata["choices"] else values[spec.type]
+            argv += [flag(spec.name), value]
+            expected[spec.name] = {"int": int, "float": float, "str": str}[spec.type](value)
+    assert given(parser.parse_args(argv), config_class) == expected
+    for setting, low, _, _ in whole_ranges(config_class):
+        with pytest.raises(RnntuiError, match=re.escape(flag(setting)) + " must be"):
+            config_class(**{setting: low - 1}).validate()

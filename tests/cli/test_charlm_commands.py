@@ -546,7 +546,7 @@ def test_a_repeated_hang_up_neither_forces_the_exit_nor_kills_after_the_save(mon
     """A closed terminal sends SIGHUP more than once (the kernel, then the shell). The first stops
     the run; the rest neither count as ctrl+c pressed twice to quit without saving, nor, arriving
     after the save, end the process by SIGHUP's default instead of its clean exit."""
-    from rnntui.cli import train as train_command
+    from rnntui.cli import run as train_command
 
     monkeypatch.setattr(train_command, "silence_output", lambda: None)  # keep pytest's output
 

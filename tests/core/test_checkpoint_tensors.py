@@ -271,7 +271,7 @@ def test_weights_made_nan_by_the_last_update_are_not_saved_over_the_file(tmp_pat
     from types import SimpleNamespace
 
     from rnntui.charlm.trainer import TrainingDiverged
-    from rnntui.cli.train import RunFile
+    from rnntui.cli.run import RunFile
 
     model = torch.nn.Linear(2, 2)
     out = tmp_path / "run.ckpt"

@@ -511,3 +511,37 @@ def test_metrics_lines_that_are_not_records_are_skipped_and_never_appended_to(tm
     notes.write_text('"my step by step notes"\n', encoding="utf-8")
     with pytest.raises(StorageError, match="not an rnntui metrics file"):
         check_metrics_file(notes)
+
+
+def test_the_reviews_modes_saves_keep_the_chats_safety(tmp_path):
+    """Both sessions save through one path (core/save): the reviews mode's save too writes a
+    link's target and keeps the link, never replaces a file that is not a checkpoint, refuses
+    while another run holds the file's lock, and removes what a killed save of it left."""
+    from rnntui.core.errors import RnntuiError
+    from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
+    from rnntui.sentiment.session import ReviewSession
+    from rnntui.sentiment.trainer import SentimentTrainConfig
+    from tests.helpers import reviews_tarball
+
+    data = reviews_tarball(tmp_path / "reviews.tar.gz", per_folder=10)
+    session = ReviewSession(data, SentimentTrainConfig(epochs=1, batch_size=8),
+                            {"embed_dim": 4, "hidden_size": 4, "fc_hidden": 4})
+    session.ensure_trainer()
+    notes = tmp_path / "notes.ckpt"
+    notes.write_text("the person's notes")
+    with pytest.raises(RnntuiError, match="exists and is not an rnntui checkpoint; rnntui will not replace it"):
+        session.save(notes)
+    assert notes.read_text() == "the person's notes"
+    target, link = tmp_path / "model.ckpt", tmp_path / "link.ckpt"
+    link.symlink_to(target)
+    assert session.save(link) == target and link.is_symlink()
+    assert load_sentiment_checkpoint(target).model_config.hidden_size == 4
+    own = session.save()  # its own file, in the data folder: saved again and again
+    with OutputLock(own):
+        with pytest.raises(RnntuiError, match=f"another rnntui run \\(process {os.getpid()}\\)"):
+            session.save()
+    stale = own.with_name(f".{own.name}{TEMP_MARK}abcd_123.tmp")
+    stale.write_bytes(checkpoint_module.MAGIC)
+    old = time.time() - 60
+    os.utime(stale, (old, old))
+    assert session.save() == own and not stale.exists()

@@ -100,6 +100,25 @@ def test_no_import_cycles():
     assert not cycles, "\n".join(cycles)
 
 
+def test_the_command_line_has_no_import_cycle_even_through_imports_inside_functions():
+    """Each command's module is imported when it runs (``cli.common.command``): the parsers import
+    no command's module, and no command's module imports a parser or, through others, itself."""
+    graph = {name: {target for target, _, _ in imports(path, top_level_only=False)
+                    if target in MODULES and target != name}
+             for name, path in MODULES.items() if part(name) == "cli"}
+
+    def reached(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for target in graph.get(todo.pop(), ()):
+                if target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        return seen
+
+    assert [name for name in sorted(graph) if name in reached(name)] == []
+
+
 def test_no_private_name_is_imported_from_another_package():
     wrong = []
     for name, path in MODULES.items():

@@ -165,3 +165,32 @@ def test_discriminative_rates_and_gradual_unfreezing():
     assert [frozen_layers(config, epoch) for epoch in range(4)] == [("embedding", "rnn"), ("embedding",), (), ()]
     plain = SentimentTrainConfig(lr=0.01)
     assert len(make_optimizer(model, plain).param_groups) == 1 and frozen_layers(plain, 0) == ()
+
+
+def test_a_language_model_too_big_for_memory_is_refused_before_it_is_made(language_model, capsys, monkeypatch,
+                                                                          tmp_path):
+    """As rnntui train and sentiment train refuse a model: the largest sizes, on a machine of 16
+    GiB, are refused in one line with an estimate, before a weight is allocated; the small model
+    of the same reviews still trains."""
+    _, data = language_model
+    monkeypatch.setattr("rnntui.core.memory.physical_memory", lambda: 16 << 30)
+    out = tmp_path / "big.ckpt"
+    code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(data), "--out", str(out), *LM_SMALL,
+                       "--embed-dim", "16384", "--hidden-size", "16384", "--softmax", "full", "--json")
+    one_error_line(code, err, "training this language model at batch 16 ×")
+    assert "GiB of memory, more than this machine's 16.0 GiB" in err and not out.exists()
+    code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(data), "--out", str(out), *LM_SMALL)
+    assert code == 0, err
+
+
+def test_a_resumed_language_model_already_at_its_epochs_trains_nothing(language_model, capsys, tmp_path):
+    """As the review classifier and rnntui train: said on stdout, exit 0, the file untouched; and a
+    negative --save-every is refused before anything is read."""
+    out, data = language_model
+    copy = tmp_path / "copy.ckpt"
+    copy.write_bytes(out.read_bytes())
+    code, stdout, _ = run(capsys, "sentiment", "pretrain", "--data", str(data), "--resume", str(copy), "--epochs", "1")
+    assert code == 0 and f"{copy} is already at epoch 1: nothing to train" in stdout
+    assert copy.read_bytes() == out.read_bytes()
+    code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(tmp_path / "missing"), "--save-every", "-1")
+    one_error_line(code, err, "--save-every must be 0 or more, got -1")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
+from rnntui.core import memory
 from rnntui.core.errors import RnntuiError
 from rnntui.sentiment.build import SPLIT_SEED
 from rnntui.sentiment.pretrain.checkpoint import LMCheckpoint
@@ -21,6 +22,7 @@ from rnntui.sentiment.pretrain.model import ReviewLM, ReviewLMConfig
 from rnntui.sentiment.pretrain.trainer import PretrainConfig, PretrainHistory, PretrainTrainer, Texts
 from rnntui.sentiment.reviews import Reviews, split_train_valid
 from rnntui.sentiment.tokens import WordVocab
+from rnntui.sentiment.trainer import MAX_REVIEW_WORDS
 
 
 @dataclass
@@ -59,8 +61,34 @@ def new_lm_trainer(prepared: PreparedText, config: PretrainConfig, **model_setti
         model_config = ReviewLMConfig(vocab_size=len(prepared.vocab), **model_settings)
     except ValueError as error:
         raise RnntuiError(str(error)) from None
+    check_lm_memory(model_config, config.batch_size, prepared.train.lengths)
     torch.manual_seed(config.random_seed)
     return PretrainTrainer(ReviewLM(model_config), prepared.train, prepared.valid, config)
+
+
+def lm_memory_bytes(model_config: ReviewLMConfig, batch_size: int, words: int) -> int:
+    """A rough upper estimate of what training on a batch of ``batch_size`` reviews of ``words``
+    words needs, as ``sentiment.trainer.memory_bytes`` estimates the classifier's: the weights
+    with their gradients and Adam's moments, and each word's activations in each direction (the
+    embedding, the recurrent gates and states, and the softmax's scores, their probabilities and
+    gradients: over the whole vocabulary, or the adaptive softmax's head)."""
+    with torch.device("meta"):  # counted without allocating
+        parameters = sum(p.numel() for p in ReviewLM(model_config).parameters())
+    directions = 2 if model_config.bidirectional else 1
+    scores = (model_config.cutoffs[0] + len(model_config.cutoffs) if model_config.softmax == "adaptive"
+              else model_config.vocab_size)
+    per_word = directions * (2 * model_config.embed_dim + (3 * 4 + 6) * model_config.hidden_size + 3 * scores)
+    return 4 * (4 * parameters + batch_size * words * per_word) + 16 * batch_size * words
+
+
+def check_lm_memory(model_config: ReviewLMConfig, batch_size: int, lengths: list[int]) -> None:
+    """Refuse a language model and batch that could not fit in this machine's memory, before a
+    weight is allocated; ``lengths``: the reviews' lengths in words (a batch pays for its longest)."""
+    batch_size = max(min(batch_size, len(lengths)), 1)
+    words = max(min(max(lengths, default=1), MAX_REVIEW_WORDS), 1)
+    memory.check_fits(lm_memory_bytes(model_config, batch_size, words),
+                      f"training this language model at batch {batch_size:,} × {words:,} words",
+                      "lower --batch-size or --max-tokens, or use a smaller model")
 
 
 def resume_lm_trainer(checkpoint: LMCheckpoint, prepared: PreparedText, config: PretrainConfig) -> PretrainTrainer:

@@ -16,60 +16,20 @@ import threading
 import time
 from array import array
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 
-from rnntui.charlm.sampling import MAX_RANDOM_SEED
 from rnntui.charlm.trainer import TrainingDiverged
 from rnntui.core.control import RunControl
 from rnntui.core.errors import RnntuiError
 from rnntui.sentiment.model import length_buckets
+from rnntui.sentiment.pretrain.config import PretrainConfig
 from rnntui.sentiment.pretrain.model import ReviewLM
 from rnntui.sentiment.tokens import WordVocab
 from rnntui.sentiment.trainer import truncate
 
-MAX_BATCH = 1 << 14
 EVAL_BATCH = 128
-
-
-@dataclass
-class PretrainConfig:
-    epochs: int = 1
-    batch_size: int = 32
-    lr: float = 1e-3
-    max_tokens: int = 400  # longer reviews keep their first and last max_tokens / 2 words, as the classifier may
-    max_words: int = 30_000  # the vocabulary: the most frequent words of the training text
-    min_count: int = 1
-    valid_reviews: int = 500  # unlabelled reviews held out to measure perplexity on
-    eval_every: int = 1000  # validate every N steps (and at the end of each epoch)
-    grad_clip: float = 1.0
-    random_seed: int = 1
-
-    def validate(self) -> None:
-        whole = {"epochs": (1, 10_000), "batch_size": (1, MAX_BATCH), "max_tokens": (0, 1 << 24),
-                 "max_words": (1, 1 << 24), "min_count": (1, 1 << 30), "valid_reviews": (1, 1 << 24),
-                 "eval_every": (0, 1 << 30), "random_seed": (0, MAX_RANDOM_SEED)}
-        for name, (low, high) in whole.items():
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                raise RnntuiError(f"--{name.replace('_', '-')} must be a whole number from {low:,} to "
-                                  f"{high:,}, got {value!r}")
-        for name, positive in (("lr", True), ("grad_clip", False)):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-                    and (value > 0 if positive else value >= 0) and value <= 1e6):
-                bound = "above" if positive else "of at least"
-                raise RnntuiError(f"--{name.replace('_', '-')} must be a number {bound} 0, got {value!r}")
-        if self.max_tokens == 1:
-            raise RnntuiError("--max-tokens must be 0 (whole reviews) or at least 2")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> PretrainConfig:
-        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
 
 
 class Texts:
