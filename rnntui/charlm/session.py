@@ -101,7 +101,7 @@ class Session:
 
     @staticmethod
     def _is_the_bundled_models_book(corpus: Corpus) -> bool:
-        from rnntui.charlm.checkpoint import read_header
+        from rnntui.core.checkpoint import read_header
 
         bundled = bundled_model_path()
         if not bundled.is_file():

@@ -366,7 +366,7 @@ def belongs_to_run(path: Path, run: str) -> bool:
     cannot be read as one is not."""
     import stat
 
-    from rnntui.charlm.checkpoint import read_header
+    from rnntui.core.checkpoint import read_header
 
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):  # rnntui writes files; a link is someone else's
