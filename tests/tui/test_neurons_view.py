@@ -31,3 +31,103 @@ async def test_the_view_ranks_units_for_each_feature_and_colours_the_text(tiny_c
         assert off().startswith(f"cell unit {view.units[1].unit} off: ") and "on line breaks" in off()
         await pilot.press("escape")
         assert not isinstance(app.screen, NeuronsScreen)
+
+
+async def open_view(pilot):
+    app = pilot.app
+    await ready(pilot)
+    app.action_inside_network()
+    await until(pilot, lambda: isinstance(app.screen, NeuronsScreen) and app.screen.reading is not None)
+    await pilot.press("right")  # line-position: the made-up test text has no quotes
+    return app.screen
+
+
+def rendered(view, selector: str) -> str:
+    return str(view.query_one(selector).render())
+
+
+async def test_looking_at_one_step_shows_the_units_gates_states_and_next_characters(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_view(pilot)
+        await pilot.press("s")
+        await until(pilot, lambda: view.step is not None and view.step.position == 0)
+        assert view.stepping and view.query_one("#neurons-step").display and not view.query_one("#neurons-units").display
+        await pilot.press("right", "right", "right")
+        await until(pilot, lambda: view.step.position == 3)
+        text, reading, _ = view.reading
+        unit = view.units[0]
+        assert view.step.char == text[3] and view.step.units == [unit.unit]
+        # The step's numbers are the reading's: the cell state at the cursor, and gates in (0, 1).
+        assert abs(view.step.values["cell"][0] - float(reading.cell[3, unit.unit])) < 1e-4
+        assert all(0 < view.step.values[gate][0] < 1 for gate in ("input", "forget", "output"))
+        panel = rendered(view, "#neurons-step")
+        assert "step 3:" in panel and "forget" in panel and "next" in panel
+        assert f"{view.step.next_chars[0][1]:.2f}" in panel  # the likeliest next character's bar
+        await pilot.press("down")  # another unit, at the same character
+        await until(pilot, lambda: view.step.units == [view.units[1].unit])
+        await pilot.press("escape")  # back to the list, then closed
+        assert not view.stepping and view.query_one("#neurons-units").display
+        await pilot.press("escape")
+        assert not isinstance(app.screen, NeuronsScreen)
+
+
+async def test_a_marked_span_ranks_the_units_most_selective_there(tiny_checkpoint):
+    from rnntui.neurons.rank import rank_span
+
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_view(pilot)
+        await pilot.press("s", *["right"] * 5, "m", *["right"] * 6, "m")
+        await until(pilot, lambda: view.what[0] == "span")
+        reading = view.reading[1]
+        assert view.what == ("span", (5, 12)) and view.span == (5, 12)
+        assert [u.unit for u in view.units if u.state == "cell"] == [r.unit for r in rank_span(reading.cell, 5, 12, 4)]
+        assert "marked span (7 characters)" in rendered(view, "#neurons-status")
+
+
+async def test_switching_marked_units_off_compares_the_loss_and_a_reply(tiny_checkpoint):
+    from rnntui.charlm.sampling import Sampler, generate_text
+    from rnntui.tui.screens.neurons.screen import REPLY_CHARS, REPLY_SCALE_FACTOR, REPLY_SEED, SEED_CHARS
+
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_view(pilot)
+        first, second = view.units[0].unit, view.units[1].unit
+        await pilot.press("x", "down", "x", "a")
+        await until(pilot, lambda: view.replies is not None)
+        units = ", ".join(str(u) for u in sorted([first, second]))
+        off = rendered(view, "#neurons-switched-off")
+        assert off.startswith(f"cell units {units} off: ") and "on line breaks" in off and "random units" in off
+        seed_text = view.reading[0][:SEED_CHARS]
+        sampler = Sampler(view.model, view.vocab, REPLY_SCALE_FACTOR, random_seed=REPLY_SEED)
+        assert view.replies.seed_text == seed_text
+        assert view.replies.on == generate_text(sampler, seed_text, REPLY_CHARS)[len(seed_text):]
+        assert len(view.replies.off) == REPLY_CHARS and view.query_one("#neurons-replies").display
+
+
+async def test_find_by_a_regular_expression_and_a_bad_one_is_a_notification(tiny_checkpoint):
+    from rnntui.neurons.features import regex_feature
+    from rnntui.neurons.rank import rank_units
+
+    from .helpers import notified
+
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_view(pilot)
+        await pilot.press("slash")
+        regex = view.query_one("#neurons-regex")
+        assert regex.display and app.focused is regex
+        await pilot.press("[", "(", "enter")
+        assert notified(app, "is not a valid regular expression") and isinstance(app.screen, NeuronsScreen)
+        regex.value = "zqzq"  # matches nothing: nothing to correlate with
+        await pilot.press("enter")
+        await until(pilot, lambda: notified(app, "does not vary"))
+        assert not regex.display  # a valid expression closes the input; / opens it again
+        regex.value = ""
+        await pilot.press("slash", "e", "n", "enter")
+        await until(pilot, lambda: view.what == ("regex", "en"))
+        text, reading, _ = view.reading
+        expected = rank_units(reading.cell, regex_feature(text, "en"), 4)
+        assert [u.unit for u in view.units if u.state == "cell"] == [r.unit for r in expected]
+        assert rendered(view, "#neurons-status").startswith("regex en:") and not regex.display

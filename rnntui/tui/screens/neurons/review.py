@@ -95,7 +95,7 @@ class ReviewInside(Vertical):
         if message.error is not None:
             self.trace = None
             status.update(message.error)
-            self.app.notify(message.error, title="Inside the network", severity="warning")
+            self.app.notify(message.error, title="Inside the network", severity="warning", markup=False)
             for name in ("trace", "units", "unit"):
                 self.query_one(f"#review-inside-{name}", Static).update("")
             return

@@ -191,7 +191,7 @@ class NeuronsScreen(ModalScreen[None]):
 
     def on_units_ranked(self, message: UnitsRanked) -> None:
         if message.units is None:
-            self.notify(message.status, title="Inside the network", severity="error")
+            self.notify(message.status, title="Inside the network", severity="error", markup=False)
             return
         self.what, self.units, self.selected = message.what, message.units, 0
         self.span = message.what[1] if message.what[0] == "span" else None
@@ -302,7 +302,8 @@ class NeuronsScreen(ModalScreen[None]):
         try:
             compile_regex(event.value)
         except RnntuiError as error:
-            self.notify(str(error).replace("--regex ", "", 1), title="Inside the network", severity="error")
+            self.notify(str(error).replace("--regex ", "", 1), title="Inside the network", severity="error",
+                        markup=False)
             return
         self.close_regex()
         self.rank_for(("regex", event.value))
