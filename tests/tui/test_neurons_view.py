@@ -3,6 +3,9 @@ units ranked for each feature over its held-out text, and the text coloured by t
 
 from __future__ import annotations
 
+import pytest
+
+from rnntui.core.paths import bundled_sentiment_model_path
 from rnntui.neurons import FEATURE_NAMES
 from rnntui.tui.screens.neurons import NeuronsScreen
 
@@ -52,7 +55,8 @@ async def test_looking_at_one_step_shows_the_units_gates_states_and_next_charact
         view = await open_view(pilot)
         await pilot.press("s")
         await until(pilot, lambda: view.step is not None and view.step.position == 0)
-        assert view.stepping and view.query_one("#neurons-step").display and not view.query_one("#neurons-units").display
+        assert view.stepping and view.query_one("#neurons-step").display
+        assert not view.query_one("#neurons-units").display
         await pilot.press("right", "right", "right")
         await until(pilot, lambda: view.step.position == 3)
         text, reading, _ = view.reading
@@ -131,3 +135,38 @@ async def test_find_by_a_regular_expression_and_a_bad_one_is_a_notification(tiny
         expected = rank_units(reading.cell, regex_feature(text, "en"), 4)
         assert [u.unit for u in view.units if u.state == "cell"] == [r.unit for r in expected]
         assert rendered(view, "#neurons-status").startswith("regex en:") and not regex.display
+
+
+@pytest.mark.skipif(not bundled_sentiment_model_path().is_file(), reason="no bundled sentiment model")
+async def test_in_the_reviews_mode_the_view_reads_the_review_word_by_word(tiny_checkpoint):
+    from rnntui.neurons.sentiment import review_trace
+    from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
+    from rnntui.tui.screens.neurons.review import ReviewInside
+
+    review = "The plot is dull and the acting is weak, but the music is lovely and the end is great."
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f7")
+        await until(pilot, lambda: app.reviews is not None and app.reviews.model_name is not None)
+        app.reviews.query_one("#review-input").value = review
+        app.action_inside_network()
+        await until(pilot, lambda: isinstance(app.screen, NeuronsScreen) and app.screen.query(ReviewInside))
+        inside = app.screen.query_one(ReviewInside)
+        await until(pilot, lambda: inside.trace is not None)
+        assert inside.display and not app.screen.query_one("#neurons-text").display
+        checkpoint = load_sentiment_checkpoint(bundled_sentiment_model_path())
+        expected = review_trace(checkpoint.build_model(), checkpoint.vocab, review, 6)
+        assert inside.trace.words == expected.words
+        assert inside.trace.probabilities == pytest.approx(expected.probabilities, abs=1e-6)
+        assert [r.unit for r in inside.trace.ranked] == [r.unit for r in expected.ranked]
+        status = str(inside.query_one("#review-inside-status").render())
+        assert f"{expected.probabilities[-1]:.2f} after its {len(expected.words)} words" in status
+        await pilot.press("down")
+        assert inside.selected == 1
+        unit = str(inside.query_one("#review-inside-unit").render())
+        assert unit.startswith(inside.direction(expected.ranked[1].unit))
+        await pilot.press("escape")  # back to the character model's view, then closed
+        assert not inside.display and app.screen.query_one("#neurons-text").display
+        await pilot.press("escape")
+        assert not isinstance(app.screen, NeuronsScreen)

@@ -418,9 +418,8 @@ class NeuronsScreen(ModalScreen[None]):
     # -- keys ------------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         # The review view takes only its own keys: the character model's view is hidden under it.
-        if action not in ("back", "unit", "review") and self.query_one(ReviewInside).display:
-            return False
-        return True
+        review = self.query(ReviewInside)  # none before the screen is composed
+        return action in ("back", "unit", "review") or not (review and review.first().display)
 
     def action_back(self) -> None:
         if self.query_one("#neurons-regex").display:
