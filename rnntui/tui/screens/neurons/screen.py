@@ -243,7 +243,7 @@ class NeuronsScreen(ModalScreen[None]):
         self.query_one("#neurons-units").display = not self.stepping
         self.query_one("#neurons-step").display = self.stepping
         self.query_one("#neurons").border_title = (
-            "Look at one step · ←→ character · ^←^→ word · ↑↓ unit · m: span · s/esc: back" if self.stepping
+            "One step · ←→ character · ^←^→ word · ↑↓ unit · m: span · s/esc: back" if self.stepping
             else self.TITLE)
         if self.stepping:
             self.look()
