@@ -170,3 +170,22 @@ async def test_in_the_reviews_mode_the_view_reads_the_review_word_by_word(tiny_c
         assert not inside.display and app.screen.query_one("#neurons-text").display
         await pilot.press("escape")
         assert not isinstance(app.screen, NeuronsScreen)
+
+
+def test_a_plain_rnns_step_shows_the_chapters_sum_with_its_numbers():
+    import torch
+
+    from rnntui.charlm.model import CharRNN, ModelConfig
+    from rnntui.charlm.vocab import Vocab
+    from rnntui.neurons.step import look_at_step
+    from rnntui.tui.screens.neurons.render import step_panel
+
+    torch.manual_seed(0)
+    vocab = Vocab(tuple(" abcd"))
+    model = CharRNN(ModelConfig(vocab_size=5, embed_dim=4, hidden_size=3, cell="rnn")).eval()
+    step = look_at_step(model, vocab, vocab.encode("ab cd"), 2, [1])
+    panel = str(step_panel(step, "hidden", 1, "1 of 3"))
+    terms = {name: values[0] for name, values in step.sum_terms.items()}
+    assert "step 2: '␠'" in panel and f"= tanh({terms['sum']:+.2f}) = {terms['tanh']:+.3f}" in panel
+    assert f"W_hh h {terms['recurrent']:+.2f}" in panel and f"hidden {step.values['hidden'][0]:+.3f}" in panel
+    assert panel.count("█") >= 5 and "input" not in panel  # five bars; a plain RNN has no gates

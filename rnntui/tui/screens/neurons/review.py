@@ -64,7 +64,9 @@ class ReviewInside(Vertical):
         yield Static("", id="review-inside-unit")
 
     def start(self, text: str) -> None:
-        self.query_one(Input).value = text
+        field = self.query_one(Input)
+        field.value = text
+        field.focus()  # to edit the review; ↑↓ still choose a unit, esc goes back
         self.read_review(text)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

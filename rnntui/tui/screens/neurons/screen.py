@@ -23,6 +23,7 @@ from textual.worker import get_current_worker
 
 from rnntui.core.errors import RnntuiError
 from rnntui.neurons import FEATURE_NAMES
+from rnntui.tui import keys
 from rnntui.tui.screens.neurons.render import coloured, replies, step_panel
 from rnntui.tui.screens.neurons.review import ReviewInside, sentiment_session, typed_review
 
@@ -116,7 +117,7 @@ class NeuronsScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.read_text()
-        if getattr(self.app, "mode", None) == "reviews" and sentiment_session(self.app) is not None:
+        if getattr(self.app, "mode", None) == keys.REVIEWS and sentiment_session(self.app) is not None:
             self.action_review()
 
     # -- reading and ranking ------------------------------------------------------------------------
@@ -405,7 +406,7 @@ class NeuronsScreen(ModalScreen[None]):
         for name in ("status", "units", "step", "switched-off", "replies", "text"):
             self.query_one(f"#neurons-{name}").display = not review.display and self.shows(name)
         self.query_one("#neurons").border_title = (
-            "The review model · ↑↓ unit · enter reads the review · r/esc: back" if review.display else self.TITLE)
+            "The review model · ↑↓ unit · enter reads the review · esc: back" if review.display else self.TITLE)
         if review.display:
             review.start(typed_review(self.app))
         else:
