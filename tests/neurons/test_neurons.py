@@ -438,3 +438,16 @@ def test_the_review_trace_is_the_verdict_word_by_word_and_the_verdict_unit_follo
     assert trace.activations.shape == (10, 8)
     assert trace.ranked[0].unit == 0 and trace.ranked[0].score > 0.9
     assert review_trace(model, vocab, "great", top=3).ranked == []  # one word: nothing to correlate with
+
+
+def test_the_next_characters_with_the_quote_unit_off_lose_the_closing_quote(quotes):
+    import re
+
+    from rnntui.neurons.step import next_chars_with_units_off
+
+    text, vocab, ids, model = quotes
+    at = re.search("\u201c[^\u201d]{5,}", text).start() + 3  # well inside a quotation
+    on = look_at_step(model, vocab, ids, at, [QUOTE_UNIT]).next_chars
+    off = next_chars_with_units_off(model, vocab, ids, at, [QUOTE_UNIT], "cell")
+    assert on[0][0] == "\u201d" and "\u201d" not in dict(off)
+    assert next_chars_with_units_off(model, vocab, ids, at, [3], "cell")[0][0] == "\u201d"  # another unit: kept

@@ -50,6 +50,8 @@ def rendered(view, selector: str) -> str:
 
 
 async def test_looking_at_one_step_shows_the_units_gates_states_and_next_characters(tiny_checkpoint):
+    from rnntui.neurons.step import next_chars_with_units_off
+
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         view = await open_view(pilot)
@@ -70,6 +72,11 @@ async def test_looking_at_one_step_shows_the_units_gates_states_and_next_charact
         assert f"{view.step.next_chars[0][1]:.2f}" in panel  # the likeliest next character's bar
         await pilot.press("down")  # another unit, at the same character
         await until(pilot, lambda: view.step.units == [view.units[1].unit])
+        await pilot.press("x")  # marked to switch off: its bars beside
+        label = f"cell unit {view.units[1].unit} off"
+        await until(pilot, lambda: label in rendered(view, "#neurons-step"))
+        off = next_chars_with_units_off(view.model, view.vocab, view.read_ids, 3, [view.units[1].unit], "cell")
+        assert f"{off[0][1]:.2f}" in rendered(view, "#neurons-step").splitlines()[3]
         await pilot.press("escape")  # back to the list, then closed
         assert not view.stepping and view.query_one("#neurons-units").display
         await pilot.press("escape")

@@ -45,22 +45,24 @@ def coloured(text: str, values: list[float], cursor: int | None = None,
     return shown
 
 
-def bars(pairs: list[tuple[str, float]], label: str = "next") -> Text:
+def bars(pairs: list[tuple[str, float]], label: str = "next", width: int = BAR_WIDTH) -> list[Text]:
     """The likeliest next characters, one bar each (their probability of the whole bar)."""
-    shown = Text()
+    lines = []
     for index, (char, probability) in enumerate(pairs):
-        shown.append(f"{label if index == 0 else '':>5} {shown_char(char):>2} ")
-        shown.append("█" * max(1, round(probability * BAR_WIDTH)), style="bold")
-        shown.append(f" {probability:.2f}\n")
-    return shown
+        line = Text(f"{label if index == 0 else '':>5} {shown_char(char):>2} ")
+        line.append("█" * max(1, round(probability * width)), style="bold")
+        line.append(f" {probability:.2f}")
+        lines.append(line)
+    return lines
 
 
-def step_panel(step, state: str, unit: int, rank: str) -> Text:
+def step_panel(step, state: str, unit: int, rank: str, off: list[tuple[str, float]] | None = None,
+               off_label: str = "") -> Text:
     """One step (``rnntui.neurons.step.Step``) for one unit: the character, the gates and
-    states, the next-character bars, and for a plain RNN the chapter's sum."""
+    states, the next-character bars (beside them, with ``off_label``'s units off, the bars
+    ``off``), and for a plain RNN the chapter's sum."""
     shown = Text()
-    before = step.position
-    shown.append(f"step {before:,}: {shown_char(step.char)!r}  ", style="bold")
+    shown.append(f"step {step.position:,}: {shown_char(step.char)!r}  ", style="bold")
     shown.append(f"{state} unit {unit} ({rank})  ←→ character, m marks a span\n")
     values = step.values
     parts = [f"{name} {values[name][0]:.2f}" for name in values if name not in ("hidden", "cell")]
@@ -69,9 +71,18 @@ def step_panel(step, state: str, unit: int, rank: str) -> Text:
     if step.sum_terms is not None:
         terms = {name: values[0] for name, values in step.sum_terms.items()}
         shown.append(f"h = tanh(W_xh x {terms['input']:+.2f} + W_hh h {terms['recurrent']:+.2f} + b "
-                      f"{terms['bias']:+.2f}) = tanh({terms['sum']:+.2f}) = {terms['tanh']:+.3f}\n")
-    shown.append_text(bars(step.next_chars))
-    shown.rstrip()
+                     f"{terms['bias']:+.2f}) = tanh({terms['sum']:+.2f}) = {terms['tanh']:+.3f}\n")
+    if off is None:
+        shown.append_text(Text("\n").join(bars(step.next_chars)))
+        return shown
+    shown.append(f"{'':>9}{'units on':<24}{off_label}\n", style="italic")
+    width = BAR_WIDTH // 2
+    on_lines, off_lines = bars(step.next_chars, width=width), bars(off, "", width)
+    for index, line in enumerate(on_lines):
+        line.pad_right(9 + width + 5 - line.cell_len + 1)
+        if index < len(off_lines):
+            line.append_text(off_lines[index])
+    shown.append_text(Text("\n").join(on_lines))
     return shown
 
 

@@ -9,14 +9,13 @@ its verdict word by word and the units that follow it."""
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import astuple
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
@@ -24,6 +23,7 @@ from textual.worker import get_current_worker
 from rnntui.core.errors import RnntuiError
 from rnntui.neurons import FEATURE_NAMES
 from rnntui.tui import keys
+from rnntui.tui.screens.neurons.messages import StepLooked, Switched, Unit, UnitsRanked
 from rnntui.tui.screens.neurons.render import coloured, replies, step_panel
 from rnntui.tui.screens.neurons.review import ReviewInside, sentiment_session, typed_review
 
@@ -36,31 +36,6 @@ SEED_CHARS = 40  # the seed text: the characters up to the cursor (or the text's
 REPLY_SCALE_FACTOR = 2.0  # the book's sample() uses 2.0
 REPLY_SEED = 1
 LINES_BEFORE_CURSOR = 2  # of the text shown above the cursor's line while stepping
-
-
-@dataclass
-class Unit:
-    state: str
-    unit: int
-    score: float
-
-
-class StepLooked(Message):
-    def __init__(self, position: int, unit: Unit, step) -> None:
-        super().__init__()
-        self.position, self.unit, self.step = position, unit, step
-
-
-class UnitsRanked(Message):
-    def __init__(self, what: tuple, units: list[Unit] | None, status: str) -> None:
-        super().__init__()
-        self.what, self.units, self.status = what, units, status
-
-
-class Switched(Message):
-    def __init__(self, line: str, replies=None, off_label: str = "") -> None:
-        super().__init__()
-        self.line, self.replies, self.off_label = line, replies, off_label
 
 
 class NeuronsScreen(ModalScreen[None]):
@@ -130,7 +105,13 @@ class NeuronsScreen(ModalScreen[None]):
             vocab = self.session.vocab
             ids = held_out.ids[:READ_CHARS]
             text = vocab.decode(ids)
-            reading = read(held_out.model, ids)[0]
+            status = self.query_one("#neurons-status", Static)
+
+            def progress(done: int, total: int) -> None:
+                self.app.call_from_thread(status.update, f"reading the first {total:,} characters of "
+                                          f"{held_out.corpus_name}'s held-out text… {done / total:.0%}")
+
+            reading = read(held_out.model, ids, progress=progress)[0]
         except RnntuiError as error:
             self.app.call_from_thread(self.query_one("#neurons-status", Static).update, f"cannot read: {error}")
             return
@@ -269,22 +250,27 @@ class NeuronsScreen(ModalScreen[None]):
         chosen = self.chosen()
         if chosen is not None:
             self.query_one("#neurons-step", Static).update(f"step {self.cursor:,}: reading…")
-            self.look_at(self.cursor, chosen)
+            self.look_at(self.cursor, chosen, list(self.marked))
 
     @work(thread=True, exclusive=True, group="neurons-step")
-    def look_at(self, position: int, unit: Unit) -> None:
-        from rnntui.neurons.step import look_at_step
+    def look_at(self, position: int, unit: Unit, marked: list[Unit]) -> None:
+        from rnntui.neurons.step import look_at_step, next_chars_with_units_off
 
         step = look_at_step(self.model, self.vocab, self.read_ids, position, [unit.unit])
+        off = None
+        if marked:  # the bars with the marked units off, beside
+            off = next_chars_with_units_off(self.model, self.vocab, self.read_ids, position,
+                                            [u.unit for u in marked], marked[0].state)
         if not get_current_worker().is_cancelled:
-            self.post_message(StepLooked(position, unit, step))
+            self.post_message(StepLooked(position, unit, step, off, f"{self.units_label(marked)} off" if off else ""))
 
     def on_step_looked(self, message: StepLooked) -> None:
         if message.position != self.cursor or message.unit != self.chosen():
             return  # the cursor or the unit has moved on since
         self.step = message.step
         rank = f"{self.selected + 1} of {len(self.units)}"
-        self.query_one("#neurons-step", Static).update(step_panel(message.step, *astuple(message.unit)[:2], rank))
+        self.query_one("#neurons-step", Static).update(
+            step_panel(message.step, *astuple(message.unit)[:2], rank, message.off, message.off_label))
 
     # -- finding by a regular expression or a span ------------------------------------------------
     def action_regex(self) -> None:
@@ -339,6 +325,8 @@ class NeuronsScreen(ModalScreen[None]):
         kept = [u for u in self.marked if (u.state, u.unit) != key]
         self.marked = kept if len(kept) < len(self.marked) else [*self.marked, chosen]
         self.show()
+        if self.stepping:
+            self.look()
 
     def action_switch_off(self) -> None:
         chosen = self.chosen()
