@@ -224,3 +224,15 @@ def test_inside_the_network_review_model(snap_compare, fixed_checkpoint):
         await pilot.pause()
 
     assert snap_compare(make_app(fixed_checkpoint), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_inside_the_network_one_step_with_a_unit_off(snap_compare, fixed_checkpoint):
+    from tests.tui.helpers import until
+
+    async def run_before(pilot):
+        view = await open_inside(pilot)
+        await pilot.press("s", "right", "x")
+        await until(pilot, lambda: view.step is not None and "off" in str(view.query_one("#neurons-step").render()))
+        await pilot.pause()
+
+    assert snap_compare(make_app(fixed_checkpoint), terminal_size=(80, 24), run_before=run_before)
