@@ -225,7 +225,7 @@ class NeuronsScreen(ModalScreen[None]):
         self.query_one("#neurons-units").display = not self.stepping
         self.query_one("#neurons-step").display = self.stepping
         self.query_one("#neurons").border_title = (
-            "One step · ←→ character · ^←^→ word · ↑↓ unit · m: span · s/esc: back" if self.stepping
+            "Step · ←→ char · ^←^→ word · ↑↓ unit · m: span · x: off · esc" if self.stepping
             else self.TITLE)
         if self.stepping:
             self.look()
