@@ -126,6 +126,8 @@ async def test_find_by_a_regular_expression_and_a_bad_one_is_a_notification(tiny
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         view = await open_view(pilot)
+        await pilot.press("r")  # no review model is open: said, and nothing else changes
+        assert notified(app, "no review model is loaded") and not view.query_one("#neurons-review").display
         await pilot.press("slash")
         regex = view.query_one("#neurons-regex")
         assert regex.display and app.focused is regex
@@ -175,7 +177,9 @@ async def test_in_the_reviews_mode_the_view_reads_the_review_word_by_word(tiny_c
         assert unit.startswith(inside.direction(expected.ranked[1].unit))
         await pilot.press("escape")  # back to the character model's view, then closed
         assert not inside.display and app.screen.query_one("#neurons-text").display
-        await pilot.press("escape")
+        await pilot.press("r")  # and to the review model again
+        assert inside.display and not app.screen.query_one("#neurons-text").display
+        await pilot.press("escape", "escape")
         assert not isinstance(app.screen, NeuronsScreen)
 
 
