@@ -12,14 +12,17 @@ from __future__ import annotations
 import random
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from rnntui.core.errors import RnntuiError
 from rnntui.neurons.ablate import Loss, check_units, random_sets
-from rnntui.neurons.rank import correlations
+from rnntui.neurons.rank import Ranked, correlations, rank_units
 from rnntui.neurons.recurrence import clamp_rows, layer_weights, run_layer
 from rnntui.sentiment.model import SentimentRNN, pad_batch, reverse_each
+from rnntui.sentiment.predict import Predictor
+from rnntui.sentiment.tokens import UNK, WordVocab
 from rnntui.sentiment.trainer import Encoded
 
 BATCH = 128
@@ -99,6 +102,27 @@ def word_activations(model: SentimentRNN, word_ids: list[int]) -> torch.Tensor:
         return forward
     backward = model.one_direction(embedded.flip(1), reverse=True)[0].flip(0)
     return torch.cat([forward, backward], dim=1)
+
+
+@dataclass(frozen=True)
+class ReviewTrace:
+    words: list[str]
+    probabilities: list[float]  # P(positive) after reading the review up to each word
+    activations: torch.Tensor  # (words, units), as ``word_activations``
+    ranked: list[Ranked]  # the units by |correlation| with the probabilities (empty if they never change)
+
+
+def review_trace(model: SentimentRNN, vocab: WordVocab, text: str, top: int = 10) -> ReviewTrace:
+    """The verdict as the model reads ``text`` word by word, and the units that follow it best."""
+    effects = Predictor(model, vocab).explain(text)
+    words = [effect.word for effect in effects]
+    probabilities = [effect.probability for effect in effects]
+    activations = word_activations(model, [vocab.index.get(word, vocab.index[UNK]) for word in words])
+    try:
+        ranked = rank_units(activations, np.asarray(probabilities), top)
+    except RnntuiError:  # one word, or a verdict that never moves: nothing to correlate with
+        ranked = []
+    return ReviewTrace(words, probabilities, activations, ranked)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import torch
 from rnntui.charlm.model import CharRNN
 from rnntui.charlm.vocab import Vocab
 from rnntui.core.errors import RnntuiError
+from rnntui.neurons.ablate import check_units
 from rnntui.neurons.activations import read
 
 
@@ -60,3 +61,20 @@ def look_at_step(model: CharRNN, vocab: Vocab, ids: np.ndarray, position: int, u
         terms = {"input": input_term.tolist(), "recurrent": recurrent_term.tolist(), "bias": bias.tolist(),
                  "sum": total.tolist(), "tanh": total.tanh().tolist()}
     return Step(position, vocab.char_array[int(ids[position])], list(units), values, next_chars, terms)
+
+
+@torch.inference_mode()
+def next_chars_with_units_off(model: CharRNN, vocab: Vocab, ids: np.ndarray, position: int, units: list[int],
+                              state: str = "cell", value: float = 0.0, top: int = 5) -> list[tuple[str, float]]:
+    """The ``top`` likeliest characters after ``position`` with ``units`` of the last layer's
+    ``state`` held at ``value`` at every step up to it (read exactly, from the text's start)."""
+    if not 0 <= position < len(ids):
+        raise RnntuiError(f"--at {position} is not in the text's {len(ids):,} characters")
+    units = check_units(units, model.config.hidden_size)
+    prefix = np.asarray(ids[:position + 1])
+    if len(prefix) < 2:  # as in look_at_step
+        prefix = np.append(prefix, prefix)
+    reading = read(model, prefix, [units], clamp_value=value, clamp_state=state, keep=("hidden",), warmup=None)[0]
+    probabilities = torch.softmax(model.fc(reading.hidden[position]), dim=-1)
+    found = probabilities.topk(min(top, len(probabilities)))
+    return [(vocab.char_array[i], float(p)) for p, i in zip(found.values, found.indices.tolist(), strict=True)]

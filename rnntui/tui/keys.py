@@ -122,7 +122,7 @@ KEYS: tuple[Key, ...] = (
         "(asked for too when they cannot be downloaded)", modes=(REVIEWS,)),
     Key("inside", "inside_network", "", "Inside the network",
         "the model's units ranked by how well they follow a feature of its held-out text (quotes, line "
-        "position, ...), and the text coloured by one of them, as rnntui neurons does"),
+        "position, ...), and the text coloured by one of them, as rnntui neurons does", modes=BOTH),
 )
 
 # Pick mode's answers, before the seed input sees the keys, but only while a reply waits for one

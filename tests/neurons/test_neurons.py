@@ -407,3 +407,47 @@ def test_the_page_is_written_from_the_commands(tmp_path, monkeypatch, capsys):
     code, stdout, _ = run_script(ROOT / "benchmarks" / "neurons.py", "--corpus", corpus, "--chars", "2000",
                                  monkeypatch=monkeypatch, capsys=capsys)
     assert code == 0 and "read and rank every unit for inside-quotes (s)" in stdout
+
+
+# -- what the app's view adds: replies compared, the review's verdict word by word --------------------
+
+def test_replies_with_the_units_on_are_the_samplers_and_the_quote_unit_off_never_closes_a_quote(quotes):
+    from rnntui.charlm.sampling import Sampler, generate_text
+    from rnntui.neurons.reply import compare_replies
+
+    text, vocab, ids, model = quotes
+    seed_text = "abc \u201cdef gh"  # inside a quotation: the quote unit predicts its closing quote
+    found = compare_replies(model, vocab, seed_text, 60, [QUOTE_UNIT], "cell", scale_factor=1.0, random_seed=3)
+    expected = generate_text(Sampler(model, vocab, 1.0, random_seed=3), seed_text, 60)[len(seed_text):]
+    assert found.on == expected and len(found.off) == 60
+    assert "\u201d" in found.on and "\u201d" not in found.off
+    assert found.parted_at is not None and found.on[:found.parted_at] == found.off[:found.parted_at]
+    same = compare_replies(model, vocab, seed_text, 30, [5], "hidden", value=0.0, scale_factor=1.0, random_seed=3)
+    assert same.on == expected[:30]  # the same draws whatever is switched off
+
+
+def test_the_review_trace_is_the_verdict_word_by_word_and_the_verdict_unit_follows_it():
+    from rnntui.neurons.sentiment import review_trace
+    from rnntui.sentiment.predict import Predictor
+
+    model, vocab = verdict_model()
+    review = "film great story awful boring scene loved ending great music"
+    trace = review_trace(model, vocab, review, top=3)
+    effects = Predictor(model, vocab).explain(review)
+    assert trace.words == review.split() and trace.probabilities == [e.probability for e in effects]
+    assert trace.activations.shape == (10, 8)
+    assert trace.ranked[0].unit == 0 and trace.ranked[0].score > 0.9
+    assert review_trace(model, vocab, "great", top=3).ranked == []  # one word: nothing to correlate with
+
+
+def test_the_next_characters_with_the_quote_unit_off_lose_the_closing_quote(quotes):
+    import re
+
+    from rnntui.neurons.step import next_chars_with_units_off
+
+    text, vocab, ids, model = quotes
+    at = re.search("\u201c[^\u201d]{5,}", text).start() + 3  # well inside a quotation
+    on = look_at_step(model, vocab, ids, at, [QUOTE_UNIT]).next_chars
+    off = next_chars_with_units_off(model, vocab, ids, at, [QUOTE_UNIT], "cell")
+    assert on[0][0] == "\u201d" and "\u201d" not in dict(off)
+    assert next_chars_with_units_off(model, vocab, ids, at, [3], "cell")[0][0] == "\u201d"  # another unit: kept

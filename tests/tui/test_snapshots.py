@@ -15,6 +15,7 @@ import pytest
 from rnntui.charlm.build import new_trainer, trainer_checkpoint
 from rnntui.charlm.checkpoint import save_checkpoint
 from rnntui.charlm.corpus import load_corpus
+from rnntui.core.paths import bundled_sentiment_model_path
 from tests.helpers import TINY_MODEL, make_text, tiny_train_config
 from tests.tui.helpers import SIZE, finished, make_app, ready
 
@@ -156,3 +157,82 @@ def test_inside_the_network(snap_compare, fixed_checkpoint, size):
         await pilot.pause()
 
     assert snap_compare(make_app(fixed_checkpoint), terminal_size=size, run_before=run_before)
+
+
+async def open_inside(pilot):
+    from rnntui.tui.screens.neurons import NeuronsScreen
+    from tests.tui.helpers import until
+
+    await ready(pilot)
+    pilot.app.action_inside_network()
+    await until(pilot, lambda: isinstance(pilot.app.screen, NeuronsScreen) and pilot.app.screen.reading is not None)
+    await pilot.press("right")  # line-position (the test text has no quotes)
+    return pilot.app.screen
+
+
+def test_inside_the_network_one_step(snap_compare, fixed_checkpoint):
+    from tests.tui.helpers import until
+
+    async def run_before(pilot):
+        view = await open_inside(pilot)
+        await pilot.press("s", "right", "right", "right")
+        await until(pilot, lambda: view.step is not None and view.step.position == 3)
+        await pilot.pause()
+
+    assert snap_compare(make_app(fixed_checkpoint), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_inside_the_network_switched_off(snap_compare, fixed_checkpoint):
+    from tests.tui.helpers import until
+
+    async def run_before(pilot):
+        view = await open_inside(pilot)
+        await pilot.press("x", "down", "x", "a")
+        await until(pilot, lambda: view.replies is not None)
+        await pilot.pause()
+
+    assert snap_compare(make_app(fixed_checkpoint), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_inside_the_network_found_by_a_regex(snap_compare, fixed_checkpoint):
+    from tests.tui.helpers import until
+
+    async def run_before(pilot):
+        view = await open_inside(pilot)
+        await pilot.press("slash", "e", "n", "enter")
+        await until(pilot, lambda: view.what == ("regex", "en"))
+        await pilot.pause()
+
+    assert snap_compare(make_app(fixed_checkpoint), terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.skipif(not bundled_sentiment_model_path().is_file(), reason="no bundled sentiment model")
+def test_inside_the_network_review_model(snap_compare, fixed_checkpoint):
+    from rnntui.tui.screens.neurons import NeuronsScreen
+    from rnntui.tui.screens.neurons.review import ReviewInside
+    from tests.tui.helpers import until
+
+    async def run_before(pilot):
+        app = pilot.app
+        await ready(pilot)
+        await pilot.press("f7")
+        await until(pilot, lambda: app.reviews is not None and app.reviews.model_name is not None)
+        app.reviews.query_one("#review-input").value = "A slow start and a weak plot, but the cast is great fun."
+        app.action_inside_network()
+        await until(pilot, lambda: isinstance(app.screen, NeuronsScreen) and app.screen.query(ReviewInside))
+        await until(pilot, lambda: app.screen.query_one(ReviewInside).trace is not None)
+        await pilot.pause()
+
+    assert snap_compare(make_app(fixed_checkpoint), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_inside_the_network_one_step_with_a_unit_off(snap_compare, fixed_checkpoint):
+    from tests.tui.helpers import until
+
+    async def run_before(pilot):
+        view = await open_inside(pilot)
+        await pilot.press("s", "right", "x")
+        await until(pilot, lambda: view.step is not None and "off" in str(view.query_one("#neurons-step").render()))
+        await pilot.pause()
+
+    assert snap_compare(make_app(fixed_checkpoint), terminal_size=(80, 24), run_before=run_before)
