@@ -541,7 +541,7 @@ def test_the_reviews_modes_saves_keep_the_chats_safety(tmp_path):
         with pytest.raises(RnntuiError, match=f"another rnntui run \\(process {os.getpid()}\\)"):
             session.save()
     stale = own.with_name(f".{own.name}{TEMP_MARK}abcd_123.tmp")
-    stale.write_bytes(checkpoint_module.MAGIC)
+    stale.write_bytes(MAGIC)
     old = time.time() - 60
     os.utime(stale, (old, old))
     assert session.save() == own and not stale.exists()
