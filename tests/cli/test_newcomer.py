@@ -14,11 +14,7 @@ from rnntui.tui.screens.picker import CheckpointPicker
 from rnntui.tui.screens.reply_settings import ReplySettingsScreen
 from rnntui.tui.widgets.loss_panel import LossPanel, loss_range, step_ticks
 from tests.helpers import SHARED_CORPUS, run
-from tests.tui.helpers import SIZE, busy_press, make_app, pause_training, ready, shown, until
-
-
-def messages(app) -> list[str]:
-    return [n.message for n in app._notifications]
+from tests.tui.helpers import SIZE, busy_press, make_app, messages, notifications, pause_training, ready, shown, until
 
 
 async def new_model_on(pilot, text: Path) -> None:
@@ -255,7 +251,7 @@ async def test_training_offline_says_so_in_the_chat_too(monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("ctrl+t")
-        await until(pilot, lambda: any("could not download" in n.message for n in app._notifications))
+        await until(pilot, lambda: any("could not download" in n.message for n in notifications(app)))
         await pilot.pause()
         lines = [str(note.render()) for note in app.query_one(Transcript).query(".note")]
         assert any(line.startswith("Training stopped: could not download") and "corpus --fetch FILE" in line
