@@ -237,7 +237,7 @@ async def test_the_picker_passes_over_pipes_and_refuses_crafted_files_in_one_not
         assert listed == ["crafted.ckpt", "good.ckpt"]  # (the bundled model is listed too)
         app.screen.dismiss(crafted_file)
         await until(pilot, lambda: any("the model is broken" in n.message for n in notifications(app)))
-        assert app.info.name == "good.ckpt" and app.is_running
+        assert app.chat.info.name == "good.ckpt" and app.is_running
         await pilot.press("ctrl+o")
         await shown(pilot, CheckpointPicker, "#picker-table")
         await pilot.press("escape")

@@ -31,7 +31,7 @@ async def test_a_small_terminal_keeps_the_chat_readable(tiny_checkpoint):
         status = app.query_one("#status")
         assert "stopped │ step 30 │ tiny.ckpt" in str(status.render())
         # A long model name is cut short with an ellipsis; the training state and step stay.
-        app.info.name = "a-model-with-a-very-long-name-that-does-not-fit-" * 2 + ".ckpt"
+        app.chat.info.name = "a-model-with-a-very-long-name-that-does-not-fit-" * 2 + ".ckpt"
         app.update_status()
         await pilot.pause()
         line = "".join(segment.text for segment in status.render_line(0))

@@ -56,7 +56,7 @@ async def test_first_frame_before_the_model_is_ready(tiny_checkpoint, monkeypatc
         assert "Ready" in str(app.query_one("#engine-note").render())
         await until(pilot, lambda: app.chat.exchanges and not app.chat.streaming)
         assert [e.seed_text for e in exchanges(app)] == ["The"] and len(exchanges(app)[0].generated) == app.chat.length
-        assert app.query_one(SeedInput).value == "" and app.training.state == "idle"
+        assert app.query_one(SeedInput).value == "" and app.chat.training.state == "idle"
 
 
 async def test_the_engine_loads_after_the_first_frame_is_drawn(tiny_checkpoint, monkeypatch):
@@ -205,7 +205,7 @@ async def test_bad_start_checkpoint_notifies(tmp_path, tiny_checkpoint):
         app.screen.query_one("#picker-path").focus()
         await pilot.press("enter")
         await ready(pilot)
-        assert app.info.name == "tiny.ckpt"
+        assert app.chat.info.name == "tiny.ckpt"
         await pilot.press("enter")  # the seed text typed before is still in the input
         await finished(pilot)
         assert [e.seed_text for e in exchanges(app)] == ["The"]
@@ -225,7 +225,7 @@ async def test_a_failed_start_can_start_a_new_model(tmp_path, corpus_file):
         app.screen.query_one("#corpus-path").value = str(corpus_file)
         await pilot.press("enter")
         await ready(pilot)
-        assert app.info.name == f"new model for {corpus_file.name}"
+        assert app.chat.info.name == f"new model for {corpus_file.name}"
         await train_to(pilot, 3)
         await pause_training(pilot)
 
@@ -239,4 +239,4 @@ async def test_bad_start_corpus_notifies(tmp_path, content, message):
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: notified(app, message))
         await pilot.press("ctrl+t", *"The", "enter")
-        assert app.is_running and exchanges(app) == [] and app.training.state == "idle"
+        assert app.is_running and exchanges(app) == [] and app.chat.training.state == "idle"
