@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Header
@@ -43,15 +44,19 @@ if TYPE_CHECKING:
 AUTOSAVE_EVERY = 300.0  # seconds: training in the app loses at most this much to a crash
 
 
+# Where each key shows in the footer: Textual's own keys of an app (ctrl+q), then the table's.
+FOOTER_ORDER = {name: number for number, name in enumerate(dict.fromkeys(
+    [binding.key for binding in App.BINDINGS if isinstance(binding, Binding)] + list(keys.KEY_ORDER)))}
+
+
 class MainScreen(Screen):
     """The app's screen. Its keys come from the app and from the mode on the screen (each
     part's BINDINGS): the footer shows them in the key table's order, as one table."""
 
     @property
     def active_bindings(self) -> dict:
-        bindings = super().active_bindings
-        last = len(keys.FOOTER_ORDER)
-        return dict(sorted(bindings.items(), key=lambda item: keys.FOOTER_ORDER.get(item[1].binding.id, last)))
+        bindings = super().active_bindings  # the focused widget's first, the app's last
+        return dict(sorted(bindings.items(), key=lambda item: FOOTER_ORDER.get(item[0], -1)))
 
 
 class RnntuiApp(BeforeCrash, App):
@@ -206,7 +211,7 @@ class RnntuiApp(BeforeCrash, App):
             yield SystemCommand(key.palette_title, key.help, partial(self.run_action, key.action, parts[key.part]))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action not in keys.ACTIONS[self.mode]:
+        if action in keys.ALL_ACTIONS and action not in keys.ACTIONS[self.mode]:
             return False  # the other mode's f7: off the footer, and the key goes on as usual
         return True
 

@@ -164,7 +164,7 @@ def bindings(part: str) -> list[Binding]:
 
 
 # The footer shows the keys of every part in the table's order (rnntui.tui.app.MainScreen).
-FOOTER_ORDER: dict[str, int] = {key.id: number for number, key in enumerate(KEYS + PICK_KEYS)}
+KEY_ORDER: tuple[str, ...] = tuple(name for key in KEYS + PICK_KEYS for name in key.keys.split(",") if name)
 PICK_KEY_NAMES: frozenset[str] = frozenset(key.keys for key in PICK_KEYS)
 
 
