@@ -195,7 +195,7 @@ async def test_the_chart_makes_room_on_a_very_narrow_terminal_and_toggles(tiny_c
         assert not again.query_one(LossPanel).display
         await busy_press(pilot, "ctrl+t")  # training says where its chart is
         await until(pilot, lambda: notified(again, "ctrl+b shows it"))
-        await until(pilot, lambda: again.training.state == "running")
+        await until(pilot, lambda: again.chat.training.state == "running")
         await pause_training(pilot)
         await pilot.press("ctrl+b")
         await pilot.pause()
