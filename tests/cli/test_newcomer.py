@@ -333,7 +333,8 @@ def test_rnntui_takes_an_encoding_for_the_app(monkeypatch, tmp_path):
     from rnntui.tui.app import RnntuiApp
 
     seen = []
-    monkeypatch.setattr(RnntuiApp, "run", lambda self, *a, **k: seen.append((self.start_corpus, self.encoding)))
+    monkeypatch.setattr(RnntuiApp, "run",
+                        lambda self, *a, **k: seen.append((self.chat.start.corpus, self.chat.start.encoding)))
     text = latin1_text(tmp_path / "latin.txt")
     try:
         assert cli.main(["--corpus", str(text), "--encoding", "latin-1"]) == 0

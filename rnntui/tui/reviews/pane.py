@@ -349,14 +349,15 @@ class ReviewsPane(Vertical):
         self.model_name = name
         self.update_status()
 
-    def training_started(self) -> None:
+    def training_started(self) -> bool:
         """A new model (the open one could not train on): a clean chart, its name in the status
-        line and the title, the gauge judging with its weights, and where it will be saved."""
+        line and the title, the gauge judging with its weights, and where it will be saved.
+        True when it is a new model, whose run the chart then shows."""
         session = self.session
         if self.data_chosen is not None and session.data == self.data_chosen:  # read: worth keeping
             self.app.remember(reviews_data=str(self.data_chosen))
         if not session.started_new:
-            return
+            return False
         self.model_name = session.name
         self.show_history()
         self.follow_weights()
@@ -366,6 +367,7 @@ class ReviewsPane(Vertical):
                 f"It is saved to {session.path}: by ctrl+s, and every {minutes} minutes while it trains.")
         self.note(text)
         self.notify(text, title="New review model", timeout=15, markup=False)
+        return True
 
     def training_stepped(self, step: int, validated: bool) -> None:
         if validated or self.training.state is TrainingState.PAUSED:

@@ -72,7 +72,7 @@ class TrainingHost(Protocol):
     """What the controller tells the mode that owns it."""
 
     def update_status(self) -> None: ...
-    def training_started(self) -> None: ...
+    def training_started(self) -> bool | None: ...  # True: it shows a new run in the chart itself
     def training_stepped(self, step: int, validated: bool) -> None: ...
     def training_note(self, text: str) -> None: ...
     def model_saved(self, name: str) -> None: ...
@@ -222,9 +222,9 @@ class TrainingController(Widget):
     def on_training_progress(self, message: TrainingProgress) -> None:
         if self.state is TrainingState.STARTING:
             self.state = TrainingState.RUNNING
-            self.post_message(ChartUpdate(self.shows_panel, device=self.session.training_device(),
-                                          corpus=self.session.training_text_name()))  # the text it trains on
-            self.host.training_started()
+            if not self.host.training_started():  # the host did not show a new run of its own
+                self.post_message(ChartUpdate(self.shows_panel, device=self.session.training_device(),
+                                              corpus=self.session.training_text_name()))  # the text it trains on
         events = message.mailbox.take()
         for event in events:
             if getattr(event, "overfitting", None):
