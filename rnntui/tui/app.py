@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -27,7 +27,7 @@ from rnntui.core.errors import RnntuiError
 from rnntui.core.paths import settings_path
 from rnntui.tui import keys
 from rnntui.tui.chat.pane import ChatPane, ChatStart
-from rnntui.tui.messages import ChartUpdate, Saved, StatusChanged, StatusNote
+from rnntui.tui.messages import ChartUpdate, Saved, StatusNote
 from rnntui.tui.persistence import SettingsStore
 from rnntui.tui.signals import SIGHUP, TerminationSignals
 from rnntui.tui.textual_internals import BeforeCrash, showing_notification
@@ -91,7 +91,8 @@ class RnntuiApp(BeforeCrash, App):
                                length=settings.length if length is None else length)
         # Built here, before the theme is set (watch_theme recolours the chat's replies).
         start = ChatStart(checkpoint, corpus, train_config, model_options, finetune, encoding, threads, manage_gc)
-        self.chat = ChatPane(settings, self.remember, start, random_seed, confidence_palette(), id="chat")
+        self.chat = ChatPane(settings, self.remember, start, random_seed, confidence_palette(), self.update_status,
+                             id="chat")
         if settings.theme in self.available_themes:
             self.theme = settings.theme
         self.store.settings.theme = self.theme  # a default or unknown theme is not worth a write
@@ -222,7 +223,6 @@ class RnntuiApp(BeforeCrash, App):
         if not showing_notification(self, message, title, severity):
             super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
-    @on(StatusChanged)
     def update_status(self) -> None:
         """The status line and the window's title say what the mode on the screen has (its
         model, settings, training)."""
@@ -259,7 +259,7 @@ class RnntuiApp(BeforeCrash, App):
         if self.reviews is None:  # imported and mounted the first time: the first frame does not pay for it
             from rnntui.tui.reviews import ReviewsPane
 
-            self.reviews = ReviewsPane(*self.review_options, id="reviews")
+            self.reviews = ReviewsPane(*self.review_options, status_changed=self.update_status, id="reviews")
             await self.query_one("#main").mount(self.reviews, before=self.query_one(LossPanel))
             self.reviews.open_model()
         self.switch_mode_to(keys.REVIEWS)

@@ -96,10 +96,6 @@ class TrainingStopped(Message):
         self.error, self.data_missing = error, data_missing
 
 
-class StatusChanged(Message):
-    """What a mode shows in the status line (its model, settings, training) changed."""
-
-
 class ChartUpdate(Message):
     """From a training controller to whoever shows its run: ``asked``, training was just asked
     for; ``events``, its new steps; ``device`` and ``corpus``, what its first step ran on.

@@ -4,7 +4,8 @@
 session (loaded with torch off the event loop once the first frame is drawn), the model opener
 (ctrl+o, ctrl+n), the training controller (ctrl+t, f2, ctrl+s, f4), the evaluation (f5), the
 model's description (f6) and the chat's keys (rnntui.tui.keys, part CHAT). It tells the app what
-the status line and the loss panel show through messages (StatusChanged, ChartUpdate).
+the status line shows through ``status_changed()``, which the app lends it as it lends
+``remember``, and the loss panel shows of its training through messages (ChartUpdate).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rnntui.core.errors import RnntuiError
 from rnntui.tui import keys
 from rnntui.tui.chat.evaluation import Evaluator
 from rnntui.tui.chat.replies import Replies
-from rnntui.tui.messages import EngineFailed, EngineReady, ModelDescribed, StatusChanged
+from rnntui.tui.messages import EngineFailed, EngineReady, ModelDescribed
 from rnntui.tui.opener import ModelOpener
 from rnntui.tui.persistence import Settings
 from rnntui.tui.training.controller import TrainingController, TrainingState
@@ -48,8 +49,9 @@ class ChatPane(Replies):
     BINDINGS = keys.bindings(keys.CHAT)
 
     def __init__(self, settings: Settings, remember: Callable[..., None], start: ChatStart,
-                 random_seed: int | None = None, palette: dict | None = None, **kwargs) -> None:
-        super().__init__(settings, remember, random_seed, palette, **kwargs)
+                 random_seed: int | None = None, palette: dict | None = None,
+                 status_changed: Callable[[], None] = lambda: None, **kwargs) -> None:
+        super().__init__(settings, remember, random_seed, palette, status_changed, **kwargs)
         self.start = start
         self.watched: Path | None = None  # the folder of a run followed (rnntui watch), set by the app
         self.engine_error: str | None = None  # why the start-up model could not be opened
@@ -78,7 +80,9 @@ class ChatPane(Replies):
         return wide, narrow, self.info.name if self.info else None
 
     def update_status(self) -> None:
-        self.post_message(StatusChanged())
+        # A call the app lends, not a message: a message bubbling up to the app waits for the GIL
+        # at each hop while a model trains, and a key's effect would show that much later.
+        self.status_changed()
 
     def show_history(self, with_points: bool = True) -> None:
         """The chat's model's run in the loss panel again (after the reviews mode showed its own)."""

@@ -29,7 +29,6 @@ from rnntui.tui.messages import (
     GenerationDone,
     Mailbox,
     PickWanted,
-    StatusChanged,
     StreamedChar,
 )
 from rnntui.tui.persistence import Settings
@@ -48,12 +47,13 @@ REPLY_SETTINGS = ("length", "scale_factor", "top_k", "top_p", "reflow", "sample_
 class Replies(Vertical):
     """Replies to seed texts. ``settings``: the reply settings to start with (the saved ones,
     or the caller's); ``remember(**changes)`` keeps a changed one for the next session. The
-    status line shows the reply settings and pick mode: a change of them posts StatusChanged."""
+    status line shows the reply settings and pick mode: ``status_changed()`` says they changed."""
 
     def __init__(self, settings: Settings, remember: Callable[..., None], random_seed: int | None = None,
-                 palette: dict | None = None, **kwargs) -> None:
+                 palette: dict | None = None, status_changed: Callable[[], None] = lambda: None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
-        self.remember = remember
+        self.remember, self.status_changed = remember, status_changed
         self.random_seed = random_seed
         self.palette = palette or {}  # the theme's colours for unlikely characters
         self.scale_factor, self.length = settings.scale_factor, settings.length
@@ -398,7 +398,7 @@ class Replies(Vertical):
             self.action_pick(-1)  # a reply waiting for a pick goes on by itself
         self.notify("Pick mode: each next character waits for you (1-5 or a click picks, space draws)."
                     if self.pick_mode else "Pick mode off: the model draws every character.")
-        self.post_message(StatusChanged())
+        self.status_changed()
 
     # -- settings -----------------------------------------------------------------------------
     def drawn_with(self) -> str:
@@ -416,7 +416,7 @@ class Replies(Vertical):
             return
         self.scale_factor = new  # a streaming reply draws with it from its next character
         self.remember(scale_factor=new)
-        self.post_message(StatusChanged())
+        self.status_changed()
 
     def action_reply_settings(self) -> None:
         """The ctrl+l form, with the settings as they are."""
@@ -425,7 +425,7 @@ class Replies(Vertical):
         def chosen(changes: dict | None) -> None:
             if changes is not None:
                 self.change_reply_settings(changes)
-                self.post_message(StatusChanged())
+                self.status_changed()
 
         self.app.push_screen(ReplySettingsScreen(self.reply_settings()), chosen)
 

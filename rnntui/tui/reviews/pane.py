@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,7 @@ from textual.worker import get_current_worker
 from rnntui.core.errors import RnntuiError
 from rnntui.sentiment.reviews import DataError
 from rnntui.tui import keys
-from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored, StatusChanged
+from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored
 from rnntui.tui.opener import ModelOpener, reading_error
 from rnntui.tui.training.controller import TrainingController, TrainingState
 from rnntui.tui.widgets.gauge import SentimentGauge
@@ -103,13 +104,15 @@ class Requests:
 
 class ReviewsPane(Vertical):
     """The reviews mode: owns its session, model opener, training controller and keys
-    (rnntui.tui.keys, part REVIEWS); what the status line shows of it changes with StatusChanged."""
+    (rnntui.tui.keys, part REVIEWS); ``status_changed()`` says what the status line shows of it
+    changed (as the chat's, rnntui.tui.chat.replies)."""
 
     BINDINGS = keys.bindings(keys.REVIEWS)
 
     def __init__(self, data: Path | None = None, train_config=None, model_settings: dict | None = None,
-                 **kwargs) -> None:
+                 status_changed: Callable[[], None] = lambda: None, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.status_changed = status_changed
         self.data, self.train_config, self.model_settings = data, train_config, model_settings
         self.session: ReviewSession | None = None  # made in the first load's worker (it imports torch)
         self.training = TrainingController(self, shows_panel=False, saved_title="Review model saved",
@@ -337,7 +340,7 @@ class ReviewsPane(Vertical):
         self.training.save()
 
     def update_status(self) -> None:
-        self.post_message(StatusChanged())
+        self.status_changed()
 
     def status(self) -> tuple[str, str, str | None]:
         """The status line, wide and narrow, and the model's name for the window's title."""
