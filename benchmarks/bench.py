@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.baselines import BookRNN, book_sample, book_train_step  # noqa: E402
-from rnntui import lstm  # noqa: E402
+from rnntui.charlm import lstm  # noqa: E402
 from rnntui.charlm.corpus import load_corpus  # noqa: E402
 from rnntui.charlm.model import CharRNN, ModelConfig, training_flops_per_char  # noqa: E402
 from rnntui.charlm.sampling import Sampler  # noqa: E402
@@ -296,10 +296,10 @@ async def key_latency_while_training(corpus_path: Path, presses: int = 40, train
     app = RnntuiApp(corpus=corpus_path, train_config=TrainConfig(eval_every=0, device="cpu"), manage_gc=True)
     latencies = []
     async with app.run_test(size=(120, 36)) as pilot:
-        while app.info is None:
+        while app.chat.info is None:
             await asyncio.sleep(0.05)
-        app.action_toggle_training()
-        while app.session.step < 3:
+        app.chat.action_toggle_training()
+        while app.chat.session.step < 3:
             await asyncio.sleep(0.05)
         status = app.query_one("#status")
         for i in range(presses):
@@ -311,11 +311,11 @@ async def key_latency_while_training(corpus_path: Path, presses: int = 40, train
                 await asyncio.sleep(0.001)
             latencies.append(time.perf_counter() - started)
             await asyncio.sleep(0.1)
-        step0, t0 = app.session.step, time.perf_counter()
-        while app.session.step < step0 + train_steps:
+        step0, t0 = app.chat.session.step, time.perf_counter()
+        while app.chat.session.step < step0 + train_steps:
             await asyncio.sleep(0.05)
-        app_rate = (app.session.step - step0) * BATCH * SEQ / (time.perf_counter() - t0)
-        app.session.trainer.stop()
+        app_rate = (app.chat.session.step - step0) * BATCH * SEQ / (time.perf_counter() - t0)
+        app.chat.session.trainer.stop()
         del pilot
     latencies.sort()
     return {"median_ms": statistics.median(latencies) * 1000,

@@ -37,7 +37,7 @@ async def stream(managed: bool, seconds: float) -> dict:
 
     app = RnntuiApp(length=1_000_000, random_seed=1, manage_gc=managed)
     async with app.run_test(size=(120, 36)) as pilot:
-        while app.info is None:
+        while app.chat.info is None:
             await asyncio.sleep(0.05)
         gc.callbacks.append(timed)
         app.query_one("#seed-input").value = "The island"

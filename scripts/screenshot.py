@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 async def shoot_chat() -> None:
     app = RnntuiApp(random_seed=7, scale_factor=2.0, length=400)
     async with app.run_test(size=(130, 40)) as pilot:
-        while app.info is None:
+        while app.chat.info is None:
             await pilot.pause(0.1)
         await pilot.press(*"The island", "enter")
         while app.chat.streaming:
@@ -58,9 +58,9 @@ async def shoot_inside_on(text: Path, checkpoint: Path) -> None:
 
     app = RnntuiApp(checkpoint=checkpoint, corpus=text)
     async with app.run_test(size=(120, 36)) as pilot:
-        while app.info is None:
+        while app.chat.info is None:
             await pilot.pause(0.1)
-        app.action_inside_network()
+        app.chat.action_inside_network()
         while not (isinstance(app.screen, NeuronsScreen) and app.screen.reading is not None):
             await pilot.pause(0.2)
         await pilot.pause(1.0)

@@ -14,8 +14,6 @@ from rnntui.charlm.checks import check_text_payload
 from rnntui.charlm.model import CharRNN, ModelConfig
 from rnntui.charlm.vocab import Vocab
 from rnntui.core.checkpoint import RunCheckpoint, read_checked, run_fields, save_run
-from rnntui.core.checkpoint import list_checkpoints as list_checkpoints  # noqa: F401
-from rnntui.core.checkpoint import read_header as read_header  # noqa: F401
 
 TASK = "text"
 

@@ -204,16 +204,3 @@ def remove_other_checkpoints(study) -> list[Path]:
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
-
-
-def kept_trials(left_out: list[Path] | None = None) -> list[tuple[Path, dict]]:
-    """The trial checkpoints every study in the sweeps folder kept (its best, or all with
-    --keep-all), newest first within each study, with their headers: for the app's picker.
-    ``left_out`` collects the files that could not be read (see list_checkpoints)."""
-    from rnntui.core.checkpoint import list_checkpoints
-
-    try:
-        studies = sorted(path for path in sweeps_dir().iterdir() if path.is_dir())
-    except OSError:
-        return []
-    return [entry for study in studies for entry in list_checkpoints(study, left_out)]

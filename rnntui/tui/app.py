@@ -1,9 +1,10 @@
-"""rnntui's Textual app: chat with a character-level RNN while it trains.
+"""rnntui's Textual app: chat with a character-level RNN while it trains, or judge movie reviews.
 
-The app coordinates: it lays out the screen, loads torch and the model off the event loop,
-handles signals and the keys (rnntui.tui.keys), and hands each feature to the part that owns it:
-the chat pane (rnntui.tui.chat) makes replies, the training controller (rnntui.tui.training.controller)
-trains and saves, rnntui.tui.chat.evaluation evaluates.
+The app coordinates: it lays out the screen, starts the chat's model loading once the first frame
+is drawn, switches between the modes, and owns what they share: the loss panel and the status
+line (which the modes update through messages), the theme, the chart's keys, help, signals,
+quitting and saving before the app ends. Each mode owns the rest, its keys included: the chat
+(rnntui.tui.chat) and the reviews (rnntui.tui.reviews).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Header
@@ -24,24 +26,37 @@ from textual.worker import Worker, WorkerState
 from rnntui.core.errors import RnntuiError
 from rnntui.core.paths import settings_path
 from rnntui.tui import keys
-from rnntui.tui.chat import ChatPane
-from rnntui.tui.chat.evaluation import Evaluator
-from rnntui.tui.messages import EngineFailed, EngineReady, ModelDescribed, Saved
-from rnntui.tui.opener import ModelOpener
+from rnntui.tui.chat.pane import ChatPane, ChatStart
+from rnntui.tui.messages import ChartUpdate, Saved, StatusNote
 from rnntui.tui.persistence import SettingsStore
 from rnntui.tui.signals import SIGHUP, TerminationSignals
 from rnntui.tui.textual_internals import BeforeCrash, showing_notification
-from rnntui.tui.training.controller import TrainingController, TrainingState
+from rnntui.tui.training.controller import TrainingController
 from rnntui.tui.widgets.footer import CoalescingFooter
 from rnntui.tui.widgets.loss_panel import RECENT_STEPS, LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
-from rnntui.tui.widgets.status_line import NARROW_BELOW, StatusLine, chat_status, reviews_status
+from rnntui.tui.widgets.status_line import NARROW_BELOW, StatusLine
 from rnntui.tui.widgets.transcript import confidence_palette, theme_palette
 
 if TYPE_CHECKING:
     from rnntui.tui.reviews import ReviewsPane
 
 AUTOSAVE_EVERY = 300.0  # seconds: training in the app loses at most this much to a crash
+
+
+# Where each key shows in the footer: Textual's own keys of an app (ctrl+q), then the table's.
+FOOTER_ORDER = {name: number for number, name in enumerate(dict.fromkeys(
+    [binding.key for binding in App.BINDINGS if isinstance(binding, Binding)] + list(keys.KEY_ORDER)))}
+
+
+class MainScreen(Screen):
+    """The app's screen. Its keys come from the app and from the mode on the screen (each
+    part's BINDINGS): the footer shows them in the key table's order, as one table."""
+
+    @property
+    def active_bindings(self) -> dict:
+        bindings = super().active_bindings  # the focused widget's first, the app's last
+        return dict(sorted(bindings.items(), key=lambda item: FOOTER_ORDER.get(item[0], -1)))
 
 
 class RnntuiApp(BeforeCrash, App):
@@ -52,7 +67,7 @@ class RnntuiApp(BeforeCrash, App):
     # Below CHART_BELOW columns the chat takes the whole width and ctrl+b brings the chart back.
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (keys.CHART_BELOW, "-narrow"), (NARROW_BELOW, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
-    BINDINGS = keys.BINDINGS
+    BINDINGS = keys.bindings(keys.APP)
 
     def __init__(self, checkpoint: Path | None = None, corpus: Path | None = None,
                  random_seed: int | None = None, train_config=None, model_options: dict | None = None,
@@ -62,12 +77,9 @@ class RnntuiApp(BeforeCrash, App):
                  review_train_config=None, review_model_settings: dict | None = None,
                  threads: int | None = None, compare: list[Path] | None = None) -> None:
         super().__init__()
-        self.threads = threads  # torch's CPU threads (--threads), set with the engine where manage_gc
         # The garbage collector is the process's: `rnntui` lets the app tune it (see
         # memory.tune_garbage_collector), an app run inside another program leaves it alone.
         self.manage_gc = manage_gc
-        self.finetune = finetune  # start by fine-tuning the model (the checkpoint or bundled) on corpus
-        self.encoding = encoding  # how the start corpus is read, when it is not UTF-8
         self.autosave_every = autosave_every
         # The last session's scale factor, length and theme, unless the caller gives its own.
         self.store = SettingsStore(settings_path())
@@ -78,8 +90,9 @@ class RnntuiApp(BeforeCrash, App):
             settings = replace(settings, scale_factor=settings.scale_factor if scale_factor is None else scale_factor,
                                length=settings.length if length is None else length)
         # Built here, before the theme is set (watch_theme recolours the chat's replies).
-        self.chat = ChatPane(settings, self.remember, random_seed, confidence_palette(), id="chat")
-        self.training = TrainingController(self, download_hint=", or press ctrl+n for a new model on any text file")
+        start = ChatStart(checkpoint, corpus, train_config, model_options, finetune, encoding, threads, manage_gc)
+        self.chat = ChatPane(settings, self.remember, start, random_seed, confidence_palette(), self.update_status,
+                             id="chat")
         if settings.theme in self.available_themes:
             self.theme = settings.theme
         self.store.settings.theme = self.theme  # a default or unknown theme is not worth a write
@@ -88,16 +101,11 @@ class RnntuiApp(BeforeCrash, App):
         self.follower = None
         self.compare = compare or []  # other runs' metrics files, drawn beside it (rnntui watch --compare)
         self.compared: list = []  # (name, MetricsFollower) of each
-        self.start_checkpoint, self.start_corpus = checkpoint, corpus
-        self.train_config, self.model_options = train_config, model_options
-        self.session = None  # created in a worker (EngineReady), so torch loads off the event loop
-        self.info = None
         self.signals = TerminationSignals(self.on_termination_signal)  # installed while mounted
         # Said on stderr once the app has ended on an unexpected error: what was saved, and where.
         self.saved_after_error: list[str] = []
         self.mounted_at = 0.0
         self.engine_timer = None  # polls until the first screen is drawn, then loads the engine
-        self.engine_error: str | None = None  # why the start-up model could not be opened
         self.mode = keys.CHAT  # f7 switches to the reviews (mounted the first time) and back
         self.reviews: ReviewsPane | None = None
         # The reviews mode's training: its data (default: the path last given in the app, else the
@@ -105,9 +113,9 @@ class RnntuiApp(BeforeCrash, App):
         if reviews_data is None and self.store.settings.reviews_data:
             reviews_data = Path(self.store.settings.reviews_data)
         self.review_options = (reviews_data, review_train_config, review_model_settings)
-        # Parts without a place on the screen, each owning its workers and their messages.
-        self.opener = ModelOpener(lambda: self.session, self.training)
-        self.evaluator = Evaluator(lambda text, id: self.chat.note(text, id=id))
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen(id="_default")
 
     # -- layout and start-up ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -119,9 +127,6 @@ class RnntuiApp(BeforeCrash, App):
             yield LossPanel(empty, known=self.watch is not None, id="loss-panel")
         yield StatusLine(id="status")
         yield CoalescingFooter(drop_first=keys.FOOTER_DROP_FIRST)
-        yield self.training
-        yield self.opener
-        yield self.evaluator
 
     def on_mount(self) -> None:
         self.show_chart(self.store.settings.chart)
@@ -131,29 +136,25 @@ class RnntuiApp(BeforeCrash, App):
 
             metrics, checkpoint = resolve_run(self.watch)
             self.follower = MetricsFollower(metrics)
-            self.start_checkpoint = checkpoint if checkpoint.is_file() else None
+            self.chat.start.checkpoint = checkpoint if checkpoint.is_file() else None
+            self.chat.watched = metrics.parent
             self.query_one(LossPanel).show_corpus(f"watching {metrics.name}")
-            self.follow_metrics()
-            self.set_interval(1.0, self.follow_metrics)
         if self.compare:
             from rnntui.core.metrics import MetricsFollower, run_name
 
             self.compared = [(run_name(path), MetricsFollower(path)) for path in self.compare]
-            self.follow_compared()
-            self.set_interval(1.0, self.follow_compared)
+        if self.follower is not None or self.compared:
+            self.follow_runs()
+            self.set_interval(1.0, self.follow_runs)
         self.mounted_at = time.monotonic()
         self.engine_timer = self.set_interval(0.02, self.load_engine_once_drawn)
         self.signals.install()
         if self.watch is None:  # a watched run saves itself
-            self.set_interval(self.autosave_every, self.autosave)
+            self.set_interval(self.autosave_every, lambda: [t.autosave() for t in self.controllers()])
 
     def controllers(self) -> list[TrainingController]:
         """Each mode's training (the reviews' once that mode has been opened)."""
-        return [self.training] + ([self.reviews.training] if self.reviews is not None else [])
-
-    def autosave(self) -> None:
-        for training in self.controllers():
-            training.autosave()
+        return [self.chat.training] + ([self.reviews.training] if self.reviews is not None else [])
 
     def unsaved_steps(self) -> int:
         """Training progress not yet saved, in both modes."""
@@ -188,17 +189,16 @@ class RnntuiApp(BeforeCrash, App):
             panel = self.query_one(LossPanel)
             panel.call_after_refresh(panel.mount_chart)
             # After the chart, one more refresh, and time for the driver's thread to write it out.
-            self.call_after_refresh(self.set_timer, 0.1, self.load_engine)
+            self.call_after_refresh(self.set_timer, 0.1, self.chat.load_engine)
 
-    def follow_metrics(self) -> None:
-        points = self.follower.read_new()
+    def follow_runs(self) -> None:
+        """The watched run's new steps (rnntui watch), and the new validation estimates of the
+        runs drawn beside it (--compare)."""
+        points = self.follower.read_new() if self.follower is not None else []
         for panel in self.query(LossPanel) if points else ():  # none while the app closes
             panel.add_events(points)
             ranks = points[-1].ranks
             panel.set_device("1 process" if ranks == 1 else f"{ranks} processes (torchrun)")
-
-    def follow_compared(self) -> None:
-        """The runs drawn beside the chart's own (--compare): their new validation estimates."""
         for name, follower in self.compared:
             new = [(p.step, p.val_loss) for p in follower.read_new() if p.val_loss is not None]
             for panel in self.query("#loss-panel") if new else ():  # the chat's chart; none while the app closes
@@ -207,19 +207,13 @@ class RnntuiApp(BeforeCrash, App):
     # -- keys, palette, help, notifications, status -----------------------------------------
     def get_system_commands(self, screen: Screen):
         yield from super().get_system_commands(screen)
+        parts = {keys.APP: self, keys.CHAT: self.chat, keys.REVIEWS: self.reviews}
         for key in keys.palette_commands(self.mode):
-            yield SystemCommand(key.palette_title, key.help, partial(self.run_action, key.action))
-
-    def key_help(self) -> list[tuple[str, str]]:
-        return keys.help_rows(self.mode)
+            yield SystemCommand(key.palette_title, key.help, partial(self.run_action, key.action, parts[key.part]))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in keys.ALL_ACTIONS and action not in keys.ACTIONS[self.mode]:
-            return False  # another mode's key: off the footer, and the key goes on as usual
-        if action == "stop_stream" and not self.chat.streaming:
-            return False  # nothing to stop: off the footer
-        if action == "pick" and not self.chat.can_pick(parameters[0]):
-            return False  # no reply waits for a pick (or a dialog is up): the key goes on as usual
+            return False  # the other mode's f7: off the footer, and the key goes on as usual
         return True
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
@@ -230,16 +224,29 @@ class RnntuiApp(BeforeCrash, App):
             super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def update_status(self) -> None:
-        if self.mode == keys.REVIEWS:
-            wide, narrow = reviews_status(self.reviews)
-        else:
-            wide, narrow = chat_status(self.chat, self.info, self.training.state, self.engine_error,
-                                       watching=self.watch is not None)
+        """The status line and the window's title say what the mode on the screen has (its
+        model, settings, training)."""
+        wide, narrow, model = (self.reviews if self.mode == keys.REVIEWS else self.chat).status()
         for status in self.query(StatusLine):  # none while the app takes its widgets down
             status.show(wide, narrow)
-        # The window's title names the model of the mode on the screen.
-        model = self.reviews.model_name if self.mode == keys.REVIEWS else self.info.name if self.info else None
         self.sub_title = model or ""
+
+    def on_status_note(self, message: StatusNote) -> None:
+        for status in self.query(StatusLine):
+            status.show_message(message.text)
+
+    def on_chart_update(self, message: ChartUpdate) -> None:
+        """A mode's training: its new steps in the loss panel, where it shows that mode's run.
+        The training thread posts until it ends, which can be after the app has begun to take
+        its widgets down: the panel is then absent, and left alone."""
+        for panel in self.query(LossPanel):
+            if message.asked and not panel.display:  # hidden on a narrow terminal, or by choice
+                self.notify("Training. The loss chart is hidden: ctrl+b shows it.")
+            if message.shown and message.device is not None:
+                panel.set_device(message.device)
+                panel.show_corpus(message.corpus)  # the text it trains on
+            if message.shown and message.events:
+                panel.add_events(message.events)
 
     def remember(self, **changes) -> None:
         """Keep a setting the person changed for the next session (see SettingsStore)."""
@@ -247,54 +254,12 @@ class RnntuiApp(BeforeCrash, App):
         if warning:
             self.notify(warning, severity="warning")
 
-    # -- the chat's keys ----------------------------------------------------------------------
-    def action_generate(self) -> None:
-        self.chat.generate_from_input()
-
-    def action_continue_reply(self) -> None:
-        self.chat.continue_reply()
-
-    def action_regenerate(self) -> None:
-        self.chat.regenerate()
-
-    def action_stop_stream(self) -> None:
-        self.chat.stop_stream()
-
-    def action_pick(self, number: int) -> None:
-        self.chat.pick(number)
-
-    def action_toggle_pick(self) -> None:
-        self.chat.toggle_pick()
-        self.update_status()
-
-    def action_copy_reply(self) -> None:
-        self.chat.copy_reply()
-
-    def action_export_transcript(self) -> None:
-        self.chat.export_transcript()
-
-    def action_clear_chat(self) -> None:
-        self.chat.clear()
-
-    def action_inside_network(self) -> None:
-        if self.ready():
-            from rnntui.tui.screens.neurons import NeuronsScreen
-
-            self.push_screen(NeuronsScreen(self.session))
-
-    def action_scale(self, direction: int) -> None:
-        self.chat.scale(direction)
-        self.update_status()
-
-    def action_reply_settings(self) -> None:
-        self.chat.ask_reply_settings()
-
     # -- the reviews mode -------------------------------------------------------------------------
     async def action_show_reviews(self) -> None:
         if self.reviews is None:  # imported and mounted the first time: the first frame does not pay for it
             from rnntui.tui.reviews import ReviewsPane
 
-            self.reviews = ReviewsPane(*self.review_options, id="reviews")
+            self.reviews = ReviewsPane(*self.review_options, status_changed=self.update_status, id="reviews")
             await self.query_one("#main").mount(self.reviews, before=self.query_one(LossPanel))
             self.reviews.open_model()
         self.switch_mode_to(keys.REVIEWS)
@@ -306,7 +271,7 @@ class RnntuiApp(BeforeCrash, App):
         """Show ``mode``'s pane, its run in the loss panel and its keys."""
         self.mode = mode
         chat = mode == keys.CHAT
-        self.training.shows_panel, self.reviews.training.shows_panel = chat, not chat
+        self.chat.training.shows_panel, self.reviews.training.shows_panel = chat, not chat
         self.chat.display, self.reviews.display = chat, not chat
         if chat:
             self.chat.show_history(with_points=self.watch is None)  # a watched run's file drives its chart
@@ -315,27 +280,6 @@ class RnntuiApp(BeforeCrash, App):
             self.reviews.show_history()
             self.reviews.query_one("#review-input").focus()
         self.refresh_bindings()
-        self.update_status()
-
-    def action_add_review(self) -> None:
-        self.reviews.submit()
-
-    def action_clear_reviews(self) -> None:
-        self.reviews.clear()
-
-    def action_choose_reviews_data(self) -> None:
-        self.reviews.ask_for_data()
-
-    def action_open_review_model(self) -> None:
-        self.reviews.choose_model(self.opener)
-
-    def action_toggle_review_training(self) -> None:
-        self.reviews.toggle_training()
-
-    def action_save_review_model(self) -> None:
-        self.reviews.save()
-
-    def on_reviews_pane_changed(self) -> None:
         self.update_status()
 
     # -- the chart and the theme --------------------------------------------------------------
@@ -361,159 +305,15 @@ class RnntuiApp(BeforeCrash, App):
         self.remember(theme=theme)
         self.chat.set_palette(theme_palette(self.current_theme))
 
-    # -- the engine and the model -------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="engine")
-    def load_engine(self) -> None:
-        try:
-            from rnntui.charlm.session import Session
-
-            if self.manage_gc:  # the process is rnntui's: its collector, and torch's threads
-                from rnntui.core.device import set_threads
-                from rnntui.core.memory import tune_garbage_collector
-
-                tune_garbage_collector()
-                set_threads(self.threads)  # before the threads that train and generate start
-            session = Session(self.train_config, self.model_options)
-            info = session.open(self.start_checkpoint, self.start_corpus, finetune=self.finetune,
-                                encoding=self.encoding)
-        except RnntuiError as error:
-            # An empty session, not the one that failed halfway: ctrl+o and ctrl+n still work.
-            self.post_message(EngineFailed(str(error), Session(self.train_config, self.model_options)))
-            return
-        self.post_message(EngineReady(info, session.history, session, f"Ready: {info.name}."))
-
-    def on_engine_ready(self, message: EngineReady) -> None:
-        self.session = self.training.session = message.session
-        self.info = message.info
-        self.chat.model_ready(message.info, message.session)
-        history = message.history
-        # Worker messages can arrive while the app takes its widgets down: absent ones are skipped.
-        for panel in self.query(LossPanel) if self.watch is None else ():  # a watched run's file drives its chart
-            panel.set_history(history.train, history.val, message.info.step,
-                              getattr(message.session.checkpoint, "elapsed", 0.0) or 0.0)
-            panel.set_device(message.info.device)
-            panel.show_corpus(message.info.corpus)
-        hint = ("ctrl+o loads the run's newest checkpoint" if self.watch is not None
-                else "ctrl+t trains the model while you watch")
-        self.chat.note(f"{message.note} Type a seed text and press enter (enter on an empty line continues the "
-                       f"reply); {hint}, f1 lists every key.", id="engine-note")
-        self.update_status()
-        self.engine_error = None
-        self.chat.start_pending()
-
-    def on_engine_failed(self, message: EngineFailed) -> None:
-        if message.session is not None:
-            self.session = self.training.session = message.session
-        self.notify(message.error, title="Could not load", severity="error", timeout=10)
-        if self.info is None:  # at start-up there is no model; later, the current one stays
-            self.engine_error = message.error
-            self.chat.model_failed()
-            self.update_status()  # "loading…" no longer
-            for panel in self.query(LossPanel):
-                panel.set_history([], [], 0)
-            self.chat.note(f"Could not load: {message.error}. ctrl+o opens a checkpoint (the bundled model among "
-                           "them), ctrl+n starts a new model on a text file.", id="engine-note")
-
-    def engine_started(self) -> bool:
-        """A session exists (with a model, or empty after a failed start), so a model can be
-        opened or started; while torch still loads, say so."""
-        if self.session is None:
-            self.notify("The model is still loading.", severity="warning")
-            return False
-        return True
-
-    def ready(self) -> bool:
-        if not self.engine_started():
-            return False
-        if self.info is None:
-            self.notify(f"No model is open ({self.engine_error}): ctrl+o opens one, ctrl+n starts a new one.",
-                        severity="warning", timeout=8)
-            return False
-        return True
-
-    def trains_here(self, watching: str) -> bool:
-        """Ready, and training in this process; when watching a run, say ``watching`` instead."""
-        if self.watch is not None:
-            self.notify(f"Watching a run: {watching}")
-            return False
-        return self.ready()
-
-    def action_open_picker(self) -> None:
-        if self.engine_started():
-            from rnntui.core.paths import bundled_model_path, checkpoints_dir
-
-            folder = checkpoints_dir() if self.watch is None else self.follower.path.parent
-            self.opener.open_picker(folder, bundled_model_path())
-
-    def action_new_model(self) -> None:
-        if self.watch is not None:
-            self.notify("Watching a run: its model is trained in its own process.")
-        elif self.engine_started():
-            self.opener.ask_for_new_model(self.info.name if self.info else None)
-
-    def action_model_info(self) -> None:
-        if self.ready():
-            self.describe_model()
-
-    @work(thread=True, exclusive=True, group="describe")
-    def describe_model(self) -> None:
-        """Off the event loop: describing a model in training copies its weights and optimizer."""
-        self.post_message(ModelDescribed(self.session.describe()))
-
-    def on_model_described(self, message: ModelDescribed) -> None:
-        from rnntui.tui.screens.model_info import ModelInfoScreen
-
-        if self.screen is self.screen_stack[0]:  # not over a dialog opened meanwhile
-            self.push_screen(ModelInfoScreen(message.info))
-
-    # -- evaluation ---------------------------------------------------------------------------
-    def action_evaluate(self) -> None:
-        if self.ready():
-            self.evaluator.start(self.session)
-
-    # -- training and saving (the controller's) -------------------------------------------------
-    def action_toggle_training(self) -> None:
-        if self.trains_here("it trains in its own process. ctrl+o loads its newest checkpoint."):
-            if self.training.state is TrainingState.IDLE:
-                self.chat.next_sample_at = None  # the first sample comes sample_every steps from here
-            self.training.toggle()
-
-    def training_started(self) -> None:
-        """The chat's model trains on from where it is: its chart and name stay."""
-
-    def training_stepped(self, step: int, validated: bool = False) -> None:
-        self.info.step = step
-        if self.training.state is TrainingState.RUNNING:
-            self.chat.sample_while_training(step)
-
-    def training_note(self, text: str) -> None:
-        self.chat.note(text)
-
-    def action_training_settings(self) -> None:
-        if self.trains_here("its settings are its own process's."):
-            self.training.ask_settings()
-
-    def action_save(self) -> None:
-        if self.ready():
-            self.training.save()
-
-    def action_save_as(self) -> None:
-        if self.ready():
-            self.training.ask_where_to_save()
-
-    def model_saved(self, name: str) -> None:
-        self.info.name = name
-        self.update_status()
-
     # -- help and quitting ------------------------------------------------------------------
     def action_help(self) -> None:
         # Imported on first use: the Markdown widget is slow to import, the first frame is not.
         from rnntui.tui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen(self.key_help()))
+        self.push_screen(HelpScreen(keys.help_rows(self.mode)))
 
     async def action_quit(self) -> None:
-        self.opener.if_unsaved_work("Quit rnntui?", "quit",
+        self.chat.opener.if_unsaved_work("Quit rnntui?", "quit",
                                     lambda save_first: self.save_and_quit() if save_first else self.shut_down(),
                                     unsaved=self.unsaved_steps)
 
@@ -522,8 +322,8 @@ class RnntuiApp(BeforeCrash, App):
         """Stop training, save, and exit; ``on_signal``: asked to end by that signal, so the
         app ends even if the save fails."""
         unsaved = [t for t in self.controllers() if t.session is not None and t.session.unsaved_steps > 0]
-        if not unsaved and self.session is not None:  # asked to save: the chat's model, as ctrl+s would
-            unsaved = [self.training]
+        if not unsaved and self.chat.session is not None:  # asked to save: the chat's model, as ctrl+s would
+            unsaved = [self.chat.training]
         said, path, error = [], None, None
         for training in unsaved:
             training.stop_and_wait()
@@ -561,7 +361,7 @@ class RnntuiApp(BeforeCrash, App):
     def shut_down(self) -> None:
         for training in self.controllers():
             training.stop()
-        self.chat.stop_stream()
+        self.chat.action_stop_stream()
         self.exit()
 
     def on_unmount(self) -> None:

@@ -1,10 +1,12 @@
-"""Every key of the app, in one table: the bindings, the help screen, the command palette and
-the check of the key tables in docs/app.md and README.md (tests/tui/test_layout.py) are all
-derived from it.
+"""Every key of the app, in one table: each part's bindings, the footer's order, the help
+screen, the command palette and the check of the key tables in docs/app.md and README.md
+(tests/tui/test_layout.py) are all derived from it.
 
 A row names its action, the keys that run it, the footer's short label, the help screen's line
-and, where the label is too short to find it by, a longer title for the palette. Actions with no
-key (``keys`` empty) are commands of the palette only.
+and, where the label is too short to find it by, a longer title for the palette, and the part of
+the app it belongs to: the app itself (keys of every mode, and the switch between them), the
+chat or the reviews (each pane's BINDINGS, active while it is on the screen). Actions with no key
+(``keys`` empty) are commands of the palette only.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ CHART_BELOW = 70
 # works, and shows in the footer and the help screen, only in the modes its row names.
 CHAT, REVIEWS = "chat", "reviews"
 BOTH = (CHAT, REVIEWS)
+APP = "app"  # the part of the keys the app itself handles
 SCALE_KEYS = Binding.Group("Scale", compact=True)  # one "^↑^↓ Scale" in the footer
 
 
@@ -36,7 +39,12 @@ class Key:
     group: Binding.Group | None = None
     priority: bool = False  # before the focused widget sees it
     palette: bool = True  # a command of the palette
-    modes: tuple[str, ...] = (CHAT,)
+    part: str = CHAT  # whose BINDINGS hold it, and whose action it runs: APP, CHAT or REVIEWS
+    modes: tuple[str, ...] = ()  # where it works; by default its part's mode (both, for the app's)
+
+    def __post_init__(self) -> None:
+        if not self.modes:
+            object.__setattr__(self, "modes", BOTH if self.part == APP else (self.part,))
 
     @property
     def palette_title(self) -> str:
@@ -44,9 +52,9 @@ class Key:
 
 
 KEYS: tuple[Key, ...] = (
-    Key("help", "help", "f1", "Help", "this help", modes=BOTH),
+    Key("help", "help", "f1", "Help", "this help", part=APP),
     Key("generate", "generate", "enter", "Generate", "generate a reply from the seed text"),
-    # In the footer only while a reply streams (the app's check_action).
+    # In the footer only while a reply streams (the chat's check_action).
     Key("stop", "stop_stream", "escape", "Stop", "stop the reply that is streaming"),
     Key("regenerate", "regenerate", "ctrl+r", "Again", "generate again from the last seed text"),
     # Off the footer (full at 130 columns), like copy; enter on an empty seed text does it too.
@@ -65,7 +73,7 @@ KEYS: tuple[Key, ...] = (
     Key("open", "open_picker", "ctrl+o", "Open", "load a checkpoint (replaces the model and its loss history)"),
     Key("open-review-model", "open_review_model", "ctrl+o", "Open",
         "load a sentiment checkpoint (rnntui sentiment train makes them); the picker says each file's task",
-        title="Open a sentiment model", modes=(REVIEWS,)),
+        title="Open a sentiment model", part=REVIEWS),
     Key("new-model", "new_model", "ctrl+n", "New model",
         "start a new model of the book's size on a text file, or fine-tune the current one on it"),
     Key("reply-settings", "reply_settings", "ctrl+l", "Reply",
@@ -77,10 +85,10 @@ KEYS: tuple[Key, ...] = (
     Key("copy", "copy_reply", "ctrl+y", "Copy reply",
         "copy the last reply, seed text included, to the clipboard", footer=False),
     Key("chart", "toggle_chart", "ctrl+b", "Chart",
-        f"show / hide the loss chart (hidden at first below {CHART_BELOW} columns)", footer=False, modes=BOTH),
+        f"show / hide the loss chart (hidden at first below {CHART_BELOW} columns)", footer=False, part=APP),
     Key("chart-view", "chart_view", "f8", "Chart view",
         f"the loss chart: the whole run, or its last {RECENT_STEPS:,} steps (shown by itself while a model trains "
-        "on from a longer history)", title="Chart: the whole run or the recent steps", footer=False, modes=BOTH),
+        "on from a longer history)", title="Chart: the whole run or the recent steps", footer=False, part=APP),
     # ctrl+e is the input's "end".
     Key("export", "export_transcript", "ctrl+f", "Export to file",
         "save every reply so far, with its settings, to a text file in the data folder", footer=False),
@@ -99,34 +107,34 @@ KEYS: tuple[Key, ...] = (
         "made (as rnntui info)", footer=False),
     Key("reviews", "show_reviews", "f7", "Reviews",
         "the reviews mode: the sentiment of a movie review as you type it (the book's other RNN)",
-        title="Reviews: the sentiment of movie reviews", footer=False),
+        title="Reviews: the sentiment of movie reviews", footer=False, part=APP, modes=(CHAT,)),
     Key("add-review", "add_review", "enter", "Add review",
-        "add the review to the list with its verdict (it is judged as you type)", modes=(REVIEWS,)),
+        "add the review to the list with its verdict (it is judged as you type)", part=REVIEWS),
     Key("train-reviews", "toggle_review_training", "ctrl+t", "Train/pause",
         "start / pause training a review model on the movie reviews (the one open if it can resume, else a new "
-        "one of the book's size)", title="Train a review model", modes=(REVIEWS,)),
+        "one of the book's size)", title="Train a review model", part=REVIEWS),
     Key("save-reviews", "save_review_model", "ctrl+s", "Save", "save the review model in training to its file",
-        title="Save the review model", modes=(REVIEWS,)),
+        title="Save the review model", part=REVIEWS),
     Key("chat", "show_chat", "f7", "Chat", "back to the chat with the language model", title="Chat",
-        modes=(REVIEWS,)),
+        part=APP, modes=(REVIEWS,)),
     Key("quit", "quit", "ctrl+q", "Quit", "quit (asks first if training progress is unsaved)", priority=True,
-        palette=False, modes=BOTH),  # Textual's palette has its own Quit
+        palette=False, part=APP),  # Textual's palette has its own Quit
     # Rare enough to need no key of its own.
     Key("clear-chat", "clear_chat", "", "Clear the chat",
         "remove every reply so far from the window (ctrl+f exports them first); the model and its training "
         "are not touched"),
     Key("clear-reviews", "clear_reviews", "", "Clear the reviews", "remove every review from the list",
-        modes=(REVIEWS,)),
+        part=REVIEWS),
     Key("reviews-data", "choose_reviews_data", "", "Movie reviews to train on",
         "the movie reviews ctrl+t trains on: Stanford's aclImdb_v1.tar.gz or its aclImdb/ folder, remembered "
-        "(asked for too when they cannot be downloaded)", modes=(REVIEWS,)),
+        "(asked for too when they cannot be downloaded)", part=REVIEWS),
     Key("inside", "inside_network", "", "Inside the network",
         "the model's units ranked by how well they follow a feature of its held-out text (quotes, line "
         "position, ...), and the text coloured by one of them, as rnntui neurons does", modes=BOTH),
 )
 
 # Pick mode's answers, before the seed input sees the keys, but only while a reply waits for one
-# (the app's check_action): otherwise digits and space are typed as usual. One line in the help
+# (the chat's check_action): otherwise digits and space are typed as usual. One line in the help
 # screen for all of them, and not commands of the palette.
 PICK_KEYS: tuple[Key, ...] = tuple(
     Key(f"pick-{key}", f"pick({number})", key, f"Pick {key}", "", footer=False, priority=True, palette=False)
@@ -150,7 +158,13 @@ def binding(key: Key) -> Binding:
                    id=key.id)
 
 
-BINDINGS: list[Binding] = [binding(key) for key in KEYS + PICK_KEYS if key.keys]
+def bindings(part: str) -> list[Binding]:
+    """The BINDINGS of ``part`` (APP, CHAT or REVIEWS)."""
+    return [binding(key) for key in KEYS + PICK_KEYS if key.keys and key.part == part]
+
+
+# The footer shows the keys of every part in the table's order (rnntui.tui.app.MainScreen).
+KEY_ORDER: tuple[str, ...] = tuple(name for key in KEYS + PICK_KEYS for name in key.keys.split(",") if name)
 PICK_KEY_NAMES: frozenset[str] = frozenset(key.keys for key in PICK_KEYS)
 
 

@@ -96,6 +96,25 @@ class TrainingStopped(Message):
         self.error, self.data_missing = error, data_missing
 
 
+class ChartUpdate(Message):
+    """From a training controller to whoever shows its run: ``asked``, training was just asked
+    for; ``events``, its new steps; ``device`` and ``corpus``, what its first step ran on.
+    ``shown``: the run is the one the loss panel shows now (that of the mode on the screen)."""
+
+    def __init__(self, shown: bool, events: list = (), device: str | None = None, corpus: str | None = None,
+                 asked: bool = False) -> None:
+        super().__init__()
+        self.shown, self.events, self.device, self.corpus, self.asked = shown, list(events), device, corpus, asked
+
+
+class StatusNote(Message):
+    """A passing line for the status line (a download's progress) until its next update."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
 class DownloadProgress(Message):
     def __init__(self, done: int, total: int | None) -> None:
         super().__init__()

@@ -23,12 +23,25 @@ if TYPE_CHECKING:
     from rnntui.tui.training.controller import TrainingController
 
 
+def kept_trials(left_out: list[Path] | None = None) -> list[tuple[Path, dict]]:
+    """The trial checkpoints every study in the sweeps folder kept (its best, or all with
+    --keep-all), newest first within each study, with their headers. ``left_out`` collects the
+    files that could not be read (see list_checkpoints)."""
+    from rnntui.core.checkpoint import list_checkpoints
+    from rnntui.core.paths import sweeps_dir
+
+    try:
+        studies = sorted(path for path in sweeps_dir().iterdir() if path.is_dir())
+    except OSError:
+        return []
+    return [entry for study in studies for entry in list_checkpoints(study, left_out)]
+
+
 def listed_checkpoints(folder: Path, bundled: Path) -> tuple[list[tuple[Path, dict]], list[Path]]:
     """The picker's rows: the checkpoints in ``folder``, the trials the sweeps kept and the
     ``bundled`` model, with their headers; and the files left out, which could not be read or
     described (any error: a crafted file must not end the app, and its unsaved training)."""
-    from rnntui.charlm.checkpoint import list_checkpoints, read_header
-    from rnntui.sweep.study import kept_trials
+    from rnntui.core.checkpoint import list_checkpoints, read_header
     from rnntui.tui.screens.picker import describe
 
     left_out: list[Path] = []

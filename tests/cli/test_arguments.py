@@ -83,7 +83,7 @@ def test_the_app_takes_threads(argv, tmp_path, monkeypatch, capsys):
     from rnntui.tui.app import RnntuiApp
 
     seen = []
-    monkeypatch.setattr(RnntuiApp, "run", lambda self: seen.append(self.threads))
+    monkeypatch.setattr(RnntuiApp, "run", lambda self: seen.append(self.chat.start.threads))
     (tmp_path / "run.ckpt.metrics.jsonl").write_text("")
     argv = [str(tmp_path / "run.ckpt") if a == "RUN" else a for a in argv]
     try:

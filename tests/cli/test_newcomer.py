@@ -14,11 +14,7 @@ from rnntui.tui.screens.picker import CheckpointPicker
 from rnntui.tui.screens.reply_settings import ReplySettingsScreen
 from rnntui.tui.widgets.loss_panel import LossPanel, loss_range, step_ticks
 from tests.helpers import SHARED_CORPUS, run
-from tests.tui.helpers import SIZE, busy_press, make_app, pause_training, ready, shown, until
-
-
-def messages(app) -> list[str]:
-    return [n.message for n in app._notifications]
+from tests.tui.helpers import SIZE, busy_press, make_app, messages, notifications, pause_training, ready, shown, until
 
 
 async def new_model_on(pilot, text: Path) -> None:
@@ -30,7 +26,7 @@ async def new_model_on(pilot, text: Path) -> None:
     await shown(pilot, NewModelScreen, "#corpus-path")
     app.screen.query_one("#corpus-path").value = str(text)
     await pilot.press("enter")
-    await until(pilot, lambda: app.info is not None and text.name in app.info.name)
+    await until(pilot, lambda: app.chat.info is not None and text.name in app.chat.info.name)
 
 
 async def test_typing_in_the_picker_goes_to_the_path_field_and_the_question_names_the_model(
@@ -41,7 +37,7 @@ async def test_typing_in_the_picker_goes_to_the_path_field_and_the_question_name
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.session.unsaved_steps > 0)
+        await until(pilot, lambda: app.chat.session.unsaved_steps > 0)
         await pause_training(pilot)  # unsaved steps, and an idle app for the pilot's keys
         await pilot.press("ctrl+o")
         await shown(pilot, CheckpointPicker, "#picker-table")
@@ -129,7 +125,7 @@ async def test_a_failed_start_does_not_say_loading_for_ever(tmp_path):
     bad.write_bytes(b"\x00" * 100)
     app = make_app(bad)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.engine_error is not None)
+        await until(pilot, lambda: app.chat.engine_error is not None)
         await pilot.pause()
         status = str(app.query_one("#status").render())
         assert "loading…" not in status and "none open" in status
@@ -255,7 +251,7 @@ async def test_training_offline_says_so_in_the_chat_too(monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("ctrl+t")
-        await until(pilot, lambda: any("could not download" in n.message for n in app._notifications))
+        await until(pilot, lambda: any("could not download" in n.message for n in notifications(app)))
         await pilot.pause()
         lines = [str(note.render()) for note in app.query_one(Transcript).query(".note")]
         assert any(line.startswith("Training stopped: could not download") and "corpus --fetch FILE" in line
@@ -337,7 +333,8 @@ def test_rnntui_takes_an_encoding_for_the_app(monkeypatch, tmp_path):
     from rnntui.tui.app import RnntuiApp
 
     seen = []
-    monkeypatch.setattr(RnntuiApp, "run", lambda self, *a, **k: seen.append((self.start_corpus, self.encoding)))
+    monkeypatch.setattr(RnntuiApp, "run",
+                        lambda self, *a, **k: seen.append((self.chat.start.corpus, self.chat.start.encoding)))
     text = latin1_text(tmp_path / "latin.txt")
     try:
         assert cli.main(["--corpus", str(text), "--encoding", "latin-1"]) == 0
@@ -364,8 +361,9 @@ async def test_ctrl_n_takes_an_encoding(tiny_checkpoint, tmp_path):
         assert "unknown encoding 'no-such-codec'" in str(app.screen.query_one("#corpus-error").render())
         app.screen.query_one("#corpus-encoding").value = "latin-1"
         await pilot.press("enter")
-        await until(pilot, lambda: app.info is not None and app.info.name.startswith("new model for latin.txt"))
-        assert "î" in app.session.vocab
+        await until(pilot, lambda: app.chat.info is not None
+                    and app.chat.info.name.startswith("new model for latin.txt"))
+        assert "î" in app.chat.session.vocab
 
 
 # -- texts that are not the book, and small things on screen -------------------------------------

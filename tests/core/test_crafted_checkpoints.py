@@ -220,7 +220,7 @@ async def test_the_picker_passes_over_pipes_and_refuses_crafted_files_in_one_not
 
     from rnntui.core.paths import checkpoints_dir
     from rnntui.tui.screens.picker import CheckpointPicker
-    from tests.tui.helpers import make_app, ready, shown, until
+    from tests.tui.helpers import make_app, notifications, ready, shown, until
 
     header, payload, _ = real
     folder = checkpoints_dir()
@@ -237,8 +237,8 @@ async def test_the_picker_passes_over_pipes_and_refuses_crafted_files_in_one_not
         listed = sorted(path.name for path, _ in app.screen.entries if path.parent == folder)
         assert listed == ["crafted.ckpt", "good.ckpt"]  # (the bundled model is listed too)
         app.screen.dismiss(crafted_file)
-        await until(pilot, lambda: any("the model is broken" in n.message for n in app._notifications))
-        assert app.info.name == "good.ckpt" and app.is_running
+        await until(pilot, lambda: any("the model is broken" in n.message for n in notifications(app)))
+        assert app.chat.info.name == "good.ckpt" and app.is_running
         await pilot.press("ctrl+o")
         await shown(pilot, CheckpointPicker, "#picker-table")
         await pilot.press("escape")

@@ -48,17 +48,17 @@ async def pause_training(pilot) -> int:
     before = len(notifications(app))
     await busy_press(pilot, "ctrl+t")
     await until(pilot, lambda: any("Training paused" in n.message for n in notifications(app)[before:]))
-    return app.session.step
+    return app.chat.session.step
 
 
 async def train_to(pilot, step: int) -> None:
     """Press ctrl+t and let the model train to at least ``step``."""
     await busy_press(pilot, "ctrl+t")
-    await until(pilot, lambda: pilot.app.session.step >= step)
+    await until(pilot, lambda: pilot.app.chat.session.step >= step)
 
 
 async def ready(pilot) -> None:
-    await until(pilot, lambda: pilot.app.info is not None)
+    await until(pilot, lambda: pilot.app.chat.info is not None)
 
 
 async def shown(pilot, screen_type, selector: str) -> None:

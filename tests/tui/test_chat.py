@@ -50,7 +50,7 @@ async def test_type_seed_and_stream_reply(tmp_path, tiny_checkpoint):
         assert "".join(str(b.render()) for b in exchange.query(".block")) == joined(exchange.reply_plain)
         assert app.query_one(SeedInput).value == ""
         # The same seed text and random seed give the same text as the engine's sampler.
-        sampler = app.session.sampler(1.0, random_seed=2)
+        sampler = app.chat.session.sampler(1.0, random_seed=2)
         assert "".join(s.char for s in sampler.stream("The island", 120)) == exchange.generated
 
 
@@ -220,16 +220,16 @@ async def test_worker_messages_after_the_widgets_are_gone_are_ignored(tiny_check
         await ready(pilot)
         await pilot.press("a", "enter")
         await until(pilot, lambda: not app.chat.streaming)
-        info, history = app.info, app.session.history
+        info, history = app.chat.info, app.chat.session.history
         for kind in (LossPanel, StatusLine, CandidateBars, Transcript):
             await app.query_one(kind).remove()
         mailbox = Mailbox()
         mailbox.put(StreamedChar("x", 0.5, (("x", 0.5), ("y", 0.25))))
         app.chat.post_message(GenerationChunk(1, mailbox))  # where each worker posts
         app.chat.post_message(GenerationDone(1, 1, False))
-        app.training.post_message(DownloadProgress(10**6, 2 * 10**6))
-        app.post_message(EngineReady(info, history, app.session, "Ready."))
-        app.info = None  # as at start-up, when a failed load writes into the transcript
+        app.chat.training.post_message(DownloadProgress(10**6, 2 * 10**6))
+        app.post_message(EngineReady(info, history, app.chat.session, "Ready."))
+        app.chat.info = None  # as at start-up, when a failed load writes into the transcript
         app.post_message(EngineFailed("no such file"))
         await pilot.pause(0.3)
         assert app.is_running and app.return_code is None
@@ -304,15 +304,15 @@ async def test_clearing_the_chat_leaves_the_model_alone(tiny_checkpoint):
         await ready(pilot)
         await pilot.press(*"The", "enter")
         await finished(pilot)
-        step = app.session.step
-        app.action_clear_chat()
+        step = app.chat.session.step
+        app.chat.action_clear_chat()
         await pilot.pause()
         assert not app.query(Exchange) and not app.query_one(Transcript).children and not app.chat.exchanges
         await pilot.press("enter")  # nothing left to continue: a seed text is asked for
         assert messages(app)[-1] == "Type a seed text first, e.g. The island."
         await pilot.press(*"The", "enter")
         await finished(pilot)
-        assert exchanges(app)[0].header_line.startswith("#1 ") and app.session.step == step
+        assert exchanges(app)[0].header_line.startswith("#1 ") and app.chat.session.step == step
 
 
 def test_join_wrapped_lines_shows_a_wrap_inside_a_paragraph_as_a_space():
@@ -439,7 +439,7 @@ async def test_continue_the_last_reply_as_if_it_had_been_longer(tiny_checkpoint,
         # After training, the new weights go on from the reply's text, and the header says so.
         await train_to(pilot, 32)
         await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.training.state == "paused")
+        await until(pilot, lambda: app.chat.training.state == "paused")
         before = len(exchange.generated)
         await pilot.press("ctrl+g")
         await finished(pilot)
@@ -483,7 +483,7 @@ async def test_replies_can_adapt_to_their_seed_text(tiny_checkpoint, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         assert not app.chat.adapt  # off by default
-        before = {k: v.clone() for k, v in app.session.model.state_dict().items()}
+        before = {k: v.clone() for k, v in app.chat.session.model.state_dict().items()}
         await pilot.press("ctrl+l")
         await shown(pilot, ReplySettingsScreen, "#setting-adapt")
         app.screen.query_one("#setting-adapt").value = True
@@ -494,8 +494,8 @@ async def test_replies_can_adapt_to_their_seed_text(tiny_checkpoint, tmp_path):
         await finished(pilot)
         exchange = exchanges(app)[-1]
         assert "adapted to the seed text" in exchange.header_text and len(exchange.reply_plain) > 40
-        assert app.session._dynamic_statistics is not None
-        assert all(torch.equal(before[k], v) for k, v in app.session.model.state_dict().items())
+        assert app.chat.session._dynamic_statistics is not None
+        assert all(torch.equal(before[k], v) for k, v in app.chat.session.model.state_dict().items())
     saved = json.loads((tmp_path / "data" / "settings.json").read_text(encoding="utf-8"))
     assert saved["adapt"] is True
 

@@ -50,7 +50,7 @@ async def test_save_as_writes_where_you_choose_and_later_saves_go_there(tiny_che
             assert problem in str(error.render()) and isinstance(app.screen, SaveAsScreen)
         assert notes.read_text() == "keep me" and other.read_bytes() == before
         await pilot.press("enter")  # again: replace it
-        await until(pilot, lambda: app.info.name == "other.ckpt")
+        await until(pilot, lambda: app.chat.info.name == "other.ckpt")
         assert load_checkpoint(other).step == 30
         # Another name, without a suffix, in a folder that does not exist yet.
         await pilot.press("f4")
@@ -59,7 +59,7 @@ async def test_save_as_writes_where_you_choose_and_later_saves_go_there(tiny_che
         app.screen.query_one("#save-path").value = str(tmp_path / "mine" / "verne")
         await pilot.press("enter")
         target = tmp_path / "mine" / "verne.ckpt"
-        await until(pilot, lambda: app.info.name == "verne.ckpt")
+        await until(pilot, lambda: app.chat.info.name == "verne.ckpt")
         inode = target.stat().st_ino
         await pilot.press("ctrl+s")  # goes to the chosen file again, not to the data folder
         await until(pilot, lambda: target.stat().st_ino != inode)
@@ -74,22 +74,22 @@ async def test_train_pause_save_and_load_in_picker(tiny_checkpoint, corpus_file,
         assert len(panel.train) == 30  # the checkpoint's history
         await busy_press(pilot, "ctrl+t")
         await until(pilot, lambda: len(panel.train) >= 45 and panel.val[-1][0] > 30)
-        assert app.training.state == "running"
+        assert app.chat.training.state == "running"
         assert "training running" in str(app.query_one("#status").render())
         # Generating while training uses a consistent copy of the weights.
         await busy_press(pilot, *"The", "enter")
         await until(pilot, lambda: not app.chat.streaming)
         step = await pause_training(pilot)
-        assert app.training.state == "paused"
+        assert app.chat.training.state == "paused"
         # The notice names the step training stopped at, and the chart has every step up to it.
         assert messages(app)[-1] == f"Training paused at step {step}."
-        assert panel.train[-1][0] == step and app.info.step == step
+        assert panel.train[-1][0] == step and app.chat.info.step == step
         await pilot.pause(0.3)
-        assert app.session.step == step  # paused: no more steps
+        assert app.chat.session.step == step  # paused: no more steps
         original = tmp_path / "original.ckpt"
         original.write_bytes(tiny_checkpoint.read_bytes())
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: app.session.unsaved_steps == 0)
+        await until(pilot, lambda: app.chat.session.unsaved_steps == 0)
         # A model opened from a file saves back to it, as an editor does, and says where.
         assert load_checkpoint(tiny_checkpoint).step == step
         assert not list((tmp_path / "data" / "checkpoints").glob("*.ckpt"))
@@ -101,8 +101,8 @@ async def test_train_pause_save_and_load_in_picker(tiny_checkpoint, corpus_file,
         path_input.value = str(original)
         path_input.focus()
         await pilot.press("enter")
-        await until(pilot, lambda: app.info.name == "original.ckpt")
-        assert app.training.state == "idle" and app.session.step == 30
+        await until(pilot, lambda: app.chat.info.name == "original.ckpt")
+        assert app.chat.training.state == "idle" and app.chat.session.step == 30
         assert len(panel.train) == 30
         # And the saved one again.
         await pilot.press("ctrl+o")
@@ -110,8 +110,8 @@ async def test_train_pause_save_and_load_in_picker(tiny_checkpoint, corpus_file,
         app.screen.query_one("#picker-path").value = str(tiny_checkpoint)
         app.screen.query_one("#picker-path").focus()
         await pilot.press("enter")
-        await until(pilot, lambda: app.info.name == "tiny.ckpt")
-        assert app.session.step == step
+        await until(pilot, lambda: app.chat.info.name == "tiny.ckpt")
+        assert app.chat.session.step == step
 
 
 async def test_new_model_on_a_text_file(tiny_checkpoint, tmp_path):
@@ -135,12 +135,12 @@ async def test_new_model_on_a_text_file(tiny_checkpoint, tmp_path):
         app.screen.query_one("#corpus-path").value = str(binary)
         await pilot.press("enter")
         await until(pilot, lambda: notified(app, "binary"))
-        assert app.info.name == "tiny.ckpt"
+        assert app.chat.info.name == "tiny.ckpt"
         await pilot.press("ctrl+n")
         app.screen.query_one("#corpus-path").value = str(other)
         await pilot.press("enter")
-        await until(pilot, lambda: app.info.name == "new model for other.txt")
-        assert app.session.step == 0 and len(app.session.vocab) == len(set("abc cab bca! "))
+        await until(pilot, lambda: app.chat.info.name == "new model for other.txt")
+        assert app.chat.session.step == 0 and len(app.chat.session.vocab) == len(set("abc cab bca! "))
         assert app.query_one(LossPanel).train == []  # the old model's history is gone
         await train_to(pilot, 5)
         await pause_training(pilot)
@@ -158,8 +158,8 @@ async def test_started_to_finetune_a_checkpoint_on_a_text(tiny_checkpoint, tmp_p
     app = make_app(tiny_checkpoint, corpus=other, finetune=True)  # rnntui --checkpoint --corpus --finetune
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        assert app.info.name == "tiny fine-tuned on other.txt" and app.session.step == 0
-        assert "A" in app.session.vocab and "!" in app.session.vocab
+        assert app.chat.info.name == "tiny fine-tuned on other.txt" and app.chat.session.step == 0
+        assert "A" in app.chat.session.vocab and "!" in app.chat.session.vocab
         await train_to(pilot, 2)
     from rnntui.cli import main
 
@@ -174,7 +174,7 @@ async def test_a_loaded_model_trains_on_the_text_it_was_trained_on(tiny_checkpoi
         assert panel.border_title == "Loss (nats/char) · tiny.txt"
         await train_to(pilot, 32)
         await pause_training(pilot)
-        assert app.session.corpus_path == tiny_checkpoint_file.parent / "tiny.txt"  # the file it recorded
+        assert app.chat.session.corpus_path == tiny_checkpoint_file.parent / "tiny.txt"  # the file it recorded
         assert panel.border_title == "Loss (nats/char) · tiny.txt"
 
 
@@ -184,24 +184,24 @@ async def test_finetune_the_current_model_on_a_text_file(tiny_checkpoint, tmp_pa
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        before = app.session.model.state_dict()["rnn.weight_hh_l0"].clone()
+        before = app.chat.session.model.state_dict()["rnn.weight_hh_l0"].clone()
         await pilot.press("ctrl+n")
         assert app.screen.focused.id == "corpus-path"  # type the path at once
         app.screen.query_one("#corpus-path").value = str(other)
         await pilot.press("tab", "space")  # tick Fine-tune from the keyboard ...
         assert app.screen.query_one("#finetune").value
         await pilot.press("enter")  # ... and start from the box, as from the path field
-        await until(pilot, lambda: app.info.name == "tiny fine-tuned on other.txt")
+        await until(pilot, lambda: app.chat.info.name == "tiny fine-tuned on other.txt")
         assert app.query_one(LossPanel).border_title == "Loss (nats/char) · other.txt"
-        vocab = app.session.vocab
+        vocab = app.chat.session.vocab
         assert {"S", "C", ";", ","} <= set(vocab.char_array) and "!" in vocab  # new ones added, old kept
-        assert app.session.step == 0 and app.query_one(LossPanel).train == []
-        assert app.session.model.state_dict()["rnn.weight_hh_l0"].equal(before)  # the tiny model's weights
+        assert app.chat.session.step == 0 and app.query_one(LossPanel).train == []
+        assert app.chat.session.model.state_dict()["rnn.weight_hh_l0"].equal(before)  # the tiny model's weights
         assert "Fine-tuning" in str(app.query_one("#engine-note").render())
         await train_to(pilot, 3)
         step = await pause_training(pilot)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: app.session.unsaved_steps == 0)
+        await until(pilot, lambda: app.chat.session.unsaved_steps == 0)
     [saved] = (tmp_path / "data" / "checkpoints").glob("*.ckpt")
     checkpoint = load_checkpoint(saved)
     assert checkpoint.step == step and checkpoint.provenance["finetuned_from"]["checkpoint"] == "tiny.ckpt"
@@ -227,13 +227,13 @@ async def test_replacing_a_model_with_unsaved_training_asks_first(tiny_checkpoin
         app.screen.query_one("#cancel").press()
         await until(pilot, lambda: not isinstance(app.screen, UnsavedScreen))
         await pilot.pause(0.2)
-        assert app.training.state == "paused" and app.session.step == step  # nothing changed
+        assert app.chat.training.state == "paused" and app.chat.session.step == step  # nothing changed
         await pick_original()
         app.screen.query_one("#save").press()
-        await until(pilot, lambda: app.info.name == "original.ckpt" and app.session.step == 30)
+        await until(pilot, lambda: app.chat.info.name == "original.ckpt" and app.chat.session.step == 30)
         # The progress was kept, in the file the model came from.
         assert load_checkpoint(tiny_checkpoint).step == step
-        assert app.training.state == "idle"
+        assert app.chat.training.state == "idle"
         assert notified(app, "Saved")
 
 
@@ -273,9 +273,9 @@ async def test_loading_during_the_books_download_neither_waits_for_it_nor_trains
                     or "Loaded" in str(app.query_one("#engine-note").render()), timeout=5)
         release.set()
         # ... and the cancelled worker does not go on to train the model loaded meanwhile.
-        await until(pilot, lambda: app.training.state == "idle")
+        await until(pilot, lambda: app.chat.training.state == "idle")
         await pilot.pause(0.3)
-        assert app.session.trainer is None and app.session.step == 30
+        assert app.chat.session.trainer is None and app.chat.session.step == 30
 
 
 async def test_bad_checkpoint_in_picker_notifies(tiny_checkpoint, tmp_path):
@@ -289,7 +289,7 @@ async def test_bad_checkpoint_in_picker_notifies(tiny_checkpoint, tmp_path):
         app.screen.query_one("#picker-path").focus()
         await pilot.press("enter")
         await until(pilot, lambda: notified(app, "not an rnntui checkpoint"))
-        assert app.info.name == "tiny.ckpt" and app.is_running
+        assert app.chat.info.name == "tiny.ckpt" and app.is_running
         await pilot.press(*"The", "enter")
         await finished(pilot)
         assert len(exchanges(app)) == 1
@@ -309,7 +309,7 @@ async def test_a_full_disk_when_saving_loses_nothing(tiny_checkpoint, corpus_fil
         app.screen.query_one("#save").press()  # "save and quit" on a full disk
         await until(pilot, lambda: notified(app, "disk is full"))
         await pilot.pause(0.2)
-        assert app.is_running and app.session.unsaved_steps > 0  # nothing thrown away
+        assert app.is_running and app.chat.session.unsaved_steps > 0  # nothing thrown away
         # The file it saves back to is whole, as it was, with no half-written file beside it.
         assert load_checkpoint(tiny_checkpoint).step == 30
         assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
@@ -393,9 +393,9 @@ async def test_files_that_cannot_be_listed_are_left_out_of_the_picker_while_a_mo
         assert listed == ["other.ckpt", "unnamed.ckpt"]
         assert "Left out, not readable as checkpoints: nested.ckpt" in str(
             app.screen.query_one("#picker-left-out").render())
-        assert app.training.state == "running"
-        step = app.session.step
-        await until(pilot, lambda: app.session.step > step)  # still training
+        assert app.chat.training.state == "running"
+        step = app.chat.session.step
+        await until(pilot, lambda: app.chat.session.step > step)  # still training
         await busy_press(pilot, "escape")
         await until(pilot, lambda: not isinstance(app.screen, CheckpointPicker))
         await busy_press(pilot, "f7")
@@ -407,7 +407,7 @@ async def test_files_that_cannot_be_listed_are_left_out_of_the_picker_while_a_mo
         app.screen.dismiss(folder / "nested.ckpt")
         await until(pilot, lambda: notified(app, "nests more than 16 levels deep"))
         # (Opening the reviews, and their picker, leave the chat's training running.)
-        assert app.is_running and app.training.state == "running", messages(app)
+        assert app.is_running and app.chat.training.state == "running", messages(app)
 
 
 async def test_an_unexpected_error_saves_the_model_in_training_before_the_app_ends(tiny_checkpoint, corpus_file,
@@ -430,7 +430,7 @@ async def test_an_unexpected_error_saves_the_model_in_training_before_the_app_en
             await train_to(pilot, 33)
             await busy_press(pilot, "f6")
             await until(pilot, lambda: not app.is_running)
-    step = app.session.step
+    step = app.chat.session.step
     assert step >= 33 and load_checkpoint(tiny_checkpoint).step == step and app.return_code == 1
     assert app.saved_after_error == [f"rnntui: the app ended on an unexpected error; it saved step {step:,} of "
                                      f"the model in training to {tiny_checkpoint}"]

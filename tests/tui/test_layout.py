@@ -31,7 +31,7 @@ async def test_a_small_terminal_keeps_the_chat_readable(tiny_checkpoint):
         status = app.query_one("#status")
         assert "stopped │ step 30 │ tiny.ckpt" in str(status.render())
         # A long model name is cut short with an ellipsis; the training state and step stay.
-        app.info.name = "a-model-with-a-very-long-name-that-does-not-fit-" * 2 + ".ckpt"
+        app.chat.info.name = "a-model-with-a-very-long-name-that-does-not-fit-" * 2 + ".ckpt"
         app.update_status()
         await pilot.pause()
         line = "".join(segment.text for segment in status.render_line(0))
@@ -195,7 +195,7 @@ async def test_the_chart_makes_room_on_a_very_narrow_terminal_and_toggles(tiny_c
         assert not again.query_one(LossPanel).display
         await busy_press(pilot, "ctrl+t")  # training says where its chart is
         await until(pilot, lambda: notified(again, "ctrl+b shows it"))
-        await until(pilot, lambda: again.training.state == "running")
+        await until(pilot, lambda: again.chat.training.state == "running")
         await pause_training(pilot)
         await pilot.press("ctrl+b")
         await pilot.pause()

@@ -16,7 +16,7 @@ async def test_the_view_ranks_units_for_each_feature_and_colours_the_text(tiny_c
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        app.action_inside_network()
+        app.chat.action_inside_network()
         await until(pilot, lambda: isinstance(app.screen, NeuronsScreen) and app.screen.reading is not None)
         view = app.screen
         status = lambda: str(view.query_one("#neurons-status").render())  # noqa: E731

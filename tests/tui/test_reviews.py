@@ -88,7 +88,7 @@ async def test_enter_adds_the_review_and_its_verdict_to_the_list(tiny_checkpoint
         await pilot.press("enter")
         await until(pilot, lambda: notified(app, "Type or paste a review first."))
         assert reviews.reviews == 2
-        app.action_clear_reviews()
+        app.reviews.action_clear_reviews()
         await pilot.pause()
         assert reviews.reviews == 0 and not reviews.query(".review")
 
@@ -272,7 +272,7 @@ async def test_a_review_model_opened_in_the_chat_says_what_it_is(tiny_checkpoint
         app.screen.query_one("#picker-path").focus()
         await pilot.press("enter")
         await until(pilot, lambda: notified(app, "is a sentiment model (movie reviews)"))
-        assert app.info.name == "tiny.ckpt"  # the chat's model stays
+        assert app.chat.info.name == "tiny.ckpt"  # the chat's model stays
 
 
 async def test_offline_the_reviews_data_is_asked_for_in_the_app_and_remembered(tiny_checkpoint, reviews_file, tmp_path):

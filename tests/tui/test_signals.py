@@ -81,7 +81,7 @@ async def test_sigterm_saves_the_training_progress_and_exits(tiny_checkpoint, co
         send_to_myself(signal.SIGTERM)  # `kill`, or the system shutting down
         await until(pilot, lambda: not app.is_running)
     saved = tiny_checkpoint  # where the model came from
-    assert load_checkpoint(saved).step == app.session.step >= 33
+    assert load_checkpoint(saved).step == app.chat.session.step >= 33
     assert app.return_code == 0 and str(app.return_value) == f"saved {saved}"
     assert not (tmp_path / "data" / "checkpoints").exists()
     assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL  # handed back when the app ended

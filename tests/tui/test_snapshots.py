@@ -151,7 +151,7 @@ def test_inside_the_network(snap_compare, fixed_checkpoint, size):
 
     async def run_before(pilot):
         await ready(pilot)
-        pilot.app.action_inside_network()
+        pilot.app.chat.action_inside_network()
         await until(pilot, lambda: isinstance(pilot.app.screen, NeuronsScreen) and pilot.app.screen.reading is not None)
         await pilot.press("right", "down")  # line-position (the test text has no quotes), the second unit
         await pilot.pause()

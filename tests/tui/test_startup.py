@@ -7,6 +7,7 @@ import os
 import pytest
 
 from rnntui.tui.app import RnntuiApp
+from rnntui.tui.chat.pane import ChatPane
 from rnntui.tui.screens.dialogs import NewModelScreen
 from rnntui.tui.screens.picker import CheckpointPicker
 from rnntui.tui.widgets.loss_panel import LossPanel
@@ -56,7 +57,7 @@ async def test_first_frame_before_the_model_is_ready(tiny_checkpoint, monkeypatc
         assert "Ready" in str(app.query_one("#engine-note").render())
         await until(pilot, lambda: app.chat.exchanges and not app.chat.streaming)
         assert [e.seed_text for e in exchanges(app)] == ["The"] and len(exchanges(app)[0].generated) == app.chat.length
-        assert app.query_one(SeedInput).value == "" and app.training.state == "idle"
+        assert app.query_one(SeedInput).value == "" and app.chat.training.state == "idle"
 
 
 async def test_the_engine_loads_after_the_first_frame_is_drawn(tiny_checkpoint, monkeypatch):
@@ -64,7 +65,7 @@ async def test_the_engine_loads_after_the_first_frame_is_drawn(tiny_checkpoint, 
     sent to the terminal, it delayed that frame by as much. The chart comes after the frame too,
     and then shows the loaded checkpoint's history."""
     frames, frames_when_loading = [], []
-    real_display, real_load = RnntuiApp._display, RnntuiApp.load_engine
+    real_display, real_load = RnntuiApp._display, ChatPane.load_engine
 
     def display(self, screen, renderable):
         if renderable is not None and not self._batch_count:
@@ -76,7 +77,7 @@ async def test_the_engine_loads_after_the_first_frame_is_drawn(tiny_checkpoint, 
         return real_load(self)
 
     monkeypatch.setattr(RnntuiApp, "_display", display)
-    monkeypatch.setattr(RnntuiApp, "load_engine", load_engine)
+    monkeypatch.setattr(ChatPane, "load_engine", load_engine)
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -169,6 +170,7 @@ def test_the_garbage_collector_waits_for_the_first_screen_and_skips_torch(tmp_pa
     code = ("import gc, sys, rnntui.cli\n"
             "from rnntui.core.errors import RnntuiError\n"
             "from rnntui.tui.app import RnntuiApp\n"
+            "from rnntui.tui.chat.pane import ChatPane\n"
             "from rnntui.charlm.session import Session\n"
             "real_run, frozen = RnntuiApp.run, []\n"
             "def run(self, *args, **kwargs):\n"
@@ -179,7 +181,7 @@ def test_the_garbage_collector_waits_for_the_first_screen_and_skips_torch(tmp_pa
             "    print(gc.isenabled(), gc.get_freeze_count() > frozen[0], gc.get_threshold()[0])\n"
             "    raise RnntuiError('enough')\n"
             "RnntuiApp.run, Session.open = run, open_\n"
-            "RnntuiApp.on_engine_failed = lambda self, message: self.exit()\n"
+            "ChatPane.on_engine_failed = lambda self, message: self.app.exit()\n"
             "sys.modules['rnntui.cli.parser'] = None  # nor is the command line's parser built (12 ms)\n"
             "rnntui.cli.main([])\n"
             "print(gc.isenabled())\n")
@@ -205,7 +207,7 @@ async def test_bad_start_checkpoint_notifies(tmp_path, tiny_checkpoint):
         app.screen.query_one("#picker-path").focus()
         await pilot.press("enter")
         await ready(pilot)
-        assert app.info.name == "tiny.ckpt"
+        assert app.chat.info.name == "tiny.ckpt"
         await pilot.press("enter")  # the seed text typed before is still in the input
         await finished(pilot)
         assert [e.seed_text for e in exchanges(app)] == ["The"]
@@ -225,7 +227,7 @@ async def test_a_failed_start_can_start_a_new_model(tmp_path, corpus_file):
         app.screen.query_one("#corpus-path").value = str(corpus_file)
         await pilot.press("enter")
         await ready(pilot)
-        assert app.info.name == f"new model for {corpus_file.name}"
+        assert app.chat.info.name == f"new model for {corpus_file.name}"
         await train_to(pilot, 3)
         await pause_training(pilot)
 
@@ -239,4 +241,4 @@ async def test_bad_start_corpus_notifies(tmp_path, content, message):
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: notified(app, message))
         await pilot.press("ctrl+t", *"The", "enter")
-        assert app.is_running and exchanges(app) == [] and app.training.state == "idle"
+        assert app.is_running and exchanges(app) == [] and app.chat.training.state == "idle"

@@ -23,4 +23,4 @@ async def test_a_sweeps_trial_opens_from_the_picker(tiny_checkpoint, tmp_path):
         table.focus()
         table.move_cursor(row=names.index("lengths/trial-0003.ckpt"))
         await pilot.press("enter")
-        await until(pilot, lambda: app.info is not None and app.info.name == "trial-0003.ckpt")
+        await until(pilot, lambda: app.chat.info is not None and app.chat.info.name == "trial-0003.ckpt")

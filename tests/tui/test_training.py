@@ -72,20 +72,20 @@ async def test_training_reports_after_the_widgets_are_gone_are_ignored(tiny_chec
         await app.query_one(StatusLine).remove()
         mailbox = Mailbox()
         mailbox.put(TrainEvent(31, 100, 2.0, None, 1000.0, 1.0, 0.005))
-        app.training.post_message(TrainingProgress(mailbox))  # where the training worker posts
-        app.training.post_message(TrainingPaused(31))
+        app.chat.training.post_message(TrainingProgress(mailbox))  # where the training worker posts
+        app.chat.training.post_message(TrainingPaused(31))
         await pilot.pause(0.2)
-        assert app.is_running and app.info.step == 31
+        assert app.is_running and app.chat.info.step == 31
 
 
 async def test_fresh_model_from_corpus_trains(corpus_file):
     app = make_app(corpus=corpus_file)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        assert app.session.step == 0
+        assert app.chat.session.step == 0
         await train_to(pilot, 10)
         await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.training.state == "paused")  # a busy UI takes a moment
+        await until(pilot, lambda: app.chat.training.state == "paused")  # a busy UI takes a moment
 
 
 async def test_training_the_bundled_model_offline_says_what_to_do(monkeypatch):
@@ -99,19 +99,19 @@ async def test_training_the_bundled_model_offline_says_what_to_do(monkeypatch):
         await until(pilot, lambda: notified(app, "could not download"))
         message = next(n.message for n in notifications(app) if "could not download" in n.message)
         assert "--corpus PATH" in message and "ctrl+n" in message
-        assert app.training.state == "idle" and app.is_running
+        assert app.chat.training.state == "idle" and app.is_running
 
 
 async def test_training_error_notifies(tiny_checkpoint, corpus_file):
     app = make_app(tiny_checkpoint, corpus=corpus_file)
-    app.train_config = tiny_train_config(lr=1e6)
+    app.chat.start.train_config = tiny_train_config(lr=1e6)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        app.session.base_config = tiny_train_config(lr=1e6)
-        app.session.checkpoint.train_config["lr"] = 1e6
+        app.chat.session.base_config = tiny_train_config(lr=1e6)
+        app.chat.session.checkpoint.train_config["lr"] = 1e6
         await pilot.press("ctrl+t")
         await until(pilot, lambda: notified(app, "diverged"))
-        assert app.training.state == "idle" and app.is_running
+        assert app.chat.training.state == "idle" and app.is_running
 
 
 async def test_training_is_saved_every_few_minutes(tiny_checkpoint, corpus_file, tmp_path):
@@ -125,11 +125,11 @@ async def test_training_is_saved_every_few_minutes(tiny_checkpoint, corpus_file,
         await busy_press(pilot, "ctrl+t")
         await until(pilot, lambda: load_checkpoint(saved).step > 30)
         await until(pilot, lambda: any(n.message.startswith("Autosaved") for n in notifications(app)))
-        assert app.training.state == "running"  # it trains on
+        assert app.chat.training.state == "running"  # it trains on
         first = load_checkpoint(saved).step
         await until(pilot, lambda: load_checkpoint(saved).step > first)  # the same file, later
         step = await pause_training(pilot)
-        await until(pilot, lambda: app.session.unsaved_steps == 0)  # the steps before the pause too
+        await until(pilot, lambda: app.chat.session.unsaved_steps == 0)  # the steps before the pause too
         assert load_checkpoint(saved).step == step and not folder.exists()
 
 
@@ -143,7 +143,7 @@ async def test_f5_gives_the_exact_validation_loss_as_rnntui_evaluate_does(tiny_c
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("f5")
-        await until(pilot, lambda: not app.evaluator.evaluating)
+        await until(pilot, lambda: not app.chat.evaluator.evaluating)
         await pilot.pause()
         note = str(app.query_one("#evaluation-1").render())
         static, dynamic_part = note.split("; dynamic evaluation ")
@@ -161,11 +161,11 @@ async def test_f5_gives_the_exact_validation_loss_as_rnntui_evaluate_does(tiny_c
         # The bundled model is judged on the book, not downloaded here: one clear notification.
         await pilot.press("ctrl+o")
         await shown(pilot, CheckpointPicker, "#picker-path")
-        app.screen.query_one("#picker-path").value = str(app.session._bundled())
+        app.screen.query_one("#picker-path").value = str(app.chat.session._bundled())
         await pilot.press("enter")
-        await until(pilot, lambda: app.info is not None and app.info.name != "tiny.ckpt")
+        await until(pilot, lambda: app.chat.info is not None and app.chat.info.name != "tiny.ckpt")
         await pilot.press("f5")
-        await until(pilot, lambda: not app.evaluator.evaluating)
+        await until(pilot, lambda: not app.chat.evaluator.evaluating)
         assert any("not downloaded yet: ctrl+t downloads it" in n.message and n.severity == "error"
                    for n in notifications(app))
         assert not app.query("#evaluation-2")
@@ -190,16 +190,16 @@ async def test_training_settings_change_a_running_training_from_the_next_step(ti
         screen.query_one("#setting-batch_size").value = "6"
         screen.query_one("#setting-dropout").value = "0.2"
         screen.query_one("#apply").press()
-        await until(pilot, lambda: app.session.trainer is not None and app.session.trainer.config.lr == 0.002)
-        step = app.session.step
-        await until(pilot, lambda: app.training.state == "running" and app.session.step >= step + 3)
-        trainer = app.session.trainer
+        await until(pilot, lambda: app.chat.session.trainer is not None and app.chat.session.trainer.config.lr == 0.002)
+        step = app.chat.session.step
+        await until(pilot, lambda: app.chat.training.state == "running" and app.chat.session.step >= step + 3)
+        trainer = app.chat.session.trainer
         assert (trainer.config.batch_size, trainer.config.lr_decay_steps, trainer.model.config.dropout) == (6, 0, 0.2)
         assert any("From step" in n.message and "batch size 6" in n.message for n in notifications(app))
         # The training worker the change cancelled is not reported as an error (it once was).
         assert not any(n.title == "Unexpected error" for n in notifications(app))
         await busy_press(pilot, "ctrl+t")
-        await until(pilot, lambda: app.training.state == "paused")
+        await until(pilot, lambda: app.chat.training.state == "paused")
         # Settings that do not fit the text (six streams of 3,000 characters, windows of 10,000):
         # one notification, and the old ones stay.
         await pilot.press("f2")
@@ -207,5 +207,5 @@ async def test_training_settings_change_a_running_training_from_the_next_step(ti
         app.screen.query_one("#setting-carry_state").value = True
         app.screen.query_one("#apply").press()
         await until(pilot, lambda: notified(app, "stay as they were"))
-        assert app.session.trainer.config.seq_length == 16 and not app.session.trainer.config.carry_state
-        assert app.training.state == "idle"  # it was paused, so it is not restarted
+        assert app.chat.session.trainer.config.seq_length == 16 and not app.chat.session.trainer.config.carry_state
+        assert app.chat.training.state == "idle"  # it was paused, so it is not restarted

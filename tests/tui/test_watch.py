@@ -62,12 +62,12 @@ async def test_watch_follows_a_run_and_loads_its_checkpoint(tiny_checkpoint, cor
         await ready(pilot)
         panel = app.query_one(LossPanel)
         await until(pilot, lambda: len(panel.train) == 10)
-        assert app.info.name == "run.ckpt" and app.session.step == 10
+        assert app.chat.info.name == "run.ckpt" and app.chat.session.step == 10
         # The run goes on elsewhere; new lines show up in the chart.
         assert main(["train", "--resume", str(run), "--steps", "15", *common]) == 0
         await until(pilot, lambda: len(panel.train) == 15 and panel.val[-1][0] == 15, timeout=10)
         await pilot.press("ctrl+t")
-        assert app.training.state == "idle" and notified(app, "Watching")
+        assert app.chat.training.state == "idle" and notified(app, "Watching")
         await pilot.press("ctrl+n")  # the run's model is trained elsewhere: no new model here
         assert not isinstance(app.screen, NewModelScreen)
         assert notified(app, "its own process")
@@ -76,7 +76,7 @@ async def test_watch_follows_a_run_and_loads_its_checkpoint(tiny_checkpoint, cor
         assert isinstance(app.screen, CheckpointPicker)
         assert [p.name for p, _ in app.screen.entries][:1] == ["run.ckpt"]
         await pilot.press("enter")
-        await until(pilot, lambda: app.session.step == 15)
+        await until(pilot, lambda: app.chat.session.step == 15)
         await pilot.press(*"The", "enter")
         await finished(pilot)
         assert len(exchanges(app)) == 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,20 +24,21 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from rnntui.core.errors import RnntuiError
 from rnntui.sentiment.reviews import DataError
+from rnntui.tui import keys
 from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored
+from rnntui.tui.opener import ModelOpener, reading_error
 from rnntui.tui.training.controller import TrainingController, TrainingState
 from rnntui.tui.widgets.gauge import SentimentGauge
+from rnntui.tui.widgets.status_line import reviews_status
 
 if TYPE_CHECKING:
     from rnntui.sentiment.predict import Predictor, WordEffect
     from rnntui.sentiment.session import ReviewSession
-    from rnntui.tui.opener import ModelOpener
 
 MAX_REVIEW_CHARS = 100_000  # judged of a longer paste (a 1 MB one, say): its start, and it says so
 # Words whose effect is shown: the bundled model reads both ways, so each prefix is read again
@@ -101,17 +103,22 @@ class Requests:
 
 
 class ReviewsPane(Vertical):
-    class Changed(Message):
-        """What the status line shows of the reviews (the model, how many) changed."""
+    """The reviews mode: owns its session, model opener, training controller and keys
+    (rnntui.tui.keys, part REVIEWS); ``status_changed()`` says what the status line shows of it
+    changed (as the chat's, rnntui.tui.chat.replies)."""
+
+    BINDINGS = keys.bindings(keys.REVIEWS)
 
     def __init__(self, data: Path | None = None, train_config=None, model_settings: dict | None = None,
-                 **kwargs) -> None:
+                 status_changed: Callable[[], None] = lambda: None, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.status_changed = status_changed
         self.data, self.train_config, self.model_settings = data, train_config, model_settings
         self.session: ReviewSession | None = None  # made in the first load's worker (it imports torch)
         self.training = TrainingController(self, shows_panel=False, saved_title="Review model saved",
                                            download_name="the movie reviews from Stanford (84 MB)",
-                                           ask_for_data=self.ask_for_data, data_errors=(DataError,))
+                                           ask_for_data=self.action_choose_reviews_data, data_errors=(DataError,))
+        self.opener = ModelOpener(lambda: self.session, self.training)
         self.data_chosen: Path | None = None  # given here (ask_for_data): kept once training has read it
         self.model_name: str | None = None
         self.loading = False
@@ -125,6 +132,7 @@ class ReviewsPane(Vertical):
         yield SentimentGauge(id="review-gauge")
         yield Input(placeholder="Type or paste a movie review · enter adds it to the list", id="review-input")
         yield self.training
+        yield self.opener
 
     def on_mount(self) -> None:
         self.query_one("#review-words").border_title = "each word's effect"
@@ -142,7 +150,7 @@ class ReviewsPane(Vertical):
         """Load ``path`` (default: the bundled sentiment model) in a worker; training stops
         first (saved if ``save_first``), and the current model stays if it cannot be read."""
         self.loading = True
-        self.post_message(self.Changed())
+        self.update_status()
         self.load_model(self.session, path, save_first)
 
     @work(thread=True, exclusive=True, group="review-model")
@@ -152,8 +160,6 @@ class ReviewsPane(Vertical):
 
         if session is None:
             session = ReviewSession(self.data, self.train_config, self.model_settings)
-        from rnntui.tui.opener import reading_error
-
         try:
             if path is not None:
                 load_sentiment_checkpoint(path)  # refused before the current model is touched
@@ -181,7 +187,7 @@ class ReviewsPane(Vertical):
             self.session = self.training.session = message.session
             self.show_history()
             self.note(f"Judging with {message.name} ({message.about}).")
-        self.post_message(self.Changed())
+        self.update_status()
         text = self.query_one("#review-input", Input).value
         self.requests.put(text)  # what was typed while it loaded
         if not text:
@@ -194,21 +200,18 @@ class ReviewsPane(Vertical):
         self.notify(message.error, title="Could not load", severity="error", timeout=10)
         if self.model_name is None:
             self.query_one(SentimentGauge).show(None, "no sentiment model: ctrl+o opens one")
-        self.post_message(self.Changed())
+        self.update_status()
 
-    def choose_model(self, opener: ModelOpener) -> None:
+    def action_open_review_model(self) -> None:
         """The picker (the bundled sentiment model among the checkpoints); what training has not
         saved is asked about first."""
         from rnntui.core.paths import bundled_sentiment_model_path, checkpoints_dir
 
-        def unsaved() -> int:
-            return self.session.unsaved_steps if self.session is not None else 0
-
         def chosen(path: Path) -> None:
-            opener.if_unsaved_work(f"Load {path.name}?", "load",
-                                   lambda save_first: self.open_model(path, save_first), unsaved=unsaved)
+            self.opener.if_unsaved_work(f"Load {path.name}?", "load",
+                                        lambda save_first: self.open_model(path, save_first))
 
-        opener.open_picker(checkpoints_dir(), bundled_sentiment_model_path(), chosen)
+        self.opener.open_picker(checkpoints_dir(), bundled_sentiment_model_path(), chosen)
 
     # -- judging ------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="review-score")
@@ -246,9 +249,9 @@ class ReviewsPane(Vertical):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "review-input":
             event.stop()
-            self.submit()
+            self.action_add_review()
 
-    def submit(self) -> None:
+    def action_add_review(self) -> None:
         """Add the review typed to the list (it is judged in the scoring thread, in order)."""
         field = self.query_one("#review-input", Input)
         if self.model_name is None:
@@ -261,10 +264,10 @@ class ReviewsPane(Vertical):
         self.requests.put(field.value, add=True)
         field.value = ""
 
-    def clear(self) -> None:
+    def action_clear_reviews(self) -> None:
         self.query_one("#review-list", VerticalScroll).remove_children()
         self.reviews = 0
-        self.post_message(self.Changed())
+        self.update_status()
         self.notify("The list of reviews is cleared.")
 
     def on_review_scored(self, message: ReviewScored) -> None:
@@ -288,7 +291,7 @@ class ReviewsPane(Vertical):
             self.notify(message.error, title="Review", severity="warning")
             return
         self.reviews += 1
-        self.post_message(self.Changed())
+        self.update_status()
         entry = Vertical(Static(verdict_line(self.reviews, message), classes="review-header", markup=False),
                          Static(coloured_words(message.effects, message.more), classes="review-words"),
                          classes="review " + ("-positive" if message.probability >= 0.5 else "-negative"))
@@ -304,14 +307,14 @@ class ReviewsPane(Vertical):
                         title="Review", timeout=8)
 
     # -- training (the pane is its controller's host) ------------------------------------------
-    def toggle_training(self) -> None:
+    def action_toggle_review_training(self) -> None:
         if self.session is None or self.model_name is None:
             self.notify("The sentiment model is still loading." if self.loading
                         else "No sentiment model is open: ctrl+o opens one.", severity="warning")
             return
         self.training.toggle()
 
-    def ask_for_data(self, problem: str | None = None) -> None:
+    def action_choose_reviews_data(self, problem: str | None = None) -> None:
         """The movie reviews to train on, asked for here (a failed download, data that cannot be
         read, or the palette's command): training starts on them, and once it has read them they
         are remembered for the next session."""
@@ -323,48 +326,56 @@ class ReviewsPane(Vertical):
             self.data = self.data_chosen = path
             if self.session is not None and self.session.trainer is None:
                 self.session.data = path
-                self.toggle_training()
+                self.action_toggle_review_training()
             elif self.session is not None:
                 self.notify("The model in training goes on with its reviews: these are for the next new model.")
                 self.session.data = path
 
         self.app.push_screen(ReviewsDataScreen(problem, self.data), chosen)
 
-    def save(self) -> None:
+    def action_save_review_model(self) -> None:
         if self.session is None or self.session.trainer is None:
             self.notify("Nothing to save: ctrl+t trains a model on the movie reviews first.")
             return
         self.training.save()
 
     def update_status(self) -> None:
-        self.post_message(self.Changed())
+        self.status_changed()
+
+    def status(self) -> tuple[str, str, str | None]:
+        """The status line, wide and narrow, and the model's name for the window's title."""
+        step = self.session.step if self.session is not None else None
+        wide, narrow = reviews_status(self.model_name, self.loading, self.reviews, step, self.training.state)
+        return wide, narrow, self.model_name
 
     def model_saved(self, name: str) -> None:
         self.model_name = name
-        self.post_message(self.Changed())
+        self.update_status()
 
-    def training_started(self) -> None:
+    def training_started(self) -> bool:
         """A new model (the open one could not train on): a clean chart, its name in the status
-        line and the title, the gauge judging with its weights, and where it will be saved."""
+        line and the title, the gauge judging with its weights, and where it will be saved.
+        True when it is a new model, whose run the chart then shows."""
         session = self.session
         if self.data_chosen is not None and session.data == self.data_chosen:  # read: worth keeping
             self.app.remember(reviews_data=str(self.data_chosen))
         if not session.started_new:
-            return
+            return False
         self.model_name = session.name
         self.show_history()
         self.follow_weights()
-        self.post_message(self.Changed())
+        self.update_status()
         minutes = round(self.app.autosave_every / 60)  # type: ignore[attr-defined] - RnntuiApp's
         text = (f"A new review model ({session.describe_model()}) trains on {session.training_text_name()}. "
                 f"It is saved to {session.path}: by ctrl+s, and every {minutes} minutes while it trains.")
         self.note(text)
         self.notify(text, title="New review model", timeout=15, markup=False)
+        return True
 
     def training_stepped(self, step: int, validated: bool) -> None:
         if validated or self.training.state is TrainingState.PAUSED:
             self.follow_weights()  # the gauge and the colours judge with the weights as they are now
-        self.post_message(self.Changed())
+        self.update_status()
 
     def training_note(self, text: str) -> None:
         self.note(text)

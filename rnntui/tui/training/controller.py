@@ -2,8 +2,10 @@
 thread, applies new training settings, and saves (on ctrl+s, every few minutes, before a model is
 replaced), while the loss panel shows the run.
 
-It works with any session that trains (see ``Trainable``) and tells its host (the app) what
-happened through ``TrainingHost``; its workers talk to it only through messages.
+It works with any session that trains (see ``Trainable``) and tells its host (the mode that owns
+it) what happened through ``TrainingHost``; its workers talk to it only through messages, and it
+talks to the loss panel and the status line only through messages too (ChartUpdate, StatusNote),
+which whoever shows them handles.
 """
 
 from __future__ import annotations
@@ -22,17 +24,17 @@ from textual.worker import Worker, get_current_worker
 
 from rnntui.core.errors import DownloadError, RnntuiError
 from rnntui.tui.messages import (
+    ChartUpdate,
     DownloadProgress,
     Mailbox,
     Saved,
     SettingsApplied,
+    StatusNote,
     TrainingNote,
     TrainingPaused,
     TrainingProgress,
     TrainingStopped,
 )
-from rnntui.tui.widgets.loss_panel import LossPanel
-from rnntui.tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from rnntui.charlm.session import Session
@@ -67,10 +69,10 @@ class Trainable(Protocol):
 
 
 class TrainingHost(Protocol):
-    """What the controller tells the app."""
+    """What the controller tells the mode that owns it."""
 
     def update_status(self) -> None: ...
-    def training_started(self) -> None: ...
+    def training_started(self) -> bool | None: ...  # True: it shows a new run in the chart itself
     def training_stepped(self, step: int, validated: bool) -> None: ...
     def training_note(self, text: str) -> None: ...
     def model_saved(self, name: str) -> None: ...
@@ -134,9 +136,7 @@ class TrainingController(Widget):
     def toggle(self) -> None:
         if self.state is TrainingState.IDLE:
             self.start()
-            panel = self.app.query_one(LossPanel)
-            if not panel.display:  # hidden on a narrow terminal, or by choice
-                self.notify("Training. The loss chart is hidden: ctrl+b shows it.")
+            self.post_message(ChartUpdate(self.shows_panel, asked=True))  # said if the chart is hidden
         elif self.state is TrainingState.RUNNING:
             self.session.trainer.pause()
             self.state = TrainingState.PAUSED
@@ -217,20 +217,14 @@ class TrainingController(Widget):
 
     def on_download_progress(self, message: DownloadProgress) -> None:
         total = f" of {message.total / 1e6:.1f} MB" if message.total else ""
-        for status in self.app.query(StatusLine):
-            status.show_message(
-                f" downloading {self.download_name}: {message.done / 1e6:.1f} MB{total}")
+        self.post_message(StatusNote(f" downloading {self.download_name}: {message.done / 1e6:.1f} MB{total}"))
 
     def on_training_progress(self, message: TrainingProgress) -> None:
-        # The training thread posts until it ends, which can be after the app has begun to take
-        # its widgets down: the panel and the status line are then absent, and left alone.
-        panels = list(self.app.query(LossPanel)) if self.shows_panel else []
         if self.state is TrainingState.STARTING:
             self.state = TrainingState.RUNNING
-            for panel in panels:
-                panel.set_device(self.session.training_device())
-                panel.show_corpus(self.session.training_text_name())  # the text it trains on
-            self.host.training_started()
+            if not self.host.training_started():  # the host did not show a new run of its own
+                self.post_message(ChartUpdate(self.shows_panel, device=self.session.training_device(),
+                                              corpus=self.session.training_text_name()))  # the text it trains on
         events = message.mailbox.take()
         for event in events:
             if getattr(event, "overfitting", None):
@@ -240,8 +234,7 @@ class TrainingController(Widget):
                 self.host.training_note(text)
                 self.notify(text, title="Overfitting", severity="warning", timeout=15)
         if events:
-            for panel in panels:
-                panel.add_events(events)
+            self.post_message(ChartUpdate(self.shows_panel, events))
             self.host.training_stepped(events[-1].step, any(event.val_loss is not None for event in events))
         self.host.update_status()
 

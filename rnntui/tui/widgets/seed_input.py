@@ -12,6 +12,11 @@ from rnntui.core.errors import RnntuiError
 from rnntui.tui.persistence import read_history, write_history
 
 
+def seed_placeholder(example: str) -> str:
+    """The seed field's hint, short enough for an 80-column terminal."""
+    return f"Seed text, e.g. {example} · enter replies"
+
+
 class SeedInput(Input):
     BINDINGS = [
         Binding("up", "history(-1)", "Earlier seed text", show=False),

@@ -9,36 +9,38 @@ from textual.widgets import Static
 
 if TYPE_CHECKING:
     from rnntui.charlm.session import ModelInfo
-    from rnntui.tui.chat import ChatPane
-    from rnntui.tui.reviews import ReviewsPane
-    from rnntui.tui.training.controller import TrainingState
 
 NARROW_BELOW = 100  # columns
 TRAINING_STATE_SHOWN = {"idle": "stopped", "starting": "starting…", "running": "running", "paused": "paused"}
 
 
-def chat_status(chat: ChatPane, info: ModelInfo | None, training: TrainingState, engine_error: str | None,
+def chat_status(scale_factor: float, length: int, cut: list[tuple[str, str]], pick_mode: bool,
+                info: ModelInfo | None, training: str, engine_error: str | None,
                 watching: bool = False) -> tuple[str, str]:
-    """The chat's status line, wide and narrow."""
+    """The chat's status line, wide and narrow: how replies are drawn (``cut``: top-k / top-p,
+    ``pick_mode``), the model and its ``training`` state (a TrainingState's value)."""
     waiting = "none open (ctrl+o, ctrl+n)" if engine_error else "loading…"
     model = f"{info.name} · step {info.step:,}" if info else waiting
     state = "watching" if watching and training == "idle" else TRAINING_STATE_SHOWN[training]
     short_model = (f"step [b]{info.step:,}[/] │ [b]{info.name}[/]" if info
                    else f"[b]{'no model' if engine_error else 'loading…'}[/]")
-    cut = "".join(f"{name} [b]{value}[/] │ " for name, value in chat.sampling_cut())
-    cut += "[b]you pick[/] │ " if chat.pick_mode else ""
-    drawn = f"[b]{chat.scale_factor:.2f}[/] │ length [b]{chat.length:,}[/] │ {cut}"
+    cuts = "".join(f"{name} [b]{value}[/] │ " for name, value in cut)
+    cuts += "[b]you pick[/] │ " if pick_mode else ""
+    drawn = f"[b]{scale_factor:.2f}[/] │ length [b]{length:,}[/] │ {cuts}"
     # The same facts in fewer words for narrow terminals; the model last, as a long name is cut
     # short there.
     return (f" scale factor {drawn}model [b]{model}[/] │ training [b]{state}[/]",
             f" scale {drawn}[b]{state}[/] │ {short_model}")
 
 
-def reviews_status(reviews: ReviewsPane) -> tuple[str, str]:
-    model = reviews.model_name or ("loading…" if reviews.loading else "none open (ctrl+o)")
-    count = f"reviews [b]{reviews.reviews:,}[/]"
-    training = TRAINING_STATE_SHOWN[reviews.training.state]
-    step = f"step [b]{reviews.session.step:,}[/] │ " if reviews.session is not None and reviews.model_name else ""
+def reviews_status(model_name: str | None, loading: bool, reviews: int, step: int | None,
+                   training: str) -> tuple[str, str]:
+    """The reviews' status line, wide and narrow: the sentiment model (``step``: its training
+    step, None before a model is open), how many ``reviews`` are in the list, its ``training``."""
+    model = model_name or ("loading…" if loading else "none open (ctrl+o)")
+    count = f"reviews [b]{reviews:,}[/]"
+    training = TRAINING_STATE_SHOWN[training]
+    step = f"step [b]{step:,}[/] │ " if step is not None and model_name else ""
     return (f" mode [b]reviews[/] │ sentiment model [b]{model}[/] │ {step}{count} │ training [b]{training}[/]",
             f" [b]reviews[/] │ {count} │ [b]{training}[/] │ [b]{model}[/]")
 
