@@ -34,6 +34,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     apply_threads(args.threads)
     if args.seed_file is not None and args.seed_text is not None:
         raise RnntuiError("--seed-text and --seed-file both give the seed text: pass one of them")
+    if args.encoding is not None and args.seed_file is None:
+        raise RnntuiError("--encoding says how to read --seed-file: pass it with --seed-file, or leave it out")
     if args.seed_file is not None:
         from rnntui.charlm.corpus import read_seed_file
 

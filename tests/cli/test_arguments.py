@@ -222,6 +222,12 @@ def test_seed_text_and_seed_file_together_are_refused(capsys, tmp_path):
     assert out == ""
 
 
+def test_an_encoding_without_a_seed_file_is_refused(capsys):
+    code, out, err = run(capsys, "generate", "--seed-text", "The island", "--encoding", "cp1252")
+    one_line(code, err, "--encoding says how to read --seed-file")
+    assert out == ""
+
+
 def test_a_seed_file_in_another_encoding_is_read_with_encoding(capsys, tmp_path):
     seed = tmp_path / "seed.txt"
     seed.write_bytes("“The island,” said the engineer, “".encode("cp1252"))
