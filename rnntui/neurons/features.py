@@ -127,13 +127,14 @@ def regex_feature(text: str, pattern: str) -> np.ndarray:
     return out
 
 
-def compile_regex(pattern: str) -> re.Pattern:
+def compile_regex(pattern: str, what: str = "--regex") -> re.Pattern:
+    """``pattern`` compiled; ``what`` names where it came from in the one-line error."""
     if not pattern:
-        raise RnntuiError("--regex is empty: give a regular expression that matches some characters")
+        raise RnntuiError(f"{what} is empty: give a regular expression that matches some characters")
     try:
         return re.compile(pattern)
     except re.error as error:
-        raise RnntuiError(f"--regex {pattern!r} is not a valid regular expression: {error}") from None
+        raise RnntuiError(f"{what} {pattern!r} is not a valid regular expression: {error}") from None
 
 
 def feature_values(text: str, name: str, pattern: str | None = None) -> np.ndarray:

@@ -148,6 +148,16 @@ OTHER_HELP = {
     REVIEWS: (("ctrl+p", "command palette"),),
 }
 
+# The keys of the "Inside the network" view (rnntui.tui.screens.neurons), its own bindings:
+# (keys, action, label).
+NEURONS_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("escape,q", "back", "Close"), ("left", "feature(-1)", "Feature"), ("right", "feature(1)", "Feature"),
+    ("up", "unit(-1)", "Unit"), ("down", "unit(1)", "Unit"), ("a", "switch_off", "Switch off"),
+    ("s", "step", "Look at one step"), ("ctrl+left", "word(-1)", "Word back"), ("ctrl+right", "word(1)", "Word on"),
+    ("m", "mark", "Mark a span"), ("x", "mark_unit", "Mark the unit to switch off"),
+    ("slash", "regex", "Find by a regular expression"), ("r", "review", "The review model"),
+)
+
 # Where even compact keys do not fit (80 columns), these leave the footer first: each is in the
 # help screen and the palette, and Reply and New model are the least used.
 FOOTER_DROP_FIRST = ("reply_settings", "new_model", "regenerate", "open_picker", "help")

@@ -128,8 +128,9 @@ def test_the_check_finds_a_flag_that_is_not_there(tmp_path):
 
 
 def key_names() -> set[str]:
-    """Every key the app knows: its table's, pick mode's, and the others its help lists."""
+    """Every key the app knows: its table's, pick mode's, the inside view's, and the others its help lists."""
     names = {name for key in keys.KEYS + keys.PICK_KEYS for name in key.keys.split(",") if name}
+    names |= {name for shown, _, _ in keys.NEURONS_KEYS for name in shown.split(",")}
     return names | {name for rows in keys.OTHER_HELP.values() for shown, _ in rows for name in shown.split(" / ")}
 
 

@@ -39,7 +39,7 @@ async def test_the_view_ranks_units_for_each_feature_and_colours_the_text(tiny_c
 async def open_view(pilot):
     app = pilot.app
     await ready(pilot)
-    app.action_inside_network()
+    app.chat.action_inside_network()
     await until(pilot, lambda: isinstance(app.screen, NeuronsScreen) and app.screen.reading is not None)
     await pilot.press("right")  # line-position: the made-up test text has no quotes
     return app.screen
@@ -159,7 +159,7 @@ async def test_in_the_reviews_mode_the_view_reads_the_review_word_by_word(tiny_c
         await pilot.press("f7")
         await until(pilot, lambda: app.reviews is not None and app.reviews.model_name is not None)
         app.reviews.query_one("#review-input").value = review
-        app.action_inside_network()
+        app.chat.action_inside_network()
         await until(pilot, lambda: isinstance(app.screen, NeuronsScreen) and app.screen.query(ReviewInside))
         inside = app.screen.query_one(ReviewInside)
         await until(pilot, lambda: inside.trace is not None)

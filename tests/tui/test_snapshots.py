@@ -164,7 +164,7 @@ async def open_inside(pilot):
     from tests.tui.helpers import until
 
     await ready(pilot)
-    pilot.app.action_inside_network()
+    pilot.app.chat.action_inside_network()
     await until(pilot, lambda: isinstance(pilot.app.screen, NeuronsScreen) and pilot.app.screen.reading is not None)
     await pilot.press("right")  # line-position (the test text has no quotes)
     return pilot.app.screen
@@ -218,7 +218,7 @@ def test_inside_the_network_review_model(snap_compare, fixed_checkpoint):
         await pilot.press("f7")
         await until(pilot, lambda: app.reviews is not None and app.reviews.model_name is not None)
         app.reviews.query_one("#review-input").value = "A slow start and a weak plot, but the cast is great fun."
-        app.action_inside_network()
+        app.chat.action_inside_network()
         await until(pilot, lambda: isinstance(app.screen, NeuronsScreen) and app.screen.query(ReviewInside))
         await until(pilot, lambda: app.screen.query_one(ReviewInside).trace is not None)
         await pilot.pause()

@@ -39,14 +39,7 @@ LINES_BEFORE_CURSOR = 2  # of the text shown above the cursor's line while stepp
 
 
 class NeuronsScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q", "back", "Close"), Binding("left", "feature(-1)", "Feature"),
-                Binding("right", "feature(1)", "Feature"), Binding("up", "unit(-1)", "Unit"),
-                Binding("down", "unit(1)", "Unit"), Binding("a", "switch_off", "Switch off"),
-                Binding("s", "step", "Look at one step"), Binding("ctrl+left", "word(-1)", "Word back"),
-                Binding("ctrl+right", "word(1)", "Word on"), Binding("m", "mark", "Mark a span"),
-                Binding("x", "mark_unit", "Mark the unit to switch off"),
-                Binding("slash", "regex", "Find by a regular expression"),
-                Binding("r", "review", "The review model")]
+    BINDINGS = [Binding(names, action, label) for names, action, label in keys.NEURONS_KEYS]
     DEFAULT_CSS = """
     NeuronsScreen { align: center middle; }
     #neurons { width: 90%; height: 90%; border: round $accent; padding: 0 1; background: $surface; }
@@ -287,10 +280,9 @@ class NeuronsScreen(ModalScreen[None]):
 
         event.stop()
         try:
-            compile_regex(event.value)
+            compile_regex(event.value, what="The expression")
         except RnntuiError as error:
-            self.notify(str(error).replace("--regex ", "", 1), title="Inside the network", severity="error",
-                        markup=False)
+            self.notify(str(error), title="Inside the network", severity="error", markup=False)
             return
         self.close_regex()
         self.rank_for(("regex", event.value))
