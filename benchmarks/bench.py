@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.baselines import BookRNN, book_sample, book_train_step  # noqa: E402
-from rnntui import lstm  # noqa: E402
+from rnntui.charlm import lstm  # noqa: E402
 from rnntui.charlm.corpus import load_corpus  # noqa: E402
 from rnntui.charlm.model import CharRNN, ModelConfig, training_flops_per_char  # noqa: E402
 from rnntui.charlm.sampling import Sampler  # noqa: E402

@@ -24,6 +24,7 @@ from rnntui.charlm.limits import MAX_SCALE_FACTOR, MAX_SEED_CHARACTERS  # noqa: 
 from rnntui.charlm.model import CharRNN
 from rnntui.charlm.vocab import Vocab
 from rnntui.core.errors import RnntuiError
+from rnntui.core.training import MAX_RANDOM_SEED
 
 
 def check_scale_factor(scale_factor: float) -> float:
@@ -37,8 +38,6 @@ def check_scale_factor(scale_factor: float) -> float:
         raise RnntuiError(f"the scale factor must be at most {MAX_SCALE_FACTOR:g}, got {value:g}")
     return value
 
-
-MAX_RANDOM_SEED = 2**63 - 1
 
 
 def check_random_seed(random_seed: int | None) -> int | None:

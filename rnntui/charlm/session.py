@@ -34,10 +34,11 @@ from rnntui.charlm.evaluate import held_out_tail
 from rnntui.charlm.info import checkpoint_info
 from rnntui.charlm.model import CharRNN
 from rnntui.charlm.sampling import Sampler
-from rnntui.charlm.trainer import History, TrainConfig, Trainer, learning_rate
+from rnntui.charlm.trainer import TrainConfig, Trainer, learning_rate
 from rnntui.charlm.vocab import Vocab
 from rnntui.core.errors import RnntuiError
 from rnntui.core.files import check_writable, output_target, refuse_replacing, remove_stale_temp_files, same_file
+from rnntui.core.history import History
 from rnntui.core.lock import OutputLock
 from rnntui.core.paths import bundled_model_path, checkpoints_dir, default_corpus_path
 

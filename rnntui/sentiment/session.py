@@ -14,13 +14,14 @@ from pathlib import Path
 
 from rnntui.core.errors import RnntuiError
 from rnntui.core.files import check_writable, output_target, refuse_replacing, remove_stale_temp_files, same_file
+from rnntui.core.history import History
 from rnntui.core.lock import OutputLock
 from rnntui.core.paths import bundled_sentiment_model_path, checkpoints_dir
 from rnntui.sentiment.build import Prepared, new_trainer, prepare, resume_trainer, resumed_config, trainer_checkpoint
 from rnntui.sentiment.checkpoint import SentimentCheckpoint, load_sentiment_checkpoint, save_sentiment_checkpoint
 from rnntui.sentiment.dataset import cached_dataset_path, ensure_dataset, load_reviews
 from rnntui.sentiment.predict import Predictor
-from rnntui.sentiment.trainer import SentimentHistory, SentimentTrainConfig, SentimentTrainer
+from rnntui.sentiment.trainer import CLASSIFIER_CURVES, SentimentTrainConfig, SentimentTrainer
 
 
 class ReviewSession:
@@ -69,11 +70,11 @@ class ReviewSession:
             return self.trainer.step - self.saved_step if self.trainer is not None else 0
 
     @property
-    def history(self) -> SentimentHistory:
+    def history(self) -> History:
         with self.lock:
             if self.trainer is not None:
                 return self.trainer.history
-            return SentimentHistory.from_dict(self.checkpoint.history if self.checkpoint else None)
+            return History.from_dict(self.checkpoint.history if self.checkpoint else None, CLASSIFIER_CURVES)
 
     @property
     def elapsed(self) -> float:
