@@ -3,7 +3,6 @@ checkpoints."""
 
 from __future__ import annotations
 
-import copy
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,12 +11,14 @@ import torch
 from rnntui.charlm.checkpoint import Checkpoint
 from rnntui.charlm.corpus import Corpus, load_corpus
 from rnntui.charlm.model import CharRNN, ModelConfig
-from rnntui.charlm.trainer import History, TrainConfig, Trainer, check_training_memory, make_optimizer
+from rnntui.charlm.trainer import TrainConfig, Trainer, check_training_memory, make_optimizer
 from rnntui.charlm.vocab import Vocab
 from rnntui.core.device import resolve_device, resolve_precision
 from rnntui.core.distributed import DistInfo
 from rnntui.core.errors import RnntuiError
+from rnntui.core.history import History
 from rnntui.core.paths import default_corpus_path
+from rnntui.core.training import saved_state
 
 
 def new_trainer(corpus: Corpus, config: TrainConfig, embed_dim: int = 256, hidden_size: int = 512,
@@ -194,21 +195,17 @@ def resumed_config(checkpoint: Checkpoint, **overrides) -> TrainConfig:
 
 def trainer_checkpoint(trainer: Trainer, corpus: Corpus, provenance: dict | None = None) -> Checkpoint:
     """Everything needed to resume ``trainer`` exactly."""
-    with trainer.lock:
-        model_state = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
-        # A copy: the next step updates the optimizer's tensors in place while this is written.
-        optimizer_state = copy.deepcopy(trainer.optimizer.state_dict())
-        step, rng_state = trainer.step, trainer.rng_state()
+    saved = saved_state(trainer)
     return Checkpoint(
         model_config=trainer.model.config,
         vocab=corpus.vocab,
-        model_state=model_state,
-        step=step,
-        optimizer_state=optimizer_state,
-        rng_state=rng_state,
-        history=trainer.history.to_dict(),
+        model_state=saved.model_state,
+        step=saved.step,
+        optimizer_state=saved.optimizer_state,
+        rng_state=saved.rng_state,
+        history=saved.history,
         corpus=corpus.identity(),
         train_config=trainer.config.to_dict(),
-        elapsed=trainer.elapsed,
+        elapsed=saved.elapsed,
         provenance=provenance or {},
     )

@@ -34,11 +34,12 @@ from rnntui.charlm.evaluate import held_out_tail
 from rnntui.charlm.info import checkpoint_info
 from rnntui.charlm.model import CharRNN
 from rnntui.charlm.sampling import Sampler
-from rnntui.charlm.trainer import History, TrainConfig, Trainer, learning_rate
+from rnntui.charlm.trainer import TrainConfig, Trainer, learning_rate
 from rnntui.charlm.views import HeldOut, ModelInfo
 from rnntui.charlm.vocab import Vocab
 from rnntui.core.errors import RnntuiError
 from rnntui.core.files import same_file
+from rnntui.core.history import History
 from rnntui.core.paths import bundled_model_path, checkpoints_dir, default_corpus_path
 from rnntui.core.save import save_checkpoint_safely
 from rnntui.core.settings import live_settings

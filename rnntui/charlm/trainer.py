@@ -4,10 +4,9 @@ a stream of events."""
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -16,79 +15,20 @@ import torch.nn.functional as F
 from rnntui.charlm.config import TrainConfig
 from rnntui.charlm.model import CharRNN, ModelConfig, State, state_shapes
 from rnntui.core import distributed, memory
-from rnntui.core.control import RunControl
 from rnntui.core.errors import RnntuiError
-from rnntui.core.torch_internals import optimizer_step, skip_compiler_import
+from rnntui.core.history import History
+from rnntui.core.torch_internals import skip_compiler_import
+from rnntui.core.training import StepEvent, TrainerBase
 
 
-class TrainingDiverged(RnntuiError):
-    """The loss or the gradient became NaN or infinite; the weights are the last good ones."""
-
-
-@dataclass
-class TrainEvent:
-    step: int
-    total_steps: int
-    train_loss: float
-    val_loss: float | None  # set on evaluation steps (a sampled estimate, see TrainConfig)
+@dataclass(kw_only=True)
+class TrainEvent(StepEvent):
     chars_per_s: float
-    elapsed: float  # seconds of training, across resumes, pauses excluded
     lr: float
-    new_best: bool = False  # val_loss is the lowest estimate so far, resumed runs included
-    # Set once, on the estimate where the validation loss is seen rising for a while (see
-    # History.overfitting): the model has begun to learn its text by heart.
+    # val_loss is a sampled estimate (see TrainConfig). Set once, on the estimate where the
+    # validation loss is seen rising for a while (see History.overfitting): the model has begun
+    # to learn its text by heart.
     overfitting: str | None = None
-
-
-@dataclass
-class History:
-    """Loss per step: ``train`` every step, ``val`` every evaluation."""
-
-    train: list[tuple[int, float]] = field(default_factory=list)
-    val: list[tuple[int, float]] = field(default_factory=list)
-
-    def best_val(self) -> float | None:
-        return min((v for _, v in self.val), default=None)
-
-    def evals_since_best(self) -> int:
-        """Validation estimates after the best one (0 when the latest is the best)."""
-        if not self.val:
-            return 0
-        best = min(range(len(self.val)), key=lambda i: self.val[i][1])
-        return len(self.val) - 1 - best
-
-    def overfitting(self, after: int = 5, margin: float = 0.02) -> str | None:
-        """A sentence for a person when the validation estimate has risen for a while: ``after``
-        estimates in a row without a new best, the latest ``margin`` (2 %) above the best, while
-        the training loss went on falling. None otherwise."""
-        if self.evals_since_best() < after or not self.val:
-            return None
-        best_step, best = min(self.val, key=lambda point: point[1])
-        step, latest = self.val[-1]
-        if latest < best * (1 + margin):
-            return None
-        train_then = [v for s, v in self.train if s <= best_step][-50:]
-        train_now = [v for _, v in self.train][-50:]
-        if not train_then or sum(train_now) / len(train_now) >= sum(train_then) / len(train_then):
-            return None  # the training loss rose too: a bad rate, not learning by heart
-        return (f"the validation estimate has risen for {self.evals_since_best()} estimates (best {best:.4f} at "
-                f"step {best_step:,}, now {latest:.4f}) while the training loss fell: the model is learning "
-                "its text by heart")
-
-    def to_dict(self) -> dict:
-        return {"train": [list(p) for p in self.train], "val": [list(p) for p in self.val]}
-
-    @classmethod
-    def from_dict(cls, values: dict | None) -> History:
-        values = values or {}
-        return cls(_pairs(values.get("train", [])), _pairs(values.get("val", [])))
-
-
-def _pairs(points: list) -> list[tuple[int, float]]:
-    # map and zip, not a loop: converting 16,000 pairs one by one took 0.17 s of opening the
-    # bundled model in the app.
-    steps, losses = zip(*points, strict=True) if points else ((), ())
-    return list(zip(map(int, steps), map(float, losses), strict=True))
 
 
 def make_optimizer(model: CharRNN, lr: float) -> torch.optim.Adam:
@@ -135,7 +75,7 @@ def check_training_memory(model_config: ModelConfig, config: TrainConfig) -> Non
                       "lower --batch-size or --seq-length, or use a smaller model")
 
 
-class Trainer(RunControl):
+class Trainer(TrainerBase):
     """Trains ``model`` on ``train_ids``; ``run()`` yields one ``TrainEvent`` per step.
 
     ``pause()``, ``resume()`` and ``stop()`` may be called from another thread; they take
@@ -152,7 +92,8 @@ class Trainer(RunControl):
         check_training_memory(model.config, config)
         if device.type == "cpu":
             memory.keep_freed_memory()
-        self.model = model.to(device)
+        TrainerBase.__init__(self, model.to(device), optimizer or make_optimizer(model, config.lr), step,
+                             history or History(), elapsed)
         self.dist = dist_info or distributed.DistInfo()
         # Under torchrun the forward pass goes through DDP (which averages the gradients);
         # self.model stays the plain module, so checkpoints never carry "module." prefixes.
@@ -165,10 +106,6 @@ class Trainer(RunControl):
         self.config = config
         self.device = device
         self.precision = precision
-        self.optimizer = optimizer or make_optimizer(model, config.lr)
-        self.step = step
-        self.history = history or History()
-        self.elapsed = elapsed
         # The text stays a compact uint8/uint16 array; windows are gathered by tensor indexing.
         self.train_data = torch.from_numpy(np.ascontiguousarray(train_ids)).to(device)
         self.val_windows = self._fixed_val_windows(val_ids)
@@ -184,25 +121,14 @@ class Trainer(RunControl):
                     f"--carry-state cuts the training text ({len(train_ids)} characters) into "
                     f"{streams} streams, too short for windows of --seq-length {config.seq_length}; "
                     "use a smaller --batch-size or --seq-length")
-        # Held while the weights change, so a copy taken for sampling or saving is consistent.
-        self.lock = threading.RLock()
-        RunControl.__init__(self)
-        self.early_stopped = False  # stopped by config.patience
         self._overfitting_said = False  # once per rise of the validation loss (TrainEvent.overfitting)
         self._boundary = self._capture_rng()
 
-    # -- RNG state, for exact resume --------------------------------------------------------
-    def snapshot(self) -> dict[str, torch.Tensor]:
-        """A consistent copy of the current weights."""
-        with self.lock:
-            return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+    @property
+    def total_steps(self) -> int:
+        return self.config.steps
 
-    def rng_state(self) -> dict:
-        """The generators (and streams) as they were when the last step ended: with weights
-        copied under ``lock`` they resume exactly, even if the next step has begun."""
-        with self.lock:
-            return self._boundary
-
+    # -- RNG state, for exact resume (rng_state: the generators and, with carry_state, the streams)
     def _capture_rng(self) -> dict:
         state = {"windows": self.window_rng.get_state(), "torch": torch.get_rng_state()}
         if self.config.carry_state:
@@ -283,23 +209,12 @@ class Trainer(RunControl):
         # Every rank sees the same (mean) loss, so all of them stop together if it blows up.
         loss_value = distributed.mean(loss.item(), self.device) if self.dist.enabled else loss.item()
         # A uniform guess costs ln(V) nats; far above that the run has blown up even if finite.
-        if not math.isfinite(loss_value) or loss_value > self.explode_at:
-            raise TrainingDiverged(self._diverged("loss", loss_value))
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        if not math.isfinite(norm.item()):
-            self.optimizer.zero_grad(set_to_none=True)
-            raise TrainingDiverged(self._diverged("gradient norm", norm.item()))
-        with self.lock:
-            try:
-                optimizer_step(self.optimizer)
-            except RuntimeError as error:  # e.g. an lr so large the update overflows
-                raise TrainingDiverged(self._diverged("update", str(error))) from None
-            self.step += 1
-            if config.carry_state:
-                self.carried = _map_state(state, torch.Tensor.detach)
-            self._boundary = self._capture_rng()
+        self.check_loss(loss_value, self.explode_at)
+
+        def carry() -> None:
+            self.carried = _map_state(state, torch.Tensor.detach)
+
+        self.update(loss, model.parameters(), config.grad_clip, carry if config.carry_state else None)
         return loss_value
 
     def window_loss(self, model: torch.nn.Module, window: torch.Tensor,
@@ -314,10 +229,6 @@ class Trainer(RunControl):
     @property
     def explode_at(self) -> float:
         return max(100.0, 20.0 * math.log(self.model.config.vocab_size))
-
-    def _diverged(self, what: str, value: object) -> str:
-        return (f"training diverged at step {self.step + 1} (the {what} became {value}); the weights are "
-                f"those of step {self.step}. Try a lower --lr (now {self.config.lr:g})")
 
     def _fixed_val_windows(self, val_ids: np.ndarray) -> torch.Tensor | None:
         length = min(self.config.eval_length, len(val_ids))
@@ -357,7 +268,7 @@ class Trainer(RunControl):
                 val_loss = self.estimate_val_loss()
                 if val_loss is not None:
                     self.history.val.append((self.step, val_loss))
-                    since_best = self.history.evals_since_best()
+                    since_best = self.history.since_best()
                     new_best = since_best == 0
                     if new_best:
                         self._overfitting_said = False
@@ -372,8 +283,9 @@ class Trainer(RunControl):
             self.elapsed += spent
             rate = chars_per_step / max(spent, 1e-9)
             speed = rate if speed is None else 0.9 * speed + 0.1 * rate
-            yield TrainEvent(self.step, config.steps, train_loss, val_loss, speed, self.elapsed,
-                             learning_rate(config, self.step - 1), new_best, overfitting)
+            yield TrainEvent(step=self.step, total_steps=config.steps, train_loss=train_loss, val_loss=val_loss,
+                             elapsed=self.elapsed, new_best=new_best, chars_per_s=speed,
+                             lr=learning_rate(config, self.step - 1), overfitting=overfitting)
 
 
 def _map_state(state: State, fn: Callable[[torch.Tensor], torch.Tensor]) -> State:

@@ -88,7 +88,7 @@ class Reporter:
         return self
 
     def total_steps(self) -> int:
-        return self.trainer.config.steps
+        return self.trainer.total_steps
 
     def start_line(self) -> str:
         t = self.trainer

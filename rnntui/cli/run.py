@@ -219,7 +219,7 @@ class RunFile:
         update could make them NaN unseen, and a save would put them over a good file."""
         import torch
 
-        from rnntui.charlm.trainer import TrainingDiverged
+        from rnntui.core.training import TrainingDiverged
 
         model = getattr(self.trainer, "model", None)
         if model is not None and not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
@@ -242,7 +242,7 @@ def train_and_save(trainer, report, saver: RunFile, each: Callable, is_main: boo
     """Run ``trainer`` to its end (``each(event)`` after every step) under ``StopSignals``, and
     leave its file saved however it ends: 1 when the run diverged (said on stderr); a file that
     could not be written raises, after saving what can be saved; None otherwise."""
-    from rnntui.charlm.trainer import TrainingDiverged
+    from rnntui.core.training import TrainingDiverged
 
     out = saver.out
     signals = StopSignals(trainer)

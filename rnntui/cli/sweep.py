@@ -244,7 +244,7 @@ def objective(sweep: Sweep, trial, current: dict) -> float:
     record_speed(sweep, trial, trainer, started)
     if pruned:
         raise sweep.optuna.TrialPruned()
-    total = trainer.config.steps if sweep.task is TEXT else trainer.total_steps
+    total = trainer.total_steps
     if trainer.step < total and not trainer.early_stopped:
         raise Interrupted
     if sweep.task is TEXT:

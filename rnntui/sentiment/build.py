@@ -3,7 +3,6 @@ trainer: the one place the command line and the app both go through."""
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,14 +11,16 @@ import torch
 
 from rnntui.core.errors import RnntuiError
 from rnntui.core.paths import checkpoints_dir
+from rnntui.core.training import saved_state
 from rnntui.sentiment.checkpoint import SentimentCheckpoint
 from rnntui.sentiment.embedding import ppmi_vectors
+from rnntui.sentiment.epochs import resume_review_trainer
 from rnntui.sentiment.model import SentimentConfig, SentimentRNN
 from rnntui.sentiment.reviews import Reviews, split_train_valid
 from rnntui.sentiment.tokens import WordVocab
 from rnntui.sentiment.trainer import (
+    CLASSIFIER_CURVES,
     Encoded,
-    SentimentHistory,
     SentimentTrainConfig,
     SentimentTrainer,
     check_batch_memory,
@@ -82,20 +83,11 @@ def new_trainer(prepared: Prepared, config: SentimentTrainConfig, **model_settin
 def resume_trainer(checkpoint: SentimentCheckpoint, prepared: Prepared, config: SentimentTrainConfig
                    ) -> SentimentTrainer:
     """Continue exactly where ``checkpoint`` stopped: same weights, optimizer and generators."""
-    if checkpoint.optimizer_state is None:
-        raise RnntuiError("this checkpoint was saved for shipping (no optimizer state); it cannot be resumed")
-    model = checkpoint.build_model()
-    optimizer = make_optimizer(model, config)
-    try:
-        optimizer.load_state_dict(checkpoint.optimizer_state)
-    except (ValueError, KeyError, RuntimeError) as error:
-        raise RnntuiError(f"the checkpoint's optimizer state does not fit its model ({error})") from None
-    trainer = SentimentTrainer(model, prepared.train, prepared.valid, config, optimizer=optimizer,
-                               step=checkpoint.step, history=SentimentHistory.from_dict(checkpoint.history),
-                               elapsed=checkpoint.elapsed)
-    if checkpoint.rng_state is not None:
-        trainer.set_rng_state(checkpoint.rng_state)
-    return trainer
+    return resume_review_trainer(
+        checkpoint, CLASSIFIER_CURVES,
+        "this checkpoint was saved for shipping (no optimizer state); it cannot be resumed",
+        lambda model: make_optimizer(model, config),
+        lambda model, **place: SentimentTrainer(model, prepared.train, prepared.valid, config, **place))
 
 
 def resumed_config(checkpoint: SentimentCheckpoint, **overrides) -> SentimentTrainConfig:
@@ -108,15 +100,11 @@ def resumed_config(checkpoint: SentimentCheckpoint, **overrides) -> SentimentTra
 def trainer_checkpoint(trainer: SentimentTrainer, prepared: Prepared, provenance: dict | None = None
                        ) -> SentimentCheckpoint:
     """A consistent checkpoint of the trainer (weights, optimizer and generators of one step)."""
-    with trainer.lock:
-        # Copies: the next step updates the weights and Adam's moments in place while this is written.
-        model_state, step, rng_state = trainer.snapshot(), trainer.step, trainer.rng_state()
-        optimizer_state = copy.deepcopy(trainer.optimizer.state_dict())
-        history = trainer.history.to_dict()
+    saved = saved_state(trainer)
     return SentimentCheckpoint(
-        model_config=trainer.model.config, vocab=prepared.vocab, model_state=model_state, step=step,
-        optimizer_state=optimizer_state, rng_state=rng_state, history=history,
-        train_config=trainer.config.to_dict(), data=prepared.data, elapsed=trainer.elapsed,
+        model_config=trainer.model.config, vocab=prepared.vocab, model_state=saved.model_state, step=saved.step,
+        optimizer_state=saved.optimizer_state, rng_state=saved.rng_state, history=saved.history,
+        train_config=trainer.config.to_dict(), data=prepared.data, elapsed=saved.elapsed,
         provenance=dict(provenance or {}))
 
 

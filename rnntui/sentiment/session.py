@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rnntui.core.errors import RnntuiError
 from rnntui.core.files import output_target, same_file
+from rnntui.core.history import History
 from rnntui.core.paths import bundled_sentiment_model_path
 from rnntui.core.save import save_checkpoint_safely
 from rnntui.sentiment.build import (
@@ -27,7 +28,7 @@ from rnntui.sentiment.build import (
 from rnntui.sentiment.checkpoint import SentimentCheckpoint, load_sentiment_checkpoint, save_sentiment_checkpoint
 from rnntui.sentiment.dataset import cached_dataset_path, ensure_dataset, load_reviews
 from rnntui.sentiment.predict import Predictor
-from rnntui.sentiment.trainer import SentimentHistory, SentimentTrainConfig, SentimentTrainer
+from rnntui.sentiment.trainer import CLASSIFIER_CURVES, SentimentTrainConfig, SentimentTrainer
 
 
 class ReviewSession:
@@ -76,11 +77,11 @@ class ReviewSession:
             return self.trainer.step - self.saved_step if self.trainer is not None else 0
 
     @property
-    def history(self) -> SentimentHistory:
+    def history(self) -> History:
         with self.lock:
             if self.trainer is not None:
                 return self.trainer.history
-            return SentimentHistory.from_dict(self.checkpoint.history if self.checkpoint else None)
+            return History.from_dict(self.checkpoint.history if self.checkpoint else None, CLASSIFIER_CURVES)
 
     @property
     def elapsed(self) -> float:

@@ -1,29 +1,25 @@
 """Training the many-to-one model: the book's loop (batch 32, Adam 0.001, binary cross-entropy on
 logits) over batches of reviews of similar lengths, with the language model's qualities:
-pause / resume / stop from another thread, exact resume, a guard against NaN, early stopping.
-
-A run's place is its step alone: epoch ``step // batches_per_epoch`` visits its batches in an
-order drawn from ``(random_seed, epoch)``, so a resumed run recomputes the order and continues
-with the next batch; dropout's generator is saved at each step's end (``rng_state``).
+pause / resume / stop from another thread, exact resume, a guard against NaN, early stopping
+(the loop is sentiment/epochs.py's, shared with the review language model).
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from rnntui.charlm.trainer import TrainingDiverged
 from rnntui.core import memory
-from rnntui.core.control import RunControl
 from rnntui.core.errors import RnntuiError
+from rnntui.core.history import Curves, History
+from rnntui.core.training import StepEvent
 from rnntui.sentiment.config import SentimentTrainConfig
-from rnntui.sentiment.model import SentimentConfig, SentimentRNN, length_buckets, pad_batch, state_shapes
+from rnntui.sentiment.epochs import ReviewTrainer
+from rnntui.sentiment.model import SentimentConfig, SentimentRNN, pad_batch, state_shapes
 from rnntui.sentiment.reviews import Review
 from rnntui.sentiment.tokens import WordVocab
 
@@ -99,43 +95,15 @@ def check_batch_memory(model_config: SentimentConfig, batch_size: int, lengths: 
                       f"{words:,} words", "lower --batch-size or --max-tokens, or use a smaller model")
 
 
-@dataclass
-class SentimentEvent:
-    step: int
-    total_steps: int
+@dataclass(kw_only=True)
+class SentimentEvent(StepEvent):
     epoch: float  # epochs done, with a fraction for the one in progress
-    train_loss: float
-    val_loss: float | None  # set on validation steps
-    val_accuracy: float | None
+    val_accuracy: float | None  # set on validation steps, with val_loss
     reviews_per_s: float
-    elapsed: float  # seconds of training, across resumes, pauses excluded
-    new_best: bool = False  # the best validation accuracy so far
 
 
-@dataclass
-class SentimentHistory:
-    """Loss every step; validation loss and accuracy at each validation."""
-
-    train: list[tuple[int, float]] = field(default_factory=list)
-    val: list[tuple[int, float]] = field(default_factory=list)
-    accuracy: list[tuple[int, float]] = field(default_factory=list)
-
-    def best_accuracy(self) -> float | None:
-        return max((a for _, a in self.accuracy), default=None)
-
-    def validations_since_best(self) -> int:
-        if not self.accuracy:
-            return 0
-        best = max(range(len(self.accuracy)), key=lambda i: (self.accuracy[i][1], -i))
-        return len(self.accuracy) - 1 - best
-
-    def to_dict(self) -> dict:
-        return {name: [list(point) for point in getattr(self, name)] for name in ("train", "val", "accuracy")}
-
-    @classmethod
-    def from_dict(cls, values: dict | None) -> SentimentHistory:
-        values = values or {}
-        return cls(*([(int(s), float(v)) for s, v in values.get(name, [])] for name in ("train", "val", "accuracy")))
+# The classifier's curves: its best model is the one of the best validation accuracy.
+CLASSIFIER_CURVES = Curves(("train", "val", "accuracy"), best="accuracy", higher_is_better=True)
 
 
 LAYERS = ("embedding", "rnn")  # from the bottom; the rest (the classifier's head) learns at lr
@@ -188,62 +156,29 @@ def evaluate_reviews(model: SentimentRNN, data: Encoded, batch_size: int = EVAL_
     return total_loss / max(len(data), 1), correct / max(len(data), 1)
 
 
-class SentimentTrainer(RunControl):
+class SentimentTrainer(ReviewTrainer):
     """Trains ``model`` on ``train``; ``run()`` yields one ``SentimentEvent`` per batch."""
 
     def __init__(self, model: SentimentRNN, train: Encoded, valid: Encoded, config: SentimentTrainConfig,
                  optimizer: torch.optim.Optimizer | None = None, step: int = 0,
-                 history: SentimentHistory | None = None, elapsed: float = 0.0) -> None:
-        super().__init__()
+                 history: History | None = None, elapsed: float = 0.0) -> None:
         config.validate()
         if not len(train):
             raise RnntuiError("there are no training reviews")
         check_batch_memory(model.config, config.batch_size, [len(ids) for ids in train.ids], True)
-        self.model = model
-        self.train, self.valid, self.config = train, valid, config
-        self.optimizer = optimizer or make_optimizer(model, config)
-        if len(self.optimizer.param_groups) not in (1, len(LAYERS) + 1) or (
-                config.layer_lr_decay != 1) != (len(self.optimizer.param_groups) > 1):
+        optimizer = optimizer or make_optimizer(model, config)
+        if len(optimizer.param_groups) not in (1, len(LAYERS) + 1) or (
+                config.layer_lr_decay != 1) != (len(optimizer.param_groups) > 1):
             raise RnntuiError("--layer-lr-decay cannot change once a model has trained (its optimizer has "
-                              f"{len(self.optimizer.param_groups)} parameter groups)")
-        for group, lr in zip(self.optimizer.param_groups, group_lrs(config, len(self.optimizer.param_groups)),
-                             strict=True):
+                              f"{len(optimizer.param_groups)} parameter groups)")
+        for group, lr in zip(optimizer.param_groups, group_lrs(config, len(optimizer.param_groups)), strict=True):
             group["lr"] = lr
-        self.step, self.elapsed = step, elapsed
-        self.history = history or SentimentHistory()
-        self.batches_per_epoch = math.ceil(len(train) / config.batch_size)
-        self._lengths = [len(ids) for ids in train.ids]
-        self._order: tuple[int, list[list[int]]] | None = None
-        self.early_stopped = False
-        # Held while the weights change, so a copy taken for predicting or saving is consistent.
-        self.lock = threading.RLock()
-        self._boundary = {"torch": torch.get_rng_state()}
+        super().__init__(model, optimizer, config, [len(ids) for ids in train.ids], step,
+                         history or History(CLASSIFIER_CURVES), elapsed)
+        self.train, self.valid = train, valid
 
-    @property
-    def total_steps(self) -> int:
-        return self.config.epochs * self.batches_per_epoch
-
-    def batches(self, epoch: int) -> list[list[int]]:
-        """Epoch ``epoch``'s batches of review indices, the same order every time it is asked."""
-        if self._order is None or self._order[0] != epoch:
-            generator = torch.Generator().manual_seed(self.config.random_seed * 1_000_003 + epoch)
-            self._order = (epoch, length_buckets(self._lengths, self.config.batch_size, generator))
-        return self._order[1]
-
-    def snapshot(self) -> dict[str, torch.Tensor]:
-        with self.lock:
-            return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-
-    def rng_state(self) -> dict:
-        """Dropout's generator as it was when the last step ended (see ``snapshot``)."""
-        with self.lock:
-            return self._boundary
-
-    def set_rng_state(self, state: dict) -> None:
-        torch.set_rng_state(state["torch"])
-        self._boundary = {"torch": state["torch"]}
-
-    def train_step(self, batch: list[int]) -> float:
+    def train_step(self, batch: list[int]) -> tuple[float, int]:
+        """One update on reviews ``batch``: its loss, and how many reviews it read."""
         self.model.train()
         if self.config.gradual_unfreezing:
             frozen = frozen_layers(self.config, self.step // self.batches_per_epoch)
@@ -253,62 +188,18 @@ class SentimentTrainer(RunControl):
         logits = self.model(ids, lengths)
         loss = F.binary_cross_entropy_with_logits(logits, self.train.labels[batch])
         value = loss.item()
-        if not math.isfinite(value):
-            raise TrainingDiverged(self._diverged("loss", value))
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        clip = self.config.grad_clip or math.inf
-        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip).item()
-        if not math.isfinite(norm):
-            self.optimizer.zero_grad(set_to_none=True)
-            raise TrainingDiverged(self._diverged("gradient norm", norm))
-        with self.lock:
-            self.optimizer.step()
-            self.step += 1
-            self._boundary = {"torch": torch.get_rng_state()}
-        return value
+        self.check_loss(value)
+        self.update(loss, self.model.parameters(), self.config.grad_clip)
+        return value, len(batch)
 
-    def _diverged(self, what: str, value: object) -> str:
-        return (f"training diverged at step {self.step + 1} (the {what} became {value}); the weights are "
-                f"those of step {self.step}. Try a lower --lr (now {self.config.lr:g})")
-
-    def validate(self) -> tuple[float, float] | None:
+    def measure(self) -> dict[str, float] | None:
         if not len(self.valid):
             return None
-        return evaluate_reviews(self.model, self.valid)
+        loss, accuracy = evaluate_reviews(self.model, self.valid)
+        return {"val": loss, "accuracy": accuracy}
 
-    def run(self) -> Iterator[SentimentEvent]:
-        """Train until ``config.epochs`` (a total, so a resumed run continues to it) or ``stop()``."""
-        config, per_epoch = self.config, self.batches_per_epoch
-        speed = None
-        while self.step < self.total_steps:
-            self.wait_while_paused()
-            if self.stopping:
-                return
-            started = time.perf_counter()
-            epoch, position = divmod(self.step, per_epoch)
-            batch = self.batches(epoch)[position]
-            train_loss = self.train_step(batch)
-            rate = len(batch) / max(time.perf_counter() - started, 1e-9)  # validation not counted
-            self.history.train.append((self.step, train_loss))
-            val_loss = accuracy = None
-            new_best = False
-            into_epoch = self.step % per_epoch  # 0: the epoch just ended
-            # Every eval_every steps into each epoch, so that an epoch's end is not followed by
-            # another validation a step later.
-            if into_epoch == 0 or (config.eval_every and into_epoch % config.eval_every == 0):
-                result = self.validate()
-                if result is not None:
-                    val_loss, accuracy = result
-                    self.history.val.append((self.step, val_loss))
-                    self.history.accuracy.append((self.step, accuracy))
-                    since_best = self.history.validations_since_best()
-                    new_best = since_best == 0
-                    if config.patience and since_best >= config.patience and self.step < self.total_steps:
-                        self.early_stopped = True
-                        self.stop()
-            spent = time.perf_counter() - started
-            self.elapsed += spent
-            speed = rate if speed is None else 0.95 * speed + 0.05 * rate
-            yield SentimentEvent(self.step, self.total_steps, self.step / per_epoch, train_loss, val_loss,
-                                 accuracy, speed, self.elapsed, new_best)
+    def event(self, train_loss: float, figures: dict[str, float], speed: float, new_best: bool) -> SentimentEvent:
+        return SentimentEvent(step=self.step, total_steps=self.total_steps, epoch=self.step / self.batches_per_epoch,
+                              train_loss=train_loss, val_loss=figures.get("val"),
+                              val_accuracy=figures.get("accuracy"), reviews_per_s=speed, elapsed=self.elapsed,
+                              new_best=new_best)

@@ -11,7 +11,7 @@ from textual.message import Message
 if TYPE_CHECKING:  # the engine (torch) is imported after the first frame is drawn
     from rnntui.charlm.sampling import Sampler
     from rnntui.charlm.session import HeldOut, ModelInfo, Session
-    from rnntui.charlm.trainer import History
+    from rnntui.core.history import History
     from rnntui.sentiment.predict import Predictor, WordEffect
     from rnntui.sentiment.session import ReviewSession
 

@@ -7,8 +7,9 @@ import torch
 from rnntui.charlm.build import new_trainer, resume_trainer, resumed_config, trainer_checkpoint
 from rnntui.charlm.checkpoint import load_checkpoint, save_checkpoint
 from rnntui.charlm.corpus import load_corpus
-from rnntui.charlm.trainer import TrainConfig, TrainingDiverged, learning_rate
+from rnntui.charlm.trainer import TrainConfig, learning_rate
 from rnntui.core.errors import RnntuiError
+from rnntui.core.training import TrainingDiverged
 from tests.helpers import TINY_MODEL
 
 

@@ -274,17 +274,17 @@ def test_a_copy_of_the_book_opens_the_bundled_model_to_train_on_it(tmp_path):
 # -- a model that learns its text by heart -------------------------------------------------------
 
 def test_history_says_when_the_validation_loss_has_risen_while_training_fell():
-    from rnntui.charlm.trainer import History
+    from rnntui.core.history import History
 
     falling = [(step, 2.0 - step / 1000) for step in range(1, 301)]
     val = [(step, 1.5 if step <= 100 else 1.5 + (step - 100) / 1000) for step in range(10, 301, 10)]
-    note = History(falling, val).overfitting()
+    note = History(train=falling, val=val).overfitting()
     assert note and "best 1.5000 at step 10" in note and "learning its text by heart" in note
-    assert History(falling, val[:12]).overfitting() is None  # two estimates since the best: not yet
+    assert History(train=falling, val=val[:12]).overfitting() is None  # two estimates since the best: not yet
     rising = [(step, 1.0 + step / 1000) for step in range(1, 301)]
-    assert History(rising, val).overfitting() is None  # the training loss rose too: a bad rate instead
+    assert History(train=rising, val=val).overfitting() is None  # the training loss rose too: a bad rate instead
     flat = [(step, 1.5 + (0.001 if step > 10 else 0)) for step in range(10, 301, 10)]
-    assert History(falling, flat).overfitting() is None  # within 2 % of the best: noise
+    assert History(train=falling, val=flat).overfitting() is None  # within 2 % of the best: noise
 
 
 def test_rnntui_train_says_once_when_the_model_starts_to_overfit(capsys, tmp_path):
@@ -483,8 +483,10 @@ def test_the_metrics_file_is_flushed_at_least_once_a_second(tmp_path, monkeypatc
     out = tmp_path / "w.ckpt"
     metrics = tmp_path / "w.ckpt.metrics.jsonl"
     with cli.Reporter(args, trainer, out) as report:
-        report.event(TrainEvent(1, 10, 2.0, None, 100.0, 0.1, 0.005))
+        report.event(TrainEvent(step=1, total_steps=10, train_loss=2.0, val_loss=None, chars_per_s=100.0,
+                                elapsed=0.1, lr=0.005))
         assert metrics.read_text() == ""  # buffered: less than a second since the last write out
         clock[0] += 1.5
-        report.event(TrainEvent(2, 10, 1.9, None, 100.0, 0.2, 0.005))
+        report.event(TrainEvent(step=2, total_steps=10, train_loss=1.9, val_loss=None, chars_per_s=100.0,
+                                elapsed=0.2, lr=0.005))
         assert metrics.read_text().count("\n") == 2  # both steps are on disk for a watcher

@@ -270,8 +270,8 @@ def test_weights_made_nan_by_the_last_update_are_not_saved_over_the_file(tmp_pat
     unseen: the save refuses, and the file keeps what it held."""
     from types import SimpleNamespace
 
-    from rnntui.charlm.trainer import TrainingDiverged
     from rnntui.cli.run import RunFile
+    from rnntui.core.training import TrainingDiverged
 
     model = torch.nn.Linear(2, 2)
     out = tmp_path / "run.ckpt"

@@ -10,12 +10,13 @@ import torch
 
 from rnntui.charlm.checkpoint import load_checkpoint, save_checkpoint
 from rnntui.core.errors import CheckpointError
+from rnntui.core.training import TrainingDiverged
 from rnntui.sentiment.build import new_trainer, prepare, resume_trainer, trainer_checkpoint
 from rnntui.sentiment.checkpoint import SentimentCheckpoint, load_sentiment_checkpoint, save_sentiment_checkpoint
 from rnntui.sentiment.model import SentimentConfig, SentimentRNN
 from rnntui.sentiment.predict import EmptyReview, Predictor
 from rnntui.sentiment.reviews import read_reviews
-from rnntui.sentiment.trainer import SentimentTrainConfig, TrainingDiverged, truncate
+from rnntui.sentiment.trainer import SentimentTrainConfig, truncate
 from tests.helpers import made_up_review
 
 SMALL = {"embed_dim": 8, "hidden_size": 16, "fc_hidden": 16}
@@ -96,7 +97,7 @@ def test_early_stopping_after_patience_validations(prepared):
     trainer = new_trainer(prepared, config, **SMALL)
     list(trainer.run())
     assert trainer.early_stopped and trainer.step < trainer.total_steps
-    assert trainer.history.validations_since_best() == 2
+    assert trainer.history.since_best() == 2
 
 
 @pytest.mark.parametrize("bad", [{"epochs": 0}, {"batch_size": -1}, {"lr": 0.0}, {"lr": float("nan")},

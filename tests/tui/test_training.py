@@ -71,7 +71,8 @@ async def test_training_reports_after_the_widgets_are_gone_are_ignored(tiny_chec
         await app.query_one(LossPanel).remove()
         await app.query_one(StatusLine).remove()
         mailbox = Mailbox()
-        mailbox.put(TrainEvent(31, 100, 2.0, None, 1000.0, 1.0, 0.005))
+        mailbox.put(TrainEvent(step=31, total_steps=100, train_loss=2.0, val_loss=None, chars_per_s=1000.0, elapsed=1.0,
+                               lr=0.005))
         app.chat.training.post_message(TrainingProgress(mailbox))  # where the training worker posts
         app.chat.training.post_message(TrainingPaused(31))
         await pilot.pause(0.2)

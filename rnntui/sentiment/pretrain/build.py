@@ -8,7 +8,6 @@ classifier started from this model is chosen on reviews that neither model has r
 
 from __future__ import annotations
 
-import copy
 import random
 from dataclasses import dataclass
 
@@ -16,10 +15,13 @@ import torch
 
 from rnntui.core import memory
 from rnntui.core.errors import RnntuiError
+from rnntui.core.history import LOSS_CURVES
+from rnntui.core.training import saved_state
 from rnntui.sentiment.build import SPLIT_SEED
+from rnntui.sentiment.epochs import resume_review_trainer
 from rnntui.sentiment.pretrain.checkpoint import LMCheckpoint
 from rnntui.sentiment.pretrain.model import ReviewLM, ReviewLMConfig
-from rnntui.sentiment.pretrain.trainer import PretrainConfig, PretrainHistory, PretrainTrainer, Texts
+from rnntui.sentiment.pretrain.trainer import PretrainConfig, PretrainTrainer, Texts
 from rnntui.sentiment.reviews import Reviews, split_train_valid
 from rnntui.sentiment.tokens import WordVocab
 from rnntui.sentiment.trainer import MAX_REVIEW_WORDS
@@ -93,20 +95,10 @@ def check_lm_memory(model_config: ReviewLMConfig, batch_size: int, lengths: list
 
 def resume_lm_trainer(checkpoint: LMCheckpoint, prepared: PreparedText, config: PretrainConfig) -> PretrainTrainer:
     """Continue exactly where ``checkpoint`` stopped: same weights, optimizer and generator."""
-    if checkpoint.optimizer_state is None:
-        raise RnntuiError("this language model was saved without its optimizer state; it cannot be resumed")
-    model = checkpoint.build_model()
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    try:
-        optimizer.load_state_dict(checkpoint.optimizer_state)
-    except (ValueError, KeyError, RuntimeError) as error:
-        raise RnntuiError(f"the checkpoint's optimizer state does not fit its model ({error})") from None
-    trainer = PretrainTrainer(model, prepared.train, prepared.valid, config, optimizer=optimizer,
-                              step=checkpoint.step, history=PretrainHistory.from_dict(checkpoint.history),
-                              elapsed=checkpoint.elapsed)
-    if checkpoint.rng_state is not None:
-        trainer.set_rng_state(checkpoint.rng_state)
-    return trainer
+    return resume_review_trainer(
+        checkpoint, LOSS_CURVES, "this language model was saved without its optimizer state; it cannot be resumed",
+        lambda model: torch.optim.Adam(model.parameters(), lr=config.lr),
+        lambda model, **place: PretrainTrainer(model, prepared.train, prepared.valid, config, **place))
 
 
 def resumed_lm_config(checkpoint: LMCheckpoint, **overrides) -> PretrainConfig:
@@ -126,11 +118,8 @@ def resumed_lm_config(checkpoint: LMCheckpoint, **overrides) -> PretrainConfig:
 def lm_trainer_checkpoint(trainer: PretrainTrainer, prepared: PreparedText, provenance: dict | None = None
                           ) -> LMCheckpoint:
     """A consistent checkpoint of the trainer (weights, optimizer and generator of one step)."""
-    with trainer.lock:
-        model_state, step, rng_state = trainer.snapshot(), trainer.step, trainer.rng_state()
-        optimizer_state = copy.deepcopy(trainer.optimizer.state_dict())
-        history = trainer.history.to_dict()
-    return LMCheckpoint(model_config=trainer.model.config, vocab=prepared.vocab, model_state=model_state, step=step,
-                        optimizer_state=optimizer_state, rng_state=rng_state, history=history,
-                        train_config=trainer.config.to_dict(), data=prepared.data, elapsed=trainer.elapsed,
-                        provenance=dict(provenance or {}))
+    saved = saved_state(trainer)
+    return LMCheckpoint(model_config=trainer.model.config, vocab=prepared.vocab, model_state=saved.model_state,
+                        step=saved.step, optimizer_state=saved.optimizer_state, rng_state=saved.rng_state,
+                        history=saved.history, train_config=trainer.config.to_dict(), data=prepared.data,
+                        elapsed=saved.elapsed, provenance=dict(provenance or {}))

@@ -2,28 +2,22 @@
 of similar lengths (each read from a zero state, as the classifier reads it), Adam, the
 gradient norm clipped, with the classifier trainer's qualities: pause / resume / stop from
 another thread, exact resume, a guard against NaN, and validation (perplexity on held-out
-unlabelled reviews) every ``eval_every`` steps.
-
-A run's place is its step alone, as for ``SentimentTrainer``: epoch ``step // batches_per_epoch``
-visits its batches in an order drawn from ``(random_seed, epoch)``, and dropout's generator is
-saved at each step's end.
+unlabelled reviews) every ``eval_every`` steps. The loop is sentiment/epochs.py's, shared with
+the classifier.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import time
 from array import array
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
-from rnntui.charlm.trainer import TrainingDiverged
-from rnntui.core.control import RunControl
 from rnntui.core.errors import RnntuiError
-from rnntui.sentiment.model import length_buckets
+from rnntui.core.history import History
+from rnntui.core.training import StepEvent
+from rnntui.sentiment.epochs import ReviewTrainer
 from rnntui.sentiment.pretrain.config import PretrainConfig
 from rnntui.sentiment.pretrain.model import ReviewLM
 from rnntui.sentiment.tokens import WordVocab
@@ -64,34 +58,14 @@ class Texts:
         return ids, lengths
 
 
-@dataclass
-class PretrainEvent:
-    step: int
-    total_steps: int
-    epoch: float
-    train_loss: float  # nats per predicted word
-    val_loss: float | None  # set on validation steps
-    words_per_s: float
-    elapsed: float  # seconds of training, across resumes, pauses excluded
-    new_best: bool = False
+@dataclass(kw_only=True)
+class PretrainEvent(StepEvent):
+    epoch: float  # epochs done, with a fraction for the one in progress
+    words_per_s: float  # train_loss and val_loss: nats per predicted word
 
     @property
     def val_perplexity(self) -> float | None:
         return None if self.val_loss is None else math.exp(min(self.val_loss, 700.0))
-
-
-@dataclass
-class PretrainHistory:
-    train: list[tuple[int, float]] = field(default_factory=list)
-    val: list[tuple[int, float]] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"train": [list(p) for p in self.train], "val": [list(p) for p in self.val]}
-
-    @classmethod
-    def from_dict(cls, values: dict | None) -> PretrainHistory:
-        values = values or {}
-        return cls(*([(int(s), float(v)) for s, v in values.get(name, [])] for name in ("train", "val")))
 
 
 @torch.inference_mode()
@@ -106,93 +80,36 @@ def evaluate_lm(model: ReviewLM, texts: Texts, batch_size: int = EVAL_BATCH) -> 
     return total / max(count, 1)
 
 
-class PretrainTrainer(RunControl):
+class PretrainTrainer(ReviewTrainer):
     """Trains ``model`` on ``train``; ``run()`` yields one ``PretrainEvent`` per batch."""
 
     def __init__(self, model: ReviewLM, train: Texts, valid: Texts, config: PretrainConfig,
                  optimizer: torch.optim.Optimizer | None = None, step: int = 0,
-                 history: PretrainHistory | None = None, elapsed: float = 0.0) -> None:
-        super().__init__()
+                 history: History | None = None, elapsed: float = 0.0) -> None:
         config.validate()
         if not len(train):
             raise RnntuiError("there are no training reviews of two words or more")
-        self.model, self.train, self.valid, self.config = model, train, valid, config
-        self.optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=config.lr)
-        for group in self.optimizer.param_groups:
+        optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=config.lr)
+        for group in optimizer.param_groups:
             group["lr"] = config.lr
-        self.step, self.elapsed = step, elapsed
-        self.history = history or PretrainHistory()
-        self.batches_per_epoch = math.ceil(len(train) / config.batch_size)
-        self._order: tuple[int, list[list[int]]] | None = None
-        self.lock = threading.RLock()  # held while the weights change (see SentimentTrainer)
-        self._boundary = {"torch": torch.get_rng_state()}
-
-    @property
-    def total_steps(self) -> int:
-        return self.config.epochs * self.batches_per_epoch
-
-    def batches(self, epoch: int) -> list[list[int]]:
-        if self._order is None or self._order[0] != epoch:
-            generator = torch.Generator().manual_seed(self.config.random_seed * 1_000_003 + epoch)
-            self._order = (epoch, length_buckets(self.train.lengths, self.config.batch_size, generator))
-        return self._order[1]
-
-    def snapshot(self) -> dict[str, torch.Tensor]:
-        with self.lock:
-            return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-
-    def rng_state(self) -> dict:
-        with self.lock:
-            return self._boundary
-
-    def set_rng_state(self, state: dict) -> None:
-        torch.set_rng_state(state["torch"])
-        self._boundary = {"torch": state["torch"]}
+        super().__init__(model, optimizer, config, train.lengths, step, history or History(), elapsed)
+        self.train, self.valid = train, valid
 
     def train_step(self, batch: list[int]) -> tuple[float, int]:
+        """One update on reviews ``batch``: its loss per predicted word, and how many words it read."""
         self.model.train()
         ids, lengths = self.train.batch(batch)
         total, count = self.model(ids, lengths)
         loss = total / count
         value = loss.item()
-        if not math.isfinite(value):
-            raise TrainingDiverged(self._diverged("loss", value))
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip or math.inf).item()
-        if not math.isfinite(norm):
-            self.optimizer.zero_grad(set_to_none=True)
-            raise TrainingDiverged(self._diverged("gradient norm", norm))
-        with self.lock:
-            self.optimizer.step()
-            self.step += 1
-            self._boundary = {"torch": torch.get_rng_state()}
+        self.check_loss(value)
+        self.update(loss, self.model.parameters(), self.config.grad_clip)
         return value, int(lengths.sum())
 
-    def _diverged(self, what: str, value: object) -> str:
-        return (f"training diverged at step {self.step + 1} (the {what} became {value}); the weights are "
-                f"those of step {self.step}. Try a lower --lr (now {self.config.lr:g})")
+    def measure(self) -> dict[str, float] | None:
+        return {"val": evaluate_lm(self.model, self.valid)} if len(self.valid) else None
 
-    def run(self) -> Iterator[PretrainEvent]:
-        """Train until ``config.epochs`` (a total, so a resumed run continues to it) or ``stop()``."""
-        per_epoch, speed = self.batches_per_epoch, None
-        while self.step < self.total_steps:
-            self.wait_while_paused()
-            if self.stopping:
-                return
-            started = time.perf_counter()
-            epoch, position = divmod(self.step, per_epoch)
-            train_loss, words = self.train_step(self.batches(epoch)[position])
-            rate = words / max(time.perf_counter() - started, 1e-9)  # validation not counted
-            self.history.train.append((self.step, train_loss))
-            val_loss, new_best = None, False
-            into_epoch = self.step % per_epoch
-            if len(self.valid) and (into_epoch == 0 or (self.config.eval_every
-                                                        and into_epoch % self.config.eval_every == 0)):
-                val_loss = evaluate_lm(self.model, self.valid)
-                new_best = all(val_loss < v for _, v in self.history.val)
-                self.history.val.append((self.step, val_loss))
-            self.elapsed += time.perf_counter() - started
-            speed = rate if speed is None else 0.95 * speed + 0.05 * rate
-            yield PretrainEvent(self.step, self.total_steps, self.step / per_epoch, train_loss, val_loss, speed,
-                                self.elapsed, new_best)
+    def event(self, train_loss: float, figures: dict[str, float], speed: float, new_best: bool) -> PretrainEvent:
+        return PretrainEvent(step=self.step, total_steps=self.total_steps, epoch=self.step / self.batches_per_epoch,
+                             train_loss=train_loss, val_loss=figures.get("val"), words_per_s=speed,
+                             elapsed=self.elapsed, new_best=new_best)

@@ -38,7 +38,7 @@ from rnntui.tui.messages import (
 
 if TYPE_CHECKING:
     from rnntui.charlm.session import Session
-    from rnntui.charlm.trainer import Trainer
+    from rnntui.core.training import Trainer
 
 TRAIN_REPORT = 0.1  # seconds between two reports of a training thread to the UI
 STOP_WAIT = 60.0  # seconds a worker waits for training to stop before it goes on anyway
