@@ -1,3 +1,4 @@
+
 import numpy as np
 import pytest
 
@@ -114,3 +115,17 @@ def test_seed_text_errors_name_the_characters():
         vocab.check("Thé island")
     assert "never saw" in str(info.value)
     assert vocab.suggest("The \u2019island\u2019") == "The 'island'"
+
+
+def test_hard_wrapped_prose_is_told_from_code_and_poetry():
+    import textwrap
+
+    from rnntui.charlm.corpus import looks_hard_wrapped
+    from tests.helpers import make_text
+
+    prose = "\n\n".join(textwrap.fill(make_text(900, seed=i).replace("\n", " "), 68) for i in range(8))
+    assert looks_hard_wrapped(prose)
+    code = "".join(f"def f{i}(x):\n    try:\n        end = x[{i}]\n    except IndexError:\n        return None\n"
+                   for i in range(20))
+    poem = "".join(f"Roses are red, {i}\nviolets are blue\n\n" for i in range(20))
+    assert not looks_hard_wrapped(code) and not looks_hard_wrapped(poem)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,9 @@ from rnntui.charlm.book import ensure_default_corpus
 from rnntui.cli import main
 from rnntui.core import paths
 from rnntui.core.errors import DownloadError
-from tests.helpers import Handler
+from rnntui.core.paths import bundled_model_path
+from tests.helpers import SHARED_CORPUS, Handler, run
+from tests.tui.helpers import SIZE, make_app, notifications, ready, until
 
 
 @pytest.fixture
@@ -78,3 +81,67 @@ def test_cli_corpus_fetch_and_offline_message(server, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "present" in out and str(paths.checkpoints_dir()) in out and str(paths.seed_history_path()) in out
     assert str(paths.transcripts_dir()) in out
+
+
+def a_copy_of_the_book(path: Path) -> Path:
+    """A made-up text shaped as the Gutenberg file is (markers, title), not the novel."""
+    from tests.helpers import make_text
+
+    path.write_text("The Project Gutenberg eBook\n*** START OF THE PROJECT GUTENBERG EBOOK THE MYSTERIOUS "
+                    "ISLAND ***\nTHE MYSTERIOUS ISLAND\n\nby Jules Verne\n\n" + make_text(3000)
+                    + "\n*** END OF THE PROJECT GUTENBERG EBOOK THE MYSTERIOUS ISLAND ***\n", encoding="utf-8")
+    return path
+
+
+def test_corpus_fetch_file_puts_a_local_copy_in_the_cache(capsys, tmp_path):
+    from rnntui.core.paths import default_corpus_path
+
+    code, out, _ = run(capsys, "corpus", "--fetch", str(a_copy_of_the_book(tmp_path / "book.txt")))
+    assert code == 0 and f"to {default_corpus_path()}" in out
+    assert default_corpus_path().read_bytes() == (tmp_path / "book.txt").read_bytes()
+    other = tmp_path / "other.txt"
+    other.write_text("not the book at all", encoding="utf-8")
+    default_corpus_path().unlink()
+    code, _, err = run(capsys, "corpus", "--fetch", str(other))
+    assert code == 2 and err.count("\n") == 1 and f"{other} is not The Mysterious Island" in err
+    assert not default_corpus_path().exists()
+
+
+def test_a_failed_download_names_commands_that_exist(capsys, monkeypatch):
+    import rnntui.core.download
+
+    monkeypatch.setattr(rnntui.core.download.time, "sleep", lambda seconds: None)
+    code, _, err = run(capsys, "corpus", "--fetch")  # the corpus URL points nowhere (conftest)
+    assert code == 2 and "rnntui corpus --fetch FILE puts it in the cache" in err and "--corpus PATH" in err
+    from rnntui.cli.parser import build_parser
+
+    assert build_parser().parse_args(["corpus", "--fetch", "book.txt"]).fetch == "book.txt"
+
+
+async def test_training_offline_says_so_in_the_chat_too(monkeypatch):
+    import rnntui.core.download
+    from rnntui.tui.widgets.transcript import Transcript
+
+    monkeypatch.setattr(rnntui.core.download.time, "sleep", lambda seconds: None)
+    app = make_app()  # the bundled model, offline
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: any("could not download" in n.message for n in notifications(app)))
+        await pilot.pause()
+        lines = [str(note.render()) for note in app.query_one(Transcript).query(".note")]
+        assert any(line.startswith("Training stopped: could not download") and "corpus --fetch FILE" in line
+                   for line in lines)
+
+
+@pytest.mark.skipif(not SHARED_CORPUS.is_file(), reason="needs the shared copy of the book")
+def test_a_copy_of_the_book_opens_the_bundled_model_to_train_on_it(tmp_path):
+    from rnntui.charlm.session import Session
+
+    copy = tmp_path / "my-copy.txt"
+    copy.write_bytes(SHARED_CORPUS.read_bytes())
+    session = Session()
+    info = session.open(corpus=copy)
+    assert info.name == bundled_model_path().name and info.step == 16_000  # not an untrained model
+    assert session.training_corpus_path() == copy and not session.needs_download()
+    assert session.held_out().corpus_name == "my-copy.txt"  # f5 judges it on that copy

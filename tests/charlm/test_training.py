@@ -10,7 +10,7 @@ from rnntui.charlm.corpus import load_corpus
 from rnntui.charlm.trainer import TrainConfig, learning_rate
 from rnntui.core.errors import RnntuiError
 from rnntui.core.training import TrainingDiverged
-from tests.helpers import TINY_MODEL
+from tests.helpers import TINY_MODEL, run
 
 
 def tiny_config(**overrides) -> TrainConfig:
@@ -292,3 +292,33 @@ def test_a_save_while_a_step_is_in_flight_resumes_exactly(corpus_file):
     list(resumed.run())
     for key, value in straight.model.state_dict().items():
         assert torch.equal(value, resumed.model.state_dict()[key]), key
+
+
+def test_history_says_when_the_validation_loss_has_risen_while_training_fell():
+    from rnntui.core.history import History
+
+    falling = [(step, 2.0 - step / 1000) for step in range(1, 301)]
+    val = [(step, 1.5 if step <= 100 else 1.5 + (step - 100) / 1000) for step in range(10, 301, 10)]
+    note = History(train=falling, val=val).overfitting()
+    assert note and "best 1.5000 at step 10" in note and "learning its text by heart" in note
+    assert History(train=falling, val=val[:12]).overfitting() is None  # two estimates since the best: not yet
+    rising = [(step, 1.0 + step / 1000) for step in range(1, 301)]
+    assert History(train=rising, val=val).overfitting() is None  # the training loss rose too: a bad rate instead
+    flat = [(step, 1.5 + (0.001 if step > 10 else 0)) for step in range(10, 301, 10)]
+    assert History(train=falling, val=flat).overfitting() is None  # within 2 % of the best: noise
+
+
+def test_rnntui_train_says_once_when_the_model_starts_to_overfit(capsys, tmp_path):
+    small = tmp_path / "small.txt"
+    import random
+
+    rng = random.Random(1)
+    words = "the island engineer sailor sea wind coast lake colonists were and of a to was reporter".split()
+    small.write_text(" ".join(rng.choice(words) for _ in range(400)), encoding="utf-8")
+    code, _, err = run(capsys, "train", "--corpus", str(small), "--out", str(tmp_path / "of.ckpt"), "--steps", "200",
+                       "--embed-dim", "16", "--hidden-size", "128", "--batch-size", "16", "--seq-length", "32",
+                       "--eval-every", "10", "--device", "cpu", "--precision", "fp32", "--lr", "0.01",
+                       "--random-seed", "1")
+    assert code == 0
+    notes = [line for line in err.splitlines() if "learning its text by heart" in line]
+    assert len(notes) == 1 and "--patience N stops a run there" in notes[0] and "--finetune" in notes[0]

@@ -8,8 +8,10 @@ import pytest
 
 from rnntui.charlm.checkpoint import load_checkpoint
 from rnntui.charlm.corpus import load_corpus
+from rnntui.charlm.info import checkpoint_info, info_lines
 from rnntui.charlm.sampling import Sampler, generate_text
 from rnntui.cli import main
+from rnntui.core.paths import bundled_model_path
 from tests.helpers import TINY, disk_full, hang_up, read_terminal, run, run_in_terminal
 
 
@@ -611,3 +613,12 @@ def test_reviews_data_goes_to_the_apps_reviews_mode(tmp_path, monkeypatch):
     finally:
         gc.unfreeze()
     assert seen == [tmp_path / "aclImdb_v1.tar.gz"]
+
+
+def test_info_says_the_bundled_model_can_be_continued():
+    from rnntui.charlm.checkpoint import load_checkpoint
+
+    checkpoint = load_checkpoint(bundled_model_path())
+    lines = "\n".join(info_lines(checkpoint_info(checkpoint, bundled_model_path())))
+    assert "not --resume" not in lines
+    assert "--resume and the app's ctrl+t continue it from step 16,000 with a fresh Adam" in lines

@@ -88,3 +88,30 @@ def test_wall_time_is_written_as_the_training_time_is():
     # A record written before resumed runs added up their wall time holds the last run's only.
     made = dict(made_lines({"machine": "AMD EPYC", "wall_time_s": 180.0}, training_seconds=255.0))
     assert made["made on"] == "AMD EPYC, 0:03:00 of wall time in its last run"
+
+
+def test_the_metrics_file_is_flushed_at_least_once_a_second(tmp_path, monkeypatch):
+    """rnntui watch follows the file: a run that estimates validation loss rarely (or never)
+    still writes its steps out within a second, not only on evaluation steps."""
+    import argparse
+    import types
+
+    from rnntui.charlm.trainer import TrainEvent
+    from rnntui.cli import report as cli
+
+    clock = [100.0]
+    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+    trainer = types.SimpleNamespace(config=types.SimpleNamespace(steps=10), step=0, dist=types.SimpleNamespace(
+        world_size=1), model=types.SimpleNamespace(config=types.SimpleNamespace(cell="lstm")), device="cpu",
+        precision="fp32", stop=lambda: None)
+    args = argparse.Namespace(json=True, log_every=10, seed_text="The", top_k=0, top_p=1.0, scale_factor=1.0)
+    out = tmp_path / "w.ckpt"
+    metrics = tmp_path / "w.ckpt.metrics.jsonl"
+    with cli.Reporter(args, trainer, out) as report:
+        report.event(TrainEvent(step=1, total_steps=10, train_loss=2.0, val_loss=None, chars_per_s=100.0,
+                                elapsed=0.1, lr=0.005))
+        assert metrics.read_text() == ""  # buffered: less than a second since the last write out
+        clock[0] += 1.5
+        report.event(TrainEvent(step=2, total_steps=10, train_loss=1.9, val_loss=None, chars_per_s=100.0,
+                                elapsed=0.2, lr=0.005))
+        assert metrics.read_text().count("\n") == 2  # both steps are on disk for a watcher

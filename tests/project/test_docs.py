@@ -153,3 +153,13 @@ def test_the_docs_are_written_for_users(page):
     text = page.read_text(encoding="utf-8")
     for note in (r"\bissues?\b", r"\bcommit [0-9a-f]{7,40}\b", r"\b20\d\d-\d\d-\d\d\b", r"\bthis session\b"):
         assert not re.search(note, text, re.I), (page.name, re.search(note, text, re.I).group())
+
+
+def test_the_docs_name_the_palettes_theme_command_as_textual_does():
+    import inspect
+
+    from textual.app import App
+
+    files = (Path(__file__).resolve().parents[2] / "docs" / "files.md").read_text(encoding="utf-8")
+    assert '"Theme"' in inspect.getsource(App.get_system_commands) and 'the palette\'s "Theme"' in files
+    assert "Change theme" not in files

@@ -2,6 +2,8 @@
 and reading its notifications."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import events
 
 from rnntui.tui.app import RnntuiApp
@@ -97,3 +99,15 @@ def messages(app) -> list[str]:
 def notified(app, text: str) -> bool:
     """Some notification so far says ``text``."""
     return any(text in str(n.message) for n in notifications(app))
+
+
+async def new_model_on(pilot, text: Path) -> None:
+    """ctrl+n, the text's path, enter; until the new model is the app's."""
+    from rnntui.tui.screens.dialogs import NewModelScreen
+
+    app = pilot.app
+    await pilot.press("ctrl+n")
+    await shown(pilot, NewModelScreen, "#corpus-path")
+    app.screen.query_one("#corpus-path").value = str(text)
+    await pilot.press("enter")
+    await until(pilot, lambda: app.chat.info is not None and text.name in app.chat.info.name)

@@ -16,8 +16,7 @@ from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
 from rnntui.tui.widgets.transcript import Exchange
 from tests.helpers import disk_full
-
-from .helpers import (
+from tests.tui.helpers import (
     SIZE,
     busy_press,
     exchanges,
@@ -26,6 +25,7 @@ from .helpers import (
     joined,
     make_app,
     messages,
+    new_model_on,
     notifications,
     notified,
     ready,
@@ -508,3 +508,65 @@ def test_a_change_while_streaming_is_written_as_a_chain_and_a_new_cut_in_full():
     assert change_note((0.5, 0, 1.0), (1.2, 0, 1.0), 1_090, True, False) == (" → 1.20 at char 1,090", True)
     assert change_note((1.2, 0, 1.0), (1.2, 5, 0.9), 95, True, False) == (
         " · then scale factor 1.20 · top-k 5 · top-p 0.9 from char 95", False)
+
+
+def test_the_example_seed_comes_from_the_models_own_text():
+    from rnntui.charlm.corpus import encode_text, example_seed
+
+    code = "# a tool\n\n" + "".join(f"def step_{i}(x):\n    return x + {i}\n\n" for i in range(40))
+    vocab, _ = encode_text(code)
+    assert example_seed(vocab, code) == "def step_2(x):"  # a line start, past the first lines
+    book_vocab, _ = encode_text("The island was near. " * 50)
+    assert example_seed(book_vocab, "The island was near. " * 50, book=True) == "The island"
+    assert example_seed(vocab) == "".join([c for c in vocab.char_array if c.isalpha()][:3])  # no text at hand
+
+
+async def test_a_new_model_on_another_text_suggests_a_seed_from_it(tiny_checkpoint, tmp_path):
+    from rnntui.tui.widgets.seed_input import SeedInput
+
+    poem = tmp_path / "poem.txt"
+    poem.write_text("".join(f"Roses are red number {i}\nviolets are blue\n" for i in range(200)), encoding="utf-8")
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        placeholder = app.query_one(SeedInput).placeholder
+        assert placeholder == "Seed text, e.g. The island · enter replies" and len(placeholder) < 50  # fits 80 × 24
+        await new_model_on(pilot, poem)
+        assert app.query_one(SeedInput).placeholder == "Seed text, e.g. Roses are · enter replies"
+
+
+async def test_a_continued_reply_names_each_parts_settings(tiny_checkpoint):
+    from tests.tui.helpers import exchanges, finished
+
+    app = make_app(tiny_checkpoint, length=20)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press(*"The", "enter")
+        await finished(pilot)
+        exchange = exchanges(app)[-1]
+        assert " · then " not in exchange.header_text
+        await pilot.press("ctrl+g")  # the same settings: nothing to add
+        await finished(pilot)
+        assert " · then " not in exchange.header_text
+        await pilot.press("ctrl+up")
+        await pilot.press("ctrl+g")
+        await finished(pilot)
+        assert exchange.header_text.startswith("#1 · scale factor 1.00 · ")
+        assert exchange.header_text.endswith(f" · then scale factor {app.chat.scale_factor:.2f}")
+        assert exchange.header_line.startswith(exchange.header_text)  # what copy and export write
+
+
+async def test_replies_keep_the_line_breaks_of_a_text_that_is_not_wrapped_prose(tiny_checkpoint, tmp_path):
+    import textwrap
+
+    from tests.helpers import make_text
+
+    app = make_app(tiny_checkpoint)  # its text (random line breaks) is not hard-wrapped prose
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert not app.chat.reflow and app.chat.reflow_setting is None  # decided from the text
+        prose = tmp_path / "prose.txt"
+        prose.write_text("\n\n".join(textwrap.fill(make_text(900, seed=i).replace("\n", " "), 68)
+                                      for i in range(8)), encoding="utf-8")
+        await new_model_on(pilot, prose)
+        assert app.chat.reflow  # a new model on wrapped prose joins its lines

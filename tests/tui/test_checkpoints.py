@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+import pytest
 
 from rnntui.charlm.checkpoint import load_checkpoint, save_checkpoint
 from rnntui.tui.screens.dialogs import NewModelScreen, SaveAsScreen, UnsavedScreen
@@ -10,14 +13,14 @@ from rnntui.tui.screens.picker import CheckpointPicker
 from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
 from tests.helpers import disk_full
-
-from .helpers import (
+from tests.tui.helpers import (
     SIZE,
     busy_press,
     exchanges,
     finished,
     make_app,
     messages,
+    new_model_on,
     notifications,
     notified,
     pause_training,
@@ -414,7 +417,6 @@ async def test_an_unexpected_error_saves_the_model_in_training_before_the_app_en
                                                                                    monkeypatch):
     """A bug anywhere (here f6's worker raises) ends the app, as Textual does, but first the
     model in training is saved to its file, as a signal would, and the app says where."""
-    import pytest
     from textual.worker import WorkerFailed
 
     from rnntui.charlm.session import Session
@@ -437,7 +439,6 @@ async def test_an_unexpected_error_saves_the_model_in_training_before_the_app_en
 
 
 def test_the_pickers_rows_fit_the_width_they_have():
-    from pathlib import Path
 
     from rnntui.tui.screens.picker import CELL_PADDING, COLUMNS, fitted_rows
 
@@ -456,3 +457,65 @@ def test_the_pickers_rows_fit_the_width_they_have():
     assert fitted_rows(entries, 200)[0][0] == long  # room enough: whole
     assert fitted_rows(entries, 108)[0][5] == "2026-11-30 05:06"  # 120 columns: the time of day stays
     assert fitted_rows(entries, 70)[0][5] == "2026-11-30"  # 80 columns: the date alone
+
+
+async def test_typing_in_the_picker_goes_to_the_path_field_and_the_question_names_the_model(
+        tiny_checkpoint, corpus_file, tmp_path):
+    other = tmp_path / "other.ckpt"
+    other.write_bytes(tiny_checkpoint.read_bytes())
+    app = make_app(tiny_checkpoint, corpus=corpus_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await busy_press(pilot, "ctrl+t")
+        await until(pilot, lambda: app.chat.session.unsaved_steps > 0)
+        await pause_training(pilot)  # unsaved steps, and an idle app for the pilot's keys
+        await pilot.press("ctrl+o")
+        await shown(pilot, CheckpointPicker, "#picker-table")
+        assert app.screen.focused is app.screen.query_one("#picker-table")  # the table has focus
+        await pilot.press(*str(other))  # typed, not searched for in the table
+        field = app.screen.query_one("#picker-path")
+        assert field.value == str(other) and app.screen.focused is field
+        await pilot.press("enter")
+        await shown(pilot, UnsavedScreen, "#discard")
+        assert app.screen.title_text == "Load other.ckpt?"
+        assert "Load other.ckpt?" in str(app.screen.query_one("#unsaved-question").render())
+        assert str(app.screen.query_one("#discard").label) == "Load without saving"
+        await pilot.press("escape")
+
+
+async def test_the_unsaved_count_stays_live_while_the_question_is_up(tiny_checkpoint):
+    count = [32]
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.push_screen(UnsavedScreen(lambda: count[0], "Quit rnntui?", "quit"))
+        await shown(pilot, UnsavedScreen, "#unsaved-count")
+        label = app.screen.query_one("#unsaved-count")
+        assert "32 training steps" in str(label.render())
+        count[0] = 108  # training went on underneath
+        await until(pilot, lambda: "108 training steps" in str(label.render()))
+
+
+async def test_save_as_is_centred_and_shows_the_start_of_its_path(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("f4")
+        await shown(pilot, SaveAsScreen, "#save-path")
+        await pilot.pause()
+        dialog = app.screen.query_one("#save-as")
+        left = dialog.region.x
+        right = 80 - dialog.region.right
+        assert dialog.region.y > 1 and abs(left - right) <= 1  # centred, below the title bar
+        assert app.screen.query_one("#save-path").scroll_x == 0
+
+
+async def test_a_new_model_says_ctrl_t_once(tiny_checkpoint, corpus_file):
+
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await new_model_on(pilot, corpus_file)
+        await pilot.pause()
+        note = str(app.query_one("#engine-note").render())
+        assert note.count("ctrl+t") == 1

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from rnntui.tui.screens.help import HelpScreen
 from rnntui.tui.widgets.loss_panel import LossPanel
-
-from .helpers import (
+from tests.tui.helpers import (
     SIZE,
     busy_press,
     make_app,
+    messages,
     notified,
     pause_training,
     ready,
@@ -201,3 +201,22 @@ async def test_the_chart_makes_room_on_a_very_narrow_terminal_and_toggles(tiny_c
         await pilot.pause()
         assert again.query_one(LossPanel).display
     assert json.loads(settings.read_text(encoding="utf-8"))["chart"] is True
+
+
+async def test_a_notification_already_showing_is_not_stacked_again(tiny_checkpoint):
+    app = make_app(tiny_checkpoint, scale_factor=10.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        for _ in range(8):
+            await pilot.press("ctrl+up")
+        await pilot.pause()
+        assert messages(app).count("The scale factor is at its maximum, 10.") == 1
+
+
+def test_a_path_in_f6_breaks_after_a_slash_not_inside_a_name():
+    from rnntui.tui.screens.model_info import break_after_slashes
+
+    text = "/work/main/rnntui/assets/mysterious-island-lstm.ckpt (3.5 MB, saved 2026-11-29 11:39 UTC)"
+    lines = break_after_slashes(text, 40).split("\n")
+    assert lines[0] == "/work/main/rnntui/assets/" and lines[1].startswith("mysterious-island-lstm.ckpt")
+    assert all(len(line) <= 40 for line in lines) and "".join(lines).replace(" ", "") == text.replace(" ", "")

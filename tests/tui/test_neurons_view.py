@@ -8,8 +8,7 @@ import pytest
 from rnntui.core.paths import bundled_sentiment_model_path
 from rnntui.neurons import FEATURE_NAMES
 from rnntui.tui.screens.neurons import NeuronsScreen
-
-from .helpers import SIZE, make_app, ready, until
+from tests.tui.helpers import SIZE, make_app, ready, until
 
 
 async def test_the_view_ranks_units_for_each_feature_and_colours_the_text(tiny_checkpoint):

@@ -8,8 +8,7 @@ from rnntui.charlm.checkpoint import load_checkpoint
 from rnntui.tui.screens.help import HelpScreen
 from rnntui.tui.widgets.candidates import CandidateBars
 from rnntui.tui.widgets.seed_input import SeedInput
-
-from .helpers import (
+from tests.tui.helpers import (
     SIZE,
     busy_press,
     exchanges,
@@ -114,3 +113,12 @@ async def test_a_new_reply_while_one_waits_for_a_pick_waits_for_its_own(tiny_che
         await finished(pilot)
         first, second = exchanges(app)
         assert len(second.generated) == 3 and second.picked == 3 and first.picked == 0
+
+
+def test_a_cut_distribution_lists_no_candidates_at_zero():
+    from rnntui.charlm.sampling import Sampler
+    from tests.helpers import SAMPLER, VOCAB
+
+    sampler = Sampler(SAMPLER.model, VOCAB, 1.0, random_seed=0, candidates=5, top_k=2)
+    for sampled in sampler.stream("The", 10):
+        assert len(sampled.top) == 2 and all(p > 0 for _, p in sampled.top)

@@ -9,8 +9,7 @@ from rnntui.tui.screens.help import HelpScreen
 from rnntui.tui.screens.picker import CheckpointPicker
 from rnntui.tui.widgets.gauge import SentimentGauge, gauge_text
 from rnntui.tui.widgets.seed_input import SeedInput
-
-from .helpers import SIZE, make_app, notified, ready, shown, until
+from tests.tui.helpers import SIZE, make_app, notified, ready, shown, until
 
 pytestmark = pytest.mark.skipif(not bundled_sentiment_model_path().is_file(), reason="no bundled sentiment model")
 

@@ -6,8 +6,7 @@ import json
 
 from rnntui.charlm.checkpoint import load_checkpoint
 from rnntui.tui.screens.reply_settings import ReplySettingsScreen
-
-from .helpers import (
+from tests.tui.helpers import (
     SIZE,
     busy_press,
     exchanges,
@@ -188,3 +187,16 @@ async def test_settings_that_cannot_be_saved_are_reported_once(tiny_checkpoint, 
         await pilot.pause()
         notes = [n.message for n in notifications(app) if "settings are not being saved" in n.message]
         assert len(notes) == 1 and app.chat.scale_factor == 1.25  # the change itself still applies
+
+
+async def test_space_then_enter_on_a_checkbox_applies_the_dialog_once(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        before = app.chat.reflow
+        await pilot.press("ctrl+l")
+        await shown(pilot, ReplySettingsScreen, "#setting-reflow")
+        app.screen.query_one("#setting-reflow").focus()
+        await pilot.press("space", "enter")
+        await until(pilot, lambda: not isinstance(app.screen, ReplySettingsScreen))
+        assert app.chat.reflow is not before  # toggled once, and applied

@@ -10,8 +10,7 @@ import pytest
 from rnntui.charlm.checkpoint import load_checkpoint
 from rnntui.tui.screens.dialogs import UnsavedScreen
 from tests.helpers import disk_full, hang_up, read_terminal, run_in_terminal
-
-from .helpers import (
+from tests.tui.helpers import (
     SIZE,
     busy_press,
     make_app,

@@ -12,8 +12,7 @@ from rnntui.tui.screens.dialogs import NewModelScreen
 from rnntui.tui.screens.picker import CheckpointPicker
 from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
-
-from .helpers import (
+from tests.tui.helpers import (
     SIZE,
     exchanges,
     finished,

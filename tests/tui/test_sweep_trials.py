@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from rnntui.tui.screens.picker import CheckpointPicker
-
-from .helpers import SIZE, make_app, ready, shown, until
+from tests.tui.helpers import SIZE, make_app, ready, shown, until
 
 
 async def test_a_sweeps_trial_opens_from_the_picker(tiny_checkpoint, tmp_path):

@@ -9,8 +9,7 @@ from rnntui.tui.screens.reply_settings import ReplySettingsScreen
 from rnntui.tui.widgets.loss_panel import LossPanel
 from rnntui.tui.widgets.seed_input import SeedInput
 from tests.helpers import tiny_train_config
-
-from .helpers import (
+from tests.tui.helpers import (
     SIZE,
     busy_press,
     exchanges,

@@ -8,11 +8,12 @@ from rnntui.tui.app import RnntuiApp
 from rnntui.tui.screens.dialogs import NewModelScreen
 from rnntui.tui.screens.picker import CheckpointPicker
 from rnntui.tui.widgets.loss_panel import LossPanel
-
-from .helpers import (
+from tests.helpers import run
+from tests.tui.helpers import (
     SIZE,
     exchanges,
     finished,
+    make_app,
     notified,
     ready,
     until,
@@ -104,3 +105,23 @@ async def test_watching_keeps_the_later_record_of_a_repeated_step(tmp_path):
         await until(pilot, lambda: panel.train and panel.train[-1][0] == 8)
         assert panel.train == [(1, 3.0), (2, 3.0), (3, 3.0), (4, 2.0), (5, 2.0), (6, 2.0), (7, 2.0), (8, 2.0)]
         assert panel.val == [(3, 3.0), (6, 2.0)]
+
+
+def test_watch_a_path_that_is_no_run_is_one_line(capsys, tmp_path):
+    code, _, err = run(capsys, "watch", str(tmp_path / "nosuch.ckpt"))
+    assert code == 2 and err.count("\n") == 1 and "is not a training run" in err
+    code, _, err = run(capsys, "watch", "/no/such/path")
+    assert code == 2 and err.count("\n") == 1 and "is not a training run" in err
+
+
+async def test_watch_names_its_processes_in_words(tmp_path):
+    metrics = tmp_path / "run.ckpt.metrics.jsonl"
+    metrics.write_text('{"step": 1, "train_loss": 2.0, "ranks": 1}\n', encoding="utf-8")
+    app = make_app(watch=tmp_path / "run.ckpt")
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(LossPanel)
+        await until(pilot, lambda: panel.train)
+        assert panel.figures["device"] == "1 process"
+        metrics.write_text(metrics.read_text() + '{"step": 2, "train_loss": 1.9, "ranks": 4}\n', encoding="utf-8")
+        await until(pilot, lambda: len(panel.train) == 2)
+        assert panel.figures["device"] == "4 processes (torchrun)"

@@ -9,8 +9,7 @@ from rnntui.core.metrics import compared_runs, metrics_path
 from rnntui.tui.app import RnntuiApp
 from rnntui.tui.widgets.loss_panel import LossPanel
 from tests.helpers import run
-
-from .helpers import SIZE, until
+from tests.tui.helpers import SIZE, until
 
 
 def write_run(checkpoint, start: float) -> list[tuple[int, float]]:
