@@ -100,17 +100,18 @@ def read_text(path: str | Path, encoding: str | None = None) -> tuple[str, str]:
 MAX_SEED_FILE = 10_000_000
 
 
-def read_seed_file(path: str | Path, encoding: str | None = None) -> str:
-    """A seed text from a file: UTF-8 unless ``encoding`` says otherwise, line endings
-    normalised, at most 10 MB."""
+def read_seed_file(path: str | Path, encoding: str | None = None, what: str = "seed file",
+                   too_long: str = "") -> str:
+    """A seed text (or another short text, ``what``) from a file: UTF-8 unless ``encoding`` says
+    otherwise, line endings normalised, at most 10 MB (``too_long`` ends the message if over)."""
     path = Path(path)
-    with open_regular(path, "seed file", CorpusError) as f:
+    with open_regular(path, what, CorpusError) as f:
         try:
             raw = f.read(MAX_SEED_FILE + 1)
         except OSError as error:
-            raise CorpusError(f"cannot read seed file {path}: {reason(error)}") from None
+            raise CorpusError(f"cannot read {what} {path}: {reason(error)}") from None
     if len(raw) > MAX_SEED_FILE:
-        raise CorpusError(f"seed file {path} is over {MAX_SEED_FILE // 1_000_000} MB")
+        raise CorpusError(f"{what} {path} is over {MAX_SEED_FILE // 1_000_000} MB{too_long}")
     return decode_bytes(raw, str(path), encoding)
 
 

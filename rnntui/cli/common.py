@@ -210,18 +210,9 @@ class progress_bar:
 
 def text_file(path: Path) -> str:
     """A UTF-8 text file of at most ``MAX_SEED_FILE`` bytes, line endings normalised."""
-    from rnntui.charlm.corpus import MAX_SEED_FILE, decode_bytes
-    from rnntui.core.files import open_regular, reason
+    from rnntui.charlm.corpus import read_seed_file
 
-    with open_regular(path, "text file", RnntuiError) as f:
-        try:
-            raw = f.read(MAX_SEED_FILE + 1)
-        except OSError as error:
-            raise RnntuiError(f"cannot read text file {path}: {reason(error)}") from None
-    if len(raw) > MAX_SEED_FILE:
-        raise RnntuiError(f"text file {path} is over {MAX_SEED_FILE // 1_000_000} MB; pass a shorter text or "
-                          "use --corpus")
-    text = decode_bytes(raw, str(path))
+    text = read_seed_file(path, what="text file", too_long="; pass a shorter text or use --corpus")
     if not text:
         raise RnntuiError(f"{path} is empty: there is no text to read")
     return text
