@@ -161,8 +161,7 @@ def main() -> int:
              "track quotes, line length and brackets; a unit that correlates with something may still matter "
              "little, so each finding is followed by switching the unit off, against random units switched off "
              "instead. In the app, the command palette's *Inside the network* (ctrl+p) does the same for the "
-             "current model over the first 20,000 characters of its held-out text: ←/→ choose a feature, ↑/↓ a "
-             "unit, and `a` switches that unit off.", "",
+             "current model ([below](#in-the-app)).", "",
              f"Measured on {cpu_name()}, {torch.get_num_threads()} torch thread(s), torch {torch.__version__} "
              f"(each command's time under it; the machine was shared: load average "
              f"{os.getloadavg()[0]:.0f} at the start).", "",
@@ -181,9 +180,45 @@ def main() -> int:
              "from . ! or ? to the next letter.", "")
     char_model(page, args.corpus)
     review_model(page, args.data)
+    page.add("", *APP_SECTION)
     args.out.write_text("\n".join(page.lines).replace("\n\n\n", "\n\n") + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
+
+
+APP_SECTION = (
+    '## In the app',
+    '',
+    "The command palette's *Inside the network* (ctrl+p) opens the view for the current model: it reads "
+    "the first 20,000 characters of the model's held-out text once (a progress line says how far it has "
+    'got) and shows the first 600 coloured by one unit, blue below zero and red above.',
+    '',
+    '- **A feature**: ←/→ choose a built-in feature, ↑/↓ one of the units that follow it best (the cell '
+    "state's four and the hidden state's four, by correlation).",
+    '- **Your own expression**: `/` opens an input; enter ranks the units by how well they follow the '
+    "expression's matches. A regular expression that is not valid, or that matches nothing, is said in a "
+    'notification.',
+    '- **One step**: `s` puts a cursor in the text (←/→ a character, ctrl+←/→ a word, ↑/↓ another unit). '
+    "For the character under it, the chosen unit's input, forget and output gates, its cell state and "
+    "hidden state, and the five likeliest next characters as bars; for a plain RNN, the chapter's sum `h "
+    '= tanh(W_xh x + W_hh h + b)` with its numbers. `esc` goes back to the list.',
+    '- **A span**: while stepping, `m` where a span begins and `m` again where it ends ranks the units by'
+    " how selectively they are on there and off elsewhere (LSTMVis's select view).",
+    '- **Switching off**: `x` marks units (of one state) and `a` switches them off, or the chosen unit '
+    'when none is marked. The view shows the loss on every character and on the characters the feature '
+    "should help predict (or the expression's matches, or the span) with the units on and off, how many "
+    'of three random sets of as many units did as much harm, and a reply of 80 characters continuing the '
+    'text with the units on beside one with them off, drawn with the same random seed, the part after '
+    'they differ underlined. While stepping, the next-character bars with the marked units off stand '
+    "beside the model's own.",
+    '- **The review model**: in the reviews mode (f7), or with `r` once a review model is loaded, the '
+    "view reads the review being typed there (or one typed in the view's own input; enter reads it): the "
+    'verdict as it reads the review word by word, P(positive) after each word as a sparkline with the '
+    'words coloured by it, and the units of the summary whose values follow that trace best, with the '
+    "chosen one's value at each word (↑/↓).",
+    '',
+    'Everything is computed off the event loop: the view keeps answering keys while it reads.',
+)
 
 
 if __name__ == "__main__":
