@@ -35,19 +35,12 @@ def sentiment_model(args: argparse.Namespace):
 def validation_reviews(args: argparse.Namespace, checkpoint, limit: int | None = None):
     """The validation reviews the checkpoint's training held out (its recorded split), encoded."""
     from rnntui.cli.sentiment import reviews_from
-    from rnntui.sentiment.build import SPLIT_SEED
-    from rnntui.sentiment.reviews import split_train_valid
-    from rnntui.sentiment.trainer import encode
+    from rnntui.sentiment.build import held_out_reviews
 
+    if limit is not None and limit < 1:
+        raise RnntuiError(f"--reviews must be at least 1, got {limit}")
     reviews, _ = reviews_from(args.data, args.json)
-    seed = (checkpoint.data or {}).get("split_seed", SPLIT_SEED)
-    _, valid = split_train_valid(reviews.train, seed=seed)
-    if limit is not None:
-        if limit < 1:
-            raise RnntuiError(f"--reviews must be at least 1, got {limit}")
-        valid = valid[:limit]
-    max_tokens = (checkpoint.train_config or {}).get("max_tokens", 0)
-    return encode(valid, checkpoint.vocab, max_tokens if isinstance(max_tokens, int) else 0)
+    return held_out_reviews(reviews, checkpoint, limit)
 
 
 def cmd_find_reviews(args: argparse.Namespace) -> int:

@@ -57,6 +57,17 @@ def prepare(reviews: Reviews, config: SentimentTrainConfig, name: str, vocab: Wo
                     [truncate(vocab.encode(text), 0) for text in unlabelled or ()])
 
 
+def held_out_reviews(reviews: Reviews, checkpoint: SentimentCheckpoint, limit: int | None = None) -> Encoded:
+    """The validation reviews ``checkpoint``'s training held out (its recorded split), encoded as
+    it read them (the first ``limit`` of them, if given)."""
+    seed = (checkpoint.data or {}).get("split_seed", SPLIT_SEED)
+    _, valid = split_train_valid(reviews.train, seed=seed)
+    if limit is not None:
+        valid = valid[:limit]
+    max_tokens = (checkpoint.train_config or {}).get("max_tokens", 0)
+    return encode(valid, checkpoint.vocab, max_tokens if isinstance(max_tokens, int) else 0)
+
+
 def new_trainer(prepared: Prepared, config: SentimentTrainConfig, **model_settings) -> SentimentTrainer:
     """A new model of the book's sizes (or ``model_settings``), weights drawn from the run's seed,
     its embedding started as ``config.init_embedding`` says (a ``ppmi`` start takes about 15 s

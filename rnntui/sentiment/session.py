@@ -18,6 +18,7 @@ from rnntui.core.paths import bundled_sentiment_model_path
 from rnntui.core.save import save_checkpoint_safely
 from rnntui.sentiment.build import (
     Prepared,
+    held_out_reviews,
     new_checkpoint_path,
     new_trainer,
     prepare,
@@ -28,7 +29,7 @@ from rnntui.sentiment.build import (
 from rnntui.sentiment.checkpoint import SentimentCheckpoint, load_sentiment_checkpoint, save_sentiment_checkpoint
 from rnntui.sentiment.dataset import cached_dataset_path, ensure_dataset, load_reviews
 from rnntui.sentiment.predict import Predictor
-from rnntui.sentiment.trainer import CLASSIFIER_CURVES, SentimentTrainConfig, SentimentTrainer
+from rnntui.sentiment.trainer import CLASSIFIER_CURVES, Encoded, SentimentTrainConfig, SentimentTrainer
 
 
 class ReviewSession:
@@ -99,6 +100,19 @@ class ReviewSession:
             with self.trainer.lock:
                 model.load_state_dict(self.trainer.snapshot())
             return Predictor(model, self.prepared.vocab)
+
+    def held_out(self) -> tuple[Predictor, Encoded] | None:
+        """The current model (a copy) and the validation reviews its training held out, or None
+        when no reviews are at hand (none given and none cached: reading them never downloads)."""
+        with self.lock:
+            if self.trainer is not None:
+                return self.predictor(), self.prepared.valid
+            checkpoint = self.checkpoint
+            data = self.data if self.data is not None else cached_dataset_path()
+        if not Path(data).exists():
+            return None
+        reviews, _ = load_reviews(data)
+        return Predictor(checkpoint.build_model(), checkpoint.vocab), held_out_reviews(reviews, checkpoint)
 
     # -- training -----------------------------------------------------------------------------
     def needs_download(self) -> bool:

@@ -156,6 +156,8 @@ NEURONS_KEYS: tuple[tuple[str, str, str], ...] = (
     ("s", "step", "Look at one step"), ("ctrl+left", "word(-1)", "Word back"), ("ctrl+right", "word(1)", "Word on"),
     ("m", "mark", "Mark a span"), ("x", "mark_unit", "Mark the unit to switch off"),
     ("slash", "regex", "Find by a regular expression"), ("r", "review", "The review model"),
+    # A function key: the review view's input has the focus, and takes letters.
+    ("f9", "sentiment_neuron", "The sentiment neuron"),
 )
 
 # Where even compact keys do not fit (80 columns), these leave the footer first: each is in the

@@ -199,3 +199,61 @@ def test_a_plain_rnns_step_shows_the_chapters_sum_with_its_numbers():
     assert "step 2: '␠'" in panel and f"= tanh({terms['sum']:+.2f}) = {terms['tanh']:+.3f}" in panel
     assert f"W_hh h {terms['recurrent']:+.2f}" in panel and f"hidden {step.values['hidden'][0]:+.3f}" in panel
     assert panel.count("█") >= 5 and "input" not in panel  # five bars; a plain RNN has no gates
+
+
+async def open_review_view(pilot):
+    from rnntui.tui.screens.neurons.review import ReviewInside
+
+    app = pilot.app
+    await ready(pilot)
+    await pilot.press("f7")
+    await until(pilot, lambda: app.reviews is not None and app.reviews.model_name is not None)
+    app.chat.action_inside_network()
+    await until(pilot, lambda: isinstance(app.screen, NeuronsScreen) and app.screen.query(ReviewInside))
+    inside = app.screen.query_one(ReviewInside)
+    await until(pilot, lambda: inside.trace is not None)
+    return inside
+
+
+@pytest.mark.skipif(not bundled_sentiment_model_path().is_file(), reason="no bundled sentiment model")
+async def test_f9_in_the_review_view_answers_the_sentiment_neuron_question(tiny_checkpoint, tmp_path):
+    from rnntui.neurons.sentiment import sentiment_neuron
+    from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
+    from rnntui.sentiment.reviews import read_reviews, split_train_valid
+    from rnntui.sentiment.trainer import encode
+    from tests.helpers import reviews_tarball
+
+    data = reviews_tarball(tmp_path / "reviews.tar.gz", per_folder=30)
+    app = make_app(tiny_checkpoint, reviews_data=data)
+    async with app.run_test(size=SIZE) as pilot:
+        inside = await open_review_view(pilot)
+        field = inside.query_one("#review-inside-input")
+        typed = field.value
+        assert app.focused is field and typed  # the review's input has the focus: f9 is not typed into it
+        await pilot.press("f9", "down")  # the view answers keys while it measures
+        assert inside.selected == 1 and field.value == typed
+        shown = lambda: str(inside.query_one("#review-inside-neuron").render())  # noqa: E731
+        await until(pilot, lambda: "all " in shown())
+        checkpoint = load_sentiment_checkpoint(bundled_sentiment_model_path())
+        _, valid = split_train_valid(read_reviews(data).train, seed=checkpoint.data["split_seed"])
+        valid = encode(valid, checkpoint.vocab, checkpoint.train_config["max_tokens"])
+        model = checkpoint.build_model()
+        expected = sentiment_neuron(model, valid, 6)
+        best, units = expected.best_single, model.config.hidden_size * (2 if model.config.bidirectional else 1)
+        assert f"fitted on {expected.fit_reviews} validation reviews" in shown()
+        assert f"{inside.direction(best.unit)}: accuracy {best.accuracy:.4f}" in shown()
+        assert f"all {units} units together: {expected.all_units:.4f}" in shown()
+        assert f"the model itself: {expected.model:.4f}" in shown()
+
+
+@pytest.mark.skipif(not bundled_sentiment_model_path().is_file(), reason="no bundled sentiment model")
+async def test_without_reviews_the_sentiment_neuron_says_how_to_give_them(tiny_checkpoint):
+    from .helpers import notified
+
+    app = make_app(tiny_checkpoint)  # no reviews given, none cached (the tests' cache is empty)
+    async with app.run_test(size=SIZE) as pilot:
+        inside = await open_review_view(pilot)
+        await pilot.press("f9")
+        await until(pilot, lambda: notified(app, "no movie reviews to measure on"))
+        assert notified(app, "Movie reviews to train on") and inside.display
+        assert not inside.query_one("#review-inside-neuron").display

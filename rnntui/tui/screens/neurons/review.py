@@ -1,6 +1,8 @@
 """The review model inside: the verdict as it reads a review word by word (a trace of
 P(positive)), and the units of its summary that follow that trace best, with the chosen one's
-value at each word. The review is the one typed in the reviews mode, or one typed here."""
+value at each word. The review is the one typed in the reviews mode, or one typed here. f9 asks
+the chapter's "sentiment neuron" question on the validation reviews: does one unit alone classify
+as well as all of them?"""
 
 from __future__ import annotations
 
@@ -43,11 +45,28 @@ class TraceRead(Message):
         self.text, self.trace, self.error = text, trace, error
 
 
+class NeuronProgress(Message):
+    def __init__(self, line: str) -> None:
+        super().__init__()
+        self.line = line
+
+
+class NeuronFound(Message):
+    def __init__(self, answer=None, units: int = 0, error: str | None = None) -> None:
+        super().__init__()
+        self.answer, self.units, self.error = answer, units, error
+
+
+NO_REVIEWS = ("no movie reviews to measure on: give them with the palette's \"Movie reviews to train on\" "
+              "in the reviews mode (f7)")
+
+
 class ReviewInside(Vertical):
     DEFAULT_CSS = """
     ReviewInside { height: 1fr; }
     ReviewInside > Static { height: auto; }
-    #review-inside-units { margin-top: 1; }
+    #review-inside-units, #review-inside-neuron { margin-top: 1; }
+    #review-inside-neuron { display: none; }
     """
 
     def __init__(self, **kwargs) -> None:
@@ -62,6 +81,7 @@ class ReviewInside(Vertical):
         yield Static("", id="review-inside-trace")
         yield Static("", id="review-inside-units")
         yield Static("", id="review-inside-unit")
+        yield Static("", id="review-inside-neuron")
 
     def start(self, text: str) -> None:
         field = self.query_one(Input)
@@ -139,3 +159,53 @@ class ReviewInside(Vertical):
             shown = (f"{self.direction(unit)} at each word ({min(values):+.2f} to {max(values):+.2f}):\n"
                      f"   {sparkline(values, min(values), max(values))}")
         self.query_one("#review-inside-unit", Static).update(shown)
+
+    # -- the sentiment neuron ---------------------------------------------------------------------
+    def find_neuron(self) -> None:
+        self.show_neuron("the sentiment neuron: reading the validation reviews…")
+        self.measure_neuron()
+
+    def show_neuron(self, text: str) -> None:
+        shown = self.query_one("#review-inside-neuron", Static)
+        shown.update(text)
+        shown.display = bool(text)
+
+    @work(thread=True, exclusive=True, group="neurons-review-neuron")
+    def measure_neuron(self) -> None:
+        from rnntui.neurons.sentiment import sentiment_neuron, units_of
+
+        session = sentiment_session(self.app)
+        if session is None:
+            self.post_message(NeuronFound(error="no review model is loaded (f7, then open or train one)"))
+            return
+        try:
+            found = session.held_out()
+            if found is None:
+                self.post_message(NeuronFound(error=NO_REVIEWS))
+                return
+            predictor, valid = found
+            progress = lambda done, total: self.post_message(  # noqa: E731
+                NeuronProgress(f"the sentiment neuron: {done:,} of {total:,} held-out reviews read"))
+            answer = sentiment_neuron(predictor.model, valid, TOP, progress)
+            self.post_message(NeuronFound(answer, units_of(predictor.model)))
+        except RnntuiError as error:
+            self.post_message(NeuronFound(error=str(error)))
+
+    def on_neuron_progress(self, message: NeuronProgress) -> None:
+        self.show_neuron(message.line)
+
+    def on_neuron_found(self, message: NeuronFound) -> None:
+        if message.error is not None:
+            self.show_neuron("")
+            self.app.notify(message.error, title="Inside the network", severity="warning", markup=False)
+            return
+        self.show_neuron(neuron_lines(message.answer, message.units, self.direction))
+
+
+def neuron_lines(answer, units: int, direction) -> str:
+    """What the sentiment neuron question found, as ``rnntui neurons find`` words it."""
+    best = answer.best_single
+    return (f"the sentiment neuron (fitted on {answer.fit_reviews:,} validation reviews, accuracy on the other "
+            f"{answer.held_out_reviews:,}):\n"
+            f"  the best unit alone, {direction(best.unit)}: accuracy {best.accuracy:.4f}\n"
+            f"  all {units} units together: {answer.all_units:.4f}; the model itself: {answer.model:.4f}")

@@ -392,6 +392,9 @@ class NeuronsScreen(ModalScreen[None]):
         else:
             self.set_focus(None)
 
+    def action_sentiment_neuron(self) -> None:
+        self.query_one(ReviewInside).find_neuron()
+
     def shows(self, name: str) -> bool:
         """Whether a part of the character model's view is shown (out of the review view)."""
         return {"units": not self.stepping, "step": self.stepping, "replies": self.replies is not None}.get(name, True)
@@ -400,7 +403,8 @@ class NeuronsScreen(ModalScreen[None]):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         # The review view takes only its own keys: the character model's view is hidden under it.
         review = self.query(ReviewInside)  # none before the screen is composed
-        return action in ("back", "unit", "review") or not (review and review.first().display)
+        shown = bool(review) and review.first().display
+        return shown if action == "sentiment_neuron" else action in ("back", "unit", "review") or not shown
 
     def action_back(self) -> None:
         if self.query_one("#neurons-regex").display:
