@@ -216,6 +216,11 @@ APP_SECTION = (
     'verdict as it reads the review word by word, P(positive) after each word as a sparkline with the '
     'words coloured by it, and the units of the summary whose values follow that trace best, with the '
     "chosen one's value at each word (↑/↓).",
+    "- **The sentiment neuron**: in the review model's view, **f9** asks whether one unit alone "
+    "classifies, on the review model's validation reviews: the best single unit's accuracy against all "
+    "units' together and the model's own, as `rnntui neurons find` prints it. The reviews are those given"
+    ' with `--reviews-data` or the reviews mode\'s "Movie reviews to train on" command, else the cached '
+    'dataset; without any, a notification says how to give them.',
     '',
     'Everything is computed off the event loop: the view keeps answering keys while it reads.',
 )
