@@ -386,7 +386,8 @@ class NeuronsScreen(ModalScreen[None]):
         for name in ("status", "units", "step", "switched-off", "replies", "text"):
             self.query_one(f"#neurons-{name}").display = not review.display and self.shows(name)
         self.query_one("#neurons").border_title = (
-            "The review model · ↑↓ unit · enter reads the review · esc: back" if review.display else self.TITLE)
+            "Review model · ↑↓ unit · enter: read · f9: one unit alone · esc"
+            if review.display else self.TITLE)
         if review.display:
             review.start(typed_review(self.app))
         else:
