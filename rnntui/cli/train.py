@@ -188,17 +188,18 @@ def run_training(args: argparse.Namespace, run: Run, dist_info, observers: tuple
 
 
 def check_sample_arguments(args: argparse.Namespace, vocab) -> None:
-    """Refuse bad sample flags before training starts rather than at the first sample."""
+    """Refuse bad sample flags before training starts rather than at the first sample, and
+    whether or not samples are on (a value given is a value meant: generate refuses it too)."""
     from rnntui.charlm.sampling import check_scale_factor, check_top_k, check_top_p
 
     if args.sample_every < 0:
         raise RnntuiError(f"--sample-every must be 0 or more, got {args.sample_every}")
+    if args.sample_length < 1:
+        raise RnntuiError(f"--sample-length must be at least 1, got {args.sample_length}")
+    check_scale_factor(args.scale_factor)
+    check_top_k(args.top_k)
+    check_top_p(args.top_p)
     if args.sample_every:
-        if args.sample_length < 1:
-            raise RnntuiError(f"--sample-length must be at least 1, got {args.sample_length}")
-        check_scale_factor(args.scale_factor)
-        check_top_k(args.top_k)
-        check_top_p(args.top_p)
         vocab.check(args.seed_text)
 
 

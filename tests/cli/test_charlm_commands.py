@@ -82,6 +82,17 @@ def test_samples_while_training_leave_the_training_as_it_was(trained, corpus_fil
     assert code == 2 and "top-p" in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("flag, value", [("--top-p", "1.5"), ("--top-k", "-1"), ("--scale-factor", "0"),
+                                         ("--sample-length", "0")])
+def test_a_bad_sample_setting_is_refused_with_samples_off_too(corpus_file, tmp_path, capsys, flag, value):
+    """generate refuses these values; train refuses them whether or not it samples, before it trains."""
+    out = tmp_path / "m.ckpt"
+    code, _, err = run(capsys, "train", "--corpus", str(corpus_file), "--steps", "2", "--out", str(out), *TINY,
+                       flag, value)
+    assert code == 2 and flag.lstrip("-").replace("-", " ") in err.replace("-", " ") and err.count("\n") == 1, err
+    assert not out.exists()
+
+
 def test_a_full_disk_stops_training_with_one_line_and_the_last_checkpoint_intact(trained, corpus_file,
                                                                                  capsys, monkeypatch):
     before = trained.read_bytes()
