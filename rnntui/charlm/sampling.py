@@ -24,7 +24,7 @@ from rnntui.charlm.limits import MAX_SCALE_FACTOR, MAX_SEED_CHARACTERS  # noqa: 
 from rnntui.charlm.model import CharRNN
 from rnntui.charlm.vocab import Vocab
 from rnntui.core.errors import RnntuiError
-from rnntui.core.settings import MAX_RANDOM_SEED  # noqa: F401 - re-exported
+from rnntui.core.settings import MAX_RANDOM_SEED
 
 
 def check_scale_factor(scale_factor: float) -> float:

@@ -16,7 +16,6 @@ import torch
 from rnntui.core.control import RunControl
 from rnntui.core.errors import RnntuiError
 from rnntui.core.history import History
-from rnntui.core.settings import MAX_RANDOM_SEED  # noqa: F401 - declared without torch, for the parser
 from rnntui.core.torch_internals import optimizer_step
 
 
