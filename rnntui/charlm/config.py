@@ -7,7 +7,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from rnntui.core.errors import RnntuiError
-from rnntui.core.settings import MAX_RANDOM_SEED, flag, setting, whole_ranges
+from rnntui.core.settings import MAX_RANDOM_SEED, flag, is_int, setting, whole_ranges
 
 # Far beyond what fits in memory on any machine rnntui runs on; a setting past them (a typo, or
 # a crafted checkpoint) is refused before anything is allocated.
@@ -16,10 +16,6 @@ MAX_BATCH = 1 << 16
 MAX_SEQ_LENGTH = 1 << 20
 MAX_BATCH_CHARS = 1 << 26
 KIND_WORDS = {"int": "whole number", "float": "number", "bool": "yes or no", "str": "name"}
-
-
-def is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def is_number(value: object) -> bool:

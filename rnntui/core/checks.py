@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from rnntui.core.errors import CheckpointError, RnntuiError
+from rnntui.core.settings import is_int
 
 MAX_STEP = 10**15
 # How deep a header's JSON may nest: the header, a record in it (provenance), a record in that
@@ -366,10 +367,6 @@ def _plain(value: object, depth: int = 0) -> bool:
     if isinstance(value, dict):
         return all(isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items())
     return False
-
-
-def is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def is_finite(value: object) -> bool:

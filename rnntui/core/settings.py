@@ -12,6 +12,11 @@ from typing import Any
 MAX_RANDOM_SEED = 2**63 - 1
 
 
+def is_int(value: object) -> bool:
+    """A whole number, and not a bool (which Python counts as one)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def setting(default: Any, help: str | None = None, *, low: int | None = None, high: int | None = None,
             high_words: str | None = None, choices: tuple[str, ...] | None = None, switch: str | None = None,
             live: bool = False) -> Any:
@@ -57,6 +62,6 @@ def check_whole_numbers(config: Any) -> None:
 
     for name, low, high, high_words in whole_ranges(config):
         value = getattr(config, name)
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        if not is_int(value) or not low <= value <= high:
             raise RnntuiError(f"{flag(name)} must be a whole number from {low:,} to {high_words or f'{high:,}'}, "
                               f"got {value!r}")
