@@ -170,7 +170,7 @@ def run_training(args: argparse.Namespace, run: Run, observers: tuple = (), to_s
     if run.test_reviews is not None and (trainer.early_stopped or not trainer.stopping):  # not when interrupted
         record_test(args, run)
     if trainer.early_stopped:
-        step, value = max(trainer.history.accuracy, key=lambda point: (point[1], -point[0]))
+        step, value = trainer.history.best()
         early_stop_note(args, run.out, f"no better validation accuracy in the last {trainer.config.patience} "
                         f"validations; the best was {value:.4f} at step {step:,}")
     return 2 if report.failed else 0

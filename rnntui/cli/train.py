@@ -181,7 +181,7 @@ def run_training(args: argparse.Namespace, run: Run, dist_info, observers: tuple
     if code is not None:
         return code
     if trainer.early_stopped and dist_info.is_main:
-        step, value = min(trainer.history.val, key=lambda point: point[1])
+        step, value = trainer.history.best()
         early_stop_note(args, out, f"no better validation estimate in the last {config.patience}; the best "
                         f"was {value:.4f} at step {step}")
     return 2 if report.failed else 0
