@@ -11,7 +11,14 @@ import pytest
 if "PYTEST_XDIST_WORKER" in os.environ:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from tests.helpers import SHARED_CORPUS, TINY_MODEL, make_text, reviews_tarball, tiny_train_config  # noqa: E402
+from tests.helpers import (  # noqa: E402
+    SHARED_CORPUS,
+    TINY_MODEL,
+    TINY_REVIEW_LM,
+    make_text,
+    reviews_tarball,
+    tiny_train_config,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -66,3 +73,16 @@ def tiny_checkpoint(tiny_checkpoint_file, tmp_path):
     path = tmp_path / "tiny.ckpt"
     path.write_bytes(tiny_checkpoint_file.read_bytes())
     return path
+
+
+@pytest.fixture(scope="session")
+def review_lm_file(tmp_path_factory):
+    """A tiny language model of made-up reviews (both ways, 12 steps), pretrained once per session;
+    its words are those of ``reviews_file``'s reviews."""
+    from rnntui.cli import main
+
+    folder = tmp_path_factory.mktemp("review-lm")
+    data = reviews_tarball(folder / "reviews.tar.gz", per_folder=50, unlabelled=120)
+    out = folder / "review-lm.ckpt"
+    assert main(["sentiment", "pretrain", "--data", str(data), "--out", str(out), *TINY_REVIEW_LM, "--json"]) == 0
+    return out

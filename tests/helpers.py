@@ -121,6 +121,9 @@ def hang_up(pid: int, terminal: int, seconds: float = 30) -> int:
 
 
 TINY_MODEL = {"embed_dim": 16, "hidden_size": 32}
+# rnntui sentiment pretrain's flags for a language model of made-up reviews that trains in seconds.
+TINY_REVIEW_LM = ["--embed-dim", "8", "--hidden-size", "16", "--batch-size", "16", "--lr", "0.01",
+                  "--valid-reviews", "20", "--eval-every", "5"]
 
 
 def made_up_review(rng, positive: bool) -> str:

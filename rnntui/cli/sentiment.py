@@ -123,15 +123,14 @@ def plan_run(args: argparse.Namespace) -> Run | None:
 
             unlabelled = load_unlabelled(args.data, args.unlabelled)
         prepared = prepare(reviews, config, name, unlabelled=unlabelled, vocab=lm.vocab if lm else None)
-        if ppmi:
+        if lm is not None:
+            from rnntui.sentiment.from_lm import lm_trainer
+
+            trainer, provenance["from_lm"] = lm_trainer(lm, args.from_lm, prepared, config, model_settings)
+        elif ppmi:
             trainer = ppmi_trainer(prepared, config, model_settings, args.json)
         else:
             trainer = new_trainer(prepared, config, **model_settings)
-        if lm is not None:
-            from rnntui.sentiment.from_lm import copy_lm_layers, lm_provenance
-
-            copy_lm_layers(trainer.model, lm)
-            provenance["from_lm"] = lm_provenance(lm, args.from_lm)
         out = args.out or new_checkpoint_path(trainer.model.config)
     return epochs_run(args, trainer, prepared, out, provenance, checkpoint.provenance if args.resume is not None
                       else None, test_reviews=reviews.test if args.test else None)

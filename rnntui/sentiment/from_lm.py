@@ -9,11 +9,17 @@ from pathlib import Path
 import torch
 
 from rnntui.core.errors import RnntuiError
+from rnntui.sentiment.build import Prepared, new_trainer
 from rnntui.sentiment.model import SentimentRNN
 from rnntui.sentiment.pretrain.checkpoint import LMCheckpoint
-from rnntui.sentiment.trainer import SentimentTrainConfig
+from rnntui.sentiment.trainer import SentimentTrainConfig, SentimentTrainer
 
 COPIED = ("embedding.", "rnn.")  # the language model's layers a classifier starts from
+# The fine-tuning that validation chose (docs/sentiment-model.md), for a new model the app starts
+# from a language model: every layer learning from the start at Adam's 0.001, the gradient norm
+# clipped at 1, dropout 0.5 on concat pooling's summary, 4 epochs (the best came before the end).
+RECIPE_TRAINING = {"lr": 0.001, "grad_clip": 1.0, "epochs": 4}
+RECIPE_MODEL = {"pooling": "concat", "dropout": 0.5}
 
 
 def classifier_settings(lm: LMCheckpoint, path: Path, config: SentimentTrainConfig, model_settings: dict) -> dict:
@@ -52,3 +58,13 @@ def lm_provenance(lm: LMCheckpoint, path: Path) -> dict:
     """What the classifier records of the language model it started from."""
     return {"checkpoint": str(path), "step": lm.step, "val_loss": lm.best_val_loss(),
             "train_words": (lm.data or {}).get("train_words")}
+
+
+def lm_trainer(lm: LMCheckpoint, path: Path, prepared: Prepared, config: SentimentTrainConfig,
+               model_settings: dict) -> tuple[SentimentTrainer, dict]:
+    """A new classifier's trainer started from ``lm`` (read from ``path``; ``prepared`` with its
+    vocabulary, ``model_settings`` from ``classifier_settings``), and what its provenance records
+    of the language model."""
+    trainer = new_trainer(prepared, config, **model_settings)
+    copy_lm_layers(trainer.model, lm)
+    return trainer, lm_provenance(lm, path)

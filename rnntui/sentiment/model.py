@@ -106,9 +106,12 @@ class SentimentRNN(nn.Module):
         ``inputs`` ``(batch, time, features)``: its outputs ``(batch, time, hidden)``."""
         if not self.config.bidirectional:
             return self.rnn(inputs)[0]
-        suffix = "_reverse" if reverse else ""
-        weights = {name: getattr(self.rnn, name + suffix) for name in _LAYER_WEIGHTS}
-        return functional_call(self._one_way[0], weights, (inputs,))[0]
+        return functional_call(self._one_way[0], self.direction_weights(reverse), (inputs,))[0]
+
+    def direction_weights(self, reverse: bool) -> dict[str, torch.Tensor]:
+        """One direction's weights under a one-way layer's names (``weight_ih_l0``, ...)."""
+        suffix = "_reverse" if reverse and self.config.bidirectional else ""
+        return {name: getattr(self.rnn, name + suffix) for name in _LAYER_WEIGHTS}
 
     def classify(self, summary: torch.Tensor) -> torch.Tensor:
         """``(..., summary size)`` summaries to one logit each."""

@@ -29,6 +29,7 @@ from rnntui.sentiment.build import (
 from rnntui.sentiment.checkpoint import SentimentCheckpoint, load_sentiment_checkpoint, save_sentiment_checkpoint
 from rnntui.sentiment.dataset import cached_dataset_path, ensure_dataset, load_reviews
 from rnntui.sentiment.predict import Predictor
+from rnntui.sentiment.reviews import Reviews
 from rnntui.sentiment.trainer import CLASSIFIER_CURVES, Encoded, SentimentTrainConfig, SentimentTrainer
 
 
@@ -51,6 +52,8 @@ class ReviewSession:
         self.saved_step = 0
         self.note: str | None = None  # said once, when training starts
         self.started_new = False  # the trainer is a new model's, not the open model's resumed
+        self.from_lm: Path | None = None  # a new model starts from this language model of reviews
+        self.provenance: dict = {}  # what the model in training records of how it was started
 
     # -- the model ----------------------------------------------------------------------------
     def open(self, path: Path | None = None) -> Predictor:
@@ -62,6 +65,9 @@ class ReviewSession:
         with self.lock:
             self.checkpoint, self.path, self.name = checkpoint, path, path.name
             self.trainer, self.prepared, self.started_new = None, None, False
+            # Kept by a resumed run's saves, as the command line's --resume keeps it.
+            started = checkpoint.provenance.get("from_lm")
+            self.provenance = {"from_lm": started} if started is not None else {}
             self.saved_step = checkpoint.step
         return predictor
 
@@ -134,6 +140,13 @@ class ReviewSession:
         note, self.note = self.note, None
         return note
 
+    @property
+    def starts_new_model(self) -> bool:
+        """Training would start a new model: none trains yet, and the open one cannot resume (the
+        bundled one, saved without its optimizer state)."""
+        with self.lock:
+            return self.trainer is None and (self.checkpoint is None or self.checkpoint.optimizer_state is None)
+
     def ensure_trainer(self) -> SentimentTrainer:
         """The trainer, built on first use: the open model resumed where it stopped, or, for a
         model saved without its optimizer state (the bundled one), a new model of the book's
@@ -152,6 +165,9 @@ class ReviewSession:
                 raise RnntuiError(f"{self.name} has trained its {config.epochs} epochs; rnntui sentiment train "
                                   f"--resume {self.path} --epochs N trains it further")
             path, new = self.path, False
+        elif self.from_lm is not None:
+            trainer, prepared = self.lm_started_trainer(reviews, name)
+            path, new = new_checkpoint_path(trainer.model.config), True
         else:
             config = SentimentTrainConfig(**self.base_config.to_dict())
             config.validate()
@@ -166,6 +182,24 @@ class ReviewSession:
             self.path, self.name = path, path.name
             self.saved_step = trainer.step  # a new model at 0, a resumed one where its file is
         return trainer
+
+    def lm_started_trainer(self, reviews: Reviews, name: str) -> tuple[SentimentTrainer, Prepared]:
+        """A new model started from the language model ``from_lm``, fine-tuned as validation chose
+        (rnntui.sentiment.from_lm's recipe; the given settings other than the sizes apply too)."""
+        from rnntui.sentiment.from_lm import RECIPE_MODEL, RECIPE_TRAINING, classifier_settings, lm_trainer
+        from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint
+
+        lm = load_lm_checkpoint(self.from_lm)
+        config = SentimentTrainConfig(**{**self.base_config.to_dict(), **RECIPE_TRAINING, "max_words": 0,
+                                         "init_embedding": "random"})
+        config.validate()
+        sizes = ("embed_dim", "hidden_size", "cell", "bidirectional")
+        settings = {**{k: v for k, v in self.model_settings.items() if k not in sizes}, **RECIPE_MODEL}
+        settings = classifier_settings(lm, self.from_lm, config, settings)
+        prepared = prepare(reviews, config, name, vocab=lm.vocab)
+        trainer, provenance = lm_trainer(lm, self.from_lm, prepared, config, settings)
+        self.provenance = {"from_lm": provenance}
+        return trainer, prepared
 
     def describe_model(self) -> str:
         """The model in training (or the one open), in a few words: its layers and sizes."""
@@ -184,7 +218,8 @@ class ReviewSession:
             if self.trainer is None:
                 raise RnntuiError("nothing to save: this model has not trained here")
             path = self.path if path is None else path
-            checkpoint = trainer_checkpoint(self.trainer, self.prepared, {"command": "rnntui (the app's reviews)"})
+            checkpoint = trainer_checkpoint(self.trainer, self.prepared,
+                                            {"command": "rnntui (the app's reviews)", **self.provenance})
             step = checkpoint.step
         path = save_checkpoint_safely(path, lambda target: save_sentiment_checkpoint(checkpoint, target),
                                       same_file(output_target(Path(path)), self.path))

@@ -113,6 +113,10 @@ KEYS: tuple[Key, ...] = (
     Key("train-reviews", "toggle_review_training", "ctrl+t", "Train/pause",
         "start / pause training a review model on the movie reviews (the one open if it can resume, else a new "
         "one of the book's size)", title="Train a review model", part=REVIEWS),
+    Key("write-review", "write_review", "ctrl+g", "Write on",
+        "the language model of reviews (rnntui sentiment pretrain) writes on from the review typed, a word at a "
+        "time, judged as it goes (again: stop)", title="Write on: the language model continues the review",
+        part=REVIEWS),
     Key("save-reviews", "save_review_model", "ctrl+s", "Save", "save the review model in training to its file",
         title="Save the review model", part=REVIEWS),
     Key("chat", "show_chat", "f7", "Chat", "back to the chat with the language model", title="Chat",

@@ -248,3 +248,12 @@ class ReviewScored(Message):
     @property
     def label(self) -> str:
         return "positive" if (self.probability or 0) >= 0.5 else "negative"
+
+
+class ReviewWritten(Message):
+    """The language model of reviews wrote ``word`` on from the typed review; or it stopped
+    (``done``), having written what it could, or with ``error``."""
+
+    def __init__(self, word: str | None = None, done: bool = False, error: str | None = None) -> None:
+        super().__init__()
+        self.word, self.done, self.error = word, done, error

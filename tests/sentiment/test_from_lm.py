@@ -13,10 +13,9 @@ from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
 from rnntui.sentiment.model import SentimentConfig, SentimentRNN
 from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint
 from rnntui.sentiment.trainer import SentimentTrainConfig, frozen_layers, group_lrs, make_optimizer
+from tests.helpers import TINY_REVIEW_LM as LM_SMALL
 from tests.helpers import one_error_line, reviews_tarball, run
 
-LM_SMALL = ["--embed-dim", "8", "--hidden-size", "16", "--batch-size", "16", "--lr", "0.01", "--valid-reviews", "20",
-            "--eval-every", "5"]
 CLASSIFIER = ["--fc-hidden", "16", "--batch-size", "16", "--lr", "0.01"]
 
 
@@ -194,3 +193,46 @@ def test_a_resumed_language_model_already_at_its_epochs_trains_nothing(language_
     assert copy.read_bytes() == out.read_bytes()
     code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(tmp_path / "missing"), "--save-every", "-1")
     one_error_line(code, err, "--save-every must be 0 or more, got -1")
+
+
+def test_the_apps_review_session_starts_a_new_model_from_a_language_model(language_model, tmp_path):
+    """What ctrl+t does in the reviews mode when a language model is chosen: its layers copied,
+    the recipe's settings, the sizes given for a new model ignored, the start recorded in the file
+    and kept by a later run's saves."""
+    from rnntui.sentiment.from_lm import RECIPE_MODEL, RECIPE_TRAINING
+    from rnntui.sentiment.session import ReviewSession
+
+    lm_path, data = language_model
+    lm = load_lm_checkpoint(lm_path)
+    session = ReviewSession(data, SentimentTrainConfig(batch_size=16, eval_every=5),
+                            {"embed_dim": 64, "hidden_size": 128, "fc_hidden": 16})
+    session.from_lm = lm_path
+    trainer = session.ensure_trainer()
+    model = trainer.model
+    assert session.started_new and session.path.parent == tmp_path / "data" / "checkpoints"
+    assert model.config.embed_dim == 8 and model.config.hidden_size == 16 and model.config.fc_hidden == 16
+    assert model.config.pooling == RECIPE_MODEL["pooling"] and model.config.dropout == RECIPE_MODEL["dropout"]
+    assert {name: getattr(trainer.config, name) for name in RECIPE_TRAINING} == RECIPE_TRAINING
+    assert session.prepared.vocab == lm.vocab
+    for name in ("embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0_reverse"):
+        assert torch.equal(model.state_dict()[name], lm.model_state[name])
+    saved = session.save()
+    assert load_sentiment_checkpoint(saved).provenance["from_lm"]["checkpoint"] == str(lm_path)
+    # Opened again (it saved its optimizer state, so ctrl+t resumes it): its saves keep the record.
+    again = ReviewSession(data, SentimentTrainConfig(batch_size=16, eval_every=5))
+    again.open(saved)
+    assert not again.starts_new_model
+    again.ensure_trainer()
+    assert load_sentiment_checkpoint(again.save()).provenance["from_lm"]["step"] == lm.step
+
+
+def test_the_apps_start_from_a_missing_language_model_is_one_line(language_model, tmp_path):
+    from rnntui.core.errors import RnntuiError
+    from rnntui.sentiment.session import ReviewSession
+
+    _, data = language_model
+    session = ReviewSession(data)
+    session.from_lm = tmp_path / "gone.ckpt"
+    with pytest.raises(RnntuiError, match="gone.ckpt"):
+        session.ensure_trainer()
+    assert session.trainer is None

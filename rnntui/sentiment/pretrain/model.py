@@ -105,6 +105,14 @@ class ReviewLM(nn.Module):
         hidden, targets = torch.cat(hidden), torch.cat(targets)
         return self.nll(hidden, targets).sum(), len(targets)
 
+    def log_probs(self, hidden: torch.Tensor) -> torch.Tensor:
+        """``(batch, hidden)`` states to each word's log-probability ``(batch, vocabulary)``."""
+        if self.config.softmax == "adaptive":
+            return self.head.log_prob(hidden)
+        if self.config.softmax == "full":
+            return F.log_softmax(self.head(hidden), dim=-1)
+        return F.log_softmax(F.linear(self.head(hidden), self.embedding.weight, self.bias), dim=-1)
+
     def nll(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Each target word's negative log-likelihood given the hidden state before it."""
         if self.config.softmax == "adaptive":

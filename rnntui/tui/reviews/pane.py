@@ -9,7 +9,9 @@ The model is the bundled one (rnntui sentiment) until ctrl+o opens another; it l
 the first time the pane is shown. ctrl+t trains a model on the movie reviews (the one open, if it
 can resume, else a new one of the book's size) with the pane's own training controller, and the
 loss panel shows that run while the pane is on the screen; the gauge and the colours follow the
-weights as they train, at each validation.
+weights as they train, at each validation. When a new model would start and a language model of
+reviews is at hand, ctrl+t offers to start from it; ctrl+g has that language model write on from
+the review being typed (rnntui.tui.reviews.writing), judged as it is written.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from textual.worker import get_current_worker
 from rnntui.core.errors import RnntuiError
 from rnntui.sentiment.reviews import DataError
 from rnntui.tui import keys
-from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored
+from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored, ReviewWritten
 from rnntui.tui.opener import ModelOpener, reading_error
+from rnntui.tui.reviews.writing import ReviewWriting, is_language_model, language_models
 from rnntui.tui.training.controller import TrainingController, TrainingState
 from rnntui.tui.widgets.gauge import SentimentGauge
 from rnntui.tui.widgets.status_line import reviews_status
@@ -119,6 +122,7 @@ class ReviewsPane(Vertical):
                                            download_name="the movie reviews from Stanford (84 MB)",
                                            ask_for_data=self.action_choose_reviews_data, data_errors=(DataError,))
         self.opener = ModelOpener(lambda: self.session, self.training)
+        self.writing = ReviewWriting(self.started_from)
         self.data_chosen: Path | None = None  # given here (ask_for_data): kept once training has read it
         self.model_name: str | None = None
         self.loading = False
@@ -133,6 +137,7 @@ class ReviewsPane(Vertical):
         yield Input(placeholder="Type or paste a movie review · enter adds it to the list", id="review-input")
         yield self.training
         yield self.opener
+        yield self.writing
 
     def on_mount(self) -> None:
         self.query_one("#review-words").border_title = "each word's effect"
@@ -208,6 +213,11 @@ class ReviewsPane(Vertical):
         from rnntui.core.paths import bundled_sentiment_model_path, checkpoints_dir
 
         def chosen(path: Path) -> None:
+            if is_language_model(path):  # not a review model: the one ctrl+g writes with, and ctrl+t's start
+                self.writing.chosen = path
+                self.notify(f"{path.name} is a language model of reviews: ctrl+g writes on from a review with it, "
+                            "and ctrl+t can start a new review model from it.", title="Language model", timeout=10)
+                return
             self.opener.if_unsaved_work(f"Load {path.name}?", "load",
                                         lambda save_first: self.open_model(path, save_first))
 
@@ -306,13 +316,60 @@ class ReviewsPane(Vertical):
             self.notify(f"The review is long: the model judged its first {MAX_REVIEW_CHARS:,} characters.",
                         title="Review", timeout=8)
 
+    # -- writing on with the language model ----------------------------------------------------
+    def started_from(self) -> Path | None:
+        """The language model the open review model started from, as its file records."""
+        started = self.session.provenance.get("from_lm") if self.session is not None else None
+        path = started.get("checkpoint") if isinstance(started, dict) else None
+        return Path(path) if isinstance(path, str) else None
+
+    def action_write_review(self) -> None:
+        problem = self.writing.toggle(self.query_one("#review-input", Input).value)
+        if problem:
+            self.notify(problem, title="Write on", severity="warning", timeout=10)
+
+    def on_review_written(self, message: ReviewWritten) -> None:
+        if message.error is not None:
+            self.notify(message.error, title="Could not write on", severity="error", timeout=10)
+        if message.word is not None:
+            field = self.query_one("#review-input", Input)
+            gap = "" if not field.value or field.value[-1].isspace() else " "
+            field.value = field.value + gap + message.word  # judged as typed text is (on_input_changed)
+            field.cursor_position = len(field.value)
+
     # -- training (the pane is its controller's host) ------------------------------------------
     def action_toggle_review_training(self) -> None:
         if self.session is None or self.model_name is None:
             self.notify("The sentiment model is still loading." if self.loading
                         else "No sentiment model is open: ctrl+o opens one.", severity="warning")
             return
+        if self.session.starts_new_model and not self.training.active:
+            from rnntui.core.paths import checkpoints_dir
+
+            found = language_models(checkpoints_dir())
+            chosen = self.writing.chosen
+            if chosen is not None and chosen.is_file() and all(path != chosen for path, _ in found):
+                from rnntui.core.checkpoint import read_header
+
+                found.insert(0, (chosen, read_header(chosen)[0]))
+            if found:
+                self.ask_how_to_start(found)
+                return
         self.training.toggle()
+
+    def ask_how_to_start(self, models: list[tuple[Path, dict]]) -> None:
+        """A new model from one of ``models`` (language models of reviews) or from random weights."""
+        from rnntui.tui.screens.dialogs import ReviewStartScreen
+
+        def chosen(answer: str | None) -> None:
+            if answer is None or self.session is None:
+                return
+            self.session.from_lm = Path(answer) if answer else None
+            if answer:
+                self.writing.chosen = Path(answer)
+            self.training.toggle()
+
+        self.app.push_screen(ReviewStartScreen(models), chosen)
 
     def action_choose_reviews_data(self, problem: str | None = None) -> None:
         """The movie reviews to train on, asked for here (a failed download, data that cannot be

@@ -1,5 +1,5 @@
 """Small modal dialogs: a new model's text (or a fine-tune), save as, unsaved training, the
-movie reviews to train on."""
+movie reviews to train on, a new review model's start."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label
+from textual.widgets import Button, Checkbox, Input, Label, OptionList
+from textual.widgets.option_list import Option
 
 from rnntui.core.errors import RnntuiError
 from rnntui.core.files import output_target, replace_problem
@@ -192,3 +193,43 @@ class ReviewsDataScreen(ModalScreen[Path | None]):
             self.query_one("#reviews-data-error", Label).update(problem)
             return
         self.dismiss(path.absolute())
+
+
+def language_model_line(path: Path, header: dict) -> str:
+    """A language model of reviews in a line: its file, steps and held-out perplexity."""
+    import math
+
+    step, loss = header.get("step"), header.get("best_val_loss")
+    step_text = f" · step {step:,}" if isinstance(step, int) and not isinstance(step, bool) else ""
+    perplexity = f" · perplexity {math.exp(loss):,.0f}" \
+        if isinstance(loss, (int, float)) and not isinstance(loss, bool) and 0 <= loss < 50 else ""
+    return f"From {path.name}{step_text}{perplexity}"
+
+
+class ReviewStartScreen(ModalScreen[str | None]):
+    """Ctrl+t in the reviews mode, when a new model would start and a language model of reviews is
+    at hand: start it from one of them, or from random weights. Dismissed with the chosen model's
+    path, "" for random weights, or None (escape)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    AUTO_FOCUS = "#review-start-choice"
+
+    def __init__(self, models: list[tuple[Path, dict]]) -> None:
+        super().__init__()
+        self.models = models
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="review-start", classes="dialog") as dialog:
+            dialog.border_title = "New review model"
+            yield Label("The open model cannot train on, so ctrl+t starts a new one. A language model of reviews "
+                        "(rnntui sentiment pretrain) gives it a start: its vocabulary, embedding and LSTM, "
+                        "fine-tuned as docs/sentiment-model.md found best. Enter starts; escape cancels.")
+            yield OptionList(*[Option(language_model_line(path, header), id=str(index))
+                               for index, (path, header) in enumerate(self.models)],
+                             Option("From random weights: the book's model, as before", id="random"),
+                             id="review-start-choice")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        chosen = event.option.id
+        self.dismiss("" if chosen == "random" else str(self.models[int(chosen)][0]))

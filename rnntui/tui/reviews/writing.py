@@ -1,0 +1,110 @@
+"""ctrl+g in the reviews mode: the language model of reviews (rnntui sentiment pretrain) writes
+on from the review being typed, a word at a time, off the event loop. Each word goes up to the
+pane in a ``ReviewWritten`` message, and the pane adds it to the field, where it is judged as any
+typed word is.
+
+Which language model: the one chosen here (ctrl+o on a language model's file, or ctrl+t's start),
+else the one the open review model started from, else the newest in the data folder.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.widget import Widget
+from textual.worker import get_current_worker
+
+from rnntui.tui.messages import ReviewWritten
+from rnntui.tui.opener import reading_error
+
+if TYPE_CHECKING:
+    from rnntui.sentiment.pretrain.write import ReviewWriter
+
+WRITTEN_WORDS = 40  # a press's worth: a few sentences' words
+WORD_PAUSE_S = 0.04  # between words, so that the gauge can be watched following them
+LM_TASK = "review-lm"
+
+
+def language_models(folder: Path) -> list[tuple[Path, dict]]:
+    """The language models of reviews in ``folder``, newest first, with their headers."""
+    from rnntui.core.checkpoint import list_checkpoints
+
+    return [(path, header) for path, header in list_checkpoints(folder) if header.get("task") == LM_TASK]
+
+
+def is_language_model(path: Path) -> bool:
+    from rnntui.core.checkpoint import read_header
+
+    try:
+        return read_header(path)[0].get("task") == LM_TASK
+    except Exception:  # noqa: BLE001 - not one, whatever the file is
+        return False
+
+
+class ReviewWriting(Widget):
+    """``started_from()`` gives the language model the open review model started from, if any."""
+
+    DEFAULT_CSS = "ReviewWriting { display: none; }"
+
+    def __init__(self, started_from: Callable[[], Path | None]) -> None:
+        super().__init__()
+        self.started_from = started_from
+        self.chosen: Path | None = None
+        self.loaded: tuple[Path, ReviewWriter] | None = None  # read once, in the worker
+        self.writing = False
+
+    def language_model(self) -> Path | None:
+        from rnntui.core.paths import checkpoints_dir
+
+        for path in (self.chosen, self.started_from()):
+            if path is not None and path.is_file() and is_language_model(path):
+                return path
+        found = language_models(checkpoints_dir())
+        return found[0][0] if found else None
+
+    def toggle(self, text: str) -> str | None:
+        """Start writing on from ``text`` (or stop the writing under way); what stands in the way,
+        if anything."""
+        from rnntui.core.paths import checkpoints_dir
+        from rnntui.sentiment.tokens import tokenize
+
+        if self.writing:
+            self.workers.cancel_group(self, "review-write")
+            self.writing = False
+            return None
+        if not tokenize(text):
+            return "Type a few words first: the language model of reviews writes on from them."
+        path = self.language_model()
+        if path is None:
+            return (f"No language model of reviews at hand: rnntui sentiment pretrain makes one (in {checkpoints_dir()}"
+                    "), and ctrl+o opens one from elsewhere.")
+        self.writing = True
+        self.write(path, text)
+        return None
+
+    def on_review_written(self, message: ReviewWritten) -> None:
+        if message.done:  # then on to the pane, which shows what came
+            self.writing = False
+
+    @work(thread=True, exclusive=True, group="review-write")
+    def write(self, path: Path, text: str) -> None:
+        from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint
+        from rnntui.sentiment.pretrain.write import ReviewWriter
+
+        worker = get_current_worker()
+        try:
+            if self.loaded is None or self.loaded[0] != path:
+                self.loaded = (path, ReviewWriter(load_lm_checkpoint(path)))
+            for word in self.loaded[1].words(text, WRITTEN_WORDS):
+                if worker.is_cancelled:
+                    return
+                self.post_message(ReviewWritten(word))
+                time.sleep(WORD_PAUSE_S)
+        except Exception as error:  # noqa: BLE001 - a bad file is a notification, never the app's end
+            self.post_message(ReviewWritten(done=True, error=reading_error(path, error)))
+            return
+        self.post_message(ReviewWritten(done=True))
