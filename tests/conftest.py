@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from pathlib import Path
 
@@ -84,5 +86,6 @@ def review_lm_file(tmp_path_factory):
     folder = tmp_path_factory.mktemp("review-lm")
     data = reviews_tarball(folder / "reviews.tar.gz", per_folder=50, unlabelled=120)
     out = folder / "review-lm.ckpt"
-    assert main(["sentiment", "pretrain", "--data", str(data), "--out", str(out), *TINY_REVIEW_LM, "--json"]) == 0
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["sentiment", "pretrain", "--data", str(data), "--out", str(out), *TINY_REVIEW_LM]) == 0
     return out

@@ -236,3 +236,20 @@ def test_inside_the_network_one_step_with_a_unit_off(snap_compare, fixed_checkpo
         await pilot.pause()
 
     assert snap_compare(make_app(fixed_checkpoint), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_the_review_models_start_on_a_small_terminal(snap_compare, fixed_checkpoint):
+    """ctrl+t in the reviews mode with language models of reviews at hand: which start."""
+    from rnntui.tui.screens.dialogs import ReviewStartScreen
+    from tests.tui.helpers import shown
+
+    models = [(FIXED_DATA / "checkpoints" / "review-lm.best.ckpt", {"step": 6_516, "best_val_loss": 5.31}),
+              (FIXED_DATA / "checkpoints" / "review-lm-small.ckpt", {"step": 500})]
+
+    async def run_before(pilot):
+        await ready(pilot)
+        pilot.app.push_screen(ReviewStartScreen(models))
+        await shown(pilot, ReviewStartScreen, "#review-start-choice")
+        await pilot.pause()
+
+    assert snap_compare(make_app(fixed_checkpoint), terminal_size=(80, 24), run_before=run_before)

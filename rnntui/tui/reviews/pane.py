@@ -129,6 +129,7 @@ class ReviewsPane(Vertical):
         self.requests = Requests()
         self.reviews = 0  # added to the list so far
         self.last_scored: ReviewScored | None = None  # of the text being typed
+        self.start_chosen = False  # ctrl+t's question (how a new model starts) answered for the open model
 
     def compose(self) -> ComposeResult:
         yield VerticalScroll(id="review-list")
@@ -190,6 +191,7 @@ class ReviewsPane(Vertical):
         if not message.quiet:  # a model opened, not the weights in training followed
             self.loading = False
             self.session = self.training.session = message.session
+            self.start_chosen = False
             self.show_history()
             self.note(f"Judging with {message.name} ({message.about}).")
         self.update_status()
@@ -343,7 +345,7 @@ class ReviewsPane(Vertical):
             self.notify("The sentiment model is still loading." if self.loading
                         else "No sentiment model is open: ctrl+o opens one.", severity="warning")
             return
-        if self.session.starts_new_model and not self.training.active:
+        if self.session.starts_new_model and not self.training.active and not self.start_chosen:
             from rnntui.core.paths import checkpoints_dir
 
             found = language_models(checkpoints_dir())
@@ -365,6 +367,7 @@ class ReviewsPane(Vertical):
             if answer is None or self.session is None:
                 return
             self.session.from_lm = Path(answer) if answer else None
+            self.start_chosen = True  # not asked again if the reviews must be asked for first
             if answer:
                 self.writing.chosen = Path(answer)
             self.training.toggle()
