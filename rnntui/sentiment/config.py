@@ -13,6 +13,7 @@ MAX_EPOCHS = 10_000
 MAX_BATCH = 1 << 14
 MAX_RATE = 1_000_000  # --lr and --grad-clip: far above any that trains
 EMBEDDING_INITS = ("random", "nb", "ppmi", "ppmi+nb")
+LR_SCHEDULES = ("constant", "linear")
 
 
 @dataclass
@@ -48,6 +49,11 @@ class SentimentTrainConfig:
     # recurrent layer too in the second, and the embedding from the third.
     layer_lr_decay: float = setting(1.0, "discriminative learning rates: the recurrent layer learns at --lr / F, the "
                                     "embedding at --lr / F^2 (1: all at --lr; Howard & Ruder used 2.6)")
+    # "linear": each update's rate falls from lr at the first step to nearly 0 at the last (the
+    # fine-tuning schedule of later transfer learning), so the last epochs settle instead of
+    # swinging; computed from the step alone, so a resumed run goes on exactly.
+    lr_schedule: str = setting("constant", "the learning rate over the run: constant (as the book), or linear: "
+                               "from --lr at the first step down to 0 at the last", choices=LR_SCHEDULES)
     gradual_unfreezing: bool = setting(False, "train the classifier's layers alone in the first epoch, the recurrent "
                                        "layer too in the second, all from the third", switch="on")
 
@@ -67,6 +73,8 @@ class SentimentTrainConfig:
             raise RnntuiError(f"--layer-lr-decay must be a number from 1 to 1000, got {decay!r}")
         if not isinstance(self.gradual_unfreezing, bool):
             raise RnntuiError(f"gradual_unfreezing must be true or false, got {self.gradual_unfreezing!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise RnntuiError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.init_embedding not in EMBEDDING_INITS:
             raise RnntuiError(f"--init-embedding must be one of {', '.join(EMBEDDING_INITS)}, "
                               f"got {self.init_embedding!r}")

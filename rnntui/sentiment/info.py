@@ -55,6 +55,13 @@ def sentiment_info_lines(info: dict) -> list[str]:
     if all(isinstance(config.get(name), (int, float)) for name in ("batch_size", "lr", "epochs")):
         epochs = f"{config['epochs']} epoch{'s' if config['epochs'] != 1 else ''}"
         trained += f" ({epochs} set); batch {config['batch_size']}, Adam at {config['lr']:g}"
+        if config.get("lr_schedule") == "linear":
+            trained += " falling linearly to 0"
+        decay = config.get("layer_lr_decay")
+        if isinstance(decay, (int, float)) and decay != 1:
+            trained += f" (the LSTM at / {decay:g}, the embedding at / {decay:g}²)"
+        if config.get("gradual_unfreezing") is True:
+            trained += ", gradual unfreezing"
         if config.get("max_tokens"):
             trained += f", reviews cut to {config['max_tokens']} words"
     if model.get("dropout"):

@@ -184,6 +184,11 @@ class SentimentTrainer(ReviewTrainer):
             frozen = frozen_layers(self.config, self.step // self.batches_per_epoch)
             for name, weight in self.model.named_parameters():
                 weight.requires_grad_(layer_of(name) not in frozen)
+        if self.config.lr_schedule == "linear":
+            left = 1 - self.step / self.total_steps
+            rates = group_lrs(self.config, len(self.optimizer.param_groups))
+            for group, lr in zip(self.optimizer.param_groups, rates, strict=True):
+                group["lr"] = lr * left
         ids, lengths = pad_batch([self.train.ids[i] for i in batch])
         logits = self.model(ids, lengths)
         loss = F.binary_cross_entropy_with_logits(logits, self.train.labels[batch])

@@ -50,9 +50,11 @@ def test_eval_every_counts_steps_into_each_epoch(prepared):
     assert validated == [7, 14, 20, 27, 34, 40]
 
 
-def test_resuming_is_exact_bit_for_bit(prepared, tmp_path):
-    straight, _ = trained(prepared, epochs=2, dropout=0.3)
-    config = SentimentTrainConfig(epochs=2, batch_size=8, lr=0.01)
+@pytest.mark.parametrize("lr_schedule", ["constant", "linear"])
+def test_resuming_is_exact_bit_for_bit(prepared, tmp_path, lr_schedule):
+    config = SentimentTrainConfig(epochs=2, batch_size=8, lr=0.01, lr_schedule=lr_schedule)
+    straight = new_trainer(prepared, config, **SMALL, dropout=0.3)
+    list(straight.run())
     first = new_trainer(prepared, config, **SMALL, dropout=0.3)
     for event in first.run():
         if event.step == first.batches_per_epoch + 3:  # in the middle of the second epoch
@@ -100,8 +102,22 @@ def test_early_stopping_after_patience_validations(prepared):
     assert trainer.history.since_best() == 2
 
 
+def test_a_linear_schedule_lowers_the_rate_each_step_to_nearly_zero(prepared):
+    config = SentimentTrainConfig(epochs=2, batch_size=8, lr=0.01, lr_schedule="linear", layer_lr_decay=2.0)
+    trainer = new_trainer(prepared, config, **SMALL)
+    rates = []
+    for _ in trainer.run():
+        rates.append([group["lr"] for group in trainer.optimizer.param_groups])
+    total = trainer.total_steps
+    for step, used in enumerate(rates):  # the rates the update of step + 1 was made at
+        expected = [lr * (1 - step / total) for lr in (0.0025, 0.005, 0.01)]
+        assert used == pytest.approx(expected), step
+    assert rates[-1][-1] == pytest.approx(0.01 / total)
+
+
 @pytest.mark.parametrize("bad", [{"epochs": 0}, {"batch_size": -1}, {"lr": 0.0}, {"lr": float("nan")},
-                                 {"max_tokens": 1}, {"grad_clip": -1.0}, {"random_seed": -5}, {"epochs": True}])
+                                 {"max_tokens": 1}, {"grad_clip": -1.0}, {"random_seed": -5}, {"epochs": True},
+                                 {"lr_schedule": "cosine"}])
 def test_bad_training_settings_are_one_line(bad):
     from rnntui.core.errors import RnntuiError
 
