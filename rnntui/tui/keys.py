@@ -72,7 +72,8 @@ KEYS: tuple[Key, ...] = (
         "training also saves there every 5 minutes"),
     Key("open", "open_picker", "ctrl+o", "Open", "load a checkpoint (replaces the model and its loss history)"),
     Key("open-review-model", "open_review_model", "ctrl+o", "Open",
-        "load a sentiment checkpoint (rnntui sentiment train makes them); the picker says each file's task",
+        "load a sentiment checkpoint (rnntui sentiment train makes them; the picker says each file's task), or "
+        "choose a language model of reviews for ctrl+g and ctrl+t",
         title="Open a sentiment model", part=REVIEWS),
     Key("new-model", "new_model", "ctrl+n", "New model",
         "start a new model of the book's size on a text file, or fine-tune the current one on it"),
@@ -112,7 +113,8 @@ KEYS: tuple[Key, ...] = (
         "add the review to the list with its verdict (it is judged as you type)", part=REVIEWS),
     Key("train-reviews", "toggle_review_training", "ctrl+t", "Train/pause",
         "start / pause training a review model on the movie reviews (the one open if it can resume, else a new "
-        "one of the book's size)", title="Train a review model", part=REVIEWS),
+        "one: of the book's size, or started from a language model of reviews at hand)",
+        title="Train a review model", part=REVIEWS),
     Key("write-review", "write_review", "ctrl+g", "Write on",
         "the language model of reviews (rnntui sentiment pretrain) writes on from the review typed, a word at a "
         "time, judged as it goes (again: stop)", title="Write on: the language model continues the review",

@@ -103,13 +103,55 @@ async def test_a_review_language_model_opened_with_ctrl_o_is_the_one_used(tiny_c
     elsewhere = shutil.copy(review_lm_file, tmp_path / "elsewhere.ckpt")
     async with app.run_test(size=SIZE) as pilot:
         reviews = await open_reviews(pilot)
+        in_data_folder(review_lm_file, tmp_path)
         await pilot.press("ctrl+o")
         await shown(pilot, CheckpointPicker, "#picker-path")
+        table = app.screen.query_one("#picker-table")
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        row = next(row for row in rows if "reviews-lm.ckpt" in row[0])
+        assert row[1] == "review-lm" and row[3].startswith("ppl ") and row[4] == "reviews.tar.gz"
         app.screen.query_one("#picker-path").value = str(elsewhere)
         app.screen.query_one("#picker-path").focus()
         await pilot.press("enter")
         await until(pilot, lambda: notified(app, "elsewhere.ckpt is a language model of reviews: ctrl+g writes"))
         assert reviews.model_name == "imdb-sentiment.ckpt"  # the review model stays
         assert reviews.writing.language_model() == elsewhere
+        (tmp_path / "data" / "checkpoints" / "reviews-lm.ckpt").unlink()
         elsewhere.unlink()  # gone: none at hand again
         assert reviews.writing.language_model() is None
+
+
+async def test_a_start_that_fails_is_one_line_and_the_next_ctrl_t_asks_again(tiny_checkpoint, reviews_file,
+                                                                              review_lm_file, tmp_path):
+    """A language model whose header reads well but whose weights are cut short: listed, and
+    refused in one notification when chosen; nothing of the choice stays behind."""
+    from rnntui.tui.screens.dialogs import ReviewStartScreen
+
+    from .helpers import busy_press
+
+    good = in_data_folder(review_lm_file, tmp_path)
+    data = good.read_bytes()
+    (good.parent / "cut.ckpt").write_bytes(data[:len(data) // 2])
+    app = make_app(tiny_checkpoint, reviews_data=reviews_file, review_model_settings=SMALL)
+    async with app.run_test(size=SIZE) as pilot:
+        reviews = await open_reviews(pilot)
+        for _ in range(2):
+            await busy_press(pilot, "ctrl+t")
+            await shown(pilot, ReviewStartScreen, "#review-start-choice")
+            choices = app.screen.query_one("#review-start-choice")
+            prompts = [str(choices.get_option_at_index(i).prompt) for i in range(choices.option_count)]
+            assert sum(prompt.startswith("From cut.ckpt") for prompt in prompts) == 1
+            choices.highlighted = next(i for i, prompt in enumerate(prompts) if prompt.startswith("From cut.ckpt"))
+            await pilot.press("enter")
+            await until(pilot, lambda: notified(app, "cut.ckpt is truncated"))
+            await until(pilot, lambda: reviews.training.state == "idle")
+            assert reviews.session.trainer is None and reviews.session.from_lm is None
+            app.clear_notifications()
+
+
+def test_a_word_cut_at_its_apostrophe_is_written_whole():
+    from rnntui.tui.reviews.pane import written_on
+
+    assert written_on("I didn", "t") == "I didn't" and written_on("it", "s") == "it's"
+    assert written_on("The film", "was") == "The film was" and written_on("The film ", "was") == "The film was"
+    assert written_on("great!", "t") == "great! t" and written_on("", "film") == "film"

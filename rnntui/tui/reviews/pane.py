@@ -32,7 +32,7 @@ from textual.worker import get_current_worker
 from rnntui.core.errors import RnntuiError
 from rnntui.sentiment.reviews import DataError
 from rnntui.tui import keys
-from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored, ReviewWritten
+from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored, ReviewWritten, TrainingStopped
 from rnntui.tui.opener import ModelOpener, reading_error
 from rnntui.tui.reviews.writing import ReviewWriting, is_language_model, language_models
 from rnntui.tui.training.controller import TrainingController, TrainingState
@@ -48,6 +48,8 @@ MAX_REVIEW_CHARS = 100_000  # judged of a longer paste (a 1 MB one, say): its st
 # and the cost grows as the square (300 words: 0.2 s on 2 cores, 2,000: 7.5 s); the verdict is
 # always the whole review's.
 EXPLAINED_WORDS = 400
+# Word ends the book's tokenizer cuts off at an apostrophe ("didn't": "didn", "t").
+CLITICS = frozenset({"t", "s", "m", "d", "ll", "re", "ve"})
 STRONG, NOTABLE = 0.10, 0.02  # a word's change of the running probability: bold, coloured
 
 
@@ -68,6 +70,14 @@ def coloured_words(effects: list[WordEffect], more: int = 0) -> Text:
     if more:
         text.append(f" … and {more:,} more words", style="dim")
     return text
+
+
+def written_on(text: str, word: str) -> str:
+    """``text`` with the language model's ``word`` after it: a space between, or an apostrophe
+    where the tokenizer cut a word in two ("didn" then "t": "didn't")."""
+    if word in CLITICS and text[-1:].isalpha():
+        return f"{text}'{word}"
+    return text + ("" if not text or text[-1].isspace() else " ") + word
 
 
 def verdict_line(number: int, message: ReviewScored) -> str:
@@ -335,8 +345,7 @@ class ReviewsPane(Vertical):
             self.notify(message.error, title="Could not write on", severity="error", timeout=10)
         if message.word is not None:
             field = self.query_one("#review-input", Input)
-            gap = "" if not field.value or field.value[-1].isspace() else " "
-            field.value = field.value + gap + message.word  # judged as typed text is (on_input_changed)
+            field.value = written_on(field.value, message.word)  # judged as typed text is (on_input_changed)
             field.cursor_position = len(field.value)
 
     # -- training (the pane is its controller's host) ------------------------------------------
@@ -349,15 +358,25 @@ class ReviewsPane(Vertical):
             from rnntui.core.paths import checkpoints_dir
 
             found = language_models(checkpoints_dir())
-            chosen = self.writing.chosen
-            if chosen is not None and chosen.is_file() and all(path != chosen for path, _ in found):
+            chosen = self.writing.chosen  # the one opened with ctrl+o, first
+            if chosen is not None and chosen.is_file():
                 from rnntui.core.checkpoint import read_header
 
-                found.insert(0, (chosen, read_header(chosen)[0]))
+                try:
+                    found = [(chosen, read_header(chosen)[0])] + [entry for entry in found if entry[0] != chosen]
+                except Exception:  # noqa: BLE001 - changed since it was opened: the others are still offered
+                    pass
             if found:
                 self.ask_how_to_start(found)
                 return
         self.training.toggle()
+
+    def on_training_stopped(self, message: TrainingStopped) -> None:
+        """(After the controller.) A start that failed leaves no choice behind: the next ctrl+t asks
+        again. Reviews that must be asked for first keep it (training starts once they are given)."""
+        if message.error and not message.data_missing and self.session is not None \
+                and self.session.trainer is None:
+            self.session.from_lm, self.start_chosen = None, False
 
     def ask_how_to_start(self, models: list[tuple[Path, dict]]) -> None:
         """A new model from one of ``models`` (language models of reviews) or from random weights."""
@@ -368,8 +387,6 @@ class ReviewsPane(Vertical):
                 return
             self.session.from_lm = Path(answer) if answer else None
             self.start_chosen = True  # not asked again if the reviews must be asked for first
-            if answer:
-                self.writing.chosen = Path(answer)
             self.training.toggle()
 
         self.app.push_screen(ReviewStartScreen(models), chosen)
@@ -426,7 +443,9 @@ class ReviewsPane(Vertical):
         self.follow_weights()
         self.update_status()
         minutes = round(self.app.autosave_every / 60)  # type: ignore[attr-defined] - RnntuiApp's
-        text = (f"A new review model ({session.describe_model()}) trains on {session.training_text_name()}. "
+        started = self.started_from()
+        start = f", started from the language model {started.name}," if started is not None else ""
+        text = (f"A new review model ({session.describe_model()}){start} trains on {session.training_text_name()}. "
                 f"It is saved to {session.path}: by ctrl+s, and every {minutes} minutes while it trains.")
         self.note(text)
         self.notify(text, title="New review model", timeout=15, markup=False)

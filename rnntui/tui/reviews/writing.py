@@ -80,8 +80,10 @@ class ReviewWriting(Widget):
             return "Type a few words first: the language model of reviews writes on from them."
         path = self.language_model()
         if path is None:
-            return (f"No language model of reviews at hand: rnntui sentiment pretrain makes one (in {checkpoints_dir()}"
-                    "), and ctrl+o opens one from elsewhere.")
+            started = self.started_from()
+            gone = f"This review model's language model, {started}, is gone. " if started is not None else ""
+            return (f"{gone}No language model of reviews at hand: rnntui sentiment pretrain makes one (in "
+                    f"{checkpoints_dir()}), and ctrl+o opens one from elsewhere.")
         self.writing = True
         self.write(path, text)
         return None

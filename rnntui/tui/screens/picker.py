@@ -3,6 +3,7 @@ which task its model is for (a text's language model, or a review classifier).""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from pathlib import Path
 
@@ -43,6 +44,11 @@ def describe(header: dict, name_width: int | None = NAME_WIDTH) -> tuple[str, st
     if task == "sentiment":
         accuracy = header.get("best_val_accuracy")
         best = f"{accuracy:.1%} acc" if isinstance(accuracy, (int, float)) else "-"
+        data = header.get("data") if isinstance(header.get("data"), dict) else {}
+        corpus = str(data.get("name", "-"))
+    elif task == "review-lm":  # a word model's loss reads best as its perplexity, as its dialogs give it
+        loss = header.get("best_val_loss")
+        best = f"ppl {math.exp(loss):,.0f}" if isinstance(loss, (int, float)) and 0 <= loss < 50 else "-"
         data = header.get("data") if isinstance(header.get("data"), dict) else {}
         corpus = str(data.get("name", "-"))
     else:
