@@ -310,7 +310,7 @@ class RnntuiApp(BeforeCrash, App):
         # Imported on first use: the Markdown widget is slow to import, the first frame is not.
         from rnntui.tui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen(keys.help_rows(self.mode)))
+        self.push_screen(HelpScreen(keys.help_rows(self.mode), reviews=self.mode == keys.REVIEWS))
 
     async def action_quit(self) -> None:
         self.chat.opener.if_unsaved_work("Quit rnntui?", "quit",

@@ -134,6 +134,7 @@ async def test_each_mode_shows_its_own_keys_and_f7_goes_back(tiny_checkpoint):
         await shown(pilot, HelpScreen, "Markdown")
         text = "\n".join(f"{key} {what}" for key, what in app.screen.keys)
         assert "add the review to the list" in text and "generate a reply" not in text
+        assert "The gauge is the probability" in app.screen.notes and "f5" not in app.screen.notes  # its own notes
         await pilot.press("escape")
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Chat" in titles and "Generate" not in titles
