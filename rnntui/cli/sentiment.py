@@ -25,7 +25,8 @@ from rnntui.cli.run import (
 )
 from rnntui.core.errors import RnntuiError
 
-MODEL_SETTINGS = ("cell", "bidirectional", "embed_dim", "hidden_size", "fc_hidden", "dropout", "pooling")
+MODEL_SETTINGS = ("cell", "bidirectional", "embed_dim", "hidden_size", "fc_hidden", "dropout", "word_dropout",
+                  "pooling")
 MAX_REVIEW_BYTES = 1 << 20
 
 

@@ -47,6 +47,8 @@ def add_sentiment_commands(commands) -> None:
     model.add_argument("--hidden-size", type=int, help="units of the recurrent layer (64)")
     model.add_argument("--fc-hidden", type=int, help="units of the hidden linear layer (64)")
     model.add_argument("--dropout", type=float, help="dropout on the summary before the classifier (0)")
+    model.add_argument("--word-dropout", type=float, help="dropout on the embedded words before the recurrent "
+                       "layer (0)")
     model.add_argument("--pooling", choices=["last", "concat"], help="what the classifier reads of each direction: "
                        "its state after the last word, or concat: that and the max and mean of its states over the "
                        "review (last)")

@@ -61,7 +61,7 @@ def load_sentiment_checkpoint(path: str | Path) -> SentimentCheckpoint:
 
 def model_config(values: object) -> SentimentConfig:
     return model_settings(values, SentimentConfig, whole=("vocab_size", "embed_dim", "hidden_size", "fc_hidden"),
-                          rates=("dropout",), names=("cell", "pooling"), flags=("bidirectional",))
+                          rates=("dropout", "word_dropout"), names=("cell", "pooling"), flags=("bidirectional",))
 
 
 def check_word_vocab(words: object, size: int) -> None:

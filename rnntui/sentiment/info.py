@@ -66,6 +66,8 @@ def sentiment_info_lines(info: dict) -> list[str]:
             trained += f", reviews cut to {config['max_tokens']} words"
     if model.get("dropout"):
         trained += f"; dropout {model['dropout']:g}"
+    if model.get("word_dropout"):
+        trained += f", {model['word_dropout']:g} on the embedded words"
     if not info["resumable"]:
         trained += " (weights only: it cannot be resumed)"
     lines.append(("training", trained))

@@ -28,6 +28,9 @@ class SentimentConfig:
     cell: str = "lstm"
     bidirectional: bool = False
     dropout: float = 0.0  # on the summary, before the classifier (0: as the book)
+    # On the embedded words, before the recurrent layer (0: as the book): the regularisation a model
+    # started from a language model (which trained with it) needs once it fits its training reviews.
+    word_dropout: float = 0.0
     # What the classifier reads of each direction: its state after the review's last word (the
     # book's), or "concat": that, and the maximum and the mean of its states over the review's
     # words (Howard & Ruder 2018's concat pooling).
@@ -40,8 +43,9 @@ class SentimentConfig:
             value = getattr(self, name)
             if not 1 <= value <= (2_000_000 if name == "vocab_size" else MAX_SIZE):
                 raise ValueError(f"{name} must be at least 1 and not absurd, got {value}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        for name in ("dropout", "word_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
 
@@ -68,6 +72,7 @@ class SentimentRNN(nn.Module):
         self._one_way = (CELLS[config.cell](config.embed_dim, config.hidden_size, batch_first=True, device="meta"),)
         summary = config.hidden_size * (2 if config.bidirectional else 1) * (3 if config.pooling == "concat" else 1)
         self.dropout = nn.Dropout(config.dropout)
+        self.word_dropout = nn.Dropout(config.word_dropout)
         self.fc1 = nn.Linear(summary, config.fc_hidden)
         self.relu = nn.ReLU()
         self.fc2 = nn.Linear(config.fc_hidden, 1)
@@ -81,7 +86,7 @@ class SentimentRNN(nn.Module):
         length). That is the final state a packed sequence gives, since padding only comes after
         the words read, and it is about six times faster on the CPU, where a packed sequence
         steps the kernel through ever smaller batches; length buckets leave little padding."""
-        embedded = self.embedding(ids)
+        embedded = self.word_dropout(self.embedding(ids))
         return self.classify(self.summaries(embedded, lengths, self.one_direction(embedded, reverse=False)))
 
     def summaries(self, embedded: torch.Tensor, lengths: torch.Tensor, forward: torch.Tensor) -> torch.Tensor:

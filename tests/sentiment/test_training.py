@@ -174,6 +174,8 @@ def crafted(checkpoint: SentimentCheckpoint, path, change):
     (lambda c: setattr(c, "data", {"train_reviews": "many"}), "data's train_reviews"),
     (lambda c: setattr(c, "model_config", SentimentConfig(c.model_config.vocab_size, cell="gru", **SMALL)),
      "does not fit|has shape"),
+    (lambda c: object.__setattr__(c.model_config, "word_dropout", 1.5), "word_dropout must be in"),
+    (lambda c: object.__setattr__(c.model_config, "word_dropout", "x"), "word_dropout is 'x', not a rate"),
 ])
 def test_crafted_checkpoints_are_refused_before_a_model_is_built(sentiment_file, tmp_path, change, match):
     path = crafted(load_sentiment_checkpoint(sentiment_file), tmp_path / "bad.ckpt", change)
@@ -268,3 +270,20 @@ def test_naive_bayes_embedding_starts_from_each_words_leaning(prepared):
     assert torch.equal(random_start.embedding.weight[:, 1:], model.embedding.weight[:, 1:])  # same seed otherwise
     with pytest.raises(Exception, match="--init-embedding must be one of random, nb, ppmi, ppmi\\+nb"):
         SentimentTrainConfig(init_embedding="glove").validate()
+
+
+def test_word_dropout_drops_embedded_words_in_training_only(prepared):
+    from rnntui.sentiment.model import SentimentRNN, pad_batch
+
+    torch.manual_seed(0)
+    plain = SentimentRNN(SentimentConfig(len(prepared.vocab), **SMALL))
+    dropped = SentimentRNN(SentimentConfig(len(prepared.vocab), **SMALL, word_dropout=0.5))
+    dropped.load_state_dict(plain.state_dict())
+    ids, lengths = pad_batch(prepared.train.ids[:8])
+    plain.eval(), dropped.eval()
+    assert torch.equal(plain(ids, lengths), dropped(ids, lengths))  # judging: no dropout
+    plain.train(), dropped.train()
+    assert torch.equal(plain(ids, lengths), plain(ids, lengths))  # no dropout anywhere in plain
+    assert not torch.allclose(plain(ids, lengths), dropped(ids, lengths))
+    trainer, _ = trained(prepared, epochs=2, word_dropout=0.3)
+    assert trainer.model.config.word_dropout == 0.3 and trainer.history.best()[1] >= 0.6
