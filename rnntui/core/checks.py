@@ -221,6 +221,9 @@ def check_adam_state(state: object, shapes: list[tuple[int, ...]]) -> None:
                 or not all(is_int(i) and 0 <= i < len(shapes) for i in group["params"]):
             raise InvalidField("optimizer_state's parameter groups do not fit the model")
         check_adam_settings(group)
+    listed = sorted(i for group in state["param_groups"] for i in group["params"])
+    if listed != list(range(len(shapes))):  # torch would refuse (or skip) the rest at the first step
+        raise InvalidField("optimizer_state's parameter groups do not hold each of the model's parameters once")
     amsgrad = {i for group in state["param_groups"] if group.get("amsgrad") for i in group["params"]}
     for index, moments in state["state"].items():
         if not is_int(index) or not 0 <= index < len(shapes) or not isinstance(moments, dict):

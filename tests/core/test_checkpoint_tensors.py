@@ -87,6 +87,11 @@ CRAFTED = {  # what is done to the payload, and a part of the line that says so
                            "optimizer_state's betas"),
     "Adam eps infinite": (lambda p, w: p["optimizer_state"]["param_groups"][0].__setitem__("eps", math.inf),
                           "optimizer_state's eps"),
+    "no Adam parameter group": (lambda p, w: p["optimizer_state"].__setitem__("param_groups", []),
+                                "parameter groups do not hold each of the model's parameters once"),
+    "a parameter in two Adam groups": (lambda p, w: p["optimizer_state"]["param_groups"].append(
+        {**p["optimizer_state"]["param_groups"][0], "params": [0]}),
+        "parameter groups do not hold each of the model's parameters once"),
     "a NaN Adam moment": (lambda p, w: p["optimizer_state"]["state"][0].__setitem__(
         "exp_avg", p["optimizer_state"]["state"][0]["exp_avg"] * math.nan), "exp_avg for parameter 0 holds NaN"),
     "a negative squared moment": (lambda p, w: p["optimizer_state"]["state"][0].__setitem__(
