@@ -104,7 +104,9 @@ def epochs_run(args: argparse.Namespace, trainer, data, out: Path, provenance: d
 
 def command_line() -> str:
     """The command that started this process, as its record keeps it."""
-    return "rnntui " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("rnntui") else " ".join(sys.argv)
+    program = Path(sys.argv[0])
+    ours = program.name == "rnntui" or (program.name == "__main__.py" and program.parent.name == "rnntui")
+    return "rnntui " + " ".join(sys.argv[1:]) if ours else " ".join(sys.argv)  # python -m rnntui too
 
 
 def run_provenance() -> dict:

@@ -115,3 +115,15 @@ def test_the_metrics_file_is_flushed_at_least_once_a_second(tmp_path, monkeypatc
         report.event(TrainEvent(step=2, total_steps=10, train_loss=1.9, val_loss=None, chars_per_s=100.0,
                                 elapsed=0.2, lr=0.005))
         assert metrics.read_text().count("\n") == 2  # both steps are on disk for a watcher
+
+
+@pytest.mark.parametrize("program, recorded", [
+    ("/usr/bin/rnntui", "rnntui sentiment train --epochs 2"),
+    ("/home/me/src/rnntui/__main__.py", "rnntui sentiment train --epochs 2"),  # python -m rnntui
+    ("/home/me/train.py", "/home/me/train.py sentiment train --epochs 2"),
+])
+def test_the_record_names_the_command_as_it_was_run(monkeypatch, program, recorded):
+    from rnntui.cli.run import command_line
+
+    monkeypatch.setattr("sys.argv", [program, "sentiment", "train", "--epochs", "2"])
+    assert command_line() == recorded
