@@ -10,6 +10,7 @@ records them).
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 
@@ -19,6 +20,12 @@ from rnntui.sentiment.trainer import encode, evaluate_reviews
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_BYTES = 10_000_000  # a classifier of the pretrained sizes (embedding 100, LSTM 256) is 7.7 MB
+
+
+def as_typed(command: str) -> str:
+    """The record's commands as a user types them: a run started as ``python -m rnntui`` from a
+    copy of the code records that copy's ``.../rnntui/__main__.py``, which is ``rnntui``."""
+    return " && ".join(re.sub(r"^\S*/rnntui/__main__\.py(?= )", "rnntui", part) for part in command.split(" && "))
 
 
 def main() -> None:
@@ -35,7 +42,8 @@ def main() -> None:
     loss, accuracy = evaluate_reviews(checkpoint.build_model(), encode(reviews.test, checkpoint.vocab, max_tokens))
     print(f"test accuracy {accuracy:.4f}, loss {loss:.4f} on {len(reviews.test):,} test reviews "
           f"({time.perf_counter() - started:.1f}s)")
-    checkpoint.provenance = {**checkpoint.provenance, "wall_time_s": round(checkpoint.elapsed, 1),
+    checkpoint.provenance = {**checkpoint.provenance, "command": as_typed(checkpoint.provenance.get("command", "")),
+                             "wall_time_s": round(checkpoint.elapsed, 1),
                              "test_accuracy": round(accuracy, 4), "test_loss": round(loss, 4),
                              "test_reviews": len(reviews.test)}
     save_sentiment_checkpoint(checkpoint, args.out, half=True)
