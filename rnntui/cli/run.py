@@ -119,18 +119,24 @@ def run_provenance() -> dict:
             "machine": f"{cpu_name()}, {torch.get_num_threads()} of {os.cpu_count()} cores, torch {torch.__version__}"}
 
 
+# What a model started from (a fine-tuned character model's model, a review model's language
+# model): a fact of the model, so every later run's record keeps it.
+STARTS = ("finetuned_from", "from_lm")
+
+
 def resumed_provenance(before: dict | None, run: dict) -> dict:
     """A resumed run's record: the runs before it stay in it. Commands chain with " && " (as
     the bundled model's record reads: each command in order reproduces the model), wall times
-    add up, and where the model was fine-tuned from is kept; the rest is this run's."""
+    add up, and what the model started from is kept; the rest is this run's."""
     before = before or {}
     chained = dict(run)
     if isinstance(before.get("command"), str) and before["command"]:
         chained["command"] = f"{before['command']} && {run['command']}"
     if isinstance(before.get("wall_time_s"), (int, float)) and isinstance(run.get("wall_time_s"), (int, float)):
         chained["wall_time_s"] = round(before["wall_time_s"] + run["wall_time_s"], 1)
-    if before.get("finetuned_from"):
-        chained["finetuned_from"] = before["finetuned_from"]
+    for start in STARTS:
+        if before.get(start):
+            chained[start] = before[start]
     return chained
 
 

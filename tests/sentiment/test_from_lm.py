@@ -115,6 +115,9 @@ def test_a_classifier_starts_from_the_language_models_layers(language_model, tmp
     assert classifier.provenance["from_lm"]["step"] == lm.step == 12
     code, stdout, _ = run(capsys, "info", str(out))
     assert code == 0 and f"started from the language model {lm_path} (step 12)" in stdout
+    # A resumed run's record still says where the model started.
+    code, _, _ = run(capsys, "sentiment", "train", "--data", str(data), "--resume", str(out), "--epochs", "2")
+    assert code == 0 and load_sentiment_checkpoint(out).provenance["from_lm"] == classifier.provenance["from_lm"]
     # Without unfreezing, the same epoch moves every layer away from where it started.
     code, _, _ = run(capsys, "sentiment", "train", "--data", str(data), "--from-lm", str(lm_path), "--epochs", "1",
                      "--out", str(tmp_path / "d.ckpt"), *CLASSIFIER)
