@@ -39,6 +39,16 @@ def halves(data: Encoded, seed: int = HALF_SEED) -> tuple[Encoded, Encoded]:
     return tuple(Encoded([data.ids[i] for i in part], data.labels[part]) for part in (order[:cut], order[cut:]))
 
 
+def check_summary_of_units(model: SentimentRNN) -> None:
+    """The summary questions (which unit classifies, what switching units off costs) read a
+    summary of one value per unit: the last state's. A model that pools (concat pooling: the
+    last state, the max and the mean) is refused in one line rather than measured wrongly."""
+    if model.config.pooling != "last":
+        raise RnntuiError(f"this review model reads its summary with {model.config.pooling} pooling (the last "
+                          "state, the max and the mean of each unit): the summary's units are measured for models "
+                          "that judge from the last state only (--pooling last); the word-by-word trace reads any")
+
+
 def units_of(model: SentimentRNN) -> int:
     return model.config.hidden_size * (2 if model.config.bidirectional else 1)
 
@@ -190,6 +200,7 @@ def sentiment_neuron(model: SentimentRNN, valid: Encoded, top: int = 10, progres
     """Rank the summary's units by correlation with the label on one half of ``valid``, fit a
     logistic regression on each unit alone and one on all of them there, and measure them (and
     the model) on the other half."""
+    check_summary_of_units(model)
     fit, held = halves(valid)
     (x_fit, _), = summaries(model, fit)
     (x_held, held_logits), = summaries(model, held, progress=progress)
@@ -232,6 +243,7 @@ def ablate_reviews(model: SentimentRNN, data: Encoded, units: list[int], value: 
     """The loss and accuracy on ``data`` with ``units`` of the summary held at ``value`` at every
     word (unit u < H: the forward direction's u; else the backward one's u - H), without, and
     with random sets of as many units instead."""
+    check_summary_of_units(model)
     total = units_of(model)
     units = check_units(units, total)
     if state == "cell" and model.config.cell != "lstm":

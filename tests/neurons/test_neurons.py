@@ -386,6 +386,28 @@ def test_review_bad_input_is_one_line(review_files, capsys, argv, message):
     one_error_line(code, err, message)
 
 
+def test_a_pooling_review_model_is_refused_for_the_summary_questions_and_traced_word_by_word(review_files, tmp_path,
+                                                                                              capsys):
+    """A concat-pooling model (what a language model's start makes): find and ablate say in one
+    line what they read; show, the trace word by word, reads it."""
+    from dataclasses import replace
+
+    from rnntui.sentiment.checkpoint import SentimentCheckpoint, save_sentiment_checkpoint
+    from rnntui.sentiment.model import SentimentRNN
+
+    _, data = review_files
+    model, vocab = verdict_model()
+    pooled = SentimentRNN(replace(model.config, pooling="concat"))
+    checkpoint = save_sentiment_checkpoint(SentimentCheckpoint(pooled.config, vocab, pooled.state_dict()),
+                                           tmp_path / "pooled.ckpt")
+    for argv in (["find"], ["ablate", "--unit", "0"]):
+        code, _, err = run(capsys, "neurons", *argv, "--checkpoint", str(checkpoint), "--data", str(data))
+        one_error_line(code, err, "reads its summary with concat pooling")
+    code, out, _ = run(capsys, "neurons", "show", "--unit", "0", "--checkpoint", str(checkpoint), "--review",
+                       "film plot great music", "--json")
+    assert code == 0 and json.loads(out)["words"] == ["film", "plot", "great", "music"]
+
+
 # -- the page's script and the benchmark (slow: the bundled models read thousands of characters) ------
 
 @pytest.mark.slow
