@@ -58,9 +58,11 @@ def cmd_find_reviews(args: argparse.Namespace) -> int:
     hidden = model.config.hidden_size
     print(f"units of the summary by correlation with the label (fitted on {answer.fit_reviews:,} validation "
           f"reviews; accuracy on the other {answer.held_out_reviews:,})")
-    print("                  r   alone")
+    pools = model.config.pooling != "last"  # each unit gives its last state, max and mean: say whose r it is
+    print("                  r   alone" + ("  (r of its)" if pools else ""))
     for score in answer.ranked:
-        print(f"  unit {score.unit:4d} {direction(score.unit, hidden)}  {score.correlation:+.3f}  {score.accuracy:.4f}")
+        print(f"  unit {score.unit:4d} {direction(score.unit, hidden)}  {score.correlation:+.3f}  {score.accuracy:.4f}"
+              + (f"  {score.part}" if pools else ""))
     best = answer.best_single
     print(f"the best unit alone: {best.unit} {direction(best.unit, hidden).strip()}, accuracy {best.accuracy:.4f}")
     print(f"all {hidden * (2 if model.config.bidirectional else 1)} units together: {answer.all_units:.4f}; "

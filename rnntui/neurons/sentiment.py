@@ -1,7 +1,8 @@
 """Inside the review model: each unit of its summary (the forward direction's final hidden state,
-then, for a bidirectional model, the backward one's), each unit's value word by word, units
-ranked by correlation with the label, units switched off, and the "sentiment neuron" question
-(Radford et al. 2017): does one unit alone classify as well as all of them?
+then, for a bidirectional model, the backward one's; with concat pooling each unit's max and mean
+over the review as well), each unit's value word by word, units ranked by correlation with the
+label, units switched off, and the "sentiment neuron" question (Radford et al. 2017): does one
+unit alone classify as well as all of them?
 
 Everything here is measured on the validation reviews (the 5,000 the training split holds out),
 never on the test reviews. The validation reviews are cut in two halves (seeded): what is chosen
@@ -20,7 +21,7 @@ from rnntui.core.errors import RnntuiError
 from rnntui.neurons.ablate import Loss, check_units, random_sets
 from rnntui.neurons.rank import Ranked, correlations, rank_units
 from rnntui.neurons.recurrence import clamp_rows, layer_weights, run_layer
-from rnntui.sentiment.model import SentimentRNN, pad_batch, reverse_each
+from rnntui.sentiment.model import POOLED, SentimentRNN, pad_batch, reverse_each
 from rnntui.sentiment.predict import Predictor
 from rnntui.sentiment.tokens import UNK, WordVocab
 from rnntui.sentiment.trainer import Encoded
@@ -39,18 +40,14 @@ def halves(data: Encoded, seed: int = HALF_SEED) -> tuple[Encoded, Encoded]:
     return tuple(Encoded([data.ids[i] for i in part], data.labels[part]) for part in (order[:cut], order[cut:]))
 
 
-def check_summary_of_units(model: SentimentRNN) -> None:
-    """The summary questions (which unit classifies, what switching units off costs) read a
-    summary of one value per unit: the last state's. A model that pools (concat pooling: the
-    last state, the max and the mean) is refused in one line rather than measured wrongly."""
-    if model.config.pooling != "last":
-        raise RnntuiError(f"this review model reads its summary with {model.config.pooling} pooling (the last "
-                          "state, the max and the mean of each unit): the summary's units are measured for models "
-                          "that judge from the last state only (--pooling last); the word-by-word trace reads any")
-
-
 def units_of(model: SentimentRNN) -> int:
     return model.config.hidden_size * (2 if model.config.bidirectional else 1)
+
+
+def pooled(model: SentimentRNN) -> tuple[str, ...]:
+    """What the summary holds of each unit: its last state, and with concat pooling its max and
+    mean too. The summary's columns are these parts in turn, each one value per unit."""
+    return POOLED[model.config.pooling]
 
 
 @torch.inference_mode()
@@ -63,7 +60,8 @@ def summaries(model: SentimentRNN, data: Encoded, unit_sets: list[list[int]] | N
     model.eval()
     unit_sets = unit_sets or [[]]
     order = sorted(range(len(data)), key=lambda i: len(data.ids[i]))
-    found = [(torch.empty(len(data), units_of(model)), torch.empty(len(data))) for _ in unit_sets]
+    found = [(torch.empty(len(data), units_of(model) * len(pooled(model))), torch.empty(len(data)))
+             for _ in unit_sets]
     for start in range(0, len(order), BATCH):
         batch = order[start:start + BATCH]
         ids, lengths = pad_batch([data.ids[i] for i in batch])
@@ -85,9 +83,7 @@ def _clamped_summaries(model: SentimentRNN, ids: torch.Tensor, lengths: torch.Te
     hidden, sets, batch = model.config.hidden_size, len(unit_sets), len(ids)
     embedded = model.embedding(ids).repeat(sets, 1, 1)
     lengths = lengths.repeat(sets)
-    rows = torch.arange(len(embedded))
-    last = (lengths - 1).clamp(min=0)
-    parts = []
+    outputs = []
     directions = (False, True) if model.config.bidirectional else (False,)
     for reverse in directions:
         offset = hidden if reverse else 0
@@ -96,9 +92,9 @@ def _clamped_summaries(model: SentimentRNN, ids: torch.Tensor, lengths: torch.Te
         inputs = reverse_each(embedded, lengths) if reverse else embedded
         weights = layer_weights(model.rnn, 0, reverse)
         zeros = torch.zeros(len(embedded), hidden)
-        outputs = run_layer(weights, weights.input_projection(inputs).transpose(0, 1), (zeros, zeros), clamp)[0]
-        parts.append(outputs.transpose(0, 1)[rows, last])
-    return list(torch.cat(parts, dim=1).split(batch))
+        read = run_layer(weights, weights.input_projection(inputs).transpose(0, 1), (zeros, zeros), clamp)[0]
+        outputs.append(read.transpose(0, 1))
+    return list(model.pool(outputs, lengths).split(batch))  # pooled as the model pools
 
 
 @torch.inference_mode()
@@ -138,8 +134,9 @@ def review_trace(model: SentimentRNN, vocab: WordVocab, text: str, top: int = 10
 @dataclass(frozen=True)
 class UnitScore:
     unit: int
-    correlation: float  # with the label, over the fitting half's reviews
-    accuracy: float  # of a logistic regression on this unit alone, on the held-out half
+    correlation: float  # with the label, over the fitting half's reviews (its part that correlates most)
+    accuracy: float  # of a logistic regression on this unit alone (all it gives the summary), held out
+    part: str = "last"  # which of the unit's summary values ``correlation`` is: last, max or mean
 
     def to_dict(self) -> dict:
         return {k: round(v, 5) if isinstance(v, float) else v for k, v in asdict(self).items()}
@@ -162,18 +159,19 @@ class NeuronAnswer:
 
 def fit_logistic(x: torch.Tensor, y: torch.Tensor, separate: bool, steps: int = 100,
                  l2: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logistic regression by L-BFGS on standardised ``x`` ``(n, d)``: with ``separate``, d
-    regressions of one column each (weights ``(d,)``, biases ``(d,)``), else one on all columns
+    """Logistic regression by L-BFGS on standardised ``x``: with ``separate``, ``x`` is
+    ``(n, k, d)`` and there are d regressions of k columns each (a unit's values in the summary;
+    weights ``(k, d)``, biases ``(d,)``), else ``x`` is ``(n, d)`` and one regression reads all
     (weights ``(d,)``, bias ``()``); a small L2 penalty keeps separable data finite. Returns
     weights and biases for standardised inputs (see ``standardise``)."""
-    d = x.shape[1]
-    weight = torch.zeros(d, requires_grad=True)
+    d = x.shape[-1]
+    weight = torch.zeros(x.shape[1:] if separate else d, requires_grad=True)
     bias = torch.zeros(d if separate else (), requires_grad=True)
     optimizer = torch.optim.LBFGS([weight, bias], lr=1.0, max_iter=steps, line_search_fn="strong_wolfe")
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
-        logits = x * weight + bias if separate else x @ weight + bias
+        logits = (x * weight).sum(1) + bias if separate else x @ weight + bias
         target = y[:, None].expand_as(logits) if separate else y
         # Summed over the separate regressions: each one's gradient is its own.
         loss = F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / len(y) + l2 * weight.square().sum()
@@ -200,18 +198,21 @@ def sentiment_neuron(model: SentimentRNN, valid: Encoded, top: int = 10, progres
     """Rank the summary's units by correlation with the label on one half of ``valid``, fit a
     logistic regression on each unit alone and one on all of them there, and measure them (and
     the model) on the other half."""
-    check_summary_of_units(model)
     fit, held = halves(valid)
     (x_fit, _), = summaries(model, fit)
     (x_held, held_logits), = summaries(model, held, progress=progress)
-    r = correlations(x_fit, fit.labels.numpy())
+    parts, units = pooled(model), units_of(model)
+    r = correlations(x_fit, fit.labels.numpy()).reshape(len(parts), units)  # a row per part of the summary
+    strongest = r.abs().argmax(0)
     a_fit, a_held = standardise(x_fit, x_held)
-    weight, bias = fit_logistic(a_fit, fit.labels, separate=True)
-    single_fit = accuracy(a_fit * weight + bias, fit.labels)
-    single_held = accuracy(a_held * weight + bias, held.labels)
+    by_unit = lambda a: a.reshape(len(a), len(parts), units)  # noqa: E731 - each unit's values together
+    weight, bias = fit_logistic(by_unit(a_fit), fit.labels, separate=True)
+    single_fit = accuracy((by_unit(a_fit) * weight).sum(1) + bias, fit.labels)
+    single_held = accuracy((by_unit(a_held) * weight).sum(1) + bias, held.labels)
     weight_all, bias_all = fit_logistic(a_fit, fit.labels, separate=False)
     all_held = float(accuracy(a_held @ weight_all + bias_all, held.labels))
-    scores = [UnitScore(u, float(r[u]), float(single_held[u])) for u in range(len(r))]
+    scores = [UnitScore(u, float(r[strongest[u], u]), float(single_held[u]), parts[int(strongest[u])])
+              for u in range(units)]
     ranked = sorted(scores, key=lambda s: -abs(s.correlation))[:max(top, 0)]
     best = scores[int(single_fit.argmax())]
     return NeuronAnswer(len(fit), len(held), ranked, best, all_held, float(accuracy(held_logits, held.labels)))
@@ -243,7 +244,6 @@ def ablate_reviews(model: SentimentRNN, data: Encoded, units: list[int], value: 
     """The loss and accuracy on ``data`` with ``units`` of the summary held at ``value`` at every
     word (unit u < H: the forward direction's u; else the backward one's u - H), without, and
     with random sets of as many units instead."""
-    check_summary_of_units(model)
     total = units_of(model)
     units = check_units(units, total)
     if state == "cell" and model.config.cell != "lstm":

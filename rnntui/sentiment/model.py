@@ -13,6 +13,7 @@ from torch.func import functional_call
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 POOLINGS = ("last", "concat")
+POOLED = {"last": ("last",), "concat": ("last", "max", "mean")}  # what a summary holds of each unit, in order
 MAX_SIZE = 1 << 14
 _LAYER_WEIGHTS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 
@@ -93,15 +94,22 @@ class SentimentRNN(nn.Module):
         """Each review's summary from its embedded words ``(batch, time, features)``: the forward
         direction's outputs ``forward`` at its last word, and for a bidirectional model the
         backward direction's, read over the review reversed within its length."""
-        rows = torch.arange(len(embedded), device=embedded.device)
-        lengths = lengths.to(embedded.device)
-        last = (lengths - 1).clamp(min=0)
         outputs = [forward]
         if self.config.bidirectional:
-            outputs.append(self.one_direction(reverse_each(embedded, lengths), reverse=True))
+            outputs.append(self.one_direction(reverse_each(embedded, lengths.to(embedded.device)), reverse=True))
+        return self.pool(outputs, lengths)
+
+    def pool(self, outputs: list[torch.Tensor], lengths: torch.Tensor) -> torch.Tensor:
+        """The summary from each direction's outputs ``(batch, time, hidden)`` (the backward one's in
+        its own reading order): each direction's last state, then with concat pooling the max and
+        the mean of its states; so a summary is ``POOLED[pooling]`` parts of one value per unit."""
+        first = outputs[0]
+        rows = torch.arange(len(first), device=first.device)
+        lengths = lengths.to(first.device)
+        last = (lengths - 1).clamp(min=0)
         parts = [output[rows, last] for output in outputs]
         if self.config.pooling == "concat":  # over each review's words only, never its padding
-            words = (torch.arange(embedded.shape[1], device=embedded.device)[None, :] < lengths[:, None])[..., None]
+            words = (torch.arange(first.shape[1], device=first.device)[None, :] < lengths[:, None])[..., None]
             parts += [output.masked_fill(~words, float("-inf")).amax(1) for output in outputs]
             parts += [(output * words).sum(1) / lengths.clamp(min=1)[:, None] for output in outputs]
         return torch.cat(parts, dim=1)

@@ -386,26 +386,62 @@ def test_review_bad_input_is_one_line(review_files, capsys, argv, message):
     one_error_line(code, err, message)
 
 
-def test_a_pooling_review_model_is_refused_for_the_summary_questions_and_traced_word_by_word(review_files, tmp_path,
-                                                                                              capsys):
-    """A concat-pooling model (what a language model's start makes): find and ablate say in one
-    line what they read; show, the trace word by word, reads it."""
+def concat_verdict_model():
+    """The verdict model read with concat pooling: its classifier reads forward unit 0's mean over
+    the review (the summary's column 4H + 0) instead of its last state."""
     from dataclasses import replace
 
-    from rnntui.sentiment.checkpoint import SentimentCheckpoint, save_sentiment_checkpoint
     from rnntui.sentiment.model import SentimentRNN
 
-    _, data = review_files
     model, vocab = verdict_model()
-    pooled = SentimentRNN(replace(model.config, pooling="concat"))
-    checkpoint = save_sentiment_checkpoint(SentimentCheckpoint(pooled.config, vocab, pooled.state_dict()),
+    pooled = SentimentRNN(replace(model.config, pooling="concat")).eval()
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("fc1.")}
+    pooled.load_state_dict(state, strict=False)
+    units = 2 * model.config.hidden_size
+    with torch.no_grad():
+        pooled.fc1.weight.zero_()
+        pooled.fc1.bias.zero_()
+        pooled.fc1.weight[0, 2 * units], pooled.fc1.weight[1, 2 * units] = 20.0, -20.0
+    return pooled, vocab
+
+
+def test_a_concat_pooling_model_has_its_verdict_unit_found_and_switched_off(review_files, tmp_path, capsys):
+    """Pooling (what a language model's start makes): a unit's summary is its last state, max and
+    mean; the unit whose mean the classifier reads is found, alone classifies, and switched off
+    costs accuracy where random units do not."""
+    from rnntui.sentiment.checkpoint import SentimentCheckpoint, save_sentiment_checkpoint
+
+    _, data = review_files
+    model, vocab = concat_verdict_model()
+    checkpoint = save_sentiment_checkpoint(SentimentCheckpoint(model.config, vocab, model.state_dict()),
                                            tmp_path / "pooled.ckpt")
-    for argv in (["find"], ["ablate", "--unit", "0"]):
-        code, _, err = run(capsys, "neurons", *argv, "--checkpoint", str(checkpoint), "--data", str(data))
-        one_error_line(code, err, "reads its summary with concat pooling")
-    code, out, _ = run(capsys, "neurons", "show", "--unit", "0", "--checkpoint", str(checkpoint), "--review",
-                       "film plot great music", "--json")
-    assert code == 0 and json.loads(out)["words"] == ["film", "plot", "great", "music"]
+    code, out, _ = run(capsys, "neurons", "find", "--checkpoint", str(checkpoint), "--data", str(data), "--json")
+    answer = json.loads(out)
+    assert code == 0 and answer["model_accuracy"] == 1.0
+    top = answer["ranked"][0]
+    assert top["unit"] == 0 and top["part"] in ("last", "max", "mean") and abs(top["correlation"]) > 0.8
+    assert answer["best_single"]["unit"] == 0 and answer["best_single"]["accuracy"] == 1.0
+    code, out, _ = run(capsys, "neurons", "find", "--checkpoint", str(checkpoint), "--data", str(data))
+    assert code == 0 and out.splitlines()[2].split()[-1] == top["part"] and "the best unit alone: 0 (forward)" in out
+    code, out, _ = run(capsys, "neurons", "ablate", "--unit", "0", "--checkpoint", str(checkpoint), "--data",
+                       str(data), "--random-sets", "4", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["base"]["accuracy"] == 1.0 and result["clamped"]["accuracy"] <= 0.6
+    assert all(loss["accuracy"] == 1.0 for loss in result["random"])
+
+
+def test_clamped_summaries_pool_as_the_model_does():
+    """Nothing clamped, the hand-stepped reading gives the model's own summary and verdict."""
+    from rnntui.neurons.sentiment import summaries
+    from rnntui.sentiment.trainer import Encoded
+
+    model, vocab = concat_verdict_model()
+    data = Encoded([vocab.encode("film great plot"), vocab.encode("awful film"), vocab.encode("music")],
+                   torch.tensor([1.0, 0.0, 1.0]))
+    (plain, plain_logits), _ = summaries(model, data, [[], [3]])  # stepped by hand, the first set unclamped
+    assert plain.shape == (3, 3 * 8)
+    (own, own_logits), = summaries(model, data)
+    assert torch.allclose(own, plain, atol=1e-5) and torch.allclose(own_logits, plain_logits, atol=1e-5)
 
 
 # -- the page's script and the benchmark (slow: the bundled models read thousands of characters) ------
