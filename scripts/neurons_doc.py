@@ -108,21 +108,33 @@ def char_model(page: Page, corpus: Path) -> None:
 
 
 def review_model(page: Page, data: Path) -> None:
+    from rnntui.core.paths import bundled_sentiment_model_path
+    from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
+
+    config = load_sentiment_checkpoint(bundled_sentiment_model_path()).model_config
+    hidden, units = config.hidden_size, config.hidden_size * 2
+    summary = (f"the forward direction's last hidden state and the backward one's, {units} units"
+               if config.pooling == "last" else
+               f"each of its {units} units (the forward direction's, then the backward one's) gives its last state, "
+               "its maximum and its mean over the review (concat pooling); a unit's regression reads all three, and "
+               "its correlation is that of the one that correlates most (the part column)")
     page.add("", "## The review model", "",
-             "The bundled sentiment model (`rnntui/assets/imdb-sentiment.ckpt`, a bidirectional LSTM of 128 "
-             "units each way) judges a review from its summary: the forward direction's last hidden state and "
-             "the backward one's, 256 units. Measured on the 5,000 validation reviews that its training held out "
-             "(never the test reviews), cut in two halves: the units are ranked, and a logistic regression fitted "
-             "(L-BFGS, standardised inputs, a small L2 penalty), on one; the accuracies are on the other.")
+             f"The bundled sentiment model (`rnntui/assets/imdb-sentiment.ckpt`, a bidirectional LSTM of {hidden} "
+             f"units each way) judges a review from its summary: {summary}. Measured on the 5,000 validation reviews "
+             "that its training held out (never the test reviews), cut in two halves: the units are ranked, and a "
+             "logistic regression fitted (L-BFGS, standardised inputs, a small L2 penalty), on one; the accuracies "
+             "are on the other.")
     answer = json.loads(page.command("neurons", "find", "--sentiment", "--data", str(data), "--top", "5", "--json"))
-    page.add("| unit | direction | r with the label | accuracy alone |", "| ---: | --- | ---: | ---: |")
+    pools = config.pooling != "last"
+    page.add("| unit | direction | r with the label | accuracy alone |" + (" part |" if pools else ""),
+             "| ---: | --- | ---: | ---: |" + (" --- |" if pools else ""))
     for score in answer["ranked"]:
-        page.add(f"| {score['unit']} | {'forward' if score['unit'] < 128 else 'backward'} | "
-                 f"{score['correlation']:+.3f} | {score['accuracy']:.4f} |")
+        page.add(f"| {score['unit']} | {'forward' if score['unit'] < hidden else 'backward'} | "
+                 f"{score['correlation']:+.3f} | {score['accuracy']:.4f} |" + (f" {score['part']} |" if pools else ""))
     best = answer["best_single"]
     page.add("", f"**The sentiment-unit answer.** The best single unit (chosen on the fitting half) is unit "
              f"{best['unit']}: alone it classifies {best['accuracy']:.1%} of the held-out half right; a logistic "
-             f"regression on all 256 units, {answer['all_units_accuracy']:.1%}; the model itself, "
+             f"regression on all {units} units, {answer['all_units_accuracy']:.1%}; the model itself, "
              f"{answer['model_accuracy']:.1%}.")
     result = json.loads(page.command("neurons", "ablate", "--sentiment", "--unit", str(best["unit"]), "--data",
                                      str(data), "--random-sets", "5", "--json"))
