@@ -42,6 +42,11 @@ def main() -> None:
     loss, accuracy = evaluate_reviews(checkpoint.build_model(), encode(reviews.test, checkpoint.vocab, max_tokens))
     print(f"test accuracy {accuracy:.4f}, loss {loss:.4f} on {len(reviews.test):,} test reviews "
           f"({time.perf_counter() - started:.1f}s)")
+    started = checkpoint.provenance.get("from_lm")
+    if isinstance(started, dict) and isinstance(started.get("checkpoint"), str):
+        # Its name only: the path is the building machine's (and the app looks for none there).
+        started = {**started, "checkpoint": Path(started["checkpoint"]).name}
+        checkpoint.provenance = {**checkpoint.provenance, "from_lm": started}
     checkpoint.provenance = {**checkpoint.provenance, "command": as_typed(checkpoint.provenance.get("command", "")),
                              "wall_time_s": round(checkpoint.elapsed, 1),
                              "test_accuracy": round(accuracy, 4), "test_loss": round(loss, 4),

@@ -174,6 +174,7 @@ class ReviewSession:
             prepared = prepare(reviews, config, name)
             trainer = new_trainer(prepared, config, **self.model_settings)
             path, new = new_checkpoint_path(trainer.model.config), True
+            self.provenance = {}  # a new model from random weights: the open model's start is not its
             if checkpoint is not None:
                 self.note = (f"{self.name} was saved for shipping, without its optimizer state, so it cannot "
                              "train on: training starts a new model")

@@ -184,10 +184,16 @@ def test_the_bundled_sentiment_model_is_small_and_says_how_it_was_made():
     if not path.is_file():
         pytest.skip("no bundled sentiment model in this checkout")
     checkpoint = load_sentiment_checkpoint(path)
-    assert path.stat().st_size <= 5_000_000 and checkpoint.optimizer_state is None
+    assert path.stat().st_size <= 10_000_000 and checkpoint.optimizer_state is None  # the bundle script's cap
+    assert checkpoint.model_config.cell == "lstm" and checkpoint.model_config.bidirectional  # the book's cell
     provenance = checkpoint.provenance
     assert provenance["command"].startswith("rnntui sentiment train") and provenance["test_reviews"] == 25_000
-    assert provenance["machine"] and provenance["wall_time_s"] > 0 and 0.5 < provenance["test_accuracy"] <= 1
+    assert provenance["machine"] and provenance["wall_time_s"] > 0
+    # Scored once when bundled (docs/sentiment-model.md: 0.9077); a regression to the
+    # co-occurrence model it replaced (0.8928) fails.
+    assert 0.905 <= provenance["test_accuracy"] <= 1
+    # Its language model is named without a path from the machine that built it.
+    assert provenance["from_lm"]["step"] > 0 and "/" not in provenance["from_lm"]["checkpoint"]
 
 
 def test_the_docs_report_the_bundled_models_recorded_test_accuracy():

@@ -102,19 +102,3 @@ def test_found_after_a_plain_install(tmp_path):
                             env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}, check=True)
     assert result.stdout.split() == ["True", "True"]
 
-
-def test_bundled_review_model_is_an_lstm_started_from_a_language_model_and_small():
-    from rnntui.core.paths import bundled_sentiment_model_path
-    from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
-
-    path = bundled_sentiment_model_path()
-    assert path.stat().st_size <= 10 * 1000 * 1000  # what the bundle script allows
-    checkpoint = load_sentiment_checkpoint(path)
-    assert checkpoint.model_config.cell == "lstm" and checkpoint.model_config.bidirectional  # the book's cell
-    assert checkpoint.optimizer_state is None  # shipped: weights only
-    provenance = checkpoint.provenance
-    assert provenance["command"].startswith("rnntui sentiment train") and provenance["test_reviews"] == 25_000
-    assert provenance["from_lm"]["step"] > 0
-    # Scored once on the test reviews when bundled (docs/sentiment-model.md: 0.9077). Guard
-    # against a regression to the co-occurrence model it replaced (0.8928).
-    assert provenance["test_accuracy"] >= 0.905

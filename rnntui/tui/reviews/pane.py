@@ -330,10 +330,11 @@ class ReviewsPane(Vertical):
 
     # -- writing on with the language model ----------------------------------------------------
     def started_from(self) -> Path | None:
-        """The language model the open review model started from, as its file records."""
+        """The language model the open review model started from, where its file records a path
+        (the bundled model records only a name: its path was the building machine's)."""
         started = self.session.provenance.get("from_lm") if self.session is not None else None
         path = started.get("checkpoint") if isinstance(started, dict) else None
-        return Path(path) if isinstance(path, str) else None
+        return Path(path) if isinstance(path, str) and Path(path).is_absolute() else None
 
     def action_write_review(self) -> None:
         problem = self.writing.toggle(self.query_one("#review-input", Input).value)
