@@ -59,4 +59,3 @@ class ReviewWriter:
                 yield self.vocab.words[word]
                 outputs, state = self.rnn(self.model.embedding(torch.tensor([[word]])), state)
                 hidden = outputs[:, -1]
-

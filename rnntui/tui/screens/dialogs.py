@@ -197,14 +197,12 @@ class ReviewsDataScreen(ModalScreen[Path | None]):
 
 def language_model_line(path: Path, header: dict) -> str:
     """A language model of reviews in a line: its file, steps and held-out perplexity."""
-    import math
-
     from rnntui.core.paths import checkpoints_dir
+    from rnntui.tui.screens.picker import header_perplexity
 
-    step, loss = header.get("step"), header.get("best_val_loss")
+    step, found = header.get("step"), header_perplexity(header)
     step_text = f" · step {step:,}" if isinstance(step, int) and not isinstance(step, bool) else ""
-    perplexity = f" · perplexity {math.exp(loss):,.0f}" \
-        if isinstance(loss, (int, float)) and not isinstance(loss, bool) and 0 <= loss < 50 else ""
+    perplexity = f" · perplexity {found:,.0f}" if found is not None else ""
     where = "" if path.parent == checkpoints_dir() else f" (in {path.parent})"
     return f"From {path.name}{where}{step_text}{perplexity}"
 

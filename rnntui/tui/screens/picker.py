@@ -36,6 +36,15 @@ def shortened(name: str, width: int = NAME_WIDTH) -> str:
 TASKS = {"text": "text", "sentiment": "reviews"}  # what a checkpoint's model does, in a word
 
 
+def header_perplexity(header: dict) -> float | None:
+    """A language model of reviews' best held-out perplexity, from its header's loss (None where
+    it records none, or none that is a loss in nats per word)."""
+    loss = header.get("best_val_loss")
+    if isinstance(loss, (int, float)) and not isinstance(loss, bool) and 0 <= loss < 50:
+        return math.exp(loss)
+    return None
+
+
 def describe(header: dict, name_width: int | None = NAME_WIDTH) -> tuple[str, str, str, str, str]:
     """Task, step, best validation figure (a language model's loss, a review model's accuracy),
     text or data (shortened to ``name_width``; None: whole) and date columns from a checkpoint
@@ -47,8 +56,8 @@ def describe(header: dict, name_width: int | None = NAME_WIDTH) -> tuple[str, st
         data = header.get("data") if isinstance(header.get("data"), dict) else {}
         corpus = str(data.get("name", "-"))
     elif task == "review-lm":  # a word model's loss reads best as its perplexity, as its dialogs give it
-        loss = header.get("best_val_loss")
-        best = f"ppl {math.exp(loss):,.0f}" if isinstance(loss, (int, float)) and 0 <= loss < 50 else "-"
+        perplexity = header_perplexity(header)
+        best = f"ppl {perplexity:,.0f}" if perplexity is not None else "-"
         data = header.get("data") if isinstance(header.get("data"), dict) else {}
         corpus = str(data.get("name", "-"))
     else:
