@@ -155,3 +155,16 @@ def test_a_word_cut_at_its_apostrophe_is_written_whole():
     assert written_on("I didn", "t") == "I didn't" and written_on("it", "s") == "it's"
     assert written_on("The film", "was") == "The film was" and written_on("The film ", "was") == "The film was"
     assert written_on("great!", "t") == "great! t" and written_on("", "film") == "film"
+
+
+def test_the_language_model_opened_with_ctrl_o_is_offered_first(review_lm_file, tmp_path):
+    from rnntui.tui.reviews.writing import ReviewWriting
+
+    in_data_folder(review_lm_file, tmp_path)
+    elsewhere = shutil.copy(review_lm_file, tmp_path / "elsewhere.ckpt")
+    writing = ReviewWriting(lambda: None)
+    assert [path.name for path, _ in writing.at_hand()] == ["reviews-lm.ckpt"]
+    writing.chosen = elsewhere
+    assert [path.name for path, _ in writing.at_hand()] == ["elsewhere.ckpt", "reviews-lm.ckpt"]
+    elsewhere.write_text("not a checkpoint", encoding="utf-8")  # changed since: the others are still offered
+    assert [path.name for path, _ in writing.at_hand()] == ["reviews-lm.ckpt"]

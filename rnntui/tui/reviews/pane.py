@@ -34,7 +34,7 @@ from rnntui.sentiment.reviews import DataError
 from rnntui.tui import keys
 from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored, ReviewWritten, TrainingStopped
 from rnntui.tui.opener import ModelOpener, reading_error
-from rnntui.tui.reviews.writing import ReviewWriting, is_language_model, language_models
+from rnntui.tui.reviews.writing import ReviewWriting, is_language_model
 from rnntui.tui.training.controller import TrainingController, TrainingState
 from rnntui.tui.widgets.gauge import SentimentGauge
 from rnntui.tui.widgets.status_line import reviews_status
@@ -356,17 +356,7 @@ class ReviewsPane(Vertical):
                         else "No sentiment model is open: ctrl+o opens one.", severity="warning")
             return
         if self.session.starts_new_model and not self.training.active and not self.start_chosen:
-            from rnntui.core.paths import checkpoints_dir
-
-            found = language_models(checkpoints_dir())
-            chosen = self.writing.chosen  # the one opened with ctrl+o, first
-            if chosen is not None and chosen.is_file():
-                from rnntui.core.checkpoint import read_header
-
-                try:
-                    found = [(chosen, read_header(chosen)[0])] + [entry for entry in found if entry[0] != chosen]
-                except Exception:  # noqa: BLE001 - changed since it was opened: the others are still offered
-                    pass
+            found = self.writing.at_hand()
             if found:
                 self.ask_how_to_start(found)
                 return

@@ -3,8 +3,9 @@ on from the review being typed, a word at a time, off the event loop. Each word 
 pane in a ``ReviewWritten`` message, and the pane adds it to the field, where it is judged as any
 typed word is.
 
-Which language model: the one chosen here (ctrl+o on a language model's file, or ctrl+t's start),
-else the one the open review model started from, else the newest in the data folder.
+Which language model: the one chosen here (ctrl+o on a language model's file), else the one the
+open review model started from, else the newest in the data folder. ctrl+t's question offers the
+chosen one first, then the data folder's (``at_hand``).
 """
 
 from __future__ import annotations
@@ -36,13 +37,19 @@ def language_models(folder: Path) -> list[tuple[Path, dict]]:
     return [(path, header) for path, header in list_checkpoints(folder) if header.get("task") == LM_TASK]
 
 
-def is_language_model(path: Path) -> bool:
+def lm_header(path: Path) -> dict | None:
+    """The header of ``path`` if it is a language model of reviews, else None."""
     from rnntui.core.checkpoint import read_header
 
     try:
-        return read_header(path)[0].get("task") == LM_TASK
-    except Exception:  # noqa: BLE001 - not one, whatever the file is
-        return False
+        header = read_header(path)[0]
+    except Exception:  # noqa: BLE001 - not one, whatever the file is (or it is gone)
+        return None
+    return header if header.get("task") == LM_TASK else None
+
+
+def is_language_model(path: Path) -> bool:
+    return lm_header(path) is not None
 
 
 class ReviewWriting(Widget):
@@ -56,6 +63,17 @@ class ReviewWriting(Widget):
         self.chosen: Path | None = None
         self.loaded: tuple[Path, ReviewWriter] | None = None  # read once, in the worker
         self.writing = False
+
+    def at_hand(self) -> list[tuple[Path, dict]]:
+        """The language models a new review model may start from, with their headers: the one
+        chosen first, then the data folder's, newest first."""
+        from rnntui.core.paths import checkpoints_dir
+
+        found = language_models(checkpoints_dir())
+        header = lm_header(self.chosen) if self.chosen is not None else None
+        if header is None:
+            return found
+        return [(self.chosen, header)] + [entry for entry in found if entry[0] != self.chosen]
 
     def language_model(self) -> Path | None:
         from rnntui.core.paths import checkpoints_dir
