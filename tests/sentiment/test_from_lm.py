@@ -214,7 +214,7 @@ def test_the_apps_review_session_starts_a_new_model_from_a_language_model(langua
     model = trainer.model
     assert session.started_new and session.path.parent == tmp_path / "data" / "checkpoints"
     assert model.config.embed_dim == 8 and model.config.hidden_size == 16 and model.config.fc_hidden == 16
-    assert model.config.pooling == RECIPE_MODEL["pooling"] and model.config.dropout == RECIPE_MODEL["dropout"]
+    assert {name: getattr(model.config, name) for name in RECIPE_MODEL} == RECIPE_MODEL
     assert {name: getattr(trainer.config, name) for name in RECIPE_TRAINING} == RECIPE_TRAINING
     assert session.prepared.vocab == lm.vocab
     for name in ("embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0_reverse"):

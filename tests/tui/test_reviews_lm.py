@@ -31,6 +31,7 @@ def in_data_folder(review_lm_file, tmp_path):
 
 async def test_ctrl_t_offers_the_language_model_as_a_new_models_start(tiny_checkpoint, reviews_file, review_lm_file,
                                                                         tmp_path):
+    from rnntui.sentiment.from_lm import RECIPE_MODEL, RECIPE_TRAINING
     from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint
     from rnntui.sentiment.trainer import SentimentTrainConfig
     from rnntui.tui.screens.dialogs import ReviewStartScreen
@@ -52,10 +53,12 @@ async def test_ctrl_t_offers_the_language_model_as_a_new_models_start(tiny_check
         await shown(pilot, ReviewStartScreen, "#review-start-choice")
         await pilot.press("enter")  # the first: the language model
         await until(pilot, lambda: notified(app, "A new review model (bidirectional LSTM, embedding 8, hidden 16"))
-        # The recipe's 4 epochs of 20 steps (160 training reviews, batches of 8), to their end.
-        await until(pilot, lambda: reviews.session.step == 80 and reviews.training.state == "idle", timeout=90)
+        # The recipe's epochs of 20 steps (160 training reviews, batches of 8), to their end.
+        steps = RECIPE_TRAINING["epochs"] * 20
+        await until(pilot, lambda: reviews.session.step == steps and reviews.training.state == "idle", timeout=90)
         model = reviews.session.trainer.model
-        assert model.config.pooling == "concat" and reviews.session.prepared.vocab == load_lm_checkpoint(lm_path).vocab
+        assert model.config.pooling == "concat" and model.config.word_dropout == RECIPE_MODEL["word_dropout"]
+        assert reviews.session.prepared.vocab == load_lm_checkpoint(lm_path).vocab
         assert reviews.session.provenance["from_lm"]["checkpoint"] == str(lm_path)
         assert not reviews.session.starts_new_model  # ctrl+t now goes on with this model: no question
 
