@@ -14,8 +14,9 @@ from rnntui.charlm.checks import check_text_payload
 from rnntui.charlm.model import CharRNN, ModelConfig
 from rnntui.charlm.vocab import Vocab
 from rnntui.core.checkpoint import RunCheckpoint, read_checked, run_fields, save_run
+from rnntui.core.tasks import TEXT_TASK
 
-TASK = "text"
+TASK = TEXT_TASK
 
 
 @dataclass

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from rnntui.cli.common import corpus_path, load_model_checkpoint
+from rnntui.core.tasks import REVIEW_LM_TASK, SENTIMENT_TASK
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -16,13 +17,13 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     path = args.checkpoint if args.checkpoint is not None else bundled_model_path()
     task = read_header(path)[0].get("task") if args.checkpoint is not None else None
-    if task == "review-lm":
+    if task == REVIEW_LM_TASK:
         from rnntui.sentiment.info import lm_info, lm_info_lines
         from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint
 
         info = lm_info(load_lm_checkpoint(path), path)
         lines = lm_info_lines(info)
-    elif task == "sentiment":
+    elif task == SENTIMENT_TASK:
         from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
         from rnntui.sentiment.info import sentiment_info, sentiment_info_lines
 

@@ -9,6 +9,7 @@ import sys
 
 from rnntui.cli.common import LN2, apply_threads, corpus_path, levels, load_model_checkpoint, progress_bar, text_file
 from rnntui.core.errors import RnntuiError
+from rnntui.core.tasks import SENTIMENT_TASK
 
 DEFAULT_CHARS = {"find": 100_000, "show": 1_000, "ablate": None}
 BAR = 20  # characters of a full bar (|score| = 1)
@@ -21,7 +22,7 @@ def is_sentiment(args: argparse.Namespace) -> bool:
         return args.sentiment
     from rnntui.core.checkpoint import read_header
 
-    return read_header(args.checkpoint)[0].get("task") == "sentiment"
+    return read_header(args.checkpoint)[0].get("task") == SENTIMENT_TASK
 
 
 def cmd_find(args: argparse.Namespace) -> int:

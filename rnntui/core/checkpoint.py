@@ -52,6 +52,7 @@ from rnntui.core.checks import (
 from rnntui.core.errors import CheckpointError
 from rnntui.core.files import CHECKPOINT_MAGIC, open_regular, reason, write_atomically
 from rnntui.core.memory import physical_memory
+from rnntui.core.tasks import DEFAULT_TASK, TASKS
 
 MAGIC = CHECKPOINT_MAGIC
 FORMAT_VERSION = 2
@@ -59,23 +60,6 @@ MAX_HEADER = 1 << 20
 SUFFIX = ".ckpt"
 
 
-@dataclass(frozen=True)
-class Task:
-    """One kind of model a checkpoint may hold, as a person is told of it."""
-
-    words: str  # what the file is
-    commands: str  # what opens it
-
-
-# A header's "task"; a file without one is a language model (files written before there were others).
-TASKS = {
-    "text": Task("a language model (text generation)", "rnntui generate / evaluate / info, or the app's chat"),
-    "sentiment": Task("a sentiment model (movie reviews)",
-                      "rnntui sentiment, or the app's reviews mode (f7, then ctrl+o)"),
-    "review-lm": Task("a language model of movie reviews (a classifier's start)",
-                      "rnntui sentiment pretrain --resume, or sentiment train --from-lm"),
-}
-DEFAULT_TASK = "text"
 # The header's corpus record (a language model's text), which the picker shows.
 CORPUS_FIELDS = {"name": TEXT, "sha256": TEXT, "characters": WHOLE, "path": TEXT, "encoding": TEXT}
 

@@ -20,11 +20,12 @@ from rnntui.core.checks import (
     check_torch_rng,
     model_settings,
 )
+from rnntui.core.tasks import SENTIMENT_TASK
 from rnntui.sentiment.model import SentimentConfig, SentimentRNN, state_shapes
 from rnntui.sentiment.tokens import PAD, UNK, WordVocab
 from rnntui.sentiment.trainer import SentimentTrainConfig
 
-TASK = "sentiment"
+TASK = SENTIMENT_TASK
 MAX_WORD_LENGTH = 1000
 DATA_FIELDS = {"name": TEXT, "train_reviews": WHOLE, "valid_reviews": WHOLE, "split_seed": WHOLE,
                "unlabelled_reviews": WHOLE}

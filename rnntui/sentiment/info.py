@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from rnntui.core.info import common_info, file_line, labelled, made_lines, training_time
+from rnntui.core.tasks import REVIEW_LM_TASK, SENTIMENT_TASK
 from rnntui.sentiment.checkpoint import SentimentCheckpoint
 
 
@@ -28,7 +29,7 @@ def sentiment_info(checkpoint: SentimentCheckpoint, path: Path | None) -> dict:
     best = max(accuracy, key=lambda point: (point[1], -point[0])) if accuracy else None
     train = history.get("train") or []
     return {
-        "task": "sentiment",
+        "task": SENTIMENT_TASK,
         **common_info(checkpoint, path),
         "vocab_size": len(checkpoint.vocab),
         "data": checkpoint.data,
@@ -101,7 +102,7 @@ def lm_info(checkpoint, path: Path | None) -> dict:
     texts = data.get("train_texts") or (data.get("train_reviews") or 0) + (data.get("unlabelled_reviews") or 0)
     per_epoch = -(-texts // config["batch_size"]) if isinstance(config.get("batch_size"), int) and texts else None
     return {
-        "task": "review-lm",
+        "task": REVIEW_LM_TASK,
         **common_info(checkpoint, path),
         "vocab_size": len(checkpoint.vocab),
         "data": checkpoint.data,

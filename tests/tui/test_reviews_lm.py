@@ -112,7 +112,7 @@ async def test_a_review_language_model_opened_with_ctrl_o_is_the_one_used(tiny_c
         table = app.screen.query_one("#picker-table")
         rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
         row = next(row for row in rows if "reviews-lm.ckpt" in row[0])
-        assert row[1] == "review-lm" and row[3].startswith("ppl ") and row[4] == "reviews.tar.gz"
+        assert row[1] == "review LM" and row[3].startswith("ppl ") and row[4] == "reviews.tar.gz"
         app.screen.query_one("#picker-path").value = str(elsewhere)
         app.screen.query_one("#picker-path").focus()
         await pilot.press("enter")

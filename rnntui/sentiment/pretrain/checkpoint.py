@@ -12,12 +12,13 @@ import torch
 
 from rnntui.core.checkpoint import RunCheckpoint, read_checked, run_fields, save_run
 from rnntui.core.checks import NUMBER, TEXT, WHOLE, PayloadChecks, check_payload, check_torch_rng, model_settings
+from rnntui.core.tasks import REVIEW_LM_TASK
 from rnntui.sentiment.checkpoint import check_word_vocab
 from rnntui.sentiment.pretrain.model import ReviewLM, ReviewLMConfig
 from rnntui.sentiment.pretrain.trainer import PretrainConfig
 from rnntui.sentiment.tokens import WordVocab
 
-TASK = "review-lm"
+TASK = REVIEW_LM_TASK
 DATA_FIELDS = {"name": TEXT, "train_reviews": WHOLE, "unlabelled_reviews": WHOLE, "valid_reviews": WHOLE,
                "train_texts": WHOLE, "train_words": WHOLE, "valid_words": WHOLE, "split_seed": WHOLE}
 PROVENANCE_FIELDS = {"command": TEXT, "machine": TEXT, "wall_time_s": NUMBER}

@@ -19,6 +19,7 @@ from textual import work
 from textual.widget import Widget
 from textual.worker import get_current_worker
 
+from rnntui.core.tasks import REVIEW_LM_TASK
 from rnntui.tui.messages import ReviewWritten
 from rnntui.tui.opener import reading_error
 
@@ -27,14 +28,13 @@ if TYPE_CHECKING:
 
 WRITTEN_WORDS = 40  # a press's worth: a few sentences' words
 WORD_PAUSE_S = 0.04  # between words, so that the gauge can be watched following them
-LM_TASK = "review-lm"
 
 
 def language_models(folder: Path) -> list[tuple[Path, dict]]:
     """The language models of reviews in ``folder``, newest first, with their headers."""
     from rnntui.core.checkpoint import list_checkpoints
 
-    return [(path, header) for path, header in list_checkpoints(folder) if header.get("task") == LM_TASK]
+    return [(path, header) for path, header in list_checkpoints(folder) if header.get("task") == REVIEW_LM_TASK]
 
 
 def lm_header(path: Path) -> dict | None:
@@ -45,7 +45,7 @@ def lm_header(path: Path) -> dict | None:
         header = read_header(path)[0]
     except Exception:  # noqa: BLE001 - not one, whatever the file is (or it is gone)
         return None
-    return header if header.get("task") == LM_TASK else None
+    return header if header.get("task") == REVIEW_LM_TASK else None
 
 
 def is_language_model(path: Path) -> bool:

@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label
 
+from rnntui.core.tasks import REVIEW_LM_TASK, SENTIMENT_TASK, TASKS, task_of
 from rnntui.tui.widgets.path_suggester import PathSuggester
 
 # A name's width where no table decides it (Project Gutenberg names its files
@@ -33,9 +34,6 @@ def shortened(name: str, width: int = NAME_WIDTH) -> str:
     return f"{name[:head]}…{name[len(name) - (width - 1 - head):]}"
 
 
-TASKS = {"text": "text", "sentiment": "reviews"}  # what a checkpoint's model does, in a word
-
-
 def header_perplexity(header: dict) -> float | None:
     """A language model of reviews' best held-out perplexity, from its header's loss (None where
     it records none, or none that is a loss in nats per word)."""
@@ -49,13 +47,13 @@ def describe(header: dict, name_width: int | None = NAME_WIDTH) -> tuple[str, st
     """Task, step, best validation figure (a language model's loss, a review model's accuracy),
     text or data (shortened to ``name_width``; None: whole) and date columns from a checkpoint
     header."""
-    task = header.get("task", "text")  # files written before tasks were named are language models
-    if task == "sentiment":
+    task = task_of(header)
+    if task == SENTIMENT_TASK:
         accuracy = header.get("best_val_accuracy")
         best = f"{accuracy:.1%} acc" if isinstance(accuracy, (int, float)) else "-"
         data = header.get("data") if isinstance(header.get("data"), dict) else {}
         corpus = str(data.get("name", "-"))
-    elif task == "review-lm":  # a word model's loss reads best as its perplexity, as its dialogs give it
+    elif task == REVIEW_LM_TASK:  # a word model's loss reads best as its perplexity, as its dialogs give it
         perplexity = header_perplexity(header)
         best = f"ppl {perplexity:,.0f}" if perplexity is not None else "-"
         data = header.get("data") if isinstance(header.get("data"), dict) else {}
@@ -70,7 +68,8 @@ def describe(header: dict, name_width: int | None = NAME_WIDTH) -> tuple[str, st
     except ValueError:
         pass
     corpus = shortened(corpus, name_width) if name_width else corpus
-    return (TASKS.get(task, str(task)), f"{header.get('step', 0):,}", best, corpus, created or "-")
+    kind = TASKS[task].word if task in TASKS else str(task)
+    return (kind, f"{header.get('step', 0):,}", best, corpus, created or "-")
 
 
 def shown_name(path: Path) -> str:

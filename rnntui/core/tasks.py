@@ -1,0 +1,35 @@
+"""The kinds of model a checkpoint may hold (its header's ``"task"``), each named once; no torch
+here, so that the app's picker and dialogs can tell files apart without loading the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TEXT_TASK = "text"
+SENTIMENT_TASK = "sentiment"
+REVIEW_LM_TASK = "review-lm"
+DEFAULT_TASK = TEXT_TASK  # a file without a task: written before there were others
+
+
+@dataclass(frozen=True)
+class Task:
+    """One kind of model a checkpoint may hold, as a person is told of it."""
+
+    words: str  # what the file is
+    commands: str  # what opens it
+    word: str  # the picker's column: what its model does, in a word or two
+
+
+TASKS = {
+    TEXT_TASK: Task("a language model (text generation)", "rnntui generate / evaluate / info, or the app's chat",
+                    "text"),
+    SENTIMENT_TASK: Task("a sentiment model (movie reviews)",
+                         "rnntui sentiment, or the app's reviews mode (f7, then ctrl+o)", "reviews"),
+    REVIEW_LM_TASK: Task("a language model of movie reviews (a classifier's start)",
+                         "rnntui sentiment pretrain --resume, or sentiment train --from-lm", "review LM"),
+}
+
+
+def task_of(header: dict) -> str:
+    """A checkpoint header's task (files written before tasks were named are text models)."""
+    return header.get("task", DEFAULT_TASK)
