@@ -55,6 +55,11 @@ def whole_ranges(config: Any) -> list[tuple[str, int, int | None, str | None]]:
             if f.metadata.get("low") is not None]
 
 
+def whole_range(config: Any, name: str) -> tuple[int, int]:
+    """The range ``low`` to ``high`` declared for the whole-number setting ``name`` of ``config``."""
+    return next((low, high) for found, low, high, _ in whole_ranges(config) if found == name)
+
+
 def check_whole_numbers(config: Any) -> None:
     """Raise ``RnntuiError`` naming the flag of the first whole-number setting of ``config`` that
     is not one, or is out of its range."""

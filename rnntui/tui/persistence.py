@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rnntui.core.errors import RnntuiError
 from rnntui.core.files import write_atomically
+from rnntui.tui.numbers import number_parser
 
 HISTORY_LIMIT = 200  # seed texts kept, as a shell keeps its history
 
@@ -44,15 +45,7 @@ class NumberSetting:
 
     def parse(self, text: str) -> int | float:
         """``text`` as this setting's value, or ValueError saying what it must be."""
-        try:
-            value = self.kind(text.strip())
-        except ValueError:
-            value = math.nan
-        if not self.valid(value):
-            words = "a whole number" if self.kind is int else "a number"
-            left = "(" if self.low_open else "["
-            raise ValueError(f"{words} in {left}{self.low:g}, {self.high:g}]")
-        return value
+        return number_parser(self.kind, self.low, self.high, low_open=self.low_open)(text)
 
 
 MAX_LENGTH = 100_000

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from rnntui.charlm.checkpoint import load_checkpoint
 from rnntui.tui.screens.reply_settings import ReplySettingsScreen
 from tests.tui.helpers import (
@@ -29,7 +31,7 @@ async def test_length_dialog(tiny_checkpoint):
         await shown(pilot, ReplySettingsScreen, "#setting-length")
         await pilot.press("ctrl+a", "ctrl+k", *"0", "enter")
         assert isinstance(app.screen, ReplySettingsScreen)  # 0 is refused, with the reason
-        assert "1, 100000" in str(app.screen.query_one("#settings-error").render())
+        assert "a whole number from 1 to 100,000" in str(app.screen.query_one("#settings-error").render())
         await pilot.press("backspace", *"42", "enter")
         assert app.chat.length == 42
         await pilot.press("ctrl+l")  # nothing changed: said so, and the dialog closes
@@ -200,3 +202,22 @@ async def test_space_then_enter_on_a_checkbox_applies_the_dialog_once(tiny_check
         await pilot.press("space", "enter")
         await until(pilot, lambda: not isinstance(app.screen, ReplySettingsScreen))
         assert app.chat.reflow is not before  # toggled once, and applied
+
+
+def test_the_training_forms_ranges_are_the_ones_the_settings_declare():
+    """f2 takes what `rnntui train` takes: its whole-number fields read their ranges from the
+    settings' declarations (once a hand-written 4,096 refused the batch the command accepts)."""
+    from rnntui.charlm.config import MAX_BATCH, MAX_SEQ_LENGTH
+    from rnntui.tui.screens.training_settings import TrainingSettingsScreen
+
+    parsers = {name: parse for name, _, parse, _ in TrainingSettingsScreen.FIELDS}
+    for name, high in (("batch_size", MAX_BATCH), ("seq_length", MAX_SEQ_LENGTH)):
+        assert parsers[name](f"{high}") == high
+        with pytest.raises(ValueError) as refused:
+            parsers[name](f"{high + 1}")
+        assert str(refused.value) == f"a whole number from 1 to {high:,}"
+    assert parsers["lr"]("5") == 5.0  # any positive rate, as the command takes
+    with pytest.raises(ValueError, match="a number above 0"):
+        parsers["lr"]("0")
+    with pytest.raises(ValueError, match=r"a number in \[0, 1\)"):
+        parsers["dropout"]("1")

@@ -4,7 +4,6 @@ changed returned."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from textual.app import ComposeResult
@@ -12,26 +11,6 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label
-
-
-def number_parser(kind: type, low: float, high: float, *, low_open: bool = False,
-                  high_open: bool = False) -> Callable[[str], int | float]:
-    """A parser that accepts ``kind`` values in the range, or raises ValueError saying which."""
-    left, right = "(" if low_open else "[", ")" if high_open else "]"
-    words = "a whole number" if kind is int else "a number"
-
-    def parse(text: str) -> int | float:
-        try:
-            value = kind(text.strip())
-        except ValueError:
-            value = math.nan
-        fits = (math.isfinite(value) and (value > low if low_open else value >= low)
-                and (value < high if high_open else value <= high))
-        if not fits:
-            raise ValueError(f"{words} in {left}{low:g}, {high:g}{right}")
-        return value
-
-    return parse
 
 
 class SpaceCheckbox(Checkbox, inherit_bindings=False):

@@ -1,18 +1,27 @@
-"""F2: the training settings the next step uses, as `rnntui train`'s flags of the same names."""
+"""F2: the training settings the next step uses, as `rnntui train`'s flags of the same names,
+each taking the range its setting declares (charlm/config.py, charlm/model.py)."""
 
 from __future__ import annotations
 
-from rnntui.tui.screens.settings_form import SettingsForm, number_parser
+import math
+
+from rnntui.charlm.config import TrainConfig
+from rnntui.core.settings import whole_range
+from rnntui.tui.numbers import number_parser
+from rnntui.tui.screens.settings_form import SettingsForm
+
+RATE = number_parser(float, 0, 1, high_open=True)  # a dropout, as the model's config checks it
 
 
 class TrainingSettingsScreen(SettingsForm):
     FIELDS = (
-        ("lr", "learning rate (constant from now on)", number_parser(float, 0, 1, low_open=True), "{:.6g}"),
-        ("batch_size", "batch size (windows per step)", number_parser(int, 1, 4096), "{}"),
-        ("seq_length", "sequence length (characters per window)", number_parser(int, 1, 10_000), "{}"),
-        ("dropout", "dropout on the LSTM's outputs", number_parser(float, 0, 1, high_open=True), "{:g}"),
-        ("weight_dropout", "weight dropout (recurrent weights)", number_parser(float, 0, 1, high_open=True),
-         "{:g}"),
+        ("lr", "learning rate (constant from now on)", number_parser(float, 0, math.inf, low_open=True), "{:.6g}"),
+        ("batch_size", "batch size (windows per step)", number_parser(int, *whole_range(TrainConfig, "batch_size")),
+         "{}"),
+        ("seq_length", "sequence length (characters per window)",
+         number_parser(int, *whole_range(TrainConfig, "seq_length")), "{}"),
+        ("dropout", "dropout on the LSTM's outputs", RATE, "{:g}"),
+        ("weight_dropout", "weight dropout (recurrent weights)", RATE, "{:g}"),
     )
     HEADING = "Training settings"
     INTRO = ("From the next step on; the weights, optimizer state and step stay. "
