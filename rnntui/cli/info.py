@@ -53,6 +53,12 @@ def cmd_corpus(args: argparse.Namespace) -> int:
 
     reviews = cached_dataset_path()
     print(f"movie reviews:   {reviews} ({'present' if reviews.is_file() else 'not downloaded yet'})")
+    from rnntui.tui.persistence import read_settings  # the app's remembered choice (no textual, no torch)
+
+    chosen = read_settings(paths.settings_path()).reviews_data
+    if chosen:
+        state = "present" if Path(chosen).exists() else "missing"
+        print(f"  in the app:    {chosen} ({state}; chosen there, and what its reviews mode trains on)")
     print(f"sentiment model: {paths.bundled_sentiment_model_path()}")
     print(f"seed history:    {paths.seed_history_path()}")
     print(f"app settings:    {paths.settings_path()}")

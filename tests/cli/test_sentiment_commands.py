@@ -220,3 +220,20 @@ def test_the_bundled_models_recorded_test_accuracy_is_what_it_scores(capsys):
     code, stdout, _ = run(capsys, "sentiment", "evaluate", "--data", str(SHARED_REVIEWS), "--json")
     recorded = load_sentiment_checkpoint(bundled_sentiment_model_path()).provenance["test_accuracy"]
     assert code == 0 and abs(json.loads(stdout)["test_accuracy"] - recorded) < 0.001
+
+
+def test_rnntui_corpus_shows_the_reviews_the_app_was_pointed_at(capsys, tmp_path):
+    """The reviews chosen in the app are remembered in its settings; `rnntui corpus`, which says
+    where rnntui keeps everything, says so too (it showed only the cache's copy)."""
+    from rnntui.core.paths import settings_path
+    from rnntui.tui.persistence import Settings, write_settings
+
+    code, out, _ = run(capsys, "corpus")
+    assert code == 0 and "movie reviews:" in out and "in the app:" not in out
+    chosen = tmp_path / "aclImdb_v1.tar.gz"
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
+    write_settings(settings_path(), Settings(reviews_data=str(chosen)))
+    code, out, _ = run(capsys, "corpus")
+    assert code == 0 and f"in the app:    {chosen} (missing;" in out
+    chosen.write_bytes(b"")
+    assert f"in the app:    {chosen} (present;" in run(capsys, "corpus")[1]
