@@ -50,7 +50,9 @@ def made_lines(provenance: dict, training_seconds: float = 0.0) -> list[tuple[st
         wall = provenance.get("wall_time_s")
         if wall:
             made += f", {clock(wall)} of wall time"
-            if wall < training_seconds:  # training time is within wall time: this is one run's
+            # Training time is within wall time, so a shorter wall time is one run's; unless the
+            # record chains its runs' commands (" && "), which chained their wall times too.
+            if wall < training_seconds and " && " not in str(provenance.get("command", "")):
                 made += " in its last run"
         lines.append(("made on", made))
     if provenance.get("command"):

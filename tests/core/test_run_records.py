@@ -88,6 +88,11 @@ def test_wall_time_is_written_as_the_training_time_is():
     # A record written before resumed runs added up their wall time holds the last run's only.
     made = dict(made_lines({"machine": "AMD EPYC", "wall_time_s": 180.0}, training_seconds=255.0))
     assert made["made on"] == "AMD EPYC, 0:03:00 of wall time in its last run"
+    # A record that chains its runs chained their wall times too: it is every run's, whatever the
+    # training time says (a run killed between two saves loses a little of each).
+    chained = {"machine": "AMD EPYC", "wall_time_s": 250.0, "command": "rnntui sentiment pretrain && rnntui "
+               "sentiment pretrain --resume lm.ckpt"}
+    assert dict(made_lines(chained, training_seconds=255.0))["made on"] == "AMD EPYC, 0:04:10 of wall time"
 
 
 def test_the_metrics_file_is_flushed_at_least_once_a_second(tmp_path, monkeypatch):
