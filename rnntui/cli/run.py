@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rnntui.cli.common import silence_output
 from rnntui.core.errors import RnntuiError
+from rnntui.core.provenance import resumed_provenance
 
 WRITABLE_HINT = "; choose another file with --out PATH"
 LOCK_HINT = "; or choose another file with --out PATH"
@@ -117,27 +118,6 @@ def run_provenance() -> dict:
 
     return {"command": command_line(),
             "machine": f"{cpu_name()}, {torch.get_num_threads()} of {os.cpu_count()} cores, torch {torch.__version__}"}
-
-
-# What a model started from (a fine-tuned character model's model, a review model's language
-# model): a fact of the model, so every later run's record keeps it.
-STARTS = ("finetuned_from", "from_lm")
-
-
-def resumed_provenance(before: dict | None, run: dict) -> dict:
-    """A resumed run's record: the runs before it stay in it. Commands chain with " && " (as
-    the bundled model's record reads: each command in order reproduces the model), wall times
-    add up, and what the model started from is kept; the rest is this run's."""
-    before = before or {}
-    chained = dict(run)
-    if isinstance(before.get("command"), str) and before["command"]:
-        chained["command"] = f"{before['command']} && {run['command']}"
-    if isinstance(before.get("wall_time_s"), (int, float)) and isinstance(run.get("wall_time_s"), (int, float)):
-        chained["wall_time_s"] = round(before["wall_time_s"] + run["wall_time_s"], 1)
-    for start in STARTS:
-        if before.get(start):
-            chained[start] = before[start]
-    return chained
 
 
 def provenance_writer(run: Run, save: Callable[[dict, Path], None]) -> Callable[[Path], None]:

@@ -17,12 +17,12 @@ from rnntui.cli.run import (
     command_line,
     early_stop_note,
     keep_snapshots,
-    resumed_provenance,
     run_id,
     start_run,
     train_run,
 )
 from rnntui.core.errors import RnntuiError
+from rnntui.core.provenance import resumed_provenance
 
 
 def cmd_train(args: argparse.Namespace) -> int:

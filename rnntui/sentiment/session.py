@@ -15,6 +15,7 @@ from rnntui.core.errors import RnntuiError
 from rnntui.core.files import output_target, same_file
 from rnntui.core.history import History
 from rnntui.core.paths import bundled_sentiment_model_path
+from rnntui.core.provenance import kept_starts
 from rnntui.core.save import save_checkpoint_safely
 from rnntui.sentiment.build import (
     Prepared,
@@ -66,8 +67,7 @@ class ReviewSession:
             self.checkpoint, self.path, self.name = checkpoint, path, path.name
             self.trainer, self.prepared, self.started_new = None, None, False
             # Kept by a resumed run's saves, as the command line's --resume keeps it.
-            started = checkpoint.provenance.get("from_lm")
-            self.provenance = {"from_lm": started} if started is not None else {}
+            self.provenance = kept_starts(checkpoint.provenance)
             self.saved_step = checkpoint.step
         return predictor
 
