@@ -207,11 +207,12 @@ def test_the_docs_report_the_bundled_models_recorded_test_accuracy():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_the_bundled_models_recorded_test_accuracy_is_what_it_scores(capsys):
     """On the real test reviews (where ../shared has them): the figure the file records (and
     docs/sentiment.md reports) is what the model scores. Slow (it scores all 25,000 test reviews,
-    40 s of CPU): `sentiment evaluate` itself is covered on made-up reviews, and the next test
-    holds the docs to the recorded figure."""
+    about 3 minutes of one core for the LSTM of 256 units each way): `sentiment evaluate` itself
+    is covered on made-up reviews, and the next test holds the docs to the recorded figure."""
     from rnntui.core.paths import bundled_sentiment_model_path
     from tests.helpers import SHARED_REVIEWS
 
