@@ -52,7 +52,7 @@ from rnntui.core.checks import (
 from rnntui.core.errors import CheckpointError
 from rnntui.core.files import CHECKPOINT_MAGIC, open_regular, reason, write_atomically
 from rnntui.core.memory import physical_memory
-from rnntui.core.tasks import DEFAULT_TASK, TASKS
+from rnntui.core.tasks import TASKS, task_of
 
 MAGIC = CHECKPOINT_MAGIC
 FORMAT_VERSION = 2
@@ -261,7 +261,7 @@ def _payload_bytes(f, path: Path, header: dict) -> bytes:
 
 def check_task(path: Path, header: dict, expected: str) -> None:
     """One clear line when a checkpoint is for another task than the command's."""
-    task = header.get("task", DEFAULT_TASK)
+    task = task_of(header)
     if task != expected:
         found = TASKS.get(task)
         raise CheckpointError(f"{path} is {found.words if found else repr(task)}, not {TASKS[expected].words}; "
