@@ -10,13 +10,12 @@ specification. A missing, broken or foreign file, or a value out of range, gives
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from rnntui.core.errors import RnntuiError
 from rnntui.core.files import write_atomically
-from rnntui.tui.numbers import number_parser
+from rnntui.tui.numbers import NumberRange
 
 HISTORY_LIMIT = 200  # seed texts kept, as a shell keeps its history
 
@@ -35,17 +34,17 @@ class NumberSetting:
     shown: str = "{}"  # the form's format of the current value
     low_open: bool = False
 
+    @property
+    def range(self) -> NumberRange:
+        return NumberRange(self.kind, self.low, self.high, low_open=self.low_open)
+
     def valid(self, value: object) -> bool:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return False
-        if self.kind is int and not isinstance(value, int):
-            return False
-        return (math.isfinite(value) and (value > self.low if self.low_open else value >= self.low)
-                and value <= self.high)
+        """Whether a saved ``value`` is one this setting accepts."""
+        return self.range.fits(value)
 
     def parse(self, text: str) -> int | float:
         """``text`` as this setting's value, or ValueError saying what it must be."""
-        return number_parser(self.kind, self.low, self.high, low_open=self.low_open)(text)
+        return self.range.parse(text)
 
 
 MAX_LENGTH = 100_000
