@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from rnntui.core.checkpoint import RunCheckpoint
+from rnntui.core.provenance import chains_runs
 
 
 def common_info(checkpoint: RunCheckpoint, path: Path | None) -> dict:
@@ -51,8 +52,8 @@ def made_lines(provenance: dict, training_seconds: float = 0.0) -> list[tuple[st
         if wall:
             made += f", {clock(wall)} of wall time"
             # Training time is within wall time, so a shorter wall time is one run's; unless the
-            # record chains its runs' commands (" && "), which chained their wall times too.
-            if wall < training_seconds and " && " not in str(provenance.get("command", "")):
+            # record chains its runs, whose wall times it adds up too.
+            if wall < training_seconds and not chains_runs(provenance):
                 made += " in its last run"
         lines.append(("made on", made))
     if provenance.get("command"):
