@@ -142,6 +142,24 @@ def test_a_language_model_of_another_size_or_vocabulary_is_refused_in_one_line(l
     assert not (tmp_path / "c.ckpt").exists()
 
 
+def test_a_language_model_of_other_words_is_refused_in_one_line(language_model, tmp_path, capsys):
+    """A language model of the same size that learned other words (another language, other text):
+    the reviews would be read as unknown words, so no classifier starts from it."""
+    from dataclasses import replace
+
+    from rnntui.sentiment.pretrain.checkpoint import save_lm_checkpoint
+    from rnntui.sentiment.tokens import WordVocab
+
+    lm_path, data = language_model
+    lm = load_lm_checkpoint(lm_path)
+    other = WordVocab((*lm.vocab.words[:2], *(f"mot{i}" for i in range(len(lm.vocab) - 2))))
+    other_path = save_lm_checkpoint(replace(lm, vocab=other), tmp_path / "other.ckpt")
+    code, _, err = run(capsys, "sentiment", "train", "--data", str(data), "--from-lm", str(other_path),
+                       "--out", str(tmp_path / "c.ckpt"), *CLASSIFIER)
+    one_error_line(code, err, "knows 0% of the words of the training reviews in reviews.tar.gz")
+    assert code == 2 and not (tmp_path / "c.ckpt").exists()
+
+
 def test_from_lm_refuses_a_classifier_file_and_a_resume(language_model, tmp_path, capsys):
     from rnntui.sentiment.checkpoint import SentimentCheckpoint, save_sentiment_checkpoint
 
