@@ -158,6 +158,17 @@ def test_bad_training_flags_are_one_line(reviews_file, tmp_path, capsys, flag, v
     assert not (tmp_path / "x.ckpt").exists()
 
 
+@pytest.mark.parametrize("command", [["train"], ["pretrain", "--valid-reviews", "20"]])
+def test_a_vocabulary_of_no_words_is_one_line(tmp_path, capsys, command):
+    """--min-count above every word's count leaves no word: refused, not a model that reads every
+    review as unknown words."""
+    data = reviews_tarball(tmp_path / "reviews.tar.gz", per_folder=20, unlabelled=40)
+    code, _, err = run(capsys, "sentiment", *command, "--data", str(data), "--out", str(tmp_path / "x.ckpt"),
+                       "--min-count", "100000", "--json")
+    one_error_line(code, err, "the training text holds no word seen 100,000 times or more: lower --min-count")
+    assert code == 2 and not (tmp_path / "x.ckpt").exists()
+
+
 def test_a_diverged_run_says_so(reviews_file, tmp_path, capsys):
     code, _, err = run(capsys, "sentiment", "train", "--data", str(reviews_file), "--out", str(tmp_path / "d.ckpt"),
                        "--lr", "1e6", "--epochs", "30", *SMALL[:6])
