@@ -42,7 +42,13 @@ def plan_pretrain(args: argparse.Namespace) -> Run | None:
     from rnntui.core.paths import checkpoints_dir
     from rnntui.core.settings import given
     from rnntui.sentiment.dataset import load_unlabelled
-    from rnntui.sentiment.pretrain.build import new_lm_trainer, prepare_text, resume_lm_trainer, resumed_lm_config
+    from rnntui.sentiment.pretrain.build import (
+        data_change_note,
+        new_lm_trainer,
+        prepare_text,
+        resume_lm_trainer,
+        resumed_lm_config,
+    )
     from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint
     from rnntui.sentiment.pretrain.config import PretrainConfig
 
@@ -67,6 +73,9 @@ def plan_pretrain(args: argparse.Namespace) -> Run | None:
         print(f"reading {len(unlabelled):,} unlabelled reviews and the training reviews as words", file=sys.stderr)
     if checkpoint is not None:
         prepared = prepare_text(reviews, unlabelled, config, name, vocab=checkpoint.vocab)
+        note = data_change_note(checkpoint, prepared)
+        if note:
+            print(f"rnntui: note: {note}", file=sys.stderr, flush=True)
         trainer = resume_lm_trainer(checkpoint, prepared, config)
         out = args.out or args.resume
     else:

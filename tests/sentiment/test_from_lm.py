@@ -53,6 +53,23 @@ def test_pretrain_reports_perplexity_and_resumes_to_more_epochs(language_model, 
     one_error_line(code, err, "--max-words: fixed once a language model has trained")
 
 
+def test_resuming_on_other_reviews_says_so(language_model, tmp_path, capsys):
+    """Its epochs are then counted in other batches: allowed, as rnntui train allows an edited text,
+    but said in one line; the reviews it trained on resume without a word."""
+    out, data = language_model
+    copy = tmp_path / "copy.ckpt"
+    copy.write_bytes(out.read_bytes())
+    code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(data), "--resume", str(copy), "--epochs", "2")
+    assert code == 0 and "rnntui:" not in err
+    other = reviews_tarball(tmp_path / "other.tar.gz", per_folder=50, unlabelled=120, seed=7)
+    code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(other), "--resume", str(copy), "--epochs", "3")
+    notes = [line for line in err.splitlines() if line.startswith("rnntui:")]
+    words = load_lm_checkpoint(out).data["train_words"]
+    assert code == 0 and len(notes) == 1 and notes[0].startswith("rnntui: note: other.tar.gz is not the text this "
+                                                                   f"language model trained on ({words:,} words")
+    assert load_lm_checkpoint(copy).step == 36
+
+
 def test_info_describes_a_review_language_model(language_model, capsys):
     out, _ = language_model
     code, stdout, _ = run(capsys, "info", str(out))
