@@ -12,6 +12,7 @@ from rnntui.cli.common import apply_threads
 from rnntui.cli.report import EpochReporter
 from rnntui.cli.run import (
     Run,
+    check_out_early,
     check_save_every,
     epochs_run,
     provenance_writer,
@@ -55,6 +56,7 @@ def plan_pretrain(args: argparse.Namespace) -> Run | None:
     overrides = given(args, PretrainConfig)
     settings = model_settings(args)
     check_save_every(args)
+    check_out_early(args)
     provenance = run_provenance()
     checkpoint = None
     if args.resume is not None:
