@@ -73,8 +73,10 @@ def check_lm_knows_the_reviews(path: Path, prepared: Prepared) -> None:
 
 
 def lm_provenance(lm: LMCheckpoint, path: Path) -> dict:
-    """What the classifier records of the language model it started from."""
-    return {"checkpoint": str(path), "step": lm.step, "val_loss": lm.best_val_loss(),
+    """What the classifier records of the language model it started from: its whole path, which
+    the app's ctrl+g finds it by wherever the app is started (scripts/bundle_sentiment_model.py
+    keeps only the name of the bundled model's)."""
+    return {"checkpoint": str(Path(path).absolute()), "step": lm.step, "val_loss": lm.best_val_loss(),
             "train_words": (lm.data or {}).get("train_words")}
 
 

@@ -159,6 +159,21 @@ def test_a_language_model_of_another_size_or_vocabulary_is_refused_in_one_line(l
     assert not (tmp_path / "c.ckpt").exists()
 
 
+def test_the_classifier_records_the_language_models_whole_path(language_model, tmp_path, capsys, monkeypatch):
+    """--from-lm given relative to the folder it ran in: the record holds the whole path, so that
+    ctrl+g in the app, started elsewhere, writes with that language model."""
+    import shutil
+
+    lm_path, data = language_model
+    shutil.copy(lm_path, tmp_path / "lm.ckpt")
+    monkeypatch.chdir(tmp_path)
+    code, _, _ = run(capsys, "sentiment", "train", "--data", str(data), "--from-lm", "lm.ckpt", "--epochs", "1",
+                     "--out", "c.ckpt", *CLASSIFIER)
+    assert code == 0
+    recorded = load_sentiment_checkpoint(tmp_path / "c.ckpt").provenance["from_lm"]["checkpoint"]
+    assert recorded == str(tmp_path / "lm.ckpt")  # the app looks for no path that is not whole
+
+
 def test_a_language_model_of_other_words_is_refused_in_one_line(language_model, tmp_path, capsys):
     """A language model of the same size that learned other words (another language, other text):
     the reviews would be read as unknown words, so no classifier starts from it."""
