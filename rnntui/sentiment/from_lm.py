@@ -41,6 +41,9 @@ def classifier_settings(lm: LMCheckpoint, path: Path, config: SentimentTrainConf
     if config.max_words and config.max_words != words:
         raise RnntuiError(f"--max-words {config.max_words}: the language model in {path} knows {words:,} words, "
                           "and a classifier started from it reads its vocabulary; drop --max-words")
+    if config.min_count > 1:
+        raise RnntuiError(f"--min-count {config.min_count}: a classifier started from the language model in {path} "
+                          "reads its vocabulary; drop --min-count")
     if config.init_embedding != "random":
         raise RnntuiError("--from-lm starts the embedding from the language model: drop --init-embedding")
     bidirectional = bool(model_settings.get("bidirectional")) or lm.model_config.bidirectional

@@ -174,6 +174,15 @@ def test_the_classifier_records_the_language_models_whole_path(language_model, t
     assert recorded == str(tmp_path / "lm.ckpt")  # the app looks for no path that is not whole
 
 
+def test_a_vocabulary_cut_is_refused_with_a_language_model_in_one_line(language_model, tmp_path, capsys):
+    """The classifier reads the language model's vocabulary: --min-count would change nothing."""
+    lm_path, data = language_model
+    code, _, err = run(capsys, "sentiment", "train", "--data", str(data), "--from-lm", str(lm_path),
+                       "--out", str(tmp_path / "c.ckpt"), "--min-count", "5")
+    one_error_line(code, err, "--min-count 5: a classifier started from the language model in")
+    assert code == 2 and not (tmp_path / "c.ckpt").exists()
+
+
 def test_a_language_model_of_other_words_is_refused_in_one_line(language_model, tmp_path, capsys):
     """A language model of the same size that learned other words (another language, other text):
     the reviews would be read as unknown words, so no classifier starts from it."""
