@@ -44,6 +44,7 @@ def plan_pretrain(args: argparse.Namespace) -> Run | None:
     from rnntui.core.settings import given
     from rnntui.sentiment.dataset import load_unlabelled
     from rnntui.sentiment.pretrain.build import (
+        check_lm_settings,
         data_change_note,
         new_lm_trainer,
         prepare_text,
@@ -65,6 +66,7 @@ def plan_pretrain(args: argparse.Namespace) -> Run | None:
         config = resumed_lm_config(checkpoint, **overrides)
     else:
         config = PretrainConfig(**{k: v for k, v in overrides.items() if v is not None})
+        check_lm_settings(**settings)
     config.validate()
     reviews, name = reviews_from(args.data, args.json)
     unlabelled = load_unlabelled(args.data, args.unlabelled)
