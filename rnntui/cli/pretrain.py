@@ -12,6 +12,7 @@ from rnntui.cli.common import apply_threads
 from rnntui.cli.report import EpochReporter
 from rnntui.cli.run import (
     Run,
+    check_out_early,
     check_save_every,
     epochs_run,
     provenance_writer,
@@ -42,13 +43,21 @@ def plan_pretrain(args: argparse.Namespace) -> Run | None:
     from rnntui.core.paths import checkpoints_dir
     from rnntui.core.settings import given
     from rnntui.sentiment.dataset import load_unlabelled
-    from rnntui.sentiment.pretrain.build import new_lm_trainer, prepare_text, resume_lm_trainer, resumed_lm_config
+    from rnntui.sentiment.pretrain.build import (
+        check_lm_settings,
+        data_change_note,
+        new_lm_trainer,
+        prepare_text,
+        resume_lm_trainer,
+        resumed_lm_config,
+    )
     from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint
     from rnntui.sentiment.pretrain.config import PretrainConfig
 
     overrides = given(args, PretrainConfig)
     settings = model_settings(args)
     check_save_every(args)
+    check_out_early(args)
     provenance = run_provenance()
     checkpoint = None
     if args.resume is not None:
@@ -57,6 +66,7 @@ def plan_pretrain(args: argparse.Namespace) -> Run | None:
         config = resumed_lm_config(checkpoint, **overrides)
     else:
         config = PretrainConfig(**{k: v for k, v in overrides.items() if v is not None})
+        check_lm_settings(**settings)
     config.validate()
     reviews, name = reviews_from(args.data, args.json)
     unlabelled = load_unlabelled(args.data, args.unlabelled)
@@ -67,6 +77,9 @@ def plan_pretrain(args: argparse.Namespace) -> Run | None:
         print(f"reading {len(unlabelled):,} unlabelled reviews and the training reviews as words", file=sys.stderr)
     if checkpoint is not None:
         prepared = prepare_text(reviews, unlabelled, config, name, vocab=checkpoint.vocab)
+        note = data_change_note(checkpoint, prepared)
+        if note:
+            print(f"rnntui: note: {note}", file=sys.stderr, flush=True)
         trainer = resume_lm_trainer(checkpoint, prepared, config)
         out = args.out or args.resume
     else:

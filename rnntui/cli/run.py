@@ -78,6 +78,27 @@ def check_save_every(args: argparse.Namespace) -> None:
         raise RnntuiError(f"--save-every must be 0 or more, got {args.save_every}")
 
 
+def check_out_early(args: argparse.Namespace) -> None:
+    """Refuse an --out that may not be replaced before the reviews are read (half a minute for the
+    whole dataset) rather than after; ``check_outputs`` checks it again with the lock held."""
+    if args.out is None:
+        return
+    from rnntui.core.files import output_target, refuse_replacing, same_file
+
+    out = output_target(Path(args.out))
+    refuse_replacing(out, args.overwrite or same_file(out, args.resume), replace_hint(out))
+
+
+def replace_hint(path: Path) -> str:
+    """What to do instead of writing over ``path``: another run's checkpoint may be continued or
+    replaced; any other file only avoided."""
+    from rnntui.core.files import is_checkpoint_file
+
+    if is_checkpoint_file(path):
+        return f"; pass --resume {path} to continue it, or --overwrite to replace it"
+    return WRITABLE_HINT
+
+
 def refuse_model_settings(given: dict) -> None:
     """A resumed review model's architecture flags: none may be given (``given``: those that were)."""
     if given:
@@ -138,16 +159,13 @@ def check_outputs(args: argparse.Namespace, run: Run, locked_at: float) -> None:
     """Before the first step, with the lock held: every file the run will write may be
     written (rnntui replaces only its own checkpoints, and only when asked), and what a killed
     save of them left behind is removed."""
-    from rnntui.core.files import check_writable, is_checkpoint_file, refuse_replacing, remove_stale_temp_files
+    from rnntui.core.files import check_writable, refuse_replacing, remove_stale_temp_files
     from rnntui.core.metrics import check_metrics_file, metrics_path
 
     out = run.out
     outputs = [out, best_path(out)] if args.save_best else [out]
     for path in outputs:
-        # Another run's checkpoint may be continued or replaced; any other file only avoided.
-        ask = f"; pass --resume {path} to continue it, or --overwrite to replace it" if is_checkpoint_file(path) \
-            else WRITABLE_HINT
-        refuse_replacing(path, run.may_replace, ask)
+        refuse_replacing(path, run.may_replace, replace_hint(path))
         check_writable(path, WRITABLE_HINT)
     check_metrics_file(metrics_path(out))
     if getattr(args, "keep", 1) > 1:  # the snapshots it means to write may be written

@@ -14,6 +14,7 @@ from rnntui.cli.report import EpochReporter
 from rnntui.cli.run import (
     Run,
     RunHooks,
+    check_out_early,
     check_save_every,
     early_stop_note,
     epochs_run,
@@ -86,6 +87,7 @@ def plan_run(args: argparse.Namespace) -> Run | None:
     overrides = given(args, SentimentTrainConfig)
     model_settings = {name: getattr(args, name) for name in MODEL_SETTINGS if getattr(args, name) is not None}
     check_save_every(args)
+    check_out_early(args)
     provenance = run_provenance()
     if args.resume is not None:
         if args.from_lm is not None:

@@ -115,7 +115,7 @@ def add_pretrain_command(tasks) -> None:
     pretrain.add_argument("--overwrite", action="store_true", help="replace the --out checkpoint if it exists "
                           "(it must be an rnntui checkpoint; other files are never replaced)")
     pretrain.add_argument("--save-best", action="store_true", help="also save the checkpoint with the lowest "
-                          "validation perplexity so far, as <out>.best.ckpt")
+                          f"validation perplexity so far, beside --out: {SAVE_BEST_NAMING}")
     add_threads_argument(pretrain)
     pretrain.add_argument("--json", action="store_true", help="print one JSON object per step")
     pretrain.add_argument("--log-every", type=int, default=50, help="plain progress line every N steps (50)")

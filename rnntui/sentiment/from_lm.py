@@ -12,6 +12,7 @@ from rnntui.core.errors import RnntuiError
 from rnntui.sentiment.build import Prepared, new_trainer
 from rnntui.sentiment.model import SentimentRNN
 from rnntui.sentiment.pretrain.checkpoint import LMCheckpoint
+from rnntui.sentiment.tokens import UNK
 from rnntui.sentiment.trainer import SentimentTrainConfig, SentimentTrainer
 
 COPIED = ("embedding.", "rnn.")  # the language model's layers a classifier starts from
@@ -21,6 +22,10 @@ COPIED = ("embedding.", "rnn.")  # the language model's layers a classifier star
 # words, 8 epochs (its best validation came at 7.5, and later epochs only overfit).
 RECIPE_TRAINING = {"lr": 0.001, "grad_clip": 1.0, "epochs": 8}
 RECIPE_MODEL = {"pooling": "concat", "dropout": 0.5, "word_dropout": 0.3}
+# A language model of the reviews trained on knows nearly all their words (all but the rarest,
+# cut by --max-words); one that knows fewer than half learned the language of other text, and a
+# classifier started from it would read mostly unknown words.
+MIN_KNOWN_SHARE = 0.5
 
 
 def classifier_settings(lm: LMCheckpoint, path: Path, config: SentimentTrainConfig, model_settings: dict) -> dict:
@@ -36,6 +41,9 @@ def classifier_settings(lm: LMCheckpoint, path: Path, config: SentimentTrainConf
     if config.max_words and config.max_words != words:
         raise RnntuiError(f"--max-words {config.max_words}: the language model in {path} knows {words:,} words, "
                           "and a classifier started from it reads its vocabulary; drop --max-words")
+    if config.min_count > 1:
+        raise RnntuiError(f"--min-count {config.min_count}: a classifier started from the language model in {path} "
+                          "reads its vocabulary; drop --min-count")
     if config.init_embedding != "random":
         raise RnntuiError("--from-lm starts the embedding from the language model: drop --init-embedding")
     bidirectional = bool(model_settings.get("bidirectional")) or lm.model_config.bidirectional
@@ -55,9 +63,23 @@ def copy_lm_layers(model: SentimentRNN, lm: LMCheckpoint) -> list[str]:
     return names
 
 
+def check_lm_knows_the_reviews(path: Path, prepared: Prepared) -> None:
+    """Refuse a language model (read from ``path``) that knows fewer than half of the words of the
+    training reviews, ``prepared`` with its vocabulary: it learned another vocabulary."""
+    unknown = prepared.vocab.index[UNK]
+    words = sum(len(ids) for ids in prepared.train.ids)
+    known = words - sum(ids.count(unknown) for ids in prepared.train.ids)
+    if words and known / words < MIN_KNOWN_SHARE:
+        raise RnntuiError(f"the language model in {path} knows {known / words:.0%} of the words of the training "
+                          f"reviews in {prepared.data.get('name', 'the data')}: it learned the language of other "
+                          "text; pretrain one on these reviews (rnntui sentiment pretrain --data)")
+
+
 def lm_provenance(lm: LMCheckpoint, path: Path) -> dict:
-    """What the classifier records of the language model it started from."""
-    return {"checkpoint": str(path), "step": lm.step, "val_loss": lm.best_val_loss(),
+    """What the classifier records of the language model it started from: its whole path, which
+    the app's ctrl+g finds it by wherever the app is started (scripts/bundle_sentiment_model.py
+    keeps only the name of the bundled model's)."""
+    return {"checkpoint": str(Path(path).absolute()), "step": lm.step, "val_loss": lm.best_val_loss(),
             "train_words": (lm.data or {}).get("train_words")}
 
 
@@ -66,6 +88,7 @@ def lm_trainer(lm: LMCheckpoint, path: Path, prepared: Prepared, config: Sentime
     """A new classifier's trainer started from ``lm`` (read from ``path``; ``prepared`` with its
     vocabulary, ``model_settings`` from ``classifier_settings``), and what its provenance records
     of the language model."""
+    check_lm_knows_the_reviews(path, prepared)
     trainer = new_trainer(prepared, config, **model_settings)
     copy_lm_layers(trainer.model, lm)
     return trainer, lm_provenance(lm, path)

@@ -7,6 +7,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from rnntui.core.errors import RnntuiError
+
 _TAG = re.compile(r"<[^>]*>")
 _EMOTICON = re.compile(r"(?::|;|=)(?:-)?(?:\)|\(|D|P)")
 _NON_WORD = re.compile(r"[\W]+")
@@ -40,6 +42,9 @@ class WordVocab:
         """From the training reviews only (never the validation or test ones)."""
         counts = Counter(word for text in texts for word in tokenize(text))
         ranked = sorted((word for word, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
+        if not ranked:  # a model of no words would read every review as unknown words
+            seen = f" seen {min_count:,} times or more: lower --min-count" if min_count > 1 else ""
+            raise RnntuiError(f"the training text holds no word{seen}")
         return cls((PAD, UNK, *ranked[:max_words]))
 
     def __len__(self) -> int:

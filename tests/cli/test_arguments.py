@@ -40,6 +40,18 @@ def torch_threads():
     torch.set_num_threads(before)
 
 
+@pytest.mark.parametrize("argv", [["train"], ["sentiment", "train"], ["sentiment", "pretrain"]])
+def test_save_best_says_the_file_it_writes(capsys, argv):
+    from pathlib import Path
+
+    from rnntui.cli.run import best_path
+
+    with pytest.raises(SystemExit):
+        main([*argv, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"{best_path(Path('run.ckpt')).name} for --out run.ckpt" in text
+
+
 # -- --threads ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv", [["train"], ["generate"], ["evaluate"], ["sentiment", "train"],

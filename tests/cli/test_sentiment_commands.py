@@ -148,6 +148,26 @@ def test_train_never_replaces_a_file_it_did_not_write(reviews_file, tmp_path, ca
     assert notes.read_text(encoding="utf-8") == "my notes"
 
 
+@pytest.mark.parametrize("command", ["train", "pretrain"])
+def test_an_out_that_may_not_be_written_is_refused_before_the_reviews_are_read(tmp_path, capsys, monkeypatch,
+                                                                                command):
+    """Reading the whole dataset takes half a minute: a wrong --out is said before it, not after."""
+    import rnntui.cli.pretrain
+    import rnntui.cli.sentiment
+
+    def never(*_):
+        raise AssertionError("the reviews were read")
+
+    monkeypatch.setattr(rnntui.cli.sentiment, "reviews_from", never)
+    monkeypatch.setattr(rnntui.cli.pretrain, "reviews_from", never)
+    notes = tmp_path / "notes.ckpt"
+    notes.write_text("my notes", encoding="utf-8")
+    code, _, err = run(capsys, "sentiment", command, "--data", str(tmp_path / "reviews.tar.gz"), "--out", str(notes),
+                       "--overwrite")
+    one_error_line(code, err, "notes.ckpt exists and is not an rnntui checkpoint; rnntui will not replace it")
+    assert notes.read_text(encoding="utf-8") == "my notes"
+
+
 @pytest.mark.parametrize("flag, value, match", [("--epochs", "0", "--epochs must be"), ("--lr", "-1", "--lr must be"),
                                                 ("--threads", "0", "--threads must be"),
                                                 ("--max-tokens", "1", "--max-tokens must be")])
@@ -156,6 +176,17 @@ def test_bad_training_flags_are_one_line(reviews_file, tmp_path, capsys, flag, v
                        flag, value)
     one_error_line(code, err, match)
     assert not (tmp_path / "x.ckpt").exists()
+
+
+@pytest.mark.parametrize("command", [["train"], ["pretrain", "--valid-reviews", "20"]])
+def test_a_vocabulary_of_no_words_is_one_line(tmp_path, capsys, command):
+    """--min-count above every word's count leaves no word: refused, not a model that reads every
+    review as unknown words."""
+    data = reviews_tarball(tmp_path / "reviews.tar.gz", per_folder=20, unlabelled=40)
+    code, _, err = run(capsys, "sentiment", *command, "--data", str(data), "--out", str(tmp_path / "x.ckpt"),
+                       "--min-count", "100000", "--json")
+    one_error_line(code, err, "the training text holds no word seen 100,000 times or more: lower --min-count")
+    assert code == 2 and not (tmp_path / "x.ckpt").exists()
 
 
 def test_a_diverged_run_says_so(reviews_file, tmp_path, capsys):

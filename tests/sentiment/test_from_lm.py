@@ -53,6 +53,38 @@ def test_pretrain_reports_perplexity_and_resumes_to_more_epochs(language_model, 
     one_error_line(code, err, "--max-words: fixed once a language model has trained")
 
 
+def test_resuming_on_other_reviews_says_so(language_model, tmp_path, capsys):
+    """Its epochs are then counted in other batches: allowed, as rnntui train allows an edited text,
+    but said in one line; the reviews it trained on resume without a word."""
+    out, data = language_model
+    copy = tmp_path / "copy.ckpt"
+    copy.write_bytes(out.read_bytes())
+    code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(data), "--resume", str(copy), "--epochs", "2")
+    assert code == 0 and "rnntui:" not in err
+    other = reviews_tarball(tmp_path / "other.tar.gz", per_folder=50, unlabelled=120, seed=7)
+    code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(other), "--resume", str(copy), "--epochs", "3")
+    notes = [line for line in err.splitlines() if line.startswith("rnntui:")]
+    words = load_lm_checkpoint(out).data["train_words"]
+    assert code == 0 and len(notes) == 1 and notes[0].startswith("rnntui: note: other.tar.gz is not the text this "
+                                                                   f"language model trained on ({words:,} words")
+    assert load_lm_checkpoint(copy).step == 36
+
+
+@pytest.mark.parametrize("flags, match", [(["--dropout", "1.5"], "--dropout must be in [0, 1), got 1.5"),
+                                          (["--hidden-size", "0"], "--hidden-size must be at least 1")])
+def test_bad_model_settings_are_refused_before_the_reviews_are_read(tmp_path, capsys, monkeypatch, flags, match):
+    import rnntui.cli.pretrain
+
+    def never(*_):
+        raise AssertionError("the reviews were read")
+
+    monkeypatch.setattr(rnntui.cli.pretrain, "reviews_from", never)
+    code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(tmp_path / "reviews.tar.gz"),
+                       "--out", str(tmp_path / "lm.ckpt"), *flags)
+    one_error_line(code, err, match)
+    assert code == 2 and not (tmp_path / "lm.ckpt").exists()
+
+
 def test_info_describes_a_review_language_model(language_model, capsys):
     out, _ = language_model
     code, stdout, _ = run(capsys, "info", str(out))
@@ -140,6 +172,48 @@ def test_a_language_model_of_another_size_or_vocabulary_is_refused_in_one_line(l
     assert code == 2
     one_error_line(code, err, match)
     assert not (tmp_path / "c.ckpt").exists()
+
+
+def test_the_classifier_records_the_language_models_whole_path(language_model, tmp_path, capsys, monkeypatch):
+    """--from-lm given relative to the folder it ran in: the record holds the whole path, so that
+    ctrl+g in the app, started elsewhere, writes with that language model."""
+    import shutil
+
+    lm_path, data = language_model
+    shutil.copy(lm_path, tmp_path / "lm.ckpt")
+    monkeypatch.chdir(tmp_path)
+    code, _, _ = run(capsys, "sentiment", "train", "--data", str(data), "--from-lm", "lm.ckpt", "--epochs", "1",
+                     "--out", "c.ckpt", *CLASSIFIER)
+    assert code == 0
+    recorded = load_sentiment_checkpoint(tmp_path / "c.ckpt").provenance["from_lm"]["checkpoint"]
+    assert recorded == str(tmp_path / "lm.ckpt")  # the app looks for no path that is not whole
+
+
+def test_a_vocabulary_cut_is_refused_with_a_language_model_in_one_line(language_model, tmp_path, capsys):
+    """The classifier reads the language model's vocabulary: --min-count would change nothing."""
+    lm_path, data = language_model
+    code, _, err = run(capsys, "sentiment", "train", "--data", str(data), "--from-lm", str(lm_path),
+                       "--out", str(tmp_path / "c.ckpt"), "--min-count", "5")
+    one_error_line(code, err, "--min-count 5: a classifier started from the language model in")
+    assert code == 2 and not (tmp_path / "c.ckpt").exists()
+
+
+def test_a_language_model_of_other_words_is_refused_in_one_line(language_model, tmp_path, capsys):
+    """A language model of the same size that learned other words (another language, other text):
+    the reviews would be read as unknown words, so no classifier starts from it."""
+    from dataclasses import replace
+
+    from rnntui.sentiment.pretrain.checkpoint import save_lm_checkpoint
+    from rnntui.sentiment.tokens import WordVocab
+
+    lm_path, data = language_model
+    lm = load_lm_checkpoint(lm_path)
+    other = WordVocab((*lm.vocab.words[:2], *(f"mot{i}" for i in range(len(lm.vocab) - 2))))
+    other_path = save_lm_checkpoint(replace(lm, vocab=other), tmp_path / "other.ckpt")
+    code, _, err = run(capsys, "sentiment", "train", "--data", str(data), "--from-lm", str(other_path),
+                       "--out", str(tmp_path / "c.ckpt"), *CLASSIFIER)
+    one_error_line(code, err, "knows 0% of the words of the training reviews in reviews.tar.gz")
+    assert code == 2 and not (tmp_path / "c.ckpt").exists()
 
 
 def test_from_lm_refuses_a_classifier_file_and_a_resume(language_model, tmp_path, capsys):

@@ -171,3 +171,32 @@ def test_the_language_model_opened_with_ctrl_o_is_offered_first(review_lm_file, 
     assert [path.name for path, _ in writing.at_hand()] == ["elsewhere.ckpt", "reviews-lm.ckpt"]
     elsewhere.write_text("not a checkpoint", encoding="utf-8")  # changed since: the others are still offered
     assert [path.name for path, _ in writing.at_hand()] == ["reviews-lm.ckpt"]
+
+
+
+async def test_ctrl_g_reads_the_language_model_again_once_its_file_holds_another(tiny_checkpoint, review_lm_file,
+                                                                                   tmp_path):
+    """A language model trained on (rnntui sentiment pretrain --resume) while the app is open
+    writes with what its file holds now at the next ctrl+g."""
+    from dataclasses import replace
+
+    from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint, save_lm_checkpoint
+    from rnntui.sentiment.tokens import WordVocab
+    from rnntui.tui.reviews.writing import WRITTEN_WORDS
+
+    path = in_data_folder(review_lm_file, tmp_path)
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        reviews = await open_reviews(pilot)
+        field = reviews.query_one("#review-input")
+        field.value = "The film was"
+        await pilot.press("ctrl+g")
+        await until(pilot, lambda: not reviews.writing.writing and len(field.value.split()) > 3, timeout=30)
+        lm = load_lm_checkpoint(path)
+        other = WordVocab((*lm.vocab.words[:2], *(f"mot{i}" for i in range(len(lm.vocab) - 2))))
+        save_lm_checkpoint(replace(lm, vocab=other), path)  # replaced where it was, as a resumed run saves
+        field.value = "The film was"
+        await pilot.press("ctrl+g")
+        await until(pilot, lambda: not reviews.writing.writing and len(field.value.split()) > 3, timeout=30)
+        written = field.value.split()[3:]
+        assert len(written) == WRITTEN_WORDS and all(word.startswith("mot") for word in written)

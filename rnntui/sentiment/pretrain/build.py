@@ -57,6 +57,16 @@ def prepare_text(reviews: Reviews, unlabelled: list[str], config: PretrainConfig
     return PreparedText(vocab, train, valid, data)
 
 
+def check_lm_settings(**model_settings) -> None:
+    """Refuse model settings (``--hidden-size``...) that no vocabulary makes right, in their
+    flags' words, before the reviews are read (half a minute for the whole dataset)."""
+    try:
+        ReviewLMConfig(vocab_size=3, **model_settings)  # the smallest vocabulary any is checked with
+    except ValueError as error:
+        name, _, rest = str(error).partition(" ")  # each message starts with the setting's name
+        raise RnntuiError(f"--{name.replace('_', '-')} {rest}") from None
+
+
 def new_lm_trainer(prepared: PreparedText, config: PretrainConfig, **model_settings) -> PretrainTrainer:
     config.validate()
     try:
@@ -113,6 +123,20 @@ def resumed_lm_config(checkpoint: LMCheckpoint, **overrides) -> PretrainConfig:
                           "drop them when resuming")
     values.update({k: v for k, v in overrides.items() if v is not None})
     return PretrainConfig.from_dict(values)
+
+
+def data_change_note(checkpoint: LMCheckpoint, prepared: PreparedText) -> str | None:
+    """A line to say when the reviews read to resume ``checkpoint`` are not those it trained on
+    (other counts of reviews or words): training on them is allowed, as ``rnntui train`` allows an
+    edited text, but not silently, since its epochs are then counted in other batches."""
+    recorded = checkpoint.data or {}
+    counts = ("train_reviews", "unlabelled_reviews", "valid_reviews", "train_words", "valid_words")
+    if all(recorded.get(key, prepared.data[key]) == prepared.data[key] for key in counts):
+        return None
+    then = recorded.get("train_words")
+    then = f"{then:,}" if isinstance(then, int) else "other"
+    return (f"{prepared.data['name']} is not the text this language model trained on ({then} words of training "
+            f"text then, {prepared.data['train_words']:,} now); training goes on with it")
 
 
 def lm_trainer_checkpoint(trainer: PretrainTrainer, prepared: PreparedText, provenance: dict | None = None

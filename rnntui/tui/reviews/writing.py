@@ -61,7 +61,8 @@ class ReviewWriting(Widget):
         super().__init__()
         self.started_from = started_from
         self.chosen: Path | None = None
-        self.loaded: tuple[Path, ReviewWriter] | None = None  # read once, in the worker
+        # Read in the worker, again only when the file holds another model (a run resumed since).
+        self.loaded: tuple[tuple[Path, str | None], ReviewWriter] | None = None
         self.writing = False
 
     def at_hand(self) -> list[tuple[Path, dict]]:
@@ -110,16 +111,24 @@ class ReviewWriting(Widget):
         if message.done:  # then on to the pane, which shows what came
             self.writing = False
 
-    @work(thread=True, exclusive=True, group="review-write")
-    def write(self, path: Path, text: str) -> None:
+    def writer(self, path: Path) -> ReviewWriter:
+        """The writer of the language model in ``path``: the one read before while the file holds
+        the same model (its header's checksum), else read again."""
         from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint
         from rnntui.sentiment.pretrain.write import ReviewWriter
 
+        header = lm_header(path)
+        key = (path, header.get("sha256") if header is not None else None)
+        if self.loaded is None or self.loaded[0] != key:
+            self.loaded = (key, ReviewWriter(load_lm_checkpoint(path)))
+        return self.loaded[1]
+
+    @work(thread=True, exclusive=True, group="review-write")
+    def write(self, path: Path, text: str) -> None:
         worker = get_current_worker()
         try:
-            if self.loaded is None or self.loaded[0] != path:
-                self.loaded = (path, ReviewWriter(load_lm_checkpoint(path)))
-            for word in self.loaded[1].words(text, WRITTEN_WORDS):
+            writer = self.writer(path)
+            for word in writer.words(text, WRITTEN_WORDS):
                 if worker.is_cancelled:
                     return
                 self.post_message(ReviewWritten(word))
