@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnntui.charlm.checkpoint import Checkpoint
-from rnntui.core.info import common_info, file_line, labelled, made_lines, training_time
+from rnntui.core.info import common_info, counted, file_line, labelled, made_lines, training_time
 
 
 def checkpoint_info(checkpoint: Checkpoint, path: Path | None) -> dict:
@@ -29,7 +29,7 @@ def checkpoint_info(checkpoint: Checkpoint, path: Path | None) -> dict:
 def info_lines(info: dict) -> list[str]:
     """``checkpoint_info`` for people: one labelled line per subject."""
     model, config = info["model"], info["train_config"] or {}
-    layers = f"{model['layers']} layer{'s' if model['layers'] > 1 else ''}"
+    layers = counted(model['layers'], 'layer')
     lines = [
         file_line(info),
         ("model", f"{model['cell'].upper()}, {layers}, embedding {model['embed_dim']}, hidden {model['hidden_size']}, "

@@ -23,6 +23,7 @@ from rnntui.cli.run import (
 )
 from rnntui.cli.sentiment import reviews_from
 from rnntui.core.errors import RnntuiError
+from rnntui.core.info import counted
 
 LM_MODEL_SETTINGS = ("embed_dim", "hidden_size", "dropout", "softmax")
 
@@ -119,5 +120,5 @@ class PretrainReporter(EpochReporter):
         ways = "both ways" if model.bidirectional else "forward"
         return (f"pretraining a language model of reviews ({ways}, embedding {model.embed_dim}, lstm "
                 f"{model.hidden_size}, {model.vocab_size:,} words) on {len(t.train):,} reviews ({t.train.words:,} "
-                f"words) from step {t.step:,} to {t.total_steps:,} ({t.config.epochs} epochs of "
-                f"{t.batches_per_epoch:,} steps); checkpoint {self.out}")
+                f"words) from step {t.step:,} to {t.total_steps:,} ({counted(t.config.epochs, 'epoch')} of "
+                f"{counted(t.batches_per_epoch, 'step')}); checkpoint {self.out}")

@@ -25,6 +25,7 @@ from rnntui.cli.run import (
     train_run,
 )
 from rnntui.core.errors import RnntuiError
+from rnntui.core.info import counted
 
 MODEL_SETTINGS = ("cell", "bidirectional", "embed_dim", "hidden_size", "fc_hidden", "dropout", "word_dropout",
                   "pooling")
@@ -213,8 +214,8 @@ class SentimentReporter(EpochReporter):
         t = self.trainer
         model = t.model.config
         return (f"training {'bidirectional ' if model.bidirectional else ''}{model.cell} on {len(t.train):,} reviews "
-                f"from step {t.step:,} to {t.total_steps:,} ({t.config.epochs} epochs of {t.batches_per_epoch:,} "
-                f"steps); checkpoint {self.out}")
+                f"from step {t.step:,} to {t.total_steps:,} ({counted(t.config.epochs, 'epoch')} of "
+                f"{counted(t.batches_per_epoch, 'step')}); checkpoint {self.out}")
 
 
 # -- evaluate ----------------------------------------------------------------------------------

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rnntui.core.checkpoint import RunCheckpoint
 from rnntui.core.provenance import chains_runs
+
+if TYPE_CHECKING:
+    from rnntui.core.checkpoint import RunCheckpoint
 
 
 def common_info(checkpoint: RunCheckpoint, path: Path | None) -> dict:
@@ -37,8 +40,13 @@ def clock(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
+def counted(number: int, noun: str) -> str:
+    """``number`` and ``noun``, plural unless one: "1 epoch", "5,313 steps"."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def training_time(info: dict) -> str:
-    return f"{info['step']:,} step{'s' if info['step'] != 1 else ''} in {clock(info['training_seconds'])}"
+    return f"{counted(info['step'], 'step')} in {clock(info['training_seconds'])}"
 
 
 def made_lines(provenance: dict, training_seconds: float = 0.0) -> list[tuple[str, str]]:

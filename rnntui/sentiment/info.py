@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from rnntui.core.info import common_info, file_line, labelled, made_lines, training_time
+from rnntui.core.info import common_info, counted, file_line, labelled, made_lines, training_time
 from rnntui.core.tasks import REVIEW_LM_TASK, SENTIMENT_TASK
 from rnntui.sentiment.checkpoint import SentimentCheckpoint
 
@@ -54,8 +54,8 @@ def sentiment_info_lines(info: dict) -> list[str]:
     ]
     trained = training_time(info)
     if all(isinstance(config.get(name), (int, float)) for name in ("batch_size", "lr", "epochs")):
-        epochs = f"{config['epochs']} epoch{'s' if config['epochs'] != 1 else ''}"
-        trained += f" ({epochs} set); batch {config['batch_size']}, Adam at {config['lr']:g}"
+        trained += (f" ({counted(config['epochs'], 'epoch')} set); batch {config['batch_size']}, "
+                    f"Adam at {config['lr']:g}")
         if config.get("lr_schedule") == "linear":
             trained += " falling linearly to 0"
         decay = config.get("layer_lr_decay")

@@ -14,6 +14,7 @@ from pathlib import Path
 from rnntui.core.errors import RnntuiError
 from rnntui.core.files import output_target, same_file
 from rnntui.core.history import History
+from rnntui.core.info import counted
 from rnntui.core.paths import bundled_sentiment_model_path
 from rnntui.core.provenance import kept_starts
 from rnntui.core.save import save_checkpoint_safely
@@ -162,8 +163,8 @@ class ReviewSession:
             prepared = prepare(reviews, config, name, vocab=checkpoint.vocab)
             trainer = resume_trainer(checkpoint, prepared, config)
             if trainer.step >= trainer.total_steps:
-                raise RnntuiError(f"{self.name} has trained its {config.epochs} epochs; rnntui sentiment train "
-                                  f"--resume {self.path} --epochs N trains it further")
+                raise RnntuiError(f"{self.name} has trained its {counted(config.epochs, 'epoch')}; rnntui "
+                                  f"sentiment train --resume {self.path} --epochs N trains it further")
             path, new = self.path, False
         elif self.from_lm is not None:
             trainer, prepared = self.lm_started_trainer(reviews, name)

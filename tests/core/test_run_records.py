@@ -71,7 +71,8 @@ def test_a_resumed_sentiment_model_keeps_its_chain_and_adds_up_its_wall_time(mon
     out = tmp_path / "s.ckpt"
     first = ["sentiment", "train", "--data", str(reviews), "--epochs", "1", "--out", str(out), *SMALL]
     second = ["sentiment", "train", "--data", str(reviews), "--resume", str(out), "--epochs", "2"]
-    assert as_typed(monkeypatch, capsys, *first)[0] == 0
+    code, said, _ = as_typed(monkeypatch, capsys, *first)
+    assert code == 0 and "(1 epoch of 4 steps)" in said
     assert "(1 epoch set)" in info_line(capsys, out, "training")
     once = load_sentiment_checkpoint(out)
     assert as_typed(monkeypatch, capsys, *second)[0] == 0

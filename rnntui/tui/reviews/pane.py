@@ -30,6 +30,7 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from rnntui.core.errors import RnntuiError
+from rnntui.core.info import counted
 from rnntui.sentiment.reviews import DataError
 from rnntui.tui import keys
 from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored, ReviewWritten, TrainingStopped
@@ -82,8 +83,8 @@ def written_on(text: str, word: str) -> str:
 
 def verdict_line(number: int, message: ReviewScored) -> str:
     unknown = f", {message.unknown:,} unknown" if message.unknown else ""
-    return (f"#{number} · {message.label} · {message.probability:.1%} positive · {message.words:,} "
-            f"word{'s' if message.words != 1 else ''}{unknown} · {message.model_name}")
+    return (f"#{number} · {message.label} · {message.probability:.1%} positive · "
+            f"{counted(message.words, 'word')}{unknown} · {message.model_name}")
 
 
 class Requests:
