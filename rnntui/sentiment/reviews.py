@@ -143,7 +143,11 @@ def _text(data: bytes, where: str) -> str:
 def _from_folder(folder: Path, pattern: re.Pattern) -> Iterator[tuple[re.Match, str, str]]:
     root = folder if folder.name == "aclImdb" else folder / "aclImdb"
     if not root.is_dir():
-        raise DataError(f"{folder} holds no aclImdb/ folder of reviews")
+        # A folder inside the dataset (aclImdb/train/unsup, say): the reviews' labels and splits
+        # are read from the paths under aclImdb/, so it is the folder that holds it that is wanted.
+        inside = next((parent for parent in folder.absolute().parents if parent.name == "aclImdb"), None)
+        hint = f"; give {_shown(str(inside.parent))}, the folder that holds aclImdb/" if inside else ""
+        raise DataError(f"{folder} holds no aclImdb/ folder of reviews{hint}")
     for file in sorted(root.glob("*/*/*.txt")):
         match = pattern.search(file.relative_to(root.parent).as_posix())
         if match:
@@ -194,8 +198,8 @@ def _from_tarball(path: Path, pattern: re.Pattern, fileobj: BinaryIO) -> Iterato
             raise DataError(f"cannot read {path}: {reason(error, reading=True)}") from None
         first = (str(error).splitlines() or ["truncated"])[0].rstrip(":")
         kind = "zlib" if isinstance(error, zlib.error) else type(error).__name__
-        raise DataError(f"{path} is not a readable tarball of reviews ({kind}: {first}); "
-                        "download it again") from None
+        raise DataError(f"{path} is not a readable tarball of reviews ({kind}: {first}); give Stanford's "
+                        "aclImdb_v1.tar.gz (downloaded again if it was cut short) or its extracted folder") from None
 
 
 def split_train_valid(train: list[Review], seed: int = 1, valid_share: float = VALID_SHARE

@@ -68,6 +68,27 @@ def test_bad_data_is_one_clear_error(tmp_path, damage, match):
     assert "\n" not in str(error.value)
 
 
+def test_a_folder_inside_the_dataset_is_refused_with_the_folder_to_give(tmp_path):
+    unsup = tmp_path / "data" / "aclImdb" / "train" / "unsup"
+    unsup.mkdir(parents=True)
+    (unsup / "1_0.txt").write_text("An unlabelled review.", encoding="utf-8")
+    with pytest.raises(DataError) as error:
+        read_reviews(unsup)
+    assert str(error.value) == f"{unsup} holds no aclImdb/ folder of reviews; give {tmp_path / 'data'}, the folder " \
+                               "that holds aclImdb/"
+    from rnntui.sentiment.reviews import read_unlabelled
+
+    assert read_unlabelled(tmp_path / "data") == ["An unlabelled review."]  # as the message says
+
+
+def test_a_file_that_is_not_a_tarball_is_not_called_a_bad_download(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my own notes, not reviews", encoding="utf-8")
+    with pytest.raises(DataError) as error:
+        read_reviews(notes)
+    assert "download it again" not in str(error.value) and "aclImdb_v1.tar.gz" in str(error.value)
+
+
 def test_the_validation_split_is_fixed_and_apart():
     from rnntui.sentiment.reviews import Review
 
