@@ -35,8 +35,9 @@ def classifier_settings(lm: LMCheckpoint, path: Path, config: SentimentTrainConf
     for name, value in sizes.items():
         if name in model_settings and model_settings[name] != value:
             flag = "--" + name.replace("_", "-")
+            what = {"embed_dim": "embedding size", "hidden_size": "hidden size"}.get(name, name)
             raise RnntuiError(f"{flag} {model_settings[name]}: the language model in {path} has {value}, and a "
-                              f"classifier started from it has its sizes; drop {flag}")
+                              f"classifier started from it keeps its {what}; drop {flag}")
     words = len(lm.vocab) - 2  # after padding and the unknown word
     if config.max_words and config.max_words != words:
         raise RnntuiError(f"--max-words {config.max_words}: the language model in {path} knows {words:,} words, "

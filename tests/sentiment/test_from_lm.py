@@ -157,20 +157,22 @@ def test_a_classifier_starts_from_the_language_models_layers(language_model, tmp
     assert code == 0 and not torch.equal(moved.model_state["rnn.weight_hh_l0"], lm.model_state["rnn.weight_hh_l0"])
 
 
-@pytest.mark.parametrize("flags, match", [
-    (["--hidden-size", "8"], "--hidden-size 8: the language model in"),
-    (["--embed-dim", "4"], "--embed-dim 4: the language model in"),
-    (["--cell", "gru"], "--cell gru: the language model in"),
-    (["--max-words", "5"], "--max-words 5: the language model in"),
-    (["--init-embedding", "ppmi"], "--from-lm starts the embedding from the language model"),
+@pytest.mark.parametrize("flags, match, ending", [
+    (["--hidden-size", "8"], "--hidden-size 8: the language model in", "keeps its hidden size; drop --hidden-size"),
+    (["--embed-dim", "4"], "--embed-dim 4: the language model in", "keeps its embedding size; drop --embed-dim"),
+    (["--cell", "gru"], "--cell gru: the language model in",
+     "has lstm, and a classifier started from it keeps its cell;"),
+    (["--max-words", "5"], "--max-words 5: the language model in", "drop --max-words"),
+    (["--init-embedding", "ppmi"], "--from-lm starts the embedding from the language model", "drop --init-embedding"),
 ])
 def test_a_language_model_of_another_size_or_vocabulary_is_refused_in_one_line(language_model, tmp_path, capsys,
-                                                                                 flags, match):
+                                                                                 flags, match, ending):
     lm_path, data = language_model
     code, _, err = run(capsys, "sentiment", "train", "--data", str(data), "--from-lm", str(lm_path),
                        "--out", str(tmp_path / "c.ckpt"), *flags)
     assert code == 2
     one_error_line(code, err, match)
+    assert ending in err
     assert not (tmp_path / "c.ckpt").exists()
 
 
