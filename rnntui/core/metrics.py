@@ -16,18 +16,24 @@ from typing import TextIO
 
 from rnntui.core.errors import RnntuiError, StorageError
 from rnntui.core.files import open_regular
+from rnntui.core.tasks import TASKS, TEXT_TASK
 
 SUFFIX = ".metrics.jsonl"
 
 
 @dataclass
 class MetricPoint:
+    """One step of a run, whatever its model: ``task`` says which (its speed's name in the file:
+    characters, reviews or words a second), ``val_accuracy`` a review model's."""
+
     step: int
     train_loss: float
     val_loss: float | None
-    chars_per_s: float
+    speed: float
     elapsed: float
     ranks: int = 1
+    task: str = TEXT_TASK
+    val_accuracy: float | None = None
 
 
 def metrics_path(checkpoint: Path) -> Path:
@@ -173,13 +179,16 @@ class MetricsFollower:
 def parse_point(r: dict) -> MetricPoint | None:
     """One metrics line as a point; None if its numbers are not finite (``1e999``, ``Infinity``
     and ``NaN`` parse as JSON but cannot be plotted)."""
-    values = [r["step"], r["train_loss"], r.get("val_loss"), r.get("chars_per_s") or 0.0,
-              r.get("elapsed") or 0.0, r.get("ranks") or 1]
+    # The run's model, told by the name of its speed (a line without one: a text model's).
+    task = next((name for name, task in TASKS.items() if task.speed_key in r), TEXT_TASK)
+    values = [r["step"], r["train_loss"], r.get("val_loss"), r.get(TASKS[task].speed_key) or 0.0,
+              r.get("elapsed") or 0.0, r.get("ranks") or 1, r.get("val_accuracy")]
     if not all(value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)
                                  and math.isfinite(value)) for value in values):
         return None
-    step, train_loss, val_loss, speed, elapsed, ranks = values
-    if train_loss is None or step < 0 or ranks < 1:
+    step, train_loss, val_loss, speed, elapsed, ranks, accuracy = values
+    if train_loss is None or step < 0 or ranks < 1 or not (accuracy is None or 0 <= accuracy <= 1):
         return None
     return MetricPoint(int(step), float(train_loss), None if val_loss is None else float(val_loss),
-                       float(speed), float(elapsed), int(ranks))
+                       float(speed), float(elapsed), int(ranks), task,
+                       None if accuracy is None else float(accuracy))

@@ -18,15 +18,30 @@ class Task:
     words: str  # what the file is
     commands: str  # what opens it
     word: str  # the picker's column: what its model does, in a word or two
+    unit: str  # what its loss is per and its speed counts: "char", "review", "word"
+
+    @property
+    def loss_title(self) -> str:
+        return f"Loss (nats/{self.unit})"
+
+    @property
+    def rate_label(self) -> str:
+        return f"{self.unit}s/s"
+
+    @property
+    def speed_key(self) -> str:
+        """The speed's name in the metrics file its runs write."""
+        return f"{self.unit}s_per_s"
 
 
 TASKS = {
     TEXT_TASK: Task("a language model (text generation)", "rnntui generate / evaluate / info, or the app's chat",
-                    "text"),
+                    "text", "char"),
     SENTIMENT_TASK: Task("a sentiment model (movie reviews)",
-                         "rnntui sentiment, or the app's reviews mode (f7, then ctrl+o)", "reviews"),
+                         "rnntui sentiment, or the app's reviews mode (f7, then ctrl+o)", "reviews", "review"),
     REVIEW_LM_TASK: Task("a language model of movie reviews (a classifier's start)",
-                         "rnntui sentiment pretrain --resume, or sentiment train --from-lm", "review LM"),
+                         "rnntui sentiment pretrain --resume, or sentiment train --from-lm", "review LM",
+                           "word"),
 }
 
 

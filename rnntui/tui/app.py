@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from rnntui.core.errors import RnntuiError
 from rnntui.core.paths import settings_path
+from rnntui.core.tasks import TASKS, TEXT_TASK
 from rnntui.tui import keys
 from rnntui.tui.chat.pane import ChatPane, ChatStart
 from rnntui.tui.messages import ChartUpdate, Saved, StatusNote
@@ -146,6 +147,11 @@ class RnntuiApp(BeforeCrash, App):
         if self.follower is not None or self.compared:
             self.follow_runs()
             self.set_interval(1.0, self.follow_runs)
+        watched = self.query_one(LossPanel).run_task
+        if self.watch is not None and watched != TEXT_TASK:  # the chat talks with text models only
+            self.chat.start.checkpoint = None
+            self.notify(f"Watching the run of {TASKS[watched].words}: the chart follows it; to open its "
+                        f"checkpoint: {TASKS[watched].commands}.", timeout=10)
         self.mounted_at = time.monotonic()
         self.engine_timer = self.set_interval(0.02, self.load_engine_once_drawn)
         self.signals.install()
@@ -196,6 +202,8 @@ class RnntuiApp(BeforeCrash, App):
         runs drawn beside it (--compare)."""
         points = self.follower.read_new() if self.follower is not None else []
         for panel in self.query(LossPanel) if points else ():  # none while the app closes
+            if points[-1].task != panel.run_task:  # a review model's run: its units, and its accuracy
+                panel.show_run(points[-1].task, panel.empty)
             panel.add_events(points)
             ranks = points[-1].ranks
             panel.set_device("1 process" if ranks == 1 else f"{ranks} processes (torchrun)")
@@ -271,10 +279,13 @@ class RnntuiApp(BeforeCrash, App):
         """Show ``mode``'s pane, its run in the loss panel and its keys."""
         self.mode = mode
         chat = mode == keys.CHAT
-        self.chat.training.shows_panel, self.reviews.training.shows_panel = chat, not chat
+        # A watched run's file drives the chart whichever mode is on the screen.
+        own = self.watch is None
+        self.chat.training.shows_panel, self.reviews.training.shows_panel = chat and own, not chat and own
         self.chat.display, self.reviews.display = chat, not chat
         if chat:
-            self.chat.show_history(with_points=self.watch is None)  # a watched run's file drives its chart
+            if own:
+                self.chat.show_history()
             self.chat.query_one(SeedInput).focus()
         else:
             self.reviews.show_history()

@@ -125,3 +125,33 @@ async def test_watch_names_its_processes_in_words(tmp_path):
         metrics.write_text(metrics.read_text() + '{"step": 2, "train_loss": 1.9, "ranks": 4}\n', encoding="utf-8")
         await until(pilot, lambda: len(panel.train) == 2)
         assert panel.figures["device"] == "4 processes (torchrun)"
+
+
+async def test_watching_a_review_model_s_run_charts_it_in_its_own_units(tmp_path, capsys):
+    """A review classifier's run: loss per review, reviews a second and validation accuracy, in
+    whichever mode is on the screen; its checkpoint is not offered to the chat, which says where
+    it opens."""
+    from rnntui.cli import main
+    from tests.helpers import reviews_tarball
+
+    run_file = tmp_path / "s.ckpt"
+    assert main(["sentiment", "train", "--data", str(reviews_tarball(tmp_path / "r.tar.gz")), "--out", str(run_file),
+                 "--epochs", "2", "--embed-dim", "8", "--hidden-size", "8", "--batch-size", "16",
+                 "--eval-every", "2"]) == 0
+    capsys.readouterr()
+    app = RnntuiApp(watch=run_file)
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(LossPanel)
+        await until(pilot, lambda: len(panel.train) == 8)
+        assert (panel.title, panel.rate_label) == ("Loss (nats/review)", "reviews/s")
+        assert [step for step, _ in panel.accuracy] == [2, 4, 6, 8] and panel.figures["chars_per_s"] > 0
+        assert notified(app, "Watching the run of a sentiment model") and notified(app, "f7, then ctrl+o")
+        await ready(pilot)
+        assert app.chat.info.name != "s.ckpt"  # the chat has its own model; the review model is not one
+        await pilot.press("f7")  # the reviews mode, with its own (bundled) model, and back
+        await until(pilot, lambda: app.reviews is not None and app.reviews.model_name is not None)
+        assert len(panel.train) == 8 and len(panel.accuracy) == 4
+        await pilot.press("f7")
+        await until(pilot, lambda: app.mode == "chat")
+        # The watched run kept the chart through both modes.
+        assert len(panel.train) == 8 and panel.title == "Loss (nats/review)" and len(panel.accuracy) == 4

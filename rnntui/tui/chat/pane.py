@@ -18,6 +18,7 @@ from textual import work
 from textual.app import ComposeResult
 
 from rnntui.core.errors import RnntuiError
+from rnntui.core.tasks import TEXT_TASK
 from rnntui.tui import keys
 from rnntui.tui.chat.evaluation import Evaluator
 from rnntui.tui.chat.replies import Replies
@@ -84,7 +85,7 @@ class ChatPane(Replies):
         # at each hop while a model trains, and a key's effect would show that much later.
         self.status_changed()
 
-    def show_history(self, with_points: bool = True) -> None:
+    def show_history(self) -> None:
         """The chat's model's run in the loss panel again (after the reviews mode showed its own)."""
         from rnntui.tui.widgets.loss_panel import LossPanel
 
@@ -92,10 +93,9 @@ class ChatPane(Replies):
             return
         history = self.session.history
         for panel in self.app.query(LossPanel):
-            panel.show_run("Loss (nats/char)", "chars/s", "no training yet: press ctrl+t")
-            if with_points:
-                panel.set_history(history.train, history.val, self.info.step,
-                                  getattr(self.session.checkpoint, "elapsed", 0.0) or 0.0)
+            panel.show_run(TEXT_TASK, "no training yet: press ctrl+t")
+            panel.set_history(history.train, history.val, self.info.step,
+                              getattr(self.session.checkpoint, "elapsed", 0.0) or 0.0)
             panel.show_corpus(self.info.corpus)
             panel.set_device(self.info.device)
 

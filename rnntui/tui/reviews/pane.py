@@ -31,6 +31,7 @@ from textual.worker import get_current_worker
 
 from rnntui.core.errors import RnntuiError
 from rnntui.core.info import counted
+from rnntui.core.tasks import SENTIMENT_TASK
 from rnntui.sentiment.reviews import DataError
 from rnntui.tui import keys
 from rnntui.tui.messages import ReviewModelFailed, ReviewModelReady, ReviewScored, ReviewWritten, TrainingStopped
@@ -464,7 +465,7 @@ class ReviewsPane(Vertical):
             return
         history, session = self.session.history, self.session
         for panel in self.app.query(LossPanel):
-            panel.show_run("Loss (nats/review)", "reviews/s", "no training yet: ctrl+t trains on the movie reviews")
+            panel.show_run(SENTIMENT_TASK, "no training yet: ctrl+t trains on the movie reviews")
             panel.set_history(history.train, history.val, session.step, session.elapsed, history.accuracy)
             panel.show_corpus(session.training_text_name() or (session.checkpoint.data or {}).get("name")
                               if session.checkpoint else None)

@@ -16,6 +16,8 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
+from rnntui.core.tasks import TASKS, TEXT_TASK
+
 MAX_POINTS = 400
 # The recent view: the last this many steps. Training on from a long history (the bundled model's
 # 16,000 steps), the whole run's chart hardly moves with each new step; this one does.
@@ -123,8 +125,9 @@ class LossPanel(Vertical):
         # Other runs' validation curves drawn beside this one's, by name (rnntui watch --compare).
         self.compared: dict[str, list[tuple[int, float]]] = {}
         # What the losses are of, and the speed's unit: the chat's language model's until the
-        # reviews mode shows its own run (show_run).
-        self.title, self.rate_label = "Loss (nats/char)", "chars/s"
+        # reviews mode shows its own run, or a watched run says it is another model's (show_run).
+        self.run_task = TEXT_TASK
+        self.title, self.rate_label = TASKS[TEXT_TASK].loss_title, TASKS[TEXT_TASK].rate_label
         self.figures = {"step": 0, "chars_per_s": None, "elapsed": 0.0, "device": "-"}
         self._dirty = False
         # The view: the last RECENT_STEPS steps (True), the whole run (False), or None: the
@@ -143,10 +146,11 @@ class LossPanel(Vertical):
         # Redraw the chart at most a few times a second, however fast points arrive.
         self.set_interval(0.5, self._replot_if_dirty)
 
-    def show_run(self, title: str, rate_label: str, empty: str) -> None:
-        """Show another kind of run from now on (the app's modes each have theirs); its history
-        follows with set_history."""
-        self.title, self.rate_label, self.empty = title, rate_label, empty
+    def show_run(self, task: str, empty: str) -> None:
+        """Show a run of another kind of model (``task``) from now on (the app's modes each have
+        theirs); its history follows with set_history."""
+        self.run_task, self.empty = task, empty
+        self.title, self.rate_label = TASKS[task].loss_title, TASKS[task].rate_label
         self.figures["chars_per_s"] = None
 
     def set_history(self, train, val, step: int, elapsed: float = 0.0, accuracy=()) -> None:
@@ -173,8 +177,9 @@ class LossPanel(Vertical):
             if getattr(event, "val_accuracy", None) is not None:
                 self.accuracy.append((event.step, event.val_accuracy))
         last = events[-1]
-        rate = getattr(last, "chars_per_s", None)
-        rate = getattr(last, "reviews_per_s", None) if rate is None else rate
+        # A trainer's event names its speed by what it counts; a watched run's point, ``speed``.
+        rate = next((getattr(last, name) for name in ("chars_per_s", "reviews_per_s", "speed")
+                     if getattr(last, name, None) is not None), None)
         self.figures.update(step=last.step, chars_per_s=rate, elapsed=last.elapsed)
         self._dirty = True
         self.refresh_figures()
