@@ -42,10 +42,9 @@ def model_settings(args: argparse.Namespace) -> dict:
 
 def plan_pretrain(args: argparse.Namespace) -> Run | None:
     from rnntui.core.paths import checkpoints_dir
-    from rnntui.core.settings import given
+    from rnntui.core.settings import check_model_flags, given
     from rnntui.sentiment.dataset import load_unlabelled
     from rnntui.sentiment.pretrain.build import (
-        check_lm_settings,
         data_change_note,
         new_lm_trainer,
         prepare_text,
@@ -54,6 +53,7 @@ def plan_pretrain(args: argparse.Namespace) -> Run | None:
     )
     from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint
     from rnntui.sentiment.pretrain.config import PretrainConfig
+    from rnntui.sentiment.pretrain.model import ReviewLMConfig
 
     overrides = given(args, PretrainConfig)
     settings = model_settings(args)
@@ -67,7 +67,7 @@ def plan_pretrain(args: argparse.Namespace) -> Run | None:
         config = resumed_lm_config(checkpoint, **overrides)
     else:
         config = PretrainConfig(**{k: v for k, v in overrides.items() if v is not None})
-        check_lm_settings(**settings)
+        check_model_flags(ReviewLMConfig, **settings)  # before the reviews are read
     config.validate()
     reviews, name = reviews_from(args.data, args.json)
     unlabelled = load_unlabelled(args.data, args.unlabelled)

@@ -80,10 +80,11 @@ def cmd_train(args: argparse.Namespace, hooks: RunHooks | None = None) -> int:
 
 
 def plan_run(args: argparse.Namespace) -> Run | None:
-    from rnntui.core.settings import given
+    from rnntui.core.settings import check_model_flags, given
     from rnntui.sentiment.build import new_checkpoint_path, new_trainer, prepare, resume_trainer, resumed_config
     from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
     from rnntui.sentiment.config import SentimentTrainConfig
+    from rnntui.sentiment.model import SentimentConfig
 
     overrides = given(args, SentimentTrainConfig)
     model_settings = {name: getattr(args, name) for name in MODEL_SETTINGS if getattr(args, name) is not None}
@@ -116,6 +117,7 @@ def plan_run(args: argparse.Namespace) -> Run | None:
                                   "unlabelled reviews: drop --unlabelled")
             lm = load_lm_checkpoint(args.from_lm)
             model_settings = classifier_settings(lm, args.from_lm, config, model_settings)
+        check_model_flags(SentimentConfig, **model_settings)  # before the reviews are read
         ppmi = "ppmi" in config.embedding_starts
         if args.unlabelled is not None and not ppmi:
             raise RnntuiError("--unlabelled is read only to start the embedding: add --init-embedding ppmi "

@@ -33,6 +33,19 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def check_model_flags(model_config: Any, **model_settings) -> None:
+    """Build ``model_config`` (a model's config class) from the flags' ``model_settings`` at the
+    smallest vocabulary it takes, so that settings no data makes right are refused before the data
+    is read, in the flags' words (each config's message starts with the setting's name)."""
+    from rnntui.core.errors import RnntuiError
+
+    try:
+        model_config(vocab_size=3, **model_settings)
+    except ValueError as error:
+        name, _, rest = str(error).partition(" ")
+        raise RnntuiError(f"{flag(name)} {rest}") from None
+
+
 def flag_settings(config: Any) -> list[Field]:
     """The fields of the config class (or instance) ``config`` that a command takes as flags."""
     return [f for f in fields(config) if f.metadata.get("help")]

@@ -70,16 +70,20 @@ def test_resuming_on_other_reviews_says_so(language_model, tmp_path, capsys):
     assert load_lm_checkpoint(copy).step == 36
 
 
+@pytest.mark.parametrize("command", ["pretrain", "train"])
 @pytest.mark.parametrize("flags, match", [(["--dropout", "1.5"], "--dropout must be in [0, 1), got 1.5"),
                                           (["--hidden-size", "0"], "--hidden-size must be at least 1")])
-def test_bad_model_settings_are_refused_before_the_reviews_are_read(tmp_path, capsys, monkeypatch, flags, match):
+def test_bad_model_settings_are_refused_before_the_reviews_are_read(tmp_path, capsys, monkeypatch, flags, match,
+                                                                    command):
     import rnntui.cli.pretrain
+    import rnntui.cli.sentiment
 
     def never(*_):
         raise AssertionError("the reviews were read")
 
     monkeypatch.setattr(rnntui.cli.pretrain, "reviews_from", never)
-    code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(tmp_path / "reviews.tar.gz"),
+    monkeypatch.setattr(rnntui.cli.sentiment, "reviews_from", never)
+    code, _, err = run(capsys, "sentiment", command, "--data", str(tmp_path / "reviews.tar.gz"),
                        "--out", str(tmp_path / "lm.ckpt"), *flags)
     one_error_line(code, err, match)
     assert code == 2 and not (tmp_path / "lm.ckpt").exists()

@@ -57,16 +57,6 @@ def prepare_text(reviews: Reviews, unlabelled: list[str], config: PretrainConfig
     return PreparedText(vocab, train, valid, data)
 
 
-def check_lm_settings(**model_settings) -> None:
-    """Refuse model settings (``--hidden-size``...) that no vocabulary makes right, in their
-    flags' words, before the reviews are read (half a minute for the whole dataset)."""
-    try:
-        ReviewLMConfig(vocab_size=3, **model_settings)  # the smallest vocabulary any is checked with
-    except ValueError as error:
-        name, _, rest = str(error).partition(" ")  # each message starts with the setting's name
-        raise RnntuiError(f"--{name.replace('_', '-')} {rest}") from None
-
-
 def new_lm_trainer(prepared: PreparedText, config: PretrainConfig, **model_settings) -> PretrainTrainer:
     config.validate()
     try:
