@@ -44,8 +44,8 @@ def plan_pretrain(args: argparse.Namespace) -> Run | None:
     from rnntui.core.paths import checkpoints_dir
     from rnntui.core.settings import check_model_flags, given
     from rnntui.sentiment.dataset import load_unlabelled
+    from rnntui.sentiment.epochs import data_change_note
     from rnntui.sentiment.pretrain.build import (
-        data_change_note,
         new_lm_trainer,
         prepare_text,
         resume_lm_trainer,
@@ -78,7 +78,7 @@ def plan_pretrain(args: argparse.Namespace) -> Run | None:
         print(f"reading {len(unlabelled):,} unlabelled reviews and the training reviews as words", file=sys.stderr)
     if checkpoint is not None:
         prepared = prepare_text(reviews, unlabelled, config, name, vocab=checkpoint.vocab)
-        note = data_change_note(checkpoint, prepared)
+        note = data_change_note(checkpoint.data, prepared.data, "language model")
         if note:
             print(f"rnntui: note: {note}", file=sys.stderr, flush=True)
         trainer = resume_lm_trainer(checkpoint, prepared, config)

@@ -84,6 +84,7 @@ def plan_run(args: argparse.Namespace) -> Run | None:
     from rnntui.sentiment.build import new_checkpoint_path, new_trainer, prepare, resume_trainer, resumed_config
     from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
     from rnntui.sentiment.config import SentimentTrainConfig
+    from rnntui.sentiment.epochs import data_change_note
     from rnntui.sentiment.model import SentimentConfig
 
     overrides = given(args, SentimentTrainConfig)
@@ -102,6 +103,9 @@ def plan_run(args: argparse.Namespace) -> Run | None:
         config.validate()
         reviews, name = reviews_from(args.data, args.json)
         prepared = prepare(reviews, config, name, vocab=checkpoint.vocab)
+        note = data_change_note(checkpoint.data, prepared.data, "review model")
+        if note:
+            print(f"rnntui: note: {note}", file=sys.stderr, flush=True)
         trainer = resume_trainer(checkpoint, prepared, config)
         out = args.out or args.resume
     else:

@@ -50,7 +50,8 @@ def prepare(reviews: Reviews, config: SentimentTrainConfig, name: str, vocab: Wo
     if vocab is None:
         vocab = WordVocab.build((review.text for review in train), max_words=config.max_words or None,
                                 min_count=config.min_count)
-    data = {"name": name, "train_reviews": len(train), "valid_reviews": len(valid), "split_seed": SPLIT_SEED}
+    data = {"name": name, "train_reviews": len(train), "valid_reviews": len(valid), "split_seed": SPLIT_SEED,
+            "train_characters": sum(len(review.text) for review in train)}  # tells other reviews on resume
     if unlabelled:
         data["unlabelled_reviews"] = len(unlabelled)
     return Prepared(vocab, encode(train, vocab, config.max_tokens), encode(valid, vocab, config.max_tokens), data,

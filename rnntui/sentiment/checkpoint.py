@@ -28,7 +28,7 @@ from rnntui.sentiment.trainer import SentimentTrainConfig
 TASK = SENTIMENT_TASK
 MAX_WORD_LENGTH = 1000
 DATA_FIELDS = {"name": TEXT, "train_reviews": WHOLE, "valid_reviews": WHOLE, "split_seed": WHOLE,
-               "unlabelled_reviews": WHOLE}
+               "unlabelled_reviews": WHOLE, "train_characters": WHOLE}
 PROVENANCE_FIELDS = {"command": TEXT, "machine": TEXT, "wall_time_s": NUMBER, "test_accuracy": NUMBER,
                      "test_loss": NUMBER, "test_reviews": WHOLE}
 

@@ -116,3 +116,23 @@ def resume_review_trainer(checkpoint: Any, curves: Curves, unsaved: str,
     if checkpoint.rng_state is not None:
         trainer.set_rng_state(checkpoint.rng_state)
     return trainer
+
+
+# The counts a review model's data record may hold, in the order a change is told by.
+DATA_COUNTS = {"train_words": "words of training text", "train_characters": "characters of training reviews",
+               "valid_words": "held-out words", "train_reviews": "training reviews",
+               "valid_reviews": "validation reviews", "unlabelled_reviews": "unlabelled reviews"}
+
+
+def data_change_note(recorded: dict | None, now: dict, model: str) -> str | None:
+    """A line to say when the reviews read to resume a ``model`` ("language model") are not those
+    it trained on (a count both data records hold differs): training on them is allowed, as
+    ``rnntui train`` allows an edited text, but not silently, since its epochs are then counted in
+    other batches."""
+    recorded = recorded or {}
+    changed = [key for key in DATA_COUNTS if key in recorded and key in now and recorded[key] != now[key]]
+    if not changed:
+        return None
+    key = changed[0]
+    return (f"{now['name']} is not the text this {model} trained on ({recorded[key]:,} {DATA_COUNTS[key]} then, "
+            f"{now[key]:,} now); training goes on with it")

@@ -27,6 +27,23 @@ def sentiment_model(tmp_path_factory):
 
 
 
+def test_resuming_a_review_model_on_other_reviews_says_so(sentiment_model, tmp_path, capsys):
+    """As a language model's resume does: allowed, said in one line; its own reviews say nothing."""
+    out, data = sentiment_model
+    copy = tmp_path / "copy.ckpt"
+    copy.write_bytes(out.read_bytes())
+    code, _, err = run(capsys, "sentiment", "train", "--data", str(data), "--resume", str(copy), "--epochs", "7")
+    assert code == 0 and "rnntui:" not in err
+    characters = load_sentiment_checkpoint(copy).data["train_characters"]
+    other = reviews_tarball(tmp_path / "other.tar.gz", per_folder=100, seed=7)  # as many reviews, other words
+    code, _, err = run(capsys, "sentiment", "train", "--data", str(other), "--resume", str(copy), "--epochs", "8")
+    notes = [line for line in err.splitlines() if line.startswith("rnntui:")]
+    assert code == 0 and notes == [f"rnntui: note: other.tar.gz is not the text this review model trained on "
+                                   f"({characters:,} characters of training reviews then, "
+                                   f"{load_sentiment_checkpoint(copy).data['train_characters']:,} now); training "
+                                   "goes on with it"]
+
+
 def test_train_evaluate_and_predict(sentiment_model, capsys):
     out, data = sentiment_model
     checkpoint = load_sentiment_checkpoint(out)

@@ -115,20 +115,6 @@ def resumed_lm_config(checkpoint: LMCheckpoint, **overrides) -> PretrainConfig:
     return PretrainConfig.from_dict(values)
 
 
-def data_change_note(checkpoint: LMCheckpoint, prepared: PreparedText) -> str | None:
-    """A line to say when the reviews read to resume ``checkpoint`` are not those it trained on
-    (other counts of reviews or words): training on them is allowed, as ``rnntui train`` allows an
-    edited text, but not silently, since its epochs are then counted in other batches."""
-    recorded = checkpoint.data or {}
-    counts = ("train_reviews", "unlabelled_reviews", "valid_reviews", "train_words", "valid_words")
-    if all(recorded.get(key, prepared.data[key]) == prepared.data[key] for key in counts):
-        return None
-    then = recorded.get("train_words")
-    then = f"{then:,}" if isinstance(then, int) else "other"
-    return (f"{prepared.data['name']} is not the text this language model trained on ({then} words of training "
-            f"text then, {prepared.data['train_words']:,} now); training goes on with it")
-
-
 def lm_trainer_checkpoint(trainer: PretrainTrainer, prepared: PreparedText, provenance: dict | None = None
                           ) -> LMCheckpoint:
     """A consistent checkpoint of the trainer (weights, optimizer and generator of one step)."""
