@@ -101,6 +101,22 @@ async def test_ctrl_g_writes_the_review_on_and_each_word_is_judged(tiny_checkpoi
         assert reviews.last_scored.error is None and reviews.last_scored.words == 3 + WRITTEN_WORDS
 
 
+async def test_typing_while_the_language_model_writes_takes_the_review_back(tiny_checkpoint, review_lm_file,
+                                                                            tmp_path):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        reviews = await open_reviews(pilot)
+        field = reviews.query_one("#review-input")
+        field.value = "The film was"
+        in_data_folder(review_lm_file, tmp_path)
+        await pilot.press("ctrl+g")
+        await until(pilot, lambda: len(field.value.split()) > 4, timeout=30)
+        await pilot.press("!")
+        await pilot.pause(0.3)  # several words' time: none comes after the person's own
+        assert not reviews.writing.writing and field.value.endswith("!")
+        assert 4 < len(field.value.split()) < 3 + 40
+
+
 async def test_a_review_language_model_opened_with_ctrl_o_is_the_one_used(tiny_checkpoint, review_lm_file, tmp_path):
     app = make_app(tiny_checkpoint)
     elsewhere = shutil.copy(review_lm_file, tmp_path / "elsewhere.ckpt")

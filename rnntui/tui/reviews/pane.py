@@ -135,6 +135,7 @@ class ReviewsPane(Vertical):
                                            ask_for_data=self.action_choose_reviews_data, data_errors=(DataError,))
         self.opener = ModelOpener(lambda: self.session, self.training)
         self.writing = ReviewWriting(self.started_from)
+        self.written: str | None = None  # the field as the last written word left it
         self.data_chosen: Path | None = None  # given here (ask_for_data): kept once training has read it
         self.model_name: str | None = None
         self.loading = False
@@ -266,6 +267,8 @@ class ReviewsPane(Vertical):
                 truncated=len(text) > MAX_REVIEW_CHARS, model_name=name))
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "review-input" and self.writing.writing and event.value != self.written:
+            self.writing.stop()  # the person typed or pasted: the review is theirs again
         if event.input.id == "review-input" and self.model_name is not None:
             event.stop()
             self.requests.put(event.value)
@@ -346,9 +349,9 @@ class ReviewsPane(Vertical):
     def on_review_written(self, message: ReviewWritten) -> None:
         if message.error is not None:
             self.notify(message.error, title="Could not write on", severity="error", timeout=10)
-        if message.word is not None:
+        if message.word is not None and self.writing.writing:  # not a word sent before a stop
             field = self.query_one("#review-input", Input)
-            field.value = written_on(field.value, message.word)  # judged as typed text is (on_input_changed)
+            field.value = self.written = written_on(field.value, message.word)  # judged as typed text is
             field.cursor_position = len(field.value)
 
     # -- training (the pane is its controller's host) ------------------------------------------

@@ -92,8 +92,7 @@ class ReviewWriting(Widget):
         from rnntui.sentiment.tokens import tokenize
 
         if self.writing:
-            self.workers.cancel_group(self, "review-write")
-            self.writing = False
+            self.stop()
             return None
         if not tokenize(text):
             return "Type a few words first: the language model of reviews writes on from them."
@@ -106,6 +105,12 @@ class ReviewWriting(Widget):
         self.writing = True
         self.write(path, text)
         return None
+
+    def stop(self) -> None:
+        """Stop the writing under way; the words already sent are not added (the pane asks
+        ``writing`` before it adds one)."""
+        self.workers.cancel_group(self, "review-write")
+        self.writing = False
 
     def on_review_written(self, message: ReviewWritten) -> None:
         if message.done:  # then on to the pane, which shows what came
