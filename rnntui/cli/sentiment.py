@@ -189,7 +189,7 @@ def record_test(args: argparse.Namespace, run: Run) -> None:
     """--test: the trained model's accuracy on the test reviews, printed and saved in the
     checkpoint's provenance (``rnntui info`` shows it)."""
     trainer = run.trainer
-    loss, accuracy, count = test_accuracy(trainer.model, run.test_reviews, run.data.vocab,
+    loss, accuracy, count, _ = test_accuracy(trainer.model, run.test_reviews, run.data.vocab,
                                           trainer.config.max_tokens, quiet=args.json)
     run.provenance.update(test_accuracy=accuracy, test_loss=loss, test_reviews=count)
     run.file.save()
@@ -200,9 +200,11 @@ def record_test(args: argparse.Namespace, run: Run) -> None:
               f"recorded in {run.out}")
 
 
-def test_accuracy(model, reviews: list, vocab, max_tokens: int, quiet: bool) -> tuple[float, float, int]:
-    """``(loss, accuracy, reviews)`` of ``model`` on ``reviews`` (each cut to ``max_tokens``
-    words as in training), with a progress bar unless ``quiet``."""
+def test_accuracy(model, reviews: list, vocab, max_tokens: int, quiet: bool) -> tuple[float, float, int, float]:
+    """``(loss, accuracy, reviews, unknown)`` of ``model`` on ``reviews`` (each cut to
+    ``max_tokens`` words as in training; ``unknown``: the share of their words the vocabulary
+    lacks), with a progress bar unless ``quiet``."""
+    from rnntui.sentiment.tokens import UNK
     from rnntui.sentiment.trainer import encode, evaluate_reviews
 
     test = encode(reviews, vocab, max_tokens)
@@ -210,7 +212,9 @@ def test_accuracy(model, reviews: list, vocab, max_tokens: int, quiet: bool) -> 
         raise RnntuiError("the data has no test reviews to measure")
     with progress_bar("testing", enabled=not quiet, unit="reviews") as progress:
         loss, accuracy = evaluate_reviews(model, test, progress=progress)
-    return loss, accuracy, len(test)
+    words = sum(len(ids) for ids in test.ids)
+    unknown = sum(ids.count(vocab.index[UNK]) for ids in test.ids) / words if words else 0.0
+    return loss, accuracy, len(test), unknown
 
 
 class SentimentReporter(EpochReporter):
@@ -232,15 +236,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     reviews, name = reviews_from(args.data, args.json)
     max_tokens = (checkpoint.train_config or {}).get("max_tokens", 0)
     started = time.perf_counter()
-    loss, accuracy, count = test_accuracy(checkpoint.build_model(), reviews.test, checkpoint.vocab,
-                                          max_tokens if isinstance(max_tokens, int) else 0, quiet=args.json)
+    loss, accuracy, count, unknown = test_accuracy(checkpoint.build_model(), reviews.test, checkpoint.vocab,
+                                                   max_tokens if isinstance(max_tokens, int) else 0, quiet=args.json)
     result = {"test_accuracy": accuracy, "test_loss": loss, "reviews": count, "data": name,
-              "step": checkpoint.step, "seconds": round(time.perf_counter() - started, 2)}
+              "step": checkpoint.step, "seconds": round(time.perf_counter() - started, 2),
+              "unknown_words": round(unknown, 4)}
     if args.json:
         print(json.dumps(result))
     else:
         print(f"test accuracy {accuracy:.4f}, loss {loss:.4f} on the {count:,} test reviews of {name} "
-              f"(step {checkpoint.step:,})")
+              f"(step {checkpoint.step:,}); {unknown:.1%} of their words are not in the model's vocabulary")
     return 0
 
 

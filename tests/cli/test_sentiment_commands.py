@@ -44,6 +44,21 @@ def test_resuming_a_review_model_on_other_reviews_says_so(sentiment_model, tmp_p
                                    "goes on with it"]
 
 
+def test_evaluate_says_how_many_words_the_model_does_not_know(sentiment_model, tmp_path, capsys):
+    """Test reviews in words the model never met score near chance: evaluate says why."""
+    out, data = sentiment_model
+    code, stdout, _ = run(capsys, "sentiment", "evaluate", "--checkpoint", str(out), "--data", str(data), "--json")
+    assert code == 0 and json.loads(stdout)["unknown_words"] < 0.05
+    for split in ("train", "test"):
+        for folder, rating in (("pos", 9), ("neg", 2)):
+            (tmp_path / "aclImdb" / split / folder).mkdir(parents=True)
+            for n in range(3):
+                (tmp_path / "aclImdb" / split / folder / f"{n}_{rating}.txt").write_text(
+                    "zorglub blorfique wuggle " * (n + 1), encoding="utf-8")
+    code, stdout, _ = run(capsys, "sentiment", "evaluate", "--checkpoint", str(out), "--data", str(tmp_path))
+    assert code == 0 and stdout.rstrip().endswith("; 100.0% of their words are not in the model's vocabulary")
+
+
 def test_train_evaluate_and_predict(sentiment_model, capsys):
     out, data = sentiment_model
     checkpoint = load_sentiment_checkpoint(out)
