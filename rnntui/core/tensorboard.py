@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rnntui.core.errors import RnntuiError, StorageError
+from rnntui.core.tasks import TASKS
 
 INSTALL = "pip install 'rnntui[tensorboard]'"
 
@@ -17,9 +18,9 @@ SCALARS = {
     "train_loss": "loss/train",
     "val_loss": "loss/validation",
     "val_accuracy": "accuracy/validation",
+    "val_perplexity": "perplexity/validation",
     "lr": "learning_rate",
-    "chars_per_s": "throughput/chars_per_s",
-    "reviews_per_s": "throughput/reviews_per_s",
+    **{task.speed_key: f"throughput/{task.speed_key}" for task in TASKS.values()},
 }
 
 

@@ -314,6 +314,19 @@ def test_tensorboard_holds_the_metrics_files_values(capsys, corpus_file, tmp_pat
     assert scalars(tmp_path / "later" / "run") == live
 
 
+def test_a_review_language_model_s_run_exports_its_perplexity_and_speed(capsys, tmp_path):
+    pytest.importorskip("tensorboard", reason="rnntui[tensorboard] is not installed")
+    records = [{"step": step, "epoch": step / 4, "train_loss": 7.0 - step / 10,
+                "val_loss": 6.5 if step == 2 else None, "val_perplexity": 665.1 if step == 2 else None,
+                "words_per_s": 3800.0 + step, "elapsed": float(step)} for step in (1, 2)]
+    metrics = tmp_path / "lm.ckpt.metrics.jsonl"
+    metrics.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    code, _, _ = run(capsys, "metrics", "export", "--tensorboard", str(tmp_path / "tb"), str(metrics))
+    exported = scalars(tmp_path / "tb" / "lm")
+    assert code == 0 and exported["perplexity/validation"] == [(2, pytest.approx(665.1))]
+    assert exported["throughput/words_per_s"] == [(1, 3801.0), (2, 3802.0)]
+
+
 def test_sweep_trials_go_to_tensorboard(capsys, corpus_file, tmp_path):
     pytest.importorskip("tensorboard", reason="rnntui[tensorboard] is not installed")
     code, _, err = sweep(capsys, corpus_file, "--seq-length", "8", "16", "--study", "tb",
