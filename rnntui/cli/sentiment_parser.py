@@ -119,3 +119,4 @@ def add_pretrain_command(tasks) -> None:
     add_threads_argument(pretrain)
     pretrain.add_argument("--json", action="store_true", help="print one JSON object per step")
     pretrain.add_argument("--log-every", type=int, default=50, help="plain progress line every N steps (50)")
+    pretrain.add_argument("--tensorboard", type=Path, metavar="DIR", help=TENSORBOARD_HELP)

@@ -327,6 +327,21 @@ def test_a_review_language_model_s_run_exports_its_perplexity_and_speed(capsys, 
     assert exported["throughput/words_per_s"] == [(1, 3801.0), (2, 3802.0)]
 
 
+def test_pretraining_writes_tensorboard_as_it_goes(capsys, tmp_path):
+    pytest.importorskip("tensorboard", reason="rnntui[tensorboard] is not installed")
+    from tests.helpers import TINY_REVIEW_LM, reviews_tarball
+
+    data = reviews_tarball(tmp_path / "r.tar.gz", per_folder=50, unlabelled=120)
+    code, _, err = run(capsys, "sentiment", "pretrain", "--data", str(data), "--out", str(tmp_path / "lm.ckpt"),
+                       "--epochs", "1", "--tensorboard", str(tmp_path / "tb"), *TINY_REVIEW_LM)
+    live = scalars(tmp_path / "tb" / "lm")
+    records = [json.loads(line) for line in (tmp_path / "lm.ckpt.metrics.jsonl").read_text().splitlines()]
+    assert code == 0, err
+    assert [step for step, _ in live["loss/train"]] == [r["step"] for r in records]
+    assert [step for step, _ in live["perplexity/validation"]] == [r["step"] for r in records
+                                                                   if r["val_perplexity"] is not None]
+
+
 def test_sweep_trials_go_to_tensorboard(capsys, corpus_file, tmp_path):
     pytest.importorskip("tensorboard", reason="rnntui[tensorboard] is not installed")
     code, _, err = sweep(capsys, corpus_file, "--seq-length", "8", "16", "--study", "tb",
