@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rnntui.cli.common import silence_output
 from rnntui.core.errors import RnntuiError
+from rnntui.core.info import counted
 from rnntui.core.provenance import resumed_provenance
 
 WRITABLE_HINT = "; choose another file with --out PATH"
@@ -334,8 +335,8 @@ class StopSignals:
             print(f"\nrnntui: interrupted during the final save; the last {self.unsaved:,} training steps "
                   "are not saved", file=sys.stderr, flush=True)
             raise KeyboardInterrupt
-        print(f"\nrnntui: saving the last {self.unsaved:,} steps; press ctrl+c twice more to quit without "
-              "saving them", file=sys.stderr, flush=True)
+        print(f"\nrnntui: saving the last {counted(self.unsaved, 'step')}; press ctrl+c twice more to quit "
+              "without saving them", file=sys.stderr, flush=True)
 
 
 # -- the files beside a run's checkpoint: --save-best's, --keep's ------------------------------

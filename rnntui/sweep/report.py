@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from rnntui.core.info import counted
 from rnntui.sweep.space import show
 
 
@@ -71,7 +72,8 @@ def print_results(study, as_json: bool, note: str | None = None) -> None:
 def table(head: dict, rows: list[dict]) -> str:
     better = "lower" if head["direction"] == "minimize" else "higher"
     budget = head["budget"]
-    budget = f"{budget:,} epochs of the training reviews" if head["task"] == "reviews" else f"{budget:,} characters"
+    budget = (f"{counted(budget, 'epoch')} of the training reviews" if head["task"] == "reviews"
+              else counted(budget, "character"))
     lines = [f"study {head['study']}: {head['objective']}, {better} is better; each trial trains on {budget}"]
     speed = "chars/s" if head["task"] == "text" else "reviews/s"
     objective = "loss" if head["task"] == "text" else "accuracy"

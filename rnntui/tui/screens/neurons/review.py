@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from rnntui.core.errors import RnntuiError
+from rnntui.core.info import counted
 from rnntui.tui.screens.neurons.render import background, sparkline
 
 TOP = 6  # units listed
@@ -124,7 +125,7 @@ class ReviewInside(Vertical):
         self.trace, self.selected = message.trace, 0
         final = self.trace.probabilities[-1]
         status.update(f"P(positive) as the model reads the review, word by word: {final:.2f} after its "
-                      f"{len(self.trace.words):,} words ({'positive' if final >= 0.5 else 'negative'})")
+                      f"{counted(len(self.trace.words), 'word')} ({'positive' if final >= 0.5 else 'negative'})")
         self.show()
 
     def move(self, step: int) -> None:
