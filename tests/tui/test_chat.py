@@ -68,6 +68,7 @@ async def test_stop_is_in_the_footer_only_while_a_reply_streams(tiny_checkpoint)
         assert "stop_stream" not in actions and actions.index("help") <= 1  # help near the front
         await busy_press(pilot, *"The", "enter")
         await until(pilot, lambda: "stop_stream" in footer_actions(app))
+        await until(pilot, lambda: exchanges(app)[0].generated)  # the reply's thread is under way
         await busy_press(pilot, "escape")
         await finished(pilot)
         await until(pilot, lambda: "stop_stream" not in footer_actions(app))
