@@ -204,7 +204,6 @@ def test_accuracy(model, reviews: list, vocab, max_tokens: int, quiet: bool) -> 
     """``(loss, accuracy, reviews, unknown)`` of ``model`` on ``reviews`` (each cut to
     ``max_tokens`` words as in training; ``unknown``: the share of their words the vocabulary
     lacks), with a progress bar unless ``quiet``."""
-    from rnntui.sentiment.tokens import UNK
     from rnntui.sentiment.trainer import encode, evaluate_reviews
 
     test = encode(reviews, vocab, max_tokens)
@@ -212,9 +211,7 @@ def test_accuracy(model, reviews: list, vocab, max_tokens: int, quiet: bool) -> 
         raise RnntuiError("the data has no test reviews to measure")
     with progress_bar("testing", enabled=not quiet, unit="reviews") as progress:
         loss, accuracy = evaluate_reviews(model, test, progress=progress)
-    words = sum(len(ids) for ids in test.ids)
-    unknown = sum(ids.count(vocab.index[UNK]) for ids in test.ids) / words if words else 0.0
-    return loss, accuracy, len(test), unknown
+    return loss, accuracy, len(test), vocab.unknown_share(test.ids)
 
 
 class SentimentReporter(EpochReporter):

@@ -41,7 +41,7 @@ TASKS = {
                          "rnntui sentiment, or the app's reviews mode (f7, then ctrl+o)", "reviews", "review"),
     REVIEW_LM_TASK: Task("a language model of movie reviews (a classifier's start)",
                          "rnntui sentiment pretrain --resume, or sentiment train --from-lm", "review LM",
-                           "word"),
+                         "word"),
 }
 
 

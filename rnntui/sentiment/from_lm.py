@@ -9,10 +9,10 @@ from pathlib import Path
 import torch
 
 from rnntui.core.errors import RnntuiError
+from rnntui.core.settings import flag as setting_flag
 from rnntui.sentiment.build import Prepared, new_trainer
 from rnntui.sentiment.model import SentimentRNN
 from rnntui.sentiment.pretrain.checkpoint import LMCheckpoint
-from rnntui.sentiment.tokens import UNK
 from rnntui.sentiment.trainer import SentimentTrainConfig, SentimentTrainer
 
 COPIED = ("embedding.", "rnn.")  # the language model's layers a classifier starts from
@@ -34,7 +34,7 @@ def classifier_settings(lm: LMCheckpoint, path: Path, config: SentimentTrainConf
     sizes = {"embed_dim": lm.model_config.embed_dim, "hidden_size": lm.model_config.hidden_size, "cell": "lstm"}
     for name, value in sizes.items():
         if name in model_settings and model_settings[name] != value:
-            flag = "--" + name.replace("_", "-")
+            flag = setting_flag(name)
             what = {"embed_dim": "embedding size", "hidden_size": "hidden size"}.get(name, name)
             raise RnntuiError(f"{flag} {model_settings[name]}: the language model in {path} has {value}, and a "
                               f"classifier started from it keeps its {what}; drop {flag}")
@@ -67,11 +67,9 @@ def copy_lm_layers(model: SentimentRNN, lm: LMCheckpoint) -> list[str]:
 def check_lm_knows_the_reviews(path: Path, prepared: Prepared) -> None:
     """Refuse a language model (read from ``path``) that knows fewer than half of the words of the
     training reviews, ``prepared`` with its vocabulary: it learned another vocabulary."""
-    unknown = prepared.vocab.index[UNK]
-    words = sum(len(ids) for ids in prepared.train.ids)
-    known = words - sum(ids.count(unknown) for ids in prepared.train.ids)
-    if words and known / words < MIN_KNOWN_SHARE:
-        raise RnntuiError(f"the language model in {path} knows {known / words:.0%} of the words of the training "
+    known = 1 - prepared.vocab.unknown_share(prepared.train.ids)
+    if known < MIN_KNOWN_SHARE:
+        raise RnntuiError(f"the language model in {path} knows {known:.0%} of the words of the training "
                           f"reviews in {prepared.data.get('name', 'the data')}: it learned the language of other "
                           "text; pretrain one on these reviews (rnntui sentiment pretrain --data)")
 

@@ -53,3 +53,9 @@ class WordVocab:
     def encode(self, text: str) -> list[int]:
         unknown = self.index[UNK]
         return [self.index.get(word, unknown) for word in tokenize(text)]
+
+    def unknown_share(self, encoded: list[list[int]]) -> float:
+        """The share of the words of ``encoded`` reviews (word ids) that this vocabulary lacks."""
+        unknown = self.index[UNK]
+        words = sum(len(ids) for ids in encoded)
+        return sum(ids.count(unknown) for ids in encoded) / words if words else 0.0

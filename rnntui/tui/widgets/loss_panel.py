@@ -178,7 +178,7 @@ class LossPanel(Vertical):
                 self.accuracy.append((event.step, event.val_accuracy))
         last = events[-1]
         # A trainer's event names its speed by what it counts; a watched run's point, ``speed``.
-        rate = next((getattr(last, name) for name in ("chars_per_s", "reviews_per_s", "speed")
+        rate = next((getattr(last, name) for name in (*(task.speed_key for task in TASKS.values()), "speed")
                      if getattr(last, name, None) is not None), None)
         self.figures.update(step=last.step, chars_per_s=rate, elapsed=last.elapsed)
         self._dirty = True
