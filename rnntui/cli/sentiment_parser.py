@@ -15,11 +15,11 @@ DATA_HELP = ("aclImdb_v1.tar.gz or its extracted aclImdb/ folder (default: the c
 
 def add_sentiment_commands(commands) -> None:
     sentiment = commands.add_parser(
-        "sentiment", help="the movie-review sentiment model: train, sweep, evaluate, predict, pretrain",
+        "sentiment", help="the movie-review sentiment model: train, sweep, evaluate, predict, pretrain, soup",
         description="The chapter's many-to-one LSTM on the IMDb movie reviews (Maas et al. 2011): "
         "the probability that a review is positive.")
     sentiment.set_defaults(func=lambda args: sentiment.error(
-        "choose a command: train, sweep, evaluate, predict or pretrain"))
+        "choose a command: train, sweep, evaluate, predict, pretrain or soup"))
     tasks = sentiment.add_subparsers(dest="sentiment_command", parser_class=type(sentiment), metavar="COMMAND")
 
     train = tasks.add_parser("train", help="train a sentiment model (headless)",
@@ -65,6 +65,7 @@ def add_sentiment_commands(commands) -> None:
     train.add_argument("--tensorboard", type=Path, metavar="DIR", help=TENSORBOARD_HELP)
 
     add_pretrain_command(tasks)
+    add_soup_command(tasks)
 
     evaluate = tasks.add_parser("evaluate", help="test accuracy and loss on the 25,000 test reviews")
     evaluate.set_defaults(func=command("sentiment", "cmd_evaluate"))
@@ -120,3 +121,20 @@ def add_pretrain_command(tasks) -> None:
     pretrain.add_argument("--json", action="store_true", help="print one JSON object per step")
     pretrain.add_argument("--log-every", type=int, default=50, help="plain progress line every N steps (50)")
     pretrain.add_argument("--tensorboard", type=Path, metavar="DIR", help=TENSORBOARD_HELP)
+
+
+def add_soup_command(tasks) -> None:
+    soup = tasks.add_parser(
+        "soup", help="average classifiers fine-tuned from one language model into one (a model soup)",
+        description="Average the weights of classifiers fine-tuned from the same language model (rnntui sentiment "
+        "train --from-lm) into one of the same size (a greedy model soup, Wortsman et al. 2022): from the most "
+        "accurate on the validation reviews they held out, each other one is kept in the average only if the "
+        "average's validation accuracy does not fall. The test reviews are not read.")
+    soup.set_defaults(func=command("soup", "cmd_soup"))
+    soup.add_argument("checkpoints", nargs="+", type=Path, metavar="CKPT", help="the classifiers, two or more")
+    soup.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
+    soup.add_argument("--data", type=Path, help=DATA_HELP)
+    soup.add_argument("--overwrite", action="store_true", help="replace the --out checkpoint if it exists "
+                      "(it must be an rnntui checkpoint; other files are never replaced)")
+    add_threads_argument(soup)
+    soup.add_argument("--json", action="store_true", help="print one JSON object")

@@ -97,7 +97,8 @@ def resume_trainer(checkpoint: SentimentCheckpoint, prepared: Prepared, config: 
     """Continue exactly where ``checkpoint`` stopped: same weights, optimizer and generators."""
     return resume_review_trainer(
         checkpoint, CLASSIFIER_CURVES,
-        "this checkpoint was saved for shipping (no optimizer state); it cannot be resumed",
+        "this checkpoint has no optimizer state (it was saved for shipping, or averaged from several runs); it "
+        "cannot be resumed",
         lambda model: make_optimizer(model, config),
         lambda model, **place: SentimentTrainer(model, prepared.train, prepared.valid, config, **place))
 

@@ -18,6 +18,7 @@ from rnntui.core.checks import (
     PayloadChecks,
     check_payload,
     check_torch_rng,
+    is_finite,
     model_settings,
 )
 from rnntui.core.tasks import SENTIMENT_TASK
@@ -30,7 +31,7 @@ MAX_WORD_LENGTH = 1000
 DATA_FIELDS = {"name": TEXT, "train_reviews": WHOLE, "valid_reviews": WHOLE, "split_seed": WHOLE,
                "unlabelled_reviews": WHOLE, "train_characters": WHOLE}
 PROVENANCE_FIELDS = {"command": TEXT, "machine": TEXT, "wall_time_s": NUMBER, "test_accuracy": NUMBER,
-                     "test_loss": NUMBER, "test_reviews": WHOLE}
+                     "test_loss": NUMBER, "test_reviews": WHOLE, "soup": dict}
 
 
 @dataclass
@@ -42,6 +43,10 @@ class SentimentCheckpoint(RunCheckpoint):
     model_class: ClassVar[type[SentimentRNN]] = SentimentRNN
 
     def best_accuracy(self) -> float | None:
+        """The best validation accuracy of its run, or a soup's own (sentiment/soup.py)."""
+        soup = (self.provenance or {}).get("soup")
+        if isinstance(soup, dict) and is_finite(soup.get("val_accuracy")):
+            return float(soup["val_accuracy"])
         return max((a for _, a in self.history.get("accuracy", [])), default=None)
 
     def summary(self) -> dict:

@@ -82,6 +82,11 @@ def sentiment_info_lines(info: dict) -> list[str]:
                 "its recurrent layer"
     if start:
         lines.append(("embedding", start))
+    soup = provenance.get("soup")
+    if isinstance(soup, dict) and isinstance(soup.get("ingredients"), list):
+        names = [str(item.get("checkpoint")) for item in soup["ingredients"] if isinstance(item, dict)]
+        lines.append(("soup", f"the average of {len(names)} classifiers' weights ({', '.join(names)}): validation "
+                              f"accuracy {soup.get('val_accuracy', float('nan')):.4f}"))
     if info["best_val_accuracy"] is not None:
         lines.append(("validation", f"accuracy {info['last_val_accuracy']:.4f} (best {info['best_val_accuracy']:.4f} "
                                     f"at step {info['best_val_accuracy_step']:,})"))
