@@ -47,6 +47,10 @@ def main() -> None:
         # Its name only: the path is the building machine's (and the app looks for none there).
         started = {**started, "checkpoint": Path(started["checkpoint"]).name}
         checkpoint.provenance = {**checkpoint.provenance, "from_lm": started}
+    soup = checkpoint.provenance.get("soup")
+    if isinstance(soup, dict):  # a soup (rnntui sentiment soup): its members' commands as typed too
+        checkpoint.provenance = {**checkpoint.provenance, "soup": {**soup, "ingredients": [
+            {**item, "command": as_typed(str(item.get("command", "")))} for item in soup.get("ingredients", [])]}}
     checkpoint.provenance = {**checkpoint.provenance, "command": as_typed(checkpoint.provenance.get("command", "")),
                              "wall_time_s": round(checkpoint.elapsed, 1),
                              "test_accuracy": round(accuracy, 4), "test_loss": round(loss, 4),

@@ -83,13 +83,16 @@ def sentiment_info_lines(info: dict) -> list[str]:
     if start:
         lines.append(("embedding", start))
     soup = provenance.get("soup")
-    if isinstance(soup, dict) and isinstance(soup.get("ingredients"), list):
-        names = [str(item.get("checkpoint")) for item in soup["ingredients"] if isinstance(item, dict)]
-        lines.append(("soup", f"the average of {len(names)} classifiers' weights ({', '.join(names)}): validation "
-                              f"accuracy {soup.get('val_accuracy', float('nan')):.4f}"))
+    names = [str(item.get("checkpoint")) for item in soup.get("ingredients") or [] if isinstance(item, dict)] \
+        if isinstance(soup, dict) else []
+    if names:
+        accuracy = soup.get("val_accuracy")
+        lines.append(("soup", f"the average of {len(names)} classifiers' weights ({', '.join(names)})"
+                              + (f": validation accuracy {accuracy:.4f}" if isinstance(accuracy, float) else "")))
     if info["best_val_accuracy"] is not None:
+        run = f" in {names[0]}'s run" if names else ""  # a soup keeps its first member's curves
         lines.append(("validation", f"accuracy {info['last_val_accuracy']:.4f} (best {info['best_val_accuracy']:.4f} "
-                                    f"at step {info['best_val_accuracy_step']:,})"))
+                                    f"at step {info['best_val_accuracy_step']:,}){run}"))
     if provenance.get("test_accuracy") is not None:
         lines.append(("test", f"accuracy {provenance['test_accuracy']:.4f} on "
                               f"{provenance.get('test_reviews') or 0:,} test reviews"))
