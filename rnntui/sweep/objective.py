@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnntui.core.errors import RnntuiError
+from rnntui.core.tasks import SENTIMENT_TASK, TEXT_TASK
 
 # Validation estimates per text trial: the pruner's checkpoints, at the same share of the budget
 # in every trial whatever its batch and window.
@@ -20,10 +21,11 @@ class Task:
     direction: str  # Optuna's: "minimize" or "maximize"
     objective: str  # what the value is, for people
     unit: str  # what the budget counts
+    model: str  # the task of the checkpoints its trials write (rnntui.core.tasks)
 
 
-TEXT = Task("text", "minimize", "held-out loss (nats/char, exact)", "characters")
-REVIEWS = Task("reviews", "maximize", "validation accuracy", "reviews")
+TEXT = Task("text", "minimize", "held-out loss (nats/char, exact)", "characters", TEXT_TASK)
+REVIEWS = Task("reviews", "maximize", "validation accuracy", "reviews", SENTIMENT_TASK)
 TASKS = {task.name: task for task in (TEXT, REVIEWS)}
 
 

@@ -44,12 +44,14 @@ def trial_rows(study) -> list[dict]:
 
 
 def summary(study) -> dict:
+    from rnntui.core.tasks import TASKS as MODELS
     from rnntui.sweep.objective import TASKS
 
     record = study.user_attrs.get("sweep") or {}
     task = TASKS.get(record.get("task"), TASKS["text"])
     return {"study": study.study_name, "task": task.name, "objective": task.objective,
             "direction": study.direction.name.lower(), "budget": record.get("budget"), "unit": task.unit,
+            "speed": MODELS[task.model].rate_label,
             "settings": record.get("settings", {}), "swept": record.get("swept", [])}
 
 
@@ -75,9 +77,8 @@ def table(head: dict, rows: list[dict]) -> str:
     budget = (f"{counted(budget, 'epoch')} of the training reviews" if head["task"] == "reviews"
               else counted(budget, "character"))
     lines = [f"study {head['study']}: {head['objective']}, {better} is better; each trial trains on {budget}"]
-    speed = "chars/s" if head["task"] == "text" else "reviews/s"
     objective = "loss" if head["task"] == "text" else "accuracy"
-    columns = ["", "trial", *head["swept"], objective, speed, "time", "state"]
+    columns = ["", "trial", *head["swept"], objective, head["speed"], "time", "state"]
     cells = []
     for row in rows:
         value = row["objective"]

@@ -67,6 +67,7 @@ def test_a_grid_of_three_trials_are_normal_runs_judged_exactly(capsys, corpus_fi
     # --show prints the table and the plot of the finished study; rerunning has nothing to do.
     code, out, _ = run(capsys, "sweep", "--show", "lengths")
     assert code == 0 and f"* best: trial #{best['trial']}" in out and "seq_length" in out
+    assert "chars/s" in out.splitlines()[1]  # the columns: the speed in the model's own unit
     assert "against seq_length" in out
     code, out, _ = sweep(capsys, corpus_file, "--seq-length", "8", "16", "32", "--study", "lengths")
     assert code == 0 and "nothing left to run" in out and len(study_trials("lengths")) == 3
@@ -112,7 +113,7 @@ def test_reviews_sweep_ranks_by_validation_accuracy(capsys, tmp_path):
                          "--embed-dim", "4", "--fc-hidden", "4", "--json")
     assert code == 0, err
     result = json.loads(out)
-    assert result["direction"] == "maximize" and len(result["trials"]) == 2
+    assert result["direction"] == "maximize" and len(result["trials"]) == 2 and result["speed"] == "reviews/s"
     best = result["best"]
     from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
 

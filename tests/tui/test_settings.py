@@ -44,6 +44,18 @@ async def test_length_dialog(tiny_checkpoint):
         assert len(exchanges(app)[0].generated) == 42
 
 
+async def test_the_settings_note_counts_the_steps_between_replies_while_training(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        for every, said in (("1", "a reply every 1 step of training"), ("25", "a reply every 25 steps of training")):
+            await pilot.press("ctrl+l")
+            await shown(pilot, ReplySettingsScreen, "#setting-sample_every")
+            app.screen.query_one("#setting-sample_every").value = every
+            await pilot.press("enter")
+            await until(pilot, lambda said=said: any(said in n.message for n in notifications(app)))
+
+
 async def test_top_k_and_top_p_cut_the_distribution_replies_draw_from(tiny_checkpoint, tmp_path):
     from rnntui.charlm.sampling import Sampler, generate_text
 

@@ -20,17 +20,11 @@ from textual.containers import Vertical
 from textual.worker import Worker, get_current_worker
 
 from rnntui.core.errors import RnntuiError
+from rnntui.core.info import counted
 from rnntui.core.paths import seed_history_path
 from rnntui.tui.chat.drawing import Drawing, change_note, drawn_with, next_scale, sampling_cut
 from rnntui.tui.keys import PICK_KEY_NAMES
-from rnntui.tui.messages import (
-    DrawingChanged,
-    GenerationChunk,
-    GenerationDone,
-    Mailbox,
-    PickWanted,
-    StreamedChar,
-)
+from rnntui.tui.messages import DrawingChanged, GenerationChunk, GenerationDone, Mailbox, PickWanted, StreamedChar
 from rnntui.tui.persistence import Settings
 from rnntui.tui.widgets.candidates import CandidateBars
 from rnntui.tui.widgets.seed_input import SeedInput, seed_placeholder
@@ -444,7 +438,7 @@ class Replies(Vertical):
         self.remember(**changes)
         cut = ", ".join(f"{name} {value}" for name, value in self.sampling_cut()) or "no cut"
         lines = "wrapped lines joined" if self.reflow else "line breaks as written"
-        samples = (f"a reply every {self.sample_every:,} steps of training" if self.sample_every
+        samples = (f"a reply every {counted(self.sample_every, 'step')} of training" if self.sample_every
                    else "no replies while training")
         adapted = ", adapting to each seed text" if self.adapt else ""
         self.notify(f"{self.length:,} characters a reply, scale factor {self.scale_factor:g}, {cut}, "
