@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import queue
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -14,6 +15,16 @@ if TYPE_CHECKING:  # the engine (torch) is imported after the first frame is dra
     from rnntui.core.history import History
     from rnntui.sentiment.predict import Predictor, WordEffect
     from rnntui.sentiment.session import ReviewSession
+
+
+@dataclass
+class ReplyControl:
+    """What the person sends one streaming reply's thread: the characters picked, and escape. The
+    stop is an event rather than the worker's cancel alone: a worker cancelled before its thread
+    has started never runs, so the reply would never end."""
+
+    answers: queue.Queue = field(default_factory=queue.Queue)
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 class Mailbox:

@@ -74,6 +74,20 @@ async def test_stop_is_in_the_footer_only_while_a_reply_streams(tiny_checkpoint)
         await until(pilot, lambda: "stop_stream" not in footer_actions(app))
 
 
+async def test_escape_stops_a_reply_whose_thread_has_not_started(tiny_checkpoint):
+    """Escape in the same turn of the event loop as enter, before the reply's worker runs: the
+    reply still ends, stopped, rather than streaming on (or never ending)."""
+    app = make_app(tiny_checkpoint, length=100_000)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.chat.start_generation("The")
+        assert app.chat.streaming
+        app.chat.action_stop_stream()
+        await finished(pilot)
+        reply = exchanges(app)[0]
+        assert reply.note.startswith("stopped after") and len(reply.generated) < 100_000
+
+
 async def test_ctrl_r_regenerates_and_history_recall(tiny_checkpoint):
     app = make_app(tiny_checkpoint, length=20)
     async with app.run_test(size=SIZE) as pilot:

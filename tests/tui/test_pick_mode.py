@@ -88,12 +88,12 @@ async def test_a_new_reply_while_one_waits_for_a_pick_waits_for_its_own(tiny_che
     app = make_app(tiny_checkpoint, length=3)
     real_wait_for_pick = app.chat.wait_for_pick
 
-    def slow_to_stop(number, mailbox, worker, answers):
-        choose = real_wait_for_pick(number, mailbox, worker, answers)
+    def slow_to_stop(number, mailbox, stopped, answers):
+        choose = real_wait_for_pick(number, mailbox, stopped, answers)
 
         def stopped_late(top):
             picked = choose(top)
-            if worker.is_cancelled:
+            if stopped():
                 time.sleep(1.0)  # the stopped reply ends after the new one has asked for a pick
             return picked
 

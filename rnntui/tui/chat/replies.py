@@ -8,7 +8,6 @@ lends it the current model (``model_ready``) and says when training has taken a 
 
 from __future__ import annotations
 
-import queue
 import time
 from collections.abc import Callable
 from itertools import groupby
@@ -17,14 +16,21 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.worker import Worker, get_current_worker
+from textual.worker import get_current_worker
 
 from rnntui.core.errors import RnntuiError
 from rnntui.core.info import counted
 from rnntui.core.paths import seed_history_path
 from rnntui.tui.chat.drawing import Drawing, change_note, drawn_with, next_scale, sampling_cut
-from rnntui.tui.keys import PICK_KEY_NAMES
-from rnntui.tui.messages import DrawingChanged, GenerationChunk, GenerationDone, Mailbox, PickWanted, StreamedChar
+from rnntui.tui.chat.picking import PickMode
+from rnntui.tui.messages import (
+    DrawingChanged,
+    GenerationChunk,
+    GenerationDone,
+    Mailbox,
+    ReplyControl,
+    StreamedChar,
+)
 from rnntui.tui.persistence import Settings
 from rnntui.tui.widgets.candidates import CandidateBars
 from rnntui.tui.widgets.seed_input import SeedInput, seed_placeholder
@@ -38,7 +44,7 @@ FRAME = 1 / 30  # how often a streaming reply reports to the UI
 REPLY_SETTINGS = ("length", "scale_factor", "top_k", "top_p", "reflow", "sample_every", "adapt")
 
 
-class Replies(Vertical):
+class Replies(PickMode, Vertical):
     """Replies to seed texts. ``settings``: the reply settings to start with (the saved ones,
     or the caller's); ``remember(**changes)`` keeps a changed one for the next session. The
     status line shows the reply settings and pick mode: ``status_changed()`` says they changed."""
@@ -73,7 +79,7 @@ class Replies(Vertical):
         self.pick_mode = False  # f3: the person picks each next character (PickWanted)
         self.pick_top: tuple | None = None  # the candidates a waiting reply offers, while it waits
         self.pick_exchange = 0  # the number of the reply that waits
-        self.pick_answers: queue.Queue = queue.Queue()  # the picks, to the current generation worker
+        self.control = ReplyControl()  # picks and escape, to the current generation worker
 
     def compose(self) -> ComposeResult:
         yield Transcript(id="transcript")
@@ -222,16 +228,20 @@ class Replies(Vertical):
 
     def generate(self, number: int, seed_text: str, carried: Sampler | None = None) -> None:
         """Stream a reply to ``seed_text`` in a worker, or go on with the ``carried`` sampler."""
-        self.pick_answers = queue.Queue()  # a stopped reply's late picks go nowhere
-        self.stream(number, seed_text, self.length, self.session, carried, self.pick_answers,
+        self.control = ReplyControl()  # a stopped reply's late picks go nowhere
+        self.stream(number, seed_text, self.length, self.session, carried, self.control,
                     seed_text if self.adapt and carried is None else None, self.exchanges[number].drawing)
 
     @work(thread=True, exclusive=True, group="generate")
     def stream(self, number: int, seed_text: str, length: int, session: Session, carried: Sampler | None,
-               answers: queue.Queue, adapt_to: str | None, drawing: Drawing) -> None:
+               control: ReplyControl, adapt_to: str | None, drawing: Drawing) -> None:
         """``drawing``: the settings the reply's header names; a change is put in the mailbox
         where it takes effect, for the header to record."""
         worker = get_current_worker()
+
+        def stopped() -> bool:  # escape (maybe before this thread ran), or the app closing
+            return worker.is_cancelled or control.stop.is_set()
+
         seed = None if self.random_seed is None else self.random_seed + number
         count, sampler, step = 0, carried, session.step
         mailbox = Mailbox()
@@ -243,7 +253,7 @@ class Replies(Vertical):
                 chars = sampler.stream(seed_text, length)
             applied = drawing
             sampler.scale_factor, sampler.top_k, sampler.top_p = applied
-            sampler.choose = self.wait_for_pick(number, mailbox, worker, answers)
+            sampler.choose = self.wait_for_pick(number, mailbox, stopped, control.answers)
             last_post = time.monotonic()
 
             def follow_settings() -> None:  # changed since: from the next character on
@@ -258,7 +268,7 @@ class Replies(Vertical):
             for sampled in chars:
                 mailbox.put(StreamedChar(sampled.char, sampled.probability, sampled.top))
                 count += 1
-                if worker.is_cancelled:  # after keeping the character drawn, which a
+                if stopped():  # after keeping the character drawn, which a
                     break                # continuation's carried state has already read
                 follow_settings()
                 now = time.monotonic()
@@ -270,29 +280,8 @@ class Replies(Vertical):
         except RnntuiError as error:
             self.post_message(GenerationDone(number, count, True, str(error)))
             return
-        self.post_message(GenerationDone(number, count, worker.is_cancelled, sampler=sampler,
+        self.post_message(GenerationDone(number, count, stopped(), sampler=sampler,
                                          made_at=step if carried is None else None))
-
-    def wait_for_pick(self, number: int, mailbox: Mailbox, worker: Worker,
-                      answers: queue.Queue) -> Callable[[tuple], str | None]:
-        """The sampler's ``choose``: in pick mode (switched on or off at any character), show the
-        text so far and the candidates, then wait, in the generation thread, for the person's
-        pick; None lets the model draw."""
-
-        def choose(top: tuple) -> str | None:
-            if not self.pick_mode:
-                return None
-            if mailbox.claim():
-                self.post_message(GenerationChunk(number, mailbox))
-            self.post_message(PickWanted(number, top))
-            while not worker.is_cancelled:  # escape, or the app closing
-                try:
-                    return answers.get(timeout=0.05)
-                except queue.Empty:
-                    continue
-            return None
-
-        return choose
 
     def on_generation_chunk(self, message: GenerationChunk) -> None:
         items = message.mailbox.take()
@@ -345,54 +334,8 @@ class Replies(Vertical):
         self.app.refresh_bindings()  # shows or hides Stop in the footer
 
     def action_stop_stream(self) -> None:
-        for worker in self.workers:
-            if worker.group == "generate" and worker.is_running:
-                worker.cancel()
-
-    # -- pick mode ----------------------------------------------------------------------------
-    def on_pick_wanted(self, message: PickWanted) -> None:
-        self.pick_top, self.pick_exchange = message.top, message.exchange
-        for bars in self.query(CandidateBars):
-            bars.show_top(message.top, numbered=True)
-            bars.border_title = "1-5 or click: pick · space: model draws"
-        self.lend_pick_keys(True)
-
-    def can_pick(self, number: int) -> bool:
-        """A reply waits for a pick, there is a candidate ``number`` and no dialog is up."""
-        return self.pick_top is not None and number < len(self.pick_top) and self.on_screen()
-
-    def action_pick(self, number: int) -> None:
-        top = self.pick_top
-        self.pick_answers.put(top[number][0] if number >= 0 else None)
-        exchange = self.exchanges.get(self.pick_exchange)
-        if number >= 0 and exchange is not None:
-            exchange.picked += 1  # its header says how much of it was the person's
-        self.end_pick()
-
-    def on_candidate_bars_clicked(self, message: CandidateBars.Clicked) -> None:
-        """In pick mode, a click on one of the candidates picks it, as its number key does."""
-        if self.can_pick(message.index):
-            self.action_pick(message.index)
-
-    def end_pick(self) -> None:
-        self.pick_top = None
-        for bars in self.query(CandidateBars):
-            bars.border_title = "next character"
-        self.lend_pick_keys(False)
-
-    def lend_pick_keys(self, lent: bool) -> None:
-        """While a reply waits for a pick, the seed input leaves pick mode's keys to the app."""
-        for seed_input in self.query(SeedInput):
-            seed_input.lent_keys = PICK_KEY_NAMES if lent else frozenset()
-        self.app.refresh_bindings()
-
-    def action_toggle_pick(self) -> None:
-        self.pick_mode = not self.pick_mode
-        if not self.pick_mode and self.pick_top is not None:
-            self.action_pick(-1)  # a reply waiting for a pick goes on by itself
-        self.notify("Pick mode: each next character waits for you (1-5 or a click picks, space draws)."
-                    if self.pick_mode else "Pick mode off: the model draws every character.")
-        self.status_changed()
+        # Not the worker's cancel: before its thread has started, that would drop the reply's end.
+        self.control.stop.set()
 
     # -- settings -----------------------------------------------------------------------------
     def drawn_with(self) -> str:
