@@ -60,6 +60,11 @@ def check_ingredients(ingredients: list[Ingredient]) -> None:
         if start_of(other.checkpoint) is None:
             raise RnntuiError(f"{other.name} was not fine-tuned from a language model (rnntui sentiment train "
                               "--from-lm): only classifiers from one pretrained start can be averaged")
+    for i, other in enumerate(ingredients):
+        for earlier in ingredients[:i]:  # a copy, or a soup of one: its weight would count twice
+            if same_weights(other.checkpoint.model_state, earlier.checkpoint.model_state):
+                raise RnntuiError(f"{other.name} holds the same weights as {earlier.name}: each classifier goes "
+                                  "into the soup once")
     for other in ingredients[1:]:
         if other.checkpoint.model_config != first.checkpoint.model_config:
             raise RnntuiError(f"{other.name} is not the shape of {first.name}: a soup averages classifiers of one "
@@ -69,12 +74,22 @@ def check_ingredients(ingredients: list[Ingredient]) -> None:
         if start_of(other.checkpoint) != start_of(first.checkpoint):
             raise RnntuiError(f"{other.name} was fine-tuned from another language model than {first.name} (step, "
                               "loss or words differ): only classifiers from one pretrained start can be averaged")
-        if split_seed(other.checkpoint) != split_seed(first.checkpoint):
-            raise RnntuiError(f"{other.name} held out other validation reviews than {first.name}")
+        if held_out(other.checkpoint) != held_out(first.checkpoint):
+            raise RnntuiError(f"{other.name} held out other validation reviews than {first.name} (another split "
+                              "or other reviews): it may have trained on those that choose the soup")
 
 
-def split_seed(checkpoint: SentimentCheckpoint) -> object:
-    return (checkpoint.data or {}).get("split_seed")
+# What fixes the validation reviews a classifier held out: its split's seed, and the reviews it was
+# split from (counted); another dataset split the same way holds out other reviews.
+HELD_OUT_FIELDS = ("split_seed", "train_reviews", "valid_reviews", "train_characters")
+
+
+def held_out(checkpoint: SentimentCheckpoint) -> tuple:
+    return tuple((checkpoint.data or {}).get(name) for name in HELD_OUT_FIELDS)
+
+
+def same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(a[name].shape == b[name].shape and torch.equal(a[name], b[name]) for name in a)
 
 
 def average_weights(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
