@@ -16,7 +16,7 @@ from rnntui.core.errors import RnntuiError
 def cmd_soup(args: argparse.Namespace) -> int:
     from rnntui.core.files import check_writable, output_target, refuse_replacing, same_file
     from rnntui.core.save import save_checkpoint_safely
-    from rnntui.sentiment.build import held_out_reviews
+    from rnntui.sentiment.build import held_out_reviews, reviews_record
     from rnntui.sentiment.checkpoint import save_sentiment_checkpoint
     from rnntui.sentiment.epochs import data_change_note
     from rnntui.sentiment.soup import Ingredient, check_ingredients, greedy_soup, soup_checkpoint
@@ -37,16 +37,15 @@ def cmd_soup(args: argparse.Namespace) -> int:
     check_writable(out, WRITABLE_HINT)  # now, rather than once every classifier was measured
     base = ingredients[0].checkpoint
     reviews, name = reviews_from(args.data, args.json)
-    valid = held_out_reviews(reviews, base)
-    if len(valid) == 0:
-        raise RnntuiError(f"{name} has no validation reviews to choose the soup on")
     # Other reviews split the same way are not those the classifiers held out: choosing on them
     # could choose on reviews they trained on.
-    change = data_change_note(base.data, {"name": name, "valid_reviews": len(valid),
-                                          "train_reviews": len(reviews.train) - len(valid)}, "soup's classifiers",
+    change = data_change_note(base.data, reviews_record(reviews, base, name), "soup's classifiers",
                               "pass the reviews they trained on with --data")
     if change:
         raise RnntuiError(change)
+    valid = held_out_reviews(reviews, base)
+    if len(valid) == 0:
+        raise RnntuiError(f"{name} has no validation reviews to choose the soup on")
     model = base.build_model()
 
     def measure(state: dict) -> tuple[float, float]:

@@ -192,9 +192,11 @@ def test_the_command_refuses_an_out_it_must_not_write_before_reading_the_reviews
     assert code == 2 and "--resume" not in err
 
 
-def test_the_soup_is_not_chosen_on_other_reviews_than_its_classifiers_held_out(classifiers, tmp_path, capsys):
+@pytest.mark.parametrize("per_folder", [30, 50])  # fewer reviews; as many, other words
+def test_the_soup_is_not_chosen_on_other_reviews_than_its_classifiers_held_out(classifiers, tmp_path, capsys,
+                                                                               per_folder):
     data, paths, _ = classifiers
-    other = reviews_tarball(tmp_path / "other.tar.gz", per_folder=30, seed=5)
+    other = reviews_tarball(tmp_path / "other.tar.gz", per_folder=per_folder, seed=5)
     out = tmp_path / "soup.ckpt"
     code, _, err = run(capsys, "sentiment", "soup", *map(str, paths), "--data", str(other), "--out", str(out))
     one_error_line(code, err, "other.tar.gz is not the text this soup's classifiers trained on")
