@@ -19,6 +19,7 @@ import torch
 from rnntui.core.errors import RnntuiError
 from rnntui.core.provenance import kept_starts
 from rnntui.sentiment.checkpoint import SentimentCheckpoint
+from rnntui.sentiment.model import SentimentConfig
 
 # What identifies the language model a classifier started from, wherever its file was then.
 START_FIELDS = ("step", "val_loss", "train_words")
@@ -66,7 +67,7 @@ def check_ingredients(ingredients: list[Ingredient]) -> None:
                 raise RnntuiError(f"{other.name} holds the same weights as {earlier.name}: each classifier goes "
                                   "into the soup once")
     for other in ingredients[1:]:
-        if other.checkpoint.model_config != first.checkpoint.model_config:
+        if shape_of(other.checkpoint.model_config) != shape_of(first.checkpoint.model_config):
             raise RnntuiError(f"{other.name} is not the shape of {first.name}: a soup averages classifiers of one "
                               "shape")
         if other.checkpoint.vocab.words != first.checkpoint.vocab.words:
@@ -77,6 +78,13 @@ def check_ingredients(ingredients: list[Ingredient]) -> None:
         if held_out(other.checkpoint) != held_out(first.checkpoint):
             raise RnntuiError(f"{other.name} held out other validation reviews than {first.name} (another split "
                               "or other reviews): it may have trained on those that choose the soup")
+
+
+def shape_of(config: SentimentConfig) -> SentimentConfig:
+    """``config`` without its dropout, which acts only in training: classifiers trained with
+    other dropout are models of one shape, to be averaged as Wortsman et al. average runs of
+    other settings."""
+    return replace(config, dropout=0.0, word_dropout=0.0)
 
 
 # What fixes the validation reviews a classifier held out: its split's seed, and the reviews it was

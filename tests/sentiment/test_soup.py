@@ -214,3 +214,15 @@ def test_info_on_a_soup_of_one_classifier_says_no_average_did_better(classifiers
     code, stdout, _ = run(capsys, "info", str(out))
     assert code == 0 and "the weights of one classifier, no average did better (c1.ckpt)" in stdout
     assert "1 classifiers" not in stdout
+
+
+def test_classifiers_trained_with_other_dropout_are_one_shape():
+    """Dropout acts only in training; the cell, the pooling and the sizes make the shape."""
+    from dataclasses import replace
+
+    other = made_up(2)
+    other.checkpoint.model_config = replace(other.checkpoint.model_config, dropout=0.5, word_dropout=0.3)
+    check_ingredients([made_up(1), other])
+    other.checkpoint.model_config = replace(other.checkpoint.model_config, pooling="concat")
+    with pytest.raises(RnntuiError, match="is not the shape of 1.ckpt"):
+        check_ingredients([made_up(1), other])
