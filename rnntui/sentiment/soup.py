@@ -75,7 +75,8 @@ def check_ingredients(ingredients: list[Ingredient]) -> None:
         if start_of(other.checkpoint) != start_of(first.checkpoint):
             raise RnntuiError(f"{other.name} was fine-tuned from another language model than {first.name} (step, "
                               "loss or words differ): only classifiers from one pretrained start can be averaged")
-        if held_out(other.checkpoint) != held_out(first.checkpoint):
+        other_split = split_seed(other.checkpoint) != split_seed(first.checkpoint)
+        if other_split or counts_differ(other.checkpoint, first.checkpoint):
             raise RnntuiError(f"{other.name} held out other validation reviews than {first.name} (another split "
                               "or other reviews): it may have trained on those that choose the soup")
 
@@ -87,13 +88,18 @@ def shape_of(config: SentimentConfig) -> SentimentConfig:
     return replace(config, dropout=0.0, word_dropout=0.0)
 
 
-# What fixes the validation reviews a classifier held out: its split's seed, and the reviews it was
-# split from (counted); another dataset split the same way holds out other reviews.
-HELD_OUT_FIELDS = ("split_seed", "train_reviews", "valid_reviews", "train_characters")
+def split_seed(checkpoint: SentimentCheckpoint) -> object:
+    return (checkpoint.data or {}).get("split_seed")
 
 
-def held_out(checkpoint: SentimentCheckpoint) -> tuple:
-    return tuple((checkpoint.data or {}).get(name) for name in HELD_OUT_FIELDS)
+# Counts of the reviews a classifier was split from: the same seed on other reviews holds out
+# others. Compared where both records hold one (older checkpoints lack the characters).
+REVIEW_COUNTS = ("train_reviews", "valid_reviews", "train_characters")
+
+
+def counts_differ(a: SentimentCheckpoint, b: SentimentCheckpoint) -> bool:
+    recorded = [((a.data or {}).get(name), (b.data or {}).get(name)) for name in REVIEW_COUNTS]
+    return any(x is not None and y is not None and x != y for x, y in recorded)
 
 
 def same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
