@@ -129,7 +129,8 @@ def data_change_note(recorded: dict | None, now: dict, model: str,
     """A line to say when the reviews read to resume a ``model`` ("language model") are not those
     it trained on (a count both data records hold differs): training on them is allowed, as
     ``rnntui train`` allows an edited text, but not silently, since its epochs are then counted in
-    other batches. ``going_on``: what the command does with them, which ends the line."""
+    other batches. ``going_on`` ends the line: what the command does with them (a soup refuses
+    them, since their validation reviews are not those its classifiers held out)."""
     recorded = recorded or {}
     changed = [key for key in DATA_COUNTS if key in recorded and key in now and recorded[key] != now[key]]
     if not changed:

@@ -52,8 +52,9 @@ def start_of(checkpoint: SentimentCheckpoint) -> tuple | None:
 
 
 def check_ingredients(ingredients: list[Ingredient]) -> None:
-    """Refuse, in one line, classifiers that cannot be averaged: fewer than two, another shape or
-    vocabulary, another validation split, or not all fine-tuned from one language model."""
+    """Refuse, in one line, classifiers that cannot be averaged: fewer than two, one twice (the
+    same weights), another shape or vocabulary, another validation split (seed or reviews), or
+    not all fine-tuned from one language model."""
     if len(ingredients) < 2:
         raise RnntuiError("a soup needs at least two classifiers fine-tuned from one language model")
     first = ingredients[0]
