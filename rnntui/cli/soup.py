@@ -34,7 +34,6 @@ def cmd_soup(args: argparse.Namespace) -> int:
             raise RnntuiError(f"{path} is given twice: each classifier goes into the soup once")
     ingredients = [Ingredient(Path(path).name, load_sentiment_model(Path(path))) for path in args.checkpoints]
     check_ingredients(ingredients)
-    check_writable(out, WRITABLE_HINT)  # now, rather than once every classifier was measured
     base = ingredients[0].checkpoint
     reviews, name = reviews_from(args.data, args.json)
     # Other reviews split the same way are not those the classifiers held out: choosing on them
@@ -46,6 +45,9 @@ def cmd_soup(args: argparse.Namespace) -> int:
     valid = held_out_reviews(reviews, base)
     if len(valid) == 0:
         raise RnntuiError(f"{name} has no validation reviews to choose the soup on")
+    # Now, rather than once every classifier was measured; not before the checks above, since it
+    # makes the folder, which a refusal would leave behind.
+    check_writable(out, WRITABLE_HINT)
     model = base.build_model()
 
     def measure(state: dict) -> tuple[float, float]:

@@ -176,19 +176,6 @@ def test_the_command_refuses_an_out_it_must_not_write_before_reading_the_reviews
                        "--overwrite")
     one_error_line(code, err, "is one of the classifiers to average")
     assert code == 2 and paths[0].read_bytes() == before
-    # A folder that cannot be written: told before the measuring, not after it (the tests may run
-    # as root, whom permissions do not stop: the refusal is simulated).
-    import tempfile
-
-    def refused(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(tempfile, "mkstemp", refused)
-        code, _, err = run(capsys, "sentiment", "soup", *map(str, paths), "--data", str(data),
-                           "--out", str(tmp_path / "soup.ckpt"))
-    one_error_line(code, err, "permission denied")
-    assert code == 2 and not list(tmp_path.iterdir())
     # Another checkpoint there: the hint names what this command has (no --resume).
     code, _, err = run(capsys, "sentiment", "soup", *map(str, paths[1:3]), "--data", str(data),
                        "--out", str(paths[3]))
@@ -196,15 +183,31 @@ def test_the_command_refuses_an_out_it_must_not_write_before_reading_the_reviews
     assert code == 2 and "--resume" not in err
 
 
+def test_an_unwritable_out_is_refused_before_any_classifier_is_measured(classifiers, tmp_path, capsys, monkeypatch):
+    """The tests may run as root, whom permissions do not stop: the refusal is simulated."""
+    import tempfile
+
+    data, paths, _ = classifiers
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    code, stdout, err = run(capsys, "sentiment", "soup", *map(str, paths), "--data", str(data),
+                            "--out", str(tmp_path / "soup.ckpt"))
+    one_error_line(code, err, "permission denied")
+    assert code == 2 and "validation accuracy" not in stdout and not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("per_folder", [30, 50])  # fewer reviews; as many, other words
 def test_the_soup_is_not_chosen_on_other_reviews_than_its_classifiers_held_out(classifiers, tmp_path, capsys,
                                                                                per_folder):
     data, paths, _ = classifiers
     other = reviews_tarball(tmp_path / "other.tar.gz", per_folder=per_folder, seed=5)
-    out = tmp_path / "soup.ckpt"
+    out = tmp_path / "new" / "soup.ckpt"
     code, _, err = run(capsys, "sentiment", "soup", *map(str, paths), "--data", str(other), "--out", str(out))
     one_error_line(code, err, "other.tar.gz is not the text this soup's classifiers trained on")
-    assert code == 2 and not out.exists()
+    assert code == 2 and not out.parent.exists()  # not even the folder it would have made
 
 
 def test_info_on_a_soup_of_one_classifier_says_no_average_did_better(classifiers, tmp_path, capsys):
