@@ -90,13 +90,14 @@ def check_out_early(args: argparse.Namespace) -> None:
     refuse_replacing(out, args.overwrite or same_file(out, args.resume), replace_hint(out))
 
 
-def replace_hint(path: Path) -> str:
-    """What to do instead of writing over ``path``: another run's checkpoint may be continued or
-    replaced; any other file only avoided."""
+def replace_hint(path: Path, resumable: bool = True) -> str:
+    """What to do instead of writing over ``path``: another run's checkpoint may be continued
+    (where the command has --resume) or replaced; any other file only avoided."""
     from rnntui.core.files import is_checkpoint_file
 
     if is_checkpoint_file(path):
-        return f"; pass --resume {path} to continue it, or --overwrite to replace it"
+        return (f"; pass --resume {path} to continue it, or --overwrite to replace it" if resumable
+                else "; pass --overwrite to replace it, or choose another file with --out PATH")
     return WRITABLE_HINT
 
 

@@ -50,19 +50,35 @@ def prepare(reviews: Reviews, config: SentimentTrainConfig, name: str, vocab: Wo
     if vocab is None:
         vocab = WordVocab.build((review.text for review in train), max_words=config.max_words or None,
                                 min_count=config.min_count)
-    data = {"name": name, "train_reviews": len(train), "valid_reviews": len(valid), "split_seed": SPLIT_SEED,
-            "train_characters": sum(len(review.text) for review in train)}  # tells other reviews on resume
+    data = split_record(name, train, valid, SPLIT_SEED)
     if unlabelled:
         data["unlabelled_reviews"] = len(unlabelled)
     return Prepared(vocab, encode(train, vocab, config.max_tokens), encode(valid, vocab, config.max_tokens), data,
                     [truncate(vocab.encode(text), 0) for text in unlabelled or ()])
 
 
+def split_record(name: str, train: list, valid: list, seed: int) -> dict:
+    """What a checkpoint records of the reviews it was trained on: how they were split, and counts
+    that tell other reviews (on resume, or when a soup is chosen)."""
+    return {"name": name, "train_reviews": len(train), "valid_reviews": len(valid), "split_seed": seed,
+            "train_characters": sum(len(review.text) for review in train)}
+
+
+def recorded_seed(checkpoint: SentimentCheckpoint) -> int:
+    return (checkpoint.data or {}).get("split_seed", SPLIT_SEED)
+
+
+def reviews_record(reviews: Reviews, checkpoint: SentimentCheckpoint, name: str) -> dict:
+    """The record ``checkpoint``'s training would have kept of ``reviews``, split as it split
+    its own: where a count differs from its record, they are other reviews."""
+    seed = recorded_seed(checkpoint)
+    return split_record(name, *split_train_valid(reviews.train, seed=seed), seed)
+
+
 def held_out_reviews(reviews: Reviews, checkpoint: SentimentCheckpoint, limit: int | None = None) -> Encoded:
     """The validation reviews ``checkpoint``'s training held out (its recorded split), encoded as
     it read them (the first ``limit`` of them, if given)."""
-    seed = (checkpoint.data or {}).get("split_seed", SPLIT_SEED)
-    _, valid = split_train_valid(reviews.train, seed=seed)
+    _, valid = split_train_valid(reviews.train, seed=recorded_seed(checkpoint))
     if limit is not None:
         valid = valid[:limit]
     max_tokens = (checkpoint.train_config or {}).get("max_tokens", 0)

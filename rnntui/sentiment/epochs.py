@@ -124,15 +124,17 @@ DATA_COUNTS = {"train_words": "words of training text", "train_characters": "cha
                "valid_reviews": "validation reviews", "unlabelled_reviews": "unlabelled reviews"}
 
 
-def data_change_note(recorded: dict | None, now: dict, model: str) -> str | None:
+def data_change_note(recorded: dict | None, now: dict, model: str,
+                     going_on: str = "training goes on with it") -> str | None:
     """A line to say when the reviews read to resume a ``model`` ("language model") are not those
     it trained on (a count both data records hold differs): training on them is allowed, as
     ``rnntui train`` allows an edited text, but not silently, since its epochs are then counted in
-    other batches."""
+    other batches. ``going_on`` ends the line: what the command does with them (a soup refuses
+    them, since their validation reviews are not those its classifiers held out)."""
     recorded = recorded or {}
     changed = [key for key in DATA_COUNTS if key in recorded and key in now and recorded[key] != now[key]]
     if not changed:
         return None
     key = changed[0]
     return (f"{now['name']} is not the text this {model} trained on ({recorded[key]:,} {DATA_COUNTS[key]} then, "
-            f"{now[key]:,} now); training goes on with it")
+            f"{now[key]:,} now); {going_on}")

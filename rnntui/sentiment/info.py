@@ -87,7 +87,8 @@ def sentiment_info_lines(info: dict) -> list[str]:
         if isinstance(soup, dict) else []
     if names:
         accuracy = soup.get("val_accuracy")
-        lines.append(("soup", f"the average of {len(names)} classifiers' weights ({', '.join(names)})"
+        lines.append(("soup", (f"the average of {len(names)} classifiers' weights" if len(names) > 1
+                               else "the weights of one classifier, no average did better") + f" ({', '.join(names)})"
                               + (f": validation accuracy {accuracy:.4f}" if isinstance(accuracy, float) else "")))
     if info["best_val_accuracy"] is not None:
         run = f" in {names[0]}'s run" if names else ""  # a soup keeps its first member's curves

@@ -19,6 +19,7 @@ import torch
 from rnntui.core.errors import RnntuiError
 from rnntui.core.provenance import kept_starts
 from rnntui.sentiment.checkpoint import SentimentCheckpoint
+from rnntui.sentiment.model import SentimentConfig
 
 # What identifies the language model a classifier started from, wherever its file was then.
 START_FIELDS = ("step", "val_loss", "train_words")
@@ -51,8 +52,9 @@ def start_of(checkpoint: SentimentCheckpoint) -> tuple | None:
 
 
 def check_ingredients(ingredients: list[Ingredient]) -> None:
-    """Refuse, in one line, classifiers that cannot be averaged: fewer than two, another shape or
-    vocabulary, another validation split, or not all fine-tuned from one language model."""
+    """Refuse, in one line, classifiers that cannot be averaged: fewer than two, one twice (the
+    same weights), another shape or vocabulary, another validation split (seed or reviews), or
+    not all fine-tuned from one language model."""
     if len(ingredients) < 2:
         raise RnntuiError("a soup needs at least two classifiers fine-tuned from one language model")
     first = ingredients[0]
@@ -60,8 +62,13 @@ def check_ingredients(ingredients: list[Ingredient]) -> None:
         if start_of(other.checkpoint) is None:
             raise RnntuiError(f"{other.name} was not fine-tuned from a language model (rnntui sentiment train "
                               "--from-lm): only classifiers from one pretrained start can be averaged")
+    for i, other in enumerate(ingredients):
+        for earlier in ingredients[:i]:  # a copy, or a soup of one: its weight would count twice
+            if same_weights(other.checkpoint.model_state, earlier.checkpoint.model_state):
+                raise RnntuiError(f"{other.name} holds the same weights as {earlier.name}: each classifier goes "
+                                  "into the soup once")
     for other in ingredients[1:]:
-        if other.checkpoint.model_config != first.checkpoint.model_config:
+        if shape_of(other.checkpoint.model_config) != shape_of(first.checkpoint.model_config):
             raise RnntuiError(f"{other.name} is not the shape of {first.name}: a soup averages classifiers of one "
                               "shape")
         if other.checkpoint.vocab.words != first.checkpoint.vocab.words:
@@ -69,12 +76,35 @@ def check_ingredients(ingredients: list[Ingredient]) -> None:
         if start_of(other.checkpoint) != start_of(first.checkpoint):
             raise RnntuiError(f"{other.name} was fine-tuned from another language model than {first.name} (step, "
                               "loss or words differ): only classifiers from one pretrained start can be averaged")
-        if split_seed(other.checkpoint) != split_seed(first.checkpoint):
-            raise RnntuiError(f"{other.name} held out other validation reviews than {first.name}")
+        other_split = split_seed(other.checkpoint) != split_seed(first.checkpoint)
+        if other_split or counts_differ(other.checkpoint, first.checkpoint):
+            raise RnntuiError(f"{other.name} held out other validation reviews than {first.name} (another split "
+                              "or other reviews): it may have trained on those that choose the soup")
+
+
+def shape_of(config: SentimentConfig) -> SentimentConfig:
+    """``config`` without its dropout, which acts only in training: classifiers trained with
+    other dropout are models of one shape, to be averaged as Wortsman et al. average runs of
+    other settings."""
+    return replace(config, dropout=0.0, word_dropout=0.0)
 
 
 def split_seed(checkpoint: SentimentCheckpoint) -> object:
     return (checkpoint.data or {}).get("split_seed")
+
+
+# Counts of the reviews a classifier was split from: the same seed on other reviews holds out
+# others. Compared where both records hold one (older checkpoints lack the characters).
+REVIEW_COUNTS = ("train_reviews", "valid_reviews", "train_characters")
+
+
+def counts_differ(a: SentimentCheckpoint, b: SentimentCheckpoint) -> bool:
+    recorded = [((a.data or {}).get(name), (b.data or {}).get(name)) for name in REVIEW_COUNTS]
+    return any(x is not None and y is not None and x != y for x, y in recorded)
+
+
+def same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(a[name].shape == b[name].shape and torch.equal(a[name], b[name]) for name in a)
 
 
 def average_weights(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

@@ -137,3 +137,99 @@ def test_the_command_refuses_what_it_cannot_average_in_one_line(classifiers, tmp
                        "--overwrite")
     one_error_line(code, err, "not an rnntui checkpoint")
     assert code == 2 and not out.exists() and notes.read_text() == "mine"
+
+
+def test_classifiers_split_from_other_reviews_are_refused():
+    """The same split seed on another dataset holds out other reviews, which the other classifier
+    may have trained on."""
+    first, other = made_up(1), made_up(2)
+    first.checkpoint.data.update(train_reviews=80, valid_reviews=20)
+    other.checkpoint.data.update(train_reviews=48, valid_reviews=12)
+    with pytest.raises(RnntuiError, match="held out other validation reviews than 1.ckpt"):
+        check_ingredients([first, other])
+    # A count one record lacks (written before it was kept) tells nothing.
+    other.checkpoint.data.update(train_reviews=80, valid_reviews=20, train_characters=5_000)
+    check_ingredients([first, other])
+
+
+def test_a_classifier_given_twice_under_other_names_is_refused():
+    """A copy, or a soup of one classifier beside it: its weights would count twice in the average."""
+    copy = made_up(1)
+    copy.name = "copy.ckpt"
+    with pytest.raises(RnntuiError, match="copy.ckpt holds the same weights as 1.ckpt"):
+        check_ingredients([made_up(1), copy])
+
+
+def test_the_command_refuses_an_out_it_must_not_write_before_reading_the_reviews(classifiers, tmp_path, capsys,
+                                                                                   monkeypatch):
+    import rnntui.cli.soup
+
+    data, paths, _ = classifiers
+
+    def never(*_):
+        raise AssertionError("the reviews were read")
+
+    monkeypatch.setattr(rnntui.cli.soup, "reviews_from", never)
+    # One of the classifiers: replacing it, even with --overwrite, would lose it.
+    before = paths[0].read_bytes()
+    code, _, err = run(capsys, "sentiment", "soup", *map(str, paths), "--data", str(data), "--out", str(paths[0]),
+                       "--overwrite")
+    one_error_line(code, err, "is one of the classifiers to average")
+    assert code == 2 and paths[0].read_bytes() == before
+    # Another checkpoint there: the hint names what this command has (no --resume).
+    code, _, err = run(capsys, "sentiment", "soup", *map(str, paths[1:3]), "--data", str(data),
+                       "--out", str(paths[3]))
+    one_error_line(code, err, "pass --overwrite to replace it")
+    assert code == 2 and "--resume" not in err
+
+
+def test_an_unwritable_out_is_refused_before_any_classifier_is_measured(classifiers, tmp_path, capsys, monkeypatch):
+    """The tests may run as root, whom permissions do not stop: the refusal is simulated."""
+    import tempfile
+
+    data, paths, _ = classifiers
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    code, stdout, err = run(capsys, "sentiment", "soup", *map(str, paths), "--data", str(data),
+                            "--out", str(tmp_path / "soup.ckpt"))
+    one_error_line(code, err, "permission denied")
+    assert code == 2 and "validation accuracy" not in stdout and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("per_folder", [30, 50])  # fewer reviews; as many, other words
+def test_the_soup_is_not_chosen_on_other_reviews_than_its_classifiers_held_out(classifiers, tmp_path, capsys,
+                                                                               per_folder):
+    data, paths, _ = classifiers
+    other = reviews_tarball(tmp_path / "other.tar.gz", per_folder=per_folder, seed=5)
+    out = tmp_path / "new" / "soup.ckpt"
+    code, _, err = run(capsys, "sentiment", "soup", *map(str, paths), "--data", str(other), "--out", str(out))
+    one_error_line(code, err, "other.tar.gz is not the text this soup's classifiers trained on")
+    assert code == 2 and not out.parent.exists()  # not even the folder it would have made
+
+
+def test_info_on_a_soup_of_one_classifier_says_no_average_did_better(classifiers, tmp_path, capsys):
+    from rnntui.sentiment.checkpoint import save_sentiment_checkpoint
+    from rnntui.sentiment.soup import Soup, soup_checkpoint
+
+    _, paths, _ = classifiers
+    alone = Ingredient("c1.ckpt", load_sentiment_checkpoint(paths[0]), 0.5, 0.75)
+    out = tmp_path / "soup.ckpt"
+    save_sentiment_checkpoint(soup_checkpoint(Soup([alone], 0.5, 0.75), {}), out)
+    code, stdout, _ = run(capsys, "info", str(out))
+    assert code == 0 and "the weights of one classifier, no average did better (c1.ckpt)" in stdout
+    assert "1 classifiers" not in stdout
+
+
+def test_classifiers_trained_with_other_dropout_are_one_shape():
+    """Dropout acts only in training; the cell, the pooling and the sizes make the shape."""
+    from dataclasses import replace
+
+    other = made_up(2)
+    other.checkpoint.model_config = replace(other.checkpoint.model_config, dropout=0.5, word_dropout=0.3)
+    check_ingredients([made_up(1), other])
+    other.checkpoint.model_config = replace(other.checkpoint.model_config, pooling="concat")
+    with pytest.raises(RnntuiError, match="is not the shape of 1.ckpt"):
+        check_ingredients([made_up(1), other])
