@@ -177,8 +177,8 @@ class ReviewSession:
             path, new = new_checkpoint_path(trainer.model.config), True
             self.provenance = {}  # a new model from random weights: the open model's start is not its
             if checkpoint is not None:
-                self.note = (f"{self.name} was saved for shipping, without its optimizer state, so it cannot "
-                             "train on: training starts a new model")
+                self.note = (f"{self.name} has no optimizer state (it was saved for shipping, or averaged from "
+                             "several runs), so it cannot train on: training starts a new model")
         with self.lock:
             self.trainer, self.prepared, self.started_new = trainer, prepared, new
             self.path, self.name = path, path.name
