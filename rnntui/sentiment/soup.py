@@ -52,8 +52,8 @@ def start_of(checkpoint: SentimentCheckpoint) -> tuple | None:
 
 
 def check_ingredients(ingredients: list[Ingredient]) -> None:
-    """Refuse, in one line, classifiers that cannot be averaged: fewer than two, one twice (the
-    same weights), another shape or vocabulary, another validation split (seed or reviews), or
+    """Refuse, in one line, classifiers that cannot be averaged: fewer than two, a soup, one twice
+    (the same weights), another shape or vocabulary, another validation split (seed or reviews), or
     not all fine-tuned from one language model."""
     if len(ingredients) < 2:
         raise RnntuiError("a soup needs at least two classifiers fine-tuned from one language model")
@@ -62,6 +62,10 @@ def check_ingredients(ingredients: list[Ingredient]) -> None:
         if start_of(other.checkpoint) is None:
             raise RnntuiError(f"{other.name} was not fine-tuned from a language model (rnntui sentiment train "
                               "--from-lm): only classifiers from one pretrained start can be averaged")
+    for other in ingredients:
+        soup = (other.checkpoint.provenance or {}).get("soup")
+        if isinstance(soup, dict):  # its members would count as one, and one of them beside it counted twice
+            raise RnntuiError(f"{other.name} is itself a soup: give the classifiers it was made of instead")
     for i, other in enumerate(ingredients):
         for earlier in ingredients[:i]:  # a copy, or a soup of one: its weight would count twice
             if same_weights(other.checkpoint.model_state, earlier.checkpoint.model_state):

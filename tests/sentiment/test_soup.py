@@ -160,6 +160,14 @@ def test_a_classifier_given_twice_under_other_names_is_refused():
         check_ingredients([made_up(1), copy])
 
 
+def test_a_soup_is_not_an_ingredient():
+    """Its members would count as one classifier, and one of them given beside it twice."""
+    soup = made_up(3)
+    soup.checkpoint.provenance["soup"] = {"ingredients": [{"checkpoint": "1.ckpt"}, {"checkpoint": "5.ckpt"}]}
+    with pytest.raises(RnntuiError, match="3.ckpt is itself a soup: give the classifiers it was made of instead"):
+        check_ingredients([made_up(1), soup])
+
+
 def test_the_command_refuses_an_out_it_must_not_write_before_reading_the_reviews(classifiers, tmp_path, capsys,
                                                                                    monkeypatch):
     import rnntui.cli.soup
