@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from rnntui.core.info import common_info, counted, file_line, labelled, made_lines, training_time
+from rnntui.core.info import clock, common_info, counted, file_line, labelled, made_lines, training_time
 from rnntui.core.tasks import REVIEW_LM_TASK, SENTIMENT_TASK
 from rnntui.sentiment.checkpoint import SentimentCheckpoint
 
@@ -53,6 +53,12 @@ def sentiment_info_lines(info: dict) -> list[str]:
                   "parameters"),
     ]
     trained = training_time(info)
+    soup = provenance.get("soup")
+    names = [str(item.get("checkpoint")) for item in soup.get("ingredients") or [] if isinstance(item, dict)] \
+        if isinstance(soup, dict) else []
+    if len(names) > 1:  # the settings and steps are its first member's; the time all of theirs
+        trained = (f"{clock(info['training_seconds'])} for its {len(names)} classifiers together; {names[0]}'s run: "
+                   f"{counted(info['step'], 'step')}")
     if all(isinstance(config.get(name), (int, float)) for name in ("batch_size", "lr", "epochs")):
         trained += (f" ({counted(config['epochs'], 'epoch')} set); batch {config['batch_size']}, "
                     f"Adam at {config['lr']:g}")
@@ -82,9 +88,6 @@ def sentiment_info_lines(info: dict) -> list[str]:
                 "its recurrent layer"
     if start:
         lines.append(("embedding", start))
-    soup = provenance.get("soup")
-    names = [str(item.get("checkpoint")) for item in soup.get("ingredients") or [] if isinstance(item, dict)] \
-        if isinstance(soup, dict) else []
     if names:
         accuracy = soup.get("val_accuracy")
         lines.append(("soup", (f"the average of {len(names)} classifiers' weights" if len(names) > 1

@@ -73,6 +73,7 @@ def test_a_soup_averages_the_classifiers_it_keeps_and_records_them(classifiers, 
     assert soup.elapsed == pytest.approx(sum(member.elapsed for member in members))  # the compute that made it
     code, stdout, _ = run(capsys, "info", str(out))
     assert code == 0 and f"the average of {len(members)}" in stdout
+    assert f"for its {len(members)} classifiers together; {result['members'][0]}'s run: " in stdout
     code, _, err = run(capsys, "sentiment", "train", "--data", str(data), "--resume", str(out), "--epochs", "2")
     one_error_line(code, err, "no optimizer state")
     code, stdout, _ = run(capsys, "sentiment", "predict", "--checkpoint", str(out), "a fine film")
