@@ -67,7 +67,7 @@ def check_ingredients(ingredients: list[Ingredient]) -> None:
         if isinstance(soup, dict):  # its members would count as one, and one of them beside it counted twice
             raise RnntuiError(f"{other.name} is itself a soup: give the classifiers it was made of instead")
     for i, other in enumerate(ingredients):
-        for earlier in ingredients[:i]:  # a copy, or a soup of one: its weight would count twice
+        for earlier in ingredients[:i]:  # a copy: its weight would count twice
             if same_weights(other.checkpoint.model_state, earlier.checkpoint.model_state):
                 raise RnntuiError(f"{other.name} holds the same weights as {earlier.name}: each classifier goes "
                                   "into the soup once")

@@ -154,7 +154,7 @@ def test_classifiers_split_from_other_reviews_are_refused():
 
 
 def test_a_classifier_given_twice_under_other_names_is_refused():
-    """A copy, or a soup of one classifier beside it: its weights would count twice in the average."""
+    """A copy of a classifier beside it: its weights would count twice in the average."""
     copy = made_up(1)
     copy.name = "copy.ckpt"
     with pytest.raises(RnntuiError, match="copy.ckpt holds the same weights as 1.ckpt"):
