@@ -144,8 +144,9 @@ def build_parser() -> Parser:
     evaluate.add_argument("--corpus", type=Path, help="text file (default: the one the model was trained "
                           "on, if it is still there; The Mysterious Island for the book's models)")
     evaluate.add_argument("--encoding", help="read the corpus in this encoding instead of UTF-8")
-    evaluate.add_argument("--val-fraction", type=float, help="(default: the checkpoint's, or 0.1)")
-    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--val-fraction", type=float,
+                          help="the held-out tail of the text (default: the checkpoint's, or 0.1)")
+    evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (auto)")
     add_threads_argument(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     dynamic = evaluate.add_argument_group(
