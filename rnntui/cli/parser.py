@@ -60,7 +60,8 @@ def build_parser() -> Parser:
                        "once from Project Gutenberg)")
     train.add_argument("--encoding", help="read the corpus in this encoding instead of UTF-8")
     train.add_argument("--out", type=Path, help="checkpoint file to write (default: a new file "
-                       "in the data folder, or the --resume file)")
+                       "in the data folder, or the --resume file; the bundled model's run goes on in a new file "
+                       "in the data folder)")
     train.add_argument("--resume", type=Path, help="continue training this checkpoint")
     train.add_argument("--finetune", type=Path, nargs="?", const=BUNDLED, metavar="CHECKPOINT",
                        help="start a new run on --corpus from this model's weights (default: the "
