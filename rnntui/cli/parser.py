@@ -86,7 +86,8 @@ def build_parser() -> Parser:
     train.add_argument("--save-best", action="store_true", help="also save the checkpoint with the "
                        f"best validation estimate so far, beside --out: {SAVE_BEST_NAMING}")
     train.add_argument("--json", action="store_true", help="print one JSON object per step")
-    train.add_argument("--log-every", type=int, default=10, help="plain progress line every N steps")
+    train.add_argument("--log-every", type=int, default=10, help="without a terminal, a progress line every N "
+                       "steps, and at each validation estimate (10)")
     train.add_argument("--tensorboard", type=Path, metavar="DIR", help=TENSORBOARD_HELP)
     add_sweep_command(commands, settings + model._group_actions, task="text")
     samples = train.add_argument_group("samples while training", "see what the model writes as it "

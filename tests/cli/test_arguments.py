@@ -401,3 +401,28 @@ def test_every_option_of_every_command_says_what_it_does():
 
     walk(build_parser(), ["rnntui"])
     assert silent == []
+
+
+def test_every_option_with_a_default_states_it_in_its_help():
+    from rnntui.cli.parser import build_parser
+
+    def spellings(value) -> set[str]:
+        if isinstance(value, list):
+            return set().union(*map(spellings, value))
+        if isinstance(value, float):
+            return {str(value), f"{value:g}"}
+        return {str(value), f"{value:,}"} if isinstance(value, int) else {str(value)}
+
+    unstated = []
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, command in action.choices.items():
+                    walk(command, [*path, name])
+            elif action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
+                if not any(spelling in (action.help or "") for spelling in spellings(action.default)):
+                    unstated.append(f"{' '.join(path)} {action.option_strings[0]} (default {action.default})")
+
+    walk(build_parser(), ["rnntui"])
+    assert unstated == []
