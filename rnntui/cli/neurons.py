@@ -114,16 +114,21 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     print(f"{'':24}{'all characters':>16}  {targets}")
     rows = [("as trained", result.base), ("units switched off", result.clamped)]
     for label, loss in rows:
-        print(f"{label:24}{loss.text:16.4f}  {loss.feature:.4f}")
+        print(f"{label:24}{loss.text:16.4f}  {_on_feature(loss)}")
     for k, loss in enumerate(result.random, 1):
         drawn = ", ".join(map(str, loss.units))
-        print(f"{'random set ' + str(k):24}{loss.text:16.4f}  {loss.feature:.4f}  (units {drawn})")
+        print(f"{'random set ' + str(k):24}{loss.text:16.4f}  {_on_feature(loss)}  (units {drawn})")
     if result.random:
         measured_on = "whole text" if result.feature_characters == 0 else TARGETS[feature]
         print(f"{result.random_as_harmful} of {len(result.random)} random sets raised the loss on the {measured_on} "
               f"as much as these units do (+{_change(result):.4f} nats/char, "
               f"{_change(result) / LN2:+.4f} bits)")
     return 0
+
+
+def _on_feature(loss) -> str:
+    """The loss on the feature's characters, or a dash where the text has none (a NaN)."""
+    return f"{loss.feature:.4f}" if loss.feature == loss.feature else "-"
 
 
 def _change(result) -> float:

@@ -60,7 +60,8 @@ def build_parser() -> Parser:
                        "once from Project Gutenberg)")
     train.add_argument("--encoding", help="read the corpus in this encoding instead of UTF-8")
     train.add_argument("--out", type=Path, help="checkpoint file to write (default: a new file "
-                       "in the data folder, or the --resume file)")
+                       "in the data folder, or the --resume file; the bundled model's run goes on in a new file "
+                       "in the data folder)")
     train.add_argument("--resume", type=Path, help="continue training this checkpoint")
     train.add_argument("--finetune", type=Path, nargs="?", const=BUNDLED, metavar="CHECKPOINT",
                        help="start a new run on --corpus from this model's weights (default: the "
@@ -85,7 +86,8 @@ def build_parser() -> Parser:
     train.add_argument("--save-best", action="store_true", help="also save the checkpoint with the "
                        f"best validation estimate so far, beside --out: {SAVE_BEST_NAMING}")
     train.add_argument("--json", action="store_true", help="print one JSON object per step")
-    train.add_argument("--log-every", type=int, default=10, help="plain progress line every N steps")
+    train.add_argument("--log-every", type=int, default=10, help="without a terminal, a progress line every N "
+                       "steps, and at each validation estimate (10)")
     train.add_argument("--tensorboard", type=Path, metavar="DIR", help=TENSORBOARD_HELP)
     add_sweep_command(commands, settings + model._group_actions, task="text")
     samples = train.add_argument_group("samples while training", "see what the model writes as it "
@@ -144,8 +146,9 @@ def build_parser() -> Parser:
     evaluate.add_argument("--corpus", type=Path, help="text file (default: the one the model was trained "
                           "on, if it is still there; The Mysterious Island for the book's models)")
     evaluate.add_argument("--encoding", help="read the corpus in this encoding instead of UTF-8")
-    evaluate.add_argument("--val-fraction", type=float, help="(default: the checkpoint's, or 0.1)")
-    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--val-fraction", type=float,
+                          help="the held-out tail of the text (default: the checkpoint's, or 0.1)")
+    evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (auto)")
     add_threads_argument(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     dynamic = evaluate.add_argument_group(

@@ -44,8 +44,9 @@ def plan_pretrain(args: argparse.Namespace) -> Run | None:
     from rnntui.core.paths import checkpoints_dir
     from rnntui.core.settings import check_model_flags, given
     from rnntui.sentiment.dataset import load_unlabelled
-    from rnntui.sentiment.epochs import data_change_note
+    from rnntui.sentiment.epochs import data_change_note, require_optimizer_state
     from rnntui.sentiment.pretrain.build import (
+        LM_NOT_RESUMABLE,
         new_lm_trainer,
         prepare_text,
         resume_lm_trainer,
@@ -63,6 +64,7 @@ def plan_pretrain(args: argparse.Namespace) -> Run | None:
     checkpoint = None
     if args.resume is not None:
         checkpoint = load_lm_checkpoint(args.resume)
+        require_optimizer_state(checkpoint, LM_NOT_RESUMABLE)  # before the reviews are read
         refuse_model_settings(settings)
         config = resumed_lm_config(checkpoint, **overrides)
     else:

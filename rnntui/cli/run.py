@@ -20,7 +20,7 @@ from rnntui.core.info import counted
 from rnntui.core.provenance import resumed_provenance
 
 WRITABLE_HINT = "; choose another file with --out PATH"
-LOCK_HINT = "; or choose another file with --out PATH"
+LOCK_ALTERNATIVE = "choose another file with --out PATH"
 
 
 @dataclass
@@ -68,7 +68,7 @@ def start_run(args: argparse.Namespace, plan: Callable[[], Run | None], train: C
         return train(run)
     from rnntui.core.save import locked_output
 
-    with locked_output(run.out, WRITABLE_HINT, LOCK_HINT) as locked_at:  # also makes its folder, for the lock
+    with locked_output(run.out, WRITABLE_HINT, LOCK_ALTERNATIVE) as locked_at:  # also makes its folder, for the lock
         check_outputs(args, run, locked_at)
         return train(run)
 

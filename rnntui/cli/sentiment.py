@@ -81,10 +81,17 @@ def cmd_train(args: argparse.Namespace, hooks: RunHooks | None = None) -> int:
 
 def plan_run(args: argparse.Namespace) -> Run | None:
     from rnntui.core.settings import check_model_flags, given
-    from rnntui.sentiment.build import new_checkpoint_path, new_trainer, prepare, resume_trainer, resumed_config
+    from rnntui.sentiment.build import (
+        NOT_RESUMABLE,
+        new_checkpoint_path,
+        new_trainer,
+        prepare,
+        resume_trainer,
+        resumed_config,
+    )
     from rnntui.sentiment.checkpoint import load_sentiment_checkpoint
     from rnntui.sentiment.config import SentimentTrainConfig
-    from rnntui.sentiment.epochs import data_change_note
+    from rnntui.sentiment.epochs import data_change_note, require_optimizer_state
     from rnntui.sentiment.model import SentimentConfig
 
     overrides = given(args, SentimentTrainConfig)
@@ -98,6 +105,7 @@ def plan_run(args: argparse.Namespace) -> Run | None:
         if args.unlabelled is not None:
             raise RnntuiError("--unlabelled only starts a new model's embedding: drop it when resuming")
         checkpoint = load_sentiment_checkpoint(args.resume)
+        require_optimizer_state(checkpoint, NOT_RESUMABLE)  # before the reviews are read
         refuse_model_settings(model_settings)
         config = resumed_config(checkpoint, **overrides)
         config.validate()

@@ -61,7 +61,8 @@ def add_sentiment_commands(commands) -> None:
                        "25,000 test reviews and record it in the checkpoint")
     add_threads_argument(train)
     train.add_argument("--json", action="store_true", help="print one JSON object per step")
-    train.add_argument("--log-every", type=int, default=50, help="plain progress line every N steps (50)")
+    train.add_argument("--log-every", type=int, default=50, help="without a terminal, a progress line every N "
+                       "steps, and at each validation (50)")
     train.add_argument("--tensorboard", type=Path, metavar="DIR", help=TENSORBOARD_HELP)
 
     add_pretrain_command(tasks)
@@ -119,7 +120,8 @@ def add_pretrain_command(tasks) -> None:
                           f"validation perplexity so far, beside --out: {SAVE_BEST_NAMING}")
     add_threads_argument(pretrain)
     pretrain.add_argument("--json", action="store_true", help="print one JSON object per step")
-    pretrain.add_argument("--log-every", type=int, default=50, help="plain progress line every N steps (50)")
+    pretrain.add_argument("--log-every", type=int, default=50, help="without a terminal, a progress line every N "
+                          "steps, and at each validation (50)")
     pretrain.add_argument("--tensorboard", type=Path, metavar="DIR", help=TENSORBOARD_HELP)
 
 

@@ -124,6 +124,9 @@ def plan_run(args: argparse.Namespace, dist_info) -> Run | None:
             print(f"rnntui: note: {note}", file=sys.stderr, flush=True)
         trainer = resume_trainer(checkpoint, corpus, config, dist_info)
         out = args.out or args.resume
+        if args.out is None and same_file(args.resume, bundled_model_path()):
+            # The bundled model lives in the package: its run goes on in the data folder, as the app's does.
+            out = checkpoints_dir() / f"{Path(args.resume).stem}-{time.strftime('%Y%m%d-%H%M%S')}.ckpt"
         provenance = resumed_provenance(checkpoint.provenance, provenance)
     else:
         config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})

@@ -42,12 +42,13 @@ def holder(path: Path) -> int | None:
 
 class OutputLock:
     """``with OutputLock(path):`` holds the lock on ``path`` (``acquired_at`` says since when),
-    or raises ``CheckpointError`` naming the process that holds it."""
+    or raises ``CheckpointError`` naming the process that holds it. ``alternative`` ends each
+    error: what to do instead ("choose another file with --out PATH")."""
 
-    def __init__(self, path: Path, hint: str = "") -> None:
+    def __init__(self, path: Path, alternative: str = "") -> None:
         self.path = Path(path)
         self.file = lock_path(self.path)
-        self.hint = hint
+        self.alternative = alternative
         self.fd: int | None = None
         self.acquired_at = time.time()
 
@@ -62,8 +63,9 @@ class OutputLock:
                 os.close(fd)
                 pid = holder(self.path)
                 by = f" (process {pid})" if pid else ""
+                instead = f", or {self.alternative}" if self.alternative else ""
                 raise CheckpointError(f"{self.path} is being written by another rnntui run{by}; wait for "
-                                      f"it to end{self.hint}") from None
+                                      f"it to end{instead}") from None
             try:
                 same = os.fstat(fd).st_ino == os.stat(self.file).st_ino
             except OSError:
@@ -81,7 +83,7 @@ class OutputLock:
         try:
             fd = os.open(self.file, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         except OSError as error:
-            raise CheckpointError(f"cannot lock {self.path} ({self.file}: {reason(error)}){self.hint}") from None
+            raise CheckpointError(f"cannot lock {self.path} ({self.file}: {reason(error)}){self._instead()}") from None
         # Never write over a file of the same name that is not a lock of ours.
         try:
             data = os.pread(fd, 64, 0) if stat.S_ISREG(os.fstat(fd).st_mode) else None
@@ -90,8 +92,11 @@ class OutputLock:
         if data is None or not _CONTENT.match(data):
             os.close(fd)
             raise CheckpointError(f"{self.file} exists and is not an rnntui lock file; rnntui will not "
-                                  f"replace it{self.hint}")
+                                  f"replace it{self._instead()}")
         return fd
+
+    def _instead(self) -> str:
+        return f"; {self.alternative}" if self.alternative else ""
 
     def release(self) -> None:
         if self.fd is None:

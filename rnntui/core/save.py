@@ -14,12 +14,13 @@ from rnntui.core.lock import OutputLock
 
 
 @contextmanager
-def locked_output(path: Path, writable_hint: str = "", lock_hint: str = "") -> Iterator[float]:
+def locked_output(path: Path, writable_hint: str = "", lock_alternative: str = "") -> Iterator[float]:
     """Hold ``path``'s lock for the ``with`` block, once its folder is known writable (and made,
-    for the lock); yields when the lock was taken, which ``remove_stale_temp_files`` needs. Each
-    hint ends the error of that check (the lock's names the process that holds it)."""
+    for the lock); yields when the lock was taken, which ``remove_stale_temp_files`` needs.
+    ``writable_hint`` ends the error of that check; ``lock_alternative`` says, in the lock's
+    errors, what to do instead (they name the process that holds the lock)."""
     check_writable(path, writable_hint)
-    with OutputLock(path, lock_hint) as lock:
+    with OutputLock(path, lock_alternative) as lock:
         yield lock.acquired_at
 
 

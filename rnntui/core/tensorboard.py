@@ -68,11 +68,13 @@ def run_folder(root: Path, checkpoint: Path) -> Path:
 
 
 def export(metrics_files: Iterable[Path], root: Path) -> list[tuple[Path, int]]:
-    """Write each metrics file's records as a run under ``root``: ``(run folder, records)``."""
+    """Write each metrics file's records as a run under ``root``: ``(run folder, records)``.
+    Every file is read, and every run folder checked, before anything is written: a folder that
+    already holds event files (an earlier export) would show each step twice in TensorBoard."""
     from rnntui.core.files import open_regular
     from rnntui.core.metrics import SUFFIX, metrics_record
 
-    written = []
+    runs: dict[Path, tuple[Path, list[dict]]] = {}
     for path in metrics_files:
         path = Path(path)
         if not path.name.endswith(SUFFIX):
@@ -84,6 +86,15 @@ def export(metrics_files: Iterable[Path], root: Path) -> list[tuple[Path, int]]:
         if lines and not records:
             raise StorageError(f"{path} holds no rnntui metrics records")
         folder = run_folder(root, Path(path.name[: -len(SUFFIX)]))
+        if folder in runs:
+            raise RnntuiError(f"{runs[folder][0]} and {path} would both go to {folder}: export them into "
+                              "separate --tensorboard folders")
+        if folder.is_dir() and any(folder.glob("events.out.tfevents.*")):
+            raise RnntuiError(f"{folder} already holds TensorBoard event files, and TensorBoard would show each "
+                              "step twice: give another --tensorboard folder (or remove those files first)")
+        runs[folder] = (path, records)
+    written = []
+    for folder, (_, records) in runs.items():
         board = Board(folder)
         try:
             for record in records:

@@ -21,7 +21,8 @@ class Loss:
     feature: float  # over the feature's characters (nan when the text has none)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # JSON has no NaN (json.dumps would write one that strict parsers refuse): null instead.
+        return {**asdict(self), "feature": None if np.isnan(self.feature) else self.feature}
 
 
 @dataclass(frozen=True)

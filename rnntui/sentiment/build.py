@@ -108,13 +108,15 @@ def new_trainer(prepared: Prepared, config: SentimentTrainConfig, **model_settin
     return SentimentTrainer(model, prepared.train, prepared.valid, config)
 
 
+NOT_RESUMABLE = ("this checkpoint has no optimizer state (it was saved for shipping, or averaged from several runs); "
+                 "it cannot be resumed")
+
+
 def resume_trainer(checkpoint: SentimentCheckpoint, prepared: Prepared, config: SentimentTrainConfig
                    ) -> SentimentTrainer:
     """Continue exactly where ``checkpoint`` stopped: same weights, optimizer and generators."""
     return resume_review_trainer(
-        checkpoint, CLASSIFIER_CURVES,
-        "this checkpoint has no optimizer state (it was saved for shipping, or averaged from several runs); it "
-        "cannot be resumed",
+        checkpoint, CLASSIFIER_CURVES, NOT_RESUMABLE,
         lambda model: make_optimizer(model, config),
         lambda model, **place: SentimentTrainer(model, prepared.train, prepared.valid, config, **place))
 

@@ -97,14 +97,19 @@ class ReviewTrainer(TrainerBase):
             yield self.event(train_loss, figures, speed, new_best)
 
 
+def require_optimizer_state(checkpoint: Any, unsaved: str) -> None:
+    """Refuse to resume a checkpoint saved without its optimizer state (before its data is read)."""
+    if checkpoint.optimizer_state is None:
+        raise RnntuiError(unsaved)
+
+
 def resume_review_trainer(checkpoint: Any, curves: Curves, unsaved: str,
                           make_optimizer: Callable[[torch.nn.Module], torch.optim.Optimizer],
                           make_trainer: Callable[..., T]) -> T:
     """Continue exactly where ``checkpoint`` stopped: same weights, optimizer and generator.
     ``make_trainer(model, optimizer=, step=, history=, elapsed=)`` builds the model's trainer;
     ``unsaved`` says why a checkpoint without its optimizer state cannot be resumed."""
-    if checkpoint.optimizer_state is None:
-        raise RnntuiError(unsaved)
+    require_optimizer_state(checkpoint, unsaved)
     model = checkpoint.build_model()
     optimizer = make_optimizer(model)
     try:

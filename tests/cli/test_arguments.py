@@ -1,9 +1,10 @@
-"""Command-line arguments shared by several commands: --threads, --temperature, the dynamic
+"""Command-line arguments shared by several commands: every option's help line, --threads, --temperature, the dynamic
 evaluation's rates, the seed text's sources and encoding, a closed standard input, and the
 range messages."""
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
@@ -381,3 +382,47 @@ def test_each_training_setting_gives_its_flag_its_help_its_range_and_resumes_ove
     for setting, low, _, _ in whole_ranges(config_class):
         with pytest.raises(RnntuiError, match=re.escape(flag(setting)) + " must be"):
             config_class(**{setting: low - 1}).validate()
+
+
+# -- help ----------------------------------------------------------------------------------------
+
+def test_every_option_of_every_command_says_what_it_does():
+    from rnntui.cli.parser import build_parser
+
+    silent = []
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, command in action.choices.items():
+                    walk(command, [*path, name])
+            elif action.option_strings and not action.help:
+                silent.append(f"{' '.join(path)} {action.option_strings[0]}")
+
+    walk(build_parser(), ["rnntui"])
+    assert silent == []
+
+
+def test_every_option_with_a_default_states_it_in_its_help():
+    from rnntui.cli.parser import build_parser
+
+    def spellings(value) -> set[str]:
+        if isinstance(value, list):
+            return set().union(*map(spellings, value))
+        if isinstance(value, float):
+            return {str(value), f"{value:g}"}
+        return {str(value), f"{value:,}"} if isinstance(value, int) else {str(value)}
+
+    unstated = []
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, command in action.choices.items():
+                    walk(command, [*path, name])
+            elif action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
+                if not any(spelling in (action.help or "") for spelling in spellings(action.default)):
+                    unstated.append(f"{' '.join(path)} {action.option_strings[0]} (default {action.default})")
+
+    walk(build_parser(), ["rnntui"])
+    assert unstated == []

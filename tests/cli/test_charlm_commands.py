@@ -633,3 +633,20 @@ def test_info_says_the_bundled_model_can_be_continued():
     lines = "\n".join(info_lines(checkpoint_info(checkpoint, bundled_model_path())))
     assert "not --resume" not in lines
     assert "--resume and the app's ctrl+t continue it from step 16,000 with a fresh Adam" in lines
+
+
+def test_resuming_the_bundled_model_trains_on_in_the_data_folder(capsys, tiny_checkpoint, corpus_file, tmp_path,
+                                                                  monkeypatch):
+    """The bundled model lives in the package: `--resume` of it without `--out` goes on in a new
+    file in the data folder (as the app's ctrl+s does), and the package's file stays as shipped."""
+    from rnntui.core import paths
+
+    bundled = tiny_checkpoint  # stands in for the package's file
+    monkeypatch.setattr(paths, "bundled_model_path", lambda: bundled)
+    shipped = bundled.read_bytes()
+    code, out, err = run(capsys, "train", "--resume", str(bundled), "--corpus", str(corpus_file), "--steps", "32",
+                         "--device", "cpu")
+    assert code == 0, err
+    assert bundled.read_bytes() == shipped and not (tmp_path / "tiny.ckpt.metrics.jsonl").exists()
+    saved = list((tmp_path / "data" / "checkpoints").glob("tiny-*.ckpt"))
+    assert len(saved) == 1 and load_checkpoint(saved[0]).step == 32 and str(saved[0]) in out

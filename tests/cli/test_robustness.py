@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from rnntui.charlm.checkpoint import load_checkpoint
 from rnntui.charlm.corpus import encode_text, load_corpus, strip_gutenberg
 from rnntui.core.errors import CheckpointError, SeedTextError
-from tests.helpers import SAMPLER, VOCAB
+from rnntui.core.lock import OutputLock, lock_path
+from tests.helpers import SAMPLER, TINY, VOCAB, run
 
 text_without_markers = st.text(
     st.characters(blacklist_categories=("Cs",)), max_size=300
@@ -131,3 +132,18 @@ def test_large_corpus_is_compact(tmp_path):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     assert corpus.ids.nbytes == corpus.characters == size
     assert peak - before < 3 * size
+
+
+def test_the_lock_s_refusals_say_what_to_do_instead(capsys, corpus_file, tmp_path):
+    """Each refusal of `--out`'s lock ends with the way out, worded to follow its sentence."""
+    out = tmp_path / "busy.ckpt"
+    argv = ("train", "--corpus", str(corpus_file), "--steps", "2", "--out", str(out), *TINY)
+    with OutputLock(out):
+        code, _, err = run(capsys, *argv)
+    assert code == 2 and err.rstrip().endswith(
+        f"(process {os.getpid()}); wait for it to end, or choose another file with --out PATH")
+    lock_path(out).write_text("my shopping list")
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and err.rstrip().endswith(
+        "is not an rnntui lock file; rnntui will not replace it; choose another file with --out PATH")
+    assert lock_path(out).read_text() == "my shopping list" and not out.exists()

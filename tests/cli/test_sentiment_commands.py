@@ -304,3 +304,21 @@ def test_rnntui_corpus_shows_the_reviews_the_app_was_pointed_at(capsys, tmp_path
     assert code == 0 and f"in the app:    {chosen} (missing;" in out
     chosen.write_bytes(b"")
     assert f"in the app:    {chosen} (present;" in run(capsys, "corpus")[1]
+
+
+def test_a_weights_only_model_is_refused_before_the_reviews_are_read(capsys, review_lm_file, tmp_path):
+    """The bundled classifier and a language model saved without its optimizer state cannot be
+    resumed: that is the one line, before any reviews are read (here there are none)."""
+    import dataclasses
+
+    from rnntui.core.paths import bundled_sentiment_model_path
+    from rnntui.sentiment.pretrain.checkpoint import load_lm_checkpoint, save_lm_checkpoint
+
+    missing = str(tmp_path / "no-reviews.tar.gz")
+    code, _, err = run(capsys, "sentiment", "train", "--resume", str(bundled_sentiment_model_path()), "--data",
+                       missing, "--out", str(tmp_path / "c.ckpt"))
+    one_error_line(code, err, "no optimizer state")
+    lm = tmp_path / "lm.ckpt"
+    save_lm_checkpoint(dataclasses.replace(load_lm_checkpoint(review_lm_file), optimizer_state=None), lm)
+    code, _, err = run(capsys, "sentiment", "pretrain", "--resume", str(lm), "--data", missing)
+    one_error_line(code, err, "saved without its optimizer state")

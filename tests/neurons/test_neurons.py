@@ -248,6 +248,24 @@ def test_cli_find_show_and_ablate(quote_files, capsys):
     assert code == 0 and "0 of 2 random sets" in out
 
 
+def test_ablate_on_a_text_without_the_feature_s_characters_writes_valid_json(quote_files, capsys):
+    """The text has no digits: the loss on them is no number, which JSON writes as null (json.dumps
+    would write NaN, which strict parsers refuse) and the table as a dash."""
+    checkpoint, text_file = quote_files
+    argv = ["neurons", "ablate", "--unit", "0", "--feature", "digit", "--checkpoint", str(checkpoint),
+            "--text-file", str(text_file), "--random-sets", "1"]
+    code, out, _ = run(capsys, *argv, "--json")
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    result = json.loads(out, parse_constant=refuse)
+    assert code == 0 and result["feature_characters"] == 0 and result["base"]["text"] > 0
+    assert result["base"]["feature"] is None and result["random"][0]["feature"] is None
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and "nan" not in out and "as trained" in out and "on the whole text" in out
+
+
 @pytest.mark.parametrize("argv, message", [
     (["show", "--unit", "99"], "unit 99 does not exist: this model's units are 0 to 7"),
     (["find", "--regex", "(a"], "is not a valid regular expression"),

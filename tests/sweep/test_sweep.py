@@ -372,6 +372,34 @@ def test_export_refuses_what_is_not_a_metrics_file(capsys, tmp_path):
     assert code == 2 and "is not a metrics file" in err
 
 
+def lm_metrics_file(path: Path) -> Path:
+    """A metrics file of two steps, as a language model of reviews writes them."""
+    records = [{"step": step, "train_loss": 7.0 - step / 10, "words_per_s": 3800.0 + step} for step in (1, 2)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def test_exporting_again_into_the_same_folder_is_refused(capsys, tmp_path):
+    """A second export beside the first would give TensorBoard every step twice."""
+    pytest.importorskip("tensorboard", reason="rnntui[tensorboard] is not installed")
+    metrics = lm_metrics_file(tmp_path / "lm.ckpt.metrics.jsonl")
+    code, _, _ = run(capsys, "metrics", "export", "--tensorboard", str(tmp_path / "tb"), str(metrics))
+    assert code == 0
+    code, out, err = run(capsys, "metrics", "export", "--tensorboard", str(tmp_path / "tb"), str(metrics))
+    assert code == 2 and "already holds TensorBoard event files" in err and len(err.strip().splitlines()) == 1
+    assert out == "" and len(list((tmp_path / "tb" / "lm").iterdir())) == 1
+    assert scalars(tmp_path / "tb" / "lm")["loss/train"] == [(1, pytest.approx(6.9)), (2, pytest.approx(6.8))]
+
+
+def test_two_runs_of_one_name_are_refused_before_either_is_written(capsys, tmp_path):
+    pytest.importorskip("tensorboard", reason="rnntui[tensorboard] is not installed")
+    first = lm_metrics_file(tmp_path / "a" / "lm.ckpt.metrics.jsonl")
+    second = lm_metrics_file(tmp_path / "b" / "lm.ckpt.metrics.jsonl")
+    code, _, err = run(capsys, "metrics", "export", "--tensorboard", str(tmp_path / "tb"), str(first), str(second))
+    assert code == 2 and "would both go to" in err and not (tmp_path / "tb").exists()
+
+
 def test_the_sequence_length_page_is_written_from_a_sweep(capsys, corpus_file, tmp_path, monkeypatch):
     from tests.helpers import ROOT, run_script
 

@@ -93,10 +93,13 @@ def check_lm_memory(model_config: ReviewLMConfig, batch_size: int, lengths: list
                       "lower --batch-size or --max-tokens, or use a smaller model")
 
 
+LM_NOT_RESUMABLE = "this language model was saved without its optimizer state; it cannot be resumed"
+
+
 def resume_lm_trainer(checkpoint: LMCheckpoint, prepared: PreparedText, config: PretrainConfig) -> PretrainTrainer:
     """Continue exactly where ``checkpoint`` stopped: same weights, optimizer and generator."""
     return resume_review_trainer(
-        checkpoint, LOSS_CURVES, "this language model was saved without its optimizer state; it cannot be resumed",
+        checkpoint, LOSS_CURVES, LM_NOT_RESUMABLE,
         lambda model: torch.optim.Adam(model.parameters(), lr=config.lr),
         lambda model, **place: PretrainTrainer(model, prepared.train, prepared.valid, config, **place))
 
