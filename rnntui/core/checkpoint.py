@@ -50,13 +50,13 @@ from rnntui.core.checks import (
     shown,
 )
 from rnntui.core.errors import CheckpointError
-from rnntui.core.files import CHECKPOINT_MAGIC, open_regular, reason, write_atomically
+from rnntui.core.files import CHECKPOINT_MAGIC, CHECKPOINT_MAX_HEADER, open_regular, reason, write_atomically
 from rnntui.core.memory import physical_memory
 from rnntui.core.tasks import TASKS, task_of
 
 MAGIC = CHECKPOINT_MAGIC
 FORMAT_VERSION = 2
-MAX_HEADER = 1 << 20
+MAX_HEADER = CHECKPOINT_MAX_HEADER
 SUFFIX = ".ckpt"
 
 

@@ -15,6 +15,7 @@ from typing import BinaryIO
 from rnntui.core.errors import CheckpointError, RnntuiError, StorageError
 
 CHECKPOINT_MAGIC = b"RNNTUI-CHECKPOINT\n"
+CHECKPOINT_MAX_HEADER = 1 << 20  # the JSON header's line, at most
 # How every checkpoint rnntui writes begins (its JSON header's first field follows the magic line).
 CHECKPOINT_START = CHECKPOINT_MAGIC + b'{"format_version": '
 # A temporary file is ".<name>.rnntui-XXXXXXXX.tmp" beside <name>: a name rnntui can tell for its

@@ -3,7 +3,9 @@ here, so that the app's picker and dialogs can tell files apart without loading 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 TEXT_TASK = "text"
 SENTIMENT_TASK = "sentiment"
@@ -38,7 +40,8 @@ TASKS = {
     TEXT_TASK: Task("a language model (text generation)", "rnntui generate / evaluate / info, or the app's chat",
                     "text", "char"),
     SENTIMENT_TASK: Task("a sentiment model (movie reviews)",
-                         "rnntui sentiment, or the app's reviews mode (f7, then ctrl+o)", "reviews", "review"),
+                         "rnntui sentiment, or the app's reviews mode (rnntui --checkpoint FILE, or f7, then ctrl+o)",
+                         "reviews", "review"),
     REVIEW_LM_TASK: Task("a language model of movie reviews (a classifier's start)",
                          "rnntui sentiment pretrain --resume, or sentiment train --from-lm", "review LM",
                          "word"),
@@ -48,3 +51,20 @@ TASKS = {
 def task_of(header: dict) -> str:
     """A checkpoint header's task (files written before tasks were named are text models)."""
     return header.get("task", DEFAULT_TASK)
+
+
+def file_task(path: Path) -> str | None:
+    """The task a checkpoint file's header names, read without the engine, to route the file to
+    the mode that opens it (None: not a checkpoint that says, or not readable). Only a guide:
+    loading it checks the whole header and payload."""
+    from rnntui.core.errors import RnntuiError
+    from rnntui.core.files import CHECKPOINT_MAGIC, CHECKPOINT_MAX_HEADER, open_regular
+
+    try:
+        with open_regular(Path(path), "checkpoint") as f:
+            if f.read(len(CHECKPOINT_MAGIC)) != CHECKPOINT_MAGIC:
+                return None
+            header = json.loads(f.readline(CHECKPOINT_MAX_HEADER))
+    except (RnntuiError, OSError, ValueError, RecursionError):
+        return None
+    return task_of(header) if isinstance(header, dict) else None

@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from rnntui.core.errors import RnntuiError
 from rnntui.core.paths import settings_path
-from rnntui.core.tasks import TASKS, TEXT_TASK
+from rnntui.core.tasks import SENTIMENT_TASK, TASKS, TEXT_TASK, file_task
 from rnntui.tui import keys
 from rnntui.tui.chat.pane import ChatPane, ChatStart
 from rnntui.tui.messages import ChartUpdate, Saved, StatusNote
@@ -90,6 +90,11 @@ class RnntuiApp(BeforeCrash, App):
 
             settings = replace(settings, scale_factor=settings.scale_factor if scale_factor is None else scale_factor,
                                length=settings.length if length is None else length)
+        # A review model given to open (rnntui --checkpoint) opens in the reviews mode, and the
+        # chat starts with its own model.
+        self.review_start = checkpoint if checkpoint is not None and file_task(checkpoint) == SENTIMENT_TASK else None
+        if self.review_start is not None:
+            checkpoint = None
         # Built here, before the theme is set (watch_theme recolours the chat's replies).
         start = ChatStart(checkpoint, corpus, train_config, model_options, finetune, encoding, threads, manage_gc)
         self.chat = ChatPane(settings, self.remember, start, random_seed, confidence_palette(), self.update_status,
@@ -152,6 +157,8 @@ class RnntuiApp(BeforeCrash, App):
             self.chat.start.checkpoint = None
             self.notify(f"Watching the run of {TASKS[watched].words}: the chart follows it; to open its "
                         f"checkpoint: {TASKS[watched].commands}.", timeout=10)
+        if self.review_start is not None:
+            self.call_after_refresh(self.action_show_reviews)
         self.mounted_at = time.monotonic()
         self.engine_timer = self.set_interval(0.02, self.load_engine_once_drawn)
         self.signals.install()
@@ -269,7 +276,7 @@ class RnntuiApp(BeforeCrash, App):
 
             self.reviews = ReviewsPane(*self.review_options, status_changed=self.update_status, id="reviews")
             await self.query_one("#main").mount(self.reviews, before=self.query_one(LossPanel))
-            self.reviews.open_model()
+            self.reviews.open_model(self.review_start)  # None: the bundled model
         self.switch_mode_to(keys.REVIEWS)
 
     def action_show_chat(self) -> None:

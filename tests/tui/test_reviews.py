@@ -66,6 +66,22 @@ async def test_the_gauge_and_the_words_follow_the_review_as_it_is_typed(tiny_che
         assert any("red" in str(span.style) for span in reviews.query_one("#review-words").render().spans)
 
 
+async def test_a_review_model_given_at_start_opens_in_the_reviews_mode(tiny_checkpoint):
+    """rnntui --checkpoint REVIEW.ckpt: the reviews mode opens with that model; the chat starts
+    with its own (the bundled one), where before it refused the file."""
+    from pathlib import Path
+
+    from rnntui.core.paths import bundled_model_path
+
+    given = Path(__file__).resolve().parents[1] / "fixtures" / "review-model.ckpt"
+    app = make_app(given)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.reviews is not None and app.reviews.model_name is not None)
+        assert app.reviews.display and not app.chat.display and app.reviews.model_name == "review-model.ckpt"
+        await until(pilot, lambda: app.chat.info is not None, timeout=60)
+        assert app.chat.info.name == bundled_model_path().name and not notified(app, "Could not load")
+
+
 async def test_enter_adds_the_review_and_its_verdict_to_the_list(tiny_checkpoint):
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=SIZE) as pilot:
