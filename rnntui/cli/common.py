@@ -17,6 +17,8 @@ DEFAULT_SEED_TEXT = "The island"
 BUNDLED = Path("bundled")  # --finetune with no checkpoint: the bundled model
 # Where --save-best writes (rnntui.cli.run.best_path), as every trainer's help says it.
 SAVE_BEST_NAMING = "its name with .best before the extension (run.best.ckpt for --out run.ckpt)"
+OVERWRITE_HELP = ("replace the --out checkpoint if it exists (it must be an rnntui checkpoint; other files are "
+                  "never replaced)")
 
 
 def command(module: str, name: str) -> Callable[[argparse.Namespace], int]:

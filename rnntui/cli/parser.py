@@ -12,6 +12,7 @@ from rnntui.charlm.config import TrainConfig
 from rnntui.cli.common import (
     BUNDLED,
     DEFAULT_SEED_TEXT,
+    OVERWRITE_HELP,
     SAVE_BEST_NAMING,
     add_setting_flags,
     add_threads_argument,
@@ -81,8 +82,7 @@ def build_parser() -> Parser:
                        help="drop this share of the recurrent weights while training, one mask per batch (0)")
     train.add_argument("--keep", type=int, default=1, help="also keep this run's last N step-numbered "
                        "checkpoints beside --out (1: only --out); other runs' files are never deleted")
-    train.add_argument("--overwrite", action="store_true", help="replace the --out checkpoint if it "
-                       "exists (it must be an rnntui checkpoint; other files are never replaced)")
+    train.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     train.add_argument("--save-best", action="store_true", help="also save the checkpoint with the "
                        f"best validation estimate so far, beside --out: {SAVE_BEST_NAMING}")
     train.add_argument("--json", action="store_true", help="print one JSON object per step")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnntui.cli.common import SAVE_BEST_NAMING, add_setting_flags, add_threads_argument, command
+from rnntui.cli.common import OVERWRITE_HELP, SAVE_BEST_NAMING, add_setting_flags, add_threads_argument, command
 from rnntui.cli.sweep_parser import TENSORBOARD_HELP, add_sweep_command
 from rnntui.sentiment.config import SentimentTrainConfig
 from rnntui.sentiment.pretrain.config import PretrainConfig
@@ -53,8 +53,7 @@ def add_sentiment_commands(commands) -> None:
                        "its state after the last word, or concat: that and the max and mean of its states over the "
                        "review (last)")
     add_sweep_command(tasks, settings + model._group_actions, task="reviews")
-    train.add_argument("--overwrite", action="store_true", help="replace the --out checkpoint if it exists "
-                       "(it must be an rnntui checkpoint; other files are never replaced)")
+    train.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     train.add_argument("--save-best", action="store_true", help="also save the checkpoint with the best "
                        f"validation accuracy so far, beside --out: {SAVE_BEST_NAMING}")
     train.add_argument("--test", action="store_true", help="at the end, measure the test accuracy on the "
@@ -114,8 +113,7 @@ def add_pretrain_command(tasks) -> None:
     model.add_argument("--dropout", type=float, help="dropout on the embedded words and the recurrent outputs (0.1)")
     model.add_argument("--softmax", choices=["adaptive", "full", "tied"], help="the output layer over the "
                        "vocabulary: adaptive (fast on a CPU), full, or tied to the embedding (adaptive)")
-    pretrain.add_argument("--overwrite", action="store_true", help="replace the --out checkpoint if it exists "
-                          "(it must be an rnntui checkpoint; other files are never replaced)")
+    pretrain.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     pretrain.add_argument("--save-best", action="store_true", help="also save the checkpoint with the lowest "
                           f"validation perplexity so far, beside --out: {SAVE_BEST_NAMING}")
     add_threads_argument(pretrain)
@@ -136,7 +134,6 @@ def add_soup_command(tasks) -> None:
     soup.add_argument("checkpoints", nargs="+", type=Path, metavar="CKPT", help="the classifiers, two or more")
     soup.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
     soup.add_argument("--data", type=Path, help=DATA_HELP)
-    soup.add_argument("--overwrite", action="store_true", help="replace the --out checkpoint if it exists "
-                      "(it must be an rnntui checkpoint; other files are never replaced)")
+    soup.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     add_threads_argument(soup)
     soup.add_argument("--json", action="store_true", help="print one JSON object")
