@@ -386,26 +386,24 @@ def test_each_training_setting_gives_its_flag_its_help_its_range_and_resumes_ove
 
 # -- help ----------------------------------------------------------------------------------------
 
-def test_every_option_of_every_command_says_what_it_does():
+def every_option(parser=None, path=("rnntui",)):
+    """(command path, option) for every option of every command of rnntui's parser."""
     from rnntui.cli.parser import build_parser
 
-    silent = []
+    for action in (parser or build_parser())._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, command in action.choices.items():
+                yield from every_option(command, (*path, name))
+        elif action.option_strings:
+            yield " ".join(path), action
 
-    def walk(parser, path):
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for name, command in action.choices.items():
-                    walk(command, [*path, name])
-            elif action.option_strings and not action.help:
-                silent.append(f"{' '.join(path)} {action.option_strings[0]}")
 
-    walk(build_parser(), ["rnntui"])
+def test_every_option_of_every_command_says_what_it_does():
+    silent = [f"{path} {action.option_strings[0]}" for path, action in every_option() if not action.help]
     assert silent == []
 
 
 def test_every_option_with_a_default_states_it_in_its_help():
-    from rnntui.cli.parser import build_parser
-
     def spellings(value) -> set[str]:
         if isinstance(value, list):
             return set().union(*map(spellings, value))
@@ -413,16 +411,7 @@ def test_every_option_with_a_default_states_it_in_its_help():
             return {str(value), f"{value:g}"}
         return {str(value), f"{value:,}"} if isinstance(value, int) else {str(value)}
 
-    unstated = []
-
-    def walk(parser, path):
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for name, command in action.choices.items():
-                    walk(command, [*path, name])
-            elif action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
-                if not any(spelling in (action.help or "") for spelling in spellings(action.default)):
-                    unstated.append(f"{' '.join(path)} {action.option_strings[0]} (default {action.default})")
-
-    walk(build_parser(), ["rnntui"])
+    unstated = [f"{path} {action.option_strings[0]} (default {action.default})" for path, action in every_option()
+                if action.default not in (None, False, argparse.SUPPRESS)
+                and not any(spelling in (action.help or "") for spelling in spellings(action.default))]
     assert unstated == []
