@@ -50,13 +50,12 @@ from rnntui.core.checks import (
     shown,
 )
 from rnntui.core.errors import CheckpointError
-from rnntui.core.files import CHECKPOINT_MAGIC, CHECKPOINT_MAX_HEADER, open_regular, reason, write_atomically
+from rnntui.core.files import CHECKPOINT_MAGIC, checkpoint_header_line, open_regular, reason, write_atomically
 from rnntui.core.memory import physical_memory
 from rnntui.core.tasks import TASKS, task_of
 
 MAGIC = CHECKPOINT_MAGIC
 FORMAT_VERSION = 2
-MAX_HEADER = CHECKPOINT_MAX_HEADER
 SUFFIX = ".ckpt"
 
 
@@ -201,12 +200,11 @@ def check_header(header: object) -> None:
 
 def _header_from(f, path: Path) -> dict:
     try:
-        magic = f.read(len(MAGIC))
-        if magic != MAGIC:
-            raise CheckpointError(f"{path} is not an rnntui checkpoint (no rnntui header)")
-        line = f.readline(MAX_HEADER)
+        line = checkpoint_header_line(f)
     except OSError as error:
         raise CheckpointError(f"cannot read checkpoint {path}: {reason(error)}") from None
+    if line is None:
+        raise CheckpointError(f"{path} is not an rnntui checkpoint (no rnntui header)")
     if json_depth(line) > MAX_HEADER_DEPTH:  # refused before json.loads recurses into it
         raise CheckpointError(f"checkpoint {path} has a damaged header (it nests more than {MAX_HEADER_DEPTH} "
                               "levels deep)")

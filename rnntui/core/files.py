@@ -92,6 +92,14 @@ def reason(error: OSError, reading: bool = False) -> str:
 
 # -- reading ---------------------------------------------------------------------------------
 
+def checkpoint_header_line(f: BinaryIO) -> bytes | None:
+    """The JSON header's line of a checkpoint file opened at its start (at most
+    ``CHECKPOINT_MAX_HEADER`` bytes), or None when the file does not begin with rnntui's magic line."""
+    if f.read(len(CHECKPOINT_MAGIC)) != CHECKPOINT_MAGIC:
+        return None
+    return f.readline(CHECKPOINT_MAX_HEADER)
+
+
 def open_regular(path: Path, what: str, error: type[RnntuiError] = RnntuiError) -> BinaryIO:
     """``path`` opened for reading in binary, only if it is a regular file: a FIFO would block
     the reader for ever, and a device (``/dev/zero``) never ends. Opened non-blocking, so that a

@@ -58,13 +58,12 @@ def file_task(path: Path) -> str | None:
     the mode that opens it (None: not a checkpoint that says, or not readable). Only a guide:
     loading it checks the whole header and payload."""
     from rnntui.core.errors import RnntuiError
-    from rnntui.core.files import CHECKPOINT_MAGIC, CHECKPOINT_MAX_HEADER, open_regular
+    from rnntui.core.files import checkpoint_header_line, open_regular
 
     try:
         with open_regular(Path(path), "checkpoint") as f:
-            if f.read(len(CHECKPOINT_MAGIC)) != CHECKPOINT_MAGIC:
-                return None
-            header = json.loads(f.readline(CHECKPOINT_MAX_HEADER))
+            line = checkpoint_header_line(f)
+        header = json.loads(line) if line is not None else None
     except (RnntuiError, OSError, ValueError, RecursionError):
         return None
     return task_of(header) if isinstance(header, dict) else None
